@@ -1,0 +1,57 @@
+# HMS: `make run` serves the API on SQLite with demo data; `make test` runs everything on PostgreSQL.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+.PHONY: run test lint format venv migrate seed bench fuzz race check-deploy clean
+
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip >/dev/null 2>&1 || true
+	$(PIP) install -q -r requirements.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+.env:
+	@echo "Writing a local .env (random SECRET_KEY, DEBUG off, plain http on localhost)"
+	@printf '%s\n' \
+	  "SECRET_KEY=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')" \
+	  "DEBUG=false" \
+	  "ALLOWED_HOSTS=localhost,127.0.0.1" \
+	  "SECURE_SSL_REDIRECT=false" \
+	  "SECURE_HSTS_SECONDS=0" \
+	  "SESSION_COOKIE_SECURE=false" \
+	  "CSRF_COOKIE_SECURE=false" \
+	  "ADMIN_USERNAME=admin" \
+	  "ADMIN_EMAIL=admin@hms.local" \
+	  "ADMIN_PASSWORD=Admin-Pass-2026" > .env
+
+migrate: venv .env
+	$(PY) manage.py migrate --noinput
+
+run: venv .env migrate
+	@if $(PY) manage.py help seed_demo >/dev/null 2>&1; then $(PY) manage.py seed_demo; \
+	  else echo "Admin login: see ADMIN_USERNAME / ADMIN_PASSWORD in .env"; fi
+	$(PY) manage.py collectstatic --noinput -v 0
+	@echo "Serving http://$(HOST):$(PORT)  (docs: http://$(HOST):$(PORT)/api/docs)"
+	$(VENV)/bin/gunicorn hms.wsgi:application -b $(HOST):$(PORT) -w $${WEB_CONCURRENCY:-2} --access-logfile -
+
+test: venv
+	HMS_TESTING=1 bin/with-postgres $(PY) -m pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: venv
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) staticfiles db.sqlite3*

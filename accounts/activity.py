@@ -1,0 +1,104 @@
+"""The audit trail helper every app calls, and the two viewset hooks that use it."""
+
+from django.db import transaction
+from django.http import Http404
+from rest_framework.response import Response
+
+from accounts.models import Activity, User
+from hms.api.client import client_ip
+
+Action = Activity.Action
+
+
+def record(
+    *,
+    action: str,
+    request=None,
+    actor: User | None = None,
+    object_type: str = "",
+    object_id=None,
+    patient_id: int | None = None,
+    detail: dict | None = None,
+) -> Activity:
+    """Append one audit entry. Called inside the writing transaction, so a rolled-back write leaves none."""
+    if actor is None and request is not None and getattr(request, "user", None) is not None:
+        actor = request.user if request.user.is_authenticated else None
+    return Activity.objects.create(
+        actor=actor,
+        actor_role=actor.role if actor else "",
+        actor_name=(actor.fullname or actor.username) if actor else "",
+        action=action,
+        object_type=object_type,
+        object_id="" if object_id is None else str(object_id)[:64],
+        patient_id=patient_id,
+        ip=client_ip(request) if request is not None else "",
+        request_id=getattr(request, "request_id", "") if request is not None else "",
+        detail=detail or {},
+    )
+
+
+class AuditedWriteMixin:
+    """Plain CRUD writes of a ModelViewSet, each recorded in the same transaction as the change.
+
+    `audit_object_type` names the object; `audit_patient_field` (optional) the patient it concerns.
+    """
+
+    audit_object_type = ""
+    audit_patient_field: str | None = None
+
+    def _audit(self, action, instance):
+        record(
+            action=action,
+            request=self.request,
+            object_type=self.audit_object_type or instance._meta.model_name,
+            object_id=instance.pk,
+            patient_id=getattr(instance, self.audit_patient_field) if self.audit_patient_field else None,
+        )
+
+    def perform_create(self, serializer):
+        with transaction.atomic():
+            instance = serializer.save()
+            self._audit(Action.CREATE, instance)
+
+    def perform_update(self, serializer):
+        with transaction.atomic():
+            instance = serializer.save()
+            self._audit(Action.UPDATE, instance)
+
+
+class ClinicalReadAuditMixin:
+    """Detail GETs of a patient's clinical record are logged as `read`, hidden ones as `read_denied`."""
+
+    audit_object_type = ""
+    audit_patient_field = "patient_id"
+
+    def retrieve(self, request, *args, **kwargs):
+        object_type = self.audit_object_type or self.queryset.model._meta.model_name
+        lookup = kwargs.get(self.lookup_url_kwarg or self.lookup_field)
+        try:
+            instance = self.get_object()
+        except Http404:
+            patient_id = None
+            if str(lookup).isdigit() and len(str(lookup)) <= 18:
+                # Name the patient whose record was probed, so `my-records` shows the attempt.
+                patient_id = (
+                    self.queryset.model.objects.filter(pk=int(lookup))
+                    .values_list(self.audit_patient_field, flat=True)
+                    .first()
+                )
+            record(
+                action=Action.READ_DENIED,
+                request=request,
+                object_type=object_type,
+                object_id=str(lookup)[:64],
+                patient_id=patient_id,
+            )
+            raise
+        record(
+            action=Action.READ,
+            request=request,
+            object_type=object_type,
+            object_id=instance.pk,
+            patient_id=getattr(instance, self.audit_patient_field),
+        )
+        return Response(self.get_serializer(instance).data)

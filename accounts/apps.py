@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+class AccountsConfig(AppConfig):
+    name = "accounts"
+    verbose_name = "Accounts and activity"
+
+    def ready(self):
+        from accounts.bootstrap import ensure_admin_account
+
+        post_migrate.connect(ensure_admin_account, sender=self, dispatch_uid="accounts.ensure_admin_account")

@@ -1,0 +1,117 @@
+import pgtrigger
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+
+
+class BloodGroup(models.TextChoices):
+    A_POS = "A+", "A+"
+    A_NEG = "A-", "A-"
+    B_POS = "B+", "B+"
+    B_NEG = "B-", "B-"
+    AB_POS = "AB+", "AB+"
+    AB_NEG = "AB-", "AB-"
+    O_POS = "O+", "O+"
+    O_NEG = "O-", "O-"
+
+
+class HmsUserManager(UserManager):
+    def create_superuser(self, username, email=None, password=None, **extra_fields):
+        extra_fields.setdefault("role", User.Role.ADMIN)
+        return super().create_superuser(username, email, password, **extra_fields)
+
+
+class User(AbstractUser):
+    class Role(models.TextChoices):
+        ADMIN = "admin", "Administrator"
+        HOSPITAL_ADMIN = "hospital_admin", "Hospital administrator"
+        DOCTOR = "doctor", "Doctor"
+        USER = "user", "Patient"
+        DONOR = "donor", "Donor"
+        AMBULANCE_DRIVER = "ambulance_driver", "Ambulance driver"
+
+    STAFF_ROLES = (Role.HOSPITAL_ADMIN, Role.DOCTOR, Role.AMBULANCE_DRIVER)
+    SELF_REGISTER_ROLES = (Role.USER, Role.DONOR)
+
+    email = models.EmailField(max_length=254)
+    fullname = models.CharField(max_length=150)
+    phone_num = models.CharField(max_length=20, blank=True, default="")
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.USER, db_index=True)
+    blood_group = models.CharField(max_length=3, choices=BloodGroup.choices, blank=True, default="")
+    hospital = models.ForeignKey(
+        "hospitals.Hospital", null=True, blank=True, on_delete=models.PROTECT, related_name="staff"
+    )
+    # Bumped on password change and deactivation: tokens carrying an older version are refused.
+    auth_version = models.PositiveIntegerField(default=0)
+
+    objects = HmsUserManager()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(Lower("username"), name="user_username_ci_unique"),
+            models.UniqueConstraint(Lower("email"), condition=~Q(email=""), name="user_email_ci_unique"),
+            models.CheckConstraint(
+                condition=Q(hospital__isnull=False) | ~Q(role__in=["hospital_admin", "doctor", "ambulance_driver"]),
+                name="user_staff_has_hospital",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.username} ({self.role})"
+
+    @property
+    def is_admin_role(self) -> bool:
+        return self.role == self.Role.ADMIN
+
+
+class RevokedAccessToken(models.Model):
+    """Access tokens revoked by logout before they expire (checked by jti on every request)."""
+
+    jti = models.CharField(max_length=64, unique=True)
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self):
+        return self.jti
+
+
+class Activity(models.Model):
+    """Append-only audit trail: who did what to which record, from where."""
+
+    class Action(models.TextChoices):
+        LOGIN = "login"
+        LOGIN_FAILED = "login_failed"
+        LOGOUT = "logout"
+        PASSWORD_CHANGE = "password_change"
+        CREATE = "create"
+        UPDATE = "update"
+        DELETE = "delete"
+        ACTION = "action"
+        READ = "read"
+        READ_DENIED = "read_denied"
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    actor_role = models.CharField(max_length=20, blank=True, default="")
+    actor_name = models.CharField(max_length=150, blank=True, default="")
+    action = models.CharField(max_length=20, choices=Action.choices, db_index=True)
+    object_type = models.CharField(max_length=50, blank=True, default="", db_index=True)
+    object_id = models.CharField(max_length=64, blank=True, default="")
+    patient = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    ip = models.CharField(max_length=45, blank=True, default="")
+    request_id = models.CharField(max_length=64, blank=True, default="")
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name_plural = "activities"
+        indexes = [models.Index(fields=["patient", "-at"], name="activity_patient_at")]
+        triggers = [pgtrigger.Protect(name="activity_append_only", operation=pgtrigger.Update | pgtrigger.Delete)]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_name or 'anonymous'} {self.action} {self.object_type}"
+
+
+# Import paths for the OpenAPI enum names (drf-spectacular cannot import nested classes).
+UserRole = User.Role

@@ -1,0 +1,177 @@
+from django.apps import apps
+from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import serializers
+
+from accounts.models import BloodGroup, User
+
+USER_FIELDS = [
+    "id",
+    "username",
+    "fullname",
+    "email",
+    "phone_num",
+    "role",
+    "hospital_id",
+    "blood_group",
+    "is_active",
+    "date_joined",
+]
+PASSWORD_MAX_LENGTH = 1024
+
+
+class UserOut(serializers.ModelSerializer):
+    hospital_id = serializers.IntegerField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = User
+        fields = USER_FIELDS
+        read_only_fields = USER_FIELDS
+
+
+def _validate_password(password: str, user: User | None = None, attr: str = "password") -> None:
+    try:
+        password_validation.validate_password(password, user)
+    except DjangoValidationError as exc:
+        raise serializers.ValidationError({attr: list(exc.messages)}, code="password_too_weak") from exc
+
+
+def _unique_ci(field: str, value: str, exclude_pk: int | None = None) -> str:
+    queryset = User.objects.filter(**{f"{field}__iexact": value})
+    if exclude_pk is not None:
+        queryset = queryset.exclude(pk=exclude_pk)
+    if value and queryset.exists():
+        raise serializers.ValidationError(f"A user with this {field} already exists.", code="unique")
+    return value
+
+
+class _UserFieldsMixin(serializers.Serializer):
+    """Length limits and case-insensitive uniqueness shared by every serializer that writes a user."""
+
+    def validate_username(self, value):
+        return _unique_ci("username", value, getattr(self.instance, "pk", None))
+
+    def validate_email(self, value):
+        return _unique_ci("email", value, getattr(self.instance, "pk", None))
+
+
+class RegisterIn(_UserFieldsMixin, serializers.ModelSerializer):
+    password = serializers.CharField(write_only=True, max_length=PASSWORD_MAX_LENGTH, style={"input_type": "password"})
+    role = serializers.ChoiceField(choices=[User.Role.USER, User.Role.DONOR], default=User.Role.USER)
+    email = serializers.EmailField(max_length=254)
+    fullname = serializers.CharField(max_length=150)
+
+    class Meta:
+        model = User
+        fields = ["username", "fullname", "email", "password", "phone_num", "role", "blood_group"]
+        extra_kwargs = {"username": {"validators": []}}
+
+    def validate(self, attrs):
+        candidate = User(**{k: v for k, v in attrs.items() if k != "password"})
+        _validate_password(attrs["password"], candidate)
+        return attrs
+
+
+class LoginIn(serializers.Serializer):
+    username = serializers.CharField(max_length=254, help_text="Username or email address.")
+    password = serializers.CharField(max_length=PASSWORD_MAX_LENGTH, style={"input_type": "password"})
+
+
+class TokenPairOut(serializers.Serializer):
+    access = serializers.CharField()
+    refresh = serializers.CharField()
+
+
+class LoginOut(TokenPairOut):
+    user = UserOut()
+
+
+class RegisterOut(LoginOut):
+    pass
+
+
+class RefreshIn(serializers.Serializer):
+    refresh = serializers.CharField(max_length=4096)
+
+
+class LogoutIn(serializers.Serializer):
+    refresh = serializers.CharField(max_length=4096, required=False)
+
+
+class DetailOut(serializers.Serializer):
+    detail = serializers.CharField()
+
+
+class ProfileIn(_UserFieldsMixin, serializers.ModelSerializer):
+    """The caller's own profile: role, username and hospital are not writable here."""
+
+    email = serializers.EmailField(max_length=254, required=False)
+    fullname = serializers.CharField(max_length=150, required=False)
+
+    class Meta:
+        model = User
+        fields = ["fullname", "email", "phone_num", "blood_group"]
+
+
+class ChangePasswordIn(serializers.Serializer):
+    old_password = serializers.CharField(max_length=PASSWORD_MAX_LENGTH)
+    new_password = serializers.CharField(max_length=PASSWORD_MAX_LENGTH)
+
+    def validate(self, attrs):
+        user = self.context["request"].user
+        if not user.check_password(attrs["old_password"]):
+            raise serializers.ValidationError({"old_password": ["The current password is wrong."]}, code="invalid")
+        _validate_password(attrs["new_password"], user, attr="new_password")
+        return attrs
+
+
+class ChangePasswordOut(TokenPairOut):
+    detail = serializers.CharField()
+
+
+class UserIn(_UserFieldsMixin, serializers.ModelSerializer):
+    """Accounts written by admins and hospital admins through /api/v1/users."""
+
+    password = serializers.CharField(
+        write_only=True, max_length=PASSWORD_MAX_LENGTH, required=False, style={"input_type": "password"}
+    )
+    email = serializers.EmailField(max_length=254)
+    fullname = serializers.CharField(max_length=150)
+    hospital_id = serializers.PrimaryKeyRelatedField(
+        source="hospital",
+        queryset=apps.get_model("hospitals", "Hospital").objects.all(),
+        required=False,
+        allow_null=True,
+    )
+    blood_group = serializers.ChoiceField(choices=BloodGroup.choices, required=False, allow_blank=True)
+
+    class Meta:
+        model = User
+        fields = [*USER_FIELDS, "password"]
+        read_only_fields = ["id", "date_joined"]
+        extra_kwargs = {"username": {"validators": []}}
+
+    def validate_role(self, value):
+        if value == User.Role.DOCTOR:
+            raise serializers.ValidationError("Doctors are created through /api/v1/doctors.", code="invalid")
+        if self.instance is not None and self.instance.role == User.Role.DOCTOR and value != User.Role.DOCTOR:
+            raise serializers.ValidationError("A doctor's role is managed through /api/v1/doctors.", code="invalid")
+        return value
+
+    def validate(self, attrs):
+        if self.instance is None and not attrs.get("password"):
+            raise serializers.ValidationError({"password": ["This field is required."]}, code="required")
+        if attrs.get("password"):
+            candidate = User(**{k: v for k, v in attrs.items() if k not in ("password", "hospital")})
+            _validate_password(attrs["password"], candidate)
+        role = attrs.get("role", getattr(self.instance, "role", User.Role.USER))
+        hospital = attrs.get("hospital", getattr(self.instance, "hospital", None))
+        if role in User.STAFF_ROLES and hospital is None:
+            raise serializers.ValidationError(
+                {"hospital_id": ["Staff accounts belong to a hospital."]}, code="required"
+            )
+        if role not in User.STAFF_ROLES and hospital is not None:
+            raise serializers.ValidationError(
+                {"hospital_id": ["Only staff accounts belong to a hospital."]}, code="invalid"
+            )
+        return attrs

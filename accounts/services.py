@@ -1,0 +1,128 @@
+"""Account rules that write: registration, sign-in, sign-out, password and staff accounts."""
+
+from django.contrib.auth import authenticate
+from django.db import transaction
+from django.db.models import F
+from rest_framework.exceptions import AuthenticationFailed, PermissionDenied, Throttled
+
+from accounts import throttling, tokens
+from accounts.activity import Action, record
+from accounts.models import User
+from hms.api.client import client_ip
+from hms.api.exceptions import Conflict
+
+
+@transaction.atomic
+def user_register(*, request, data: dict) -> tuple[User, dict]:
+    password = data.pop("password")
+    user = User(**data)
+    user.set_password(password)
+    user.save()
+    record(action=Action.CREATE, request=request, actor=user, object_type="user", object_id=user.pk)
+    return user, tokens.tokens_issue(user=user)
+
+
+def user_login(*, request, username: str, password: str, required_role: str | None = None) -> tuple[User, dict]:
+    """Check credentials under the failure throttle; a valid account of the wrong role gets 403."""
+    ip = client_ip(request)
+    wait = throttling.login_retry_after(username=username, ip=ip)
+    if wait is not None:
+        record(action=Action.LOGIN_FAILED, request=request, detail={"username": username[:150], "reason": "throttled"})
+        raise Throttled(wait=wait, detail="Too many failed sign-in attempts; try again later.")
+    user = authenticate(request, username=username, password=password)
+    if user is None:
+        throttling.login_failure_record(username=username, ip=ip)
+        record(action=Action.LOGIN_FAILED, request=request, detail={"username": username[:150]})
+        raise AuthenticationFailed("The username or password is wrong.", code="invalid_credentials")
+    if required_role is not None and user.role != required_role:
+        record(action=Action.LOGIN_FAILED, request=request, actor=user, detail={"reason": f"not {required_role}"})
+        raise PermissionDenied(f"This sign-in is only for the {required_role} role.")
+    record(action=Action.LOGIN, request=request, actor=user, object_type="user", object_id=user.pk)
+    return user, tokens.tokens_issue(user=user)
+
+
+def user_logout(*, request, refresh: str | None) -> None:
+    """Revoke the access token used and, when given, the refresh token."""
+    with transaction.atomic():
+        tokens.access_revoke(token=request.auth)
+        if refresh:
+            tokens.refresh_revoke(raw=refresh, user=request.user)
+        record(action=Action.LOGOUT, request=request, object_type="user", object_id=request.user.pk)
+
+
+@transaction.atomic
+def password_change(*, request, user: User, new_password: str) -> dict:
+    """New password; every token issued before it stops working."""
+    user = User.objects.select_for_update().get(pk=user.pk)
+    user.set_password(new_password)
+    user.auth_version = F("auth_version") + 1
+    user.save(update_fields=["password", "auth_version"])
+    user.refresh_from_db(fields=["auth_version"])
+    record(action=Action.PASSWORD_CHANGE, request=request, actor=user, object_type="user", object_id=user.pk)
+    return tokens.tokens_issue(user=user)
+
+
+@transaction.atomic
+def profile_update(*, request, user: User, data: dict) -> User:
+    for field, value in data.items():
+        setattr(user, field, value)
+    user.save(update_fields=list(data))
+    record(action=Action.UPDATE, request=request, object_type="user", object_id=user.pk)
+    return user
+
+
+def _check_staff_scope(*, by: User, role: str, hospital) -> None:
+    if by.role == User.Role.ADMIN:
+        return
+    if role not in (User.Role.HOSPITAL_ADMIN, User.Role.AMBULANCE_DRIVER):
+        raise PermissionDenied("A hospital admin creates only hospital admins and ambulance drivers.")
+    if hospital is None or hospital.pk != by.hospital_id:
+        raise PermissionDenied("A hospital admin manages staff of its own hospital only.")
+
+
+@transaction.atomic
+def user_create(*, request, by: User, data: dict) -> User:
+    password = data.pop("password")
+    if by.role == User.Role.HOSPITAL_ADMIN and "hospital" not in data:
+        data["hospital"] = by.hospital
+    role = data.get("role", User.Role.USER)
+    _check_staff_scope(by=by, role=role, hospital=data.get("hospital"))
+    user = User(**data)
+    if role == User.Role.ADMIN:
+        user.is_staff = user.is_superuser = True
+    user.set_password(password)
+    user.save()
+    record(action=Action.CREATE, request=request, object_type="user", object_id=user.pk)
+    return user
+
+
+@transaction.atomic
+def user_update(*, request, by: User, user: User, data: dict) -> User:
+    user = User.objects.select_for_update().get(pk=user.pk)
+    role = data.get("role", user.role)
+    if by.role != User.Role.ADMIN and role != user.role:
+        _check_staff_scope(by=by, role=role, hospital=data.get("hospital", user.hospital))
+    if by.role != User.Role.ADMIN and "hospital" in data and data["hospital"] != user.hospital:
+        raise PermissionDenied("A hospital admin cannot move staff to another hospital.")
+    if user.pk == by.pk and data.get("is_active") is False:
+        raise Conflict("You cannot deactivate your own account.")
+    password = data.pop("password", None)
+    for field, value in data.items():
+        setattr(user, field, value)
+    if "role" in data:
+        user.is_staff = user.is_superuser = role == User.Role.ADMIN
+    if password or data.get("is_active") is False:
+        if password:
+            user.set_password(password)
+        user.auth_version += 1
+    user.save()
+    record(action=Action.UPDATE, request=request, object_type="user", object_id=user.pk)
+    return user
+
+
+@transaction.atomic
+def user_deactivate(*, request, by: User, user: User) -> None:
+    if user.pk == by.pk:
+        raise Conflict("You cannot deactivate your own account.")
+    User.objects.filter(pk=user.pk).update(is_active=False, auth_version=F("auth_version") + 1)
+    record(action=Action.DELETE, request=request, object_type="user", object_id=user.pk)

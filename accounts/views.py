@@ -1,0 +1,187 @@
+from django.db.models import Q
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from accounts import serializers, services, tokens
+from accounts.filters import UserFilter
+from accounts.models import User
+from accounts.permissions import CanManageUsers
+
+
+class PublicAuthView(APIView):
+    """Sign-in endpoints take no token; a credential failure still answers 401 with a Bearer challenge."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    def get_authenticate_header(self, request):
+        return 'Bearer realm="api"'
+
+
+class RegisterView(PublicAuthView):
+    """Self-registration as a patient (`user`, the default) or a `donor`."""
+
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "register"
+
+    @extend_schema(tags=["auth"], request=serializers.RegisterIn, responses={201: serializers.RegisterOut}, auth=[])
+    def post(self, request):
+        data = serializers.RegisterIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        user, pair = services.user_register(request=request, data=dict(data.validated_data))
+        return Response({"user": serializers.UserOut(user).data, **pair}, status=status.HTTP_201_CREATED)
+
+
+class LoginView(PublicAuthView):
+    """Sign in with username (or email) and password; failures are throttled per username and address."""
+
+    required_role: str | None = None
+
+    @extend_schema(
+        tags=["auth"],
+        request=serializers.LoginIn,
+        responses={200: serializers.LoginOut, 429: OpenApiResponse(description="Too many failed attempts.")},
+        auth=[],
+    )
+    def post(self, request):
+        data = serializers.LoginIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        user, pair = services.user_login(
+            request=request,
+            username=data.validated_data["username"],
+            password=data.validated_data["password"],
+            required_role=self.required_role,
+        )
+        return Response({**pair, "user": serializers.UserOut(user).data})
+
+
+class AdminLoginView(LoginView):
+    """Sign in for the `admin` role only; valid credentials of another role get 403."""
+
+    required_role = User.Role.ADMIN
+
+    @extend_schema(tags=["auth"], request=serializers.LoginIn, responses={200: serializers.LoginOut}, auth=[])
+    def post(self, request):
+        return super().post(request)
+
+
+class HospitalLoginView(LoginView):
+    """Sign in for the `hospital_admin` role only; valid credentials of another role get 403."""
+
+    required_role = User.Role.HOSPITAL_ADMIN
+
+    @extend_schema(tags=["auth"], request=serializers.LoginIn, responses={200: serializers.LoginOut}, auth=[])
+    def post(self, request):
+        return super().post(request)
+
+
+class RefreshView(PublicAuthView):
+    """Trade a refresh token for a new pair; the old refresh token is refused from then on."""
+
+    @extend_schema(tags=["auth"], request=serializers.RefreshIn, responses={200: serializers.TokenPairOut}, auth=[])
+    def post(self, request):
+        data = serializers.RefreshIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        return Response(tokens.refresh_rotate(raw=data.validated_data["refresh"]))
+
+
+class LogoutView(APIView):
+    """Revoke the access token used and the refresh token given."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(tags=["auth"], request=serializers.LogoutIn, responses={200: serializers.DetailOut})
+    def post(self, request):
+        data = serializers.LogoutIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.user_logout(request=request, refresh=data.validated_data.get("refresh"))
+        return Response({"detail": "Signed out."})
+
+
+class ProfileView(APIView):
+    """The caller's own account. Role, username and hospital are not changeable here."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(tags=["auth"], responses={200: serializers.UserOut})
+    def get(self, request):
+        return Response(serializers.UserOut(request.user).data)
+
+    @extend_schema(tags=["auth"], request=serializers.ProfileIn, responses={200: serializers.UserOut})
+    def patch(self, request):
+        data = serializers.ProfileIn(instance=request.user, data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        user = services.profile_update(request=request, user=request.user, data=dict(data.validated_data))
+        return Response(serializers.UserOut(user).data)
+
+
+class ChangePasswordView(APIView):
+    """Change the caller's password; tokens issued before are refused afterwards. Returns a fresh pair."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(tags=["auth"], request=serializers.ChangePasswordIn, responses={200: serializers.ChangePasswordOut})
+    def post(self, request):
+        data = serializers.ChangePasswordIn(data=request.data, context={"request": request})
+        data.is_valid(raise_exception=True)
+        pair = services.password_change(
+            request=request, user=request.user, new_password=data.validated_data["new_password"]
+        )
+        return Response({"detail": "Password changed.", **pair})
+
+
+@extend_schema(tags=["users"])
+class UserViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Accounts. Admin: all. Hospital admin: staff of its hospital. DELETE deactivates (204)."""
+
+    queryset = User.objects.all().order_by("id")
+    permission_classes = [CanManageUsers]
+    filterset_class = UserFilter
+    search_fields = ["username", "fullname", "email"]
+    ordering_fields = ["id", "username", "fullname", "date_joined"]
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        user = self.request.user
+        if user.role == User.Role.ADMIN:
+            return queryset
+        return queryset.filter(Q(hospital_id=user.hospital_id) & Q(role__in=User.STAFF_ROLES))
+
+    def get_serializer_class(self):
+        return serializers.UserIn if self.action in ("create", "update", "partial_update") else serializers.UserOut
+
+    @extend_schema(request=serializers.UserIn, responses={201: serializers.UserOut})
+    def create(self, request, *args, **kwargs):
+        data = serializers.UserIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = services.user_create(request=request, by=request.user, data=dict(data.validated_data))
+        return Response(serializers.UserOut(user).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=serializers.UserIn, responses={200: serializers.UserOut})
+    def update(self, request, *args, **kwargs):
+        partial = kwargs.pop("partial", False)
+        user = self.get_object()
+        data = serializers.UserIn(instance=user, data=request.data, partial=partial)
+        data.is_valid(raise_exception=True)
+        user = services.user_update(request=request, by=request.user, user=user, data=dict(data.validated_data))
+        return Response(serializers.UserOut(user).data)
+
+    @extend_schema(request=serializers.UserIn, responses={200: serializers.UserOut})
+    def partial_update(self, request, *args, **kwargs):
+        return self.update(request, *args, partial=True, **kwargs)
+
+    @extend_schema(responses={204: None})
+    def destroy(self, request, *args, **kwargs):
+        services.user_deactivate(request=request, by=request.user, user=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)

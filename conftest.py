@@ -1,0 +1,108 @@
+"""Shared fixtures: API clients signed in per role, clean cache between tests."""
+
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from accounts.tests.factories import HospitalFactory, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _isolated(settings):
+    settings.SECURE_SSL_REDIRECT = False
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def api():
+    return APIClient()
+
+
+def client_for(user) -> APIClient:
+    from accounts.tokens import tokens_issue
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens_issue(user=user)['access']}")
+    return client
+
+
+@pytest.fixture
+def hospital(db):
+    return HospitalFactory()
+
+
+@pytest.fixture
+def other_hospital(db):
+    return HospitalFactory()
+
+
+@pytest.fixture
+def admin_user(db):
+    return UserFactory(role="admin", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def hospital_admin(hospital):
+    return UserFactory(role="hospital_admin", hospital=hospital)
+
+
+@pytest.fixture
+def doctor_user(hospital):
+    return UserFactory(role="doctor", hospital=hospital)
+
+
+@pytest.fixture
+def driver_user(hospital):
+    return UserFactory(role="ambulance_driver", hospital=hospital)
+
+
+@pytest.fixture
+def patient(db):
+    return UserFactory(role="user")
+
+
+@pytest.fixture
+def other_patient(db):
+    return UserFactory(role="user")
+
+
+@pytest.fixture
+def donor(db):
+    return UserFactory(role="donor", blood_group="O+")
+
+
+@pytest.fixture
+def admin_client(admin_user):
+    return client_for(admin_user)
+
+
+@pytest.fixture
+def hospital_admin_client(hospital_admin):
+    return client_for(hospital_admin)
+
+
+@pytest.fixture
+def doctor_client(doctor_user):
+    return client_for(doctor_user)
+
+
+@pytest.fixture
+def driver_client(driver_user):
+    return client_for(driver_user)
+
+
+@pytest.fixture
+def patient_client(patient):
+    return client_for(patient)
+
+
+@pytest.fixture
+def other_patient_client(other_patient):
+    return client_for(other_patient)
+
+
+@pytest.fixture
+def donor_client(donor):
+    return client_for(donor)

@@ -1,0 +1,56 @@
+"""The one error shape (drf-standardized-errors) and the conflicts it maps to 409 / 503."""
+
+from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError
+from drf_standardized_errors import handler
+from rest_framework import exceptions, status
+
+
+class Conflict(exceptions.APIException):
+    """409: the request is valid but the current state forbids it."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The request conflicts with the current state of the resource."
+    default_code = "conflict"
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is larger than 1 MiB."
+    default_code = "payload_too_large"
+
+
+class UnprocessableIdempotencyKey(exceptions.APIException):
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_detail = "This Idempotency-Key was already used with a different request body."
+    default_code = "idempotency_key_reused"
+
+
+class ServiceUnavailable(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "The service is temporarily unavailable; try again shortly."
+    default_code = "service_unavailable"
+
+
+class ExceptionHandler(handler.ExceptionHandler):
+    """Constraint violations become 409 and a lost database 503; nothing leaks exception text."""
+
+    def convert_known_exceptions(self, exc):
+        if isinstance(exc, IntegrityError):
+            return Conflict("This change conflicts with existing data (a uniqueness or consistency rule).")
+        if isinstance(exc, (OperationalError, InterfaceError)):
+            return ServiceUnavailable("The database is not reachable; try again shortly.")
+        if isinstance(exc, DatabaseError):
+            return ServiceUnavailable()
+        return super().convert_known_exceptions(exc)
+
+    def get_response(self, exc, data):
+        response = super().get_response(exc, data)
+        # DRF's unique validators answer 400; the contract says a uniqueness violation is 409.
+        if response.status_code == 400 and data.get("type") == "validation_error":
+            errors = data.get("errors", [])
+            if errors and all(error.get("code") == "unique" for error in errors):
+                response.status_code = status.HTTP_409_CONFLICT
+                data["type"] = "client_error"
+        if response.status_code == 503:
+            response["Retry-After"] = "5"
+        return response

@@ -1,0 +1,70 @@
+"""Request id, body size limit and database-outage handling for every request."""
+
+import re
+import uuid
+
+from django.conf import settings
+from django.db import DatabaseError
+from django.http import JsonResponse
+
+from hms.api.logging import request_id_var
+
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+
+
+def error_response(status: int, code: str, detail: str, error_type: str = "client_error") -> JsonResponse:
+    """An error in the one API shape, for answers given outside DRF."""
+    return JsonResponse({"type": error_type, "errors": [{"code": code, "detail": detail, "attr": None}]}, status=status)
+
+
+class RequestIdMiddleware:
+    """Take X-Request-ID from the caller (when well-formed) or make one; echo it and log it."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        incoming = request.META.get("HTTP_X_REQUEST_ID", "")
+        request.request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        token = request_id_var.set(request.request_id)
+        try:
+            response = self.get_response(request)
+        finally:
+            request_id_var.reset(token)
+        response["X-Request-ID"] = request.request_id
+        return response
+
+
+class BodySizeLimitMiddleware:
+    """413 for bodies over 1 MiB: DRF reads the stream itself, so Django's upload limit never applies."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return error_response(400, "invalid_content_length", "The Content-Length header is not a number.")
+        if length > settings.MAX_REQUEST_BODY_BYTES:
+            return error_response(413, "payload_too_large", "The request body is larger than 1 MiB.")
+        return self.get_response(request)
+
+
+class DatabaseUnavailableMiddleware:
+    """A database error outside DRF's handler (e.g. in authentication) answers 503, not a traceback."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, DatabaseError):
+            response = error_response(
+                503, "service_unavailable", "The database is not reachable; try again shortly.", "server_error"
+            )
+            response["Retry-After"] = "5"
+            return response
+        return None

@@ -1,0 +1,56 @@
+"""OpenAPI generation: every operation documents the error codes it can return."""
+
+from drf_standardized_errors.openapi import AutoSchema as StandardizedErrorsAutoSchema
+from drf_standardized_errors.openapi_serializers import ClientErrorEnum, ServerErrorEnum
+from rest_framework import serializers
+
+SEED_PREFIXES = ("/hospital/", "/appointment/", "/bloodbank/")
+
+
+def _error_response_serializer(name: str, code_example: str, type_choices):
+    error = type(
+        f"{name}Error",
+        (serializers.Serializer,),
+        {
+            "code": serializers.CharField(help_text=f"e.g. `{code_example}`"),
+            "detail": serializers.CharField(),
+            "attr": serializers.CharField(allow_null=True),
+        },
+    )
+    return type(
+        f"{name}Response",
+        (serializers.Serializer,),
+        {
+            "type": serializers.ChoiceField(choices=type_choices),
+            "errors": error(many=True),
+        },
+    )
+
+
+ErrorResponse409Serializer = _error_response_serializer("Conflict", "conflict", ClientErrorEnum.choices)
+ErrorResponse413Serializer = _error_response_serializer("PayloadTooLarge", "payload_too_large", ClientErrorEnum.choices)
+ErrorResponse422Serializer = _error_response_serializer(
+    "IdempotencyKeyReused", "idempotency_key_reused", ["client_error"]
+)
+ErrorResponse503Serializer = _error_response_serializer(
+    "ServiceUnavailable", "service_unavailable", ServerErrorEnum.choices
+)
+
+
+class AutoSchema(StandardizedErrorsAutoSchema):
+    """Adds 409/413 to writes and 503 everywhere; reads never answer 409 or 413."""
+
+    def _should_add_error_response(self, responses, status_code):
+        if status_code in ("409", "413") and self.method in ("GET", "HEAD", "OPTIONS"):
+            return False
+        return super()._should_add_error_response(responses, status_code)
+
+
+def mark_seed_aliases_deprecated(result, generator, request, public):
+    """Seed-compatible routes are kept for old clients; new clients use /api/v1/."""
+    for path, operations in result.get("paths", {}).items():
+        if path.startswith(SEED_PREFIXES):
+            for operation in operations.values():
+                if isinstance(operation, dict):
+                    operation["deprecated"] = True
+    return result

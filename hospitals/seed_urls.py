@@ -1,0 +1,3 @@
+"""Seed-compatible aliases of this app's canonical views (API.md section 11)."""
+
+urlpatterns = []
