@@ -1,0 +1,68 @@
+"""Great-circle distance in SQL, with a bounding-box pre-filter so `near` never scans every row.
+
+Used by hospitals, blood banks and emergencies (nearest hospital / ambulance). The functions
+(ACos, Cos, Sin, Radians) exist on PostgreSQL and on Django's SQLite backend alike.
+"""
+
+import math
+
+from django.db.models import F, FloatField, Q, Value
+from django.db.models.functions import ACos, Cos, Greatest, Least, Radians, Sin
+from rest_framework import serializers
+
+EARTH_RADIUS_KM = 6371.0088
+DEFAULT_RADIUS_KM = 50.0
+
+
+def parse_point(value: str) -> tuple[float, float]:
+    """'18.52,73.85' -> (18.52, 73.85); raises serializers.ValidationError on bad input."""
+    try:
+        lat_text, lng_text = str(value).split(",")
+        lat, lng = float(lat_text), float(lng_text)
+    except (ValueError, TypeError) as exc:
+        raise serializers.ValidationError("Expected '<latitude>,<longitude>'.", code="invalid") from exc
+    if not (math.isfinite(lat) and math.isfinite(lng)) or not (-90 <= lat <= 90 and -180 <= lng <= 180):
+        raise serializers.ValidationError(
+            "Latitude must be within -90..90 and longitude within -180..180.", code="invalid"
+        )
+    return lat, lng
+
+
+def bounding_box(lat: float, lng: float, radius_km: float, lat_field="latitude", lng_field="longitude") -> Q:
+    """Rows inside the box around the circle (cheap, index-friendly); exact distance is filtered after."""
+    lat_delta = math.degrees(radius_km / EARTH_RADIUS_KM)
+    condition = Q(**{f"{lat_field}__gte": lat - lat_delta, f"{lat_field}__lte": lat + lat_delta})
+    cos_lat = math.cos(math.radians(lat))
+    if cos_lat > 1e-6:
+        lng_delta = math.degrees(radius_km / (EARTH_RADIUS_KM * cos_lat))
+        if lng_delta < 180:
+            low, high = lng - lng_delta, lng + lng_delta
+            if low < -180:
+                condition &= Q(**{f"{lng_field}__gte": low + 360}) | Q(**{f"{lng_field}__lte": high})
+            elif high > 180:
+                condition &= Q(**{f"{lng_field}__gte": low}) | Q(**{f"{lng_field}__lte": high - 360})
+            else:
+                condition &= Q(**{f"{lng_field}__gte": low, f"{lng_field}__lte": high})
+    return condition
+
+
+def distance_km_expression(lat: float, lng: float, lat_field="latitude", lng_field="longitude"):
+    """Spherical law of cosines in SQL, clamped to [-1, 1] so rounding never leaves acos' domain."""
+    lat_rad, lng_rad = math.radians(lat), math.radians(lng)
+    cosine = Value(math.sin(lat_rad)) * Sin(Radians(F(lat_field))) + Value(math.cos(lat_rad)) * Cos(
+        Radians(F(lat_field))
+    ) * Cos(Radians(F(lng_field)) - Value(lng_rad))
+    clamped = Greatest(Value(-1.0), Least(Value(1.0), cosine, output_field=FloatField()), output_field=FloatField())
+    return ACos(clamped, output_field=FloatField()) * Value(EARTH_RADIUS_KM)
+
+
+def nearest(
+    queryset, lat: float, lng: float, radius_km: float = DEFAULT_RADIUS_KM, lat_field="latitude", lng_field="longitude"
+):
+    """Rows within radius_km, annotated with `distance_km`, nearest first."""
+    return (
+        queryset.filter(bounding_box(lat, lng, radius_km, lat_field, lng_field))
+        .annotate(distance_km=distance_km_expression(lat, lng, lat_field, lng_field))
+        .filter(distance_km__lte=radius_km)
+        .order_by("distance_km", "pk")
+    )
