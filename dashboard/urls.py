@@ -1,5 +1,12 @@
-from rest_framework.routers import SimpleRouter
+from django.urls import re_path
 
-router = SimpleRouter(trailing_slash="/?")
+from dashboard import views
+from hms.api.routers import OptionalSlashRouter
 
-urlpatterns = [*router.urls]
+router = OptionalSlashRouter()
+router.register("activity", views.ActivityViewSet, basename="activity")
+
+urlpatterns = [
+    re_path(r"^system/status/?$", views.SystemStatusView.as_view(), name="system-status"),
+    *router.urls,
+]

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
 ]
 
 METRICS_ENABLED = env.bool("METRICS_ENABLED", default=False)
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
 MIDDLEWARE = [
     "hms.api.middleware.RequestIdMiddleware",

@@ -38,4 +38,6 @@ urlpatterns = [
 ]
 
 if settings.METRICS_ENABLED:
-    urlpatterns.append(path("", include("django_prometheus.urls")))
+    from dashboard.views import metrics
+
+    urlpatterns.append(re_path(r"^metrics/?$", metrics, name="prometheus-metrics"))

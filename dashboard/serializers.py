@@ -1,0 +1,40 @@
+from rest_framework import serializers
+
+from accounts.models import Activity
+
+
+class ActivityOut(serializers.ModelSerializer):
+    actor_id = serializers.IntegerField(read_only=True, allow_null=True)
+    patient_id = serializers.IntegerField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Activity
+        fields = [
+            "id",
+            "at",
+            "actor_id",
+            "actor_name",
+            "actor_role",
+            "action",
+            "object_type",
+            "object_id",
+            "patient_id",
+            "ip",
+            "request_id",
+            "detail",
+        ]
+        read_only_fields = fields
+
+
+class MyRecordAccessOut(serializers.ModelSerializer):
+    class Meta:
+        model = Activity
+        fields = ["at", "actor_name", "actor_role", "action", "object_type", "object_id"]
+        read_only_fields = fields
+
+
+class SystemStatusOut(serializers.Serializer):
+    version = serializers.CharField()
+    uptime_seconds = serializers.FloatField()
+    database = serializers.DictField()
+    row_counts = serializers.DictField(child=serializers.IntegerField())

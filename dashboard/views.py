@@ -1,0 +1,91 @@
+import hmac
+import time
+
+from django.conf import settings
+from django.db import connection
+from django_prometheus.exports import ExportToDjangoView
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
+
+from accounts.authentication import JWTAuthentication
+from accounts.models import Activity
+from dashboard import selectors
+from dashboard.filters import ActivityFilter
+from dashboard.serializers import ActivityOut, MyRecordAccessOut, SystemStatusOut
+from hms import __version__
+from hms.api.middleware import error_response
+from hms.api.permissions import IsAdminRole
+from hms.api.views import STARTED_AT, not_found
+
+
+@extend_schema(tags=["activity"])
+class ActivityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """The audit trail (admin only; read-only). Newest first."""
+
+    queryset = Activity.objects.all().order_by("-at", "-id")
+    serializer_class = ActivityOut
+    permission_classes = [IsAdminRole]
+    filterset_class = ActivityFilter
+    ordering_fields = ["at", "id"]
+
+    @extend_schema(responses={200: MyRecordAccessOut(many=True)})
+    @action(
+        detail=False,
+        methods=["get"],
+        url_path="my-records",
+        permission_classes=[IsAuthenticated],
+        serializer_class=MyRecordAccessOut,
+        filterset_class=None,
+    )
+    def my_records(self, request):
+        """Who read or changed the caller's own records, and when."""
+        queryset = self.filter_queryset(Activity.objects.filter(patient_id=request.user.pk).order_by("-at", "-id"))
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(MyRecordAccessOut(page, many=True).data)
+
+
+class SystemStatusView(APIView):
+    """Version, uptime, database latency and row counts (admin)."""
+
+    permission_classes = [IsAdminRole]
+
+    @extend_schema(tags=["system"], responses={200: SystemStatusOut})
+    def get(self, request):
+        started = time.perf_counter()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        latency_ms = (time.perf_counter() - started) * 1000
+        return Response(
+            {
+                "version": __version__,
+                "uptime_seconds": round(time.monotonic() - STARTED_AT, 1),
+                "database": {"vendor": connection.vendor, "latency_ms": round(latency_ms, 2)},
+                "row_counts": selectors.row_counts(),
+            }
+        )
+
+
+def _metrics_allowed(request) -> bool:
+    token = settings.METRICS_TOKEN
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    if token and header.startswith("Bearer ") and hmac.compare_digest(header[7:].encode(), token.encode()):
+        return True
+    try:
+        result = JWTAuthentication().authenticate(request)
+    except (AuthenticationFailed, InvalidToken):
+        return False
+    return bool(result) and result[0].role == "admin"
+
+
+def metrics(request):
+    """Prometheus text (aggregated across gunicorn workers): an admin token or METRICS_TOKEN only."""
+    if not settings.METRICS_ENABLED:
+        return not_found(request)
+    if not _metrics_allowed(request):
+        return error_response(401, "not_authenticated", "Metrics need an admin token or the metrics token.")
+    return ExportToDjangoView(request)
