@@ -55,3 +55,6 @@ format: venv
 
 clean:
 	rm -rf $(VENV) staticfiles db.sqlite3*
+
+fuzz: venv
+	HMS_TESTING=0 bin/with-postgres bin/fuzz

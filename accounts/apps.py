@@ -7,6 +7,9 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts and activity"
 
     def ready(self):
+        from hms.api import strict
+
+        strict.install()
         from accounts.bootstrap import ensure_admin_account
 
         post_migrate.connect(ensure_admin_account, sender=self, dispatch_uid="accounts.ensure_admin_account")

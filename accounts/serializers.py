@@ -22,6 +22,7 @@ PASSWORD_MAX_LENGTH = 1024
 
 class UserOut(serializers.ModelSerializer):
     hospital_id = serializers.IntegerField(read_only=True, allow_null=True)
+    blood_group = serializers.ChoiceField(choices=BloodGroup.choices, allow_blank=True, read_only=True)
 
     class Meta:
         model = User

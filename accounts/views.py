@@ -1,5 +1,5 @@
 from django.db.models import Q
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
@@ -10,6 +10,14 @@ from accounts import serializers, services, tokens
 from accounts.filters import UserFilter
 from accounts.models import User
 from accounts.permissions import CanManageUsers
+from hms.api.schema import ErrorResponse401Serializer, ErrorResponse403Serializer, ErrorResponse429Serializer
+
+LOGIN_RESPONSES = {
+    200: serializers.LoginOut,
+    401: ErrorResponse401Serializer,
+    403: ErrorResponse403Serializer,
+    429: ErrorResponse429Serializer,
+}
 
 
 class PublicAuthView(APIView):
@@ -44,7 +52,7 @@ class LoginView(PublicAuthView):
     @extend_schema(
         tags=["auth"],
         request=serializers.LoginIn,
-        responses={200: serializers.LoginOut, 429: OpenApiResponse(description="Too many failed attempts.")},
+        responses=LOGIN_RESPONSES,
         auth=[],
     )
     def post(self, request):
@@ -64,7 +72,12 @@ class AdminLoginView(LoginView):
 
     required_role = User.Role.ADMIN
 
-    @extend_schema(tags=["auth"], request=serializers.LoginIn, responses={200: serializers.LoginOut}, auth=[])
+    @extend_schema(
+        tags=["auth"],
+        request=serializers.LoginIn,
+        responses=LOGIN_RESPONSES,
+        auth=[],
+    )
     def post(self, request):
         return super().post(request)
 
@@ -74,7 +87,12 @@ class HospitalLoginView(LoginView):
 
     required_role = User.Role.HOSPITAL_ADMIN
 
-    @extend_schema(tags=["auth"], request=serializers.LoginIn, responses={200: serializers.LoginOut}, auth=[])
+    @extend_schema(
+        tags=["auth"],
+        request=serializers.LoginIn,
+        responses=LOGIN_RESPONSES,
+        auth=[],
+    )
     def post(self, request):
         return super().post(request)
 
@@ -82,7 +100,12 @@ class HospitalLoginView(LoginView):
 class RefreshView(PublicAuthView):
     """Trade a refresh token for a new pair; the old refresh token is refused from then on."""
 
-    @extend_schema(tags=["auth"], request=serializers.RefreshIn, responses={200: serializers.TokenPairOut}, auth=[])
+    @extend_schema(
+        tags=["auth"],
+        request=serializers.RefreshIn,
+        responses={200: serializers.TokenPairOut, 401: ErrorResponse401Serializer},
+        auth=[],
+    )
     def post(self, request):
         data = serializers.RefreshIn(data=request.data)
         data.is_valid(raise_exception=True)

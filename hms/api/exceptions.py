@@ -1,6 +1,6 @@
 """The one error shape (drf-standardized-errors) and the conflicts it maps to 409 / 503."""
 
-from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError
+from django.db import DatabaseError, DataError, IntegrityError, InterfaceError, OperationalError
 from drf_standardized_errors import handler
 from rest_framework import exceptions, status
 
@@ -35,6 +35,9 @@ class ExceptionHandler(handler.ExceptionHandler):
     """Constraint violations become 409 and a lost database 503; nothing leaks exception text."""
 
     def convert_known_exceptions(self, exc):
+        if isinstance(exc, DataError):
+            # A value the database cannot hold (out-of-range number or date, bad time zone offset).
+            return exceptions.ValidationError("A value is out of the range the server can store.", code="out_of_range")
         if isinstance(exc, IntegrityError):
             return Conflict("This change conflicts with existing data (a uniqueness or consistency rule).")
         if isinstance(exc, (OperationalError, InterfaceError)):
