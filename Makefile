@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test lint format venv migrate seed bench fuzz race check-deploy clean
+.PHONY: run test test-unit lint format venv migrate bench fuzz race clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -58,3 +58,6 @@ clean:
 
 fuzz: venv
 	HMS_TESTING=0 bin/with-postgres bin/fuzz
+
+race: venv
+	HMS_TESTING=0 bin/with-postgres bin/race
