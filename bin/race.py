@@ -14,7 +14,7 @@ import urllib.error
 import urllib.request
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 HOSTS = [f"http://127.0.0.1:{port}" for port in sys.argv[1:3]]
 ROUNDS = int(os.environ.get("RACE_ROUNDS", "3"))
@@ -152,7 +152,7 @@ def main():
         "doctor",
     )
     for round_ in range(ROUNDS):
-        start = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=2, hours=round_)
+        start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=2, hours=round_)
         slot = ok(
             *call(
                 "POST",
@@ -169,7 +169,10 @@ def main():
             "slot",
         )
         results = fire(
-            [lambda t=t: call("POST", "/api/v1/appointments", {"slot_id": slot["id"]}, t) for _, t in patients]
+            [
+                lambda t=t, slot_id=slot["id"]: call("POST", "/api/v1/appointments", {"slot_id": slot_id}, t)
+                for _, t in patients
+            ]
         )
         expect("booking (capacity 5, 40 patients)", results, 5, 201)
         status, body = call("GET", f"/api/v1/slots/{slot['id']}", token=admin)
