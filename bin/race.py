@@ -199,8 +199,8 @@ def main():
         group = patients[round_ * 10 : round_ * 10 + 10] + patients[30:40]
         results = fire(
             [
-                lambda pid=pid: call(
-                    "POST", f"/api/v1/beds/{bed['id']}/admit", {"patient_id": pid, "reason": "race"}, admin
+                lambda pid=pid, bed_id=bed["id"]: call(
+                    "POST", f"/api/v1/beds/{bed_id}/admit", {"patient_id": pid, "reason": "race"}, admin
                 )
                 for pid, _ in group
             ]
@@ -314,8 +314,8 @@ def main():
         ]
         results = fire(
             [
-                lambda e=e: call(
-                    "POST", f"/api/v1/emergencies/{e['id']}/dispatch", {"ambulance_id": ambulance["id"]}, admin
+                lambda e=e, ambulance_id=ambulance["id"]: call(
+                    "POST", f"/api/v1/emergencies/{e['id']}/dispatch", {"ambulance_id": ambulance_id}, admin
                 )
                 for e in emergencies
             ]
