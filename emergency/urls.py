@@ -1,8 +1,7 @@
-from rest_framework.routers import SimpleRouter
-
 from emergency import views
+from hms.api.routers import OptionalSlashRouter
 
-router = SimpleRouter(trailing_slash="/?")
+router = OptionalSlashRouter()
 router.register("ambulances", views.AmbulanceViewSet, basename="ambulance")
 router.register("emergencies", views.EmergencyViewSet, basename="emergency")
 
