@@ -22,6 +22,9 @@ class EmergencyFilter(django_filters.FilterSet):
     severity = django_filters.ChoiceFilter(choices=Emergency.Severity.choices)
     emergency_type = django_filters.ChoiceFilter(choices=Emergency.EmergencyType.choices)
     is_open = django_filters.BooleanFilter(method="filter_is_open", label="Open (not resolved or cancelled)")
+    unassigned = django_filters.BooleanFilter(
+        field_name="hospital", lookup_expr="isnull", label="No hospital assigned yet (address-only reports)"
+    )
     created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
