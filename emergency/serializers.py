@@ -19,6 +19,8 @@ class CoordinateField(serializers.FloatField):
     default_error_messages = {"not_finite": "A finite number is required."}
 
     def to_internal_value(self, data):
+        if isinstance(data, bool):
+            self.fail("invalid")
         value = super().to_internal_value(data)
         if not math.isfinite(value):
             self.fail("not_finite")

@@ -266,6 +266,7 @@ def test_driver_of_another_hospital_gets_404_on_location(other_driver_client, am
         ({"latitude": "nan", "longitude": 0}, "latitude"),
         ({"latitude": 0, "longitude": "Infinity"}, "longitude"),
         ({"latitude": "north", "longitude": 0}, "latitude"),
+        ({"latitude": True, "longitude": 0}, "latitude"),
         ({"longitude": 0}, "latitude"),
         ({"latitude": 0}, "longitude"),
     ],
