@@ -228,6 +228,8 @@ SPECTACULAR_SETTINGS = {
         "ClientErrorEnum": "drf_standardized_errors.openapi_serializers.ClientErrorEnum.choices",
         "ServerErrorEnum": "drf_standardized_errors.openapi_serializers.ServerErrorEnum.choices",
         "RoleEnum": "accounts.models.UserRole",
+        "AmbulanceStatusEnum": "emergency.models.AmbulanceStatus",
+        "EmergencyStatusEnum": "emergency.models.EmergencyStatus",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_standardized_errors.openapi_hooks.postprocess_schema_enums",

@@ -1,0 +1,39 @@
+import django_filters
+
+from emergency.models import Ambulance, Emergency
+
+
+class AmbulanceFilter(django_filters.FilterSet):
+    hospital_id = django_filters.NumberFilter(field_name="hospital_id")
+    driver_id = django_filters.NumberFilter(field_name="driver_id")
+    status = django_filters.ChoiceFilter(choices=Ambulance.Status.choices)
+    ambulance_type = django_filters.ChoiceFilter(choices=Ambulance.AmbulanceType.choices)
+
+    class Meta:
+        model = Ambulance
+        fields = ["hospital_id", "driver_id", "status", "ambulance_type"]
+
+
+class EmergencyFilter(django_filters.FilterSet):
+    hospital_id = django_filters.NumberFilter(field_name="hospital_id")
+    ambulance_id = django_filters.NumberFilter(field_name="ambulance_id")
+    reporter_id = django_filters.NumberFilter(field_name="reporter_id")
+    status = django_filters.ChoiceFilter(choices=Emergency.Status.choices)
+    severity = django_filters.ChoiceFilter(choices=Emergency.Severity.choices)
+    emergency_type = django_filters.ChoiceFilter(choices=Emergency.EmergencyType.choices)
+    is_open = django_filters.BooleanFilter(method="filter_is_open", label="Open (not resolved or cancelled)")
+    unassigned = django_filters.BooleanFilter(
+        field_name="hospital", lookup_expr="isnull", label="No hospital assigned yet (address-only reports)"
+    )
+    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+
+    class Meta:
+        model = Emergency
+        fields = ["hospital_id", "ambulance_id", "reporter_id", "status", "severity", "emergency_type"]
+
+    def filter_is_open(self, queryset, name, value):
+        if value is None:
+            return queryset
+        lookup = {"status__in": Emergency.OPEN_STATUSES}
+        return queryset.filter(**lookup) if value else queryset.exclude(**lookup)

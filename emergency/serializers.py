@@ -1,0 +1,279 @@
+import math
+import re
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+from rest_framework.validators import UniqueValidator
+
+from accounts.models import User
+from emergency.models import Ambulance, AmbulanceLocation, Emergency, EmergencyEvent
+from hospitals.models import Hospital
+
+MAX_ID = 2**63 - 1
+PHONE = re.compile(r"^\+?[0-9 ()./-]{3,32}$")
+
+
+class CoordinateField(serializers.FloatField):
+    """A latitude or longitude: a finite number within its range."""
+
+    default_error_messages = {"not_finite": "A finite number is required."}
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool):
+            self.fail("invalid")
+        value = super().to_internal_value(data)
+        if not math.isfinite(value):
+            self.fail("not_finite")
+        return value
+
+
+def latitude_field(**kwargs):
+    return CoordinateField(min_value=-90, max_value=90, **kwargs)
+
+
+def longitude_field(**kwargs):
+    return CoordinateField(min_value=-180, max_value=180, **kwargs)
+
+
+def validate_coordinate_pair(attrs: dict, instance=None) -> None:
+    """Latitude and longitude travel together: both or neither."""
+    has_lat, has_lng = attrs.get("latitude") is not None, attrs.get("longitude") is not None
+    if has_lat and not has_lng:
+        raise serializers.ValidationError({"longitude": ["Give longitude together with latitude."]}, code="required")
+    if has_lng and not has_lat:
+        raise serializers.ValidationError({"latitude": ["Give latitude together with longitude."]}, code="required")
+
+
+# --- Ambulances ------------------------------------------------------------------------------
+
+
+class DriverBrief(serializers.ModelSerializer):
+    class Meta:
+        model = User
+        fields = ["id", "fullname", "phone_num"]
+        read_only_fields = fields
+
+
+class AmbulanceOut(serializers.ModelSerializer):
+    hospital_id = serializers.IntegerField(read_only=True)
+    driver_id = serializers.IntegerField(read_only=True, allow_null=True)
+    driver = DriverBrief(read_only=True, allow_null=True)
+    current_emergency_id = serializers.SerializerMethodField(
+        help_text="The open emergency this ambulance serves, if any."
+    )
+
+    class Meta:
+        model = Ambulance
+        fields = [
+            "id",
+            "hospital_id",
+            "vehicle_number",
+            "ambulance_type",
+            "driver_id",
+            "driver",
+            "status",
+            "latitude",
+            "longitude",
+            "location_updated_at",
+            "current_emergency_id",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_current_emergency_id(self, ambulance) -> int | None:
+        if hasattr(ambulance, "current_emergency_id"):
+            return ambulance.current_emergency_id
+        emergency = (
+            Emergency.objects.filter(ambulance=ambulance, status__in=Emergency.OPEN_STATUSES)
+            .values_list("pk", flat=True)
+            .first()
+        )
+        return emergency
+
+
+class AmbulanceIn(serializers.ModelSerializer):
+    hospital_id = serializers.PrimaryKeyRelatedField(
+        source="hospital",
+        queryset=Hospital.objects.filter(is_active=True),
+        required=False,
+        help_text="Required for an administrator; a hospital admin's own hospital by default.",
+    )
+    vehicle_number = serializers.CharField(
+        max_length=32,
+        validators=[
+            UniqueValidator(
+                queryset=Ambulance.objects.all(),
+                lookup="iexact",
+                message="An ambulance with this vehicle number already exists.",
+            )
+        ],
+    )
+    driver_id = serializers.PrimaryKeyRelatedField(
+        source="driver", queryset=User.objects.all(), required=False, allow_null=True
+    )
+    latitude = latitude_field(required=False, allow_null=True)
+    longitude = longitude_field(required=False, allow_null=True)
+
+    class Meta:
+        model = Ambulance
+        fields = ["hospital_id", "vehicle_number", "ambulance_type", "driver_id", "latitude", "longitude"]
+
+    def validate_vehicle_number(self, value):
+        value = value.strip()
+        if not value:
+            raise serializers.ValidationError("This field may not be blank.", code="blank")
+        return value
+
+    def validate(self, attrs):
+        validate_coordinate_pair(attrs)
+        return attrs
+
+
+class AmbulanceLocationIn(serializers.Serializer):
+    latitude = latitude_field()
+    longitude = longitude_field()
+
+
+class AmbulanceLocationOut(serializers.ModelSerializer):
+    recorded_by_id = serializers.IntegerField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = AmbulanceLocation
+        fields = ["id", "latitude", "longitude", "recorded_at", "recorded_by_id"]
+        read_only_fields = fields
+
+
+class AmbulanceStatusIn(serializers.Serializer):
+    status = serializers.ChoiceField(
+        choices=Ambulance.Status.choices,
+        help_text="`available` or `out_of_service`; `dispatched` and `busy` follow emergencies only (400).",
+    )
+
+    def validate_status(self, value):
+        if value not in Ambulance.MANUAL_STATUSES:
+            raise serializers.ValidationError(
+                "Only available or out_of_service can be set here; dispatched and busy follow emergencies.",
+                code="invalid_choice",
+            )
+        return value
+
+
+# --- Emergencies -----------------------------------------------------------------------------
+
+
+class EmergencyEventOut(serializers.ModelSerializer):
+    actor_id = serializers.IntegerField(read_only=True, allow_null=True)
+    from_hospital_id = serializers.IntegerField(read_only=True, allow_null=True)
+    to_hospital_id = serializers.IntegerField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = EmergencyEvent
+        fields = ["at", "status", "actor_id", "note", "from_hospital_id", "to_hospital_id"]
+        read_only_fields = fields
+
+
+class HospitalBrief(serializers.ModelSerializer):
+    class Meta:
+        model = Hospital
+        fields = ["id", "name", "phone", "address", "city", "latitude", "longitude"]
+        read_only_fields = fields
+
+
+class AmbulanceBrief(serializers.ModelSerializer):
+    driver_id = serializers.IntegerField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Ambulance
+        fields = ["id", "vehicle_number", "ambulance_type", "driver_id", "latitude", "longitude", "location_updated_at"]
+        read_only_fields = fields
+
+
+class EmergencyOut(serializers.ModelSerializer):
+    reporter_id = serializers.IntegerField(read_only=True, allow_null=True)
+    hospital_id = serializers.IntegerField(read_only=True, allow_null=True)
+    hospital = HospitalBrief(read_only=True, allow_null=True)
+    ambulance_id = serializers.IntegerField(read_only=True, allow_null=True)
+    ambulance = AmbulanceBrief(read_only=True, allow_null=True)
+    events = EmergencyEventOut(many=True, read_only=True)
+
+    class Meta:
+        model = Emergency
+        fields = [
+            "id",
+            "reporter_id",
+            "patient_name",
+            "contact_number",
+            "emergency_type",
+            "severity",
+            "description",
+            "address",
+            "latitude",
+            "longitude",
+            "hospital_id",
+            "hospital",
+            "ambulance_id",
+            "ambulance",
+            "status",
+            "events",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class EmergencyIn(serializers.Serializer):
+    patient_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
+    contact_number = serializers.CharField(max_length=32, help_text="A phone number to call back.")
+    emergency_type = serializers.ChoiceField(choices=Emergency.EmergencyType.choices)
+    severity = serializers.ChoiceField(choices=Emergency.Severity.choices, required=False)
+    description = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    address = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    latitude = latitude_field(required=False, allow_null=True)
+    longitude = longitude_field(required=False, allow_null=True)
+    hospital_id = serializers.PrimaryKeyRelatedField(
+        source="hospital",
+        queryset=Hospital.objects.filter(is_active=True),
+        required=False,
+        allow_null=True,
+        help_text="Without it, coordinates assign the nearest active hospital with emergency services.",
+    )
+
+    def validate_contact_number(self, value):
+        value = value.strip()
+        if not PHONE.match(value) or sum(char.isdigit() for char in value) < 3:
+            raise serializers.ValidationError(
+                "Enter a phone number: digits, optionally a leading + and spaces, dashes or brackets.", code="invalid"
+            )
+        return value
+
+    def validate(self, attrs):
+        validate_coordinate_pair(attrs)
+        attrs["address"] = attrs.get("address", "").strip()
+        if attrs.get("latitude") is None and not attrs["address"]:
+            message = "Give the location: latitude and longitude, or an address."
+            raise serializers.ValidationError(
+                {"latitude": [message], "longitude": [message], "address": [message]}, code="required"
+            )
+        return attrs
+
+
+class EmergencyDispatchIn(serializers.Serializer):
+    ambulance_id = serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_ID,
+        required=False,
+        allow_null=True,
+        help_text="Without it, the nearest available ambulance of the emergency's hospital is sent.",
+    )
+
+
+class EmergencyStatusIn(serializers.Serializer):
+    status = serializers.ChoiceField(choices=Emergency.Status.choices)
+    note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class EmergencyForwardIn(serializers.Serializer):
+    hospital_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    reason = serializers.CharField(max_length=500)

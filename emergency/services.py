@@ -1,0 +1,344 @@
+"""Emergency and ambulance rules that write. One transaction each; rows locked emergency first, then ambulance."""
+
+from django.db import transaction
+from django.db.models import F
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from rest_framework import serializers
+from rest_framework.exceptions import NotFound, PermissionDenied
+
+from accounts.activity import Action, record
+from accounts.models import User
+from emergency.models import Ambulance, AmbulanceLocation, Emergency, EmergencyEvent
+from hms.api.exceptions import Conflict
+from hospitals import geo
+from hospitals.models import Hospital
+
+# How far an emergency with coordinates looks for a hospital with emergency services.
+NEAREST_HOSPITAL_RADIUS_KM = 500.0
+
+Status = Emergency.Status
+
+
+# --- Ambulances ------------------------------------------------------------------------------
+
+
+def _check_driver(*, driver: User | None, hospital: Hospital) -> None:
+    if driver is None:
+        return
+    if driver.role != User.Role.AMBULANCE_DRIVER or driver.hospital_id != hospital.pk or not driver.is_active:
+        raise serializers.ValidationError(
+            {"driver_id": ["The driver must be an active ambulance_driver of the ambulance's hospital."]},
+            code="invalid_driver",
+        )
+
+
+def _check_manages(*, by: User, hospital: Hospital) -> None:
+    if by.role == User.Role.ADMIN:
+        return
+    if by.role != User.Role.HOSPITAL_ADMIN or by.hospital_id != hospital.pk:
+        raise PermissionDenied("Only an administrator or this hospital's admin manages its ambulances.")
+
+
+def _on_open_emergency(ambulance: Ambulance) -> bool:
+    return Emergency.objects.filter(ambulance=ambulance, status__in=Emergency.OPEN_STATUSES).exists()
+
+
+def _place(*, ambulance: Ambulance, latitude: float, longitude: float, by: User | None) -> None:
+    now = timezone.now()
+    ambulance.latitude, ambulance.longitude, ambulance.location_updated_at = latitude, longitude, now
+    AmbulanceLocation.objects.create(
+        ambulance=ambulance, latitude=latitude, longitude=longitude, recorded_at=now, recorded_by=by
+    )
+
+
+@transaction.atomic
+def ambulance_create(*, request, by: User, data: dict) -> Ambulance:
+    """A new ambulance of a hospital; the admin names the hospital, a hospital admin gets its own."""
+    hospital = data.get("hospital")
+    if hospital is None:
+        if by.role != User.Role.HOSPITAL_ADMIN:
+            raise serializers.ValidationError({"hospital_id": ["This field is required."]}, code="required")
+        hospital = by.hospital
+    _check_manages(by=by, hospital=hospital)
+    _check_driver(driver=data.get("driver"), hospital=hospital)
+    ambulance = Ambulance(
+        hospital=hospital,
+        vehicle_number=data["vehicle_number"],
+        ambulance_type=data.get("ambulance_type", Ambulance.AmbulanceType.BASIC),
+        driver=data.get("driver"),
+    )
+    ambulance.save()
+    if data.get("latitude") is not None:
+        _place(ambulance=ambulance, latitude=data["latitude"], longitude=data["longitude"], by=by)
+        ambulance.save(update_fields=["latitude", "longitude", "location_updated_at"])
+    record(action=Action.CREATE, request=request, object_type="ambulance", object_id=ambulance.pk)
+    return ambulance
+
+
+@transaction.atomic
+def ambulance_update(*, request, by: User, ambulance: Ambulance, data: dict) -> Ambulance:
+    """Change vehicle details, driver or home hospital (admin only, and not while on an open emergency)."""
+    ambulance = Ambulance.objects.select_for_update().get(pk=ambulance.pk)
+    _check_manages(by=by, hospital=ambulance.hospital)
+    hospital = data.get("hospital", ambulance.hospital)
+    if hospital.pk != ambulance.hospital_id:
+        if by.role != User.Role.ADMIN:
+            raise PermissionDenied("Only an administrator moves an ambulance to another hospital.")
+        if _on_open_emergency(ambulance):
+            raise Conflict("The ambulance is on an open emergency; it cannot change hospital now.")
+        if "driver" not in data and ambulance.driver_id is not None:
+            data["driver"] = None  # the old driver belongs to the old hospital
+    driver = data.get("driver", ambulance.driver)
+    if "driver" in data or "hospital" in data:
+        _check_driver(driver=driver, hospital=hospital)
+    for field in ("vehicle_number", "ambulance_type", "driver", "hospital"):
+        if field in data:
+            setattr(ambulance, field, data[field])
+    if data.get("latitude") is not None:
+        _place(ambulance=ambulance, latitude=data["latitude"], longitude=data["longitude"], by=by)
+    ambulance.save()
+    record(action=Action.UPDATE, request=request, object_type="ambulance", object_id=ambulance.pk)
+    return ambulance
+
+
+@transaction.atomic
+def ambulance_location_update(*, request, by: User, ambulance: Ambulance, latitude: float, longitude: float):
+    """Its driver or its hospital's admin (or admin) reports where the ambulance is; the report is kept."""
+    if not (
+        by.role == User.Role.ADMIN
+        or (by.role == User.Role.HOSPITAL_ADMIN and by.hospital_id == ambulance.hospital_id)
+        or (by.role == User.Role.AMBULANCE_DRIVER and ambulance.driver_id == by.pk)
+    ):
+        raise PermissionDenied("Only the ambulance's driver or its hospital's admin reports its location.")
+    ambulance = Ambulance.objects.select_for_update().get(pk=ambulance.pk)
+    _place(ambulance=ambulance, latitude=latitude, longitude=longitude, by=by)
+    ambulance.save(update_fields=["latitude", "longitude", "location_updated_at", "updated_at"])
+    record(
+        action=Action.ACTION,
+        request=request,
+        object_type="ambulance",
+        object_id=ambulance.pk,
+        detail={"action": "location"},
+    )
+    return ambulance
+
+
+@transaction.atomic
+def ambulance_status_set(*, request, by: User, ambulance: Ambulance, status: str) -> Ambulance:
+    """available / out_of_service by hand; never while the ambulance serves an open emergency."""
+    _check_manages(by=by, hospital=ambulance.hospital)
+    # The dispatch service locks the ambulance too, so no emergency can take it between check and write.
+    ambulance = Ambulance.objects.select_for_update().get(pk=ambulance.pk)
+    if status not in Ambulance.MANUAL_STATUSES:
+        raise serializers.ValidationError(
+            {"status": ["dispatched and busy are set only through emergencies."]}, code="invalid_choice"
+        )
+    if _on_open_emergency(ambulance):
+        raise Conflict("The ambulance is on an open emergency; resolve or cancel it first.")
+    previous = ambulance.status
+    ambulance.status = status
+    ambulance.save(update_fields=["status", "updated_at"])
+    record(
+        action=Action.ACTION,
+        request=request,
+        object_type="ambulance",
+        object_id=ambulance.pk,
+        detail={"action": "status", "from": previous, "to": status},
+    )
+    return ambulance
+
+
+# --- Emergencies -----------------------------------------------------------------------------
+
+
+def nearest_emergency_hospital(*, latitude: float, longitude: float) -> Hospital | None:
+    """The nearest active hospital with emergency services, within NEAREST_HOSPITAL_RADIUS_KM."""
+    candidates = Hospital.objects.filter(
+        is_active=True, emergency_services=True, latitude__isnull=False, longitude__isnull=False
+    )
+    return geo.nearest(candidates, latitude, longitude, NEAREST_HOSPITAL_RADIUS_KM).first()
+
+
+def _event(
+    *, emergency: Emergency, by: User | None, note: str = "", from_hospital_id=None, to_hospital_id=None
+) -> EmergencyEvent:
+    return EmergencyEvent.objects.create(
+        emergency=emergency,
+        status=emergency.status,
+        actor=by,
+        note=note,
+        from_hospital_id=from_hospital_id,
+        to_hospital_id=to_hospital_id,
+    )
+
+
+def _record(*, request, action: str, emergency: Emergency, detail: dict | None = None) -> None:
+    record(action=action, request=request, object_type="emergency", object_id=emergency.pk, detail=detail)
+
+
+@transaction.atomic
+def emergency_report(*, request, reporter: User | None, data: dict) -> Emergency:
+    """Open to anyone. Without a hospital, coordinates assign the nearest one with emergency services."""
+    hospital = data.get("hospital")
+    if hospital is None and data.get("latitude") is not None:
+        hospital = nearest_emergency_hospital(latitude=data["latitude"], longitude=data["longitude"])
+    emergency = Emergency.objects.create(
+        reporter=reporter,
+        patient_name=data.get("patient_name", ""),
+        contact_number=data["contact_number"],
+        emergency_type=data["emergency_type"],
+        severity=data.get("severity", Emergency.Severity.MEDIUM),
+        description=data.get("description", ""),
+        address=data.get("address", ""),
+        latitude=data.get("latitude"),
+        longitude=data.get("longitude"),
+        hospital=hospital,
+    )
+    note = "Reported." if hospital else "Reported; no hospital assigned yet."
+    _event(emergency=emergency, by=reporter, note=note, to_hospital_id=hospital.pk if hospital else None)
+    _record(request=request, action=Action.CREATE, emergency=emergency)
+    return emergency
+
+
+def _candidate_ambulances(emergency: Emergency):
+    """Available ambulances of the emergency's hospital, nearest to the emergency first.
+
+    An ambulance that never reported a position counts as standing at its hospital. Without
+    coordinates on the emergency, its hospital's position is the reference point.
+    """
+    queryset = Ambulance.objects.filter(hospital_id=emergency.hospital_id, status=Ambulance.Status.AVAILABLE)
+    hospital = emergency.hospital
+    lat, lng = emergency.latitude, emergency.longitude
+    if lat is None:
+        lat, lng = hospital.latitude, hospital.longitude
+    if lat is None:
+        return queryset.order_by("pk")
+    return (
+        queryset.annotate(
+            position_lat=Coalesce("latitude", "hospital__latitude"),
+            position_lng=Coalesce("longitude", "hospital__longitude"),
+        )
+        .annotate(distance_km=geo.distance_km_expression(lat, lng, "position_lat", "position_lng"))
+        .order_by(F("distance_km").asc(nulls_last=True), "pk")
+    )
+
+
+def _take_ambulance(*, emergency: Emergency, ambulance_id: int | None) -> Ambulance:
+    if ambulance_id is not None:
+        # Blocks while another dispatch holds this ambulance; the status is read after it commits.
+        ambulance = Ambulance.objects.select_for_update().filter(pk=ambulance_id).first()
+        if ambulance is None:
+            raise NotFound("No such ambulance.")
+        if ambulance.hospital_id != emergency.hospital_id:
+            raise serializers.ValidationError(
+                {"ambulance_id": ["The ambulance belongs to another hospital."]}, code="invalid"
+            )
+        if ambulance.status != Ambulance.Status.AVAILABLE:
+            raise Conflict(f"Ambulance {ambulance.vehicle_number} is not available ({ambulance.status}).")
+        return ambulance
+    # Candidates are read without locks, then locked one at a time and re-checked: a concurrent
+    # dispatch that took one makes the re-check fail and we move on to the next nearest.
+    for candidate_id in _candidate_ambulances(emergency).values_list("pk", flat=True)[:50]:
+        ambulance = (
+            Ambulance.objects.select_for_update()
+            .filter(pk=candidate_id, status=Ambulance.Status.AVAILABLE, hospital_id=emergency.hospital_id)
+            .first()
+        )
+        if ambulance is not None:
+            return ambulance
+    raise Conflict("No ambulance of this hospital is available.")
+
+
+@transaction.atomic
+def emergency_dispatch(*, request, by: User, emergency: Emergency, ambulance_id: int | None = None) -> Emergency:
+    """Send the given ambulance, or the nearest available one of the emergency's hospital."""
+    emergency = Emergency.objects.select_for_update(of=("self",)).select_related("hospital").get(pk=emergency.pk)
+    if by.role != User.Role.ADMIN and (by.role != User.Role.HOSPITAL_ADMIN or by.hospital_id != emergency.hospital_id):
+        raise PermissionDenied("Only an administrator or the emergency's hospital admin dispatches.")
+    if emergency.status != Status.REPORTED:
+        raise Conflict(f"Only a reported emergency can be dispatched; this one is {emergency.status}.")
+    if emergency.hospital_id is None:
+        raise Conflict("The emergency has no hospital yet; forward it to a hospital first.")
+    ambulance = _take_ambulance(emergency=emergency, ambulance_id=ambulance_id)
+    ambulance.status = Ambulance.Status.DISPATCHED
+    ambulance.save(update_fields=["status", "updated_at"])
+    emergency.ambulance, emergency.status = ambulance, Status.DISPATCHED
+    emergency.save(update_fields=["ambulance", "status", "updated_at"])
+    _event(emergency=emergency, by=by, note=f"Ambulance {ambulance.vehicle_number} dispatched.")
+    _record(
+        request=request,
+        action=Action.ACTION,
+        emergency=emergency,
+        detail={"action": "dispatch", "ambulance_id": ambulance.pk},
+    )
+    return emergency
+
+
+def _check_may_move(*, by: User, emergency: Emergency, status: str) -> None:
+    if by.role == User.Role.ADMIN:
+        return
+    if by.role == User.Role.HOSPITAL_ADMIN and by.hospital_id is not None and by.hospital_id == emergency.hospital_id:
+        return
+    is_driver = emergency.ambulance_id is not None and emergency.ambulance.driver_id == by.pk
+    if is_driver and status in Emergency.DRIVER_TARGETS:
+        return
+    if is_driver:
+        raise PermissionDenied("The ambulance's driver moves an emergency only from en_route to at_hospital.")
+    raise PermissionDenied("Only the emergency's hospital admin, the assigned driver or an administrator moves it.")
+
+
+@transaction.atomic
+def emergency_status_change(*, request, by: User, emergency: Emergency, status: str, note: str = "") -> Emergency:
+    """One legal step (see Emergency.TRANSITIONS); resolved or cancelled frees the ambulance."""
+    emergency = Emergency.objects.select_for_update(of=("self",)).select_related("ambulance").get(pk=emergency.pk)
+    _check_may_move(by=by, emergency=emergency, status=status)
+    if status == Status.DISPATCHED:
+        raise Conflict("An emergency becomes dispatched only through /dispatch, which assigns the ambulance.")
+    if status not in Emergency.TRANSITIONS[emergency.status]:
+        raise Conflict(f"An emergency cannot move from {emergency.status} to {status}.")
+    previous = emergency.status
+    emergency.status = status
+    emergency.save(update_fields=["status", "updated_at"])
+    if emergency.ambulance_id is not None:
+        Ambulance.objects.filter(pk=emergency.ambulance_id).update(
+            status=Emergency.AMBULANCE_STATUS_FOR[status], updated_at=timezone.now()
+        )
+    _event(emergency=emergency, by=by, note=note)
+    _record(
+        request=request,
+        action=Action.ACTION,
+        emergency=emergency,
+        detail={"action": "status", "from": previous, "to": status},
+    )
+    return emergency
+
+
+@transaction.atomic
+def emergency_forward(*, request, by: User, emergency: Emergency, hospital_id: int, reason: str) -> Emergency:
+    """Hand the emergency to another active hospital; its ambulance (if any) stays on it."""
+    emergency = Emergency.objects.select_for_update(of=("self",)).get(pk=emergency.pk)
+    if by.role != User.Role.ADMIN and (
+        by.role != User.Role.HOSPITAL_ADMIN or emergency.hospital_id is None or by.hospital_id != emergency.hospital_id
+    ):
+        raise PermissionDenied("Only an administrator or the current hospital's admin forwards an emergency.")
+    target = Hospital.objects.filter(pk=hospital_id, is_active=True).first()
+    if target is None:
+        raise NotFound("No such active hospital.")
+    if not emergency.is_open:
+        raise Conflict(f"A {emergency.status} emergency cannot be forwarded.")
+    if target.pk == emergency.hospital_id:
+        raise serializers.ValidationError(
+            {"hospital_id": ["The emergency is already assigned to this hospital."]}, code="same_hospital"
+        )
+    source_id = emergency.hospital_id
+    emergency.hospital = target
+    emergency.save(update_fields=["hospital", "updated_at"])
+    _event(emergency=emergency, by=by, note=reason, from_hospital_id=source_id, to_hospital_id=target.pk)
+    _record(
+        request=request,
+        action=Action.ACTION,
+        emergency=emergency,
+        detail={"action": "forward", "from_hospital_id": source_id, "to_hospital_id": target.pk},
+    )
+    return emergency

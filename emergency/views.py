@@ -1,0 +1,270 @@
+from django.db.models import OuterRef, Subquery
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.status import HTTP_200_OK, HTTP_201_CREATED
+
+from emergency import serializers, services
+from emergency.filters import AmbulanceFilter, EmergencyFilter
+from emergency.models import Ambulance, Emergency
+from emergency.permissions import (
+    IsAdminOrHospitalAdmin,
+    IsAdminOrHospitalStaff,
+    MovesEmergencies,
+    ReportsLocation,
+)
+from emergency.throttling import EmergencyReportThrottle
+from hms.api.permissions import AMBULANCE_DRIVER, DOCTOR, HOSPITAL_ADMIN
+from hms.api.scoping import ScopedQuerysetMixin
+
+STAFF_OF_HOSPITAL = {HOSPITAL_ADMIN: "hospital_id", DOCTOR: "hospital_id", AMBULANCE_DRIVER: "hospital_id"}
+
+
+def _ambulances():
+    open_emergency = Emergency.objects.filter(ambulance=OuterRef("pk"), status__in=Emergency.OPEN_STATUSES)
+    return (
+        Ambulance.objects.select_related("driver")
+        .annotate(current_emergency_id=Subquery(open_emergency.values("pk")[:1]))
+        .order_by("id")
+    )
+
+
+def _emergencies():
+    return Emergency.objects.select_related("hospital", "ambulance").prefetch_related("events")
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Ambulances of the caller's hospital (admin: all)"),
+    retrieve=extend_schema(summary="One ambulance"),
+)
+@extend_schema(tags=["ambulances"])
+class AmbulanceViewSet(
+    ScopedQuerysetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Ambulances: managed by admin and its hospital's admin, visible to its hospital's staff.
+
+    Never deleted (DELETE 405): set status `out_of_service` instead.
+    """
+
+    queryset = Ambulance.objects.all()
+    serializer_class = serializers.AmbulanceOut
+    hospital_lookups = STAFF_OF_HOSPITAL
+    filterset_class = AmbulanceFilter
+    search_fields = ["vehicle_number"]
+    ordering_fields = ["id", "vehicle_number", "status", "location_updated_at"]
+    ordering = ["id"]
+
+    def get_queryset(self):
+        return self.scope_queryset(_ambulances())
+
+    def get_permissions(self):
+        if self.action in ("create", "update", "partial_update", "status"):
+            return [IsAdminOrHospitalAdmin()]
+        if self.action == "location":
+            return [ReportsLocation()]
+        return [IsAdminOrHospitalStaff()]
+
+    def _out(self, ambulance, code=HTTP_200_OK):
+        return Response(serializers.AmbulanceOut(_ambulances().get(pk=ambulance.pk)).data, status=code)
+
+    @extend_schema(request=serializers.AmbulanceIn, responses={201: serializers.AmbulanceOut})
+    def create(self, request, *args, **kwargs):
+        data = serializers.AmbulanceIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        ambulance = services.ambulance_create(request=request, by=request.user, data=dict(data.validated_data))
+        return self._out(ambulance, HTTP_201_CREATED)
+
+    @extend_schema(request=serializers.AmbulanceIn, responses={200: serializers.AmbulanceOut})
+    def update(self, request, *args, **kwargs):
+        ambulance = self.get_object()
+        data = serializers.AmbulanceIn(instance=ambulance, data=request.data, partial=kwargs.pop("partial", False))
+        data.is_valid(raise_exception=True)
+        ambulance = services.ambulance_update(
+            request=request, by=request.user, ambulance=ambulance, data=dict(data.validated_data)
+        )
+        return self._out(ambulance)
+
+    @extend_schema(request=serializers.AmbulanceIn, responses={200: serializers.AmbulanceOut})
+    def partial_update(self, request, *args, **kwargs):
+        return self.update(request, *args, partial=True, **kwargs)
+
+    @extend_schema(
+        summary="Report the ambulance's position (its driver, its hospital's admin); kept as history",
+        request=serializers.AmbulanceLocationIn,
+        responses={200: serializers.AmbulanceOut},
+    )
+    @action(detail=True, methods=["post"])
+    def location(self, request, pk=None):
+        ambulance = self.get_object()
+        data = serializers.AmbulanceLocationIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        ambulance = services.ambulance_location_update(
+            request=request, by=request.user, ambulance=ambulance, **data.validated_data
+        )
+        return self._out(ambulance)
+
+    @extend_schema(
+        summary="Position history, newest first",
+        responses={200: serializers.AmbulanceLocationOut(many=True)},
+        filters=False,
+    )
+    @action(detail=True, methods=["get"], filterset_class=None, search_fields=[], ordering_fields=[])
+    def locations(self, request, pk=None):
+        ambulance = self.get_object()
+        page = self.paginate_queryset(ambulance.locations.order_by("-recorded_at", "-id"))
+        return self.get_paginated_response(serializers.AmbulanceLocationOut(page, many=True).data)
+
+    @extend_schema(
+        summary="Set available or out_of_service (admin, its hospital's admin)",
+        description=(
+            "`available` is refused (409) while the ambulance serves an open emergency, and so is "
+            "`out_of_service`. `dispatched` and `busy` follow emergencies only: 400 here."
+        ),
+        request=serializers.AmbulanceStatusIn,
+        responses={200: serializers.AmbulanceOut},
+    )
+    @action(detail=True, methods=["post"])
+    def status(self, request, pk=None):
+        ambulance = self.get_object()
+        data = serializers.AmbulanceStatusIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        ambulance = services.ambulance_status_set(
+            request=request, by=request.user, ambulance=ambulance, status=data.validated_data["status"]
+        )
+        return self._out(ambulance)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Emergencies the caller may see"),
+    retrieve=extend_schema(summary="One emergency with its events"),
+)
+@extend_schema(tags=["emergencies"])
+class EmergencyViewSet(
+    ScopedQuerysetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Emergencies: reported by anyone; seen by the reporter, the assigned hospital's staff, the
+    assigned ambulance's driver and admin (others 404). Changed only through the actions; never deleted.
+    """
+
+    queryset = Emergency.objects.all()
+    serializer_class = serializers.EmergencyOut
+    owner_lookups = ("reporter_id",)
+    hospital_lookups = STAFF_OF_HOSPITAL
+    user_lookups = {AMBULANCE_DRIVER: "ambulance__driver_id"}
+    filterset_class = EmergencyFilter
+    search_fields = ["patient_name", "contact_number", "address"]
+    ordering_fields = ["id", "created_at", "updated_at", "severity", "status"]
+    ordering = ["-created_at", "-id"]
+
+    def get_queryset(self):
+        return self.scope_queryset(_emergencies())
+
+    def get_permissions(self):
+        if self.action == "create":
+            return [AllowAny()]
+        if self.action in ("dispatch_ambulance", "forward"):
+            return [IsAdminOrHospitalAdmin()]
+        if self.action == "status":
+            return [MovesEmergencies()]
+        return [IsAuthenticated()]
+
+    def get_throttles(self):
+        if self.action == "create":
+            return [EmergencyReportThrottle()]
+        return super().get_throttles()
+
+    def _out(self, emergency, code=HTTP_200_OK):
+        return Response(serializers.EmergencyOut(_emergencies().get(pk=emergency.pk)).data, status=code)
+
+    @extend_schema(
+        summary="Report an emergency (open to anyone, throttled per client address)",
+        description=(
+            "Signed in or not. `contact_number`, `emergency_type` and a location (latitude and longitude, "
+            "or an address) are required. Without `hospital_id`, coordinates assign the nearest active "
+            "hospital with emergency services (within 500 km); an address-only report stays unassigned "
+            "(visible to admins) until an admin forwards it. An anonymous reporter gets the record only "
+            "in this response. Anonymous reports are limited per client address (429)."
+        ),
+        request=serializers.EmergencyIn,
+        responses={201: serializers.EmergencyOut, 429: OpenApiResponse(description="Too many reports.")},
+        auth=[{"jwtAuth": []}, {}],
+    )
+    def create(self, request, *args, **kwargs):
+        data = serializers.EmergencyIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        reporter = request.user if request.user.is_authenticated else None
+        emergency = services.emergency_report(request=request, reporter=reporter, data=dict(data.validated_data))
+        return self._out(emergency, HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Send an ambulance (admin, the emergency's hospital admin)",
+        description=(
+            "The given ambulance (unknown: 404; another hospital's: 400; not available: 409), or the "
+            "available ambulance of the emergency's hospital nearest to the emergency (one that never "
+            "reported a position counts as at its hospital); none available: 409. Only a `reported` "
+            "emergency with a hospital can be dispatched (else 409)."
+        ),
+        request=serializers.EmergencyDispatchIn,
+        responses={200: serializers.EmergencyOut},
+    )
+    @action(detail=True, methods=["post"], url_path="dispatch", url_name="dispatch")
+    def dispatch_ambulance(self, request, pk=None):
+        emergency = self.get_object()
+        data = serializers.EmergencyDispatchIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        emergency = services.emergency_dispatch(
+            request=request, by=request.user, emergency=emergency, ambulance_id=data.validated_data.get("ambulance_id")
+        )
+        return self._out(emergency)
+
+    @extend_schema(
+        summary="Move the emergency one step forward, or cancel it",
+        description=(
+            "reported -> dispatched (only through /dispatch) -> en_route -> on_scene -> transporting -> "
+            "at_hospital -> resolved; `cancelled` from any open state. Anything else: 409. The assigned "
+            "ambulance's driver moves en_route..at_hospital; the emergency's hospital admin and admin make "
+            "any legal move. Resolved or cancelled frees the ambulance."
+        ),
+        request=serializers.EmergencyStatusIn,
+        responses={200: serializers.EmergencyOut},
+    )
+    @action(detail=True, methods=["post"])
+    def status(self, request, pk=None):
+        emergency = self.get_object()
+        data = serializers.EmergencyStatusIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        emergency = services.emergency_status_change(
+            request=request,
+            by=request.user,
+            emergency=emergency,
+            status=data.validated_data["status"],
+            note=data.validated_data["note"],
+        )
+        return self._out(emergency)
+
+    @extend_schema(
+        summary="Hand the emergency to another active hospital (admin, the current hospital's admin)",
+        description="Unknown or inactive hospital: 404. Kept in `events`; the ambulance stays on the emergency.",
+        request=serializers.EmergencyForwardIn,
+        responses={200: serializers.EmergencyOut},
+    )
+    @action(detail=True, methods=["post"])
+    def forward(self, request, pk=None):
+        emergency = self.get_object()
+        data = serializers.EmergencyForwardIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        emergency = services.emergency_forward(
+            request=request, by=request.user, emergency=emergency, **data.validated_data
+        )
+        return self._out(emergency)
