@@ -1,8 +1,7 @@
-from rest_framework.routers import SimpleRouter
-
 from bloodbank import views
+from hms.api.routers import OptionalSlashRouter
 
-router = SimpleRouter(trailing_slash="/?")
+router = OptionalSlashRouter()
 router.register("blood-banks", views.BloodBankViewSet, basename="blood-bank")
 router.register("blood-requests", views.BloodRequestViewSet, basename="blood-request")
 router.register("donations", views.DonationViewSet, basename="donation")
