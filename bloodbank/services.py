@@ -15,6 +15,9 @@ from bloodbank.models import Allocation, BloodBank, BloodRequest, Component, Don
 from hms.api.exceptions import Conflict
 
 WHOLE_BLOOD_DONATION_INTERVAL_DAYS = 56
+# Sanity bounds on lot dates: nothing is collected, or keeps, longer than this (frozen plasma keeps
+# for a few years at most).
+MAX_LOT_AGE = datetime.timedelta(days=3653)
 
 
 def is_bank_manager(*, user, bank: BloodBank) -> bool:
@@ -74,6 +77,12 @@ def lot_dates(
     collected_on = collected_on or today
     if collected_on > today:
         raise ValidationError({"collected_on": ["A lot cannot be collected in the future."]}, code="invalid")
+    if collected_on < today - MAX_LOT_AGE:
+        raise ValidationError({"collected_on": ["A lot cannot be collected more than 10 years ago."]}, code="invalid")
+    if expires_on is not None and expires_on > collected_on + MAX_LOT_AGE:
+        raise ValidationError(
+            {"expires_on": ["A lot cannot keep for more than 10 years after collection."]}, code="invalid"
+        )
     if expires_on is None:
         expires_on = collected_on + datetime.timedelta(days=compatibility.SHELF_LIFE_DAYS[component])
     if expires_on <= collected_on:
@@ -370,6 +379,8 @@ def donation_record(
     donated_on = donated_on or today
     if donated_on > today:
         raise ValidationError({"donated_on": ["A donation cannot be recorded in the future."]}, code="invalid")
+    if donated_on < today - MAX_LOT_AGE:
+        raise ValidationError({"donated_on": ["A donation cannot be more than 10 years old."]}, code="invalid")
     blood_group = blood_group or donor.blood_group
     if not blood_group:
         raise ValidationError(

@@ -294,6 +294,8 @@ def test_stock_add_component_defaults_to_whole_blood(hospital_admin_client, bank
         ({"lot_number": "x" * 65}, "lot_number"),
         ({"lot_number": "bad lot!"}, "lot_number"),
         ({"collected_on": "10/03/2026"}, "collected_on"),
+        ({"collected_on": "2016-03-01", "expires_on": "2026-12-01"}, "collected_on"),  # over 10 years ago
+        ({"collected_on": "2026-03-01", "expires_on": "2037-01-01"}, "expires_on"),  # keeps over 10 years
     ],
 )
 def test_invalid_stock_is_400_naming_the_field(hospital_admin_client, bank, body, attr):

@@ -72,7 +72,8 @@ def test_donor_id_must_be_a_donor_account(hospital_admin_client, bank, request, 
         ({"component": "serum"}, "component"),
         ({"blood_group": "Z"}, "blood_group"),
         ({"donated_on": "2999-01-01"}, "donated_on"),
-        ({"donated_on": "2000-01-01"}, "donated_on"),  # long expired as stock
+        ({"donated_on": "2000-01-01"}, "donated_on"),  # over 10 years ago
+        ({"donated_on": "0001-01-01"}, "donated_on"),
     ],
 )
 def test_invalid_donation_is_400_naming_the_field(hospital_admin_client, bank, donor, overrides, attr):
@@ -80,6 +81,15 @@ def test_invalid_donation_is_400_naming_the_field(hospital_admin_client, bank, d
     assert response.status_code == 400, response.content
     assert error(response)["attr"] == attr
     assert not Donation.objects.exists() and not StockLot.objects.exists()
+
+
+@pytest.mark.time_machine(DAY_0, tick=False)
+def test_whole_blood_donation_too_old_to_be_stock_is_400_on_donated_on(hospital_admin_client, bank, donor):
+    response = hospital_admin_client.post(
+        DONATIONS, {"donor_id": donor.pk, "blood_bank_id": bank.pk, "donated_on": "2026-02-03"}
+    )  # + 35 days = today: already expired
+    assert response.status_code == 400 and error(response)["attr"] == "donated_on"
+    assert not Donation.objects.exists()
 
 
 def test_donor_without_a_blood_group_needs_a_typed_one(hospital_admin_client, bank):
