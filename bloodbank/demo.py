@@ -33,7 +33,7 @@ _GROUP_CODE = {"A+": "AP", "A-": "AN", "B+": "BP", "B-": "BN", "AB+": "ABP", "AB
 
 def _write(stdout, line: str) -> None:
     if stdout is not None:
-        stdout.write(line)
+        stdout.write(line + "\n")  # a management command's OutputWrapper adds no second newline
 
 
 def _bank_for_hospital(hospital) -> tuple[BloodBank, bool]:

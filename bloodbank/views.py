@@ -115,6 +115,7 @@ class BloodRequestViewSet(
     serializer_class = serializers.BloodRequestOut
     permission_classes = [IsAuthenticated]
     filterset_class = BloodRequestFilter
+    search_fields = ["patient_name"]
     ordering_fields = ["id", "created_at", "required_by", "units"]
     owner_lookups = ("requester",)
     hospital_lookups = {HOSPITAL_ADMIN: "blood_bank__hospital_id"}

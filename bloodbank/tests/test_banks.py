@@ -407,3 +407,21 @@ def test_seed_aliases_reach_the_same_views(admin_client, api, hospital):
         .status_code
         == 403
     )
+
+
+@pytest.mark.time_machine(datetime.datetime(2026, 3, 9, 20, 0, tzinfo=datetime.UTC), tick=False)
+def test_usable_means_expiring_after_the_servers_local_today(api, bank, settings):
+    """20:00 UTC on 9 March is already 10 March in Kolkata: a lot expiring on the 10th is then not usable."""
+    StockLot.objects.create(
+        blood_bank=bank,
+        blood_group="A+",
+        units=4,
+        initial_units=4,
+        collected_on=datetime.date(2026, 3, 1),
+        expires_on=datetime.date(2026, 3, 10),
+        lot_number="EDGE",
+    )
+    settings.TIME_ZONE = "UTC"
+    assert api.get(f"{BANKS}/{bank.pk}/stock").json()["items"][0]["units"] == 4
+    settings.TIME_ZONE = "Asia/Kolkata"
+    assert api.get(f"{BANKS}/{bank.pk}/stock").json()["items"] == []
