@@ -1,6 +1,6 @@
 from rest_framework.permissions import BasePermission
 
-from bloodbank.services import is_bank_manager
+from bloodbank.services.access import is_bank_manager
 from hms.api.permissions import ADMIN, HOSPITAL_ADMIN, role_of
 
 
