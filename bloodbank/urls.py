@@ -1,5 +1,9 @@
+from bloodbank import views
 from hms.api.routers import OptionalSlashRouter
 
 router = OptionalSlashRouter()
+router.register("blood-banks", views.BloodBankViewSet, basename="blood-bank")
+router.register("blood-requests", views.BloodRequestViewSet, basename="blood-request")
+router.register("donations", views.DonationViewSet, basename="donation")
 
 urlpatterns = [*router.urls]

@@ -1,0 +1,217 @@
+from django.db.models import Prefetch
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+
+from accounts.activity import ClinicalReadAuditMixin
+from bloodbank import selectors, serializers, services
+from bloodbank.filters import BloodBankFilter, BloodRequestFilter, DonationFilter
+from bloodbank.models import Allocation, BloodBank, BloodRequest, Donation
+from bloodbank.permissions import IsBankManager
+from hms.api.permissions import ADMIN, DONOR, HOSPITAL_ADMIN, IsAdminRole, has_role, role_of
+from hms.api.scoping import ScopedQuerysetMixin
+
+
+@extend_schema(tags=["blood bank"])
+class BloodBankViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Blood banks. Public read (active banks; admin sees all); created and deactivated by admin;
+    managed by admin and the admin of the bank's hospital. DELETE deactivates (204)."""
+
+    queryset = BloodBank.objects.all()
+    filterset_class = BloodBankFilter
+    search_fields = ["name", "city", "license_number"]
+    ordering_fields = ["id", "name", "city"]
+
+    def get_permissions(self):
+        if self.action in ("create", "destroy"):
+            return [IsAdminRole()]
+        if self.action in ("update", "partial_update") or (self.action == "stock" and self.request.method == "POST"):
+            return [IsBankManager()]
+        return [AllowAny()]
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if role_of(self.request.user) != ADMIN:
+            queryset = queryset.filter(is_active=True)
+        return queryset
+
+    def get_serializer_class(self):
+        if self.action in ("create", "update", "partial_update"):
+            return serializers.BloodBankIn
+        return serializers.BloodBankOut
+
+    @extend_schema(request=serializers.BloodBankIn, responses={201: serializers.BloodBankOut})
+    def create(self, request, *args, **kwargs):
+        data = serializers.BloodBankIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        bank = services.blood_bank_create(request=request, data=dict(data.validated_data))
+        return Response(serializers.BloodBankOut(bank).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=serializers.BloodBankIn, responses={200: serializers.BloodBankOut})
+    def update(self, request, *args, **kwargs):
+        partial = kwargs.pop("partial", False)
+        bank = self.get_object()
+        data = serializers.BloodBankIn(instance=bank, data=request.data, partial=partial)
+        data.is_valid(raise_exception=True)
+        bank = services.blood_bank_update(request=request, by=request.user, bank=bank, data=dict(data.validated_data))
+        return Response(serializers.BloodBankOut(bank).data)
+
+    @extend_schema(request=serializers.BloodBankIn, responses={200: serializers.BloodBankOut})
+    def partial_update(self, request, *args, **kwargs):
+        return self.update(request, *args, partial=True, **kwargs)
+
+    @extend_schema(responses={204: None})
+    def destroy(self, request, *args, **kwargs):
+        services.blood_bank_deactivate(request=request, bank=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        methods=["GET"],
+        summary="Usable stock per blood group and component",
+        responses={200: serializers.StockSummaryOut},
+    )
+    @extend_schema(
+        methods=["POST"],
+        summary="Receive a stock lot (bank managers)",
+        request=serializers.StockLotIn,
+        responses={201: serializers.StockLotOut},
+    )
+    @action(detail=True, methods=["get", "post"])
+    def stock(self, request, pk=None):
+        """GET: usable units (available, expiring after today) per group and component. POST: add a lot."""
+        bank = self.get_object()
+        if request.method == "GET":
+            return Response(serializers.StockSummaryOut(selectors.stock_summary(bank=bank)).data)
+        data = serializers.StockLotIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        lot = services.stock_add(request=request, bank=bank, **data.validated_data)
+        return Response(serializers.StockLotOut(lot).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(tags=["blood bank"])
+class BloodRequestViewSet(
+    ClinicalReadAuditMixin,
+    ScopedQuerysetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Blood requests. Any signed-in user creates; visible to the requester, the bank's managers and
+    admin (others 404). Approve, reject and fulfil: bank managers; cancel: the requester or managers."""
+
+    queryset = BloodRequest.objects.select_related("blood_bank").prefetch_related(
+        Prefetch("allocations", queryset=Allocation.objects.select_related("lot").order_by("id"))
+    )
+    serializer_class = serializers.BloodRequestOut
+    permission_classes = [IsAuthenticated]
+    filterset_class = BloodRequestFilter
+    search_fields = ["patient_name"]
+    ordering_fields = ["id", "created_at", "required_by", "units"]
+    owner_lookups = ("requester",)
+    hospital_lookups = {HOSPITAL_ADMIN: "blood_bank__hospital_id"}
+    audit_object_type = "blood_request"
+    audit_patient_field = "requester_id"
+
+    def _out(self, blood_request: BloodRequest) -> Response:
+        fresh = self.queryset.get(pk=blood_request.pk)
+        return Response(serializers.BloodRequestOut(fresh).data)
+
+    @extend_schema(request=serializers.BloodRequestIn, responses={201: serializers.BloodRequestOut})
+    def create(self, request, *args, **kwargs):
+        data = serializers.BloodRequestIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        blood_request = services.blood_request_create(request=request, by=request.user, data=dict(data.validated_data))
+        return Response(
+            serializers.BloodRequestOut(self.queryset.get(pk=blood_request.pk)).data, status=status.HTTP_201_CREATED
+        )
+
+    @extend_schema(
+        request=None,
+        responses={200: serializers.BloodRequestOut},
+        description="Allocate all units from usable compatible lots (own group first, then FEFO), or 409 "
+        "stating what is available, with nothing reserved.",
+    )
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        blood_request = services.blood_request_approve(
+            request=request, by=request.user, blood_request=self.get_object()
+        )
+        return self._out(blood_request)
+
+    @extend_schema(request=serializers.RejectIn, responses={200: serializers.BloodRequestOut})
+    @action(detail=True, methods=["post"])
+    def reject(self, request, pk=None):
+        blood_request = self.get_object()
+        data = serializers.RejectIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        blood_request = services.blood_request_reject(
+            request=request, by=request.user, blood_request=blood_request, reason=data.validated_data["reason"]
+        )
+        return self._out(blood_request)
+
+    @extend_schema(request=None, responses={200: serializers.BloodRequestOut})
+    @action(detail=True, methods=["post"])
+    def fulfil(self, request, pk=None):
+        blood_request = services.blood_request_fulfil(request=request, by=request.user, blood_request=self.get_object())
+        return self._out(blood_request)
+
+    @extend_schema(
+        request=None,
+        responses={200: serializers.BloodRequestOut},
+        description="Pending or approved only; an approved request returns its units to their lots.",
+    )
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        blood_request = services.blood_request_cancel(request=request, by=request.user, blood_request=self.get_object())
+        return self._out(blood_request)
+
+
+@extend_schema(tags=["blood bank"])
+class DonationViewSet(
+    ScopedQuerysetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Donations. Recorded by a manager of the bank (creates the stock lot); a donor sees its own,
+    a hospital admin those of its hospital's banks, admin all."""
+
+    queryset = Donation.objects.all()
+    serializer_class = serializers.DonationOut
+    filterset_class = DonationFilter
+    ordering_fields = ["id", "donated_on"]
+    owner_lookups = ("donor",)
+    hospital_lookups = {HOSPITAL_ADMIN: "blood_bank__hospital_id"}
+
+    def get_permissions(self):
+        if self.action == "create":
+            return [has_role(ADMIN, HOSPITAL_ADMIN)()]
+        if self.action == "eligibility":
+            return [has_role(DONOR)()]
+        return [IsAuthenticated()]
+
+    @extend_schema(request=serializers.DonationIn, responses={201: serializers.DonationOut})
+    def create(self, request, *args, **kwargs):
+        data = serializers.DonationIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        donation = services.donation_record(request=request, by=request.user, **data.validated_data)
+        return Response(serializers.DonationOut(donation).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        responses={200: serializers.EligibilityOut},
+        description="For the signed-in donor: whole blood needs 56 days between donations.",
+    )
+    @action(detail=False, methods=["get"], filter_backends=[], pagination_class=None)
+    def eligibility(self, request):
+        return Response(serializers.EligibilityOut(services.donor_eligibility(donor=request.user)).data)
