@@ -108,7 +108,7 @@ def floor_update(*, request, by: User, floor: Floor, data: dict) -> Floor:
     return floor
 
 
-def _check_ward_placement(*, hospital: Hospital, floor: Floor | None) -> None:
+def check_ward_placement(*, hospital: Hospital, floor: Floor | None) -> None:
     """A multi-level hospital's ward is on one of its floors; a single-level hospital's has none."""
     if hospital.is_multi_level:
         if floor is None:
@@ -129,7 +129,7 @@ def ward_create(*, request, by: User, data: dict) -> Ward:
         raise ValidationError({"hospital_id": ["This field is required."]}, code="required")
     _require_manager(by, hospital.pk)
     hospital = Hospital.objects.select_for_update().get(pk=hospital.pk)
-    _check_ward_placement(hospital=hospital, floor=floor)
+    check_ward_placement(hospital=hospital, floor=floor)
     ward = Ward.objects.create(
         hospital=hospital,
         floor=floor,
@@ -148,7 +148,7 @@ def ward_update(*, request, by: User, ward: Ward, data: dict) -> Ward:
     hospital = Hospital.objects.select_for_update().get(pk=ward.hospital_id)
     ward = Ward.objects.select_for_update().get(pk=ward.pk)
     if "floor" in data:
-        _check_ward_placement(hospital=hospital, floor=data["floor"])
+        check_ward_placement(hospital=hospital, floor=data["floor"])
         ward.floor = data["floor"]
     for field in ("name", "ward_number", "ward_type"):
         if field in data:
