@@ -15,6 +15,7 @@ MAX_RADIUS_KM = 20_038.0  # half the Earth's circumference: every point is withi
 HAS_BEDS_ANY = "any"
 
 
+@extend_schema_field(OpenApiTypes.INT)
 class IdFilter(django_filters.NumberFilter):
     """An integer id; anything else (text, decimals, out of range) is a 400 naming the parameter."""
 
@@ -43,7 +44,25 @@ class PointFormField(forms.CharField):
             raise forms.ValidationError(str(exc.detail[0]), code="invalid") from exc
 
 
-@extend_schema_field(OpenApiTypes.STR)
+class StrictBooleanFormField(forms.NullBooleanField):
+    """`true`/`false` (or 1/0); anything else is a 400 rather than being silently ignored."""
+
+    widget = forms.TextInput
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        if value in (True, "True", "true", "1"):
+            return True
+        if value in (False, "False", "false", "0"):
+            return False
+        raise forms.ValidationError("Expected true or false.", code="invalid")
+
+
+class BooleanFilter(django_filters.BooleanFilter):
+    field_class = StrictBooleanFormField
+
+
 class PointFilter(django_filters.Filter):
     field_class = PointFormField
 
@@ -52,10 +71,8 @@ class HospitalFilter(django_filters.FilterSet):
     city = django_filters.CharFilter(lookup_expr="iexact", max_length=100)
     hospital_type = django_filters.ChoiceFilter(choices=Hospital.HospitalType.choices)
     opd_status = django_filters.ChoiceFilter(choices=Hospital.OpdStatus.choices)
-    emergency_services = django_filters.BooleanFilter()
-    is_active = django_filters.BooleanFilter(
-        help_text="Administrators only: deactivated hospitals are listed with `is_active=false`."
-    )
+    emergency_services = BooleanFilter()
+    is_active = BooleanFilter(help_text="Administrators only: deactivated hospitals are listed with `is_active=false`.")
     has_beds = django_filters.ChoiceFilter(
         choices=[*WardType.choices, (HAS_BEDS_ANY, "Any")],
         method="filter_has_beds",
@@ -79,11 +96,11 @@ class HospitalFilter(django_filters.FilterSet):
     def filter_has_beds(self, queryset, name, value):
         return with_available_beds(queryset, ward_type=None if value == HAS_BEDS_ANY else value)
 
-    def filter_near(self, queryset, name, value):
+    def filter_near(self, queryset, name, value: str):
         # Applied last in filter_queryset, after every other filter has narrowed the rows.
         return queryset
 
-    def filter_radius(self, queryset, name, value):
+    def filter_radius(self, queryset, name, value: float):
         return queryset
 
     def filter_queryset(self, queryset):
@@ -132,9 +149,7 @@ class AdmissionFilter(django_filters.FilterSet):
     hospital_id = IdFilter(field_name="hospital_id")
     bed_id = IdFilter(field_name="bed_id")
     patient_id = IdFilter(field_name="patient_id")
-    active = django_filters.BooleanFilter(
-        field_name="discharged_at", lookup_expr="isnull", help_text="true: not yet discharged."
-    )
+    active = BooleanFilter(field_name="discharged_at", lookup_expr="isnull", help_text="true: not yet discharged.")
 
     class Meta:
         model = Admission

@@ -114,7 +114,9 @@ class HospitalIn(serializers.ModelSerializer):
 
 class HospitalCreateIn(HospitalIn):
     admin = HospitalAdminIn(
-        required=False, help_text="Creates this hospital's hospital_admin account in the same transaction."
+        required=False,
+        allow_null=True,
+        help_text="Creates this hospital's hospital_admin account in the same transaction.",
     )
 
     class Meta(HospitalIn.Meta):

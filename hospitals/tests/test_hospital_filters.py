@@ -38,7 +38,9 @@ def test_filter_by_hospital_type_opd_status_and_emergency_services(api):
     assert ids(api.get("/api/v1/hospitals?emergency_services=false")) == [private.pk]
 
 
-@pytest.mark.parametrize("query", ["hospital_type=military", "opd_status=maybe", "has_beds=spa"])
+@pytest.mark.parametrize(
+    "query", ["hospital_type=military", "opd_status=maybe", "has_beds=spa", "emergency_services=maybe", "is_active=x"]
+)
 def test_unknown_choice_in_filter_is_400_naming_it(api, query):
     response = api.get(f"/api/v1/hospitals?{query}")
     assert response.status_code == 400

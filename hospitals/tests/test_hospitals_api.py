@@ -107,6 +107,13 @@ def test_create_with_admin_creates_hospital_admin_in_same_transaction(admin_clie
     assert login.json()["user"]["hospital_id"] == data["id"]
 
 
+def test_null_admin_creates_no_account(admin_client):
+    response = admin_client.post("/api/v1/hospitals", {**hospital_body(), "admin": None}, format="json")
+    assert response.status_code == 201
+    assert response.json()["admin"] is None
+    assert not User.objects.filter(role=User.Role.HOSPITAL_ADMIN).exists()
+
+
 def test_bad_admin_body_is_400_and_creates_no_hospital(admin_client):
     response = admin_client.post(
         "/api/v1/hospitals", {**hospital_body(), "admin": admin_body(password="123", email="nope")}, format="json"
