@@ -15,6 +15,12 @@ from hms.api.permissions import ADMIN, HOSPITAL_ADMIN, role_of
 from hospitals.models import ADMITTABLE_BED_STATUSES, Admission, Bed, BedStatus, Floor, Hospital, Ward
 from hospitals.permissions import manages_hospital, operates_beds_of
 
+
+def _require_manager(by: User, hospital_id: int) -> None:
+    if not manages_hospital(by, hospital_id):
+        raise PermissionDenied("Only an administrator or this hospital's admin may change it.")
+
+
 # --- Hospitals --------------------------------------------------------------------------------
 
 
@@ -43,6 +49,7 @@ def hospital_create(*, request, data: dict, admin_data: dict | None) -> tuple[Ho
 @transaction.atomic
 def hospital_update(*, request, by: User, hospital: Hospital, data: dict) -> Hospital:
     """Edit a hospital. Switching between multi- and single-level must not strand floors or wards."""
+    _require_manager(by, hospital.pk)
     hospital = Hospital.objects.select_for_update().get(pk=hospital.pk)
     if "is_active" in data and data["is_active"] != hospital.is_active and role_of(by) != ADMIN:
         raise PermissionDenied("Only an administrator may activate or deactivate a hospital.")
@@ -69,11 +76,6 @@ def hospital_deactivate(*, request, hospital: Hospital) -> None:
 # --- Floors and wards -------------------------------------------------------------------------
 
 
-def _require_manager(by: User, hospital_id: int) -> None:
-    if not manages_hospital(by, hospital_id):
-        raise PermissionDenied("Only an administrator or this hospital's admin may change it.")
-
-
 def _default_hospital(by: User) -> Hospital | None:
     return by.hospital if role_of(by) == HOSPITAL_ADMIN else None
 
@@ -97,6 +99,7 @@ def floor_create(*, request, by: User, hospital: Hospital | None, floor_number: 
 
 @transaction.atomic
 def floor_update(*, request, by: User, floor: Floor, data: dict) -> Floor:
+    _require_manager(by, floor.hospital_id)
     if "hospital" in data and data["hospital"].pk != floor.hospital_id:
         raise ValidationError({"hospital_id": ["A floor cannot move to another hospital."]}, code="invalid")
     floor = Floor.objects.select_for_update().get(pk=floor.pk)
@@ -143,6 +146,7 @@ def ward_create(*, request, by: User, data: dict) -> Ward:
 
 @transaction.atomic
 def ward_update(*, request, by: User, ward: Ward, data: dict) -> Ward:
+    _require_manager(by, ward.hospital_id)
     if "hospital" in data and data["hospital"].pk != ward.hospital_id:
         raise ValidationError({"hospital_id": ["A ward cannot move to another hospital."]}, code="invalid")
     hospital = Hospital.objects.select_for_update().get(pk=ward.hospital_id)
@@ -173,6 +177,7 @@ def bed_create(*, request, by: User, ward: Ward, bed_number: str, status: str = 
 @transaction.atomic
 def bed_update(*, request, by: User, bed: Bed, data: dict) -> Bed:
     """Renumber a bed or move it to another ward of the same hospital (its admission stays with it)."""
+    _require_manager(by, bed.hospital_id)
     ward = data.get("ward")
     if ward is not None and ward.pk != bed.ward_id:
         _require_manager(by, ward.hospital_id)

@@ -23,7 +23,7 @@ NOT_FOUND = OpenApiResponse(description="No such row, or not visible to the call
 
 
 class _WriteViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.GenericViewSet):
-    """Create and update through a service: `<input>` validates, `write()` calls the service, `<output>` answers."""
+    """Create and update go through services: an input serializer validates, `output()` answers."""
 
     input_serializer_class = None
     update_serializer_class = None
