@@ -1,0 +1,156 @@
+"""Query-parameter filters (django-filter) for hospitals, floors, wards, beds and admissions."""
+
+import django_filters
+from django import forms
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from hospitals import geo
+from hospitals.models import Admission, Bed, BedStatus, Floor, Hospital, Ward, WardType
+from hospitals.selectors import with_available_beds
+
+MAX_ID = 2**63 - 1
+MAX_RADIUS_KM = 20_038.0  # half the Earth's circumference: every point is within it.
+HAS_BEDS_ANY = "any"
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class IdFilter(django_filters.NumberFilter):
+    """An integer id; anything else (text, decimals, out of range) is a 400 naming the parameter."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(*args, **kwargs)
+
+
+class PointFormField(forms.CharField):
+    """'<lat>,<lng>' -> (lat, lng), range-checked."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("max_length", 64)
+        super().__init__(*args, **kwargs)
+
+    def clean(self, value):
+        value = super().clean(value)
+        if value in self.empty_values:
+            return None
+        try:
+            return geo.parse_point(value)
+        except serializers.ValidationError as exc:
+            raise forms.ValidationError(str(exc.detail[0]), code="invalid") from exc
+
+
+class StrictBooleanFormField(forms.NullBooleanField):
+    """`true`/`false` (or 1/0); anything else is a 400 rather than being silently ignored."""
+
+    widget = forms.TextInput
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        if value in (True, "True", "true", "1"):
+            return True
+        if value in (False, "False", "false", "0"):
+            return False
+        raise forms.ValidationError("Expected true or false.", code="invalid")
+
+
+class BooleanFilter(django_filters.BooleanFilter):
+    field_class = StrictBooleanFormField
+
+
+class PointFilter(django_filters.Filter):
+    field_class = PointFormField
+
+
+class HospitalFilter(django_filters.FilterSet):
+    city = django_filters.CharFilter(lookup_expr="iexact", max_length=100)
+    hospital_type = django_filters.ChoiceFilter(choices=Hospital.HospitalType.choices)
+    opd_status = django_filters.ChoiceFilter(choices=Hospital.OpdStatus.choices)
+    emergency_services = BooleanFilter()
+    is_active = BooleanFilter(help_text="Administrators only: deactivated hospitals are listed with `is_active=false`.")
+    has_beds = django_filters.ChoiceFilter(
+        choices=[*WardType.choices, (HAS_BEDS_ANY, "Any")],
+        method="filter_has_beds",
+        help_text="Hospitals with at least one available bed of this ward type (`any`: of any type).",
+    )
+    near = PointFilter(
+        method="filter_near",
+        help_text="`<latitude>,<longitude>`: hospitals within `radius_km`, nearest first, with `distance_km`.",
+    )
+    radius_km = django_filters.NumberFilter(
+        method="filter_radius",
+        min_value=0.001,
+        max_value=MAX_RADIUS_KM,
+        help_text=f"Radius for `near`, in km (default {geo.DEFAULT_RADIUS_KM:g}).",
+    )
+
+    class Meta:
+        model = Hospital
+        fields = ["city", "hospital_type", "opd_status", "emergency_services", "is_active"]
+
+    def filter_has_beds(self, queryset, name, value):
+        return with_available_beds(queryset, ward_type=None if value == HAS_BEDS_ANY else value)
+
+    def filter_near(self, queryset, name, value: str):
+        # Applied last in filter_queryset, after every other filter has narrowed the rows.
+        return queryset
+
+    def filter_radius(self, queryset, name, value: float):
+        return queryset
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        data = self.form.cleaned_data
+        if data.get("is_active") is None:
+            queryset = queryset.filter(is_active=True)
+        point, radius = data.get("near"), data.get("radius_km")
+        if point is None:
+            if radius is not None:
+                raise serializers.ValidationError({"radius_km": ["radius_km needs near=<lat>,<lng>."]}, code="invalid")
+            return queryset
+        return geo.nearest(queryset, *point, radius_km=float(radius) if radius is not None else geo.DEFAULT_RADIUS_KM)
+
+
+class FloorFilter(django_filters.FilterSet):
+    hospital_id = IdFilter(field_name="hospital_id")
+
+    class Meta:
+        model = Floor
+        fields = ["hospital_id"]
+
+
+class WardFilter(django_filters.FilterSet):
+    hospital_id = IdFilter(field_name="hospital_id")
+    floor_id = IdFilter(field_name="floor_id")
+    ward_type = django_filters.ChoiceFilter(choices=WardType.choices)
+
+    class Meta:
+        model = Ward
+        fields = ["hospital_id", "floor_id", "ward_type"]
+
+
+class BedFilter(django_filters.FilterSet):
+    hospital_id = IdFilter(field_name="hospital_id")
+    ward_id = IdFilter(field_name="ward_id")
+    ward_type = django_filters.ChoiceFilter(field_name="ward__ward_type", choices=WardType.choices)
+    status = django_filters.ChoiceFilter(choices=BedStatus.choices)
+
+    class Meta:
+        model = Bed
+        fields = ["hospital_id", "ward_id", "ward_type", "status"]
+
+
+class AdmissionFilter(django_filters.FilterSet):
+    hospital_id = IdFilter(field_name="hospital_id")
+    bed_id = IdFilter(field_name="bed_id")
+    patient_id = IdFilter(field_name="patient_id")
+    active = BooleanFilter(field_name="discharged_at", lookup_expr="isnull", help_text="true: not yet discharged.")
+
+    class Meta:
+        model = Admission
+        fields = ["hospital_id", "bed_id", "patient_id", "active"]

@@ -1,0 +1,87 @@
+"""Who may read and write hospitals, floors, wards, beds and admissions (API.md section 14)."""
+
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+
+from hms.api.permissions import ADMIN, DOCTOR, HOSPITAL_ADMIN, STAFF_ROLES, role_of
+
+
+def _unrouted(view) -> bool:
+    """A method the viewset does not route: let DRF answer 405 instead of 401/403."""
+    return getattr(view, "action", "") is None
+
+
+def manages_hospital(user, hospital_id) -> bool:
+    """Admin, or the hospital admin of that hospital."""
+    role = role_of(user)
+    return role == ADMIN or (role == HOSPITAL_ADMIN and hospital_id is not None and user.hospital_id == hospital_id)
+
+
+def operates_beds_of(user, hospital_id) -> bool:
+    """Admin, or the hospital admin or a doctor of that hospital (drivers never admit)."""
+    role = role_of(user)
+    return role == ADMIN or (
+        role in (HOSPITAL_ADMIN, DOCTOR) and hospital_id is not None and user.hospital_id == hospital_id
+    )
+
+
+def is_staff_of(user, hospital_id) -> bool:
+    """Admin, or any staff account (hospital admin, doctor, driver) of that hospital."""
+    role = role_of(user)
+    return role == ADMIN or (role in STAFF_ROLES and hospital_id is not None and user.hospital_id == hospital_id)
+
+
+class PublicReadManagersWrite(BasePermission):
+    """Anyone reads; admin and hospital admins write, each object only in its own hospital (else 403)."""
+
+    message = "Only an administrator or this hospital's admin may change it."
+
+    def has_permission(self, request, view):
+        if request.method in SAFE_METHODS or _unrouted(view):
+            return True
+        return role_of(request.user) in (ADMIN, HOSPITAL_ADMIN)
+
+    def has_object_permission(self, request, view, obj):
+        if request.method in SAFE_METHODS:
+            return True
+        return manages_hospital(request.user, obj.hospital_id)
+
+
+class HospitalPermission(BasePermission):
+    """Anyone reads active hospitals; admin creates and deactivates; admin or its own admin edits."""
+
+    message = "Only an administrator or this hospital's admin may change it."
+    admin_only_actions = ("create", "destroy")
+
+    def has_permission(self, request, view):
+        if request.method in SAFE_METHODS or _unrouted(view):
+            return True
+        role = role_of(request.user)
+        if view.action in self.admin_only_actions:
+            return role == ADMIN
+        return role in (ADMIN, HOSPITAL_ADMIN)
+
+    def has_object_permission(self, request, view, obj):
+        if request.method in SAFE_METHODS:
+            return True
+        return manages_hospital(request.user, obj.pk)
+
+
+class CanOperateBeds(BasePermission):
+    """Bed actions: admin, and the hospital admin and doctors of the bed's hospital (others 403)."""
+
+    message = "Only an administrator, or this hospital's admin or doctors, may run bed operations."
+
+    def has_permission(self, request, view):
+        return role_of(request.user) in (ADMIN, HOSPITAL_ADMIN, DOCTOR)
+
+    def has_object_permission(self, request, view, obj):
+        return operates_beds_of(request.user, obj.hospital_id)
+
+
+class SignedInReadOnly(BasePermission):
+    """Signed-in callers read (the queryset decides which rows); writes are 405."""
+
+    def has_permission(self, request, view):
+        if _unrouted(view):
+            return True
+        return bool(request.user and request.user.is_authenticated)

@@ -1,0 +1,70 @@
+"""Reads with rules: bed counts (one aggregate query) and what each caller may see."""
+
+from django.db.models import Count, Exists, OuterRef, Prefetch
+from django.utils import timezone
+
+from hms.api.permissions import ADMIN, role_of
+from hospitals.models import Admission, Bed, BedStatus, Hospital, WardType
+
+
+def bed_summary(*, hospital_id: int) -> dict:
+    """`{hospital_id, as_of, total, by_status, by_ward_type}` from the current bed rows, in one query.
+
+    Every status and every ward type is present (zero when there is none), so clients see one shape.
+    """
+    rows = (
+        Bed.objects.filter(hospital_id=hospital_id)
+        .values_list("ward__ward_type", "status")
+        .annotate(count=Count("id"))
+        .order_by()
+    )
+    by_status = dict.fromkeys(BedStatus.values, 0)
+    by_ward_type = {ward_type: {"total": 0, **dict.fromkeys(BedStatus.values, 0)} for ward_type in WardType.values}
+    total = 0
+    for ward_type, status, count in rows:
+        total += count
+        by_status[status] = by_status.get(status, 0) + count
+        counts = by_ward_type.setdefault(ward_type, {"total": 0, **dict.fromkeys(BedStatus.values, 0)})
+        counts["total"] += count
+        counts[status] = counts.get(status, 0) + count
+    return {
+        "hospital_id": hospital_id,
+        "as_of": timezone.now(),
+        "total": total,
+        "by_status": by_status,
+        "by_ward_type": by_ward_type,
+    }
+
+
+def hospitals_visible(*, user):
+    """Active hospitals for everyone; an administrator also sees deactivated ones (to reactivate them)."""
+    queryset = Hospital.objects.all()
+    if role_of(user) == ADMIN:
+        return queryset
+    return queryset.filter(is_active=True)
+
+
+def with_available_beds(queryset, *, ward_type: str | None):
+    """Hospitals holding at least one available bed (of that ward type, when given)."""
+    beds = Bed.objects.filter(hospital_id=OuterRef("pk"), status=BedStatus.AVAILABLE)
+    if ward_type:
+        beds = beds.filter(ward__ward_type=ward_type)
+    return queryset.filter(Exists(beds))
+
+
+def in_active_hospitals(queryset, *, user):
+    """Floors, wards, beds: rows of deactivated hospitals are visible to administrators only."""
+    if role_of(user) == ADMIN:
+        return queryset
+    return queryset.filter(hospital__is_active=True)
+
+
+def beds_with_current_admission(queryset):
+    """Beds with their ward and active admission loaded: no query per row."""
+    return queryset.select_related("ward").prefetch_related(
+        Prefetch(
+            "admissions",
+            queryset=Admission.objects.filter(discharged_at__isnull=True),
+            to_attr="active_admissions",
+        )
+    )

@@ -1,0 +1,380 @@
+"""Input validation and output shapes for hospitals, floors, wards, beds and admissions."""
+
+import math
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from accounts.models import User
+from accounts.serializers import PASSWORD_MAX_LENGTH, UserOut, _UserFieldsMixin, _validate_password
+from hospitals.models import (
+    Admission,
+    Bed,
+    BedStatus,
+    Floor,
+    Hospital,
+    Ward,
+    WardType,
+)
+from hospitals.permissions import is_staff_of
+
+MAX_ID = 2**63 - 1
+
+
+class IdRelatedField(serializers.PrimaryKeyRelatedField):
+    """A `<name>_id` in a body: a positive integer naming an existing row, else 400 naming the field."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int | str):
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        try:
+            value = int(data)
+        except ValueError:
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        if not 1 <= value <= MAX_ID:
+            self.fail("does_not_exist", pk_value=data)
+        return super().to_internal_value(value)
+
+
+class FiniteFloatField(serializers.FloatField):
+    """A float that is a real number (no NaN or infinity)."""
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if not math.isfinite(value):
+            self.fail("invalid")
+        return value
+
+
+# --- Hospitals --------------------------------------------------------------------------------
+
+HOSPITAL_FIELDS = [
+    "id",
+    "name",
+    "registration_number",
+    "hospital_type",
+    "address",
+    "city",
+    "state",
+    "country",
+    "postal_code",
+    "phone",
+    "email",
+    "latitude",
+    "longitude",
+    "timezone",
+    "is_multi_level",
+    "opd_status",
+    "emergency_services",
+    "is_active",
+    "created_at",
+    "updated_at",
+]
+
+
+class HospitalAdminIn(_UserFieldsMixin, serializers.ModelSerializer):
+    """The hospital admin account created together with a hospital."""
+
+    password = serializers.CharField(write_only=True, max_length=PASSWORD_MAX_LENGTH, style={"input_type": "password"})
+    email = serializers.EmailField(max_length=254)
+    fullname = serializers.CharField(max_length=150)
+
+    class Meta:
+        model = User
+        fields = ["username", "fullname", "email", "password", "phone_num"]
+        extra_kwargs = {"username": {"validators": []}}
+
+    def validate(self, attrs):
+        candidate = User(**{k: v for k, v in attrs.items() if k != "password"})
+        _validate_password(attrs["password"], candidate)
+        return attrs
+
+
+class HospitalIn(serializers.ModelSerializer):
+    """The writable fields of a hospital (`is_active` only by an administrator)."""
+
+    latitude = FiniteFloatField(min_value=-90, max_value=90, required=False, allow_null=True)
+    longitude = FiniteFloatField(min_value=-180, max_value=180, required=False, allow_null=True)
+    email = serializers.EmailField(max_length=254, required=False, allow_blank=True)
+
+    class Meta:
+        model = Hospital
+        fields = [f for f in HOSPITAL_FIELDS if f not in ("id", "created_at", "updated_at")]
+
+    def validate(self, attrs):
+        latitude = attrs.get("latitude", getattr(self.instance, "latitude", None))
+        longitude = attrs.get("longitude", getattr(self.instance, "longitude", None))
+        if (latitude is None) != (longitude is None):
+            missing = "longitude" if longitude is None else "latitude"
+            raise serializers.ValidationError(
+                {missing: ["Give both latitude and longitude, or neither."]}, code="required"
+            )
+        return attrs
+
+
+class HospitalCreateIn(HospitalIn):
+    admin = HospitalAdminIn(
+        required=False,
+        allow_null=True,
+        help_text="Creates this hospital's hospital_admin account in the same transaction.",
+    )
+
+    class Meta(HospitalIn.Meta):
+        fields = [*HospitalIn.Meta.fields, "admin"]
+
+
+class HospitalOut(serializers.ModelSerializer):
+    distance_km = serializers.SerializerMethodField(
+        help_text="Great-circle distance from `near`, in km; null when `near` is not given."
+    )
+
+    class Meta:
+        model = Hospital
+        fields = [*HOSPITAL_FIELDS, "distance_km"]
+        read_only_fields = fields
+
+    def get_distance_km(self, obj) -> float | None:
+        distance = getattr(obj, "distance_km", None)
+        return None if distance is None else round(distance, 3)
+
+
+def _counts_serializer(name: str, with_total: bool):
+    fields = {status: serializers.IntegerField() for status in BedStatus.values}
+    if with_total:
+        fields = {"total": serializers.IntegerField(), **fields}
+    return type(name, (serializers.Serializer,), fields)
+
+
+BedCountsByStatus = _counts_serializer("BedCountsByStatus", with_total=False)
+BedCountsOfWardType = _counts_serializer("BedCountsOfWardType", with_total=True)
+BedCountsByWardType = type(
+    "BedCountsByWardType",
+    (serializers.Serializer,),
+    {ward_type: BedCountsOfWardType() for ward_type in WardType.values},
+)
+
+
+class BedSummaryOut(serializers.Serializer):
+    """Beds of a hospital counted by status and by ward type, from the current rows."""
+
+    hospital_id = serializers.IntegerField()
+    as_of = serializers.DateTimeField()
+    total = serializers.IntegerField()
+    by_status = BedCountsByStatus()
+    by_ward_type = BedCountsByWardType()
+
+
+class HospitalDetailOut(HospitalOut):
+    bed_summary = serializers.SerializerMethodField()
+
+    class Meta(HospitalOut.Meta):
+        fields = [*HospitalOut.Meta.fields, "bed_summary"]
+        read_only_fields = fields
+
+    @extend_schema_field(BedSummaryOut)
+    def get_bed_summary(self, obj):
+        from hospitals.selectors import bed_summary
+
+        return bed_summary(hospital_id=obj.pk)
+
+
+class HospitalCreatedOut(HospitalDetailOut):
+    admin = serializers.SerializerMethodField(help_text="The hospital admin created with it, if any.")
+
+    class Meta(HospitalDetailOut.Meta):
+        fields = [*HospitalDetailOut.Meta.fields, "admin"]
+        read_only_fields = fields
+
+    @extend_schema_field(UserOut(allow_null=True))
+    def get_admin(self, obj):
+        admin = self.context.get("admin")
+        return UserOut(admin).data if admin is not None else None
+
+
+# --- Floors and wards -------------------------------------------------------------------------
+
+
+class FloorOut(serializers.ModelSerializer):
+    hospital_id = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Floor
+        fields = ["id", "hospital_id", "floor_number", "name"]
+        read_only_fields = fields
+
+
+class HospitalFloorIn(serializers.Serializer):
+    """A floor of the hospital named in the path."""
+
+    floor_number = serializers.CharField(max_length=20)
+    name = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+
+
+class FloorIn(HospitalFloorIn):
+    hospital_id = IdRelatedField(
+        source="hospital",
+        queryset=Hospital.objects.all(),
+        required=False,
+        help_text="Defaults to the caller's hospital for a hospital admin.",
+    )
+
+
+class FloorUpdateIn(serializers.Serializer):
+    floor_number = serializers.CharField(max_length=20)
+    name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    hospital_id = IdRelatedField(
+        source="hospital", queryset=Hospital.objects.all(), required=False, help_text="Cannot change."
+    )
+
+
+class WardOut(serializers.ModelSerializer):
+    hospital_id = serializers.IntegerField(read_only=True)
+    floor_id = serializers.IntegerField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Ward
+        fields = ["id", "hospital_id", "floor_id", "name", "ward_number", "ward_type"]
+        read_only_fields = fields
+
+
+class WardIn(serializers.Serializer):
+    hospital_id = IdRelatedField(
+        source="hospital",
+        queryset=Hospital.objects.all(),
+        required=False,
+        help_text="Defaults to the floor's hospital, or to the caller's hospital for a hospital admin.",
+    )
+    floor_id = IdRelatedField(
+        source="floor",
+        queryset=Floor.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="Required in a multi-level hospital; must be null in a single-level one.",
+    )
+    name = serializers.CharField(max_length=100)
+    ward_number = serializers.CharField(max_length=20, required=False, allow_blank=True)
+    ward_type = serializers.ChoiceField(choices=WardType.choices, required=False)
+
+
+# --- Beds and admissions ----------------------------------------------------------------------
+
+
+class CurrentAdmissionOut(serializers.ModelSerializer):
+    patient_id = serializers.IntegerField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Admission
+        fields = ["id", "patient_id", "patient_name", "reason", "admitted_at"]
+        read_only_fields = fields
+
+
+class BedOut(serializers.ModelSerializer):
+    ward_id = serializers.IntegerField(read_only=True)
+    hospital_id = serializers.IntegerField(read_only=True)
+    ward_type = serializers.ChoiceField(source="ward.ward_type", choices=WardType.choices, read_only=True)
+    current_admission = serializers.SerializerMethodField(
+        help_text="The active admission; shown only to staff of the bed's hospital and to administrators."
+    )
+
+    class Meta:
+        model = Bed
+        fields = ["id", "ward_id", "hospital_id", "bed_number", "status", "ward_type", "current_admission"]
+        read_only_fields = fields
+
+    @extend_schema_field(CurrentAdmissionOut(allow_null=True))
+    def get_current_admission(self, obj):
+        request = self.context.get("request")
+        if request is None or not is_staff_of(request.user, obj.hospital_id):
+            return None
+        active = getattr(obj, "active_admissions", None)
+        if active is None:
+            active = list(obj.admissions.filter(discharged_at__isnull=True))
+        return CurrentAdmissionOut(active[0]).data if active else None
+
+
+def _not_occupied(value):
+    if value == BedStatus.OCCUPIED:
+        raise serializers.ValidationError("A bed becomes occupied only by admitting a patient.", code="invalid_choice")
+    return value
+
+
+class BedIn(serializers.Serializer):
+    ward_id = IdRelatedField(source="ward", queryset=Ward.objects.select_related("hospital"))
+    bed_number = serializers.CharField(max_length=20)
+    status = serializers.ChoiceField(
+        choices=BedStatus.choices,
+        required=False,
+        validators=[_not_occupied],
+        help_text="On creation only; later through POST /beds/{id}/status.",
+    )
+
+
+class BedUpdateIn(serializers.Serializer):
+    ward_id = IdRelatedField(source="ward", queryset=Ward.objects.select_related("hospital"))
+    bed_number = serializers.CharField(max_length=20)
+
+    def validate(self, attrs):
+        if "status" in self.initial_data:
+            raise serializers.ValidationError(
+                {"status": ["Change a bed's status through POST /api/v1/beds/{id}/status."]}, code="read_only"
+            )
+        return attrs
+
+
+class BedStatusIn(serializers.Serializer):
+    status = serializers.ChoiceField(
+        choices=BedStatus.choices,
+        validators=[_not_occupied],
+        help_text="available, reserved, cleaning or maintenance; `occupied` only by admitting a patient (400).",
+    )
+
+
+class AdmitIn(serializers.Serializer):
+    patient_id = IdRelatedField(
+        source="patient",
+        queryset=User.objects.filter(role=User.Role.USER, is_active=True),
+        required=False,
+        help_text="A registered patient (an active account with role `user`).",
+    )
+    patient_name = serializers.CharField(
+        max_length=150, required=False, help_text="A walk-in patient without an account."
+    )
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+    def validate(self, attrs):
+        if "patient" in attrs and "patient_name" in attrs:
+            raise serializers.ValidationError(
+                {"patient_name": ["Give patient_id or patient_name, not both."]}, code="invalid"
+            )
+        if "patient" not in attrs and "patient_name" not in attrs:
+            raise serializers.ValidationError(
+                {"patient_id": ["Give patient_id (a registered patient) or patient_name (a walk-in)."]},
+                code="required",
+            )
+        return attrs
+
+
+class TransferIn(serializers.Serializer):
+    to_bed_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+
+
+class AdmissionOut(serializers.ModelSerializer):
+    bed_id = serializers.IntegerField(read_only=True)
+    hospital_id = serializers.IntegerField(read_only=True)
+    patient_id = serializers.IntegerField(read_only=True, allow_null=True)
+    admitted_by_id = serializers.IntegerField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Admission
+        fields = [
+            "id",
+            "bed_id",
+            "hospital_id",
+            "patient_id",
+            "patient_name",
+            "reason",
+            "admitted_at",
+            "discharged_at",
+            "admitted_by_id",
+        ]
+        read_only_fields = fields

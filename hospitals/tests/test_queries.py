@@ -1,0 +1,92 @@
+"""Every list endpoint answers in a fixed number of SQL queries, however many rows there are."""
+
+import pytest
+
+from hospitals.models import BedStatus, WardType
+from hospitals.tests.factories import AdmissionFactory, BedFactory, FloorFactory, HospitalFactory, WardFactory
+
+pytestmark = pytest.mark.django_db
+
+# Authentication (user + revoked-token check), count, page, and one prefetch at most; an N+1 over the
+# 25+ rows below would blow well past it.
+BUDGET = 5
+ROWS = 25
+
+
+@pytest.fixture
+def busy_hospital(hospital):
+    """A hospital with many floors, wards, beds and active admissions."""
+    for index in range(ROWS):
+        ward = WardFactory(
+            hospital=hospital, floor=FloorFactory(hospital=hospital), ward_type=WardType.values[index % 10]
+        )
+        bed = BedFactory(ward=ward)
+        if index % 2:
+            AdmissionFactory(bed=bed)
+        else:
+            BedFactory(ward=ward, status=BedStatus.CLEANING)
+    return hospital
+
+
+@pytest.fixture
+def many_hospitals(db):
+    return HospitalFactory.create_batch(ROWS)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/hospitals?page_size=100",
+        "/api/v1/hospitals?near=18.52,73.85&radius_km=10&page_size=100",
+        "/api/v1/hospitals?has_beds=any&emergency_services=true&page_size=100",
+        "/hospital/all",
+    ],
+)
+def test_hospital_lists_use_fixed_queries(api, busy_hospital, many_hospitals, url, django_assert_max_num_queries):
+    with django_assert_max_num_queries(BUDGET):
+        response = api.get(url)
+    assert response.status_code == 200
+    assert response.json()["count"] >= 1
+
+
+@pytest.mark.parametrize("client_name", ["api", "admin_client", "doctor_client", "patient_client"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/floors?page_size=100",
+        "/api/v1/wards?page_size=100",
+        "/api/v1/beds?page_size=100",
+        "/api/v1/beds?ward_type=general&status=available",
+        "/api/v1/hospitals/{hospital}/floors?page_size=100",
+        "/hospital/{hospital}/floors",
+    ],
+)
+def test_structure_lists_use_fixed_queries(request, client_name, path, busy_hospital, django_assert_max_num_queries):
+    client = request.getfixturevalue(client_name)
+    with django_assert_max_num_queries(BUDGET):
+        response = client.get(path.format(hospital=busy_hospital.pk))
+    assert response.status_code == 200
+    assert response.json()["count"] >= 1
+
+
+def test_bed_list_with_admissions_shown_to_staff_uses_fixed_queries(
+    doctor_client, busy_hospital, django_assert_max_num_queries
+):
+    with django_assert_max_num_queries(BUDGET):
+        response = doctor_client.get("/api/v1/beds?page_size=100&status=occupied")
+    rows = response.json()["results"]
+    assert len(rows) >= ROWS // 2 and all(row["current_admission"] for row in rows)
+
+
+@pytest.mark.parametrize("client_name", ["admin_client", "hospital_admin_client", "doctor_client"])
+def test_admission_list_uses_fixed_queries(request, client_name, busy_hospital, django_assert_max_num_queries):
+    client = request.getfixturevalue(client_name)
+    with django_assert_max_num_queries(BUDGET):
+        response = client.get("/api/v1/admissions?page_size=100")
+    assert response.status_code == 200 and response.json()["count"] >= ROWS // 2
+
+
+def test_hospital_detail_with_bed_summary_uses_fixed_queries(api, busy_hospital, django_assert_max_num_queries):
+    with django_assert_max_num_queries(3):
+        response = api.get(f"/api/v1/hospitals/{busy_hospital.pk}")
+    assert response.json()["bed_summary"]["total"] > ROWS
