@@ -228,6 +228,7 @@ SPECTACULAR_SETTINGS = {
         "ClientErrorEnum": "drf_standardized_errors.openapi_serializers.ClientErrorEnum.choices",
         "ServerErrorEnum": "drf_standardized_errors.openapi_serializers.ServerErrorEnum.choices",
         "RoleEnum": "accounts.models.UserRole",
+        "BedStatusEnum": "hospitals.models.BedStatus",
         "AmbulanceStatusEnum": "emergency.models.AmbulanceStatus",
         "EmergencyStatusEnum": "emergency.models.EmergencyStatus",
     },

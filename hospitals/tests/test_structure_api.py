@@ -44,7 +44,7 @@ def test_admin_creates_floor(admin_client, hospital):
 
 
 def test_hospital_admin_creates_floor_in_own_hospital_by_default(hospital_admin_client, hospital):
-    response = hospital_admin_client.post("/api/v1/floors/", {"floor_number": 2}, format="json")
+    response = hospital_admin_client.post("/api/v1/floors/", {"floor_number": "2"}, format="json")
     assert response.status_code == 201, response.content
     assert response.json()["hospital_id"] == hospital.pk and response.json()["floor_number"] == "2"
 
