@@ -234,6 +234,8 @@ SPECTACULAR_SETTINGS = {
         "ErrorCode429Enum": "drf_standardized_errors.openapi_serializers.ErrorCode429Enum.choices",
         "ErrorCode500Enum": "drf_standardized_errors.openapi_serializers.ErrorCode500Enum.choices",
         "RoleEnum": "accounts.models.UserRole",
+        "SlotStatusEnum": "appointments.models.SlotStatus",
+        "AppointmentStatusEnum": "appointments.models.AppointmentStatus",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_standardized_errors.openapi_hooks.postprocess_schema_enums",
