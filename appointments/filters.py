@@ -34,19 +34,20 @@ class MomentField(forms.Field):
         if value in self.empty_values:
             return None
         value = str(value).strip()
-        try:
-            moment = parse_datetime(value)
-        except ValueError:
-            moment = None
-        if moment is not None:
-            return timezone.make_aware(moment, UTC) if timezone.is_naive(moment) else moment
+        # A bare date first: Python's fromisoformat would read it as midnight.
         try:
             day = parse_date(value)
         except ValueError:
             day = None
-        if day is None:
+        if day is not None:
+            return day
+        try:
+            moment = parse_datetime(value)
+        except ValueError:
+            moment = None
+        if moment is None:
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
-        return day
+        return timezone.make_aware(moment, UTC) if timezone.is_naive(moment) else moment
 
 
 class MomentFilter(django_filters.Filter):

@@ -8,6 +8,11 @@ BOOKING_ROLES = (ADMIN, HOSPITAL_ADMIN, DOCTOR, PATIENT, DONOR)
 STAFF_BOOKERS = (ADMIN, HOSPITAL_ADMIN, DOCTOR)
 
 
+def _unrouted(view) -> bool:
+    """No handler for this method: let the dispatcher answer 405 to everyone (DELETE, PUT where absent)."""
+    return getattr(view, "action", "") is None
+
+
 def doctor_of(user):
     """The caller's doctor profile, or None (not a doctor, or a doctor account without a profile)."""
     from appointments.models import Doctor
@@ -39,7 +44,7 @@ class PublicReadHospitalWrite(BasePermission):
     message = "Only an administrator or the hospital's admin may change this."
 
     def has_permission(self, request, view):
-        return request.method in SAFE_METHODS or role_of(request.user) in (ADMIN, HOSPITAL_ADMIN)
+        return _unrouted(view) or request.method in SAFE_METHODS or role_of(request.user) in (ADMIN, HOSPITAL_ADMIN)
 
     def has_object_permission(self, request, view, obj):
         return request.method in SAFE_METHODS or manages_hospital(request.user, obj.hospital_id)
@@ -51,7 +56,11 @@ class PublicReadDoctorWrite(BasePermission):
     message = "Only an administrator, the hospital's admin or the doctor itself may change this."
 
     def has_permission(self, request, view):
-        return request.method in SAFE_METHODS or role_of(request.user) in (ADMIN, HOSPITAL_ADMIN, DOCTOR)
+        return (
+            _unrouted(view)
+            or request.method in SAFE_METHODS
+            or role_of(request.user) in (ADMIN, HOSPITAL_ADMIN, DOCTOR)
+        )
 
     def has_object_permission(self, request, view, obj):
         return request.method in SAFE_METHODS or manages_doctor(request.user, obj.doctor)
@@ -65,6 +74,8 @@ class AppointmentAccess(BasePermission):
 
     def has_permission(self, request, view):
         role = role_of(request.user)
+        if _unrouted(view):
+            return True
         if role is None:
             return False
         if view.action == "create":
@@ -88,6 +99,8 @@ class VisitAccess(BasePermission):
     message = "Only a doctor records visits."
 
     def has_permission(self, request, view):
+        if _unrouted(view):
+            return True
         if request.method in SAFE_METHODS:
             return role_of(request.user) is not None
         return role_of(request.user) == DOCTOR

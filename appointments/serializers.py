@@ -447,11 +447,18 @@ class VisitCreateIn(serializers.ModelSerializer):
     appointment_id = IdField(required=False, help_text="The appointment seen; it becomes completed.")
     patient_id = IdField(required=False, help_text="Without an appointment: one of the doctor's patients.")
     visited_at = serializers.DateTimeField(required=False, help_text="Defaults to now; never in the future.")
-    prescriptions = PrescriptionSerializer(many=True, required=False, max_length=MAX_PRESCRIPTIONS)
+    prescriptions = PrescriptionSerializer(many=True, required=False, help_text=f"At most {MAX_PRESCRIPTIONS}.")
 
     class Meta:
         model = Visit
         fields = ["appointment_id", "patient_id", "visited_at", "complaint", "diagnosis", "notes", "prescriptions"]
+
+    def validate_prescriptions(self, value):
+        if len(value) > MAX_PRESCRIPTIONS:
+            raise serializers.ValidationError(
+                f"At most {MAX_PRESCRIPTIONS} prescriptions per visit.", code="max_length"
+            )
+        return value
 
     def validate_visited_at(self, value):
         if value > timezone.now() + timedelta(minutes=5):
