@@ -11,8 +11,12 @@ from hms.api.exceptions import Conflict
 CONVERTIBLE_ROLES = (User.Role.USER, User.Role.DONOR, User.Role.DOCTOR)
 
 
-def _adopt_account(*, user: User, hospital) -> User:
+def _adopt_account(*, by: User, user: User, hospital) -> User:
     user = User.objects.select_for_update().get(pk=user.pk)
+    # A hospital admin manages its staff's passwords through /users, so letting it adopt a patient's
+    # account would hand it that account: only an administrator converts patients and donors.
+    if by.role != User.Role.ADMIN and user.role != User.Role.DOCTOR:
+        raise PermissionDenied("Only an administrator turns a patient or donor account into a doctor.")
     if Doctor.objects.filter(user=user).exists():
         raise Conflict("This account already has a doctor profile.")
     if not user.is_active:
@@ -43,7 +47,7 @@ def doctor_create(
         user.save()
         record(action=Action.CREATE, request=request, object_type="user", object_id=user.pk)
     else:
-        user = _adopt_account(user=user, hospital=hospital)
+        user = _adopt_account(by=by, user=user, hospital=hospital)
         record(action=Action.UPDATE, request=request, object_type="user", object_id=user.pk, detail={"role": "doctor"})
     doctor = Doctor.objects.create(user=user, hospital=hospital, **profile)
     record(action=Action.CREATE, request=request, object_type="doctor", object_id=doctor.pk)

@@ -241,3 +241,19 @@ def test_doctor_list_query_budget(api, django_assert_max_num_queries, hospital):
     with django_assert_max_num_queries(3):
         response = api.get("/api/v1/doctors?page_size=25")
     assert len(response.json()["results"]) == 25
+
+
+def test_hospital_admin_cannot_adopt_a_patient_account(hospital_admin_client, hospital, patient):
+    body = doctor_body(hospital, user_id=patient.pk)
+    del body["user"]
+    assert hospital_admin_client.post("/api/v1/doctors", body, format="json").status_code == 403
+    patient.refresh_from_db()
+    assert patient.role == "user" and patient.hospital_id is None and not Doctor.objects.exists()
+
+
+def test_doctor_account_of_another_hospital_is_400(admin_client, hospital, other_hospital):
+    foreign = UserFactory(role="doctor", hospital=other_hospital)
+    body = doctor_body(hospital, user_id=foreign.pk)
+    del body["user"]
+    response = admin_client.post("/api/v1/doctors", body, format="json")
+    assert response.status_code == 400 and response.json()["errors"][0]["attr"] == "user_id"
