@@ -16,6 +16,9 @@ from django.utils import timezone
 MAX_SLOT_CAPACITY = 500
 MAX_FEE = 1_000_000
 MAX_GENERATE_DAYS = 90
+# How far ahead slots may be created (and how far back generation may look): keeps dates sane.
+MAX_DAYS_AHEAD = 730
+MAX_DAYS_BACK = 366
 
 
 class Doctor(models.Model):

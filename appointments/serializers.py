@@ -9,6 +9,8 @@ from rest_framework import serializers
 from accounts.models import User
 from accounts.serializers import PASSWORD_MAX_LENGTH, _UserFieldsMixin, _validate_password
 from appointments.models import (
+    MAX_DAYS_AHEAD,
+    MAX_DAYS_BACK,
     MAX_GENERATE_DAYS,
     MAX_SLOT_CAPACITY,
     Appointment,
@@ -246,6 +248,15 @@ class GenerateSlotsIn(serializers.Serializer):
         attrs["from_date"] = from_date
         if attrs["to_date"] < from_date:
             raise serializers.ValidationError({"to_date": ["to_date is on or after from_date."]}, code="invalid")
+        today = self.context["today"]
+        if from_date < today - timedelta(days=MAX_DAYS_BACK):
+            raise serializers.ValidationError(
+                {"from_date": [f"from_date is at most {MAX_DAYS_BACK} days ago."]}, code="invalid"
+            )
+        if attrs["to_date"] > today + timedelta(days=MAX_DAYS_AHEAD):
+            raise serializers.ValidationError(
+                {"to_date": [f"Slots are generated at most {MAX_DAYS_AHEAD} days ahead."]}, code="invalid"
+            )
         if attrs["to_date"] - from_date > timedelta(days=MAX_GENERATE_DAYS):
             raise serializers.ValidationError(
                 {"to_date": [f"Slots are generated at most {MAX_GENERATE_DAYS} days at a time."]}, code="invalid"

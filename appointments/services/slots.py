@@ -1,4 +1,4 @@
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
@@ -7,7 +7,7 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 
 from accounts.activity import Action, record
 from accounts.models import User
-from appointments.models import Appointment, Doctor, Slot
+from appointments.models import MAX_DAYS_AHEAD, Appointment, Doctor, Slot
 from appointments.permissions import manages_doctor
 from hms.api.exceptions import Conflict
 
@@ -24,8 +24,14 @@ def slot_create(
         start = start.replace(tzinfo=zone)
     if timezone.is_naive(end):
         end = end.replace(tzinfo=zone)
-    if start <= timezone.now():
+    now = timezone.now()
+    if start <= now:
         raise ValidationError({"start": ["A slot cannot start in the past."]}, code="invalid")
+    if start > now + timedelta(days=MAX_DAYS_AHEAD) or end > start + timedelta(days=1):
+        attr = "start" if start > now + timedelta(days=MAX_DAYS_AHEAD) else "end"
+        raise ValidationError(
+            {attr: [f"Slots start within {MAX_DAYS_AHEAD} days and last at most a day."]}, code="invalid"
+        )
     if end <= start:
         raise ValidationError({"end": ["A slot ends after it starts."]}, code="invalid")
     if Slot.objects.filter(doctor=doctor, start=start).exists():

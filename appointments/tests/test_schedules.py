@@ -257,3 +257,13 @@ def test_schedule_list_query_budget(api, django_assert_max_num_queries, hospital
     with django_assert_max_num_queries(3):
         response = api.get("/api/v1/opd-schedules?page_size=20")
     assert len(response.json()["results"]) == 20
+
+
+@pytest.mark.parametrize(
+    "from_date,to_date,attr",
+    [("9999-12-25", "9999-12-31", "to_date"), ("0001-01-01", "0001-02-01", "from_date")],
+)
+def test_generate_slots_extreme_dates_are_400(admin_client, doctor, from_date, to_date, attr):
+    schedule = OpdScheduleFactory(doctor=doctor)
+    response = _generate(admin_client, schedule, from_date, to_date)
+    assert response.status_code == 400 and response.json()["errors"][0]["attr"] == attr

@@ -239,3 +239,17 @@ def test_slot_list_query_budget(api, django_assert_max_num_queries, hospital):
     with django_assert_max_num_queries(2):
         response = api.get("/appointment/available-slots?page_size=30")
     assert len(response.json()["results"]) == 30
+
+
+@pytest.mark.parametrize(
+    "start,end,attr",
+    [
+        ("9999-12-31T23:00:00Z", "9999-12-31T23:30:00Z", "start"),
+        ("2099-01-01T09:00:00", "2099-01-01T09:30:00", "start"),
+        (None, "2099-01-01T09:30:00Z", "end"),
+    ],
+)
+def test_slot_dates_out_of_range_are_400_not_500(admin_client, doctor, start, end, attr):
+    start = start or _future().isoformat()
+    response = admin_client.post("/api/v1/slots", {"doctor_id": doctor.pk, "start": start, "end": end}, format="json")
+    assert response.status_code == 400 and response.json()["errors"][0]["attr"] == attr

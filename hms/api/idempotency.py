@@ -113,6 +113,10 @@ def idempotent(route: str):
                     raise UnprocessableIdempotencyKey()
                 raise Conflict("A request with this Idempotency-Key is still being processed; retry shortly.")
             try:
+                # The first request may have finished (result kept, lock freed) since our first look.
+                stored = cache.get(result_key)
+                if stored is not None:
+                    return _stored_or_conflict(stored, fingerprint)
                 try:
                     response = handler(view, request, *args, **kwargs)
                 except Exception as exc:
