@@ -25,7 +25,7 @@ DEMO_DOCTORS = [
 
 def _say(stdout, message: str) -> None:
     if stdout is not None:
-        stdout.write(message)
+        stdout.write(message if message.endswith("\n") else message + "\n")
 
 
 @transaction.atomic
