@@ -1,13 +1,15 @@
 """Real concurrency on PostgreSQL: threads released together by a barrier, each on its own connection."""
 
 import threading
+from datetime import date, timedelta
 
 import pytest
 from django.db import connection
 
+from accounts.models import User
 from accounts.tests.factories import UserFactory
-from appointments.models import Appointment, Slot
-from appointments.tests.factories import AppointmentFactory, SlotFactory
+from appointments.models import Appointment, Doctor, Slot
+from appointments.tests.factories import AppointmentFactory, OpdScheduleFactory, SlotFactory
 from conftest import client_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -128,3 +130,32 @@ def test_reschedules_crossing_the_same_two_slots_do_not_deadlock(doctor):
     assert [r.status_code for r in responses] == [200] * 8
     for slot in Slot.objects.filter(pk__in=[first.pk, second.pk]):
         assert slot.booked == Appointment.objects.filter(slot=slot, status="booked").count() == 4
+
+
+def test_concurrent_generate_slots_create_each_slot_once(doctor, admin_user):
+    schedule = OpdScheduleFactory(doctor=doctor, slot_minutes=30)
+    clients = [client_for(admin_user) for _ in range(4)]
+    start = date.today() + timedelta(days=2)
+    body = {"from_date": str(start), "to_date": str(start + timedelta(days=6))}
+    path = f"/api/v1/opd-schedules/{schedule.pk}/generate-slots"
+    responses = run_together([(lambda c=c: c.post(path, body, format="json")) for c in clients])
+    assert [r.status_code for r in responses] == [200] * 4
+    assert sum(r.json()["created"] for r in responses) == 7 * 6
+    assert all(r.json()["created"] + r.json()["skipped"] == 42 for r in responses)
+    assert Slot.objects.filter(doctor=doctor).count() == 42
+
+
+def test_concurrent_doctor_creates_with_one_license_number(admin_user, hospital):
+    clients = [client_for(admin_user) for _ in range(4)]
+
+    def create(index, client):
+        account = {"username": f"dr{index}", "fullname": f"Doctor {index}", "email": f"dr{index}@example.org",
+                   "password": "Str0ng-Pass-2026"}  # fmt: skip
+        body = {"user": account, "hospital_id": hospital.pk, "specialization": "ENT", "license_number": "SAME-1"}
+        return lambda: client.post("/api/v1/doctors", body, format="json")
+
+    responses = run_together([create(i, c) for i, c in enumerate(clients)])
+    assert sorted(r.status_code for r in responses) == [201, 409, 409, 409]
+    assert Doctor.objects.filter(license_number="SAME-1").count() == 1
+    # The losers' accounts were rolled back with their doctor profile.
+    assert User.objects.filter(username__startswith="dr").count() == 1
