@@ -21,8 +21,8 @@ PATIENT_ROLES = (User.Role.USER, User.Role.DONOR)
 Status = Appointment.Status
 
 
-def _patient_for(*, by: User, patient_id: int | None) -> User | None:
-    """The caller books for itself; staff name the patient. Returns None when staff must still be checked."""
+def _patient_for(*, by: User, patient_id: int | None) -> User:
+    """Patients and donors book for themselves; staff must name an active patient or donor account."""
     if by.role in PATIENT_ROLES:
         if patient_id is not None and patient_id != by.pk:
             raise PermissionDenied("Patients book for themselves only.")
@@ -41,10 +41,10 @@ def _staff_may_book_at(by: User, slot: Slot) -> bool:
     return by.role in (HOSPITAL_ADMIN, DOCTOR) and by.hospital_id == slot.hospital_id
 
 
-def _check_open(slot: Slot, *, attr: str = "slot_id") -> None:
+def _check_open(slot: Slot) -> None:
     """The 400s and 409s a slot gives a new booking (the caller holds the slot's row lock)."""
     if slot.start <= timezone.now():
-        raise ValidationError({attr: ["This slot has already started."]}, code="invalid")
+        raise ValidationError({"slot_id": ["This slot has already started."]}, code="invalid")
     if slot.status != Slot.Status.OPEN:
         raise Conflict(f"This slot is {slot.status} and takes no bookings.")
     if slot.hospital.opd_status == "closed":
