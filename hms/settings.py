@@ -231,6 +231,8 @@ SPECTACULAR_SETTINGS = {
         "BedStatusEnum": "hospitals.models.BedStatus",
         "AmbulanceStatusEnum": "emergency.models.AmbulanceStatus",
         "EmergencyStatusEnum": "emergency.models.EmergencyStatus",
+        "SlotStatusEnum": "appointments.models.SlotStatus",
+        "AppointmentStatusEnum": "appointments.models.AppointmentStatus",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_standardized_errors.openapi_hooks.postprocess_schema_enums",

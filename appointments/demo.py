@@ -1,0 +1,108 @@
+"""Demo data for OPD: doctors (one signs in as `doctor` / `Doctor-Pass-2026`), their OPD schedules and
+two weeks of slots. Idempotent: running it again creates nothing twice. Called by `seed_demo`."""
+
+from datetime import time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from appointments import services
+from appointments.models import Doctor, OpdSchedule
+
+DOCTOR_PASSWORD = "Doctor-Pass-2026"
+SLOT_DAYS = 14
+
+# username, fullname, specialization, department, qualification, hospital index, OPD hours
+DEMO_DOCTORS = [
+    ("doctor", "Dr. Asha Menon", "General Medicine", "Medicine", "MBBS, MD", 0, (time(9), time(13))),
+    ("dr.iyer", "Dr. Rohan Iyer", "Cardiology", "Cardiology", "MBBS, DM (Cardiology)", 0, (time(14), time(17))),
+    ("dr.shah", "Dr. Meera Shah", "Pediatrics", "Pediatrics", "MBBS, DCH", 1, (time(10), time(13))),
+    ("dr.rao", "Dr. Vikram Rao", "Orthopedics", "Orthopedics", "MBBS, MS (Ortho)", 2, (time(9), time(12))),
+]
+
+
+def _say(stdout, message: str) -> None:
+    if stdout is not None:
+        stdout.write(message if message.endswith("\n") else message + "\n")
+
+
+@transaction.atomic
+def _doctor(*, username, fullname, specialization, department, qualification, hospital, stdout) -> Doctor | None:
+    user = User.objects.filter(username__iexact=username).first()
+    if user is None:
+        user = User(
+            username=username,
+            fullname=fullname,
+            email=f"{username.replace('.', '-')}@hms.local",
+            role=User.Role.DOCTOR,
+            hospital=hospital,
+        )
+        user.set_password(DOCTOR_PASSWORD)
+        user.save()
+    elif user.role != User.Role.DOCTOR:
+        _say(stdout, f"  skipped doctor {username}: that username belongs to a {user.role} account")
+        return None
+    doctor, _ = Doctor.objects.get_or_create(
+        user=user,
+        defaults={
+            "hospital_id": user.hospital_id,
+            "specialization": specialization,
+            "department": department,
+            "qualification": qualification,
+            "license_number": f"DEMO-{username.upper()}",
+            "experience_years": 8,
+            "consultation_fee": 500,
+        },
+    )
+    return doctor
+
+
+def seed_appointments(*, hospitals, stdout=None) -> list[Doctor]:
+    """Demo doctors with Monday-Saturday OPD schedules and slots for the next two weeks."""
+    hospitals = list(hospitals)
+    if not hospitals:
+        return []
+    doctors = []
+    created = 0
+    for username, fullname, specialization, department, qualification, index, hours in DEMO_DOCTORS:
+        hospital = hospitals[index % len(hospitals)]
+        doctor = _doctor(
+            username=username,
+            fullname=fullname,
+            specialization=specialization,
+            department=department,
+            qualification=qualification,
+            hospital=hospital,
+            stdout=stdout,
+        )
+        if doctor is None:
+            continue
+        doctors.append(doctor)
+        today = timezone.now().astimezone(ZoneInfo(doctor.hospital.timezone)).date()
+        schedule, _ = OpdSchedule.objects.get_or_create(
+            doctor=doctor,
+            start_time=hours[0],
+            end_time=hours[1],
+            defaults={
+                "hospital_id": doctor.hospital_id,
+                "department": department,
+                "weekdays": [0, 1, 2, 3, 4, 5],
+                "slot_minutes": 15,
+                "capacity_per_slot": 4,
+                "valid_from": today,
+            },
+        )
+        if schedule.is_active:
+            result = services.slots_generate(
+                request=None,
+                by=None,
+                schedule=schedule,
+                from_date=today,
+                to_date=today + timedelta(days=SLOT_DAYS - 1),
+            )
+            created += result["created"]
+    _say(stdout, f"  doctors: {len(doctors)}, new slots: {created} (next {SLOT_DAYS} days)")
+    _say(stdout, f"  doctor login: doctor / {DOCTOR_PASSWORD}")
+    return doctors

@@ -1,0 +1,292 @@
+"""Doctors, OPD schedules, slots, appointments, visits and prescriptions.
+
+The booking invariants live in the database as well as in the services: a slot's `booked` never
+exceeds its `capacity` (CHECK), a patient holds one active booking per slot (partial UNIQUE), a token
+number is never issued twice within a slot (UNIQUE, fed by the slot's `last_token` counter).
+"""
+
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+
+MAX_SLOT_CAPACITY = 500
+MAX_FEE = 1_000_000
+MAX_GENERATE_DAYS = 90
+# How far ahead slots may be created (and how far back generation may look): keeps dates sane.
+MAX_DAYS_AHEAD = 730
+MAX_DAYS_BACK = 366
+
+
+class Doctor(models.Model):
+    """A doctor's professional profile; the account (name, login) is the linked user with role doctor."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="doctor_profile")
+    hospital = models.ForeignKey("hospitals.Hospital", on_delete=models.PROTECT, related_name="doctors")
+    specialization = models.CharField(max_length=100, db_index=True)
+    department = models.CharField(max_length=100, blank=True, default="", db_index=True)
+    qualification = models.CharField(max_length=200, blank=True, default="")
+    license_number = models.CharField(max_length=64, unique=True)
+    experience_years = models.PositiveSmallIntegerField(default=0, validators=[MaxValueValidator(80)])
+    consultation_fee = models.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        default=0,
+        validators=[MinValueValidator(0), MaxValueValidator(MAX_FEE)],
+    )
+    is_available = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(experience_years__lte=80), name="doctor_experience_range"),
+            models.CheckConstraint(
+                condition=Q(consultation_fee__gte=0, consultation_fee__lte=MAX_FEE), name="doctor_fee_range"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.user.fullname} ({self.specialization})"
+
+
+def validate_weekdays(value) -> None:
+    from django.core.exceptions import ValidationError
+
+    if (
+        not isinstance(value, list)
+        or not value
+        or any(not isinstance(day, int) or isinstance(day, bool) or not 0 <= day <= 6 for day in value)
+    ):
+        raise ValidationError("Weekdays are a non-empty list of integers 0..6 (Monday=0).", code="invalid")
+
+
+class OpdSchedule(models.Model):
+    """A doctor's weekly OPD hours at its hospital, in the hospital's local time; slots are generated from it."""
+
+    hospital = models.ForeignKey("hospitals.Hospital", on_delete=models.PROTECT, related_name="opd_schedules")
+    doctor = models.ForeignKey(Doctor, on_delete=models.PROTECT, related_name="opd_schedules")
+    department = models.CharField(max_length=100, blank=True, default="")
+    # A JSON list of weekday numbers (Monday=0): portable to SQLite, validated on the way in.
+    weekdays = models.JSONField(default=list, validators=[validate_weekdays])
+    start_time = models.TimeField()
+    end_time = models.TimeField()
+    slot_minutes = models.PositiveSmallIntegerField(
+        default=15, validators=[MinValueValidator(5), MaxValueValidator(240)]
+    )
+    capacity_per_slot = models.PositiveSmallIntegerField(
+        default=1, validators=[MinValueValidator(1), MaxValueValidator(MAX_SLOT_CAPACITY)]
+    )
+    valid_from = models.DateField()
+    valid_until = models.DateField(null=True, blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = "OPD schedule"
+        constraints = [
+            models.CheckConstraint(condition=Q(end_time__gt=F("start_time")), name="opd_schedule_end_after_start"),
+            models.CheckConstraint(condition=Q(slot_minutes__gte=5, slot_minutes__lte=240), name="opd_slot_minutes"),
+            models.CheckConstraint(
+                condition=Q(capacity_per_slot__gte=1, capacity_per_slot__lte=MAX_SLOT_CAPACITY),
+                name="opd_capacity_per_slot",
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_until__isnull=True) | Q(valid_until__gte=F("valid_from")),
+                name="opd_schedule_valid_range",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.doctor} {self.start_time:%H:%M}-{self.end_time:%H:%M}"
+
+
+class SlotQuerySet(models.QuerySet):
+    def bookable(self, now=None):
+        """Open, in the future, with free capacity, doctor taking patients, hospital active and OPD not closed."""
+        return self.filter(self.bookable_q(now))
+
+    @staticmethod
+    def bookable_q(now=None) -> Q:
+        return Q(
+            status=Slot.Status.OPEN,
+            start__gt=now or timezone.now(),
+            booked__lt=F("capacity"),
+            doctor__is_available=True,
+            hospital__is_active=True,
+        ) & ~Q(hospital__opd_status="closed")
+
+
+class Slot(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "open"
+        CLOSED = "closed"
+        CANCELLED = "cancelled"
+
+    # The hospital is the doctor's, copied here so the available-slots query filters one table.
+    hospital = models.ForeignKey("hospitals.Hospital", on_delete=models.PROTECT, related_name="slots")
+    doctor = models.ForeignKey(Doctor, on_delete=models.PROTECT, related_name="slots")
+    opd_schedule = models.ForeignKey(OpdSchedule, null=True, blank=True, on_delete=models.PROTECT, related_name="slots")
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    # The start's calendar date in the hospital's time zone (what `?date=` means).
+    local_date = models.DateField()
+    capacity = models.PositiveIntegerField(
+        default=1, validators=[MinValueValidator(1), MaxValueValidator(MAX_SLOT_CAPACITY)]
+    )
+    booked = models.PositiveIntegerField(default=0)
+    # Highest token ever issued here: cancelled tokens are never handed out again.
+    last_token = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = SlotQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["start", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(booked__lte=F("capacity")), name="slot_booked_within_capacity"),
+            models.CheckConstraint(condition=Q(booked__gte=0), name="slot_booked_not_negative"),
+            models.CheckConstraint(
+                condition=Q(capacity__gte=1, capacity__lte=MAX_SLOT_CAPACITY), name="slot_capacity_range"
+            ),
+            models.CheckConstraint(condition=Q(last_token__gte=F("booked")), name="slot_tokens_cover_bookings"),
+            models.CheckConstraint(condition=Q(end__gt=F("start")), name="slot_end_after_start"),
+            models.UniqueConstraint(fields=["doctor", "start"], name="slot_doctor_start_unique"),
+        ]
+        indexes = [
+            # The available-slots query: open slots of a hospital (or of all) from now on.
+            models.Index(fields=["hospital", "start"], condition=Q(status="open"), name="slot_open_hospital_start"),
+            models.Index(fields=["start"], condition=Q(status="open"), name="slot_open_start"),
+            models.Index(fields=["hospital", "local_date"], name="slot_hospital_local_date"),
+        ]
+
+    def __str__(self):
+        return f"{self.doctor} {self.start:%Y-%m-%d %H:%M} UTC"
+
+    @property
+    def available(self) -> int:
+        return max(self.capacity - self.booked, 0)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.hospital.timezone)
+
+
+class Appointment(models.Model):
+    class Status(models.TextChoices):
+        BOOKED = "booked"
+        CHECKED_IN = "checked_in"
+        COMPLETED = "completed"
+        CANCELLED = "cancelled"
+        NO_SHOW = "no_show"
+
+    # Statuses that hold a seat a patient could double-book; the partial unique constraint uses them.
+    ACTIVE = (Status.BOOKED, Status.CHECKED_IN)
+    # The legal moves (API.md section 14); a visit completes a booked or checked-in appointment.
+    TRANSITIONS = {
+        Status.BOOKED: {Status.CHECKED_IN, Status.CANCELLED, Status.NO_SHOW, Status.COMPLETED},
+        Status.CHECKED_IN: {Status.COMPLETED, Status.NO_SHOW},
+        Status.COMPLETED: set(),
+        Status.CANCELLED: set(),
+        Status.NO_SHOW: set(),
+    }
+
+    patient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="appointments")
+    slot = models.ForeignKey(Slot, on_delete=models.PROTECT, related_name="appointments")
+    # Copied from the slot (and moved with it on reschedule) so visibility filters need no join.
+    doctor = models.ForeignKey(Doctor, on_delete=models.PROTECT, related_name="appointments")
+    hospital = models.ForeignKey("hospitals.Hospital", on_delete=models.PROTECT, related_name="appointments")
+    token_number = models.PositiveIntegerField()
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.BOOKED, db_index=True)
+    reason = models.CharField(max_length=500, blank=True, default="")
+    cancel_reason = models.CharField(max_length=500, blank=True, default="")
+    booked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["slot", "token_number"], name="appointment_token_unique_in_slot"),
+            models.UniqueConstraint(
+                fields=["patient", "slot"],
+                condition=Q(status__in=["booked", "checked_in"]),
+                name="appointment_one_active_per_patient_slot",
+            ),
+            models.CheckConstraint(condition=Q(token_number__gte=1), name="appointment_token_positive"),
+        ]
+        indexes = [
+            models.Index(fields=["patient", "-created_at"], name="appointment_patient_created"),
+            models.Index(fields=["doctor", "status"], name="appointment_doctor_status"),
+            models.Index(fields=["hospital", "status"], name="appointment_hospital_status"),
+        ]
+
+    def __str__(self):
+        return f"Appointment {self.pk} token {self.token_number} ({self.status})"
+
+    def can_become(self, status: str) -> bool:
+        return status in self.TRANSITIONS.get(self.status, set())
+
+
+class Visit(models.Model):
+    """What happened when the patient saw the doctor; never deleted."""
+
+    appointment = models.OneToOneField(
+        Appointment, null=True, blank=True, on_delete=models.PROTECT, related_name="visit"
+    )
+    patient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="visits")
+    doctor = models.ForeignKey(Doctor, on_delete=models.PROTECT, related_name="visits")
+    hospital = models.ForeignKey("hospitals.Hospital", on_delete=models.PROTECT, related_name="visits")
+    visited_at = models.DateTimeField(default=timezone.now)
+    complaint = models.CharField(max_length=1000, blank=True, default="")
+    diagnosis = models.CharField(max_length=2000, blank=True, default="")
+    notes = models.TextField(max_length=5000, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-visited_at", "-id"]
+        indexes = [
+            models.Index(fields=["patient", "-visited_at"], name="visit_patient_visited"),
+            models.Index(fields=["doctor", "-visited_at"], name="visit_doctor_visited"),
+        ]
+
+    def __str__(self):
+        return f"Visit {self.pk} of patient {self.patient_id}"
+
+
+class Prescription(models.Model):
+    visit = models.ForeignKey(Visit, on_delete=models.PROTECT, related_name="prescriptions")
+    medicine = models.CharField(max_length=200)
+    dosage = models.CharField(max_length=100, blank=True, default="")
+    frequency = models.CharField(max_length=100, blank=True, default="")
+    duration_days = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(365)]
+    )
+    instructions = models.CharField(max_length=500, blank=True, default="")
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(duration_days__isnull=True) | Q(duration_days__gte=1, duration_days__lte=365),
+                name="prescription_duration_range",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.medicine} {self.dosage}"
+
+
+# Import paths for the OpenAPI enum names (drf-spectacular cannot import nested classes).
+SlotStatus = Slot.Status
+AppointmentStatus = Appointment.Status

@@ -1,0 +1,106 @@
+"""Who may write what in OPD. Reads of public objects are open; clinical visibility is the scoped queryset."""
+
+from rest_framework.permissions import SAFE_METHODS, BasePermission
+
+from hms.api.permissions import ADMIN, AMBULANCE_DRIVER, DOCTOR, DONOR, HOSPITAL_ADMIN, PATIENT, role_of
+
+BOOKING_ROLES = (ADMIN, HOSPITAL_ADMIN, DOCTOR, PATIENT, DONOR)
+STAFF_BOOKERS = (ADMIN, HOSPITAL_ADMIN, DOCTOR)
+
+
+def _unrouted(view) -> bool:
+    """No handler for this method: let the dispatcher answer 405 to everyone (DELETE, PUT where absent)."""
+    return getattr(view, "action", "") is None
+
+
+def doctor_of(user):
+    """The caller's doctor profile, or None (not a doctor, or a doctor account without a profile)."""
+    from appointments.models import Doctor
+
+    if role_of(user) != DOCTOR:
+        return None
+    try:
+        return user.doctor_profile
+    except Doctor.DoesNotExist:
+        return None
+
+
+def manages_hospital(user, hospital_id) -> bool:
+    """Admin, or the hospital admin of that hospital."""
+    role = role_of(user)
+    return role == ADMIN or (
+        role == HOSPITAL_ADMIN and user.hospital_id is not None and user.hospital_id == hospital_id
+    )
+
+
+def manages_doctor(user, doctor) -> bool:
+    """Admin, the doctor's hospital admin, or the doctor itself (its schedules and slots)."""
+    return manages_hospital(user, doctor.hospital_id) or (role_of(user) == DOCTOR and doctor.user_id == user.pk)
+
+
+class PublicReadHospitalWrite(BasePermission):
+    """Anyone reads; admin and hospital admins write (their own hospital's rows, checked per object)."""
+
+    message = "Only an administrator or the hospital's admin may change this."
+
+    def has_permission(self, request, view):
+        return _unrouted(view) or request.method in SAFE_METHODS or role_of(request.user) in (ADMIN, HOSPITAL_ADMIN)
+
+    def has_object_permission(self, request, view, obj):
+        return request.method in SAFE_METHODS or manages_hospital(request.user, obj.hospital_id)
+
+
+class PublicReadDoctorWrite(BasePermission):
+    """Anyone reads; admin, the hospital's admin and the doctor itself write (schedules, slots)."""
+
+    message = "Only an administrator, the hospital's admin or the doctor itself may change this."
+
+    def has_permission(self, request, view):
+        return (
+            _unrouted(view)
+            or request.method in SAFE_METHODS
+            or role_of(request.user) in (ADMIN, HOSPITAL_ADMIN, DOCTOR)
+        )
+
+    def has_object_permission(self, request, view, obj):
+        return request.method in SAFE_METHODS or manages_doctor(request.user, obj.doctor)
+
+
+class AppointmentAccess(BasePermission):
+    """Booking: patients, donors and staff (not drivers). Cancel/edit: patient, hospital admin, admin.
+    Check-in, complete, no-show: the slot's doctor, hospital admin, admin."""
+
+    message = "Your role may not do this to this appointment."
+
+    def has_permission(self, request, view):
+        role = role_of(request.user)
+        if _unrouted(view):
+            return True
+        if role is None:
+            return False
+        if view.action == "create":
+            return role in BOOKING_ROLES
+        return role != AMBULANCE_DRIVER or request.method in SAFE_METHODS
+
+    def has_object_permission(self, request, view, obj):
+        user, role = request.user, role_of(request.user)
+        if request.method in SAFE_METHODS:
+            return True
+        if view.action in ("cancel", "partial_update"):
+            return obj.patient_id == user.pk or manages_hospital(user, obj.hospital_id)
+        if view.action in ("check_in", "complete", "no_show"):
+            return manages_hospital(user, obj.hospital_id) or (role == DOCTOR and obj.doctor.user_id == user.pk)
+        return False
+
+
+class VisitAccess(BasePermission):
+    """Reads follow the scoped queryset; only doctors record visits."""
+
+    message = "Only a doctor records visits."
+
+    def has_permission(self, request, view):
+        if _unrouted(view):
+            return True
+        if request.method in SAFE_METHODS:
+            return role_of(request.user) is not None
+        return role_of(request.user) == DOCTOR

@@ -1,0 +1,76 @@
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.db import transaction
+from django.utils import timezone
+from rest_framework.exceptions import PermissionDenied, ValidationError
+
+from accounts.activity import Action, record
+from accounts.models import User
+from appointments.models import MAX_DAYS_AHEAD, Appointment, Doctor, Slot
+from appointments.permissions import manages_doctor
+from hms.api.exceptions import Conflict
+
+
+@transaction.atomic
+def slot_create(
+    *, request, by: User, doctor: Doctor, start: datetime, end: datetime, capacity: int, status: str
+) -> Slot:
+    """One slot by hand; a naive `start`/`end` is the hospital's local time."""
+    if not manages_doctor(by, doctor):
+        raise PermissionDenied("Only an administrator, the hospital's admin or the doctor itself adds slots.")
+    zone = ZoneInfo(doctor.hospital.timezone)
+    if timezone.is_naive(start):
+        start = start.replace(tzinfo=zone)
+    if timezone.is_naive(end):
+        end = end.replace(tzinfo=zone)
+    now = timezone.now()
+    if start <= now:
+        raise ValidationError({"start": ["A slot cannot start in the past."]}, code="invalid")
+    if start > now + timedelta(days=MAX_DAYS_AHEAD) or end > start + timedelta(days=1):
+        attr = "start" if start > now + timedelta(days=MAX_DAYS_AHEAD) else "end"
+        raise ValidationError(
+            {attr: [f"Slots start within {MAX_DAYS_AHEAD} days and last at most a day."]}, code="invalid"
+        )
+    if end <= start:
+        raise ValidationError({"end": ["A slot ends after it starts."]}, code="invalid")
+    if Slot.objects.filter(doctor=doctor, start=start).exists():
+        raise Conflict("This doctor already has a slot starting at that time.")
+    slot = Slot.objects.create(
+        hospital_id=doctor.hospital_id,
+        doctor=doctor,
+        start=start,
+        end=end,
+        local_date=start.astimezone(zone).date(),
+        capacity=capacity,
+        status=status,
+    )
+    record(action=Action.CREATE, request=request, object_type="slot", object_id=slot.pk)
+    return slot
+
+
+@transaction.atomic
+def slot_update(*, request, by: User, slot: Slot, capacity: int | None = None, status: str | None = None) -> Slot:
+    """Capacity never below the seats taken; a slot holding active bookings can close but not be cancelled.
+
+    The slot row lock is the one bookings take, so no booking slips in between the check and the write.
+    """
+    slot = Slot.objects.select_for_update().get(pk=slot.pk)
+    changed = []
+    if capacity is not None and capacity != slot.capacity:
+        if capacity < slot.booked:
+            raise Conflict(f"{slot.booked} seats are already booked; capacity cannot go below that.")
+        slot.capacity = capacity
+        changed.append("capacity")
+    if status is not None and status != slot.status:
+        if (
+            status == Slot.Status.CANCELLED
+            and Appointment.objects.filter(slot=slot, status__in=Appointment.ACTIVE).exists()
+        ):
+            raise Conflict("This slot has active bookings: close it, or cancel the appointments first.")
+        slot.status = status
+        changed.append("status")
+    if changed:
+        slot.save(update_fields=[*changed, "updated_at"])
+        record(action=Action.UPDATE, request=request, object_type="slot", object_id=slot.pk, detail={"fields": changed})
+    return slot

@@ -1,0 +1,63 @@
+from django.db import transaction
+from rest_framework.exceptions import PermissionDenied, ValidationError
+
+from accounts.activity import Action, record
+from accounts.models import User
+from appointments.models import Appointment, Prescription, Visit
+from appointments.permissions import doctor_of
+from hms.api.exceptions import Conflict
+
+
+@transaction.atomic
+def visit_create(
+    *,
+    request,
+    by: User,
+    appointment_id: int | None,
+    patient_id: int | None,
+    prescriptions: list[dict],
+    fields: dict,
+) -> Visit:
+    """Record a visit of the doctor's own patient; with an appointment, that appointment is completed."""
+    doctor = doctor_of(by)
+    if doctor is None:
+        raise PermissionDenied("Only a doctor with a doctor profile records visits.")
+    appointment = None
+    if appointment_id is not None:
+        # Locked: a concurrent cancel or second visit waits, then sees the completed status.
+        appointment = Appointment.objects.select_for_update().filter(pk=appointment_id, doctor=doctor).first()
+        if appointment is None:
+            raise ValidationError({"appointment_id": ["None of your appointments has this id."]}, code="invalid")
+        if patient_id is not None and patient_id != appointment.patient_id:
+            raise ValidationError({"patient_id": ["This is not the appointment's patient."]}, code="invalid")
+        if appointment.status not in Appointment.ACTIVE:
+            raise Conflict(f"A {appointment.status} appointment cannot get a visit.")
+        patient_id = appointment.patient_id
+    elif patient_id is None:
+        raise ValidationError(
+            {"patient_id": ["Name the patient, or the appointment the visit belongs to."]}, code="required"
+        )
+    elif (
+        not Appointment.objects.filter(patient_id=patient_id, doctor=doctor)
+        .exclude(status=Appointment.Status.CANCELLED)
+        .exists()
+    ):
+        raise ValidationError({"patient_id": ["This person is not one of your patients."]}, code="invalid")
+
+    visit = Visit.objects.create(
+        appointment=appointment, patient_id=patient_id, doctor=doctor, hospital_id=doctor.hospital_id, **fields
+    )
+    Prescription.objects.bulk_create([Prescription(visit=visit, **item) for item in prescriptions])
+    if appointment is not None:
+        appointment.status = Appointment.Status.COMPLETED
+        appointment.save(update_fields=["status", "updated_at"])
+        record(
+            action=Action.ACTION,
+            request=request,
+            object_type="appointment",
+            object_id=appointment.pk,
+            patient_id=patient_id,
+            detail={"action": "completed", "visit_id": visit.pk},
+        )
+    record(action=Action.CREATE, request=request, object_type="visit", object_id=visit.pk, patient_id=patient_id)
+    return visit

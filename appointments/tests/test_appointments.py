@@ -1,0 +1,464 @@
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from accounts.models import Activity
+from accounts.tests.factories import HospitalFactory, UserFactory
+from appointments.models import Appointment, Slot
+from appointments.tests.factories import AppointmentFactory, DoctorFactory, SlotFactory
+from conftest import client_for
+
+pytestmark = pytest.mark.django_db
+
+
+def book(client, slot, **extra):
+    return client.post("/api/v1/appointments", {"slot_id": slot.pk, **extra}, format="json")
+
+
+def _started_slot(doctor, minutes_ago=30):
+    start = timezone.now() - timedelta(minutes=minutes_ago)
+    return SlotFactory(doctor=doctor, start=start, end=start + timedelta(hours=1))
+
+
+# --- booking -----------------------------------------------------------------------------------
+
+
+def test_patient_books_a_seat(patient_client, patient, slot, doctor, hospital):
+    response = book(patient_client, slot, reason="Fever for three days")
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert body["patient_id"] == patient.pk and body["patient"]["fullname"] == patient.fullname
+    assert body["doctor_id"] == doctor.pk and body["doctor"]["specialization"] == doctor.specialization
+    assert body["hospital_id"] == hospital.pk and body["slot_id"] == slot.pk
+    assert body["token_number"] == 1 and body["status"] == "booked" and body["reason"] == "Fever for three days"
+    assert body["start"].endswith("+05:30") and body["cancel_reason"] == ""
+    slot.refresh_from_db()
+    assert slot.booked == 1 and slot.last_token == 1
+    assert Activity.objects.filter(
+        action="create", object_type="appointment", object_id=str(body["id"]), patient_id=patient.pk
+    ).exists()
+
+
+def test_donor_books_for_itself(donor_client, donor, slot):
+    response = book(donor_client, slot)
+    assert response.status_code == 201 and response.json()["patient_id"] == donor.pk
+
+
+def test_tokens_count_up_within_a_slot(slot):
+    tokens = [book(client_for(UserFactory()), slot).json()["token_number"] for _ in range(3)]
+    assert tokens == [1, 2, 3]
+
+
+def test_unknown_slot_is_404(patient_client):
+    response = patient_client.post("/api/v1/appointments", {"slot_id": 999999}, format="json")
+    assert response.status_code == 404
+    assert not Appointment.objects.exists()
+
+
+def test_missing_or_bad_slot_id_is_400(patient_client):
+    for body in ({}, {"slot_id": "x"}, {"slot_id": 2**70}):
+        response = patient_client.post("/api/v1/appointments", body, format="json")
+        assert response.status_code == 400 and response.json()["errors"][0]["attr"] == "slot_id"
+
+
+def test_hospital_id_not_the_slots_is_400(patient_client, slot, other_hospital):
+    response = book(patient_client, slot, hospital_id=other_hospital.pk)
+    assert response.status_code == 400 and response.json()["errors"][0]["attr"] == "hospital_id"
+    slot.refresh_from_db()
+    assert slot.booked == 0
+
+
+def test_matching_hospital_id_is_accepted(patient_client, slot, hospital):
+    assert book(patient_client, slot, hospital_id=hospital.pk).status_code == 201
+
+
+def test_slot_in_the_past_is_400(patient_client, doctor):
+    past = _started_slot(doctor)
+    response = book(patient_client, past)
+    assert response.status_code == 400 and response.json()["errors"][0]["attr"] == "slot_id"
+
+
+def test_full_slot_is_409(patient_client, doctor):
+    full = SlotFactory(doctor=doctor, capacity=1)
+    AppointmentFactory(slot=full)
+    assert book(patient_client, full).status_code == 409
+    full.refresh_from_db()
+    assert full.booked == 1
+
+
+@pytest.mark.parametrize("status", ["closed", "cancelled"])
+def test_closed_or_cancelled_slot_is_409(patient_client, doctor, status):
+    assert book(patient_client, SlotFactory(doctor=doctor, status=status)).status_code == 409
+
+
+def test_hospital_opd_closed_is_409(patient_client, doctor, hospital, slot):
+    hospital.opd_status = "closed"
+    hospital.save()
+    assert book(patient_client, slot).status_code == 409
+
+
+def test_doctor_not_available_is_409(patient_client, doctor, slot):
+    doctor.is_available = False
+    doctor.save()
+    assert book(patient_client, slot).status_code == 409
+
+
+def test_second_active_booking_in_same_slot_is_409(patient_client, slot):
+    assert book(patient_client, slot).status_code == 201
+    assert book(patient_client, slot).status_code == 409
+    slot.refresh_from_db()
+    assert slot.booked == 1
+
+
+def test_cancel_then_book_again_frees_the_seat_and_never_reuses_token(patient_client, patient, doctor):
+    slot = SlotFactory(doctor=doctor, capacity=1)
+    first = book(patient_client, slot).json()
+    assert book(client_for(UserFactory()), slot).status_code == 409
+    assert patient_client.post(f"/api/v1/appointments/{first['id']}/cancel", {"reason": "Better"}).status_code == 200
+    slot.refresh_from_db()
+    assert slot.booked == 0
+    again = book(patient_client, slot)
+    assert again.status_code == 201 and again.json()["token_number"] == 2
+    slot.refresh_from_db()
+    assert slot.booked == 1 and slot.last_token == 2
+
+
+def test_patient_cannot_book_for_someone_else(patient_client, other_patient, slot):
+    response = book(patient_client, slot, patient_id=other_patient.pk)
+    assert response.status_code == 403 and not Appointment.objects.exists()
+
+
+def test_driver_never_books(driver_client, slot, patient):
+    assert book(driver_client, slot).status_code == 403
+    assert book(driver_client, slot, patient_id=patient.pk).status_code == 403
+    assert not Appointment.objects.exists()
+
+
+def test_anonymous_cannot_book(api, slot):
+    assert book(api, slot).status_code == 401
+
+
+@pytest.mark.parametrize("staff", ["admin_user", "hospital_admin", "doctor_user"])
+def test_staff_book_for_a_patient(request, staff, slot, patient, doctor):
+    by = request.getfixturevalue(staff)
+    response = book(client_for(by), slot, patient_id=patient.pk)
+    assert response.status_code == 201, response.content
+    assert response.json()["patient_id"] == patient.pk
+    assert Appointment.objects.get().booked_by_id == by.pk
+
+
+def test_staff_must_name_the_patient(hospital_admin_client, slot):
+    response = book(hospital_admin_client, slot)
+    assert response.status_code == 400 and response.json()["errors"][0]["attr"] == "patient_id"
+
+
+@pytest.mark.parametrize("patient_id", [999999, "staff"])
+def test_staff_booking_unknown_or_non_patient_is_400(hospital_admin_client, slot, hospital_admin, patient_id):
+    patient_id = hospital_admin.pk if patient_id == "staff" else patient_id
+    response = book(hospital_admin_client, slot, patient_id=patient_id)
+    assert response.status_code == 400 and response.json()["errors"][0]["attr"] == "patient_id"
+
+
+@pytest.mark.parametrize("client_name", ["hospital_admin_client", "doctor_client"])
+def test_staff_cannot_book_into_another_hospitals_slot(request, client_name, other_doctor, patient, doctor):
+    other_slot = SlotFactory(doctor=other_doctor)
+    response = book(request.getfixturevalue(client_name), other_slot, patient_id=patient.pk)
+    assert response.status_code == 403 and not Appointment.objects.exists()
+
+
+def test_booking_is_throttled_per_user(settings, patient_client, doctor):
+    from rest_framework.throttling import ScopedRateThrottle
+
+    rates = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "booking": "2/min"}
+    original = ScopedRateThrottle.THROTTLE_RATES
+    ScopedRateThrottle.THROTTLE_RATES = rates
+    try:
+        slots = SlotFactory.create_batch(3, doctor=doctor)
+        assert [book(patient_client, s).status_code for s in slots] == [201, 201, 429]
+        # Another user has its own budget.
+        assert book(client_for(UserFactory()), slots[2]).status_code == 201
+    finally:
+        ScopedRateThrottle.THROTTLE_RATES = original
+
+
+def test_reason_too_long_is_400(patient_client, slot):
+    response = book(patient_client, slot, reason="x" * 501)
+    assert response.status_code == 400 and response.json()["errors"][0]["attr"] == "reason"
+
+
+# --- visibility --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def appointment(slot, patient):
+    return AppointmentFactory(slot=slot, patient=patient)
+
+
+@pytest.mark.parametrize(
+    "client_name,visible",
+    [
+        ("patient_client", True),
+        ("doctor_client", True),
+        ("hospital_admin_client", True),
+        ("admin_client", True),
+        ("other_patient_client", False),
+        ("driver_client", False),
+        ("donor_client", False),
+    ],
+)
+def test_appointment_visibility(request, client_name, visible, appointment):
+    client = request.getfixturevalue(client_name)
+    response = client.get(f"/api/v1/appointments/{appointment.pk}")
+    assert response.status_code == (200 if visible else 404)
+    listed = [a["id"] for a in client.get("/api/v1/appointments").json()["results"]]
+    assert listed == ([appointment.pk] if visible else [])
+    action = "read" if visible else "read_denied"
+    assert Activity.objects.filter(
+        action=action, object_type="appointment", object_id=str(appointment.pk), patient_id=appointment.patient_id
+    ).exists()
+
+
+def test_other_doctor_of_same_hospital_does_not_see_it(appointment, hospital):
+    colleague = DoctorFactory(hospital=hospital)
+    assert client_for(colleague.user).get(f"/api/v1/appointments/{appointment.pk}").status_code == 404
+
+
+def test_other_hospitals_admin_does_not_see_it(appointment, other_hospital):
+    admin = UserFactory(role="hospital_admin", hospital=other_hospital)
+    assert client_for(admin).get(f"/api/v1/appointments/{appointment.pk}").status_code == 404
+
+
+def test_anonymous_list_is_401(api):
+    assert api.get("/api/v1/appointments").status_code == 401
+
+
+def test_appointment_filters(admin_client, doctor, patient):
+    booked = AppointmentFactory(slot=SlotFactory(doctor=doctor), patient=patient)
+    cancelled = AppointmentFactory(slot=SlotFactory(doctor=doctor), status="cancelled")
+
+    def ids(query):
+        return [a["id"] for a in admin_client.get(f"/api/v1/appointments?{query}").json()["results"]]
+
+    assert ids("status=cancelled") == [cancelled.pk]
+    assert ids(f"patient_id={patient.pk}") == [booked.pk]
+    assert ids(f"slot_id={booked.slot_id}") == [booked.pk]
+    assert ids(f"date={booked.slot.local_date}&doctor_id={doctor.pk}&ordering=start") == [booked.pk, cancelled.pk]
+    assert admin_client.get("/api/v1/appointments?status=nope").status_code == 400
+
+
+def test_my_appointments_lists_only_the_callers(patient_client, patient, other_patient, doctor):
+    mine = AppointmentFactory(slot=SlotFactory(doctor=doctor), patient=patient)
+    AppointmentFactory(slot=SlotFactory(doctor=doctor), patient=other_patient)
+    response = patient_client.get("/appointment/my-appointments")
+    assert response.status_code == 200
+    assert [a["id"] for a in response.json()["results"]] == [mine.pk]
+
+
+def test_my_appointments_of_a_doctor_are_its_own_not_its_queue(doctor_client, appointment):
+    assert doctor_client.get("/appointment/my-appointments/").json()["count"] == 0
+
+
+# --- cancel ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("client_name", ["patient_client", "hospital_admin_client", "admin_client"])
+def test_cancel_releases_the_seat(request, client_name, appointment):
+    client = request.getfixturevalue(client_name)
+    response = client.post(f"/api/v1/appointments/{appointment.pk}/cancel", {"reason": "Travel"}, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["status"] == "cancelled" and response.json()["cancel_reason"] == "Travel"
+    appointment.slot.refresh_from_db()
+    assert appointment.slot.booked == 0 and appointment.slot.last_token == 1
+    assert Activity.objects.filter(action="action", object_type="appointment", detail__action="cancel").exists()
+
+
+def test_doctor_cannot_cancel(doctor_client, appointment):
+    assert doctor_client.post(f"/api/v1/appointments/{appointment.pk}/cancel").status_code == 403
+    appointment.refresh_from_db()
+    assert appointment.status == "booked"
+
+
+def test_other_patient_cancel_is_404(other_patient_client, appointment):
+    assert other_patient_client.post(f"/api/v1/appointments/{appointment.pk}/cancel").status_code == 404
+    appointment.refresh_from_db()
+    assert appointment.status == "booked"
+
+
+def test_cancel_twice_is_409(patient_client, appointment):
+    assert patient_client.post(f"/api/v1/appointments/{appointment.pk}/cancel").status_code == 200
+    assert patient_client.post(f"/api/v1/appointments/{appointment.pk}/cancel").status_code == 409
+    appointment.slot.refresh_from_db()
+    assert appointment.slot.booked == 0
+
+
+def test_cancel_after_start_is_409(patient_client, patient, doctor):
+    started = AppointmentFactory(slot=_started_slot(doctor), patient=patient)
+    assert patient_client.post(f"/api/v1/appointments/{started.pk}/cancel").status_code == 409
+    started.refresh_from_db()
+    assert started.status == "booked"
+
+
+# --- transitions -------------------------------------------------------------------------------
+
+
+def test_doctor_checks_in_then_completes(doctor_client, appointment):
+    response = doctor_client.post(f"/api/v1/appointments/{appointment.pk}/check-in")
+    assert response.status_code == 200 and response.json()["status"] == "checked_in"
+    response = doctor_client.post(f"/api/v1/appointments/{appointment.pk}/complete/")
+    assert response.status_code == 200 and response.json()["status"] == "completed"
+    appointment.slot.refresh_from_db()
+    assert appointment.slot.booked == 1
+
+
+def test_complete_without_check_in_is_409(hospital_admin_client, appointment):
+    assert hospital_admin_client.post(f"/api/v1/appointments/{appointment.pk}/complete").status_code == 409
+    appointment.refresh_from_db()
+    assert appointment.status == "booked"
+
+
+@pytest.mark.parametrize("status", ["completed", "cancelled", "no_show"])
+def test_check_in_from_final_states_is_409(admin_client, slot, status):
+    appointment = AppointmentFactory(slot=slot, status=status)
+    assert admin_client.post(f"/api/v1/appointments/{appointment.pk}/check-in").status_code == 409
+
+
+def test_cancel_a_checked_in_appointment_is_409(patient_client, appointment):
+    Appointment.objects.filter(pk=appointment.pk).update(status="checked_in")
+    assert patient_client.post(f"/api/v1/appointments/{appointment.pk}/cancel").status_code == 409
+
+
+def test_no_show_only_after_the_slot_starts(doctor_client, doctor, appointment):
+    assert doctor_client.post(f"/api/v1/appointments/{appointment.pk}/no-show").status_code == 409
+    started = AppointmentFactory(slot=_started_slot(doctor))
+    response = doctor_client.post(f"/api/v1/appointments/{started.pk}/no-show")
+    assert response.status_code == 200 and response.json()["status"] == "no_show"
+
+
+def test_no_show_from_checked_in_allowed(admin_client, doctor):
+    started = AppointmentFactory(slot=_started_slot(doctor), status="checked_in")
+    assert admin_client.post(f"/api/v1/appointments/{started.pk}/no-show").status_code == 200
+
+
+@pytest.mark.parametrize("action", ["check-in", "complete", "no-show"])
+def test_patient_cannot_move_status(patient_client, appointment, action):
+    assert patient_client.post(f"/api/v1/appointments/{appointment.pk}/{action}").status_code == 403
+    appointment.refresh_from_db()
+    assert appointment.status == "booked"
+
+
+def test_delete_and_put_are_405(admin_client, appointment):
+    assert admin_client.delete(f"/api/v1/appointments/{appointment.pk}").status_code == 405
+    assert admin_client.put(f"/api/v1/appointments/{appointment.pk}", {"reason": "x"}).status_code == 405
+    assert Appointment.objects.filter(pk=appointment.pk).exists()
+
+
+# --- PATCH: reason and reschedule --------------------------------------------------------------
+
+
+def test_patient_changes_reason(patient_client, appointment):
+    response = patient_client.patch(f"/api/v1/appointments/{appointment.pk}", {"reason": "Cough"}, format="json")
+    assert response.status_code == 200 and response.json()["reason"] == "Cough"
+
+
+def test_status_is_not_writable_through_patch(patient_client, appointment):
+    response = patient_client.patch(f"/api/v1/appointments/{appointment.pk}", {"status": "completed"}, format="json")
+    assert response.status_code == 200 and response.json()["status"] == "booked"
+
+
+def test_reschedule_moves_the_seat_in_one_step(patient_client, appointment, doctor):
+    target = SlotFactory(doctor=doctor, capacity=2)
+    AppointmentFactory(slot=target)
+    response = patient_client.patch(f"/api/v1/appointments/{appointment.pk}", {"slot_id": target.pk}, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["slot_id"] == target.pk and response.json()["token_number"] == 2
+    old, new = Slot.objects.get(pk=appointment.slot_id), Slot.objects.get(pk=target.pk)
+    assert old.booked == 0 and new.booked == 2
+
+
+def test_reschedule_to_another_hospital_moves_doctor_and_hospital(patient_client, appointment, other_doctor):
+    target = SlotFactory(doctor=other_doctor)
+    body = patient_client.patch(f"/api/v1/appointments/{appointment.pk}", {"slot_id": target.pk}).json()
+    assert body["doctor_id"] == other_doctor.pk and body["hospital_id"] == other_doctor.hospital_id
+
+
+def test_reschedule_into_full_slot_is_409_and_changes_nothing(patient_client, appointment, doctor):
+    full = SlotFactory(doctor=doctor, capacity=1)
+    AppointmentFactory(slot=full)
+    response = patient_client.patch(f"/api/v1/appointments/{appointment.pk}", {"slot_id": full.pk}, format="json")
+    assert response.status_code == 409
+    appointment.refresh_from_db()
+    assert appointment.slot_id != full.pk
+    assert Slot.objects.get(pk=appointment.slot_id).booked == 1 and Slot.objects.get(pk=full.pk).booked == 1
+
+
+def test_reschedule_to_unknown_or_past_slot_is_400(patient_client, appointment, doctor):
+    response = patient_client.patch(f"/api/v1/appointments/{appointment.pk}", {"slot_id": 999999}, format="json")
+    assert response.status_code == 400 and response.json()["errors"][0]["attr"] == "slot_id"
+    past = _started_slot(doctor)
+    response = patient_client.patch(f"/api/v1/appointments/{appointment.pk}", {"slot_id": past.pk}, format="json")
+    assert response.status_code == 400 and response.json()["errors"][0]["attr"] == "slot_id"
+
+
+def test_reschedule_cancelled_appointment_is_409(patient_client, slot, patient, doctor):
+    cancelled = AppointmentFactory(slot=slot, patient=patient, status="cancelled")
+    target = SlotFactory(doctor=doctor)
+    assert patient_client.patch(f"/api/v1/appointments/{cancelled.pk}", {"slot_id": target.pk}).status_code == 409
+
+
+def test_hospital_admin_cannot_move_appointment_to_other_hospital(hospital_admin_client, appointment, other_doctor):
+    target = SlotFactory(doctor=other_doctor)
+    response = hospital_admin_client.patch(f"/api/v1/appointments/{appointment.pk}", {"slot_id": target.pk})
+    assert response.status_code == 403
+
+
+def test_doctor_cannot_patch(doctor_client, appointment):
+    assert doctor_client.patch(f"/api/v1/appointments/{appointment.pk}", {"reason": "x"}).status_code == 403
+
+
+# --- seed aliases ------------------------------------------------------------------------------
+
+
+def test_seed_book_detail_update_cancel(patient_client, slot, doctor):
+    created = patient_client.post("/appointment/opd/book", {"slot_id": slot.pk}, format="json")
+    assert created.status_code == 201
+    pk = created.json()["id"]
+    detail = patient_client.get(f"/appointment/opd/{pk}")
+    assert detail.status_code == 200 and detail.json() == created.json()
+    target = SlotFactory(doctor=doctor)
+    updated = patient_client.put(f"/appointment/opd/update/{pk}", {"slot_id": target.pk}, format="json")
+    assert updated.status_code == 200 and updated.json()["slot_id"] == target.pk
+    cancelled = patient_client.delete(f"/appointment/opd/cancel/{pk}/")
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    target.refresh_from_db()
+    assert target.booked == 0
+
+
+def test_seed_detail_hides_other_patients_record(other_patient_client, appointment):
+    assert other_patient_client.get(f"/appointment/opd/{appointment.pk}").status_code == 404
+    assert other_patient_client.delete(f"/appointment/opd/cancel/{appointment.pk}").status_code == 404
+
+
+def test_inactive_hospital_slot_is_404_for_booking(patient_client, slot, hospital):
+    hospital.is_active = False
+    hospital.save()
+    assert book(patient_client, slot).status_code == 404
+
+
+def test_appointment_list_query_budget(admin_client, django_assert_max_num_queries, hospital):
+    for _ in range(5):
+        doctor = DoctorFactory(hospital=hospital)
+        for slot in SlotFactory.create_batch(2, doctor=doctor):
+            AppointmentFactory.create_batch(3, slot=slot)
+    with django_assert_max_num_queries(4):
+        response = admin_client.get("/api/v1/appointments?page_size=30")
+    assert len(response.json()["results"]) == 30
+
+
+def test_patient_list_query_budget(patient_client, patient, django_assert_max_num_queries):
+    hospital = HospitalFactory()
+    for _ in range(12):
+        AppointmentFactory(slot=SlotFactory(doctor=DoctorFactory(hospital=hospital)), patient=patient)
+    with django_assert_max_num_queries(4):
+        response = patient_client.get("/appointment/my-appointments?page_size=12")
+    assert len(response.json()["results"]) == 12

@@ -1,0 +1,323 @@
+"""Thin viewsets: permission, scoped queryset, input serializer, one service call, output serializer."""
+
+from zoneinfo import ZoneInfo
+
+from django.db.models import F
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+
+from accounts.activity import AuditedWriteMixin, ClinicalReadAuditMixin
+from appointments import services
+from appointments.filters import AppointmentFilter, DoctorFilter, OpdScheduleFilter, SlotFilter, VisitFilter
+from appointments.models import Appointment, Doctor, OpdSchedule, Slot, Visit
+from appointments.permissions import (
+    AppointmentAccess,
+    PublicReadDoctorWrite,
+    PublicReadHospitalWrite,
+    VisitAccess,
+)
+from appointments.serializers import (
+    AppointmentCreateIn,
+    AppointmentOut,
+    AppointmentUpdateIn,
+    CancelIn,
+    DoctorCreateIn,
+    DoctorOut,
+    DoctorUpdateIn,
+    GenerateSlotsIn,
+    GenerateSlotsOut,
+    OpdScheduleIn,
+    OpdScheduleOut,
+    SlotCreateIn,
+    SlotOut,
+    SlotUpdateIn,
+    VisitCreateIn,
+    VisitOut,
+)
+from hms.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, IDEMPOTENCY_RESPONSES, idempotent
+from hms.api.permissions import ADMIN, DOCTOR, HOSPITAL_ADMIN, role_of
+from hms.api.scoping import ScopedQuerysetMixin
+
+BOOKING_ROUTE = "appointment-book"
+
+
+def _active_only_unless_admin(request, queryset, *lookups):
+    """Public lists hide rows of deactivated hospitals (and accounts); admins see everything."""
+    if role_of(request.user) == ADMIN:
+        return queryset
+    return queryset.filter(**{lookup: True for lookup in lookups})
+
+
+@extend_schema(tags=["doctors"])
+class DoctorViewSet(AuditedWriteMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Doctors. Public read; admin and the hospital's admin create and edit. Never deleted (set
+    `is_available: false`)."""
+
+    queryset = Doctor.objects.select_related("user").order_by("id")
+    serializer_class = DoctorOut
+    permission_classes = [PublicReadHospitalWrite]
+    filterset_class = DoctorFilter
+    search_fields = ["user__fullname", "specialization", "department", "qualification"]
+    ordering_fields = ["id", "experience_years", "consultation_fee", "specialization"]
+    audit_object_type = "doctor"
+
+    def get_queryset(self):
+        return _active_only_unless_admin(self.request, super().get_queryset(), "hospital__is_active", "user__is_active")
+
+    @extend_schema(request=DoctorCreateIn, responses={201: DoctorOut})
+    def create(self, request, *args, **kwargs):
+        """Create a doctor with a new account (`user: {...}`) or from an existing account (`user_id`)."""
+        data = DoctorCreateIn(data=request.data, context={"request": request})
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        account, user, hospital = values.pop("user", None), values.pop("user_id", None), values.pop("hospital")
+        doctor = services.doctor_create(
+            request=request, by=request.user, hospital=hospital, profile=values, account=account, user=user
+        )
+        return Response(DoctorOut(doctor).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=DoctorUpdateIn, responses={200: DoctorOut})
+    def update(self, request, *args, partial=False, **kwargs):
+        data = DoctorUpdateIn(self.get_object(), data=request.data, partial=partial)
+        data.is_valid(raise_exception=True)
+        self.perform_update(data)
+        return Response(DoctorOut(data.instance).data)
+
+    @extend_schema(request=DoctorUpdateIn, responses={200: DoctorOut})
+    def partial_update(self, request, *args, **kwargs):
+        return self.update(request, *args, partial=True, **kwargs)
+
+
+@extend_schema(tags=["opd"])
+class OpdScheduleViewSet(AuditedWriteMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Weekly OPD hours (hospital-local times). Public read; written by admin, the hospital's admin, or
+    the doctor for itself. Deactivate with `is_active: false`; never deleted."""
+
+    queryset = OpdSchedule.objects.select_related("doctor", "hospital").order_by("id")
+    serializer_class = OpdScheduleOut
+    permission_classes = [PublicReadDoctorWrite]
+    filterset_class = OpdScheduleFilter
+    ordering_fields = ["id", "start_time", "valid_from"]
+    audit_object_type = "opd_schedule"
+
+    def get_queryset(self):
+        return _active_only_unless_admin(self.request, super().get_queryset(), "hospital__is_active")
+
+    @extend_schema(request=OpdScheduleIn, responses={201: OpdScheduleOut})
+    def create(self, request, *args, **kwargs):
+        data = OpdScheduleIn(data=request.data, context={"request": request})
+        data.is_valid(raise_exception=True)
+        schedule = services.opd_schedule_create(request=request, by=request.user, data=dict(data.validated_data))
+        return Response(OpdScheduleOut(schedule).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=OpdScheduleIn, responses={200: OpdScheduleOut})
+    def update(self, request, *args, partial=False, **kwargs):
+        data = OpdScheduleIn(self.get_object(), data=request.data, partial=partial, context={"request": request})
+        data.is_valid(raise_exception=True)
+        self.perform_update(data)
+        return Response(OpdScheduleOut(data.instance).data)
+
+    @extend_schema(request=OpdScheduleIn, responses={200: OpdScheduleOut})
+    def partial_update(self, request, *args, **kwargs):
+        return self.update(request, *args, partial=True, **kwargs)
+
+    @extend_schema(request=GenerateSlotsIn, responses={200: GenerateSlotsOut})
+    @action(detail=True, methods=["post"], url_path="generate-slots")
+    def generate_slots(self, request, pk=None):
+        """Create the schedule's slots between two dates (at most 90 days); existing and past times are
+        skipped, so running it again creates nothing twice."""
+        schedule = self.get_object()
+        today = timezone.now().astimezone(ZoneInfo(schedule.hospital.timezone)).date()
+        data = GenerateSlotsIn(data=request.data, context={"today": today})
+        data.is_valid(raise_exception=True)
+        result = services.slots_generate(request=request, by=request.user, schedule=schedule, **data.validated_data)
+        return Response(result)
+
+
+@extend_schema(tags=["opd"])
+class SlotViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Bookable OPD slots; times are returned with the hospital's UTC offset. Public read; staff of the
+    hospital (and the doctor itself) add slots and change capacity or status. Never deleted (set
+    `status: cancelled`)."""
+
+    queryset = Slot.objects.select_related("hospital", "doctor__user").order_by("start", "id")
+    serializer_class = SlotOut
+    permission_classes = [PublicReadDoctorWrite]
+    filterset_class = SlotFilter
+    ordering_fields = ["start", "id", "booked", "capacity"]
+
+    def get_queryset(self):
+        return _active_only_unless_admin(self.request, super().get_queryset(), "hospital__is_active")
+
+    def _out(self, slot: Slot) -> dict:
+        return SlotOut(Slot.objects.select_related("hospital", "doctor__user").get(pk=slot.pk)).data
+
+    @extend_schema(request=SlotCreateIn, responses={201: SlotOut})
+    def create(self, request, *args, **kwargs):
+        data = SlotCreateIn(data=request.data, context={"request": request})
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        slot = services.slot_create(request=request, by=request.user, doctor=values.pop("doctor_id"), **values)
+        return Response(self._out(slot), status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=SlotUpdateIn, responses={200: SlotOut})
+    def partial_update(self, request, *args, **kwargs):
+        """Change `capacity` (never below `booked` -> 409) and/or `status` (cancelled only without
+        active bookings -> else 409)."""
+        slot = self.get_object()
+        data = SlotUpdateIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        slot = services.slot_update(request=request, by=request.user, slot=slot, **data.validated_data)
+        return Response(self._out(slot))
+
+
+@extend_schema(tags=["opd"])
+class AvailableSlotViewSet(SlotViewSet):
+    """Slots that can be booked now (`GET /api/v1/slots?available=true`)."""
+
+    def get_queryset(self):
+        return super().get_queryset().bookable()
+
+
+APPOINTMENT_TRANSITION = {"check_in": "checked_in", "complete": "completed", "no_show": "no_show"}
+
+
+@extend_schema(tags=["appointments"])
+class AppointmentViewSet(ClinicalReadAuditMixin, ScopedQuerysetMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    """OPD appointments. Visible to the patient, the slot's doctor, the hospital's admin and admin;
+    anyone else gets 404. Never deleted: cancel instead."""
+
+    queryset = Appointment.objects.select_related("patient", "doctor__user", "hospital", "slot")
+    serializer_class = AppointmentOut
+    permission_classes = [AppointmentAccess]
+    filterset_class = AppointmentFilter
+    ordering_fields = ["id", "created_at", "start", "token_number"]
+    owner_lookups = ("patient_id",)
+    hospital_lookups = {HOSPITAL_ADMIN: "hospital_id"}
+    user_lookups = {DOCTOR: "doctor__user_id"}
+    audit_object_type = "appointment"
+    throttle_scope = "booking"
+
+    def get_queryset(self):
+        return super().get_queryset().annotate(start=F("slot__start")).order_by("-id")
+
+    def get_throttles(self):
+        return [ScopedRateThrottle()] if self.action == "create" else []
+
+    def _out(self, appointment: Appointment):
+        return AppointmentOut(self.queryset.get(pk=appointment.pk)).data
+
+    @extend_schema(
+        request=AppointmentCreateIn,
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        responses={201: AppointmentOut, **IDEMPOTENCY_RESPONSES},
+    )
+    @idempotent(BOOKING_ROUTE)
+    def create(self, request, *args, **kwargs):
+        """Book a seat in a slot for the caller (staff of the slot's hospital may pass `patient_id`).
+        Unknown slot -> 404; wrong hospital_id or a started slot -> 400; full, closed, OPD closed or
+        already booked by this patient -> 409."""
+        data = AppointmentCreateIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        appointment = services.appointment_book(request=request, by=request.user, **data.validated_data)
+        return Response(self._out(appointment), status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=AppointmentUpdateIn, responses={200: AppointmentOut})
+    def partial_update(self, request, *args, **kwargs):
+        """Change `reason`, or `slot_id` to reschedule (new seat taken, old one released, one transaction).
+        The patient, the hospital's admin or admin."""
+        appointment = self.get_object()
+        data = AppointmentUpdateIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        appointment = services.appointment_update(
+            request=request, by=request.user, appointment=appointment, data=data.validated_data
+        )
+        return Response(self._out(appointment))
+
+    @extend_schema(request=CancelIn, responses={200: AppointmentOut})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        """Cancel a booked appointment before its slot starts (else 409); the seat is released.
+        The patient, the hospital's admin or admin."""
+        appointment = self.get_object()
+        data = CancelIn(data=request.data if request.data else request.query_params)
+        data.is_valid(raise_exception=True)
+        appointment = services.appointment_cancel(
+            request=request, by=request.user, appointment=appointment, reason=data.validated_data["reason"]
+        )
+        return Response(self._out(appointment))
+
+    def _transition(self, request):
+        appointment = services.appointment_transition(
+            request=request, by=request.user, appointment=self.get_object(), status=APPOINTMENT_TRANSITION[self.action]
+        )
+        return Response(self._out(appointment))
+
+    @extend_schema(request=None, responses={200: AppointmentOut})
+    @action(detail=True, methods=["post"], url_path="check-in")
+    def check_in(self, request, pk=None):
+        """booked -> checked_in. The slot's doctor, the hospital's admin or admin."""
+        return self._transition(request)
+
+    @extend_schema(request=None, responses={200: AppointmentOut})
+    @action(detail=True, methods=["post"])
+    def complete(self, request, pk=None):
+        """checked_in -> completed (recording a visit also completes). The slot's doctor, the hospital's
+        admin or admin."""
+        return self._transition(request)
+
+    @extend_schema(request=None, responses={200: AppointmentOut})
+    @action(detail=True, methods=["post"], url_path="no-show")
+    def no_show(self, request, pk=None):
+        """booked or checked_in -> no_show, once the slot has started. The slot's doctor, the hospital's
+        admin or admin."""
+        return self._transition(request)
+
+
+@extend_schema(tags=["appointments"])
+class MyAppointmentViewSet(AppointmentViewSet):
+    """The caller's own appointments (as the patient)."""
+
+    def get_queryset(self):
+        return super().get_queryset().filter(patient_id=self.request.user.pk)
+
+
+@extend_schema(tags=["visits"])
+class VisitViewSet(ClinicalReadAuditMixin, ScopedQuerysetMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Visits with their prescriptions. Recorded by the doctor for its own patient; readable by the
+    patient, that doctor, the hospital's admin and admin. Never changed or deleted."""
+
+    queryset = Visit.objects.prefetch_related("prescriptions").order_by("-visited_at", "-id")
+    serializer_class = VisitOut
+    permission_classes = [VisitAccess]
+    filterset_class = VisitFilter
+    ordering_fields = ["visited_at", "id"]
+    owner_lookups = ("patient_id",)
+    hospital_lookups = {HOSPITAL_ADMIN: "hospital_id"}
+    user_lookups = {DOCTOR: "doctor__user_id"}
+    audit_object_type = "visit"
+
+    @extend_schema(
+        request=VisitCreateIn,
+        responses={201: VisitOut},
+    )
+    def create(self, request, *args, **kwargs):
+        """Record a visit (with prescriptions). With `appointment_id` (one of the doctor's booked or
+        checked-in appointments) the appointment becomes completed; without it, `patient_id` must be one
+        of the doctor's patients."""
+        data = VisitCreateIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        visit = services.visit_create(
+            request=request,
+            by=request.user,
+            appointment_id=values.pop("appointment_id", None),
+            patient_id=values.pop("patient_id", None),
+            prescriptions=[dict(item) for item in values.pop("prescriptions", [])],
+            fields=values,
+        )
+        return Response(VisitOut(self.queryset.get(pk=visit.pk)).data, status=status.HTTP_201_CREATED)
