@@ -330,7 +330,7 @@ INVARIANTS = {
     "slot booked differs from active appointments": """
         SELECT count(*) FROM appointments_slot s WHERE s.booked <> (
           SELECT count(*) FROM appointments_appointment a
-          WHERE a.slot_id = s.id AND a.status IN ('booked', 'checked_in', 'completed'))""",
+          WHERE a.slot_id = s.id AND a.status <> 'cancelled')""",
     "bed with two active admissions": """
         SELECT count(*) FROM (SELECT bed_id FROM hospitals_admission WHERE discharged_at IS NULL
         GROUP BY bed_id HAVING count(*) > 1) x""",

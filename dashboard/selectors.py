@@ -1,8 +1,25 @@
-"""Reads across every app for dashboards and system status (nothing imports this app)."""
+"""Reads across every app for dashboards and system status (nothing imports this app).
+
+Every figure is one aggregate query (GROUP BY a bounded set of statuses or groups), so the number of
+queries a dashboard costs does not grow with the data.
+"""
+
+import zoneinfo
+from datetime import datetime, time, timedelta
 
 from django.apps import apps
+from django.conf import settings
+from django.db.models import Count, Q, Sum
+from django.utils import timezone
 
-# Tables whose size an operator wants to see; apps not yet holding a model are skipped.
+from accounts.models import BloodGroup, User
+from appointments.models import Appointment
+from bloodbank.models import BloodRequest, Donation, StockLot
+from bloodbank.services import donor_eligibility
+from emergency.models import Ambulance, Emergency
+from hospitals.models import Bed, Hospital
+
+# Tables whose size an operator wants to see.
 COUNTED_MODELS = [
     "accounts.User",
     "accounts.Activity",
@@ -19,14 +36,169 @@ COUNTED_MODELS = [
     "emergency.Ambulance",
     "emergency.Emergency",
 ]
+OPEN_EMERGENCY = ~Q(status__in=[Emergency.Status.RESOLVED, Emergency.Status.CANCELLED])
+UPCOMING_LIMIT = 10
 
 
 def row_counts() -> dict[str, int]:
-    counts = {}
-    for label in COUNTED_MODELS:
-        try:
-            model = apps.get_model(label)
-        except LookupError:
-            continue
-        counts[label.split(".")[1].lower()] = model.objects.count()
-    return counts
+    return {label.split(".")[1].lower(): apps.get_model(label).objects.count() for label in COUNTED_MODELS}
+
+
+def _counts(queryset, field: str, choices) -> dict[str, int]:
+    """{choice: n} for every choice (zeros included) from one GROUP BY query."""
+    found = {row[field]: row["n"] for row in queryset.values(field).annotate(n=Count("pk")).order_by()}
+    return {value: found.get(value, 0) for value, _label in choices}
+
+
+def _today_window(zone_name: str) -> tuple[datetime, datetime]:
+    zone = zoneinfo.ZoneInfo(zone_name)
+    today = timezone.now().astimezone(zone).date()
+    start = datetime.combine(today, time.min, tzinfo=zone)
+    return start, start + timedelta(days=1)
+
+
+def _usable_units_by_group(lots) -> dict[str, int]:
+    found = {
+        row["blood_group"]: row["units"]
+        for row in lots.usable().values("blood_group").annotate(units=Sum("units")).order_by()
+    }
+    return {group: found.get(group, 0) for group, _label in BloodGroup.choices}
+
+
+def admin_dashboard() -> dict:
+    start, end = _today_window(settings.TIME_ZONE)
+    return {
+        "users_by_role": _counts(User.objects.filter(is_active=True), "role", User.Role.choices),
+        "hospitals": Hospital.objects.filter(is_active=True).count(),
+        "beds_by_status": _counts(Bed.objects.all(), "status", Bed._meta.get_field("status").choices),
+        "appointments_today_by_status": _counts(
+            Appointment.objects.filter(slot__start__gte=start, slot__start__lt=end),
+            "status",
+            Appointment.Status.choices,
+        ),
+        "usable_blood_units_by_group": _usable_units_by_group(StockLot.objects.all()),
+        "open_emergencies_by_severity": _counts(
+            Emergency.objects.filter(OPEN_EMERGENCY), "severity", Emergency.Severity.choices
+        ),
+        "ambulances_by_status": _counts(Ambulance.objects.all(), "status", Ambulance.Status.choices),
+    }
+
+
+def hospital_admin_dashboard(user: User) -> dict:
+    hospital = user.hospital
+    start, end = _today_window(hospital.timezone)
+    return {
+        "hospital_id": hospital.pk,
+        "hospital_name": hospital.name,
+        "staff_by_role": _counts(User.objects.filter(hospital=hospital, is_active=True), "role", User.Role.choices),
+        "beds_by_status": _counts(
+            Bed.objects.filter(hospital=hospital), "status", Bed._meta.get_field("status").choices
+        ),
+        "appointments_today_by_status": _counts(
+            Appointment.objects.filter(hospital=hospital, slot__start__gte=start, slot__start__lt=end),
+            "status",
+            Appointment.Status.choices,
+        ),
+        "usable_blood_units_by_group": _usable_units_by_group(StockLot.objects.filter(blood_bank__hospital=hospital)),
+        "open_emergencies_by_severity": _counts(
+            Emergency.objects.filter(OPEN_EMERGENCY, hospital=hospital), "severity", Emergency.Severity.choices
+        ),
+        "ambulances_by_status": _counts(
+            Ambulance.objects.filter(hospital=hospital), "status", Ambulance.Status.choices
+        ),
+    }
+
+
+def _appointment_row(appointment: Appointment) -> dict:
+    return {
+        "id": appointment.pk,
+        "patient_id": appointment.patient_id,
+        "patient_name": appointment.patient.fullname,
+        "doctor_id": appointment.doctor_id,
+        "doctor_name": appointment.doctor.user.fullname,
+        "hospital_id": appointment.hospital_id,
+        "start": appointment.slot.start,
+        "token_number": appointment.token_number,
+        "status": appointment.status,
+    }
+
+
+def doctor_dashboard(user: User) -> dict:
+    zone = user.hospital.timezone if user.hospital_id else settings.TIME_ZONE
+    start, end = _today_window(zone)
+    today = Appointment.objects.filter(doctor__user=user, slot__start__gte=start, slot__start__lt=end)
+    queue = (
+        today.filter(status__in=[Appointment.Status.BOOKED, Appointment.Status.CHECKED_IN])
+        .select_related("patient", "slot", "doctor__user")
+        .order_by("slot__start", "token_number")[:50]
+    )
+    return {
+        "today_by_status": _counts(today, "status", Appointment.Status.choices),
+        "queue": [_appointment_row(appointment) for appointment in queue],
+    }
+
+
+def patient_dashboard(user: User) -> dict:
+    upcoming = (
+        Appointment.objects.filter(
+            patient=user,
+            status__in=[Appointment.Status.BOOKED, Appointment.Status.CHECKED_IN],
+            slot__start__gte=timezone.now(),
+        )
+        .select_related("patient", "slot", "doctor__user")
+        .order_by("slot__start")[:UPCOMING_LIMIT]
+    )
+    return {
+        "upcoming_appointments": [_appointment_row(appointment) for appointment in upcoming],
+        "blood_requests_by_status": _counts(
+            BloodRequest.objects.filter(requester=user), "status", BloodRequest.Status.choices
+        ),
+        "open_emergencies": list(
+            Emergency.objects.filter(OPEN_EMERGENCY, reporter=user)
+            .order_by("-created_at")
+            .values("id", "status", "severity", "hospital_id", "created_at")[:UPCOMING_LIMIT]
+        ),
+    }
+
+
+def donor_dashboard(user: User) -> dict:
+    figures = patient_dashboard(user)
+    totals = Donation.objects.filter(donor=user).aggregate(donations=Count("pk"), units=Sum("units"))
+    figures["donations"] = {"count": totals["donations"], "units": totals["units"] or 0}
+    figures["eligibility"] = donor_eligibility(donor=user)
+    return figures
+
+
+def driver_dashboard(user: User) -> dict:
+    ambulances = list(Ambulance.objects.filter(driver=user).values("id", "vehicle_number", "status"))
+    assignment = (
+        Emergency.objects.filter(OPEN_EMERGENCY, ambulance__driver=user)
+        .order_by("-updated_at")
+        .values(
+            "id",
+            "status",
+            "severity",
+            "emergency_type",
+            "patient_name",
+            "contact_number",
+            "address",
+            "latitude",
+            "longitude",
+            "hospital_id",
+            "ambulance_id",
+        )
+        .first()
+    )
+    return {"ambulances": ambulances, "current_assignment": assignment}
+
+
+def dashboard_for(user: User) -> dict:
+    builders = {
+        User.Role.ADMIN: lambda: admin_dashboard(),
+        User.Role.HOSPITAL_ADMIN: lambda: hospital_admin_dashboard(user),
+        User.Role.DOCTOR: lambda: doctor_dashboard(user),
+        User.Role.USER: lambda: patient_dashboard(user),
+        User.Role.DONOR: lambda: donor_dashboard(user),
+        User.Role.AMBULANCE_DRIVER: lambda: driver_dashboard(user),
+    }
+    return {"role": user.role, "as_of": timezone.now(), **builders[user.role]()}

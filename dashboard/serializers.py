@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from accounts.models import Activity
+from accounts.models import Activity, User
 
 
 class ActivityOut(serializers.ModelSerializer):
@@ -38,3 +38,10 @@ class SystemStatusOut(serializers.Serializer):
     uptime_seconds = serializers.FloatField()
     database = serializers.DictField()
     row_counts = serializers.DictField(child=serializers.IntegerField())
+
+
+class DashboardOut(serializers.Serializer):
+    """`role` and `as_of`, then the figures of that role (see the operation description)."""
+
+    role = serializers.ChoiceField(choices=User.Role.choices)
+    as_of = serializers.DateTimeField()

@@ -7,6 +7,7 @@ router = OptionalSlashRouter()
 router.register("activity", views.ActivityViewSet, basename="activity")
 
 urlpatterns = [
+    re_path(r"^dashboard/?$", views.DashboardView.as_view(), name="dashboard"),
     re_path(r"^system/status/?$", views.SystemStatusView.as_view(), name="system-status"),
     *router.urls,
 ]
