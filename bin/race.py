@@ -221,23 +221,23 @@ def main():
     )
     expect("admission (one patient, five beds)", results, 1, 201)
 
-    # --- blood: 12 usable units, 10 requests of 3 units approved at once ---
-    bank = ok(
-        *call(
-            "POST",
-            "/api/v1/blood-banks",
-            {
-                "name": f"Race bank {run_id}",
-                "hospital_id": hospital_id,
-                "license_number": f"BB-{run_id}",
-                "city": "Pune",
-            },
-            admin,
-        ),
-        {201},
-        "blood bank",
-    )
+    # --- blood: 12 usable units, 10 requests of 3 units approved at once (a fresh bank each round) ---
     for round_ in range(ROUNDS):
+        bank = ok(
+            *call(
+                "POST",
+                "/api/v1/blood-banks",
+                {
+                    "name": f"Race bank {run_id}-{round_}",
+                    "hospital_id": hospital_id,
+                    "license_number": f"BB-{run_id}-{round_}",
+                    "city": "Pune",
+                },
+                admin,
+            ),
+            {201},
+            "blood bank",
+        )
         for lot in range(3):
             ok(
                 *call(
