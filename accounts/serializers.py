@@ -1,7 +1,9 @@
 from django.apps import apps
 from django.contrib.auth import password_validation
+from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
+from rest_framework.exceptions import ErrorDetail
 
 from accounts.models import BloodGroup, User
 
@@ -33,7 +35,13 @@ def _validate_password(password: str, user: User | None = None, attr: str = "pas
     try:
         password_validation.validate_password(password, user)
     except DjangoValidationError as exc:
-        raise serializers.ValidationError({attr: list(exc.messages)}, code="password_too_weak") from exc
+        # Keep Django's codes (password_too_short, password_too_common, ...) for the front-end.
+        errors = [
+            ErrorDetail(message, code=error.code or "password_too_weak")
+            for error in exc.error_list
+            for message in error.messages
+        ]
+        raise serializers.ValidationError({attr: errors}) from exc
 
 
 def _unique_ci(field: str, value: str, exclude_pk: int | None = None) -> str:
@@ -64,7 +72,8 @@ class RegisterIn(_UserFieldsMixin, serializers.ModelSerializer):
     class Meta:
         model = User
         fields = ["username", "fullname", "email", "password", "phone_num", "role", "blood_group"]
-        extra_kwargs = {"username": {"validators": []}}
+        # Case-insensitive uniqueness is checked in validate_username (-> 409); the character rule stays.
+        extra_kwargs = {"username": {"validators": [UnicodeUsernameValidator()]}}
 
     def validate(self, attrs):
         candidate = User(**{k: v for k, v in attrs.items() if k != "password"})
@@ -149,7 +158,8 @@ class UserIn(_UserFieldsMixin, serializers.ModelSerializer):
         model = User
         fields = [*USER_FIELDS, "password"]
         read_only_fields = ["id", "date_joined"]
-        extra_kwargs = {"username": {"validators": []}}
+        # Case-insensitive uniqueness is checked in validate_username (-> 409); the character rule stays.
+        extra_kwargs = {"username": {"validators": [UnicodeUsernameValidator()]}}
 
     def validate_role(self, value):
         if value == User.Role.DOCTOR:

@@ -1,9 +1,9 @@
 from django.urls import re_path
-from rest_framework.routers import SimpleRouter
 
 from accounts import views
+from hms.api.routers import OptionalSlashRouter
 
-router = SimpleRouter(trailing_slash="/?")
+router = OptionalSlashRouter()
 router.register("users", views.UserViewSet, basename="user")
 
 # Mounted at /auth/ and /api/v1/auth/.
