@@ -1,5 +1,5 @@
-from rest_framework.routers import SimpleRouter
+from hms.api.routers import OptionalSlashRouter
 
-router = SimpleRouter(trailing_slash="/?")
+router = OptionalSlashRouter()
 
 urlpatterns = [*router.urls]

@@ -35,11 +35,15 @@ class ExceptionHandler(handler.ExceptionHandler):
     """Constraint violations become 409 and a lost database 503; nothing leaks exception text."""
 
     def convert_known_exceptions(self, exc):
-        if isinstance(exc, exceptions.APIException) and not isinstance(exc, exceptions.ValidationError):
-            if isinstance(exc.detail, dict) and "detail" in exc.detail:
-                # simplejwt's token errors carry {"detail", "code", "messages"}: keep one error, like
-                # every other client error, instead of one per key with `attr` "detail"/"code".
-                exc.detail = exc.detail["detail"]
+        if (
+            isinstance(exc, exceptions.APIException)
+            and not isinstance(exc, exceptions.ValidationError)
+            and isinstance(exc.detail, dict)
+            and "detail" in exc.detail
+        ):
+            # simplejwt's token errors carry {"detail", "code", "messages"}: keep one error, like
+            # every other client error, instead of one per key with `attr` "detail"/"code".
+            exc.detail = exc.detail["detail"]
         if isinstance(exc, IntegrityError):
             return Conflict("This change conflicts with existing data (a uniqueness or consistency rule).")
         if isinstance(exc, (OperationalError, InterfaceError)):
