@@ -175,6 +175,16 @@ class UserIn(_UserFieldsMixin, serializers.ModelSerializer):
             candidate = User(**{k: v for k, v in attrs.items() if k not in ("password", "hospital")})
             _validate_password(attrs["password"], candidate)
         role = attrs.get("role", getattr(self.instance, "role", User.Role.USER))
+        request = self.context.get("request")
+        caller = getattr(request, "user", None)
+        if (
+            self.instance is None
+            and "hospital" not in attrs
+            and role in User.STAFF_ROLES
+            and getattr(caller, "role", None) == User.Role.HOSPITAL_ADMIN
+        ):
+            # A hospital admin's new staff belong to its own hospital unless it names one.
+            attrs["hospital"] = caller.hospital
         hospital = attrs.get("hospital", getattr(self.instance, "hospital", None))
         if role in User.STAFF_ROLES and hospital is None:
             raise serializers.ValidationError(
