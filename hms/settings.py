@@ -131,7 +131,15 @@ if REDIS_URL:
 else:
     # The database cache is shared by every gunicorn worker and host; its table is created by
     # a migration (accounts 0002).
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "hms_cache"}}
+    # MAX_ENTRIES: Django's default (300) culls live keys alphabetically once exceeded, which would
+    # drop login-failure counters under ordinary traffic; expired rows are deleted first.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "hms_cache",
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
+        }
+    }
 
 # --- Auth -----------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
