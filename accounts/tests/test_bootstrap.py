@@ -104,7 +104,8 @@ def test_bootstrap_on_a_fresh_database_from_the_command_line(tmp_path):
 
     check = (
         "from accounts.models import User; u = User.objects.get(username='ops'); "
-        "print(u.role, u.is_staff, u.is_superuser, u.check_password('Ops-Pass-2026'), u.check_password('Ops-New-Pass-1'))"
+        "print(u.role, u.is_staff, u.is_superuser, "
+        "u.check_password('Ops-Pass-2026'), u.check_password('Ops-New-Pass-1'))"
     )
     manage("migrate", "--noinput", "-v", "0")
     assert manage("shell", "-v", "0", "-c", check).split() == ["admin", "True", "True", "True", "False"]
