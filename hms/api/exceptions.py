@@ -1,6 +1,6 @@
 """The one error shape (drf-standardized-errors) and the conflicts it maps to 409 / 503."""
 
-from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError
+from django.db import DatabaseError, DataError, IntegrityError, InterfaceError, OperationalError
 from drf_standardized_errors import handler
 from rest_framework import exceptions, status
 
@@ -46,6 +46,9 @@ class ExceptionHandler(handler.ExceptionHandler):
             exc.detail = exc.detail["detail"]
         if isinstance(exc, IntegrityError):
             return Conflict("This change conflicts with existing data (a uniqueness or consistency rule).")
+        if isinstance(exc, DataError):
+            # A value the database cannot store (out of range, too long) is bad input, not an outage.
+            return exceptions.ValidationError("A value is outside what can be stored.", code="invalid")
         if isinstance(exc, (OperationalError, InterfaceError)):
             return ServiceUnavailable("The database is not reachable; try again shortly.")
         if isinstance(exc, DatabaseError):
