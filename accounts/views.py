@@ -1,5 +1,10 @@
 from django.db.models import Q
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
+from drf_standardized_errors.openapi_serializers import (
+    ErrorResponse401Serializer,
+    ErrorResponse403Serializer,
+    ErrorResponse429Serializer,
+)
 from rest_framework import mixins, status, viewsets
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
@@ -44,7 +49,7 @@ class LoginView(PublicAuthView):
     @extend_schema(
         tags=["auth"],
         request=serializers.LoginIn,
-        responses={200: serializers.LoginOut, 429: OpenApiResponse(description="Too many failed attempts.")},
+        responses={200: serializers.LoginOut, 401: ErrorResponse401Serializer, 429: ErrorResponse429Serializer},
         auth=[],
     )
     def post(self, request):
@@ -59,12 +64,20 @@ class LoginView(PublicAuthView):
         return Response({**pair, "user": serializers.UserOut(user).data})
 
 
+ROLE_LOGIN_RESPONSES = {
+    200: serializers.LoginOut,
+    401: ErrorResponse401Serializer,
+    403: ErrorResponse403Serializer,
+    429: ErrorResponse429Serializer,
+}
+
+
 class AdminLoginView(LoginView):
     """Sign in for the `admin` role only; valid credentials of another role get 403."""
 
     required_role = User.Role.ADMIN
 
-    @extend_schema(tags=["auth"], request=serializers.LoginIn, responses={200: serializers.LoginOut}, auth=[])
+    @extend_schema(tags=["auth"], request=serializers.LoginIn, responses=ROLE_LOGIN_RESPONSES, auth=[])
     def post(self, request):
         return super().post(request)
 
@@ -74,7 +87,7 @@ class HospitalLoginView(LoginView):
 
     required_role = User.Role.HOSPITAL_ADMIN
 
-    @extend_schema(tags=["auth"], request=serializers.LoginIn, responses={200: serializers.LoginOut}, auth=[])
+    @extend_schema(tags=["auth"], request=serializers.LoginIn, responses=ROLE_LOGIN_RESPONSES, auth=[])
     def post(self, request):
         return super().post(request)
 
@@ -82,7 +95,12 @@ class HospitalLoginView(LoginView):
 class RefreshView(PublicAuthView):
     """Trade a refresh token for a new pair; the old refresh token is refused from then on."""
 
-    @extend_schema(tags=["auth"], request=serializers.RefreshIn, responses={200: serializers.TokenPairOut}, auth=[])
+    @extend_schema(
+        tags=["auth"],
+        request=serializers.RefreshIn,
+        responses={200: serializers.TokenPairOut, 401: ErrorResponse401Serializer},
+        auth=[],
+    )
     def post(self, request):
         data = serializers.RefreshIn(data=request.data)
         data.is_valid(raise_exception=True)

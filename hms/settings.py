@@ -93,7 +93,7 @@ WSGI_APPLICATION = "hms.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        "DIRS": [BASE_DIR / "hms" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -247,7 +247,6 @@ SPECTACULAR_SETTINGS = {
         "drf_standardized_errors.openapi_hooks.postprocess_schema_enums",
         "hms.api.schema.mark_seed_aliases_deprecated",
     ],
-    "SECURITY": [{"jwtAuth": []}],
 }
 
 # --- Limits ---------------------------------------------------------------------------------
