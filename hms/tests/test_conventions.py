@@ -159,7 +159,8 @@ def test_defaults_are_safe():
         "print(s.DEBUG, s.SECURE_SSL_REDIRECT, s.SECURE_HSTS_SECONDS > 0, s.SESSION_COOKIE_SECURE, "
         "s.CSRF_COOKIE_SECURE, s.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1], "
         "s.CACHES['default']['BACKEND'].rsplit('.', 1)[-1], s.TRUSTED_PROXIES, "
-        "s.SIMPLE_JWT['ACCESS_TOKEN_LIFETIME'].total_seconds(), s.SIMPLE_JWT['REFRESH_TOKEN_LIFETIME'].total_seconds(), "
+        "s.SIMPLE_JWT['ACCESS_TOKEN_LIFETIME'].total_seconds(), "
+        "s.SIMPLE_JWT['REFRESH_TOKEN_LIFETIME'].total_seconds(), "
         "s.PASSWORD_HASHERS[0].rsplit('.', 1)[-1])"
     )
     result = run_settings_probe({"SECRET_KEY": "x" * 60}, code)
@@ -202,7 +203,10 @@ def test_environment_configures_tokens_and_redis():
 def test_env_file_is_read_except_under_tests(tmp_path):
     env_file = tmp_path / "dev.env"
     env_file.write_text("ADMIN_EMAIL=dev@example.org\nTHROTTLE_LOGIN_USERNAME=99/1m\nSECRET_KEY=" + "k" * 60 + "\n")
-    code = "import django; django.setup(); from django.conf import settings as s; print(s.ADMIN_EMAIL or '-', s.THROTTLE_LOGIN_USERNAME)"
+    code = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.ADMIN_EMAIL or '-', s.THROTTLE_LOGIN_USERNAME)"
+    )
     normal = run_settings_probe({"HMS_ENV_FILE": str(env_file)}, code)
     assert normal.returncode == 0, normal.stderr[-2000:]
     assert normal.stdout.split() == ["dev@example.org", "99/1m"]
