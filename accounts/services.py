@@ -73,9 +73,7 @@ def password_change(*, request, user: User, new_password: str) -> dict:
         # the token it came with is no longer valid.
         raise InvalidToken("Token has been revoked.")
     user.set_password(new_password)
-    user.auth_version = F("auth_version") + 1
-    user.save(update_fields=["password", "auth_version"])
-    user.refresh_from_db(fields=["auth_version"])
+    user.save(update_fields=["password"])  # User.save bumps auth_version: older tokens stop working
     record(action=Action.PASSWORD_CHANGE, request=request, actor=user, object_type="user", object_id=user.pk)
     return tokens.tokens_issue(user=user)
 
@@ -129,9 +127,9 @@ def user_update(*, request, by: User, user: User, data: dict) -> User:
         setattr(user, field, value)
     if "role" in data:
         user.is_staff = user.is_superuser = role == User.Role.ADMIN
-    if password or data.get("is_active") is False:
-        if password:
-            user.set_password(password)
+    if password:
+        user.set_password(password)  # User.save bumps auth_version
+    elif data.get("is_active") is False:
         user.auth_version += 1
     user.save()
     record(action=Action.UPDATE, request=request, object_type="user", object_id=user.pk)

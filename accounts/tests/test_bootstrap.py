@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 from django.test import Client
+from rest_framework.test import APIClient
 
 from accounts.models import Activity, User
 from accounts.tests.factories import PASSWORD, UserFactory
@@ -187,3 +188,39 @@ def test_admin_site_refuses_non_staff(request, who):
     client.force_login(request.getfixturevalue(who))
     response = client.get("/admin/accounts/user/")
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_password_reset_in_the_admin_site_refuses_the_users_old_tokens(site, patient, api):
+    pair = login(api, patient.username, PASSWORD).json()
+    response = site.post(
+        f"/admin/accounts/user/{patient.pk}/password/",
+        {"password1": "Reset-By-Admin-7", "password2": "Reset-By-Admin-7", "usable_password": "true"},
+    )
+    assert response.status_code == 302, response.content.decode()[-2000:]
+    patient.refresh_from_db()
+    assert patient.check_password("Reset-By-Admin-7")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {pair['access']}")
+    assert client.get("/auth/profile").status_code == 401
+    assert api.post("/auth/refresh", {"refresh": pair["refresh"]}, format="json").status_code == 401
+    assert login(APIClient(), patient.username, "Reset-By-Admin-7").status_code == 200
+
+
+def test_rehashing_on_login_keeps_tokens_valid(settings, api):
+    """Django upgrades an old hash at sign-in; that is not a password change and ends no session."""
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+        "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    ]
+    user = UserFactory()
+    pair = login(api, user.username, PASSWORD).json()
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+    ]
+    assert login(APIClient(), user.username, PASSWORD).status_code == 200
+    user.refresh_from_db()
+    assert user.password.startswith("pbkdf2_sha256$")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {pair['access']}")
+    assert client.get("/auth/profile").status_code == 200
