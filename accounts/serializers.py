@@ -162,6 +162,8 @@ class UserIn(_UserFieldsMixin, serializers.ModelSerializer):
         extra_kwargs = {"username": {"validators": [UnicodeUsernameValidator()]}}
 
     def validate_role(self, value):
+        if self.instance is not None and self.instance.role == value:
+            return value  # unchanged (a PUT repeats it)
         if value == User.Role.DOCTOR:
             raise serializers.ValidationError("Doctors are created through /api/v1/doctors.", code="invalid")
         if self.instance is not None and self.instance.role == User.Role.DOCTOR and value != User.Role.DOCTOR:

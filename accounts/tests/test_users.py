@@ -377,3 +377,19 @@ def test_paths_work_with_and_without_trailing_slash(admin_client, patient):
         admin_client.post(URL, new_user(username="second", email="second@example.org"), format="json").status_code
         == 201
     )
+
+
+def test_put_of_a_doctor_with_its_unchanged_role_is_200(admin_client, hospital_admin_client, doctor_user):
+    for client in (admin_client, hospital_admin_client):
+        body = client.get(f"{URL}/{doctor_user.pk}").json() | {"fullname": "Dr. Renamed"}
+        response = client.put(f"{URL}/{doctor_user.pk}", body, format="json")
+        assert response.status_code == 200, response.content
+    doctor_user.refresh_from_db()
+    assert (doctor_user.role, doctor_user.fullname) == ("doctor", "Dr. Renamed")
+
+
+def test_doctor_role_cannot_be_changed_here(admin_client, doctor_user):
+    response = admin_client.patch(f"{URL}/{doctor_user.pk}", {"role": "ambulance_driver"}, format="json")
+    assert_error(response, 400, attr="role")
+    doctor_user.refresh_from_db()
+    assert doctor_user.role == "doctor"

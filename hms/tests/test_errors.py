@@ -159,6 +159,28 @@ def test_database_down_during_a_request_is_503_with_retry_after(quiet_api, patie
     assert "10.0.0.5" not in response.content.decode()
 
 
+def test_constraint_violation_from_the_database_is_409_without_its_text(quiet_api, patient, monkeypatch):
+    from django.db import IntegrityError
+
+    from accounts import views
+
+    def clash(self, request):
+        raise IntegrityError('duplicate key value violates unique constraint "user_email_ci_unique"')
+
+    monkeypatch.setattr(views.ProfileView, "get", clash)
+    quiet_api.force_authenticate(patient)
+    response = quiet_api.get("/auth/profile")
+    assert_error(response, 409, code="conflict")
+    assert "user_email_ci_unique" not in response.content.decode()
+
+
+def test_duplicate_together_with_other_errors_is_400_naming_all(api, patient):
+    body = REGISTER | {"username": patient.username, "email": "not-an-email"}
+    response = api.post("/auth/register", body, format="json")
+    errors = assert_error(response, 400)["errors"]
+    assert {(e["attr"], e["code"]) for e in errors} == {("username", "unique"), ("email", "invalid")}
+
+
 def test_value_the_database_rejects_is_400_not_503(quiet_api, patient, monkeypatch):
     from accounts import views
 
