@@ -224,3 +224,20 @@ def test_rehashing_on_login_keeps_tokens_valid(settings, api):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {pair['access']}")
     assert client.get("/auth/profile").status_code == 200
+
+
+def test_admin_site_refuses_staff_without_hospital_with_a_form_error(site):
+    response = site.post(
+        "/admin/accounts/user/add/",
+        {
+            "username": "orphan",
+            "fullname": "No Hospital",
+            "email": "orphan@example.org",
+            "role": "hospital_admin",
+            "password1": "Admin-Made-Pass-1",
+            "password2": "Admin-Made-Pass-1",
+            "usable_password": "true",
+        },
+    )
+    assert response.status_code == 200
+    assert not User.objects.filter(username="orphan").exists()
