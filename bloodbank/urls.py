@@ -1,5 +1,5 @@
-from hms.api.routers import OptionalSlashRouter
+from rest_framework.routers import SimpleRouter
 
-router = OptionalSlashRouter()
+router = SimpleRouter(trailing_slash="/?")
 
 urlpatterns = [*router.urls]
