@@ -1,10 +1,5 @@
 from django.db.models import Q
 from drf_spectacular.utils import extend_schema
-from drf_standardized_errors.openapi_serializers import (
-    ErrorResponse401Serializer,
-    ErrorResponse403Serializer,
-    ErrorResponse429Serializer,
-)
 from rest_framework import mixins, status, viewsets
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
@@ -15,6 +10,14 @@ from accounts import serializers, services, tokens
 from accounts.filters import UserFilter
 from accounts.models import User
 from accounts.permissions import CanManageUsers
+from hms.api.schema import ErrorResponse401Serializer, ErrorResponse403Serializer, ErrorResponse429Serializer
+
+LOGIN_RESPONSES = {
+    200: serializers.LoginOut,
+    401: ErrorResponse401Serializer,
+    403: ErrorResponse403Serializer,
+    429: ErrorResponse429Serializer,
+}
 
 
 class PublicAuthView(APIView):
@@ -49,7 +52,7 @@ class LoginView(PublicAuthView):
     @extend_schema(
         tags=["auth"],
         request=serializers.LoginIn,
-        responses={200: serializers.LoginOut, 401: ErrorResponse401Serializer, 429: ErrorResponse429Serializer},
+        responses=LOGIN_RESPONSES,
         auth=[],
     )
     def post(self, request):
@@ -64,20 +67,17 @@ class LoginView(PublicAuthView):
         return Response({**pair, "user": serializers.UserOut(user).data})
 
 
-ROLE_LOGIN_RESPONSES = {
-    200: serializers.LoginOut,
-    401: ErrorResponse401Serializer,
-    403: ErrorResponse403Serializer,
-    429: ErrorResponse429Serializer,
-}
-
-
 class AdminLoginView(LoginView):
     """Sign in for the `admin` role only; valid credentials of another role get 403."""
 
     required_role = User.Role.ADMIN
 
-    @extend_schema(tags=["auth"], request=serializers.LoginIn, responses=ROLE_LOGIN_RESPONSES, auth=[])
+    @extend_schema(
+        tags=["auth"],
+        request=serializers.LoginIn,
+        responses=LOGIN_RESPONSES,
+        auth=[],
+    )
     def post(self, request):
         return super().post(request)
 
@@ -87,7 +87,12 @@ class HospitalLoginView(LoginView):
 
     required_role = User.Role.HOSPITAL_ADMIN
 
-    @extend_schema(tags=["auth"], request=serializers.LoginIn, responses=ROLE_LOGIN_RESPONSES, auth=[])
+    @extend_schema(
+        tags=["auth"],
+        request=serializers.LoginIn,
+        responses=LOGIN_RESPONSES,
+        auth=[],
+    )
     def post(self, request):
         return super().post(request)
 

@@ -35,20 +35,11 @@ class ExceptionHandler(handler.ExceptionHandler):
     """Constraint violations become 409 and a lost database 503; nothing leaks exception text."""
 
     def convert_known_exceptions(self, exc):
-        if (
-            isinstance(exc, exceptions.APIException)
-            and not isinstance(exc, exceptions.ValidationError)
-            and isinstance(exc.detail, dict)
-            and "detail" in exc.detail
-        ):
-            # simplejwt's token errors carry {"detail", "code", "messages"}: keep one error, like
-            # every other client error, instead of one per key with `attr` "detail"/"code".
-            exc.detail = exc.detail["detail"]
+        if isinstance(exc, DataError):
+            # A value the database cannot hold (out-of-range number or date, bad time zone offset).
+            return exceptions.ValidationError("A value is out of the range the server can store.", code="out_of_range")
         if isinstance(exc, IntegrityError):
             return Conflict("This change conflicts with existing data (a uniqueness or consistency rule).")
-        if isinstance(exc, DataError):
-            # A value the database cannot store (out of range, too long) is bad input, not an outage.
-            return exceptions.ValidationError("A value is outside what can be stored.", code="invalid")
         if isinstance(exc, (OperationalError, InterfaceError)):
             return ServiceUnavailable("The database is not reachable; try again shortly.")
         if isinstance(exc, DatabaseError):
@@ -66,3 +57,10 @@ class ExceptionHandler(handler.ExceptionHandler):
         if response.status_code == 503:
             response["Retry-After"] = "5"
         return response
+
+    def format_exception(self, exc):
+        if not isinstance(exc, exceptions.ValidationError) and isinstance(exc.detail, dict) and "detail" in exc.detail:
+            # simplejwt's token errors carry {"detail", "code", "messages"}: keep one error, like every
+            # other client error, instead of one per key with `attr` "detail", "code", "messages.0...".
+            exc.detail = exc.detail["detail"]
+        return super().format_exception(exc)

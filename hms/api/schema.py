@@ -1,7 +1,7 @@
 """OpenAPI generation: every operation documents the error codes it can return."""
 
 from drf_standardized_errors.openapi import AutoSchema as StandardizedErrorsAutoSchema
-from drf_standardized_errors.openapi_serializers import ClientErrorEnum, ServerErrorEnum
+from drf_standardized_errors.openapi_serializers import ClientErrorEnum, ServerErrorEnum, ValidationErrorEnum
 from rest_framework import serializers
 
 SEED_PREFIXES = ("/hospital/", "/appointment/", "/bloodbank/")
@@ -12,26 +12,42 @@ def _error_response_serializer(name: str, code_example: str, type_choices):
         f"{name}Error",
         (serializers.Serializer,),
         {
-            "code": serializers.CharField(help_text=f"e.g. `{code_example}`"),
-            "detail": serializers.CharField(),
-            "attr": serializers.CharField(allow_null=True),
+            "code": serializers.CharField(help_text=f"Machine-readable reason, e.g. `{code_example}`."),
+            "detail": serializers.CharField(help_text="A sentence a front-end can show."),
+            "attr": serializers.CharField(
+                allow_null=True, help_text="The offending field for validation errors (dotted when nested), else null."
+            ),
         },
     )
     return type(
         f"{name}Response",
         (serializers.Serializer,),
-        {
-            "type": serializers.ChoiceField(choices=type_choices),
-            "errors": error(many=True),
-        },
+        {"type": serializers.ChoiceField(choices=type_choices), "errors": error(many=True)},
     )
 
 
+# One documented error shape per status. Codes are open strings: every rule may name its own reason
+# (`unique`, `invalid_credentials`, `token_not_valid`, `out_of_range`, ...).
+ErrorResponse400Serializer = _error_response_serializer(
+    "BadRequest", "required", ValidationErrorEnum.choices + ClientErrorEnum.choices
+)
+ErrorResponse401Serializer = _error_response_serializer("Unauthorized", "not_authenticated", ClientErrorEnum.choices)
+ErrorResponse403Serializer = _error_response_serializer("Forbidden", "permission_denied", ClientErrorEnum.choices)
+ErrorResponse404Serializer = _error_response_serializer("NotFound", "not_found", ClientErrorEnum.choices)
+ErrorResponse405Serializer = _error_response_serializer(
+    "MethodNotAllowed", "method_not_allowed", ClientErrorEnum.choices
+)
+ErrorResponse406Serializer = _error_response_serializer("NotAcceptable", "not_acceptable", ClientErrorEnum.choices)
 ErrorResponse409Serializer = _error_response_serializer("Conflict", "conflict", ClientErrorEnum.choices)
 ErrorResponse413Serializer = _error_response_serializer("PayloadTooLarge", "payload_too_large", ClientErrorEnum.choices)
-ErrorResponse422Serializer = _error_response_serializer(
-    "IdempotencyKeyReused", "idempotency_key_reused", ["client_error"]
+ErrorResponse415Serializer = _error_response_serializer(
+    "UnsupportedMediaType", "unsupported_media_type", ClientErrorEnum.choices
 )
+ErrorResponse422Serializer = _error_response_serializer(
+    "IdempotencyKeyReused", "idempotency_key_reused", ClientErrorEnum.choices
+)
+ErrorResponse429Serializer = _error_response_serializer("Throttled", "throttled", ClientErrorEnum.choices)
+ErrorResponse500Serializer = _error_response_serializer("ServerError", "error", ServerErrorEnum.choices)
 ErrorResponse503Serializer = _error_response_serializer(
     "ServiceUnavailable", "service_unavailable", ServerErrorEnum.choices
 )
