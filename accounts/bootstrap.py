@@ -1,4 +1,9 @@
+import logging
+
 from django.conf import settings
+from django.db.models import Q
+
+logger = logging.getLogger(__name__)
 
 
 def ensure_admin_account(sender, using="default", **kwargs):
@@ -8,7 +13,16 @@ def ensure_admin_account(sender, using="default", **kwargs):
     from accounts.models import User
 
     username = settings.ADMIN_USERNAME or "admin"
-    if User.objects.using(using).filter(username__iexact=username).exists():
+    existing = (
+        User.objects.using(using)
+        .filter(Q(username__iexact=username) | Q(email__iexact=settings.ADMIN_EMAIL))
+        .values_list("username", flat=True)
+        .first()
+    )
+    if existing is not None:
+        if existing.lower() != username.lower():
+            # Creating it would break the unique email rule (and fail migrate): leave both alone.
+            logger.warning("Admin bootstrap skipped: ADMIN_EMAIL is already used by the account %r.", existing)
         return
     User.objects.db_manager(using).create_superuser(
         username=username,

@@ -1,7 +1,7 @@
 import pgtrigger
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.db.models.functions import Lower
 
 
@@ -60,6 +60,19 @@ class User(AbstractUser):
 
     def __str__(self):
         return f"{self.username} ({self.role})"
+
+    def save(self, *args, **kwargs):
+        if self._password is not None and not self._state.adding:
+            # A new password, however it is set (API, Django admin, changepassword), ends every
+            # session opened with the old one. A hash upgrade at sign-in clears _password first.
+            self.auth_version = F("auth_version") + 1
+            update_fields = kwargs.get("update_fields")
+            if update_fields is not None and "auth_version" not in update_fields:
+                kwargs["update_fields"] = [*update_fields, "auth_version"]
+            super().save(*args, **kwargs)
+            self.refresh_from_db(fields=["auth_version"])
+            return
+        super().save(*args, **kwargs)
 
     @property
     def is_admin_role(self) -> bool:

@@ -1,7 +1,9 @@
 from django.apps import apps
 from django.contrib.auth import password_validation
+from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
+from rest_framework.exceptions import ErrorDetail
 
 from accounts.models import BloodGroup, User
 
@@ -34,7 +36,13 @@ def _validate_password(password: str, user: User | None = None, attr: str = "pas
     try:
         password_validation.validate_password(password, user)
     except DjangoValidationError as exc:
-        raise serializers.ValidationError({attr: list(exc.messages)}, code="password_too_weak") from exc
+        # Keep Django's codes (password_too_short, password_too_common, ...) for the front-end.
+        errors = [
+            ErrorDetail(message, code=error.code or "password_too_weak")
+            for error in exc.error_list
+            for message in error.messages
+        ]
+        raise serializers.ValidationError({attr: errors}) from exc
 
 
 def _unique_ci(field: str, value: str, exclude_pk: int | None = None) -> str:
@@ -65,7 +73,8 @@ class RegisterIn(_UserFieldsMixin, serializers.ModelSerializer):
     class Meta:
         model = User
         fields = ["username", "fullname", "email", "password", "phone_num", "role", "blood_group"]
-        extra_kwargs = {"username": {"validators": []}}
+        # Case-insensitive uniqueness is checked in validate_username (-> 409); the character rule stays.
+        extra_kwargs = {"username": {"validators": [UnicodeUsernameValidator()]}}
 
     def validate(self, attrs):
         candidate = User(**{k: v for k, v in attrs.items() if k != "password"})
@@ -150,9 +159,12 @@ class UserIn(_UserFieldsMixin, serializers.ModelSerializer):
         model = User
         fields = [*USER_FIELDS, "password"]
         read_only_fields = ["id", "date_joined"]
-        extra_kwargs = {"username": {"validators": []}}
+        # Case-insensitive uniqueness is checked in validate_username (-> 409); the character rule stays.
+        extra_kwargs = {"username": {"validators": [UnicodeUsernameValidator()]}}
 
     def validate_role(self, value):
+        if self.instance is not None and self.instance.role == value:
+            return value  # unchanged (a PUT repeats it)
         if value == User.Role.DOCTOR:
             raise serializers.ValidationError("Doctors are created through /api/v1/doctors.", code="invalid")
         if self.instance is not None and self.instance.role == User.Role.DOCTOR and value != User.Role.DOCTOR:
@@ -166,6 +178,16 @@ class UserIn(_UserFieldsMixin, serializers.ModelSerializer):
             candidate = User(**{k: v for k, v in attrs.items() if k not in ("password", "hospital")})
             _validate_password(attrs["password"], candidate)
         role = attrs.get("role", getattr(self.instance, "role", User.Role.USER))
+        request = self.context.get("request")
+        caller = getattr(request, "user", None)
+        if (
+            self.instance is None
+            and "hospital" not in attrs
+            and role in User.STAFF_ROLES
+            and getattr(caller, "role", None) == User.Role.HOSPITAL_ADMIN
+        ):
+            # A hospital admin's new staff belong to its own hospital unless it names one.
+            attrs["hospital"] = caller.hospital
         hospital = attrs.get("hospital", getattr(self.instance, "hospital", None))
         if role in User.STAFF_ROLES and hospital is None:
             raise serializers.ValidationError(

@@ -2,8 +2,9 @@
 
 from django.contrib.auth import authenticate
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Case, F, Q, Value, When
 from rest_framework.exceptions import AuthenticationFailed, PermissionDenied, Throttled
+from rest_framework_simplejwt.exceptions import InvalidToken
 
 from accounts import throttling, tokens
 from accounts.activity import Action, record
@@ -22,18 +23,30 @@ def user_register(*, request, data: dict) -> tuple[User, dict]:
     return user, tokens.tokens_issue(user=user)
 
 
+def _login_identity(identifier: str) -> str:
+    """The account a login names, by username or email, so every spelling shares one failure counter."""
+    username = (
+        User.objects.filter(Q(username__iexact=identifier) | Q(email__iexact=identifier))
+        .order_by(Case(When(username__iexact=identifier, then=Value(0)), default=Value(1)), "pk")
+        .values_list("username", flat=True)
+        .first()
+    )
+    return username or identifier
+
+
 def user_login(*, request, username: str, password: str, required_role: str | None = None) -> tuple[User, dict]:
     """Check credentials under the failure throttle; a valid account of the wrong role gets 403."""
     ip = client_ip(request)
-    wait = throttling.login_retry_after(username=username, ip=ip)
+    identity = _login_identity(username)
+    slots, wait = throttling.login_attempt_begin(username=identity, ip=ip)
     if wait is not None:
         record(action=Action.LOGIN_FAILED, request=request, detail={"username": username[:150], "reason": "throttled"})
         raise Throttled(wait=wait, detail="Too many failed sign-in attempts; try again later.")
     user = authenticate(request, username=username, password=password)
     if user is None:
-        throttling.login_failure_record(username=username, ip=ip)
         record(action=Action.LOGIN_FAILED, request=request, detail={"username": username[:150]})
         raise AuthenticationFailed("The username or password is wrong.", code="invalid_credentials")
+    throttling.login_attempt_succeeded(slots=slots)
     if required_role is not None and user.role != required_role:
         record(action=Action.LOGIN_FAILED, request=request, actor=user, detail={"reason": f"not {required_role}"})
         raise PermissionDenied(f"This sign-in is only for the {required_role} role.")
@@ -54,10 +67,13 @@ def user_logout(*, request, refresh: str | None) -> None:
 def password_change(*, request, user: User, new_password: str) -> dict:
     """New password; every token issued before it stops working."""
     user = User.objects.select_for_update().get(pk=user.pk)
+    token = getattr(request, "auth", None)
+    if not user.is_active or (token is not None and token.get(tokens.VERSION_CLAIM) != user.auth_version):
+        # Another change (or a deactivation) committed while this request waited for the lock:
+        # the token it came with is no longer valid.
+        raise InvalidToken("Token has been revoked.")
     user.set_password(new_password)
-    user.auth_version = F("auth_version") + 1
-    user.save(update_fields=["password", "auth_version"])
-    user.refresh_from_db(fields=["auth_version"])
+    user.save(update_fields=["password"])  # User.save bumps auth_version: older tokens stop working
     record(action=Action.PASSWORD_CHANGE, request=request, actor=user, object_type="user", object_id=user.pk)
     return tokens.tokens_issue(user=user)
 
@@ -111,9 +127,9 @@ def user_update(*, request, by: User, user: User, data: dict) -> User:
         setattr(user, field, value)
     if "role" in data:
         user.is_staff = user.is_superuser = role == User.Role.ADMIN
-    if password or data.get("is_active") is False:
-        if password:
-            user.set_password(password)
+    if password:
+        user.set_password(password)  # User.save bumps auth_version
+    elif data.get("is_active") is False:
         user.auth_version += 1
     user.save()
     record(action=Action.UPDATE, request=request, object_type="user", object_id=user.pk)

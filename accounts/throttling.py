@@ -37,7 +37,7 @@ def parse_rate(rate: str) -> tuple[int, int]:
 
 def _keys(kind: str, value: str) -> tuple[str, str]:
     digest = hashlib.sha256(value.lower().encode()).hexdigest()[:32]
-    return f"loginfail:{kind}:{digest}:n", f"loginfail:{kind}:{digest}:t0"
+    return f"loginfail:{kind}:{digest}:slot", f"loginfail:{kind}:{digest}:t0"
 
 
 def _limits(username: str, ip: str):
@@ -45,26 +45,43 @@ def _limits(username: str, ip: str):
     yield ("ip", ip, *parse_rate(settings.THROTTLE_LOGIN_IP))
 
 
-def login_retry_after(*, username: str, ip: str) -> int | None:
-    """Seconds until login may be tried again, or None when not throttled."""
+def _reserve(kind: str, value: str, limit: int, window: int, now: float) -> tuple[str | None, int]:
+    """Take one of the `limit` failure slots of this window: (slot key, 0), or (None, seconds to wait).
+
+    A slot is taken with cache.add, which is atomic on every backend (a unique row in the database
+    cache, SET NX in Redis), so concurrent guesses can never take more than `limit` slots.
+    """
+    slot_prefix, start_key = _keys(kind, value)
+    cache.add(start_key, now, window)
+    remaining = max(int(cache.get(start_key, now) + window - now), 0) + 1
+    slots = [f"{slot_prefix}:{number}" for number in range(limit)]
+    taken = cache.get_many(slots)
+    for slot in slots:
+        if slot not in taken and cache.add(slot, 1, remaining):
+            return slot, 0
+    return None, remaining
+
+
+def login_attempt_begin(*, username: str, ip: str) -> tuple[list[str], int | None]:
+    """Count this attempt as a failure before the password is checked.
+
+    Returns the slots taken (give them back with login_attempt_succeeded when the password is
+    right) and None, or no slots and the seconds to wait when the username or the address is
+    throttled. Counting first means concurrent guesses cannot all slip past the check while the
+    slow password hash runs. A throttled attempt takes no slot, so it does not extend the window.
+    """
     now = time.time()
-    wait = None
+    reserved = []
     for kind, value, limit, window in _limits(username, ip):
-        count_key, start_key = _keys(kind, value)
-        values = cache.get_many([count_key, start_key])
-        if values.get(count_key, 0) >= limit:
-            remaining = int(values.get(start_key, now) + window - now) + 1
-            wait = max(wait or 0, max(remaining, 1))
-    return wait
+        slot, wait = _reserve(kind, value, limit, window, now)
+        if slot is None:
+            login_attempt_succeeded(slots=reserved)
+            return [], wait
+        reserved.append(slot)
+    return reserved, None
 
 
-def login_failure_record(*, username: str, ip: str) -> None:
-    now = time.time()
-    for kind, value, _limit, window in _limits(username, ip):
-        count_key, start_key = _keys(kind, value)
-        cache.add(start_key, now, window)
-        cache.add(count_key, 0, window)
-        try:
-            cache.incr(count_key)
-        except ValueError:
-            cache.set(count_key, 1, window)
+def login_attempt_succeeded(*, slots: list[str]) -> None:
+    """The password was right: the attempt was not a failure."""
+    if slots:
+        cache.delete_many(slots)

@@ -186,7 +186,7 @@ class UserViewSet(
 
     @extend_schema(request=serializers.UserIn, responses={201: serializers.UserOut})
     def create(self, request, *args, **kwargs):
-        data = serializers.UserIn(data=request.data)
+        data = serializers.UserIn(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         user = services.user_create(request=request, by=request.user, data=dict(data.validated_data))
         return Response(serializers.UserOut(user).data, status=status.HTTP_201_CREATED)
@@ -195,7 +195,7 @@ class UserViewSet(
     def update(self, request, *args, **kwargs):
         partial = kwargs.pop("partial", False)
         user = self.get_object()
-        data = serializers.UserIn(instance=user, data=request.data, partial=partial)
+        data = serializers.UserIn(instance=user, data=request.data, partial=partial, context={"request": request})
         data.is_valid(raise_exception=True)
         user = services.user_update(request=request, by=request.user, user=user, data=dict(data.validated_data))
         return Response(serializers.UserOut(user).data)

@@ -28,7 +28,9 @@ urlpatterns = [
     re_path(r"^health/ready/?$", api_views.ready, name="health-ready"),
     re_path(r"^api/schema/?$", SpectacularAPIView.as_view(), name="schema"),
     re_path(r"^api/docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
-    re_path(r"^api/redoc/?$", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    re_path(
+        r"^api/redoc/?$", SpectacularRedocView.as_view(url_name="schema", template_name="hms/redoc.html"), name="redoc"
+    ),
     path("api/v1/", include(api_v1)),
     re_path(r"^auth/", include((auth_urlpatterns, "accounts"), namespace="auth")),
     path("", include("hospitals.seed_urls")),

@@ -57,3 +57,10 @@ class ExceptionHandler(handler.ExceptionHandler):
         if response.status_code == 503:
             response["Retry-After"] = "5"
         return response
+
+    def format_exception(self, exc):
+        if not isinstance(exc, exceptions.ValidationError) and isinstance(exc.detail, dict) and "detail" in exc.detail:
+            # simplejwt's token errors carry {"detail", "code", "messages"}: keep one error, like every
+            # other client error, instead of one per key with `attr` "detail", "code", "messages.0...".
+            exc.detail = exc.detail["detail"]
+        return super().format_exception(exc)
