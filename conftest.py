@@ -1,5 +1,7 @@
 """Shared fixtures: API clients signed in per role, clean cache between tests."""
 
+import contextlib
+
 import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
@@ -8,11 +10,9 @@ from accounts.tests.factories import HospitalFactory, UserFactory
 
 
 def _clear_cache():
-    try:
+    # A test without database access has nothing in the database cache to clear.
+    with contextlib.suppress(RuntimeError):
         cache.clear()
-    except RuntimeError:
-        # A test without database access has nothing in the database cache to clear.
-        pass
 
 
 @pytest.fixture(autouse=True)
