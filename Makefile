@@ -42,8 +42,10 @@ run: venv .env migrate
 	@echo "Serving http://$(HOST):$(PORT)  (docs: http://$(HOST):$(PORT)/api/docs)"
 	$(VENV)/bin/gunicorn hms.wsgi:application -b $(HOST):$(PORT) -w $${WEB_CONCURRENCY:-2} --access-logfile -
 
+# The whole suite on a throwaway PostgreSQL, then the multi-host races (with PYTEST_ARGS: pytest only).
 test: venv
 	HMS_TESTING=1 bin/with-postgres $(PY) -m pytest $(PYTEST_ARGS)
+	@if [ -z "$(PYTEST_ARGS)" ]; then $(MAKE) --no-print-directory race; fi
 
 lint: venv
 	$(VENV)/bin/ruff check .
