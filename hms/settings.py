@@ -221,11 +221,8 @@ DRF_STANDARDIZED_ERRORS = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "HMS API",
-    "DESCRIPTION": (
-        "Hospital management REST API: accounts and JWT auth, hospitals and beds, OPD appointments, "
-        "blood bank, emergencies. Errors always use one shape: "
-        '`{"type": "validation_error"|"client_error"|"server_error", "errors": [{"code", "detail", "attr"}]}`.'
-    ),
+    # The conventions and the choices made where API.md is silent, for API users.
+    "DESCRIPTION": (BASE_DIR / "hms" / "api" / "openapi_description.md").read_text(encoding="utf-8"),
     "VERSION": __version__,
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
