@@ -21,6 +21,10 @@ def record(
     detail: dict | None = None,
 ) -> Activity:
     """Append one audit entry. Called inside the writing transaction, so a rolled-back write leaves none."""
+    if object_id is not None and not (str(object_id).isdigit() and len(str(object_id)) <= 18):
+        # Ids are integers; a probe with a malformed id is kept as text in the detail.
+        detail = {**(detail or {}), "object_ref": str(object_id)[:64]}
+        object_id = None
     if actor is None and request is not None and getattr(request, "user", None) is not None:
         actor = request.user if request.user.is_authenticated else None
     return Activity.objects.create(
@@ -29,7 +33,7 @@ def record(
         actor_name=(actor.fullname or actor.username) if actor else "",
         action=action,
         object_type=object_type,
-        object_id="" if object_id is None else str(object_id)[:64],
+        object_id=object_id,
         patient_id=patient_id,
         ip=client_ip(request) if request is not None else "",
         request_id=getattr(request, "request_id", "") if request is not None else "",

@@ -110,7 +110,7 @@ class Activity(models.Model):
     actor_name = models.CharField(max_length=150, blank=True, default="")
     action = models.CharField(max_length=20, choices=Action.choices, db_index=True)
     object_type = models.CharField(max_length=50, blank=True, default="", db_index=True)
-    object_id = models.CharField(max_length=64, blank=True, default="")
+    object_id = models.PositiveBigIntegerField(null=True, blank=True)
     patient = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     ip = models.CharField(max_length=45, blank=True, default="")
     request_id = models.CharField(max_length=64, blank=True, default="")

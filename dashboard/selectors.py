@@ -70,13 +70,15 @@ def admin_dashboard() -> dict:
     return {
         "users_by_role": _counts(User.objects.filter(is_active=True), "role", User.Role.choices),
         "hospitals": Hospital.objects.filter(is_active=True).count(),
-        "beds_by_status": _counts(Bed.objects.all(), "status", Bed._meta.get_field("status").choices),
+        "beds_by_status": _counts(
+            Bed.objects.filter(hospital__is_active=True), "status", Bed._meta.get_field("status").choices
+        ),
         "appointments_today_by_status": _counts(
             Appointment.objects.filter(slot__start__gte=start, slot__start__lt=end),
             "status",
             Appointment.Status.choices,
         ),
-        "usable_blood_units_by_group": _usable_units_by_group(StockLot.objects.all()),
+        "usable_blood_units_by_group": _usable_units_by_group(StockLot.objects.filter(blood_bank__is_active=True)),
         "open_emergencies_by_severity": _counts(
             Emergency.objects.filter(OPEN_EMERGENCY), "severity", Emergency.Severity.choices
         ),
@@ -99,7 +101,9 @@ def hospital_admin_dashboard(user: User) -> dict:
             "status",
             Appointment.Status.choices,
         ),
-        "usable_blood_units_by_group": _usable_units_by_group(StockLot.objects.filter(blood_bank__hospital=hospital)),
+        "usable_blood_units_by_group": _usable_units_by_group(
+            StockLot.objects.filter(blood_bank__hospital=hospital, blood_bank__is_active=True)
+        ),
         "open_emergencies_by_severity": _counts(
             Emergency.objects.filter(OPEN_EMERGENCY, hospital=hospital), "severity", Emergency.Severity.choices
         ),

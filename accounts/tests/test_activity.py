@@ -25,7 +25,7 @@ def test_login_is_recorded_with_actor_role_ip_and_request_id(patient):
     assert entry.actor_id == patient.pk and entry.actor_role == "user"
     assert entry.actor_name == patient.fullname
     assert entry.ip == "192.0.2.10" and entry.request_id == "req-login-1"
-    assert (entry.object_type, entry.object_id) == ("user", str(patient.pk))
+    assert (entry.object_type, entry.object_id) == ("user", patient.pk)
 
 
 def test_failed_login_is_recorded_without_actor_and_names_the_username(patient):
@@ -98,7 +98,7 @@ def test_register_and_user_admin_writes_are_recorded(api, admin_client, admin_us
     assert only_entry(action="create").actor_id == user.pk
     assert admin_client.delete(f"/api/v1/users/{user.pk}").status_code == 204
     entry = only_entry(action="delete")
-    assert entry.actor_id == admin_user.pk and entry.object_id == str(user.pk)
+    assert entry.actor_id == admin_user.pk and entry.object_id == user.pk
 
 
 def test_entries_are_append_only():

@@ -139,7 +139,7 @@ def test_others_get_404_and_the_attempt_is_audited(request, client_fixture, pend
     assert client.get(f"{REQUESTS}/{pending.pk}").status_code == 404
     assert client.get(REQUESTS).json()["count"] == 0
     denied = Activity.objects.get(action="read_denied", object_type="blood_request")
-    assert denied.object_id == str(pending.pk) and denied.patient_id == patient.pk
+    assert denied.object_id == pending.pk and denied.patient_id == patient.pk
 
 
 def test_hospital_admin_of_another_hospital_gets_404(other_bank, pending):

@@ -65,7 +65,7 @@ def test_my_records_lists_who_accessed_the_callers_records(patient_client, patie
         "actor_role": "doctor",
         "action": "read",
         "object_type": "appointment",
-        "object_id": "7",
+        "object_id": 7,
     }
 
 

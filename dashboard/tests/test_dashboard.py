@@ -197,3 +197,14 @@ def test_dashboard_query_count_does_not_grow_with_data(
     after = {role: _queries_for(client) for role, client in clients.items()}
     assert after == before
     assert max(after.values()) <= 12
+
+
+def test_admin_dashboard_leaves_out_stock_of_a_deactivated_blood_bank(world, admin_client):
+    assert admin_client.delete(f"/api/v1/blood-banks/{world['bank'].pk}").status_code == 204
+    body = admin_client.get("/api/v1/dashboard").json()
+    assert body["usable_blood_units_by_group"]["O+"] == 0
+    assert body["usable_blood_units_by_group"]["B-"] == 2
+
+
+def test_health_answers_head_for_load_balancers(api):
+    assert api.head("/health").status_code == 200

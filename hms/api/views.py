@@ -22,7 +22,7 @@ ReadyOut = inline_serializer(
 
 
 @extend_schema(tags=["health"], responses={200: HealthOut}, auth=[])
-@api_view(["GET"])
+@api_view(["GET", "HEAD"])
 @authentication_classes([])
 @permission_classes([AllowAny])
 @throttle_classes([])
@@ -37,7 +37,7 @@ def _unapplied_migrations() -> int:
 
 
 @extend_schema(tags=["health"], responses={200: ReadyOut, 503: ReadyOut}, auth=[])
-@api_view(["GET"])
+@api_view(["GET", "HEAD"])
 @authentication_classes([])
 @permission_classes([AllowAny])
 @throttle_classes([])

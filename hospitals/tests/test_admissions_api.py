@@ -74,13 +74,13 @@ def test_anonymous_is_401(api, admission):
 def test_detail_read_is_audited(doctor_client, doctor_user, admission, patient):
     doctor_client.get(f"/api/v1/admissions/{admission.pk}")
     entry = Activity.objects.get(action="read", object_type="admission")
-    assert entry.object_id == str(admission.pk) and entry.patient_id == patient.pk and entry.actor_id == doctor_user.pk
+    assert entry.object_id == admission.pk and entry.patient_id == patient.pk and entry.actor_id == doctor_user.pk
 
 
 def test_denied_read_is_audited_with_the_probed_patient(other_patient_client, other_patient, admission, patient):
     other_patient_client.get(f"/api/v1/admissions/{admission.pk}")
     entry = Activity.objects.get(action="read_denied", object_type="admission")
-    assert entry.object_id == str(admission.pk) and entry.patient_id == patient.pk
+    assert entry.object_id == admission.pk and entry.patient_id == patient.pk
     assert entry.actor_id == other_patient.pk
 
 
