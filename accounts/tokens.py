@@ -51,7 +51,8 @@ def refresh_revoke(*, raw: str, user: User) -> None:
         token = RefreshToken(raw)
     except TokenError:
         return
-    if token.get("user_id") != user.pk:
+    # simplejwt writes the user id claim as a string ("42"): compare as strings, or nothing is revoked.
+    if str(token.get("user_id")) != str(user.pk):
         return
     outstanding = OutstandingToken.objects.filter(jti=token["jti"]).first()
     if outstanding is not None:

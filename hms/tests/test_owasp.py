@@ -1,0 +1,431 @@
+"""OWASP API Security Top 10 (2023), one section per item, through the HTTP API on PostgreSQL.
+
+API1  Broken object level authorization: another patient, another hospital's staff, an untreating
+      doctor reach nobody else's appointment, visit, admission, blood request or emergency (404,
+      the same answer as for an id that does not exist), by GET, PATCH or action, and lists and
+      filters never leak them.
+API2  Broken authentication: expired, tampered, `alg: none`, other-key, wrong-algorithm,
+      refresh-as-access, revoked, rotated and pre-password-change tokens are 401; a refresh token
+      redeemed by ten threads at once succeeds at most once.
+API3  Broken object property level authorization: server-owned properties (role, is_staff,
+      hospital, booked, status, token_number, units, reporter, ...) sent to every writable
+      endpoint are ignored or refused (400/403), never applied (checked in the database); no
+      request schema exposes them.
+API4  Unrestricted resource consumption: page_size capped at 100, bodies over 1 MiB 413, deep or
+      huge JSON 400, login / anonymous emergency / registration throttles 429.
+API5  Broken function level authorization: patients (and other roles) calling staff functions get
+      403 and change nothing; anonymous callers get 401.
+API6  Unrestricted access to sensitive business flows: booking is throttled per user, a patient
+      holds one seat per slot, an Idempotency-Key never replays someone else's booking.
+API7  Server side request forgery / injection: SQL metacharacters, NUL bytes, LIKE wildcards,
+      huge and unicode strings in every filter, search and ordering parameter of every list
+      endpoint (found through the URL resolver, parameters from the schema) and in every detail id
+      are 400 or a correct (empty) result, never a 500; stored text comes back verbatim; no URL
+      given to the API is ever fetched.
+API8  Security misconfiguration: DEBUG off and security flags on by default, security headers on
+      every answer, HSTS and the SSL redirect in production, CORS only for configured origins,
+      `manage.py check --deploy --fail-level WARNING` clean with the production environment, no
+      stack trace or exception text in any answer.
+API9  Improper inventory management: every route of the URL resolver is documented in
+      /api/schema with the methods it answers, and every documented path and method resolves.
+API10 Unsafe consumption of APIs: not applicable server-side. HMS calls no third-party API:
+      geocoding is a local great-circle computation (hospitals/geo.py), there are no webhooks,
+      no URL fields that the server fetches, no federated login, and the only outbound
+      connections are to its own PostgreSQL and (optionally) Redis. The risk therefore sits with
+      the *clients* consuming HMS, which is covered from our side by (a) a test that no
+      application module imports an HTTP client, and (b) tests that text echoed back (names with
+      HTML, template syntax) is returned as inert JSON (application/json, nosniff), verbatim, and
+      escaped wherever the server itself renders HTML (the admin site).
+"""
+
+import base64
+import json
+import threading
+from datetime import timedelta
+from pathlib import Path
+
+import jwt
+import pytest
+import time_machine
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from accounts.models import Activity
+from accounts.tests.factories import PASSWORD, UserFactory
+from appointments.models import Appointment, Doctor
+from bloodbank.models import BloodRequest
+from conftest import client_for
+from emergency.models import Emergency
+from hospitals.models import Admission
+
+pytestmark = pytest.mark.django_db
+
+BASE_DIR = Path(settings.BASE_DIR)
+MISSING_ID = 987654321
+
+
+def error(response) -> dict:
+    """The first error of the one error shape, after checking the shape."""
+    body = response.json()
+    assert set(body) == {"type", "errors"}, body
+    assert body["type"] in ("validation_error", "client_error", "server_error")
+    assert body["errors"] and set(body["errors"][0]) == {"code", "detail", "attr"}
+    return body["errors"][0]
+
+
+def attrs(response) -> set:
+    return {item["attr"] for item in response.json()["errors"]}
+
+
+CLINICAL = {
+    "appointment": "/api/v1/appointments/{}",
+    "visit": "/api/v1/visits/{}",
+    "admission": "/api/v1/admissions/{}",
+    "blood_request": "/api/v1/blood-requests/{}",
+    "emergency": "/api/v1/emergencies/{}",
+}
+
+
+def clinical_url(world, kind: str, pk=None) -> str:
+    return CLINICAL[kind].format(getattr(world, kind).pk if pk is None else pk)
+
+
+# =====================================================================================================
+# API1 — Broken object level authorization
+# =====================================================================================================
+
+
+@pytest.mark.parametrize("kind", CLINICAL)
+def test_api1_patient_a_reads_own_clinical_records(world, patient_client, kind):
+    assert patient_client.get(clinical_url(world, kind)).status_code == 200
+
+
+@pytest.mark.parametrize("kind", CLINICAL)
+def test_api1_other_patient_gets_404_exactly_like_a_missing_id(world, other_patient_client, kind):
+    response = other_patient_client.get(clinical_url(world, kind))
+    missing = other_patient_client.get(clinical_url(world, kind, MISSING_ID))
+    assert response.status_code == missing.status_code == 404
+    assert response.json() == missing.json()
+    assert error(response)["code"] == "not_found"
+
+
+@pytest.mark.parametrize("kind", CLINICAL)
+def test_api1_other_hospitals_admin_gets_404_on_clinical_records(world, other_hospital_admin_client, kind):
+    assert other_hospital_admin_client.get(clinical_url(world, kind)).status_code == 404
+
+
+@pytest.mark.parametrize("kind", ["appointment", "visit", "admission", "emergency"])
+def test_api1_other_hospitals_doctor_gets_404_on_clinical_records(world, kind):
+    client = client_for(world.other_doctor.user)
+    assert client.get(clinical_url(world, kind)).status_code == 404
+
+
+@pytest.mark.parametrize("kind", ["appointment", "visit"])
+def test_api1_untreating_doctor_of_the_same_hospital_gets_404(world, hospital, kind):
+    colleague = UserFactory(role="doctor", hospital=hospital)
+    Doctor.objects.create(user=colleague, hospital=hospital, specialization="Surgery", license_number="LIC-COLLEAGUE")
+    assert client_for(colleague).get(clinical_url(world, kind)).status_code == 404
+
+
+@pytest.mark.parametrize("kind", ["appointment", "visit", "admission", "blood_request"])
+def test_api1_driver_and_donor_get_404_on_a_patients_records(world, driver_client, donor_client, kind):
+    assert driver_client.get(clinical_url(world, kind)).status_code == 404
+    assert donor_client.get(clinical_url(world, kind)).status_code == 404
+
+
+def test_api1_seed_alias_hides_another_patients_appointment(world, other_patient_client):
+    assert other_patient_client.get(f"/appointment/opd/{world.appointment.pk}").status_code == 404
+
+
+def test_api1_other_patient_cannot_change_or_cancel_the_appointment(world, other_patient_client):
+    appointment = world.appointment
+    url = clinical_url(world, "appointment")
+    assert other_patient_client.patch(url, {"reason": "hijacked"}).status_code == 404
+    assert other_patient_client.patch(url, {"slot_id": world.spare_slot.pk}).status_code == 404
+    assert other_patient_client.put(f"/appointment/opd/update/{appointment.pk}", {"reason": "x"}).status_code == 404
+    assert other_patient_client.post(f"{url}/cancel", {"reason": "x"}).status_code == 404
+    assert other_patient_client.delete(f"/appointment/opd/cancel/{appointment.pk}").status_code == 404
+    fresh = Appointment.objects.get(pk=appointment.pk)
+    assert (fresh.status, fresh.reason, fresh.slot_id) == (appointment.status, appointment.reason, appointment.slot_id)
+
+
+def test_api1_other_patient_cannot_cancel_the_blood_request(world, other_patient_client):
+    response = other_patient_client.post(f"{clinical_url(world, 'blood_request')}/cancel")
+    assert response.status_code == 404
+    assert BloodRequest.objects.get(pk=world.blood_request.pk).status == "pending"
+
+
+def test_api1_other_patient_acting_on_the_emergency_learns_nothing(world, other_patient_client):
+    """A patient may not move any emergency: the answer is the same for another's and for none."""
+    for action, body in (("status", {"status": "cancelled"}), ("dispatch", {}), ("forward", {"hospital_id": 1})):
+        real = other_patient_client.post(f"{clinical_url(world, 'emergency')}/{action}", body)
+        missing = other_patient_client.post(f"{clinical_url(world, 'emergency', MISSING_ID)}/{action}", body)
+        assert real.status_code == missing.status_code and real.status_code in (403, 404)
+    assert Emergency.objects.get(pk=world.emergency.pk).status == "reported"
+
+
+def test_api1_other_hospitals_admin_cannot_act_on_clinical_records(world, other_hospital_admin_client):
+    client = other_hospital_admin_client
+    assert client.post(f"{clinical_url(world, 'appointment')}/cancel").status_code == 404
+    assert client.post(f"{clinical_url(world, 'appointment')}/check-in").status_code == 404
+    assert client.patch(clinical_url(world, "appointment"), {"reason": "x"}).status_code == 404
+    assert client.post(f"{clinical_url(world, 'blood_request')}/approve").status_code == 404
+    assert client.post(f"{clinical_url(world, 'blood_request')}/reject", {"reason": "x"}).status_code == 404
+    assert client.post(f"{clinical_url(world, 'emergency')}/dispatch").status_code == 404
+    assert client.post(f"{clinical_url(world, 'emergency')}/status", {"status": "cancelled"}).status_code == 404
+    # Beds are public objects: another hospital's admin is refused (403), and nothing changes.
+    assert client.post(f"/api/v1/beds/{world.bed.pk}/discharge").status_code == 403
+    assert Appointment.objects.get(pk=world.appointment.pk).status == "booked"
+    assert BloodRequest.objects.get(pk=world.blood_request.pk).status == "pending"
+    assert Emergency.objects.get(pk=world.emergency.pk).status == "reported"
+    assert Admission.objects.get(pk=world.admission.pk).discharged_at is None
+
+
+@pytest.mark.parametrize(
+    "url, owner_filter",
+    [
+        ("/api/v1/appointments", "patient_id"),
+        ("/api/v1/visits", "patient_id"),
+        ("/api/v1/admissions", "patient_id"),
+        ("/api/v1/blood-requests", "requester_id"),
+        ("/api/v1/emergencies", "reporter_id"),
+        ("/appointment/my-appointments", None),
+        ("/bloodbank/requests", None),
+    ],
+)
+def test_api1_lists_and_owner_filters_never_show_another_patients_rows(world, other_patient_client, url, owner_filter):
+    assert other_patient_client.get(url).json()["count"] == 0
+    if owner_filter:
+        response = other_patient_client.get(url, {owner_filter: world.patient.pk})
+        assert response.status_code == 200 and response.json()["count"] == 0
+
+
+def test_api1_donation_is_visible_to_its_donor_only(world, donor_client, patient_client, other_hospital_admin_client):
+    url = f"/api/v1/donations/{world.donation.pk}"
+    assert donor_client.get(url).status_code == 200
+    assert patient_client.get(url).status_code == 404
+    assert other_hospital_admin_client.get(url).status_code == 404
+
+
+def test_api1_my_records_shows_only_the_callers_own_trail(world, patient_client, other_patient_client):
+    assert patient_client.get(clinical_url(world, "visit")).status_code == 200
+    mine = patient_client.get("/api/v1/activity/my-records").json()
+    assert mine["count"] >= 1
+    assert other_patient_client.get("/api/v1/activity/my-records").json()["count"] == 0
+    assert (
+        other_patient_client.get("/api/v1/activity/my-records", {"patient_id": world.patient.pk}).json()["count"] == 0
+    )
+
+
+def test_api1_booking_for_another_patient_is_refused(world, other_patient_client):
+    response = other_patient_client.post(
+        "/api/v1/appointments", {"slot_id": world.spare_slot.pk, "patient_id": world.patient.pk}
+    )
+    assert response.status_code == 403
+    assert not Appointment.objects.filter(slot=world.spare_slot).exists()
+
+
+def test_api1_idempotency_key_never_replays_another_users_booking(world, patient_client, other_patient_client):
+    key = {"HTTP_IDEMPOTENCY_KEY": "shared-key-0001"}
+    first = patient_client.post("/api/v1/appointments", {"slot_id": world.spare_slot.pk}, **key)
+    second = other_patient_client.post("/api/v1/appointments", {"slot_id": world.spare_slot.pk}, **key)
+    assert first.status_code == second.status_code == 201
+    assert first.json()["patient_id"] == world.patient.pk
+    assert second.json()["patient_id"] == world.other_patient.pk
+    assert "Idempotent-Replayed" not in second
+
+
+def test_api1_denied_reads_are_audited_for_the_probed_patient(world, other_patient_client):
+    other_patient_client.get(clinical_url(world, "visit"))
+    denied = Activity.objects.get(action="read_denied", object_type="visit")
+    assert denied.patient_id == world.patient.pk and denied.actor_id == world.other_patient.pk
+
+
+# =====================================================================================================
+# API2 — Broken authentication
+# =====================================================================================================
+
+PROFILE = "/auth/profile"
+
+
+def _b64(data: dict) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+
+def _claims(token: str) -> dict:
+    return jwt.decode(token, options={"verify_signature": False})
+
+
+def _signing_key() -> str:
+    return settings.SIMPLE_JWT["SIGNING_KEY"]
+
+
+def _bearer(token: str) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    return client
+
+
+def _login(api, user) -> dict:
+    response = api.post("/auth/login", {"username": user.username, "password": PASSWORD})
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def _assert_401(response):
+    assert response.status_code == 401, response.content
+    assert error(response)["code"] in ("token_not_valid", "not_authenticated", "authentication_failed")
+    assert response.json()["type"] == "client_error"
+
+
+def test_api2_valid_access_token_works(api, patient):
+    assert _bearer(_login(api, patient)["access"]).get(PROFILE).status_code == 200
+
+
+def test_api2_missing_or_malformed_credentials_are_401_with_a_bearer_challenge(api, patient):
+    response = api.get(PROFILE)
+    _assert_401(response)
+    assert response["WWW-Authenticate"].startswith("Bearer")
+    for header in ("Bearer", "Bearer ", "Bearer not.a.jwt", "Basic dXNlcjpwYXNz", "Token abc", "Bearer a b c"):
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=header)
+        assert client.get(PROFILE).status_code == 401, header
+
+
+def test_api2_expired_access_token_is_401(api, patient):
+    claims = _claims(_login(api, patient)["access"])
+    now = int(timezone.now().timestamp())
+    expired = jwt.encode({**claims, "iat": now - 7200, "exp": now - 1}, _signing_key(), algorithm="HS256")
+    _assert_401(_bearer(expired).get(PROFILE))
+
+
+def test_api2_access_token_expires_with_the_clock(api, patient):
+    access = _login(api, patient)["access"]
+    lifetime = settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"]
+    with time_machine.travel(timezone.now() + lifetime + timedelta(seconds=5)):
+        _assert_401(_bearer(access).get(PROFILE))
+
+
+def test_api2_tampered_payload_with_the_original_signature_is_401(api, patient, admin_user):
+    header, _payload, signature = _login(api, patient)["access"].split(".")
+    claims = {**_claims(_login(api, patient)["access"]), "user_id": admin_user.pk}
+    forged = f"{header}.{_b64(claims)}.{signature}"
+    _assert_401(_bearer(forged).get(PROFILE))
+    _assert_401(_bearer(forged).get("/api/v1/users"))
+
+
+def test_api2_tampered_signature_is_401(api, patient):
+    header, payload, signature = _login(api, patient)["access"].split(".")
+    flipped = signature[:-2] + ("AA" if not signature.endswith("AA") else "BB")
+    _assert_401(_bearer(f"{header}.{payload}.{flipped}").get(PROFILE))
+    _assert_401(_bearer(f"{header}.{payload}.").get(PROFILE))
+
+
+def test_api2_alg_none_token_is_401(api, patient, admin_user):
+    claims = {**_claims(_login(api, patient)["access"]), "user_id": admin_user.pk}
+    for alg in ("none", "None", "NONE"):
+        unsigned = f"{_b64({'alg': alg, 'typ': 'JWT'})}.{_b64(claims)}."
+        _assert_401(_bearer(unsigned).get(PROFILE))
+
+
+def test_api2_token_signed_with_another_key_is_401(api, patient):
+    claims = _claims(_login(api, patient)["access"])
+    other = jwt.encode(claims, "an-attackers-key-that-is-long-enough-for-hs256-0123456789", algorithm="HS256")
+    _assert_401(_bearer(other).get(PROFILE))
+
+
+@pytest.mark.filterwarnings("ignore:The HMAC key")
+def test_api2_token_with_the_right_key_but_another_algorithm_is_401(api, patient):
+    claims = _claims(_login(api, patient)["access"])
+    _assert_401(_bearer(jwt.encode(claims, _signing_key(), algorithm="HS512")).get(PROFILE))
+
+
+def test_api2_validly_signed_token_missing_claims_is_401(api, patient):
+    claims = _claims(_login(api, patient)["access"])
+    for missing in ("jti", "ver", "user_id", "token_type", "exp"):
+        forged = jwt.encode({k: v for k, v in claims.items() if k != missing}, _signing_key(), algorithm="HS256")
+        _assert_401(_bearer(forged).get(PROFILE))
+
+
+def test_api2_refresh_token_used_as_access_token_is_401(api, patient):
+    _assert_401(_bearer(_login(api, patient)["refresh"]).get(PROFILE))
+
+
+def test_api2_access_token_used_as_refresh_token_is_401(api, patient):
+    _assert_401(api.post("/auth/refresh", {"refresh": _login(api, patient)["access"]}))
+
+
+def test_api2_logout_revokes_the_access_and_the_refresh_token(api, patient):
+    pair = _login(api, patient)
+    assert _bearer(pair["access"]).post("/auth/logout", {"refresh": pair["refresh"]}).status_code == 200
+    _assert_401(_bearer(pair["access"]).get(PROFILE))
+    _assert_401(api.post("/auth/refresh", {"refresh": pair["refresh"]}))
+
+
+def test_api2_rotated_refresh_token_is_refused_and_the_new_pair_works(api, patient):
+    pair = _login(api, patient)
+    rotated = api.post("/auth/refresh", {"refresh": pair["refresh"]})
+    assert rotated.status_code == 200
+    _assert_401(api.post("/auth/refresh", {"refresh": pair["refresh"]}))
+    assert _bearer(rotated.json()["access"]).get(PROFILE).status_code == 200
+    assert api.post("/auth/refresh", {"refresh": rotated.json()["refresh"]}).status_code == 200
+
+
+def test_api2_tokens_issued_before_a_password_change_are_refused(api, patient):
+    pair = _login(api, patient)
+    changed = _bearer(pair["access"]).post(
+        "/auth/change-password", {"old_password": PASSWORD, "new_password": "Another-Strong-Pass-77"}
+    )
+    assert changed.status_code == 200
+    _assert_401(_bearer(pair["access"]).get(PROFILE))
+    _assert_401(api.post("/auth/refresh", {"refresh": pair["refresh"]}))
+    assert _bearer(changed.json()["access"]).get(PROFILE).status_code == 200
+
+
+def test_api2_deactivated_accounts_tokens_are_refused(api, admin_client, driver_user):
+    pair = _login(api, driver_user)
+    assert admin_client.delete(f"/api/v1/users/{driver_user.pk}").status_code == 204
+    _assert_401(_bearer(pair["access"]).get(PROFILE))
+    _assert_401(api.post("/auth/refresh", {"refresh": pair["refresh"]}))
+    assert api.post("/auth/login", {"username": driver_user.username, "password": PASSWORD}).status_code == 401
+
+
+def test_api2_wrong_password_and_unknown_user_answer_alike(api, patient):
+    wrong = api.post("/auth/login", {"username": patient.username, "password": "Not-The-Password-1"})
+    unknown = api.post("/auth/login", {"username": "nobody-here", "password": "Not-The-Password-1"})
+    assert wrong.status_code == unknown.status_code == 401
+    assert wrong.json() == unknown.json()
+
+
+@pytest.mark.parametrize("path", ["/auth/admin/login", "/auth/hospital/login"])
+def test_api2_role_specific_logins_refuse_other_roles_403(api, patient, path):
+    response = api.post(path, {"username": patient.username, "password": PASSWORD})
+    assert response.status_code == 403
+    assert "access" not in response.json()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_api2_one_refresh_token_redeemed_by_ten_threads_succeeds_at_most_once():
+    user = UserFactory()
+    refresh = _login(APIClient(), user)["refresh"]
+    barrier = threading.Barrier(10)
+    statuses = [None] * 10
+
+    def redeem(index):
+        try:
+            barrier.wait()
+            statuses[index] = APIClient().post("/auth/refresh", {"refresh": refresh}).status_code
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=redeem, args=(i,)) for i in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses.count(200) <= 1
+    assert set(statuses) <= {200, 401}, statuses
+    # And afterwards it is dead for good.
+    assert APIClient().post("/auth/refresh", {"refresh": refresh}).status_code == 401
