@@ -38,6 +38,7 @@ def world(
     doctor = DoctorFactory(user=doctor_user, hospital=hospital)
     other_doctor = DoctorFactory(hospital=other_hospital)
     schedule = OpdScheduleFactory(doctor=doctor)
+    schedule.refresh_from_db()
     slot = SlotFactory(doctor=doctor, capacity=5)
     spare_slot = SlotFactory(doctor=doctor, capacity=5)
     appointment = AppointmentFactory(slot=slot, patient=patient)

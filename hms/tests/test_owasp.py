@@ -40,6 +40,11 @@ API10 Unsafe consumption of APIs: not applicable server-side. HMS calls no third
 
 import base64
 import json
+import os
+import re
+import socket
+import subprocess
+import sys
 import threading
 from datetime import timedelta
 from pathlib import Path
@@ -51,14 +56,18 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
+from rest_framework.throttling import ScopedRateThrottle
 
-from accounts.models import Activity
-from accounts.tests.factories import PASSWORD, UserFactory
-from appointments.models import Appointment, Doctor
-from bloodbank.models import BloodRequest
+from accounts.models import Activity, User
+from accounts.tests.factories import PASSWORD, HospitalFactory, UserFactory
+from appointments.models import Appointment, Doctor, OpdSchedule, Slot, Visit
+from appointments.tests.factories import SlotFactory
+from bloodbank.models import BloodBank, BloodRequest, Donation, StockLot
 from conftest import client_for
-from emergency.models import Emergency
-from hospitals.models import Admission
+from emergency.models import Ambulance, Emergency
+from emergency.throttling import EmergencyReportThrottle
+from hms.tests.routes import api_routes, list_routes
+from hospitals.models import Admission, Bed, Floor, Hospital, Ward
 
 pytestmark = pytest.mark.django_db
 
@@ -429,3 +438,450 @@ def test_api2_one_refresh_token_redeemed_by_ten_threads_succeeds_at_most_once():
     assert set(statuses) <= {200, 401}, statuses
     # And afterwards it is dead for good.
     assert APIClient().post("/auth/refresh", {"refresh": refresh}).status_code == 401
+
+
+# =====================================================================================================
+# API3 — Broken object property level authorization (mass assignment)
+# =====================================================================================================
+
+# Properties only the server sets. Sent to any endpoint, they are ignored or refused, never applied.
+SERVER_OWNED = {
+    "id": 424242,
+    "is_staff": True,
+    "is_superuser": True,
+    "auth_version": 99,
+    "date_joined": "2000-01-01T00:00:00Z",
+    "last_login": "2000-01-01T00:00:00Z",
+    "created_at": "2000-01-01T00:00:00Z",
+    "updated_at": "2000-01-01T00:00:00Z",
+    "booked": 4,
+    "last_token": 40,
+    "token_number": 77,
+    "initial_units": 9999,
+    "reporter_id": 1,
+    "requester_id": 1,
+    "recorded_by_id": 1,
+    "admitted_by_id": 1,
+    "decided_by_id": 1,
+    "booked_by_id": 1,
+    "actor_id": 1,
+    "allocations": [{"lot_id": 1, "units": 5}],
+    "events": [{"status": "resolved"}],
+    "current_admission": {"id": 1},
+    "current_emergency_id": 1,
+    "location_updated_at": "2000-01-01T00:00:00Z",
+    "rejection_reason": "forged",
+    "cancel_reason": "forged",
+    "available": 99,
+    "is_bookable": True,
+}
+SERVER_OWNED_NAMES = set(SERVER_OWNED) - {"id"}
+
+
+def test_api3_no_request_schema_exposes_a_server_owned_property(api):
+    schema = api.get("/api/schema?format=json").json()
+    components = schema["components"]["schemas"]
+
+    def properties(ref_or_schema, seen=()):
+        target = ref_or_schema
+        if "$ref" in target:
+            name = target["$ref"].split("/")[-1]
+            if name in seen:
+                return set()
+            seen = (*seen, name)
+            target = components[name]
+        names = set()
+        for name, prop in target.get("properties", {}).items():
+            if not prop.get("readOnly"):
+                names |= {name} | properties(prop.get("items", prop), seen)
+        for key in ("allOf", "oneOf", "anyOf"):
+            for part in target.get(key, []):
+                names |= properties(part, seen)
+        return names
+
+    leaks = {}
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            body = operation.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
+            if body:
+                exposed = properties(body) & SERVER_OWNED_NAMES
+                if exposed:
+                    leaks[f"{method.upper()} {path}"] = sorted(exposed)
+    assert leaks == {}
+    # The walk sees nested bodies (the hospital's `admin`, a visit's `prescriptions`).
+    assert {"username", "medicine", "password"} <= set().union(
+        *(
+            properties(op["requestBody"]["content"]["application/json"]["schema"])
+            for ops in schema["paths"].values()
+            for op in ops.values()
+            if isinstance(op, dict) and "requestBody" in op
+        )
+    )
+
+
+def test_api3_register_refuses_privileged_roles(api):
+    for role in ("admin", "hospital_admin", "doctor", "ambulance_driver", "superuser"):
+        body = {
+            "username": f"eve-{role}",
+            "fullname": "Eve",
+            "email": f"eve-{role}@x.org",
+            "password": "Str0ng-Pass-99",
+        }
+        response = api.post("/auth/register", {**body, "role": role})
+        assert response.status_code == 400 and attrs(response) == {"role"}
+    assert not User.objects.filter(username__startswith="eve-").exists()
+
+
+def test_api3_register_ignores_server_owned_account_properties(api, hospital):
+    body = {"username": "mallory", "fullname": "Mallory", "email": "mallory@x.org", "password": "Str0ng-Pass-99"}
+    response = api.post(
+        "/auth/register", {**body, **SERVER_OWNED, "hospital_id": hospital.pk, "is_active": False, "role": "donor"}
+    )
+    assert response.status_code == 201, response.content
+    user = User.objects.get(username="mallory")
+    assert (user.is_staff, user.is_superuser, user.hospital_id, user.auth_version) == (False, False, None, 0)
+    assert user.is_active and user.role == "donor" and user.pk != SERVER_OWNED["id"]
+    assert user.date_joined.year > 2000
+
+
+def test_api3_profile_cannot_change_role_username_flags_hospital_or_password(patient_client, patient, hospital):
+    before = User.objects.values().get(pk=patient.pk)
+    response = patient_client.patch(
+        PROFILE,
+        {
+            **SERVER_OWNED,
+            "role": "admin",
+            "username": "renamed",
+            "hospital_id": hospital.pk,
+            "is_active": False,
+            "password": "Hijacked-Pass-123",
+            "phone_num": "12345",
+        },
+    )
+    assert response.status_code in (200, 400)
+    after = User.objects.values().get(pk=patient.pk)
+    changed = {key for key in before if before[key] != after[key]}
+    assert changed <= {"phone_num"}
+    patient.refresh_from_db()
+    assert patient.check_password(PASSWORD)
+
+
+def test_api3_hospital_admin_cannot_grant_admin_or_django_staff_through_users(hospital_admin_client, hospital):
+    body = {"username": "drv1", "fullname": "Driver One", "email": "drv1@x.org", "password": "Str0ng-Pass-99"}
+    as_admin = hospital_admin_client.post("/api/v1/users", {**body, "role": "admin"})
+    assert as_admin.status_code == 403
+    flags = hospital_admin_client.post(
+        "/api/v1/users", {**body, **SERVER_OWNED, "role": "ambulance_driver", "hospital_id": hospital.pk}
+    )
+    assert flags.status_code == 201, flags.content
+    driver = User.objects.get(username="drv1")
+    assert (driver.is_staff, driver.is_superuser, driver.auth_version, driver.role) == (
+        False,
+        False,
+        0,
+        "ambulance_driver",
+    )
+    promote = hospital_admin_client.patch(f"/api/v1/users/{driver.pk}", {"role": "admin"})
+    assert promote.status_code == 400 and attrs(promote) == {"hospital_id"}
+    promote = hospital_admin_client.patch(f"/api/v1/users/{driver.pk}", {"role": "admin", "hospital_id": None})
+    assert promote.status_code == 403
+    flags = hospital_admin_client.patch(f"/api/v1/users/{driver.pk}", {"is_staff": True, "is_superuser": True})
+    assert flags.status_code == 200
+    driver.refresh_from_db()
+    assert (driver.role, driver.is_staff, driver.is_superuser) == ("ambulance_driver", False, False)
+
+
+def test_api3_hospital_admin_cannot_move_staff_or_create_in_another_hospital(
+    hospital_admin_client, driver_user, other_hospital
+):
+    moved = hospital_admin_client.patch(f"/api/v1/users/{driver_user.pk}", {"hospital_id": other_hospital.pk})
+    assert moved.status_code == 403
+    assert User.objects.get(pk=driver_user.pk).hospital_id != other_hospital.pk
+    body = {"username": "x1", "fullname": "X", "email": "x1@x.org", "password": "Str0ng-Pass-99"}
+    response = hospital_admin_client.post(
+        "/api/v1/users", {**body, "role": "ambulance_driver", "hospital_id": other_hospital.pk}
+    )
+    assert response.status_code == 403 and not User.objects.filter(username="x1").exists()
+
+
+def test_api3_hospital_admin_cannot_deactivate_its_hospital_or_forge_timestamps(world, hospital_admin_client):
+    url = f"/api/v1/hospitals/{world.hospital.pk}"
+    assert hospital_admin_client.patch(url, {"is_active": False}).status_code == 403
+    response = hospital_admin_client.patch(url, {**SERVER_OWNED, "name": "Renamed General"})
+    assert response.status_code == 200, response.content
+    hospital = Hospital.objects.get(pk=world.hospital.pk)
+    assert hospital.is_active and hospital.name == "Renamed General" and hospital.created_at.year > 2000
+
+
+def test_api3_floors_and_wards_cannot_move_to_another_hospital(world, hospital_admin_client):
+    floor = hospital_admin_client.patch(
+        f"/api/v1/floors/{world.floor.pk}", {"floor_number": "9", "hospital_id": world.other_hospital.pk}
+    )
+    ward = hospital_admin_client.patch(f"/api/v1/wards/{world.ward.pk}", {"hospital_id": world.other_hospital.pk})
+    assert floor.status_code in (400, 403) and ward.status_code in (400, 403)
+    assert Floor.objects.get(pk=world.floor.pk).hospital_id == world.hospital.pk
+    assert Ward.objects.get(pk=world.ward.pk).hospital_id == world.hospital.pk
+
+
+def test_api3_bed_status_and_hospital_are_not_writable_through_crud(world, hospital_admin_client):
+    url = f"/api/v1/beds/{world.free_bed.pk}"
+    assert hospital_admin_client.patch(url, {"status": "occupied"}).status_code == 400
+    assert hospital_admin_client.patch(url, {"status": "maintenance"}).status_code == 400
+    response = hospital_admin_client.patch(url, {**SERVER_OWNED, "hospital_id": world.other_hospital.pk})
+    assert response.status_code in (200, 400)
+    bed = Bed.objects.get(pk=world.free_bed.pk)
+    assert (bed.status, bed.hospital_id) == ("available", world.hospital.pk)
+    created = hospital_admin_client.post(
+        "/api/v1/beds", {"ward_id": world.ward.pk, "bed_number": "NEW-1", "status": "occupied"}
+    )
+    assert created.status_code == 400 and attrs(created) == {"status"}
+
+
+def test_api3_admit_ignores_forged_admission_properties(world, doctor_client, other_patient):
+    response = doctor_client.post(
+        f"/api/v1/beds/{world.free_bed.pk}/admit",
+        {
+            **SERVER_OWNED,
+            "patient_id": other_patient.pk,
+            "hospital_id": world.other_hospital.pk,
+            "discharged_at": "2000-01-01T00:00:00Z",
+            "admitted_at": "2000-01-01T00:00:00Z",
+            "bed_id": world.bed.pk,
+        },
+    )
+    assert response.status_code == 201, response.content
+    admission = Admission.objects.get(pk=response.json()["id"])
+    assert admission.bed_id == world.free_bed.pk and admission.hospital_id == world.hospital.pk
+    assert admission.discharged_at is None and admission.admitted_at.year > 2000
+    assert admission.admitted_by_id == world.doctor.user_id
+
+
+def test_api3_doctor_profile_cannot_change_account_or_hospital(world, hospital_admin_client):
+    response = hospital_admin_client.patch(
+        f"/api/v1/doctors/{world.doctor.pk}",
+        {**SERVER_OWNED, "user_id": world.patient.pk, "hospital_id": world.other_hospital.pk, "department": "ENT"},
+    )
+    assert response.status_code in (200, 400)
+    doctor = Doctor.objects.get(pk=world.doctor.pk)
+    assert (doctor.user_id, doctor.hospital_id) == (world.doctor.user_id, world.hospital.pk)
+
+
+def test_api3_hospital_admin_cannot_create_a_doctor_in_another_hospital(world, hospital_admin_client):
+    response = hospital_admin_client.post(
+        "/api/v1/doctors",
+        {
+            "user_id": world.donor.pk,
+            "hospital_id": world.other_hospital.pk,
+            "specialization": "X",
+            "license_number": "L1",
+        },
+    )
+    assert response.status_code == 403
+    assert not Doctor.objects.filter(license_number="L1").exists()
+
+
+def test_api3_schedule_cannot_move_to_another_doctor_or_hospital(world, doctor_client):
+    response = doctor_client.patch(
+        f"/api/v1/opd-schedules/{world.schedule.pk}",
+        {**SERVER_OWNED, "doctor_id": world.other_doctor.pk, "hospital_id": world.other_hospital.pk},
+    )
+    assert response.status_code in (200, 400)
+    schedule = OpdSchedule.objects.get(pk=world.schedule.pk)
+    assert (schedule.doctor_id, schedule.hospital_id) == (world.doctor.pk, world.hospital.pk)
+
+
+def test_api3_slot_counters_and_owner_are_not_writable(world, doctor_client):
+    start = (timezone.now() + timedelta(days=3)).replace(microsecond=0)
+    created = doctor_client.post(
+        "/api/v1/slots",
+        {**SERVER_OWNED, "start": start.isoformat(), "end": (start + timedelta(minutes=15)).isoformat(), "capacity": 3},
+    )
+    assert created.status_code == 201, created.content
+    slot = Slot.objects.get(pk=created.json()["id"])
+    assert (slot.booked, slot.last_token, slot.doctor_id) == (0, 0, world.doctor.pk)
+    response = doctor_client.patch(
+        f"/api/v1/slots/{world.slot.pk}",
+        {
+            **SERVER_OWNED,
+            "doctor_id": world.other_doctor.pk,
+            "hospital_id": world.other_hospital.pk,
+            "start": start.isoformat(),
+        },
+    )
+    assert response.status_code in (200, 400)
+    slot = Slot.objects.get(pk=world.slot.pk)
+    assert (slot.booked, slot.last_token, slot.doctor_id, slot.hospital_id) == (
+        1,
+        1,
+        world.doctor.pk,
+        world.hospital.pk,
+    )
+    assert slot.start == world.slot.start
+
+
+def test_api3_booking_ignores_forged_status_token_and_doctor(world, other_patient_client, other_patient):
+    response = other_patient_client.post(
+        "/api/v1/appointments",
+        {
+            **SERVER_OWNED,
+            "slot_id": world.slot.pk,
+            "status": "completed",
+            "doctor_id": world.other_doctor.pk,
+            "cancel_reason": "x",
+        },
+    )
+    assert response.status_code == 201, response.content
+    appointment = Appointment.objects.get(pk=response.json()["id"])
+    assert appointment.status == "booked" and appointment.token_number == 2
+    assert (appointment.patient_id, appointment.doctor_id, appointment.booked_by_id) == (
+        other_patient.pk,
+        world.doctor.pk,
+        other_patient.pk,
+    )
+    assert Slot.objects.get(pk=world.slot.pk).booked == 2
+
+
+def test_api3_patient_cannot_set_status_token_or_owner_of_its_appointment(world, patient_client):
+    before = Appointment.objects.values().get(pk=world.appointment.pk)
+    response = patient_client.patch(
+        clinical_url(world, "appointment"),
+        {
+            **SERVER_OWNED,
+            "status": "completed",
+            "patient_id": world.other_patient.pk,
+            "doctor_id": world.other_doctor.pk,
+            "hospital_id": world.other_hospital.pk,
+        },
+    )
+    assert response.status_code in (200, 400)
+    after = Appointment.objects.values().get(pk=world.appointment.pk)
+    assert {key for key in before if before[key] != after[key]} <= {"updated_at"}
+
+
+def test_api3_visit_hospital_and_doctor_come_from_the_caller(world, doctor_client):
+    response = doctor_client.post(
+        "/api/v1/visits",
+        {
+            **SERVER_OWNED,
+            "appointment_id": world.appointment.pk,
+            "doctor_id": world.other_doctor.pk,
+            "hospital_id": world.other_hospital.pk,
+            "complaint": "Fever",
+        },
+    )
+    assert response.status_code == 201, response.content
+    visit = Visit.objects.get(pk=response.json()["id"])
+    assert (visit.doctor_id, visit.hospital_id, visit.patient_id) == (
+        world.doctor.pk,
+        world.hospital.pk,
+        world.patient.pk,
+    )
+    assert visit.created_at.year > 2000
+
+
+def test_api3_hospital_admin_cannot_deactivate_or_move_its_blood_bank(world, hospital_admin_client):
+    url = f"/api/v1/blood-banks/{world.bank.pk}"
+    assert hospital_admin_client.patch(url, {"is_active": False}).status_code == 403
+    assert hospital_admin_client.patch(url, {"hospital_id": world.other_hospital.pk}).status_code == 403
+    bank = BloodBank.objects.get(pk=world.bank.pk)
+    assert bank.is_active and bank.hospital_id == world.hospital.pk
+
+
+def test_api3_stock_lot_status_and_initial_units_are_server_owned(world, hospital_admin_client):
+    other_bank = BloodBank.objects.create(name="Other", license_number="OTHER-1", hospital=world.other_hospital)
+    response = hospital_admin_client.post(
+        f"/api/v1/blood-banks/{world.bank.pk}/stock",
+        {**SERVER_OWNED, "blood_group": "B+", "units": 3, "status": "expired", "blood_bank_id": other_bank.pk},
+    )
+    assert response.status_code == 201, response.content
+    lot = StockLot.objects.get(pk=response.json()["id"])
+    assert (lot.status, lot.units, lot.initial_units, lot.blood_bank_id) == ("available", 3, 3, world.bank.pk)
+
+
+def test_api3_blood_request_status_requester_and_allocations_are_server_owned(
+    world, other_patient_client, other_patient
+):
+    response = other_patient_client.post(
+        "/api/v1/blood-requests",
+        {
+            **SERVER_OWNED,
+            "blood_bank_id": world.bank.pk,
+            "patient_name": "Ravi",
+            "blood_group": "A+",
+            "component": "packed_red_cells",
+            "units": 2,
+            "status": "approved",
+            "requester_id": world.patient.pk,
+        },
+    )
+    assert response.status_code == 201, response.content
+    blood_request = BloodRequest.objects.get(pk=response.json()["id"])
+    assert (blood_request.status, blood_request.requester_id, blood_request.decided_by_id) == (
+        "pending",
+        other_patient.pk,
+        None,
+    )
+    assert not blood_request.allocations.exists() and blood_request.rejection_reason == ""
+    assert StockLot.objects.get(pk=world.lot.pk).units == 10
+    assert other_patient_client.post("/api/v1/blood-requests", {"units": 101}).status_code == 400
+
+
+def test_api3_donation_lot_and_recorder_are_server_owned(world, hospital_admin_client, hospital_admin):
+    donor = UserFactory(role="donor", blood_group="B-")
+    response = hospital_admin_client.post(
+        "/api/v1/donations",
+        {**SERVER_OWNED, "donor_id": donor.pk, "blood_bank_id": world.bank.pk, "lot_id": world.lot.pk},
+    )
+    assert response.status_code == 201, response.content
+    donation = Donation.objects.get(pk=response.json()["id"])
+    assert donation.lot_id != world.lot.pk and donation.recorded_by_id == hospital_admin.pk
+    assert donation.lot.units == donation.units == 1
+
+
+def test_api3_emergency_report_cannot_forge_status_reporter_ambulance_or_events(world, api, other_patient_client):
+    body = {
+        **SERVER_OWNED,
+        "contact_number": "+91 99999 00000",
+        "emergency_type": "cardiac",
+        "latitude": 18.5,
+        "longitude": 73.8,
+        "status": "resolved",
+        "reporter_id": world.patient.pk,
+        "ambulance_id": world.ambulance.pk,
+    }
+    anonymous = api.post("/api/v1/emergencies", body)
+    signed_in = other_patient_client.post("/api/v1/emergencies", body)
+    assert anonymous.status_code == signed_in.status_code == 201, anonymous.content
+    for response, reporter in ((anonymous, None), (signed_in, world.other_patient.pk)):
+        emergency = Emergency.objects.get(pk=response.json()["id"])
+        assert (emergency.status, emergency.reporter_id, emergency.ambulance_id) == ("reported", reporter, None)
+        assert emergency.events.count() == 1
+    assert Ambulance.objects.get(pk=world.ambulance.pk).status == "available"
+
+
+def test_api3_ambulance_status_and_hospital_are_not_writable_through_crud(world, hospital_admin_client):
+    created = hospital_admin_client.post(
+        "/api/v1/ambulances", {**SERVER_OWNED, "vehicle_number": "MH-01-ZZ-0001", "status": "dispatched"}
+    )
+    assert created.status_code == 201, created.content
+    assert Ambulance.objects.get(pk=created.json()["id"]).status == "available"
+    url = f"/api/v1/ambulances/{world.ambulance.pk}"
+    assert hospital_admin_client.patch(url, {"hospital_id": world.other_hospital.pk}).status_code == 403
+    response = hospital_admin_client.patch(url, {**SERVER_OWNED, "status": "busy"})
+    assert response.status_code in (200, 400)
+    ambulance = Ambulance.objects.get(pk=world.ambulance.pk)
+    assert (ambulance.status, ambulance.hospital_id) == ("available", world.hospital.pk)
+
+
+def test_api3_dispatch_ignores_forged_status_and_hospital(world, hospital_admin_client):
+    response = hospital_admin_client.post(
+        f"{clinical_url(world, 'emergency')}/dispatch",
+        {**SERVER_OWNED, "status": "resolved", "hospital_id": world.other_hospital.pk},
+    )
+    assert response.status_code == 200, response.content
+    emergency = Emergency.objects.get(pk=world.emergency.pk)
+    assert (emergency.status, emergency.hospital_id, emergency.ambulance_id) == (
+        "dispatched",
+        world.hospital.pk,
+        world.ambulance.pk,
+    )
