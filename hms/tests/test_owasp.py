@@ -885,3 +885,153 @@ def test_api3_dispatch_ignores_forged_status_and_hospital(world, hospital_admin_
         world.hospital.pk,
         world.ambulance.pk,
     )
+
+
+# =====================================================================================================
+# API4 — Unrestricted resource consumption
+# =====================================================================================================
+
+MIB = 1024 * 1024
+
+
+def test_api4_page_size_is_capped_at_100(api):
+    Hospital.objects.bulk_create(
+        [Hospital(name=f"Bulk {n}", registration_number=f"BULK-{n:04d}", city="Pune") for n in range(105)]
+    )
+    response = api.get("/api/v1/hospitals", {"page_size": 1000})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["count"] >= 105 and len(body["results"]) == 100 and body["next"]
+    assert len(api.get("/api/v1/hospitals").json()["results"]) == 20
+
+
+@pytest.mark.parametrize("route", list_routes(), ids=lambda route: route.path)
+def test_api4_every_list_is_paginated_and_capped(world, admin_client, route):
+    response = admin_client.get(route.url(), {"page_size": 1000})
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert set(body) >= {"count", "next", "previous", "results"} and len(body["results"]) <= 100
+    assert route.view_class.pagination_class.max_page_size == 100
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "abc", "1e3", "10.5", "", " ", "\x00", "١٠"])
+def test_api4_unreadable_page_size_is_400(api, value):
+    response = api.get("/api/v1/hospitals", {"page_size": value})
+    assert response.status_code == 400 and attrs(response) == {"page_size"}
+
+
+@pytest.mark.parametrize(
+    "path, client_name",
+    [
+        ("/auth/login", "api"),
+        ("/auth/register", "api"),
+        ("/api/v1/emergencies", "api"),
+        ("/api/v1/appointments", "patient_client"),
+        ("/api/v1/hospitals", "admin_client"),
+        ("/api/v1/blood-requests", "patient_client"),
+    ],
+)
+def test_api4_bodies_over_one_mib_are_413_and_change_nothing(request, world, path, client_name):
+    client = request.getfixturevalue(client_name)
+    counts = (Emergency.objects.count(), Appointment.objects.count(), Hospital.objects.count(), User.objects.count())
+    body = json.dumps({"reason": "x" * (MIB + 10), "contact_number": "+1 555 0100", "emergency_type": "other"})
+    response = client.post(path, data=body, content_type="application/json")
+    assert response.status_code == 413
+    assert error(response)["code"] == "payload_too_large"
+    after = (Emergency.objects.count(), Appointment.objects.count(), Hospital.objects.count(), User.objects.count())
+    assert after == counts
+    just_under = json.dumps({"username": "x", "password": "y", "pad": "z" * (MIB - 200)})
+    assert client.post("/auth/login", data=just_under, content_type="application/json").status_code != 413
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "[" * 100_000 + "]" * 100_000,
+        '{"a":' * 50_000 + "1" + "}" * 50_000,
+        '{"username": ' + "9" * 50_000 + ', "password": "x"}',
+        '{"username": "a", "password": "b"',
+        '{"username": NaN, "password": Infinity}',
+        "\ud800",
+    ],
+    ids=["deep-array", "deep-object", "huge-integer", "truncated", "nan", "lone-surrogate"],
+)
+def test_api4_pathological_json_is_400_not_500(api, body):
+    response = api.post("/auth/login", data=body.encode("utf-8", "surrogatepass"), content_type="application/json")
+    assert response.status_code == 400
+    assert error(response)["code"] == "parse_error"
+
+
+def test_api4_login_failures_are_throttled_per_username_even_for_the_right_password(api, patient):
+    for _ in range(5):
+        assert api.post("/auth/login", {"username": patient.username, "password": "Wrong-Pass-1"}).status_code == 401
+    blocked = api.post("/auth/login", {"username": patient.username, "password": PASSWORD})
+    assert blocked.status_code == 429 and int(blocked["Retry-After"]) > 0
+    assert error(blocked)["code"] == "throttled"
+    # Another account from another address is not affected.
+    other = UserFactory()
+    assert (
+        api.post("/auth/login", {"username": other.username, "password": PASSWORD}, REMOTE_ADDR="10.9.9.9").status_code
+        == 200
+    )
+    with time_machine.travel(timezone.now() + timedelta(minutes=16)):
+        assert api.post("/auth/login", {"username": patient.username, "password": PASSWORD}).status_code == 200
+
+
+def test_api4_login_failures_are_throttled_per_client_address(api, patient):
+    for n in range(20):
+        assert api.post("/auth/login", {"username": f"guess{n}", "password": "Wrong-Pass-1"}).status_code == 401
+    assert api.post("/auth/login", {"username": patient.username, "password": PASSWORD}).status_code == 429
+    assert (
+        api.post(
+            "/auth/login", {"username": patient.username, "password": PASSWORD}, REMOTE_ADDR="10.8.8.8"
+        ).status_code
+        == 200
+    )
+
+
+def test_api4_anonymous_emergency_reports_are_throttled_at_ten_a_minute(api, hospital):
+    report = {"contact_number": "+91 98765 43210", "emergency_type": "accident", "latitude": 18.52, "longitude": 73.85}
+    assert [api.post("/api/v1/emergencies", report).status_code for _ in range(10)] == [201] * 10
+    response = api.post("/api/v1/emergencies", report)
+    assert response.status_code == 429 and int(response["Retry-After"]) > 0
+    assert Emergency.objects.count() == 10
+
+
+@pytest.fixture
+def low_rates(settings, monkeypatch):
+    """DRF binds throttle rates on the class at import; tests lower them on the class too."""
+    rates = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "booking": "3/min", "register": "3/hour"}
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
+    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", rates)
+    monkeypatch.setattr(EmergencyReportThrottle, "THROTTLE_RATES", rates)
+    return rates
+
+
+def test_api4_registration_is_throttled_per_client_address(api, low_rates):
+    def register(n, **extra):
+        body = {"username": f"bulk{n}", "fullname": "Bulk", "email": f"bulk{n}@x.org", "password": "Str0ng-Pass-99"}
+        return api.post("/auth/register", body, **extra).status_code
+
+    assert [register(n) for n in range(3)] == [201] * 3
+    assert register(3) == 429
+    assert register(4, REMOTE_ADDR="10.7.7.7") == 201
+    assert User.objects.filter(username__startswith="bulk").count() == 4
+
+
+def test_api4_collections_and_ranges_in_bodies_are_bounded(world, doctor_client, hospital_admin_client):
+    too_many = [{"medicine": f"M{n}"} for n in range(51)]
+    response = doctor_client.post("/api/v1/visits", {"appointment_id": world.appointment.pk, "prescriptions": too_many})
+    assert response.status_code == 400 and attrs(response) == {"prescriptions"}
+    response = doctor_client.post(
+        f"/api/v1/opd-schedules/{world.schedule.pk}/generate-slots",
+        {"from_date": str(timezone.localdate()), "to_date": str(timezone.localdate() + timedelta(days=91))},
+    )
+    assert response.status_code == 400 and attrs(response) == {"to_date"}
+    response = hospital_admin_client.post(
+        f"/api/v1/blood-banks/{world.bank.pk}/stock", {"blood_group": "A+", "units": 10**6}
+    )
+    assert response.status_code == 400 and attrs(response) == {"units"}
+    response = doctor_client.patch(f"/api/v1/slots/{world.spare_slot.pk}", {"capacity": 10**6})
+    assert response.status_code == 400 and attrs(response) == {"capacity"}
+    assert Visit.objects.count() == 1 and Slot.objects.get(pk=world.spare_slot.pk).capacity == 5
