@@ -29,7 +29,8 @@ def record(
         actor_name=(actor.fullname or actor.username) if actor else "",
         action=action,
         object_type=object_type,
-        object_id="" if object_id is None else str(object_id)[:64],
+        # A probed id comes straight from the URL: PostgreSQL text cannot hold NUL, so mark it instead.
+        object_id="" if object_id is None else str(object_id).replace("\x00", "\ufffd")[:64],
         patient_id=patient_id,
         ip=client_ip(request) if request is not None else "",
         request_id=getattr(request, "request_id", "") if request is not None else "",

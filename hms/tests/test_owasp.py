@@ -1035,3 +1035,468 @@ def test_api4_collections_and_ranges_in_bodies_are_bounded(world, doctor_client,
     response = doctor_client.patch(f"/api/v1/slots/{world.spare_slot.pk}", {"capacity": 10**6})
     assert response.status_code == 400 and attrs(response) == {"capacity"}
     assert Visit.objects.count() == 1 and Slot.objects.get(pk=world.spare_slot.pk).capacity == 5
+
+
+# =====================================================================================================
+# API5 — Broken function level authorization
+# =====================================================================================================
+
+
+def snapshot() -> dict:
+    """Every row of every domain table (the audit trail aside), to prove a refused call changed nothing."""
+    from django.apps import apps
+
+    tables = {}
+    for model in apps.get_models():
+        if model._meta.app_label in ("accounts", "hospitals", "appointments", "bloodbank", "emergency"):
+            if model is not Activity:
+                tables[model._meta.label] = list(model.objects.order_by("pk").values())
+    return tables
+
+
+# (method, path, body): staff and admin functions, with ids filled from the world.
+STAFF_FUNCTIONS = [
+    ("post", "/api/v1/beds/{free_bed}/admit", {"patient_id": "{patient}"}),
+    ("post", "/api/v1/beds/{bed}/discharge", {}),
+    ("post", "/api/v1/beds/{bed}/transfer", {"to_bed_id": "{free_bed}"}),
+    ("post", "/api/v1/beds/{free_bed}/status", {"status": "maintenance"}),
+    ("post", "/api/v1/beds", {"ward_id": "{ward}", "bed_number": "X-1"}),
+    ("patch", "/api/v1/beds/{free_bed}", {"bed_number": "X-2"}),
+    ("post", "/api/v1/blood-requests/{blood_request}/approve", {}),
+    ("post", "/api/v1/blood-requests/{blood_request}/reject", {"reason": "no"}),
+    ("post", "/api/v1/blood-requests/{blood_request}/fulfil", {}),
+    ("post", "/api/v1/emergencies/{emergency}/dispatch", {}),
+    ("post", "/api/v1/emergencies/{emergency}/forward", {"hospital_id": "{other_hospital}", "reason": "x"}),
+    ("post", "/api/v1/emergencies/{emergency}/status", {"status": "cancelled"}),
+    ("post", "/api/v1/opd-schedules/{schedule}/generate-slots", {"to_date": "{in_a_week}"}),
+    (
+        "post",
+        "/api/v1/opd-schedules",
+        {"doctor_id": "{doctor}", "weekdays": [0], "start_time": "09:00", "end_time": "10:00"},
+    ),
+    ("patch", "/api/v1/opd-schedules/{schedule}", {"is_active": False}),
+    ("post", "/api/v1/slots", {"doctor_id": "{doctor}", "start": "{tomorrow}", "end": "{tomorrow_later}"}),
+    ("patch", "/api/v1/slots/{spare_slot}", {"capacity": 1}),
+    ("post", "/api/v1/appointments/{appointment}/check-in", {}),
+    ("post", "/api/v1/appointments/{appointment}/complete", {}),
+    ("post", "/api/v1/appointments/{appointment}/no-show", {}),
+    ("post", "/api/v1/visits", {"appointment_id": "{appointment}", "complaint": "x"}),
+    ("get", "/api/v1/users", None),
+    ("get", "/api/v1/users/{patient}", None),
+    ("post", "/api/v1/users", {"username": "z", "fullname": "Z", "email": "z@x.org", "password": "Str0ng-Pass-99"}),
+    ("patch", "/api/v1/users/{patient}", {"role": "admin"}),
+    ("delete", "/api/v1/users/{other_patient}", None),
+    ("get", "/api/v1/activity", None),
+    ("get", "/api/v1/activity/{activity}", None),
+    ("get", "/api/v1/system/status", None),
+    ("post", "/api/v1/hospitals", {"name": "H", "registration_number": "R-X"}),
+    ("patch", "/api/v1/hospitals/{hospital}", {"name": "Renamed"}),
+    ("delete", "/api/v1/hospitals/{hospital}", None),
+    ("post", "/api/v1/hospitals/{hospital}/floors", {"floor_number": "77"}),
+    ("post", "/api/v1/floors", {"hospital_id": "{hospital}", "floor_number": "78"}),
+    ("post", "/api/v1/wards", {"hospital_id": "{hospital}", "floor_id": "{floor}", "name": "W"}),
+    (
+        "post",
+        "/api/v1/doctors",
+        {"user_id": "{other_patient}", "hospital_id": "{hospital}", "specialization": "X", "license_number": "L-X"},
+    ),
+    ("patch", "/api/v1/doctors/{doctor}", {"is_available": False}),
+    ("post", "/api/v1/blood-banks", {"name": "B", "license_number": "B-X"}),
+    ("patch", "/api/v1/blood-banks/{bank}", {"name": "Renamed"}),
+    ("delete", "/api/v1/blood-banks/{bank}", None),
+    ("post", "/api/v1/blood-banks/{bank}/stock", {"blood_group": "A+", "units": 5}),
+    ("post", "/api/v1/donations", {"donor_id": "{donor}", "blood_bank_id": "{bank}"}),
+    ("get", "/api/v1/ambulances", None),
+    ("get", "/api/v1/ambulances/{ambulance}", None),
+    ("post", "/api/v1/ambulances", {"hospital_id": "{hospital}", "vehicle_number": "EVIL-1"}),
+    ("patch", "/api/v1/ambulances/{ambulance}", {"vehicle_number": "EVIL-2"}),
+    ("post", "/api/v1/ambulances/{ambulance}/location", {"latitude": 1.0, "longitude": 1.0}),
+    ("post", "/api/v1/ambulances/{ambulance}/status", {"status": "out_of_service"}),
+    ("get", "/api/v1/ambulances/{ambulance}/locations", None),
+    ("post", "/hospital/register", {"name": "H", "registration_number": "R-Y"}),
+    ("put", "/hospital/update/{hospital}", {"name": "Renamed"}),
+    ("delete", "/hospital/delete/{hospital}", None),
+    ("post", "/hospital/{hospital}/floors/create", {"floor_number": "79"}),
+    ("post", "/bloodbank/register", {"name": "B", "license_number": "B-Y"}),
+    ("post", "/bloodbank/{bank}/addstock", {"blood_group": "A+", "units": 5}),
+]
+
+
+def _fill(value, ids):
+    if isinstance(value, str) and value.startswith("{") and value.endswith("}") and value[1:-1] in ids:
+        return ids[value[1:-1]]
+    if isinstance(value, dict):
+        return {key: _fill(item, ids) for key, item in value.items()}
+    return value
+
+
+def _ids(world) -> dict:
+    tomorrow = (timezone.now() + timedelta(days=1)).replace(microsecond=0)
+    ids = {
+        name: getattr(world, name).pk
+        for name in (
+            "hospital", "other_hospital", "patient", "other_patient", "donor", "doctor", "schedule", "spare_slot",
+            "appointment", "visit", "ward", "floor", "bed", "free_bed", "admission", "bank", "blood_request",
+            "ambulance", "emergency",
+        )
+    }  # fmt: skip
+    ids["activity"] = Activity.objects.create(action="login").pk
+    ids["doctors_request"] = BloodRequest.objects.create(
+        requester=world.doctor.user, blood_bank=world.bank, patient_name="Ward patient", blood_group="A+", units=1
+    ).pk
+    ids["in_a_week"] = str(timezone.localdate() + timedelta(days=7))
+    ids["tomorrow"] = tomorrow.isoformat()
+    ids["tomorrow_later"] = (tomorrow + timedelta(minutes=15)).isoformat()
+    return ids
+
+
+def _call(client, method, path, body, ids):
+    url = path.format(**ids)
+    if body is None:
+        return getattr(client, method)(url)
+    return getattr(client, method)(url, _fill(body, ids), format="json")
+
+
+@pytest.mark.parametrize("method, path, body", STAFF_FUNCTIONS, ids=[f"{m} {p}" for m, p, _ in STAFF_FUNCTIONS])
+def test_api5_patient_calling_a_staff_function_gets_403_and_changes_nothing(world, patient_client, method, path, body):
+    ids = _ids(world)
+    before = snapshot()
+    response = _call(patient_client, method, path, body, ids)
+    assert response.status_code == 403, response.content
+    assert error(response)["code"] == "permission_denied"
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize("method, path, body", STAFF_FUNCTIONS, ids=[f"{m} {p}" for m, p, _ in STAFF_FUNCTIONS])
+def test_api5_anonymous_caller_of_a_staff_function_gets_401(world, api, method, path, body):
+    ids = _ids(world)
+    before = snapshot()
+    response = _call(api, method, path, body, ids)
+    assert response.status_code == 401, response.content
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize(
+    "client_name, method, path, body",
+    [
+        ("driver_client", "post", "/api/v1/appointments", {"slot_id": "{spare_slot}", "patient_id": "{patient}"}),
+        ("driver_client", "post", "/api/v1/beds/{free_bed}/admit", {"patient_id": "{other_patient}"}),
+        ("driver_client", "post", "/api/v1/opd-schedules/{schedule}/generate-slots", {"to_date": "{in_a_week}"}),
+        ("driver_client", "post", "/api/v1/emergencies/{emergency}/dispatch", {}),
+        ("donor_client", "post", "/api/v1/beds/{free_bed}/admit", {"patient_id": "{other_patient}"}),
+        ("donor_client", "get", "/api/v1/ambulances", None),
+        ("doctor_client", "get", "/api/v1/users", None),
+        ("doctor_client", "post", "/api/v1/blood-requests/{doctors_request}/approve", {}),
+        ("doctor_client", "post", "/api/v1/emergencies/{emergency}/dispatch", {}),
+        ("doctor_client", "post", "/api/v1/donations", {"donor_id": "{donor}", "blood_bank_id": "{bank}"}),
+        ("doctor_client", "get", "/api/v1/activity", None),
+        ("hospital_admin_client", "get", "/api/v1/activity", None),
+        ("hospital_admin_client", "get", "/api/v1/system/status", None),
+        ("hospital_admin_client", "post", "/api/v1/hospitals", {"name": "H", "registration_number": "R-Z"}),
+        ("hospital_admin_client", "delete", "/api/v1/hospitals/{hospital}", None),
+        ("hospital_admin_client", "post", "/api/v1/blood-banks", {"name": "B", "license_number": "B-Z"}),
+        ("hospital_admin_client", "post", "/api/v1/visits", {"appointment_id": "{appointment}"}),
+        ("other_hospital_admin_client", "patch", "/api/v1/hospitals/{hospital}", {"name": "Stolen"}),
+        ("other_hospital_admin_client", "post", "/api/v1/beds/{free_bed}/status", {"status": "maintenance"}),
+        ("other_hospital_admin_client", "post", "/api/v1/blood-banks/{bank}/stock", {"blood_group": "A+", "units": 1}),
+        (
+            "other_hospital_admin_client",
+            "post",
+            "/api/v1/opd-schedules/{schedule}/generate-slots",
+            {"to_date": "{in_a_week}"},
+        ),
+    ],
+)
+def test_api5_roles_calling_functions_outside_their_role_get_403(request, world, client_name, method, path, body):
+    ids = _ids(world)
+    client = request.getfixturevalue(client_name)
+    before = snapshot()
+    response = _call(client, method, path, body, ids)
+    assert response.status_code == 403, response.content
+    assert snapshot() == before
+
+
+def test_api5_non_staff_accounts_cannot_enter_the_admin_site(world, api, hospital_admin):
+    for user in (world.patient, hospital_admin):
+        api.force_login(user)
+        response = api.get("/admin/")
+        assert response.status_code == 302 and "/admin/login/" in response["Location"]
+    api.force_login(world.admin)
+    assert api.get("/admin/").status_code == 200
+
+
+# =====================================================================================================
+# API6 — Unrestricted access to sensitive business flows
+# =====================================================================================================
+
+
+def test_api6_booking_spam_is_throttled_per_user(world, patient_client, other_patient_client, low_rates):
+    slots = SlotFactory.create_batch(5, doctor=world.doctor, capacity=5)
+    statuses = [patient_client.post("/api/v1/appointments", {"slot_id": slot.pk}).status_code for slot in slots[:4]]
+    assert statuses == [201, 201, 201, 429]
+    assert Appointment.objects.filter(patient=world.patient, slot__in=slots).count() == 3
+    # The budget is the user's own: another patient books at once, and a minute later so can the first.
+    assert other_patient_client.post("/api/v1/appointments", {"slot_id": slots[4].pk}).status_code == 201
+    with time_machine.travel(timezone.now() + timedelta(seconds=61)):
+        assert patient_client.post("/api/v1/appointments", {"slot_id": slots[4].pk}).status_code == 201
+
+
+def test_api6_failed_booking_attempts_spend_the_budget_too(world, patient_client, low_rates):
+    for _ in range(3):
+        assert patient_client.post("/api/v1/appointments", {"slot_id": MISSING_ID}).status_code == 404
+    assert patient_client.post("/api/v1/appointments", {"slot_id": world.spare_slot.pk}).status_code == 429
+    assert not Appointment.objects.filter(slot=world.spare_slot).exists()
+
+
+def test_api6_a_patient_holds_one_seat_per_slot(world, patient_client):
+    response = patient_client.post("/api/v1/appointments", {"slot_id": world.slot.pk})
+    assert response.status_code == 409
+    assert Appointment.objects.filter(patient=world.patient, slot=world.slot).count() == 1
+    assert Slot.objects.get(pk=world.slot.pk).booked == 1
+
+
+def test_api6_retried_booking_with_an_idempotency_key_books_once(world, other_patient_client):
+    key = {"HTTP_IDEMPOTENCY_KEY": "retry-0001"}
+    first = other_patient_client.post("/api/v1/appointments", {"slot_id": world.spare_slot.pk}, **key)
+    again = other_patient_client.post("/api/v1/appointments", {"slot_id": world.spare_slot.pk}, **key)
+    assert first.status_code == again.status_code == 201
+    assert again["Idempotent-Replayed"] == "true" and again.json() == first.json()
+    assert Slot.objects.get(pk=world.spare_slot.pk).booked == 1
+    changed = other_patient_client.post("/api/v1/appointments", {"slot_id": world.slot.pk}, **key)
+    assert changed.status_code == 422
+
+
+def test_api6_cancel_and_rebook_churn_is_throttled(world, other_patient_client, low_rates):
+    slot = world.spare_slot
+    booked = other_patient_client.post("/api/v1/appointments", {"slot_id": slot.pk})
+    assert booked.status_code == 201
+    other_patient_client.post(f"/api/v1/appointments/{booked.json()['id']}/cancel")
+    statuses = []
+    for _ in range(3):
+        response = other_patient_client.post("/api/v1/appointments", {"slot_id": slot.pk})
+        statuses.append(response.status_code)
+        if response.status_code == 201:
+            other_patient_client.post(f"/api/v1/appointments/{response.json()['id']}/cancel")
+    assert statuses == [201, 201, 429]
+    slot.refresh_from_db()
+    assert slot.booked == 0 and slot.last_token == 3
+
+
+# =====================================================================================================
+# API7 — Server side request forgery and injection
+# =====================================================================================================
+
+# None of these can be a real value of any filter over the test data: a 200 must be an empty result.
+HOSTILE_VALUES = [
+    "' OR '1'='1",
+    "1' OR 1=1 --",
+    "1; DROP TABLE accounts_user; --",
+    '" OR ""="',
+    "admin'--",
+    "') UNION SELECT password, username FROM accounts_user --",
+    "1) OR (1=1",
+    "%",
+    "_",
+    "%%",
+    "\\",
+    "\x00",
+    "a\x00b",
+    "\u202e\u0000\ufeff",
+    "𝕳𝖊𝖑𝖑𝖔 😀 ü ñ 漢字 \u200b",
+    "x" * 10_000,
+    "ü" * 5_000,
+    "9" * 400,
+    "-1",
+    "0",
+    "1e309",
+    "NaN",
+    "-Infinity",
+    "[]",
+    "{}",
+    "1,2",
+    "${jndi:ldap://127.0.0.1/a}",
+    "{{7*7}}",
+    "../../../../etc/passwd",
+    "http://169.254.169.254/latest/meta-data/",
+    "<script>alert(1)</script>",
+    "\r\nSet-Cookie: evil=1",
+    "2026-13-45",
+    "1 OR 1=1",
+]
+
+
+@pytest.fixture(scope="module")
+def openapi():
+    from drf_spectacular.generators import SchemaGenerator
+
+    return SchemaGenerator().get_schema(request=None, public=True)
+
+
+def _query_parameters(openapi, route) -> dict[str, str]:
+    """name -> schema type of every documented query parameter of the route's GET."""
+    operation = openapi["paths"][route.path]["get"]
+    return {
+        p["name"]: p.get("schema", {}).get("type", "string")
+        for p in operation.get("parameters", [])
+        if p["in"] == "query" and p["name"] != "page"
+    }
+
+
+def _legitimate(name: str, kind: str, value: str) -> bool:
+    """The few hostile values that are also real values of some parameter."""
+    if kind == "boolean":
+        return value == "0"
+    if name == "page_size":
+        return value.isdigit() and int(value) > 0
+    return False
+
+
+def _all_ids(client, url, params=None) -> set[int]:
+    ids, page = set(), 1
+    while True:
+        body = client.get(url, {**(params or {}), "page_size": 100, "page": page}).json()
+        ids |= {row["id"] for row in body["results"]}
+        if not body["next"]:
+            return ids
+        page += 1
+
+
+def _field_value(obj, path: str) -> str:
+    for part in path.split("__"):
+        obj = getattr(obj, part, None)
+        if obj is None:
+            return ""
+    return str(obj)
+
+
+def _expected_search_ids(route, visible: set[int], value: str) -> set[int]:
+    """What `?search=` must answer, computed in Python: every term is in one of the search fields."""
+    from rest_framework.filters import search_smart_split
+
+    fields = route.view_class.search_fields
+    terms = [term.upper() for term in search_smart_split(value)]
+    rows = route.view_class.queryset.model.objects.filter(pk__in=visible)
+    return {
+        row.pk
+        for row in rows
+        if all(any(term in _field_value(row, field).upper() for field in fields) for term in terms)
+    }
+
+
+@pytest.mark.parametrize("route", list_routes(), ids=lambda route: route.path)
+def test_api7_hostile_values_in_every_filter_search_and_ordering_are_400_or_empty(world, admin_client, openapi, route):
+    """Filters: 400 or an empty result. Search: 400 or exactly the rows whose fields contain every term
+    (computed in Python). Ordering: 400 or the normal list. Never a 500."""
+    parameters = _query_parameters(openapi, route)
+    assert "page_size" in parameters
+    visible = _all_ids(admin_client, route.url())
+    failures = []
+    for name, kind in parameters.items():
+        for value in HOSTILE_VALUES:
+            response = admin_client.get(route.url(), {name: value})
+            outcome = f"{name}={value[:30]!r} -> {response.status_code}"
+            if response.status_code not in (200, 400):
+                failures.append(outcome)
+                continue
+            body = response.json()
+            if response.status_code == 400:
+                if body["type"] != "validation_error":
+                    failures.append(f"{outcome} {body}")
+            elif name == "search":
+                found = _all_ids(admin_client, route.url(), {name: value})
+                expected = _expected_search_ids(route, visible, value)
+                if found != expected:
+                    failures.append(f"{outcome} found {sorted(found)}, expected {sorted(expected)}")
+            elif name == "ordering":
+                if body["count"] != len(visible):
+                    failures.append(f"{outcome} changed the rows")
+            elif _legitimate(name, kind, value):
+                assert len(body["results"]) <= 100
+            elif body["count"] != 0:
+                failures.append(f"{outcome} matched {body['count']} rows")
+    assert not failures, "\n".join(failures)
+
+
+def test_api7_the_world_has_rows_for_the_injection_test_to_find(world, admin_client):
+    """Guard for the test above: an empty table would make every 'empty result' vacuous."""
+    populated = [route.path for route in list_routes() if admin_client.get(route.url()).json()["count"] > 0]
+    assert len(populated) >= len(list_routes()) - 3
+
+
+DETAIL_IDS = [
+    "%00",
+    "0",
+    "-1",
+    "1.5",
+    "9" * 25,
+    "1%20OR%201=1",
+    "%27%20OR%20%271%27=%271",
+    "%F0%9F%98%80",
+    "1e3",
+    "abc",
+]
+
+
+@pytest.mark.parametrize(
+    "route", [r for r in api_routes() if r.parameters == ["id"] and "get" in r.actions], ids=lambda route: route.path
+)
+def test_api7_hostile_ids_in_the_path_are_404(world, admin_client, route):
+    for value in DETAIL_IDS:
+        response = admin_client.get(route.path.replace("{id}", value).rstrip("/"))
+        assert response.status_code == 404, (value, response.status_code, response.content[:200])
+        assert error(response)["code"] == "not_found"
+
+
+def test_api7_sql_metacharacters_in_bodies_are_stored_verbatim(admin_client):
+    name = "Robert'); DROP TABLE hospitals_hospital;--"
+    city = "' OR 1=1 --"
+    response = admin_client.post("/api/v1/hospitals", {"name": name, "registration_number": "R-'\"", "city": city})
+    assert response.status_code == 201, response.content
+    fetched = admin_client.get(f"/api/v1/hospitals/{response.json()['id']}").json()
+    assert (fetched["name"], fetched["city"], fetched["registration_number"]) == (name, city, "R-'\"")
+    assert admin_client.get("/api/v1/hospitals", {"city": city}).json()["count"] == 1
+    assert admin_client.get("/api/v1/hospitals", {"search": "DROP TABLE"}).json()["count"] == 1
+    assert Hospital.objects.count() >= 1
+
+
+def test_api7_nul_bytes_in_bodies_are_400_naming_the_field(api, patient_client):
+    response = api.post("/auth/register", {"username": "a\x00b", "fullname": "A", "email": "a@x.org", "password": "x"})
+    assert response.status_code == 400 and "username" in attrs(response)
+    response = patient_client.post(
+        "/api/v1/emergencies", {"contact_number": "+1 555 0100", "emergency_type": "other", "address": "x\x00y"}
+    )
+    assert response.status_code == 400 and attrs(response) == {"address"}
+
+
+def test_api7_no_url_given_to_the_api_is_ever_fetched(world, api, admin_client, monkeypatch):
+    """SSRF: fields that could carry a URL are stored as text; the server never resolves or connects."""
+    lookups = []
+
+    def refuse(*args, **kwargs):
+        lookups.append(args[:2])
+        raise OSError("outbound network access in a request")
+
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    target = "http://169.254.169.254/latest/meta-data/iam/security-credentials/"
+    assert (
+        api.post(
+            "/api/v1/emergencies",
+            {"contact_number": "+1 555 0100", "emergency_type": "other", "address": target, "description": target},
+        ).status_code
+        == 201
+    )
+    assert (
+        admin_client.post(
+            "/api/v1/hospitals", {"name": target, "registration_number": "R-SSRF", "address": target}
+        ).status_code
+        == 201
+    )
+    assert (
+        admin_client.post(
+            "/api/v1/blood-banks", {"name": target, "license_number": "B-SSRF", "address": target}
+        ).status_code
+        == 201
+    )
+    assert admin_client.get("/api/v1/hospitals", {"near": target}).status_code == 400
+    assert lookups == []
