@@ -27,7 +27,7 @@ class Route:
         """method -> handler name (viewsets), or the methods an APIView implements."""
         callback = self.pattern.callback
         if getattr(callback, "actions", None):
-            return dict(callback.actions)
+            return {method: name for method, name in callback.actions.items() if method in HTTP_METHODS}
         cls = self.view_class
         if cls is None:
             return {"get": "get"}  # plain function views (health) answer GET

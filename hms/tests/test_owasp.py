@@ -59,7 +59,7 @@ from rest_framework.test import APIClient
 from rest_framework.throttling import ScopedRateThrottle
 
 from accounts.models import Activity, User
-from accounts.tests.factories import PASSWORD, HospitalFactory, UserFactory
+from accounts.tests.factories import PASSWORD, UserFactory
 from appointments.models import Appointment, Doctor, OpdSchedule, Slot, Visit
 from appointments.tests.factories import SlotFactory
 from bloodbank.models import BloodBank, BloodRequest, Donation, StockLot
@@ -1048,9 +1048,9 @@ def snapshot() -> dict:
 
     tables = {}
     for model in apps.get_models():
-        if model._meta.app_label in ("accounts", "hospitals", "appointments", "bloodbank", "emergency"):
-            if model is not Activity:
-                tables[model._meta.label] = list(model.objects.order_by("pk").values())
+        domain = model._meta.app_label in ("accounts", "hospitals", "appointments", "bloodbank", "emergency")
+        if domain and model is not Activity:
+            tables[model._meta.label] = list(model.objects.order_by("pk").values())
     return tables
 
 
@@ -1500,3 +1500,390 @@ def test_api7_no_url_given_to_the_api_is_ever_fetched(world, api, admin_client, 
     )
     assert admin_client.get("/api/v1/hospitals", {"near": target}).status_code == 400
     assert lookups == []
+
+
+# =====================================================================================================
+# API8 — Security misconfiguration
+# =====================================================================================================
+
+SETTINGS_PROBE = """
+import json, os, sys
+import environ
+environ.Env.read_env = staticmethod(lambda *args, **kwargs: None)  # a developer's .env must not leak in
+os.environ["DJANGO_SETTINGS_MODULE"] = "hms.settings"
+from django.conf import settings
+names = sys.argv[1:]
+print(json.dumps({name: getattr(settings, name, None) for name in names}, default=str))
+"""
+PROBED = [
+    "DEBUG",
+    "TESTING",
+    "SECURE_SSL_REDIRECT",
+    "SECURE_HSTS_SECONDS",
+    "SECURE_HSTS_INCLUDE_SUBDOMAINS",
+    "SECURE_HSTS_PRELOAD",
+    "SECURE_CONTENT_TYPE_NOSNIFF",
+    "SECURE_REFERRER_POLICY",
+    "SECURE_PROXY_SSL_HEADER",
+    "X_FRAME_OPTIONS",
+    "SESSION_COOKIE_SECURE",
+    "SESSION_COOKIE_HTTPONLY",
+    "CSRF_COOKIE_SECURE",
+    "CORS_ALLOWED_ORIGINS",
+    "CORS_ALLOW_ALL_ORIGINS",
+    "CORS_ALLOW_CREDENTIALS",
+    "ALLOWED_HOSTS",
+    "METRICS_ENABLED",
+    "PASSWORD_HASHERS",
+]
+PRODUCTION_SECRET = "prod-" + "k9Xq2vLr7TzW4mNp8sYb3cHd6fGj1aEu5oKi0wRt" * 2
+
+
+def _clean_environment(**values) -> dict:
+    """The process environment without any HMS/Django setting, plus `values`."""
+    keep = {key: value for key, value in os.environ.items() if key in ("PATH", "HOME", "LANG", "LC_ALL", "TZ")}
+    return {**keep, "PYTHONPATH": str(BASE_DIR), **values}
+
+
+def _production_environment() -> dict:
+    """The documented production values (.env.example), with a real secret."""
+    values = {}
+    for line in (BASE_DIR / ".env.example").read_text().splitlines():
+        if line.strip() and not line.startswith("#") and "=" in line:
+            key, _, value = line.partition("=")
+            if value:
+                values[key.strip()] = value.strip()
+    values["SECRET_KEY"] = PRODUCTION_SECRET
+    return _clean_environment(**values)
+
+
+def _probe(env: dict) -> dict:
+    result = subprocess.run(
+        [sys.executable, "-c", SETTINGS_PROBE, *PROBED], env=env, cwd=BASE_DIR, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_api8_defaults_are_production_safe():
+    """With only a secret and a database set, DEBUG is off and every security flag is on."""
+    probed = _probe(_clean_environment(SECRET_KEY=PRODUCTION_SECRET, DATABASE_URL="postgresql://u:p@127.0.0.1:1/x"))
+    assert probed["DEBUG"] is False and probed["TESTING"] is False
+    assert probed["SECURE_SSL_REDIRECT"] is True and probed["SECURE_HSTS_SECONDS"] >= 31536000
+    assert probed["SECURE_HSTS_INCLUDE_SUBDOMAINS"] is True
+    assert probed["SECURE_CONTENT_TYPE_NOSNIFF"] is True and probed["X_FRAME_OPTIONS"] == "DENY"
+    assert probed["SECURE_REFERRER_POLICY"] == "same-origin"
+    assert probed["SESSION_COOKIE_SECURE"] is True and probed["CSRF_COOKIE_SECURE"] is True
+    assert probed["SESSION_COOKIE_HTTPONLY"] is True
+    # No proxy trusted by default: X-Forwarded-Proto from a client must not count as https.
+    assert probed["SECURE_PROXY_SSL_HEADER"] is None
+    assert probed["CORS_ALLOWED_ORIGINS"] == [] and not probed["CORS_ALLOW_ALL_ORIGINS"]
+    assert not probed["CORS_ALLOW_CREDENTIALS"]
+    assert "*" not in probed["ALLOWED_HOSTS"] and probed["METRICS_ENABLED"] is False
+    assert "BCryptSHA256" in probed["PASSWORD_HASHERS"][0]
+
+
+def test_api8_no_secret_key_and_debug_off_refuses_to_start():
+    result = subprocess.run(
+        [sys.executable, "-c", SETTINGS_PROBE, "DEBUG"],
+        env=_clean_environment(DATABASE_URL="postgresql://u:p@127.0.0.1:1/x"),
+        cwd=BASE_DIR,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode != 0 and "SECRET_KEY is not set" in result.stderr
+
+
+def test_api8_production_environment_trusts_its_proxy_for_https_and_its_origins_only():
+    probed = _probe(_production_environment())
+    assert probed["DEBUG"] is False and probed["SECURE_SSL_REDIRECT"] is True
+    assert probed["SECURE_PROXY_SSL_HEADER"] == ["HTTP_X_FORWARDED_PROTO", "https"]
+    assert probed["CORS_ALLOWED_ORIGINS"] == ["https://app.example.org"]
+
+
+def test_api8_check_deploy_is_clean_with_the_production_environment():
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        env=_production_environment(),
+        cwd=BASE_DIR,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_api8_check_deploy_is_clean_with_defaults_only():
+    env = _clean_environment(
+        SECRET_KEY=PRODUCTION_SECRET, DATABASE_URL="postgresql://u:p@127.0.0.1:1/x", ALLOWED_HOSTS="hms.example.org"
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        env=env,
+        cwd=BASE_DIR,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+
+
+@pytest.mark.parametrize(
+    "method, path, expected",
+    [
+        ("get", "/api/v1/hospitals", 200),
+        ("get", "/health", 200),
+        ("get", "/auth/profile", 401),
+        ("get", "/api/v1/users", 401),
+        ("get", "/no/such/path", 404),
+        ("delete", "/api/v1/slots", 405),
+        ("post", "/auth/login", 400),
+        ("get", "/api/schema", 200),
+    ],
+)
+def test_api8_security_headers_on_every_answer(api, method, path, expected):
+    response = getattr(api, method)(path)
+    assert response.status_code == expected
+    for header, value in SECURITY_HEADERS.items():
+        assert response.get(header) == value, header
+    assert response["X-Request-ID"]
+
+
+def test_api8_production_redirects_http_to_https_and_sends_hsts(api, settings):
+    settings.SECURE_SSL_REDIRECT = True
+    settings.SECURE_HSTS_SECONDS = 31536000
+    settings.SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    settings.SECURE_HSTS_PRELOAD = True
+    plain = api.get("/api/v1/hospitals?city=Pune")
+    assert plain.status_code == 301 and plain["Location"] == "https://testserver/api/v1/hospitals?city=Pune"
+    secure = api.get("/api/v1/hospitals", secure=True)
+    assert secure.status_code == 200
+    assert secure["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains; preload"
+    # Load balancers probe plain http.
+    assert api.get("/health").status_code == 200 and api.get("/health/ready").status_code == 200
+
+
+def test_api8_forwarded_proto_is_trusted_only_from_a_configured_proxy(api, settings):
+    settings.SECURE_SSL_REDIRECT = True
+    settings.SECURE_PROXY_SSL_HEADER = None
+    assert api.get("/api/v1/hospitals", HTTP_X_FORWARDED_PROTO="https").status_code == 301
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    assert api.get("/api/v1/hospitals", HTTP_X_FORWARDED_PROTO="https").status_code == 200
+
+
+def test_api8_cors_answers_only_configured_origins(api, settings):
+    settings.CORS_ALLOWED_ORIGINS = ["https://app.example.org"]
+    allowed = api.get("/api/v1/hospitals", HTTP_ORIGIN="https://app.example.org")
+    assert allowed["Access-Control-Allow-Origin"] == "https://app.example.org"
+    assert "Access-Control-Allow-Credentials" not in allowed
+    for origin in ("https://evil.example", "null", "https://app.example.org.evil.example", "http://app.example.org"):
+        response = api.get("/api/v1/hospitals", HTTP_ORIGIN=origin)
+        assert "Access-Control-Allow-Origin" not in response, origin
+    preflight = api.options(
+        "/api/v1/appointments",
+        HTTP_ORIGIN="https://app.example.org",
+        HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST",
+        HTTP_ACCESS_CONTROL_REQUEST_HEADERS="authorization, content-type, idempotency-key",
+    )
+    assert preflight.status_code == 200
+    assert preflight["Access-Control-Allow-Origin"] == "https://app.example.org"
+    assert "authorization" in preflight["Access-Control-Allow-Headers"]
+    hostile = api.options(
+        "/api/v1/appointments", HTTP_ORIGIN="https://evil.example", HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST"
+    )
+    assert "Access-Control-Allow-Origin" not in hostile
+
+
+def test_api8_unhandled_errors_answer_500_without_stack_trace_or_exception_text(monkeypatch):
+    from django.contrib.admin import sites
+
+    import hospitals.views
+
+    secret = "secret-internal-detail-42"
+
+    def explode(*args, **kwargs):
+        raise RuntimeError(secret)
+
+    monkeypatch.setattr(hospitals.views.selectors, "hospitals_visible", explode)
+    monkeypatch.setattr(sites.AdminSite, "each_context", explode)
+    client = APIClient(raise_request_exception=False)
+    for path in ("/api/v1/hospitals", "/admin/login/"):
+        response = client.get(path)
+        assert response.status_code == 500
+        assert response["Content-Type"] == "application/json"
+        assert error(response)["code"] == "error"
+        text = response.content.decode()
+        for leak in (secret, "Traceback", "RuntimeError", "hospitals/", ".py"):
+            assert leak not in text
+
+
+def test_api8_unknown_host_is_refused_without_leaking_the_allowed_hosts(api):
+    response = api.get("/api/v1/hospitals", HTTP_HOST="evil.example")
+    assert response.status_code == 400
+    assert "localhost" not in response.content.decode() and "ALLOWED_HOSTS" not in response.content.decode()
+
+
+def test_api8_debug_pages_are_off(api):
+    assert settings.DEBUG is False
+    response = api.get("/no/such/page")
+    assert response.status_code == 404 and response["Content-Type"] == "application/json"
+    assert b"URLconf" not in response.content and b"Django" not in response.content
+
+
+def test_api8_docs_load_no_third_party_assets(api):
+    for path in ("/api/docs", "/api/redoc"):
+        page = api.get(path).content.decode()
+        assert not re.search(r"https?://(?!testserver)[^\"' ]+\.(js|css)", page), path
+        assert "cdn" not in page.lower()
+
+
+def test_api8_metrics_are_not_exposed_when_disabled(api, admin_client):
+    assert settings.METRICS_ENABLED is False
+    assert api.get("/metrics").status_code == 404
+    assert admin_client.get("/metrics").status_code == 404
+
+
+def test_api8_trace_and_unknown_methods_are_405(api):
+    assert api.generic("TRACE", "/api/v1/hospitals").status_code == 405
+    assert api.generic("PROPFIND", "/api/v1/hospitals").status_code == 405
+
+
+# =====================================================================================================
+# API9 — Improper inventory management
+# =====================================================================================================
+
+KNOWN_SURFACES = (
+    "/api/v1/",
+    "/auth/",
+    "/health/",
+    "/hospital/",
+    "/appointment/",
+    "/bloodbank/",
+)
+
+
+def test_api9_every_route_is_documented_and_every_documented_path_resolves(openapi):
+    documented = {
+        path: {m for m in ops if m in ("get", "post", "put", "patch", "delete")}
+        for path, ops in openapi["paths"].items()
+    }
+    routed = {}
+    for route in api_routes():
+        routed.setdefault(route.path, set()).update(route.actions)
+    assert sorted(set(routed) - set(documented)) == [], "routes missing from /api/schema"
+    assert sorted(set(documented) - set(routed)) == [], "documented paths without a route"
+    mismatched = {
+        path: (sorted(routed[path]), sorted(documented[path])) for path in routed if routed[path] != documented[path]
+    }
+    assert mismatched == {}
+
+
+def test_api9_every_route_lives_under_a_known_surface():
+    stray = [route.path for route in api_routes() if not route.path.startswith(KNOWN_SURFACES)]
+    assert stray == []
+
+
+def test_api9_served_schema_matches_the_generated_one(api, openapi):
+    served = api.get("/api/schema?format=json")
+    assert served.status_code == 200 and served["Content-Type"].startswith("application/vnd.oai.openapi+json")
+    assert set(served.json()["paths"]) == set(openapi["paths"])
+
+
+def test_api9_every_documented_operation_is_answered_by_its_route(world, openapi):
+    """No documented operation is a dead end: each is routed (never 405) and never a 5xx."""
+    admin = world.admin
+    dead = []
+    for path, operations in openapi["paths"].items():
+        for method in operations:
+            if method not in ("get", "post", "put", "patch", "delete"):
+                continue
+            client = client_for(admin)
+            response = getattr(client, method)(path.replace("{id}", str(MISSING_ID)).rstrip("/"), {}, format="json")
+            if response.status_code in (405, 500, 501, 503):
+                dead.append(f"{method.upper()} {path} -> {response.status_code}")
+    assert dead == []
+
+
+def test_api9_search_is_documented_exactly_where_a_view_searches(openapi):
+    for route in list_routes():
+        documented = "search" in _query_parameters(openapi, route)
+        assert documented == bool(getattr(route.view_class, "search_fields", None)), route.path
+
+
+def test_api9_seed_aliases_are_marked_deprecated_and_canonical_routes_are_not(openapi):
+    for path, operations in openapi["paths"].items():
+        deprecated = {
+            op.get("deprecated", False)
+            for m, op in operations.items()
+            if m in ("get", "post", "put", "patch", "delete")
+        }
+        assert deprecated == {path.startswith(("/hospital/", "/appointment/", "/bloodbank/"))}, path
+
+
+# =====================================================================================================
+# API10 — Unsafe consumption of APIs (see the module docstring: no third-party API is consumed)
+# =====================================================================================================
+
+HTTP_CLIENTS = {"requests", "httpx", "urllib3", "aiohttp", "pycurl", "urllib.request", "http.client", "socket"}
+APPS = ("accounts", "hospitals", "appointments", "bloodbank", "emergency", "dashboard", "hms")
+
+
+def test_api10_no_application_module_imports_an_http_client():
+    import ast
+
+    offenders = []
+    for app in APPS:
+        for path in (BASE_DIR / app).rglob("*.py"):
+            if "tests" in path.parts or "migrations" in path.parts:
+                continue
+            for node in ast.walk(ast.parse(path.read_text())):
+                names = []
+                if isinstance(node, ast.Import):
+                    names = [alias.name for alias in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.module:
+                    names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+                offenders += [f"{path.relative_to(BASE_DIR)}: {name}" for name in names if name in HTTP_CLIENTS]
+    assert offenders == []
+
+
+HOSTILE_NAME = "<script>alert('x')</script><img src=x onerror=alert(1)> {{7*7}} ${7*7} <%= 7*7 %>"
+
+
+def test_api10_html_in_names_is_echoed_verbatim_as_inert_json(api):
+    body = {"username": "htmlname", "fullname": HOSTILE_NAME, "email": "html@x.org", "password": "Str0ng-Pass-99"}
+    response = api.post("/auth/register", body)
+    assert response.status_code == 201, response.content
+    assert response["Content-Type"] == "application/json" and response["X-Content-Type-Options"] == "nosniff"
+    assert response.json()["user"]["fullname"] == HOSTILE_NAME
+    assert json.dumps(HOSTILE_NAME)[1:-1].encode() in response.content
+    profile = _bearer(response.json()["access"]).get(PROFILE)
+    assert profile.json()["fullname"] == HOSTILE_NAME
+
+
+def test_api10_template_syntax_in_free_text_is_never_evaluated(api):
+    report = {
+        "contact_number": "+1 555 0100",
+        "emergency_type": "other",
+        "address": HOSTILE_NAME,
+        "description": HOSTILE_NAME,
+    }
+    response = api.post("/api/v1/emergencies", report)
+    assert response.status_code == 201
+    assert response.json()["description"] == HOSTILE_NAME and response.json()["address"] == HOSTILE_NAME
+    assert Emergency.objects.get(pk=response.json()["id"]).description == HOSTILE_NAME
+
+
+def test_api10_the_admin_site_escapes_echoed_names(api, admin_user):
+    user = UserFactory(fullname=HOSTILE_NAME)
+    api.force_login(admin_user)
+    for path in ("/admin/accounts/user/", f"/admin/accounts/user/{user.pk}/change/"):
+        page = api.get(path).content.decode()
+        assert "<script>alert('x')</script>" not in page and "<img src=x" not in page
+        assert "&lt;script&gt;" in page
