@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import pytest
 from django.utils import timezone
 
+from accounts.models import Activity
 from accounts.tests.factories import UserFactory
 from appointments.models import Prescription, Visit
 from appointments.tests.factories import AppointmentFactory, DoctorFactory, OpdScheduleFactory, SlotFactory
@@ -65,6 +66,7 @@ def world(
     )
     ambulance = AmbulanceFactory(hospital=hospital, driver=driver_user, latitude=18.521, longitude=73.851)
     emergency = EmergencyFactory(hospital=hospital, reporter=patient)
+    Activity.objects.create(action=Activity.Action.LOGIN, actor=admin_user, actor_role="admin")
     return SimpleNamespace(
         hospital=hospital,
         other_hospital=other_hospital,
