@@ -61,3 +61,7 @@ fuzz: venv
 
 race: venv
 	HMS_TESTING=0 bin/with-postgres bin/race
+
+.PHONY: faults backup-check
+faults: venv
+	HMS_TESTING=0 bin/with-postgres bin/faults
