@@ -252,6 +252,76 @@ def test_api1_denied_reads_are_audited_for_the_probed_patient(world, other_patie
     assert denied.patient_id == world.patient.pk and denied.actor_id == world.other_patient.pk
 
 
+MARKERS = ("Zelda Quartermaine", "zelda.quartermaine@x.org", "zeldaq", "+91 11111 22222", "zelda-diagnosis")
+
+
+@pytest.fixture
+def marked_world(world):
+    """Patient A's identity and records carry unique markers, to look for them in others' answers."""
+    patient = world.patient
+    User.objects.filter(pk=patient.pk).update(
+        fullname=MARKERS[0], email=MARKERS[1], username=MARKERS[2], phone_num=MARKERS[3]
+    )
+    Admission.objects.filter(pk=world.admission.pk).update(patient_name=MARKERS[0])
+    BloodRequest.objects.filter(pk=world.blood_request.pk).update(patient_name=MARKERS[0])
+    Emergency.objects.filter(pk=world.emergency.pk).update(patient_name=MARKERS[0], contact_number=MARKERS[3])
+    Appointment.objects.filter(pk=world.appointment.pk).update(reason=MARKERS[4])
+    Visit.objects.filter(pk=world.visit.pk).update(diagnosis=MARKERS[4])
+    return world
+
+
+def _every_get(client, world):
+    """GET every documented route (detail routes with a real id of their model); yields (path, response)."""
+    for route in api_routes():
+        if "get" not in route.actions:
+            continue
+        values = {}
+        if route.parameters:
+            queryset = getattr(route.view_class, "queryset", None)
+            values = {"id": queryset.model.objects.order_by("pk").first().pk}
+        yield route.path, client.get(route.url(**values))
+
+
+@pytest.mark.parametrize(
+    "client_name", ["api", "other_patient_client", "donor_client", "other_hospital_admin_client", "other_doctor"]
+)
+def test_api1_no_answer_to_anyone_else_carries_patient_a_data(request, marked_world, client_name):
+    if client_name == "other_doctor":
+        client = client_for(marked_world.other_doctor.user)
+    else:
+        client = request.getfixturevalue(client_name)
+    leaks = []
+    for path, response in _every_get(client, marked_world):
+        assert response.status_code < 500, path
+        leaks += [f"{path}: {marker}" for marker in MARKERS if marker in response.content.decode()]
+    assert leaks == []
+
+
+def test_api1_the_sweep_would_see_patient_a_data_where_it_is_allowed(marked_world, patient_client):
+    """Guard for the sweep above: the markers are found in answers to patient A itself."""
+    found = set()
+    for _path, response in _every_get(patient_client, marked_world):
+        found |= {marker for marker in MARKERS if marker in response.content.decode()}
+    assert found == set(MARKERS)
+
+
+def test_api1_hospital_admin_reads_staff_of_its_hospital_but_no_patient_account(world, hospital_admin_client):
+    assert hospital_admin_client.get(f"/api/v1/users/{world.doctor.user_id}").status_code == 200
+    assert hospital_admin_client.get(f"/api/v1/users/{world.patient.pk}").status_code == 404
+    assert hospital_admin_client.patch(f"/api/v1/users/{world.patient.pk}", {"fullname": "X"}).status_code == 404
+    listed = {row["id"] for row in hospital_admin_client.get("/api/v1/users", {"page_size": 100}).json()["results"]}
+    assert world.patient.pk not in listed and world.other_patient.pk not in listed
+
+
+def test_api1_a_beds_current_admission_is_shown_only_to_its_hospitals_staff(
+    world, api, patient_client, other_hospital_admin_client, doctor_client
+):
+    url = f"/api/v1/beds/{world.bed.pk}"
+    for client in (api, patient_client, other_hospital_admin_client):
+        assert client.get(url).json()["current_admission"] is None
+    assert doctor_client.get(url).json()["current_admission"]["patient_id"] == world.patient.pk
+
+
 # =====================================================================================================
 # API2 — Broken authentication
 # =====================================================================================================
@@ -1019,6 +1089,23 @@ def test_api4_registration_is_throttled_per_client_address(api, low_rates):
     assert User.objects.filter(username__startswith="bulk").count() == 4
 
 
+@pytest.mark.parametrize("path", ["/auth/login", "/auth/register", "/auth/refresh"])
+def test_api4_oversized_credentials_are_400_before_any_hashing(api, path, monkeypatch):
+    from django.contrib.auth import base_user, hashers
+
+    def no_hashing(*args, **kwargs):
+        raise AssertionError("a password was hashed")
+
+    for module in (hashers, base_user):
+        monkeypatch.setattr(module, "make_password", no_hashing)
+        monkeypatch.setattr(module, "check_password", no_hashing)
+    huge = "p" * 100_000
+    body = {"username": "u" * 300, "password": huge, "fullname": "F", "email": "e@x.org", "refresh": huge}
+    response = api.post(path, body)
+    assert response.status_code == 400
+    assert attrs(response) & {"username", "password", "refresh"}
+
+
 def test_api4_collections_and_ranges_in_bodies_are_bounded(world, doctor_client, hospital_admin_client):
     too_many = [{"medicine": f"M{n}"} for n in range(51)]
     response = doctor_client.post("/api/v1/visits", {"appointment_id": world.appointment.pk, "prescriptions": too_many})
@@ -1654,6 +1741,13 @@ def test_api8_security_headers_on_every_answer(api, method, path, expected):
     for header, value in SECURITY_HEADERS.items():
         assert response.get(header) == value, header
     assert response["X-Request-ID"]
+
+
+@pytest.mark.parametrize("incoming", ["abc<script>", "x" * 65, "a b", "id;rm -rf", "ü-1"])
+def test_api8_hostile_request_ids_are_replaced_not_echoed(api, incoming):
+    response = api.get("/health", HTTP_X_REQUEST_ID=incoming)
+    assert response["X-Request-ID"] != incoming and re.fullmatch(r"[0-9a-f]{32}", response["X-Request-ID"])
+    assert api.get("/health", HTTP_X_REQUEST_ID="trace-42.a:b_c")["X-Request-ID"] == "trace-42.a:b_c"
 
 
 def test_api8_production_redirects_http_to_https_and_sends_hsts(api, settings):
