@@ -1106,6 +1106,18 @@ def test_api4_oversized_credentials_are_400_before_any_hashing(api, path, monkey
     assert attrs(response) & {"username", "password", "refresh"}
 
 
+def test_api4_booking_is_throttled_with_retry_after(world, other_patient_client, low_rates):
+    slots = SlotFactory.create_batch(4, doctor=world.doctor, capacity=5)
+    for slot in slots[:3]:
+        assert other_patient_client.post("/api/v1/appointments", {"slot_id": slot.pk}).status_code == 201
+    response = other_patient_client.post("/api/v1/appointments", {"slot_id": slots[3].pk})
+    assert response.status_code == 429 and 0 < int(response["Retry-After"]) <= 60
+    assert error(response)["code"] == "throttled"
+    assert not Appointment.objects.filter(slot=slots[3]).exists()
+    # Reads are not throttled by the booking budget.
+    assert other_patient_client.get("/api/v1/appointments").status_code == 200
+
+
 def test_api4_collections_and_ranges_in_bodies_are_bounded(world, doctor_client, hospital_admin_client):
     too_many = [{"medicine": f"M{n}"} for n in range(51)]
     response = doctor_client.post("/api/v1/visits", {"appointment_id": world.appointment.pk, "prescriptions": too_many})
