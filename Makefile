@@ -63,3 +63,9 @@ fuzz: venv
 
 race: venv
 	HMS_TESTING=0 bin/with-postgres bin/race
+
+.PHONY: faults backup-check
+faults: venv
+	HMS_TESTING=0 bin/with-postgres bin/faults
+backup-check: venv
+	HMS_TESTING=0 bin/with-postgres bin/backup-restore

@@ -23,7 +23,8 @@ def record(
     """Append one audit entry. Called inside the writing transaction, so a rolled-back write leaves none."""
     if object_id is not None and not (str(object_id).isdigit() and len(str(object_id)) <= 18):
         # Ids are integers; a probe with a malformed id is kept as text in the detail.
-        detail = {**(detail or {}), "object_ref": str(object_id)[:64]}
+        # PostgreSQL text and jsonb cannot hold NUL, so a probed id carrying one is marked instead.
+        detail = {**(detail or {}), "object_ref": str(object_id).replace("\x00", "\ufffd")[:64]}
         object_id = None
     if actor is None and request is not None and getattr(request, "user", None) is not None:
         actor = request.user if request.user.is_authenticated else None

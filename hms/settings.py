@@ -195,7 +195,7 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 20,
     "DEFAULT_FILTER_BACKENDS": [
         "hms.api.filters.FilterBackend",
-        "rest_framework.filters.SearchFilter",
+        "hms.api.filters.SearchFilter",
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_SCHEMA_CLASS": "hms.api.schema.AutoSchema",

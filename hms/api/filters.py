@@ -1,5 +1,6 @@
 import django_filters
 from django_filters.rest_framework import DjangoFilterBackend
+from rest_framework import filters
 from rest_framework.exceptions import ValidationError
 
 BOOLEAN_VALUES = {"true", "false", "1", "0"}
@@ -24,3 +25,12 @@ class FilterBackend(DjangoFilterBackend):
         if errors:
             raise ValidationError(errors, code="invalid")
         return filterset
+
+
+class SearchFilter(filters.SearchFilter):
+    """DRF's `?search=`, documented only where the view declares `search_fields` (elsewhere it does nothing)."""
+
+    def get_schema_operation_parameters(self, view):
+        if not getattr(view, "search_fields", None):
+            return []
+        return super().get_schema_operation_parameters(view)

@@ -1,0 +1,281 @@
+"""Real faults under a running gunicorn (see bin/faults): PostgreSQL stopped and started again, then
+crashed in the middle of a burst of bookings. Exits non-zero on the first broken expectation.
+
+    bin/faults.py PORT GUNICORN_PID      (DATABASE_URL, PGPORT, PG_DATA_DIR from bin/with-postgres)
+"""
+
+import json
+import os
+import shlex
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+
+BASE = f"http://127.0.0.1:{sys.argv[1]}"
+GUNICORN_PID = int(sys.argv[2])
+PG_BIN = os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin")
+DATA_DIR = os.environ["PG_DATA_DIR"]
+PG_PORT = os.environ["PGPORT"]
+LEAKS = ("Traceback", "OperationalError", "psycopg", "connection to server", "refused", 'File "')
+failures: list[str] = []
+
+
+def check(condition: bool, what: str) -> None:
+    print(("ok    " if condition else "FAIL  ") + what, flush=True)
+    if not condition:
+        failures.append(what)
+
+
+def call(method: str, path: str, body=None, token: str | None = None):
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(BASE + path, data=data, method=method)
+    request.add_header("Content-Type", "application/json")
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, dict(response.headers), response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read().decode()
+
+
+def as_postgres(*command: str) -> None:
+    prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    subprocess.run([*prefix, *command], check=True, stdout=subprocess.DEVNULL)
+
+
+def sql_count(sql: str, *params) -> int:
+    """One count from the database, with bound parameters (a fresh connection: the server restarts)."""
+    import psycopg
+
+    with psycopg.connect(os.environ["DATABASE_URL"], connect_timeout=5) as connection:
+        return connection.execute(sql, params).fetchone()[0]
+
+
+def pg_stop(mode: str) -> None:
+    as_postgres(f"{PG_BIN}/pg_ctl", "-D", DATA_DIR, "-m", mode, "-w", "stop")
+
+
+def pg_start(*extra: str) -> None:
+    """Start PostgreSQL as bin/with-postgres did (same port, socket and settings, from postmaster.opts),
+    with `extra` server options appended."""
+    with open(f"{DATA_DIR}/postmaster.opts") as opts:
+        words = shlex.split(opts.read())[1:]  # drop the program
+    options = []
+    skip = False
+    for word in words:
+        if skip:
+            skip = False
+        elif word == "-D":
+            skip = True
+        else:
+            options.append(shlex.quote(word))
+    options += [shlex.quote(option) for option in extra]
+    as_postgres(
+        f"{PG_BIN}/pg_ctl", "-D", DATA_DIR, "-w", "-l", f"{DATA_DIR}/server.log", "-o", " ".join(options), "start"
+    )
+
+
+def workers() -> set[int]:
+    output = subprocess.run(["ps", "-o", "pid=", "--ppid", str(GUNICORN_PID)], capture_output=True, text=True).stdout
+    return {int(pid) for pid in output.split()}
+
+
+def is_503_in_the_error_shape(status, headers, text) -> bool:
+    try:
+        body = json.loads(text)
+    except ValueError:
+        return False
+    return (
+        status == 503
+        and headers.get("Retry-After") == "5"
+        and body.get("type") == "server_error"
+        and [error.get("code") for error in body.get("errors", [])] == ["service_unavailable"]
+        and not any(leak in text for leak in LEAKS)
+    )
+
+
+def setup() -> dict:
+    """A patient token, a hospital with a doctor and a slot with room for the burst; made with the ORM."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hms.settings")
+    sys.path.insert(0, os.getcwd())
+    import django
+
+    django.setup()
+    from django.db import connection
+
+    from accounts.models import User
+    from accounts.tokens import tokens_issue
+    from appointments.models import Doctor, Slot
+    from hospitals.models import Hospital
+
+    hospital = Hospital.objects.create(name="Fault General", registration_number="FAULT-1", city="Pune")
+    doctor_user = User.objects.create(username="faultdoc", fullname="Fault Doc", role="doctor", hospital=hospital)
+    doctor = Doctor.objects.create(user=doctor_user, hospital=hospital, specialization="GP", license_number="F-1")
+    start = (datetime.now(UTC) + timedelta(days=2)).replace(minute=0, second=0, microsecond=0)
+    slots = [
+        Slot.objects.create(
+            hospital=hospital,
+            doctor=doctor,
+            start=start + timedelta(minutes=15 * n),
+            end=start + timedelta(minutes=15 * (n + 1)),
+            local_date=start.date(),
+            capacity=500,
+        ).pk
+        for n in range(4)
+    ]
+    patients = [User.objects.create(username=f"faultpatient{n}", fullname=f"P {n}", role="user") for n in range(60)]
+    tokens = [tokens_issue(user=patient)["access"] for patient in patients]
+    admin = User.objects.get(username=os.environ["ADMIN_USERNAME"])
+    state = {"tokens": tokens, "slots": slots, "admin": tokens_issue(user=admin)["access"]}
+    connection.close()
+    return state
+
+
+def outage_checks(state: dict) -> None:
+    patient = state["tokens"][0]
+    status, _, text = call("GET", "/health")
+    check(status == 200, f"/health during the outage: {status}")
+    status, headers, text = call("GET", "/health/ready")
+    body = json.loads(text) if text.startswith("{") else {}
+    check(
+        status == 503 and body.get("checks", {}).get("database") == "unreachable",
+        f"/health/ready during the outage names the database: {status} {text}",
+    )
+    calls = [
+        ("GET", "/api/v1/hospitals", None, None),
+        ("GET", "/auth/profile", None, patient),
+        ("POST", "/auth/login", {"username": "faultadmin", "password": "x"}, None),
+        ("POST", "/api/v1/appointments", {"slot_id": state["slots"][0]}, patient),
+        (
+            "POST",
+            "/api/v1/emergencies",
+            {"contact_number": "+1 555 0100", "emergency_type": "other", "address": "x"},
+            None,
+        ),
+        ("GET", "/api/v1/system/status", None, state["admin"]),
+    ]
+    for method, path, body, token in calls:
+        started = time.monotonic()
+        status, headers, text = call(method, path, body, token)
+        elapsed = time.monotonic() - started
+        check(
+            is_503_in_the_error_shape(status, headers, text),
+            f"{method} {path} during the outage: {status} {text[:160]}",
+        )
+        check(elapsed < 10, f"{method} {path} answered within 10 s during the outage ({elapsed:.2f} s)")
+
+
+def wait_ready(seconds: float = 30) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if call("GET", "/health/ready")[0] == 200:
+            return True
+        time.sleep(0.3)
+    return False
+
+
+def recovery_checks(state: dict, before_workers: set[int]) -> None:
+    check(wait_ready(), "/health/ready is 200 again after PostgreSQL restarted")
+    # Several calls, so every worker's stale pooled connection is exercised.
+    statuses = Counter(call("GET", "/auth/profile", token=state["tokens"][1])[0] for _ in range(20))
+    check(statuses == Counter({200: 20}), f"API calls after recovery: {dict(statuses)}")
+    status, _, _ = call("POST", "/auth/login", {"username": "faultadmin", "password": os.environ["ADMIN_PASSWORD"]})
+    check(status == 200, f"login after recovery: {status}")
+    check(workers() == before_workers and len(before_workers) > 0, "the same gunicorn workers serve (no restart)")
+
+
+def crash_mid_burst(state: dict) -> None:
+    """Bookings in flight when PostgreSQL crashes (-m immediate): nothing half-written afterwards."""
+    statuses: Counter = Counter()
+    acknowledged: list[int] = []
+    stop = threading.Event()
+    lock = threading.Lock()
+
+    def book(index: int):
+        token = state["tokens"][index % len(state["tokens"])]
+        turn = index
+        while not stop.is_set():  # round and round the slots (409 once booked) until the crash is over
+            slot = state["slots"][turn % len(state["slots"])]
+            turn += 1
+            status, _, text = call("POST", "/api/v1/appointments", {"slot_id": slot}, token)
+            with lock:
+                statuses[status] += 1
+                if status == 201:
+                    acknowledged.append(json.loads(text)["id"])
+
+    with ThreadPoolExecutor(max_workers=30) as pool:
+        futures = [pool.submit(book, index) for index in range(len(state["tokens"]))]
+        time.sleep(0.4)
+        pg_stop("immediate")
+        time.sleep(1.0)
+        stop.set()
+        for future in futures:
+            future.result()
+    pg_start("-c", "synchronous_commit=on")
+    check(wait_ready(), "/health/ready is 200 again after the crash")
+    print(f"      bookings during the crash: {dict(sorted(statuses.items()))}")
+    check(set(statuses) <= {201, 409, 503}, f"only 201/409/503 during the crash: {dict(statuses)}")
+    check(statuses[503] > 0, "some bookings met the crash (503)")
+    slots = state["slots"]
+    mismatched = sql_count(
+        """SELECT count(*) FROM appointments_slot s WHERE s.id = ANY(%s) AND s.booked <> (
+             SELECT count(*) FROM appointments_appointment a
+             WHERE a.slot_id = s.id AND a.status IN ('booked', 'checked_in'))""",
+        slots,
+    )
+    check(mismatched == 0, f"every slot's booked count equals its active appointments ({mismatched} differ)")
+    orphans = sql_count(
+        """SELECT count(*) FROM appointments_appointment a WHERE a.slot_id = ANY(%s) AND NOT EXISTS (
+             SELECT 1 FROM accounts_activity x WHERE x.object_type = 'appointment'
+             AND x.object_id = a.id::text AND x.action = 'create')""",
+        slots,
+    )
+    check(orphans == 0, f"every appointment has its audit entry, written in the same transaction ({orphans} lack one)")
+    duplicates = sql_count(
+        """SELECT count(*) FROM (SELECT slot_id, token_number FROM appointments_appointment
+             WHERE slot_id = ANY(%s) GROUP BY 1, 2 HAVING count(*) > 1) d""",
+        slots,
+    )
+    check(duplicates == 0, "no token number issued twice")
+    kept = sql_count("SELECT count(*) FROM appointments_appointment WHERE id = ANY(%s)", acknowledged)
+    check(kept == len(acknowledged), f"every acknowledged booking survived the crash ({kept}/{len(acknowledged)})")
+    rows = sql_count("SELECT count(*) FROM appointments_appointment WHERE slot_id = ANY(%s)", slots)
+    print(f"      appointments kept: {rows} (201 answers: {statuses[201]})")
+
+
+def main() -> None:
+    state = setup()
+    before = workers()
+
+    print("== database up")
+    check(call("GET", "/health")[0] == 200, "/health")
+    check(call("GET", "/health/ready")[0] == 200, "/health/ready")
+    check(call("GET", "/auth/profile", token=state["tokens"][0])[0] == 200, "signed-in API call")
+
+    print("== PostgreSQL stopped (pg_ctl stop -m fast)")
+    pg_stop("fast")
+    outage_checks(state)
+
+    print("== PostgreSQL started again on the same port (synchronous_commit on, as in production)")
+    # bin/with-postgres turns synchronous_commit off for speed; with it on, an acknowledged commit
+    # survives the crash below, so every 201 can be checked.
+    pg_start("-c", "synchronous_commit=on")
+    recovery_checks(state, before)
+
+    print("== PostgreSQL crashes (pg_ctl stop -m immediate) during a burst of bookings")
+    crash_mid_burst(state)
+    check(workers() == before, "still the same gunicorn workers")
+
+    print(f"faults: {len(failures)} failure(s)")
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,96 @@
+"""One small hospital world for the cross-app security, fault and data-safety tests.
+
+Patient A (`patient`) holds one record of every clinical kind at `hospital`; patient B
+(`other_patient`) and the staff of `other_hospital` must never reach them.
+"""
+
+from types import SimpleNamespace
+
+import pytest
+from django.utils import timezone
+
+from accounts.models import Activity
+from accounts.tests.factories import UserFactory
+from appointments.models import Prescription, Visit
+from appointments.tests.factories import AppointmentFactory, DoctorFactory, OpdScheduleFactory, SlotFactory
+from bloodbank.models import Donation
+from bloodbank.tests.factories import BloodBankFactory, BloodRequestFactory, StockLotFactory
+from conftest import client_for
+from emergency.tests.factories import AmbulanceFactory, EmergencyFactory
+from hospitals.tests.factories import AdmissionFactory, BedFactory, WardFactory
+
+
+@pytest.fixture
+def other_hospital_admin(other_hospital):
+    return UserFactory(role="hospital_admin", hospital=other_hospital)
+
+
+@pytest.fixture
+def other_hospital_admin_client(other_hospital_admin):
+    return client_for(other_hospital_admin)
+
+
+@pytest.fixture
+def world(
+    hospital, other_hospital, patient, other_patient, donor, doctor_user, driver_user, hospital_admin, admin_user
+):
+    """Patient A's appointment, visit, admission, blood request and emergency at `hospital`, plus the
+    public objects around them (doctor, schedule, slots, ward, beds, bank, lot, ambulance)."""
+    doctor = DoctorFactory(user=doctor_user, hospital=hospital)
+    other_doctor = DoctorFactory(hospital=other_hospital)
+    schedule = OpdScheduleFactory(doctor=doctor)
+    schedule.refresh_from_db()
+    slot = SlotFactory(doctor=doctor, capacity=5)
+    spare_slot = SlotFactory(doctor=doctor, capacity=5)
+    appointment = AppointmentFactory(slot=slot, patient=patient)
+    visit = Visit.objects.create(
+        patient=patient, doctor=doctor, hospital=hospital, complaint="Cough", diagnosis="Cold", notes="Rest"
+    )
+    Prescription.objects.create(visit=visit, medicine="Paracetamol", dosage="500 mg")
+    ward = WardFactory(hospital=hospital)
+    bed = BedFactory(ward=ward)
+    free_bed = BedFactory(ward=ward)
+    admission = AdmissionFactory(bed=bed, patient=patient)
+    bank = BloodBankFactory(hospital=hospital)
+    lot = StockLotFactory(blood_bank=bank, blood_group="A+", units=10)
+    blood_request = BloodRequestFactory(requester=patient, blood_bank=bank, hospital=hospital)
+    donation_lot = StockLotFactory(blood_bank=bank, blood_group="O+", units=1)
+    donation = Donation.objects.create(
+        donor=donor,
+        blood_bank=bank,
+        donated_on=timezone.localdate(),
+        blood_group="O+",
+        units=1,
+        lot=donation_lot,
+        recorded_by=hospital_admin,
+    )
+    ambulance = AmbulanceFactory(hospital=hospital, driver=driver_user, latitude=18.521, longitude=73.851)
+    emergency = EmergencyFactory(hospital=hospital, reporter=patient)
+    Activity.objects.create(action=Activity.Action.LOGIN, actor=admin_user, actor_role="admin")
+    return SimpleNamespace(
+        hospital=hospital,
+        other_hospital=other_hospital,
+        patient=patient,
+        other_patient=other_patient,
+        donor=donor,
+        admin=admin_user,
+        hospital_admin=hospital_admin,
+        doctor=doctor,
+        other_doctor=other_doctor,
+        schedule=schedule,
+        slot=slot,
+        spare_slot=spare_slot,
+        appointment=appointment,
+        visit=visit,
+        ward=ward,
+        floor=ward.floor,
+        bed=bed,
+        free_bed=free_bed,
+        admission=admission,
+        bank=bank,
+        lot=lot,
+        blood_request=blood_request,
+        donation=donation,
+        ambulance=ambulance,
+        emergency=emergency,
+    )
