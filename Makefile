@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test test-unit lint format venv migrate bench fuzz race clean
+.PHONY: run test lint format venv migrate bench fuzz race clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -42,10 +42,11 @@ run: venv .env migrate
 	@echo "Serving http://$(HOST):$(PORT)  (docs: http://$(HOST):$(PORT)/api/docs)"
 	$(VENV)/bin/gunicorn hms.wsgi:application -b $(HOST):$(PORT) -w $${WEB_CONCURRENCY:-2} --access-logfile -
 
-# The whole suite on a throwaway PostgreSQL, then the multi-host races (with PYTEST_ARGS: pytest only).
+# The whole suite on a throwaway PostgreSQL, then the multi-host races, the database-outage run and the
+# backup/restore check (with PYTEST_ARGS: pytest only).
 test: venv
 	HMS_TESTING=1 bin/with-postgres $(PY) -m pytest $(PYTEST_ARGS)
-	@if [ -z "$(PYTEST_ARGS)" ]; then $(MAKE) --no-print-directory race; fi
+	@if [ -z "$(PYTEST_ARGS)" ]; then $(MAKE) --no-print-directory race faults backup-check; fi
 
 lint: venv
 	$(VENV)/bin/ruff check .

@@ -234,7 +234,7 @@ def crash_mid_burst(state: dict) -> None:
     orphans = sql_count(
         """SELECT count(*) FROM appointments_appointment a WHERE a.slot_id = ANY(%s) AND NOT EXISTS (
              SELECT 1 FROM accounts_activity x WHERE x.object_type = 'appointment'
-             AND x.object_id = a.id::text AND x.action = 'create')""",
+             AND x.object_id = a.id AND x.action = 'create')""",
         slots,
     )
     check(orphans == 0, f"every appointment has its audit entry, written in the same transaction ({orphans} lack one)")
