@@ -37,3 +37,13 @@ class MovesEmergencies(BasePermission):
 
     def has_permission(self, request, view):
         return role_of(request.user) in (ADMIN, HOSPITAL_ADMIN, AMBULANCE_DRIVER)
+
+
+class OfItsHospital(BasePermission):
+    """An ambulance is seen and handled by admin and its own hospital's staff; other hospitals' staff get 403."""
+
+    message = "This ambulance belongs to another hospital."
+
+    def has_object_permission(self, request, view, obj):
+        user = request.user
+        return role_of(user) == ADMIN or (user.hospital_id is not None and obj.hospital_id == user.hospital_id)

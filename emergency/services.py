@@ -153,11 +153,22 @@ def ambulance_status_set(*, request, by: User, ambulance: Ambulance, status: str
 
 
 def nearest_emergency_hospital(*, latitude: float, longitude: float) -> Hospital | None:
-    """The nearest active hospital with emergency services, within NEAREST_HOSPITAL_RADIUS_KM."""
+    """The nearest active hospital with emergency services, however far.
+
+    The bounding box of NEAREST_HOSPITAL_RADIUS_KM answers almost every report from an index; only a
+    report from farther away than that from every hospital pays for ranking them all.
+    """
     candidates = Hospital.objects.filter(
         is_active=True, emergency_services=True, latitude__isnull=False, longitude__isnull=False
     )
-    return geo.nearest(candidates, latitude, longitude, NEAREST_HOSPITAL_RADIUS_KM).first()
+    nearby = geo.nearest(candidates, latitude, longitude, NEAREST_HOSPITAL_RADIUS_KM).first()
+    if nearby is not None:
+        return nearby
+    return (
+        candidates.annotate(distance_km=geo.distance_km_expression(latitude, longitude))
+        .order_by("distance_km", "pk")
+        .first()
+    )
 
 
 def _event(

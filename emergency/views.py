@@ -13,6 +13,7 @@ from emergency.permissions import (
     IsAdminOrHospitalAdmin,
     IsAdminOrHospitalStaff,
     MovesEmergencies,
+    OfItsHospital,
     ReportsLocation,
 )
 from emergency.throttling import EmergencyReportThrottle
@@ -62,14 +63,18 @@ class AmbulanceViewSet(
     ordering = ["id"]
 
     def get_queryset(self):
-        return self.scope_queryset(_ambulances())
+        if self.action == "list":
+            return self.scope_queryset(_ambulances())
+        # The roles table answers other hospitals' staff 403 (OfItsHospital), not 404: ambulances are not
+        # clinical records.
+        return _ambulances()
 
     def get_permissions(self):
         if self.action in ("create", "update", "partial_update", "status"):
-            return [IsAdminOrHospitalAdmin()]
+            return [IsAdminOrHospitalAdmin(), OfItsHospital()]
         if self.action == "location":
-            return [ReportsLocation()]
-        return [IsAdminOrHospitalStaff()]
+            return [ReportsLocation(), OfItsHospital()]
+        return [IsAdminOrHospitalStaff(), OfItsHospital()]
 
     def _out(self, ambulance, code=HTTP_200_OK):
         return Response(serializers.AmbulanceOut(_ambulances().get(pk=ambulance.pk)).data, status=code)

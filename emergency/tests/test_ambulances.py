@@ -129,11 +129,11 @@ def test_staff_of_its_hospital_and_admin_see_the_ambulance(request, role_client,
     assert [row["id"] for row in client.get(URL).json()["results"]] == [ambulance.pk]
 
 
-def test_staff_of_another_hospital_get_404_and_an_empty_list(
+def test_staff_of_another_hospital_get_403_and_an_empty_list(
     other_hospital_admin_client, other_driver_client, ambulance
 ):
     for client in (other_hospital_admin_client, other_driver_client):
-        assert client.get(f"{URL}/{ambulance.pk}").status_code == 404
+        assert client.get(f"{URL}/{ambulance.pk}").status_code == 403
         assert client.get(URL).json()["count"] == 0
 
 
@@ -171,7 +171,7 @@ def test_hospital_admin_updates_its_ambulance(hospital_admin_client, ambulance):
 
 def test_hospital_admin_of_another_hospital_cannot_update_it(other_hospital_admin_client, ambulance):
     response = other_hospital_admin_client.patch(f"{URL}/{ambulance.pk}", {"ambulance_type": "transport"})
-    assert response.status_code == 404
+    assert response.status_code == 403
     ambulance.refresh_from_db()
     assert ambulance.ambulance_type == "basic"
 
@@ -251,9 +251,11 @@ def test_doctor_cannot_report_location(doctor_client, ambulance):
     assert doctor_client.post(f"{URL}/{ambulance.pk}/location", {"latitude": 1, "longitude": 1}).status_code == 403
 
 
-def test_driver_of_another_hospital_gets_404_on_location(other_driver_client, ambulance):
+def test_driver_of_another_hospital_gets_403_on_location(other_driver_client, ambulance):
     response = other_driver_client.post(f"{URL}/{ambulance.pk}/location", {"latitude": 1, "longitude": 1})
-    assert response.status_code == 404
+    assert response.status_code == 403
+    ambulance.refresh_from_db()
+    assert ambulance.latitude != 1
 
 
 @pytest.mark.parametrize(

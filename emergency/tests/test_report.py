@@ -127,8 +127,15 @@ def test_explicit_hospital_id_wins_over_the_nearest(api, hospital):
     assert response.status_code == 201 and response.json()["hospital_id"] == chosen.pk
 
 
-def test_no_hospital_within_500_km_leaves_hospital_null(api):
-    HospitalFactory(latitude=28.61, longitude=77.21)  # Delhi, ~1,170 km from Pune
+def test_the_nearest_hospital_is_assigned_however_far(api):
+    delhi = HospitalFactory(latitude=28.61, longitude=77.21)  # ~1,170 km from Pune
+    HospitalFactory(latitude=-33.9, longitude=18.4)  # Cape Town, farther still
+    response = api.post(URL, REPORT)
+    assert response.status_code == 201 and response.json()["hospital_id"] == delhi.pk
+
+
+def test_no_hospital_with_emergency_services_leaves_hospital_null(api):
+    HospitalFactory(latitude=18.52, longitude=73.85, emergency_services=False)
     response = api.post(URL, REPORT)
     assert response.status_code == 201 and response.json()["hospital_id"] is None
 
