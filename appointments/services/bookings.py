@@ -165,7 +165,7 @@ def _reschedule(*, by: User, appointment: Appointment, slot_id: int) -> None:
         raise Conflict("The slot has started; the appointment can no longer be rescheduled.")
     target = Slot.objects.filter(pk=slot_id, hospital__is_active=True).values_list("hospital_id", flat=True).first()
     if target is None:
-        raise ValidationError({"slot_id": ["No such slot."]}, code="does_not_exist")
+        raise NotFound("No such slot.")
     if by.role == HOSPITAL_ADMIN and target != by.hospital_id:
         raise PermissionDenied("A hospital admin moves appointments within its own hospital only.")
     # Both slot rows, in primary-key order: two reschedules crossing the same pair cannot deadlock.

@@ -392,9 +392,11 @@ def test_reschedule_into_full_slot_is_409_and_changes_nothing(patient_client, ap
     assert Slot.objects.get(pk=appointment.slot_id).booked == 1 and Slot.objects.get(pk=full.pk).booked == 1
 
 
-def test_reschedule_to_unknown_or_past_slot_is_400(patient_client, appointment, doctor):
+def test_reschedule_to_unknown_slot_is_404_and_past_slot_is_400(patient_client, appointment, doctor):
     response = patient_client.patch(f"/api/v1/appointments/{appointment.pk}", {"slot_id": 999999}, format="json")
-    assert response.status_code == 400 and response.json()["errors"][0]["attr"] == "slot_id"
+    assert response.status_code == 404
+    appointment.refresh_from_db()
+    assert appointment.status == "booked"
     past = _started_slot(doctor)
     response = patient_client.patch(f"/api/v1/appointments/{appointment.pk}", {"slot_id": past.pk}, format="json")
     assert response.status_code == 400 and response.json()["errors"][0]["attr"] == "slot_id"
