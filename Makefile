@@ -61,3 +61,6 @@ fuzz: venv
 
 race: venv
 	HMS_TESTING=0 bin/with-postgres bin/race
+
+bench: venv
+	bench/run.sh
