@@ -30,6 +30,7 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 DATA = BENCH / ".data"
+RAW = DATA / "raw"  # every wrk output, for a second look
 PY = str(ROOT / ".venv" / "bin" / "python")
 GUNICORN = str(ROOT / ".venv" / "bin" / "gunicorn")
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
@@ -219,12 +220,13 @@ def start_floor() -> tuple[subprocess.Popen, int]:
     return process, port
 
 
-UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
+UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0, "h": 3600000.0}
 
 
-def milliseconds(text: str) -> float:
-    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()
-    return float(value) * UNITS[unit]
+def milliseconds(output: str, percentile: str) -> float:
+    """A latency percentile of wrk's --latency table in ms (NaN when wrk printed none)."""
+    found = re.search(rf"^\s+{percentile}%\s+([\d.]+)(us|ms|s|m|h)\s*$", output, re.MULTILINE)
+    return float(found.group(1)) * UNITS[found.group(2)] if found else float("nan")
 
 
 def wrk(port: int, path: str, *, token: str | None = None, script: Path | None = None) -> dict:
@@ -233,12 +235,18 @@ def wrk(port: int, path: str, *, token: str | None = None, script: Path | None =
         cmd += ["-H", f"Authorization: Bearer {token}"]
     if script:
         cmd += ["-s", str(script)]
-    output = run([*cmd, f"http://127.0.0.1:{port}{path}"])
+    output = subprocess.run([*cmd, f"http://127.0.0.1:{port}{path}"], text=True, capture_output=True).stdout
+    RAW.mkdir(parents=True, exist_ok=True)
+    raw = RAW / f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{port}-{re.sub(r'[^A-Za-z0-9]+', '_', path)[:60]}.txt"
+    raw.write_text(output)
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    requests = re.search(r"(\d+) requests in", output)
     result = {
-        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
-        "p50": milliseconds(re.search(r"50%\s+(\S+)", output).group(1)),
-        "p99": milliseconds(re.search(r"99%\s+(\S+)", output).group(1)),
-        "requests": int(re.search(r"(\d+) requests in", output).group(1)),
+        "rps": float(rps.group(1)) if rps else 0.0,
+        "p50": milliseconds(output, "50"),
+        "p99": milliseconds(output, "99"),
+        "requests": int(requests.group(1)) if requests else 0,
+        "raw": str(raw.relative_to(ROOT)),
     }
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     result["non_2xx"] = int(bad.group(1)) if bad else 0
@@ -336,10 +344,10 @@ def measure_pairs(hms_port: int, floor_port: int, data: dict, floor_token: str, 
         for _round in range(ROUNDS):
             floor = wrk(floor_port, floor_path, token=None if floor_path == "/public" else floor_token)
             hms = wrk(hms_port, path, token=token, script=script)
-            runs.append({"floor": floor, "hms": hms, "ratio": hms["rps"] / floor["rps"]})
+            runs.append({"floor": floor, "hms": hms, "ratio": hms["rps"] / floor["rps"] if floor["rps"] else 0.0})
             say(
                 f"  {label:<48} {hms['rps']:8.0f} req/s  p50 {hms['p50']:6.2f} ms   floor {floor_path:<7} "
-                f"{floor['rps']:7.0f} req/s  ratio {hms['rps'] / floor['rps']:.2f}"
+                f"{floor['rps']:7.0f} req/s  ratio {runs[-1]['ratio']:.2f}"
             )
         results[name] = runs
     return results
@@ -405,7 +413,7 @@ def git_revision() -> str:
         return "unknown"
 
 
-def render(rows, growth, rss, overbooking, data, small, info, elapsed) -> str:
+def render(rows, growth, rss, overbooking, data, small, info, elapsed, load) -> str:
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         f"## {now} (commit {git_revision()})",
@@ -416,7 +424,8 @@ def render(rows, growth, rss, overbooking, data, small, info, elapsed) -> str:
         f"alternated {ROUNDS} times, medians (ratio: median of the per-round ratios HMS/floor req/s).",
         f"Data (scale 1): {data['sizes']['hospitals']} hospitals, {data['sizes']['slots']:,} slots, "
         f"{data['sizes']['appointments']:,} appointments, {data['sizes']['users']:,} users. Whole run "
-        f"{elapsed / 60:.1f} min.",
+        f"{elapsed / 60:.1f} min. Load average (1 min) at start and end: {load[0]:.1f}, {load[1]:.1f} (on "
+        f"{info['nproc']} cores; above ~1.5 means other processes shared the machine: compare ratios, not absolutes).",
         "",
         "| Endpoint | req/s | p50 ms | p99 ms | floor | floor req/s | floor p50 ms | ratio | target | SQL/req |",
         "|---|---:|---:|---:|---|---:|---:|---:|---:|---:|",
@@ -478,6 +487,7 @@ def write_results(section: str) -> None:
 
 def main() -> None:
     started = time.monotonic()
+    load_at_start = os.getloadavg()[0]
     DATA.mkdir(parents=True, exist_ok=True)
     info = machine()
     seed("hms", "1")
@@ -508,7 +518,8 @@ def main() -> None:
     stop(small_server)
 
     rows = summarize(results, data)
-    section = render(rows, growth, rss, overbooking, data, small, info, time.monotonic() - started)
+    load = (load_at_start, os.getloadavg()[0])
+    section = render(rows, growth, rss, overbooking, data, small, info, time.monotonic() - started, load)
     write_results(section)
     say("\n" + section)
     say(f"Written to {BENCH / 'RESULTS.md'}")

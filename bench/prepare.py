@@ -43,7 +43,7 @@ def access(user: User) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--booking-patients", type=int, default=1000)
-    parser.add_argument("--booking-slots", type=int, default=2000)
+    parser.add_argument("--booking-slots", type=int, default=400)
     args = parser.parse_args()
     rng = random.Random(2026)
 
