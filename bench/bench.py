@@ -8,6 +8,7 @@ HMS three times. Prints the table and prepends it to bench/RESULTS.md.
 
     bench/run.sh                      # what `make bench` runs
     BENCH_SECONDS=3 BENCH_ROUNDS=1 bench/run.sh   # a quick smoke run
+    BENCH_NOTE="before the index" bench/run.sh   # a note in the section heading
 """
 
 import json
@@ -408,7 +409,8 @@ def machine() -> dict:
 
 def git_revision() -> str:
     try:
-        return run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT).strip()
+        dirty = run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT).strip()
+        return run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT).strip() + (" + local changes" if dirty else "")
     except (subprocess.CalledProcessError, FileNotFoundError):
         return "unknown"
 
@@ -416,7 +418,8 @@ def git_revision() -> str:
 def render(rows, growth, rss, overbooking, data, small, info, elapsed, load) -> str:
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
-        f"## {now} (commit {git_revision()})",
+        f"## {now} (commit {git_revision()})"
+        + (f": {os.environ['BENCH_NOTE']}" if os.environ.get("BENCH_NOTE") else ""),
         "",
         f"Machine: {info['nproc']} CPUs ({info['cpu']}), {info['memory_mb'] / 1024:.1f} GiB RAM; Python "
         f"{info['python']}, PostgreSQL {info['postgresql']} (fsync off, throwaway), {info['wrk']}. gunicorn sync, "
