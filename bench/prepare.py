@@ -2,7 +2,8 @@
 
 Prints one JSON object: the ids the benchmarked URLs use, access tokens (issued directly, no bcrypt
 login), the slots and patient tokens of the booking mix, and the SQL queries one request of each
-endpoint costs (Django test client + CaptureQueriesContext, after a warm-up request).
+endpoint costs (Django test client + CaptureQueriesContext, after warm-up requests), and each read
+endpoint's median wall and CPU time for one request at a time in this process.
 
     DATABASE_URL=... .venv/bin/python bench/prepare.py [--booking-patients N] [--booking-slots N]
 """
@@ -11,7 +12,9 @@ import argparse
 import json
 import os
 import random
+import statistics
 import sys
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -40,10 +43,26 @@ def access(user: User) -> str:
     return tokens_issue(user=user)["access"]
 
 
+def one_at_a_time(client: Client, path: str, headers: dict, samples: int) -> dict:
+    """Median wall and CPU milliseconds of one request with nothing else in flight (test client, no HTTP).
+
+    Far steadier than wrk on a shared machine: CPU time ignores other processes, and the wall time has
+    no queueing in it, so it shows what the data size costs a request (the growth check).
+    """
+    walls, cpus = [], []
+    for _ in range(samples):
+        wall, cpu = time.perf_counter(), time.process_time()
+        client.get(path, **headers)
+        walls.append((time.perf_counter() - wall) * 1000)
+        cpus.append((time.process_time() - cpu) * 1000)
+    return {"wall_ms": statistics.median(walls), "cpu_ms": statistics.median(cpus)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--booking-patients", type=int, default=1000)
     parser.add_argument("--booking-slots", type=int, default=400)
+    parser.add_argument("--samples", type=int, default=60, help="requests per endpoint timed one at a time")
     args = parser.parse_args()
     rng = random.Random(2026)
 
@@ -91,10 +110,11 @@ def main() -> None:
         "dashboard_patient": ("/api/v1/dashboard", "patient"),
     }
     client = Client(HTTP_HOST="127.0.0.1")
-    queries, rows = {}, {}
+    queries, rows, single = {}, {}, {}
     for name, (path, who) in reads.items():
         headers = {"HTTP_AUTHORIZATION": f"Bearer {tokens[who]}"} if who else {}
-        client.get(path, **headers)  # warm-up
+        for _ in range(5):
+            client.get(path, **headers)  # warm-up
         with CaptureQueriesContext(connection) as captured:
             response = client.get(path, **headers)
         if response.status_code != 200:
@@ -103,6 +123,7 @@ def main() -> None:
         body = response.json()
         if isinstance(body, dict) and "count" in body:
             rows[name] = {"count": body["count"], "page": len(body["results"])}
+        single[name] = one_at_a_time(client, path, headers, args.samples)
 
     # One real booking (a patient and slot the mix does not use) for the booking's query count.
     booker = User.objects.filter(username__startswith="bench.p", role=User.Role.USER).order_by("-username").first()
@@ -129,6 +150,7 @@ def main() -> None:
             "booking_tokens": [access(user) for user in patients],
             "booking_slots": slots,
             "queries": queries,
+            "single": single,
             "rows": rows,
             "sizes": {
                 "hospitals": Hospital.objects.count(),
