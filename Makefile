@@ -68,5 +68,9 @@ race: venv
 .PHONY: faults backup-check
 faults: venv
 	HMS_TESTING=0 bin/with-postgres bin/faults
+
 backup-check: venv
 	HMS_TESTING=0 bin/with-postgres bin/backup-restore
+
+bench: venv
+	bench/run.sh

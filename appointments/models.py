@@ -165,6 +165,8 @@ class Slot(models.Model):
             # The available-slots query: open slots of a hospital (or of all) from now on.
             models.Index(fields=["hospital", "start"], condition=Q(status="open"), name="slot_open_hospital_start"),
             models.Index(fields=["start"], condition=Q(status="open"), name="slot_open_start"),
+            # Any status by time (today's appointments on the dashboards join through it).
+            models.Index(fields=["start"], name="slot_start"),
             models.Index(fields=["hospital", "local_date"], name="slot_hospital_local_date"),
         ]
 

@@ -85,7 +85,7 @@ class BloodBankViewSet(
         request=serializers.StockLotIn,
         responses={201: serializers.StockLotOut},
     )
-    @action(detail=True, methods=["get", "post"])
+    @action(detail=True, methods=["get", "post"], filter_backends=[])
     def stock(self, request, pk=None):
         """GET: usable units (available, expiring after today) per group and component. POST: add a lot."""
         bank = self.get_object()
