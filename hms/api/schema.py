@@ -1,5 +1,11 @@
-"""OpenAPI generation: every operation documents the error codes it can return."""
+"""OpenAPI generation: every operation documents the error codes it can return, who may call it, and
+the values its fields really take."""
 
+import copy
+
+from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import FieldDoesNotExist
+from drf_spectacular.plumbing import force_instance, is_serializer
 from drf_standardized_errors.openapi import AutoSchema as StandardizedErrorsAutoSchema
 from drf_standardized_errors.openapi_serializers import ClientErrorEnum, ServerErrorEnum, ValidationErrorEnum
 from rest_framework import serializers
@@ -53,13 +59,72 @@ ErrorResponse503Serializer = _error_response_serializer(
 )
 
 
+class _AnonymousRequest:
+    """The schema generator's request as an anonymous caller would send it (for permission checks)."""
+
+    def __init__(self, request, method):
+        self._request, self.method, self.user, self.auth = request, method, AnonymousUser(), None
+
+    def __getattr__(self, name):
+        return getattr(self._request, name)
+
+
+def _allows_blank(field) -> bool:
+    """True when the field takes or returns "" (read-only model fields lose `allow_blank` in DRF)."""
+    if getattr(field, "allow_blank", False):
+        return True
+    model = getattr(getattr(field.parent, "Meta", None), "model", None)
+    if not field.read_only or model is None or len(getattr(field, "source_attrs", ())) != 1:
+        return False
+    try:
+        return model._meta.get_field(field.source_attrs[0]).blank
+    except FieldDoesNotExist:
+        return False
+
+
 class AutoSchema(StandardizedErrorsAutoSchema):
-    """Adds 409/413 to writes and 503 everywhere; reads never answer 409 or 413."""
+    """Adds 409/413 to writes and 503 everywhere; reads never answer 409 or 413.
+
+    Also: an operation that anonymous callers may use says so (security `{}`), whatever permission
+    class grants it; "" is documented where an email or URL may be blank; a PUT routed to
+    `partial_update` (seed aliases) documents the partial body it accepts."""
 
     def _should_add_error_response(self, responses, status_code):
         if status_code in ("409", "413") and self.method in ("GET", "HEAD", "OPTIONS"):
             return False
         return super()._should_add_error_response(responses, status_code)
+
+    def get_auth(self):
+        auths = []
+        for requirement in super().get_auth():
+            if requirement not in auths:
+                auths.append(requirement)
+        if auths and {} not in auths and self._anonymous_allowed():
+            auths.append({})
+        return auths
+
+    def _anonymous_allowed(self) -> bool:
+        request = _AnonymousRequest(self.view.request, self.method)
+        try:
+            return all(permission.has_permission(request, self.view) for permission in self.view.get_permissions())
+        except Exception:  # noqa: BLE001 - a permission that needs a real caller does not admit anonymous ones
+            return False
+
+    def _insert_field_validators(self, field, schema):
+        super()._insert_field_validators(field, schema)
+        blankable = isinstance(field, (serializers.EmailField, serializers.URLField)) and _allows_blank(field)
+        if blankable and "format" in schema:
+            schema["anyOf"] = [{"format": schema.pop("format")}, {"enum": [""]}]
+
+    def _get_request_for_media_type(self, serializer, direction="request"):
+        if (
+            self.method != "PATCH"
+            and getattr(self.view, "action", None) == "partial_update"
+            and is_serializer(serializer)
+        ):
+            serializer = copy.copy(force_instance(serializer))
+            serializer.partial = True
+        return super()._get_request_for_media_type(serializer, direction)
 
 
 def mark_seed_aliases_deprecated(result, generator, request, public):
