@@ -356,3 +356,14 @@ def test_seed_request_aliases(patient_client, other_patient_client, bank):
     assert created.status_code == 201
     assert patient_client.get("/bloodbank/requests/").json()["count"] == 1
     assert other_patient_client.get("/bloodbank/requests").json()["count"] == 0
+
+
+@pytest.mark.parametrize("action", ["approve", "reject", "fulfil"])
+def test_requester_refused_a_manager_action_gets_the_documented_403(patient_client, bank, pending, action):
+    from hms.tests.openapi import assert_response_documented, openapi
+
+    response = patient_client.post(f"{REQUESTS}/{pending.pk}/{action}/", {"reason": "no"}, format="json")
+    assert response.status_code == 403
+    assert_response_documented(openapi(), f"/api/v1/blood-requests/{{id}}/{action}/", "post", response)
+    pending.refresh_from_db()
+    assert pending.status == "pending"

@@ -9,6 +9,9 @@ from drf_spectacular.plumbing import force_instance, is_serializer
 from drf_standardized_errors.openapi import AutoSchema as StandardizedErrorsAutoSchema
 from drf_standardized_errors.openapi_serializers import ClientErrorEnum, ServerErrorEnum, ValidationErrorEnum
 from rest_framework import serializers
+from rest_framework.permissions import SAFE_METHODS, AllowAny
+
+from hms.api.strict import TIME_PATTERN
 
 SEED_PREFIXES = ("/hospital/", "/appointment/", "/bloodbank/")
 
@@ -86,13 +89,21 @@ class AutoSchema(StandardizedErrorsAutoSchema):
     """Adds 409/413 to writes and 503 everywhere; reads never answer 409 or 413.
 
     Also: an operation that anonymous callers may use says so (security `{}`), whatever permission
-    class grants it; "" is documented where an email or URL may be blank; a PUT routed to
-    `partial_update` (seed aliases) documents the partial body it accepts."""
+    class grants it; a write behind a permission documents 403 (services refuse by role and
+    ownership); "" is documented where an email or URL may be blank; times of day are wall-clock
+    `HH:MM[:SS]` (JSON Schema's `time` format demands an offset); a PUT routed to `partial_update`
+    (seed aliases) documents the partial body it accepts."""
 
     def _should_add_error_response(self, responses, status_code):
         if status_code in ("409", "413") and self.method in ("GET", "HEAD", "OPTIONS"):
             return False
         return super()._should_add_error_response(responses, status_code)
+
+    def _should_add_http403_error_response(self):
+        if self.method not in SAFE_METHODS:
+            permissions = self.view.get_permissions()
+            return bool(permissions) and not all(type(permission) is AllowAny for permission in permissions)
+        return super()._should_add_http403_error_response()
 
     def get_auth(self):
         auths = []
@@ -115,6 +126,9 @@ class AutoSchema(StandardizedErrorsAutoSchema):
         blankable = isinstance(field, (serializers.EmailField, serializers.URLField)) and _allows_blank(field)
         if blankable and "format" in schema:
             schema["anyOf"] = [{"format": schema.pop("format")}, {"enum": [""]}]
+        if isinstance(field, serializers.TimeField) and schema.get("format") == "time":
+            del schema["format"]
+            schema.update(pattern=TIME_PATTERN, example="09:30:00")
 
     def _get_request_for_media_type(self, serializer, direction="request"):
         if (

@@ -5,12 +5,18 @@ For a JSON API that leniency hides client bugs and makes the OpenAPI schema untr
 is checked strictly. Query strings (a QueryDict) are text by nature and keep DRF's coercion.
 """
 
+import datetime
 import math
+import re
 
 from django.http import QueryDict
 from rest_framework import fields, relations
 
 _original = {}
+
+# A wall-clock time of day, as TimeField answers it. Python's own parser would also take "14",
+# "1400" and "14:00+05:30" (dropping the offset without a word).
+TIME_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?$"
 
 
 def _from_json(field) -> bool:
@@ -48,6 +54,13 @@ def _boolean(self, data):
     return _original["boolean"](self, data)
 
 
+def _time(self, data):
+    wall_clock = isinstance(data, datetime.time) or (isinstance(data, str) and re.fullmatch(TIME_PATTERN, data))
+    if _from_json(self) and not wall_clock:
+        self.fail("invalid", format="hh:mm[:ss[.uuuuuu]]")
+    return _original["time"](self, data)
+
+
 def _primary_key(self, data):
     if _from_json(self) and self.pk_field is None and (isinstance(data, (bool, str, float))):
         self.fail("incorrect_type", data_type=type(data).__name__)
@@ -62,10 +75,12 @@ def install() -> None:
         integer=fields.IntegerField.to_internal_value,
         float=fields.FloatField.to_internal_value,
         boolean=fields.BooleanField.to_internal_value,
+        time=fields.TimeField.to_internal_value,
         primary_key=relations.PrimaryKeyRelatedField.to_internal_value,
     )
     fields.CharField.to_internal_value = _char
     fields.IntegerField.to_internal_value = _integer
     fields.FloatField.to_internal_value = _float
     fields.BooleanField.to_internal_value = _boolean
+    fields.TimeField.to_internal_value = _time
     relations.PrimaryKeyRelatedField.to_internal_value = _primary_key
