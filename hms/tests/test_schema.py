@@ -85,3 +85,11 @@ def test_put_alias_with_no_body_changes_nothing(admin_client, hospital):
     response = admin_client.put(f"/hospital/update/{hospital.pk}/")
     assert response.status_code == 200
     assert response.json()["name"] == hospital.name
+
+
+def test_page_and_page_size_below_one_are_refused_as_the_schema_says(api, hospital):
+    parameters = {p["name"]: p for p in openapi()["paths"]["/api/v1/hospitals/{id}/floors/"]["get"]["parameters"]}
+    assert parameters["page"]["schema"]["minimum"] == 1 and parameters["page_size"]["schema"]["minimum"] == 1
+    assert api.get(f"/api/v1/hospitals/{hospital.pk}/floors/", {"page_size": 0}).status_code == 400
+    assert api.get(f"/api/v1/hospitals/{hospital.pk}/floors/", {"page": 0}).status_code == 404
+    assert api.get(f"/api/v1/hospitals/{hospital.pk}/floors/", {"page": 1, "page_size": 1}).status_code == 200
