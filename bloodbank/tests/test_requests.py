@@ -367,3 +367,10 @@ def test_requester_refused_a_manager_action_gets_the_documented_403(patient_clie
     assert_response_documented(openapi(), f"/api/v1/blood-requests/{{id}}/{action}/", "post", response)
     pending.refresh_from_db()
     assert pending.status == "pending"
+
+
+@pytest.mark.parametrize("name", ["blood_bank_id", "hospital_id", "requester_id"])
+def test_blood_request_list_rejects_fractional_id_filter_with_400(admin_client, name):
+    response = admin_client.get(f"{REQUESTS}/", {name: "1.5"})
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["attr"] == name

@@ -1,8 +1,22 @@
 import django_filters
+from django import forms
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework.exceptions import ValidationError
 
 BOOLEAN_VALUES = {"true", "false", "1", "0"}
+MAX_ID = 2**63 - 1
+
+
+class IdFilter(django_filters.NumberFilter):
+    """An integer id (1 .. 2**63-1); text, fractions and out-of-range numbers are a 400 naming the parameter.
+    The schema says `integer` with those bounds (hms.api.schema.FilterBackendExtension)."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(*args, **kwargs)
 
 
 class FilterBackend(DjangoFilterBackend):

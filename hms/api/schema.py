@@ -3,8 +3,10 @@ the values its fields really take."""
 
 import copy
 
+from django import forms
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import FieldDoesNotExist
+from drf_spectacular.contrib.django_filters import DjangoFilterExtension
 from drf_spectacular.plumbing import force_instance, is_serializer
 from drf_standardized_errors.openapi import AutoSchema as StandardizedErrorsAutoSchema
 from drf_standardized_errors.openapi_serializers import ClientErrorEnum, ServerErrorEnum, ValidationErrorEnum
@@ -60,6 +62,34 @@ ErrorResponse500Serializer = _error_response_serializer("ServerError", "error", 
 ErrorResponse503Serializer = _error_response_serializer(
     "ServiceUnavailable", "service_unavailable", ServerErrorEnum.choices
 )
+
+
+class FilterBackendExtension(DjangoFilterExtension):
+    """Filter parameters as strict as their form fields: integer where an integer is parsed, with the
+    min_value/max_value bounds that answer 400 outside them."""
+
+    target_class = "hms.api.filters.FilterBackend"
+    priority = 1
+
+    def resolve_filter_field(self, auto_schema, model, filterset_class, field_name, filter_field):
+        parameters = super().resolve_filter_field(auto_schema, model, filterset_class, field_name, filter_field)
+        field_class = filter_field.field_class
+        # Django's DecimalField and FloatField subclass IntegerField.
+        integer = issubclass(field_class, forms.IntegerField) and not issubclass(
+            field_class, (forms.DecimalField, forms.FloatField)
+        )
+        for parameter in parameters:
+            schema = parameter.get("schema", {})
+            if schema.get("type") not in ("integer", "number"):
+                continue
+            if integer:
+                schema["type"] = "integer"
+                schema.pop("format", None)
+            for kwarg, keyword in (("min_value", "minimum"), ("max_value", "maximum")):
+                bound = filter_field.extra.get(kwarg)
+                if bound is not None:
+                    schema.setdefault(keyword, bound if isinstance(bound, int) else float(bound))
+        return parameters
 
 
 class _AnonymousRequest:

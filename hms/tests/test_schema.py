@@ -93,3 +93,24 @@ def test_page_and_page_size_below_one_are_refused_as_the_schema_says(api, hospit
     assert api.get(f"/api/v1/hospitals/{hospital.pk}/floors/", {"page_size": 0}).status_code == 400
     assert api.get(f"/api/v1/hospitals/{hospital.pk}/floors/", {"page": 0}).status_code == 404
     assert api.get(f"/api/v1/hospitals/{hospital.pk}/floors/", {"page": 1, "page_size": 1}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "path,name",
+    [
+        ("/api/v1/users/", "hospital_id"),
+        ("/api/v1/emergencies/", "reporter_id"),
+        ("/api/v1/activity/", "actor_id"),
+        ("/api/v1/blood-requests/", "blood_bank_id"),
+        ("/api/v1/beds/", "ward_id"),
+    ],
+)
+def test_id_filters_are_documented_as_bounded_integers(path, name):
+    parameters = {p["name"]: p for p in openapi()["paths"][path]["get"]["parameters"]}
+    assert parameters[name]["schema"] == {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}
+
+
+def test_decimal_filters_keep_their_type_and_bounds():
+    parameters = {p["name"]: p for p in openapi()["paths"]["/api/v1/hospitals/"]["get"]["parameters"]}
+    assert parameters["radius_km"]["schema"]["type"] == "number"
+    assert parameters["radius_km"]["schema"]["minimum"] == 0.001
