@@ -120,7 +120,7 @@ class AutoSchema(StandardizedErrorsAutoSchema):
 
     Also: an operation that anonymous callers may use says so (security `{}`), whatever permission
     class grants it; a write behind a permission documents 403 (services refuse by role and
-    ownership); "" is documented where an email or URL may be blank; times of day are wall-clock
+    ownership); "" is documented where an email, URL or patterned string may be blank; times of day are wall-clock
     `HH:MM[:SS]` (JSON Schema's `time` format demands an offset); a PUT routed to `partial_update`
     (seed aliases) documents the partial body it accepts."""
 
@@ -153,9 +153,10 @@ class AutoSchema(StandardizedErrorsAutoSchema):
 
     def _insert_field_validators(self, field, schema):
         super()._insert_field_validators(field, schema)
-        blankable = isinstance(field, (serializers.EmailField, serializers.URLField)) and _allows_blank(field)
-        if blankable and "format" in schema:
-            schema["anyOf"] = [{"format": schema.pop("format")}, {"enum": [""]}]
+        if isinstance(field, serializers.CharField) and _allows_blank(field):
+            for keyword in ("format", "pattern"):
+                if keyword in schema:
+                    schema["anyOf"] = [{keyword: schema.pop(keyword)}, {"enum": [""]}]
         if isinstance(field, serializers.TimeField) and schema.get("format") == "time":
             del schema["format"]
             schema.update(pattern=TIME_PATTERN, example="09:30:00")

@@ -9,8 +9,10 @@ import datetime
 import math
 import re
 
+from django.core.validators import RegexValidator, URLValidator
 from django.http import QueryDict
 from rest_framework import fields, relations
+from rest_framework.exceptions import ValidationError
 
 _original = {}
 
@@ -29,6 +31,18 @@ def _char(self, data):
     if _from_json(self) and not isinstance(data, str):
         self.fail("invalid")
     return _original["char"](self, data)
+
+
+def _char_run_validation(self, data=fields.empty):
+    # The schema documents a RegexValidator as `pattern`, which applies to the value as sent. DRF
+    # checks it after trimming whitespace (and lets whitespace-only through as blank), and Python's
+    # `$` also matches before a final newline: so the raw string must match the whole pattern.
+    if isinstance(data, str) and data != "" and _from_json(self):
+        for validator in self.validators:
+            pattern = isinstance(validator, RegexValidator) and not isinstance(validator, URLValidator)
+            if pattern and not validator.inverse_match and not validator.regex.fullmatch(data):
+                raise ValidationError(validator.message, code=validator.code)
+    return _original["char_run_validation"](self, data)
 
 
 def _integer(self, data):
@@ -72,6 +86,7 @@ def install() -> None:
         return
     _original.update(
         char=fields.CharField.to_internal_value,
+        char_run_validation=fields.CharField.run_validation,
         integer=fields.IntegerField.to_internal_value,
         float=fields.FloatField.to_internal_value,
         boolean=fields.BooleanField.to_internal_value,
@@ -79,6 +94,7 @@ def install() -> None:
         primary_key=relations.PrimaryKeyRelatedField.to_internal_value,
     )
     fields.CharField.to_internal_value = _char
+    fields.CharField.run_validation = _char_run_validation
     fields.IntegerField.to_internal_value = _integer
     fields.FloatField.to_internal_value = _float
     fields.BooleanField.to_internal_value = _boolean
