@@ -288,3 +288,11 @@ def test_schedule_takes_wall_clock_times_and_answers_as_documented(doctor_client
     assert_response_documented(document, "/api/v1/opd-schedules/", "post", response)
     detail = doctor_client.get(f"/api/v1/opd-schedules/{response.json()['id']}/")
     assert_response_documented(document, "/api/v1/opd-schedules/{id}/", "get", detail)
+
+
+@pytest.mark.parametrize("valid_from", ["20300101", "2030-W01-1", "2030-001"])
+def test_schedule_rejects_date_not_written_yyyy_mm_dd_with_400(doctor_client, doctor, valid_from):
+    response = doctor_client.post("/api/v1/opd-schedules", {**SCHEDULE, "valid_from": valid_from}, format="json")
+    assert response.status_code == 400
+    assert [error["attr"] for error in response.json()["errors"]] == ["valid_from"]
+    assert not OpdSchedule.objects.exists()

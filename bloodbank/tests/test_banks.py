@@ -447,3 +447,13 @@ def test_blank_lot_number_is_documented_and_gets_a_generated_one(admin_client, b
     )
     assert response.status_code == 201
     assert response.json()["lot_number"]
+
+
+@pytest.mark.parametrize("collected_on", ["20260310", "2026-W11-2", "2026-069", "2026-03-10T00:00:00"])
+def test_stock_add_rejects_date_not_written_yyyy_mm_dd_with_400(admin_client, bank, collected_on):
+    response = admin_client.post(
+        f"{BANKS}/{bank.pk}/stock", {"blood_group": "A+", "units": 1, "collected_on": collected_on}, format="json"
+    )
+    assert response.status_code == 400
+    assert [error["attr"] for error in response.json()["errors"]] == ["collected_on"]
+    assert not StockLot.objects.filter(blood_bank=bank).exists()

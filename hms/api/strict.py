@@ -19,6 +19,8 @@ _original = {}
 # A wall-clock time of day, as TimeField answers it. Python's own parser would also take "14",
 # "1400" and "14:00+05:30" (dropping the offset without a word).
 TIME_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?$"
+# A calendar date as the schema's `date` format reads it; Python would also take "20261125" and "2026-W48-3".
+DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 
 
 def _from_json(field) -> bool:
@@ -75,6 +77,13 @@ def _time(self, data):
     return _original["time"](self, data)
 
 
+def _date(self, data):
+    calendar_date = isinstance(data, datetime.date) or (isinstance(data, str) and re.fullmatch(DATE_PATTERN, data))
+    if _from_json(self) and not calendar_date:
+        self.fail("invalid", format="YYYY-MM-DD")
+    return _original["date"](self, data)
+
+
 def _primary_key(self, data):
     if _from_json(self) and self.pk_field is None and (isinstance(data, (bool, str, float))):
         self.fail("incorrect_type", data_type=type(data).__name__)
@@ -91,6 +100,7 @@ def install() -> None:
         float=fields.FloatField.to_internal_value,
         boolean=fields.BooleanField.to_internal_value,
         time=fields.TimeField.to_internal_value,
+        date=fields.DateField.to_internal_value,
         primary_key=relations.PrimaryKeyRelatedField.to_internal_value,
     )
     fields.CharField.to_internal_value = _char
@@ -99,4 +109,5 @@ def install() -> None:
     fields.FloatField.to_internal_value = _float
     fields.BooleanField.to_internal_value = _boolean
     fields.TimeField.to_internal_value = _time
+    fields.DateField.to_internal_value = _date
     relations.PrimaryKeyRelatedField.to_internal_value = _primary_key
