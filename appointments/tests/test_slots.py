@@ -253,3 +253,14 @@ def test_slot_dates_out_of_range_are_400_not_500(admin_client, doctor, start, en
     start = start or _future().isoformat()
     response = admin_client.post("/api/v1/slots", {"doctor_id": doctor.pk, "start": start, "end": end}, format="json")
     assert response.status_code == 400 and response.json()["errors"][0]["attr"] == attr
+
+
+@pytest.mark.parametrize("value", ["11/25/2026", "20261125", " 2026-11-25", "2026-11-25T00:00:00Z"])
+def test_slot_date_filter_rejects_anything_but_yyyy_mm_dd_with_400(api, value):
+    response = api.get("/api/v1/slots/", {"date": value})
+    assert response.status_code == 400
+    assert [error["attr"] for error in response.json()["errors"]] == ["date"]
+
+
+def test_slot_date_filter_takes_yyyy_mm_dd(api):
+    assert api.get("/api/v1/slots/", {"date": "2026-11-25"}).status_code == 200

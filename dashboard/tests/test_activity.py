@@ -111,3 +111,9 @@ def test_activity_rejects_id_filter_that_is_not_an_id_with_400(admin_client, nam
         response = admin_client.get("/api/v1/activity/", {name: value})
         assert response.status_code == 400, value
         assert response.json()["errors"][0]["attr"] == name
+
+
+def test_activity_from_without_offset_is_400(admin_client):
+    response = admin_client.get("/api/v1/activity/", {"from": "2026-01-01T00:00:00"})
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["attr"] == "from"

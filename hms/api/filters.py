@@ -1,10 +1,17 @@
+import re
+
 import django_filters
 from django import forms
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework.exceptions import ValidationError
 
+from hms.api.strict import DATE_PATTERN
+
 BOOLEAN_VALUES = {"true", "false", "1", "0"}
 MAX_ID = 2**63 - 1
+# RFC 3339, which the schema's `date-time` format means: Django would also read "2026-11-25",
+# "2026-11-25 10:00" and no offset at all.
+DATETIME_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$"
 
 
 class IdFilter(django_filters.NumberFilter):
@@ -20,7 +27,8 @@ class IdFilter(django_filters.NumberFilter):
 
 
 class FilterBackend(DjangoFilterBackend):
-    """django-filter, except that a typed filter with an empty or unreadable value is a 400, not ignored."""
+    """django-filter, except that a typed filter with an empty or unreadable value is a 400, not ignored,
+    and dates and date-times are read only in the form the schema documents."""
 
     def get_filterset(self, request, queryset, view):
         filterset = super().get_filterset(request, queryset, view)
@@ -30,11 +38,16 @@ class FilterBackend(DjangoFilterBackend):
         for name, filter_ in filterset.filters.items():
             if name not in request.query_params or isinstance(filter_, django_filters.CharFilter):
                 continue
-            value = request.query_params.get(name, "").strip()
+            raw = request.query_params.get(name, "")
+            value = raw.strip()
             if value == "":
                 errors[name] = ["This filter needs a value."]
             elif isinstance(filter_, django_filters.BooleanFilter) and value.lower() not in BOOLEAN_VALUES:
                 errors[name] = ["Use true or false."]
+            elif isinstance(filter_, django_filters.IsoDateTimeFilter) and not re.fullmatch(DATETIME_PATTERN, raw):
+                errors[name] = ["Enter an RFC 3339 date-time with an offset, e.g. 2026-03-10T09:00:00Z."]
+            elif isinstance(filter_, django_filters.DateFilter) and not re.fullmatch(DATE_PATTERN, raw):
+                errors[name] = ["Enter a date as YYYY-MM-DD."]
         if errors:
             raise ValidationError(errors, code="invalid")
         return filterset

@@ -114,3 +114,18 @@ def test_decimal_filters_keep_their_type_and_bounds():
     parameters = {p["name"]: p for p in openapi()["paths"]["/api/v1/hospitals/"]["get"]["parameters"]}
     assert parameters["radius_km"]["schema"]["type"] == "number"
     assert parameters["radius_km"]["schema"]["minimum"] == 0.001
+
+
+def test_typed_text_filters_are_documented_as_never_empty(api):
+    parameters = {p["name"]: p for p in openapi()["paths"]["/api/v1/slots/"]["get"]["parameters"]}
+    assert parameters["from"]["schema"]["minLength"] == 1
+    assert "minLength" not in parameters["department"]["schema"]  # a CharFilter: "" means no filter
+    assert api.get("/api/v1/slots/", {"from": ""}).status_code == 400
+    assert api.get("/api/v1/slots/", {"department": ""}).status_code == 200
+
+
+def test_idempotency_key_header_is_documented_with_its_pattern(patient_client):
+    parameters = {p["name"]: p for p in openapi()["paths"]["/api/v1/appointments/"]["post"]["parameters"]}
+    assert parameters["Idempotency-Key"]["schema"]["pattern"] == "^[!-~]{1,255}$"
+    response = patient_client.post("/api/v1/appointments/", {"slot_id": 1}, format="json", HTTP_IDEMPOTENCY_KEY="a b")
+    assert response.status_code == 400
