@@ -34,8 +34,9 @@ def response_schema(document: dict, path: str, method: str, status: int | str) -
 
 def assert_matches(document: dict, schema: dict, body) -> None:
     """Validate `body` against `schema` (which may `$ref` the document's components), formats included."""
-    root = {**_as_json_schema(schema), "components": _as_json_schema(document["components"])}
-    jsonschema.validate(body, root, format_checker=jsonschema.FormatChecker())
+    root = {"allOf": [_as_json_schema(schema)], "components": _as_json_schema(document["components"])}
+    # OpenAPI 3.0 schema objects follow JSON Schema draft 4 (boolean exclusiveMaximum and friends).
+    jsonschema.Draft4Validator(root, format_checker=jsonschema.Draft4Validator.FORMAT_CHECKER).validate(body)
 
 
 def assert_response_documented(document: dict, path: str, method: str, response) -> None:
