@@ -374,3 +374,17 @@ def test_blood_request_list_rejects_fractional_id_filter_with_400(admin_client, 
     response = admin_client.get(f"{REQUESTS}/", {name: "1.5"})
     assert response.status_code == 400
     assert response.json()["errors"][0]["attr"] == name
+
+
+@pytest.mark.parametrize("required_by", ["2099-01-01", "2099-01-01T10:00:00", "2099-01-01 10:00:00Z", "tomorrow"])
+def test_blood_request_rejects_required_by_without_rfc3339_offset_with_400(patient_client, bank, required_by):
+    response = patient_client.post(f"{REQUESTS}/", request_body(bank, required_by=required_by), format="json")
+    assert response.status_code == 400
+    assert [error["attr"] for error in response.json()["errors"]] == ["required_by"]
+    assert not BloodRequest.objects.exists()
+
+
+@pytest.mark.parametrize("required_by", ["2099-01-01T10:00:00Z", "2099-01-01T10:00:00.250+05:30"])
+def test_blood_request_takes_rfc3339_required_by(patient_client, bank, required_by):
+    response = patient_client.post(f"{REQUESTS}/", request_body(bank, required_by=required_by), format="json")
+    assert response.status_code == 201, response.content

@@ -5,13 +5,10 @@ from django import forms
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework.exceptions import ValidationError
 
-from hms.api.strict import DATE_PATTERN
+from hms.api.strict import DATE_PATTERN, DATETIME_PATTERN
 
 BOOLEAN_VALUES = {"true", "false", "1", "0"}
 MAX_ID = 2**63 - 1
-# RFC 3339, which the schema's `date-time` format means: Django would also read "2026-11-25",
-# "2026-11-25 10:00" and no offset at all.
-DATETIME_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$"
 
 
 class IdFilter(django_filters.NumberFilter):

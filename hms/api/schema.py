@@ -14,7 +14,7 @@ from drf_standardized_errors.openapi_serializers import ClientErrorEnum, ServerE
 from rest_framework import serializers
 from rest_framework.permissions import SAFE_METHODS, AllowAny
 
-from hms.api.strict import TIME_PATTERN
+from hms.api.strict import LOCAL_DATETIME_PATTERN, TIME_PATTERN
 
 SEED_PREFIXES = ("/hospital/", "/appointment/", "/bloodbank/")
 
@@ -161,6 +161,10 @@ class AutoSchema(StandardizedErrorsAutoSchema):
             for keyword in ("format", "pattern"):
                 if keyword in schema:
                     schema["anyOf"] = [{keyword: schema.pop(keyword)}, {"enum": [""]}]
+        offset_optional = getattr(field, "offset_optional", False)
+        if isinstance(field, serializers.DateTimeField) and offset_optional and schema.get("format") == "date-time":
+            del schema["format"]
+            schema.update(pattern=LOCAL_DATETIME_PATTERN, example="2026-03-30T09:00:00")
         if isinstance(field, serializers.TimeField) and schema.get("format") == "time":
             del schema["format"]
             schema.update(pattern=TIME_PATTERN, example="09:30:00")

@@ -21,6 +21,12 @@ _original = {}
 TIME_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?$"
 # A calendar date as the schema's `date` format reads it; Python would also take "20261125" and "2026-W48-3".
 DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+# RFC 3339, which the schema's `date-time` format means: Python would also read "2026-11-25",
+# "2026-11-25 10:00" and no offset at all (then taken as server time).
+DATETIME_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$"
+# The same with the offset optional, for a DateTimeField with `offset_optional = True` (a time
+# without an offset is then local to something the field's owner knows, e.g. the hospital).
+LOCAL_DATETIME_PATTERN = DATETIME_PATTERN.replace("[0-9]{2}:[0-9]{2})$", "[0-9]{2}:[0-9]{2})?$")
 
 
 def _from_json(field) -> bool:
@@ -84,6 +90,14 @@ def _date(self, data):
     return _original["date"](self, data)
 
 
+def _datetime(self, data):
+    pattern = LOCAL_DATETIME_PATTERN if getattr(self, "offset_optional", False) else DATETIME_PATTERN
+    rfc3339 = isinstance(data, datetime.datetime) or (isinstance(data, str) and re.fullmatch(pattern, data))
+    if _from_json(self) and not rfc3339:
+        self.fail("invalid", format="YYYY-MM-DDThh:mm:ss[.uuuuuu]+HH:MM (or Z)")
+    return _original["datetime"](self, data)
+
+
 def _primary_key(self, data):
     if _from_json(self) and self.pk_field is None and (isinstance(data, (bool, str, float))):
         self.fail("incorrect_type", data_type=type(data).__name__)
@@ -101,6 +115,7 @@ def install() -> None:
         boolean=fields.BooleanField.to_internal_value,
         time=fields.TimeField.to_internal_value,
         date=fields.DateField.to_internal_value,
+        datetime=fields.DateTimeField.to_internal_value,
         primary_key=relations.PrimaryKeyRelatedField.to_internal_value,
     )
     fields.CharField.to_internal_value = _char
@@ -110,4 +125,5 @@ def install() -> None:
     fields.BooleanField.to_internal_value = _boolean
     fields.TimeField.to_internal_value = _time
     fields.DateField.to_internal_value = _date
+    fields.DateTimeField.to_internal_value = _datetime
     relations.PrimaryKeyRelatedField.to_internal_value = _primary_key
