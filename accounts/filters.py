@@ -1,10 +1,11 @@
 import django_filters
 
 from accounts.models import User
+from hms.api.filters import IdFilter
 
 
 class UserFilter(django_filters.FilterSet):
-    hospital_id = django_filters.NumberFilter(field_name="hospital_id")
+    hospital_id = IdFilter(field_name="hospital_id")
     role = django_filters.ChoiceFilter(choices=User.Role.choices)
     # django-filter's BooleanFilter silently ignores a value it cannot read; this one answers 400.
     is_active = django_filters.ChoiceFilter(choices=[("true", "true"), ("false", "false")], method="filter_is_active")

@@ -40,6 +40,8 @@ def local_iso(value, zone_name: str) -> str:
 class TimeZoneAwareInputField(serializers.DateTimeField):
     """Keeps a naive input naive, so the service can read it as the hospital's local time."""
 
+    offset_optional = True  # hms.api.strict / hms.api.schema: RFC 3339 with or without the offset
+
     def enforce_timezone(self, value):
         return value
 

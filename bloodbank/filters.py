@@ -4,6 +4,7 @@ from rest_framework import serializers
 
 from accounts.models import BloodGroup
 from bloodbank.models import BloodBank, BloodRequest, Component, Donation, StockLot
+from hms.api.filters import IdFilter
 from hospitals import geo
 
 
@@ -13,7 +14,7 @@ class BloodBankFilter(django_filters.FilterSet):
     or component is given). `near=<lat>,<lng>` with `radius_km` (default 50): nearest first."""
 
     city = django_filters.CharFilter(field_name="city", lookup_expr="iexact", max_length=100)
-    hospital_id = django_filters.NumberFilter(field_name="hospital_id", min_value=1)
+    hospital_id = IdFilter(field_name="hospital_id")
     blood_group = django_filters.ChoiceFilter(choices=BloodGroup.choices, method="filter_by_stock")
     component = django_filters.ChoiceFilter(choices=Component.choices, method="filter_by_stock")
     min_units = django_filters.NumberFilter(min_value=1, max_value=100000, method="filter_by_stock")
@@ -61,9 +62,9 @@ class BloodBankFilter(django_filters.FilterSet):
 
 
 class BloodRequestFilter(django_filters.FilterSet):
-    blood_bank_id = django_filters.NumberFilter(field_name="blood_bank_id", min_value=1)
-    hospital_id = django_filters.NumberFilter(field_name="hospital_id", min_value=1)
-    requester_id = django_filters.NumberFilter(field_name="requester_id", min_value=1)
+    blood_bank_id = IdFilter(field_name="blood_bank_id")
+    hospital_id = IdFilter(field_name="hospital_id")
+    requester_id = IdFilter(field_name="requester_id")
     status = django_filters.ChoiceFilter(choices=BloodRequest.Status.choices)
     urgency = django_filters.ChoiceFilter(choices=BloodRequest.Urgency.choices)
     blood_group = django_filters.ChoiceFilter(choices=BloodGroup.choices)
@@ -75,8 +76,8 @@ class BloodRequestFilter(django_filters.FilterSet):
 
 
 class DonationFilter(django_filters.FilterSet):
-    donor_id = django_filters.NumberFilter(field_name="donor_id", min_value=1)
-    blood_bank_id = django_filters.NumberFilter(field_name="blood_bank_id", min_value=1)
+    donor_id = IdFilter(field_name="donor_id")
+    blood_bank_id = IdFilter(field_name="blood_bank_id")
     component = django_filters.ChoiceFilter(choices=Component.choices)
     blood_group = django_filters.ChoiceFilter(choices=BloodGroup.choices)
 

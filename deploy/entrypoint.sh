@@ -41,6 +41,7 @@ if [ "${METRICS_ENABLED:-false}" = "true" ] || [ "${METRICS_ENABLED:-}" = "1" ];
 fi
 
 exec "$GUNICORN" hms.wsgi:application \
+  --config deploy/gunicorn.conf.py \
   --bind "$BIND" \
   --workers "$WORKERS" \
   --worker-tmp-dir /dev/shm \

@@ -1,11 +1,12 @@
 import django_filters
 
 from emergency.models import Ambulance, Emergency
+from hms.api.filters import IdFilter
 
 
 class AmbulanceFilter(django_filters.FilterSet):
-    hospital_id = django_filters.NumberFilter(field_name="hospital_id")
-    driver_id = django_filters.NumberFilter(field_name="driver_id")
+    hospital_id = IdFilter(field_name="hospital_id")
+    driver_id = IdFilter(field_name="driver_id")
     status = django_filters.ChoiceFilter(choices=Ambulance.Status.choices)
     ambulance_type = django_filters.ChoiceFilter(choices=Ambulance.AmbulanceType.choices)
 
@@ -15,9 +16,9 @@ class AmbulanceFilter(django_filters.FilterSet):
 
 
 class EmergencyFilter(django_filters.FilterSet):
-    hospital_id = django_filters.NumberFilter(field_name="hospital_id")
-    ambulance_id = django_filters.NumberFilter(field_name="ambulance_id")
-    reporter_id = django_filters.NumberFilter(field_name="reporter_id")
+    hospital_id = IdFilter(field_name="hospital_id")
+    ambulance_id = IdFilter(field_name="ambulance_id")
+    reporter_id = IdFilter(field_name="reporter_id")
     status = django_filters.ChoiceFilter(choices=Emergency.Status.choices)
     severity = django_filters.ChoiceFilter(choices=Emergency.Severity.choices)
     emergency_type = django_filters.ChoiceFilter(choices=Emergency.EmergencyType.choices)

@@ -1,6 +1,6 @@
 import math
-import re
 
+from django.core.validators import RegexValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.validators import UniqueValidator
@@ -10,7 +10,12 @@ from emergency.models import Ambulance, AmbulanceLocation, Emergency, EmergencyE
 from hospitals.models import Hospital
 
 MAX_ID = 2**63 - 1
-PHONE = re.compile(r"^\+?[0-9 ()./-]{3,32}$")
+# Digits (at least three), an optional leading +, and spaces, dashes, dots, slashes or brackets.
+PHONE = RegexValidator(
+    r"^\+?[ ()./-]*[0-9][ ()./-]*[0-9][ ()./-]*[0-9][0-9 ()./-]*$",
+    "Enter a phone number: digits, optionally a leading + and spaces, dashes or brackets.",
+    code="invalid",
+)
 
 
 class CoordinateField(serializers.FloatField):
@@ -225,7 +230,7 @@ class EmergencyOut(serializers.ModelSerializer):
 
 class EmergencyIn(serializers.Serializer):
     patient_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
-    contact_number = serializers.CharField(max_length=32, help_text="A phone number to call back.")
+    contact_number = serializers.CharField(max_length=32, validators=[PHONE], help_text="A phone number to call back.")
     emergency_type = serializers.ChoiceField(choices=Emergency.EmergencyType.choices)
     severity = serializers.ChoiceField(choices=Emergency.Severity.choices, required=False)
     description = serializers.CharField(max_length=2000, required=False, allow_blank=True)
@@ -239,14 +244,6 @@ class EmergencyIn(serializers.Serializer):
         allow_null=True,
         help_text="Without it, coordinates assign the nearest active hospital with emergency services.",
     )
-
-    def validate_contact_number(self, value):
-        value = value.strip()
-        if not PHONE.match(value) or sum(char.isdigit() for char in value) < 3:
-            raise serializers.ValidationError(
-                "Enter a phone number: digits, optionally a leading + and spaces, dashes or brackets.", code="invalid"
-            )
-        return value
 
     def validate(self, attrs):
         validate_coordinate_pair(attrs)

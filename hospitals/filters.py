@@ -2,29 +2,15 @@
 
 import django_filters
 from django import forms
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from hms.api.filters import IdFilter
 from hospitals import geo
 from hospitals.models import Admission, Bed, BedStatus, Floor, Hospital, Ward, WardType
 from hospitals.selectors import with_available_beds
 
-MAX_ID = 2**63 - 1
 MAX_RADIUS_KM = 20_038.0  # half the Earth's circumference: every point is within it.
 HAS_BEDS_ANY = "any"
-
-
-@extend_schema_field(OpenApiTypes.INT)
-class IdFilter(django_filters.NumberFilter):
-    """An integer id; anything else (text, decimals, out of range) is a 400 naming the parameter."""
-
-    field_class = forms.IntegerField
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("min_value", 1)
-        kwargs.setdefault("max_value", MAX_ID)
-        super().__init__(*args, **kwargs)
 
 
 class PointFormField(forms.CharField):

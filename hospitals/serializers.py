@@ -1,6 +1,7 @@
 """Input validation and output shapes for hospitals, floors, wards, beds and admissions."""
 
 import math
+import zoneinfo
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -15,6 +16,7 @@ from hospitals.models import (
     Hospital,
     Ward,
     WardType,
+    validate_timezone,
 )
 from hospitals.permissions import is_staff_of
 
@@ -44,6 +46,19 @@ class FiniteFloatField(serializers.FloatField):
         if not math.isfinite(value):
             self.fail("invalid")
         return value
+
+
+@extend_schema_field(
+    {"type": "string", "enum": sorted(zoneinfo.available_timezones()), "description": "An IANA time zone name."},
+    component_name="TimeZone",
+)
+class TimeZoneField(serializers.CharField):
+    """An IANA time zone name; the schema lists the names the server knows (as `validate_timezone` does)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 64)
+        kwargs.setdefault("validators", [validate_timezone])
+        super().__init__(**kwargs)
 
 
 # --- Hospitals --------------------------------------------------------------------------------
@@ -96,6 +111,7 @@ class HospitalIn(serializers.ModelSerializer):
     latitude = FiniteFloatField(min_value=-90, max_value=90, required=False, allow_null=True)
     longitude = FiniteFloatField(min_value=-180, max_value=180, required=False, allow_null=True)
     email = serializers.EmailField(max_length=254, required=False, allow_blank=True)
+    timezone = TimeZoneField(required=False)
 
     class Meta:
         model = Hospital

@@ -267,3 +267,32 @@ def test_generate_slots_extreme_dates_are_400(admin_client, doctor, from_date, t
     schedule = OpdScheduleFactory(doctor=doctor)
     response = _generate(admin_client, schedule, from_date, to_date)
     assert response.status_code == 400 and response.json()["errors"][0]["attr"] == attr
+
+
+@pytest.mark.parametrize("start_time", ["09", "0900", "09:00+05:30", "09:00:00Z", "9:00", "09:00\n", 900, "24:00"])
+def test_schedule_rejects_time_that_is_not_wall_clock_hh_mm_with_400(doctor_client, doctor, start_time):
+    response = doctor_client.post("/api/v1/opd-schedules", {**SCHEDULE, "start_time": start_time}, format="json")
+    assert response.status_code == 400
+    assert [error["attr"] for error in response.json()["errors"]] == ["start_time"]
+    assert not OpdSchedule.objects.exists()
+
+
+@pytest.mark.parametrize("start_time", ["09:00", "09:00:00", "09:00:00.5"])
+def test_schedule_takes_wall_clock_times_and_answers_as_documented(doctor_client, doctor, start_time):
+    from hms.tests.openapi import assert_response_documented, openapi
+
+    response = doctor_client.post("/api/v1/opd-schedules", {**SCHEDULE, "start_time": start_time}, format="json")
+    assert response.status_code == 201, response.content
+    assert response.json()["start_time"].startswith("09:00:00")
+    document = openapi()
+    assert_response_documented(document, "/api/v1/opd-schedules/", "post", response)
+    detail = doctor_client.get(f"/api/v1/opd-schedules/{response.json()['id']}/")
+    assert_response_documented(document, "/api/v1/opd-schedules/{id}/", "get", detail)
+
+
+@pytest.mark.parametrize("valid_from", ["20300101", "2030-W01-1", "2030-001"])
+def test_schedule_rejects_date_not_written_yyyy_mm_dd_with_400(doctor_client, doctor, valid_from):
+    response = doctor_client.post("/api/v1/opd-schedules", {**SCHEDULE, "valid_from": valid_from}, format="json")
+    assert response.status_code == 400
+    assert [error["attr"] for error in response.json()["errors"]] == ["valid_from"]
+    assert not OpdSchedule.objects.exists()

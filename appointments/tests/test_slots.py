@@ -253,3 +253,35 @@ def test_slot_dates_out_of_range_are_400_not_500(admin_client, doctor, start, en
     start = start or _future().isoformat()
     response = admin_client.post("/api/v1/slots", {"doctor_id": doctor.pk, "start": start, "end": end}, format="json")
     assert response.status_code == 400 and response.json()["errors"][0]["attr"] == attr
+
+
+@pytest.mark.parametrize("value", ["11/25/2026", "20261125", " 2026-11-25", "2026-11-25T00:00:00Z"])
+def test_slot_date_filter_rejects_anything_but_yyyy_mm_dd_with_400(api, value):
+    response = api.get("/api/v1/slots/", {"date": value})
+    assert response.status_code == 400
+    assert [error["attr"] for error in response.json()["errors"]] == ["date"]
+
+
+def test_slot_date_filter_takes_yyyy_mm_dd(api):
+    assert api.get("/api/v1/slots/", {"date": "2026-11-25"}).status_code == 200
+
+
+@pytest.mark.parametrize("start", ["{day}", "{day} 10:00:00", "{day}T10:00"])
+def test_slot_start_that_is_not_rfc3339_with_optional_offset_is_400(hospital_admin_client, doctor, start):
+    day = (timezone.now() + timedelta(days=3)).date()
+    body = {"doctor_id": doctor.pk, "start": start.format(day=day), "end": f"{day}T10:15:00"}
+    response = hospital_admin_client.post("/api/v1/slots", body, format="json")
+    assert response.status_code == 400
+    assert [error["attr"] for error in response.json()["errors"]] == ["start"]
+    assert not Slot.objects.exists()
+
+
+def test_slot_times_are_documented_with_an_optional_offset():
+    import re
+
+    from hms.tests.openapi import openapi
+
+    start = openapi()["components"]["schemas"]["SlotCreateInRequest"]["properties"]["start"]
+    assert "format" not in start
+    assert re.fullmatch(start["pattern"], "2030-01-01T10:00:00")
+    assert re.fullmatch(start["pattern"], "2030-01-01T10:00:00+05:30")

@@ -425,3 +425,35 @@ def test_usable_means_expiring_after_the_servers_local_today(api, bank, settings
     assert api.get(f"{BANKS}/{bank.pk}/stock").json()["items"][0]["units"] == 4
     settings.TIME_ZONE = "Asia/Kolkata"
     assert api.get(f"{BANKS}/{bank.pk}/stock").json()["items"] == []
+
+
+@pytest.mark.parametrize("lot_number", ["   ", " LOT-1", "LOT-1\n", "LOT-1 "])
+def test_stock_add_rejects_lot_number_with_surrounding_whitespace_with_400(admin_client, bank, lot_number):
+    response = admin_client.post(
+        f"{BANKS}/{bank.pk}/stock", {"blood_group": "A+", "units": 1, "lot_number": lot_number}, format="json"
+    )
+    assert response.status_code == 400
+    assert [error["attr"] for error in response.json()["errors"]] == ["lot_number"]
+    assert not StockLot.objects.filter(blood_bank=bank).exists()
+
+
+def test_blank_lot_number_is_documented_and_gets_a_generated_one(admin_client, bank):
+    from hms.tests.openapi import openapi
+
+    lot_number = openapi()["components"]["schemas"]["StockLotInRequest"]["properties"]["lot_number"]
+    assert {"enum": [""]} in lot_number["anyOf"]
+    response = admin_client.post(
+        f"{BANKS}/{bank.pk}/stock", {"blood_group": "A+", "units": 1, "lot_number": ""}, format="json"
+    )
+    assert response.status_code == 201
+    assert response.json()["lot_number"]
+
+
+@pytest.mark.parametrize("collected_on", ["20260310", "2026-W11-2", "2026-069", "2026-03-10T00:00:00"])
+def test_stock_add_rejects_date_not_written_yyyy_mm_dd_with_400(admin_client, bank, collected_on):
+    response = admin_client.post(
+        f"{BANKS}/{bank.pk}/stock", {"blood_group": "A+", "units": 1, "collected_on": collected_on}, format="json"
+    )
+    assert response.status_code == 400
+    assert [error["attr"] for error in response.json()["errors"]] == ["collected_on"]
+    assert not StockLot.objects.filter(blood_bank=bank).exists()

@@ -356,3 +356,35 @@ def test_seed_request_aliases(patient_client, other_patient_client, bank):
     assert created.status_code == 201
     assert patient_client.get("/bloodbank/requests/").json()["count"] == 1
     assert other_patient_client.get("/bloodbank/requests").json()["count"] == 0
+
+
+@pytest.mark.parametrize("action", ["approve", "reject", "fulfil"])
+def test_requester_refused_a_manager_action_gets_the_documented_403(patient_client, bank, pending, action):
+    from hms.tests.openapi import assert_response_documented, openapi
+
+    response = patient_client.post(f"{REQUESTS}/{pending.pk}/{action}/", {"reason": "no"}, format="json")
+    assert response.status_code == 403
+    assert_response_documented(openapi(), f"/api/v1/blood-requests/{{id}}/{action}/", "post", response)
+    pending.refresh_from_db()
+    assert pending.status == "pending"
+
+
+@pytest.mark.parametrize("name", ["blood_bank_id", "hospital_id", "requester_id"])
+def test_blood_request_list_rejects_fractional_id_filter_with_400(admin_client, name):
+    response = admin_client.get(f"{REQUESTS}/", {name: "1.5"})
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["attr"] == name
+
+
+@pytest.mark.parametrize("required_by", ["2099-01-01", "2099-01-01T10:00:00", "2099-01-01 10:00:00Z", "tomorrow"])
+def test_blood_request_rejects_required_by_without_rfc3339_offset_with_400(patient_client, bank, required_by):
+    response = patient_client.post(f"{REQUESTS}/", request_body(bank, required_by=required_by), format="json")
+    assert response.status_code == 400
+    assert [error["attr"] for error in response.json()["errors"]] == ["required_by"]
+    assert not BloodRequest.objects.exists()
+
+
+@pytest.mark.parametrize("required_by", ["2099-01-01T10:00:00Z", "2099-01-01T10:00:00.250+05:30"])
+def test_blood_request_takes_rfc3339_required_by(patient_client, bank, required_by):
+    response = patient_client.post(f"{REQUESTS}/", request_body(bank, required_by=required_by), format="json")
+    assert response.status_code == 201, response.content

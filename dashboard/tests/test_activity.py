@@ -103,3 +103,17 @@ def test_metrics_need_admin_or_metrics_token(api, admin_client, patient_client):
     finally:
         clear_url_caches()
         importlib.reload(hms.urls)
+
+
+@pytest.mark.parametrize("name", ["actor_id", "patient_id"])
+def test_activity_rejects_id_filter_that_is_not_an_id_with_400(admin_client, name):
+    for value in ("1.5", "0", "abc"):
+        response = admin_client.get("/api/v1/activity/", {name: value})
+        assert response.status_code == 400, value
+        assert response.json()["errors"][0]["attr"] == name
+
+
+def test_activity_from_without_offset_is_400(admin_client):
+    response = admin_client.get("/api/v1/activity/", {"from": "2026-01-01T00:00:00"})
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["attr"] == "from"

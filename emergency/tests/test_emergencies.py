@@ -343,3 +343,30 @@ def test_full_flow_events_trail(api, hospital, hospital_admin_client, driver_use
     ambulance.refresh_from_db()
     assert ambulance.status == "available"
     assert Emergency.objects.get(pk=created["id"]).status == "resolved"
+
+
+@pytest.mark.parametrize("name", ["hospital_id", "ambulance_id", "reporter_id"])
+@pytest.mark.parametrize("value", ["1.5", "0", "-1", "1e3"])
+def test_emergency_list_rejects_id_filter_that_is_not_an_id_with_400(admin_client, name, value):
+    response = admin_client.get(URL, {name: value})
+    assert response.status_code == 400
+    assert [error["attr"] for error in response.json()["errors"]] == [name]
+
+
+@pytest.mark.parametrize("name", ["hospital_id", "driver_id"])
+def test_ambulance_list_rejects_fractional_id_filter_with_400(admin_client, name):
+    response = admin_client.get("/api/v1/ambulances/", {name: "2.5"})
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["attr"] == name
+
+
+@pytest.mark.parametrize("value", ["2026-11-25", "2026-11-25T10:00:00", "2026-11-25 10:00:00+00:00", "yesterday"])
+def test_emergency_created_after_rejects_anything_but_rfc3339_with_400(admin_client, value):
+    response = admin_client.get(URL, {"created_after": value})
+    assert response.status_code == 400
+    assert [error["attr"] for error in response.json()["errors"]] == ["created_after"]
+
+
+@pytest.mark.parametrize("value", ["2026-11-25T10:00:00Z", "2026-11-25T10:00:00.5+05:30"])
+def test_emergency_created_after_takes_rfc3339(admin_client, value):
+    assert admin_client.get(URL, {"created_after": value}).status_code == 200

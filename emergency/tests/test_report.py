@@ -209,3 +209,24 @@ def test_throttle_keys_on_the_forwarded_address_behind_a_trusted_proxy(api, hosp
         api.post(URL, REPORT, HTTP_X_FORWARDED_FOR="203.0.113.7")
     assert api.post(URL, REPORT, HTTP_X_FORWARDED_FOR="203.0.113.7").status_code == 429
     assert api.post(URL, REPORT, HTTP_X_FORWARDED_FOR="203.0.113.8").status_code == 201
+
+
+@pytest.mark.parametrize("contact_number", ["12", "1-2", "+", "112\n", "\t112", " +112", "112x", "(1)(2)"])
+def test_report_rejects_contact_number_outside_the_documented_pattern_with_400(api, hospital, contact_number):
+    response = api.post(URL, {**REPORT, "contact_number": contact_number}, format="json")
+    assert response.status_code == 400
+    assert [error["attr"] for error in response.json()["errors"]] == ["contact_number"]
+    assert not Emergency.objects.exists()
+
+
+@pytest.mark.parametrize("contact_number", ["112", "+91 98765 43210", "(020) 2612-3456", "+1.555/010.9999", "112 "])
+def test_report_takes_any_contact_number_the_pattern_documents(api, hospital, contact_number):
+    import re
+
+    from hms.tests.openapi import openapi
+
+    pattern = openapi()["components"]["schemas"]["EmergencyInRequest"]["properties"]["contact_number"]["pattern"]
+    assert re.fullmatch(pattern, contact_number)
+    response = api.post(URL, {**REPORT, "contact_number": contact_number}, format="json")
+    assert response.status_code == 201, response.content
+    assert response.json()["contact_number"] == contact_number.strip()

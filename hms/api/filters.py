@@ -1,13 +1,32 @@
+import re
+
 import django_filters
+from django import forms
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import filters
 from rest_framework.exceptions import ValidationError
 
+from hms.api.strict import DATE_PATTERN, DATETIME_PATTERN
+
 BOOLEAN_VALUES = {"true", "false", "1", "0"}
+MAX_ID = 2**63 - 1
+
+
+class IdFilter(django_filters.NumberFilter):
+    """An integer id (1 .. 2**63-1); text, fractions and out-of-range numbers are a 400 naming the parameter.
+    The schema says `integer` with those bounds (hms.api.schema.FilterBackendExtension)."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(*args, **kwargs)
 
 
 class FilterBackend(DjangoFilterBackend):
-    """django-filter, except that a typed filter with an empty or unreadable value is a 400, not ignored."""
+    """django-filter, except that a typed filter with an empty or unreadable value is a 400, not ignored,
+    and dates and date-times are read only in the form the schema documents."""
 
     def get_filterset(self, request, queryset, view):
         filterset = super().get_filterset(request, queryset, view)
@@ -17,11 +36,16 @@ class FilterBackend(DjangoFilterBackend):
         for name, filter_ in filterset.filters.items():
             if name not in request.query_params or isinstance(filter_, django_filters.CharFilter):
                 continue
-            value = request.query_params.get(name, "").strip()
+            raw = request.query_params.get(name, "")
+            value = raw.strip()
             if value == "":
                 errors[name] = ["This filter needs a value."]
             elif isinstance(filter_, django_filters.BooleanFilter) and value.lower() not in BOOLEAN_VALUES:
                 errors[name] = ["Use true or false."]
+            elif isinstance(filter_, django_filters.IsoDateTimeFilter) and not re.fullmatch(DATETIME_PATTERN, raw):
+                errors[name] = ["Enter an RFC 3339 date-time with an offset, e.g. 2026-03-10T09:00:00Z."]
+            elif isinstance(filter_, django_filters.DateFilter) and not re.fullmatch(DATE_PATTERN, raw):
+                errors[name] = ["Enter a date as YYYY-MM-DD."]
         if errors:
             raise ValidationError(errors, code="invalid")
         return filterset

@@ -45,6 +45,7 @@ IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
     type=str,
     location=OpenApiParameter.HEADER,
     required=False,
+    pattern=r"^[!-~]{1,255}$",
     description=(
         "Optional, 1-255 printable ASCII characters (a UUID is ideal). A retry with the same key and "
         "body returns the first response (same status and body, header `Idempotent-Replayed: true`) "

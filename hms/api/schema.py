@@ -1,8 +1,20 @@
-"""OpenAPI generation: every operation documents the error codes it can return."""
+"""OpenAPI generation: every operation documents the error codes it can return, who may call it, and
+the values its fields really take."""
 
+import copy
+
+import django_filters
+from django import forms
+from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import FieldDoesNotExist
+from drf_spectacular.contrib.django_filters import DjangoFilterExtension
+from drf_spectacular.plumbing import force_instance, is_serializer
 from drf_standardized_errors.openapi import AutoSchema as StandardizedErrorsAutoSchema
 from drf_standardized_errors.openapi_serializers import ClientErrorEnum, ServerErrorEnum, ValidationErrorEnum
 from rest_framework import serializers
+from rest_framework.permissions import SAFE_METHODS, AllowAny
+
+from hms.api.strict import LOCAL_DATETIME_PATTERN, TIME_PATTERN
 
 SEED_PREFIXES = ("/hospital/", "/appointment/", "/bloodbank/")
 
@@ -53,13 +65,119 @@ ErrorResponse503Serializer = _error_response_serializer(
 )
 
 
+class FilterBackendExtension(DjangoFilterExtension):
+    """Filter parameters as strict as their form fields: integer where an integer is parsed, with the
+    min_value/max_value bounds that answer 400 outside them; typed text filters are never empty."""
+
+    target_class = "hms.api.filters.FilterBackend"
+    priority = 1
+
+    def resolve_filter_field(self, auto_schema, model, filterset_class, field_name, filter_field):
+        parameters = super().resolve_filter_field(auto_schema, model, filterset_class, field_name, filter_field)
+        field_class = filter_field.field_class
+        # Django's DecimalField and FloatField subclass IntegerField.
+        integer = issubclass(field_class, forms.IntegerField) and not issubclass(
+            field_class, (forms.DecimalField, forms.FloatField)
+        )
+        for parameter in parameters:
+            schema = parameter.get("schema", {})
+            if schema.get("type") == "string" and not isinstance(filter_field, django_filters.CharFilter):
+                # hms.api.filters.FilterBackend answers 400 to an empty value of any typed filter.
+                schema.setdefault("minLength", 1)
+            if schema.get("type") not in ("integer", "number"):
+                continue
+            if integer:
+                schema["type"] = "integer"
+                schema.pop("format", None)
+            for kwarg, keyword in (("min_value", "minimum"), ("max_value", "maximum")):
+                bound = filter_field.extra.get(kwarg)
+                if bound is not None:
+                    schema.setdefault(keyword, bound if isinstance(bound, int) else float(bound))
+        return parameters
+
+
+class _AnonymousRequest:
+    """The schema generator's request as an anonymous caller would send it (for permission checks)."""
+
+    def __init__(self, request, method):
+        self._request, self.method, self.user, self.auth = request, method, AnonymousUser(), None
+
+    def __getattr__(self, name):
+        return getattr(self._request, name)
+
+
+def _allows_blank(field) -> bool:
+    """True when the field takes or returns "" (read-only model fields lose `allow_blank` in DRF)."""
+    if getattr(field, "allow_blank", False):
+        return True
+    model = getattr(getattr(field.parent, "Meta", None), "model", None)
+    if not field.read_only or model is None or len(getattr(field, "source_attrs", ())) != 1:
+        return False
+    try:
+        return model._meta.get_field(field.source_attrs[0]).blank
+    except FieldDoesNotExist:
+        return False
+
+
 class AutoSchema(StandardizedErrorsAutoSchema):
-    """Adds 409/413 to writes and 503 everywhere; reads never answer 409 or 413."""
+    """Adds 409/413 to writes and 503 everywhere; reads never answer 409 or 413.
+
+    Also: an operation that anonymous callers may use says so (security `{}`), whatever permission
+    class grants it; a write behind a permission documents 403 (services refuse by role and
+    ownership); "" is documented where an email, URL or patterned string may be blank; times of day are wall-clock
+    `HH:MM[:SS]` (JSON Schema's `time` format demands an offset); a PUT routed to `partial_update`
+    (seed aliases) documents the partial body it accepts."""
 
     def _should_add_error_response(self, responses, status_code):
         if status_code in ("409", "413") and self.method in ("GET", "HEAD", "OPTIONS"):
             return False
         return super()._should_add_error_response(responses, status_code)
+
+    def _should_add_http403_error_response(self):
+        if self.method not in SAFE_METHODS:
+            permissions = self.view.get_permissions()
+            return bool(permissions) and not all(type(permission) is AllowAny for permission in permissions)
+        return super()._should_add_http403_error_response()
+
+    def get_auth(self):
+        auths = []
+        for requirement in super().get_auth():
+            if requirement not in auths:
+                auths.append(requirement)
+        if auths and {} not in auths and self._anonymous_allowed():
+            auths.append({})
+        return auths
+
+    def _anonymous_allowed(self) -> bool:
+        request = _AnonymousRequest(self.view.request, self.method)
+        try:
+            return all(permission.has_permission(request, self.view) for permission in self.view.get_permissions())
+        except Exception:  # noqa: BLE001 - a permission that needs a real caller does not admit anonymous ones
+            return False
+
+    def _insert_field_validators(self, field, schema):
+        super()._insert_field_validators(field, schema)
+        if isinstance(field, serializers.CharField) and _allows_blank(field):
+            for keyword in ("format", "pattern"):
+                if keyword in schema:
+                    schema["anyOf"] = [{keyword: schema.pop(keyword)}, {"enum": [""]}]
+        offset_optional = getattr(field, "offset_optional", False)
+        if isinstance(field, serializers.DateTimeField) and offset_optional and schema.get("format") == "date-time":
+            del schema["format"]
+            schema.update(pattern=LOCAL_DATETIME_PATTERN, example="2026-03-30T09:00:00")
+        if isinstance(field, serializers.TimeField) and schema.get("format") == "time":
+            del schema["format"]
+            schema.update(pattern=TIME_PATTERN, example="09:30:00")
+
+    def _get_request_for_media_type(self, serializer, direction="request"):
+        if (
+            self.method != "PATCH"
+            and getattr(self.view, "action", None) == "partial_update"
+            and is_serializer(serializer)
+        ):
+            serializer = copy.copy(force_instance(serializer))
+            serializer.partial = True
+        return super()._get_request_for_media_type(serializer, direction)
 
 
 def mark_seed_aliases_deprecated(result, generator, request, public):

@@ -5,12 +5,28 @@ For a JSON API that leniency hides client bugs and makes the OpenAPI schema untr
 is checked strictly. Query strings (a QueryDict) are text by nature and keep DRF's coercion.
 """
 
+import datetime
 import math
+import re
 
+from django.core.validators import RegexValidator, URLValidator
 from django.http import QueryDict
 from rest_framework import fields, relations
+from rest_framework.exceptions import ValidationError
 
 _original = {}
+
+# A wall-clock time of day, as TimeField answers it. Python's own parser would also take "14",
+# "1400" and "14:00+05:30" (dropping the offset without a word).
+TIME_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?$"
+# A calendar date as the schema's `date` format reads it; Python would also take "20261125" and "2026-W48-3".
+DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+# RFC 3339, which the schema's `date-time` format means: Python would also read "2026-11-25",
+# "2026-11-25 10:00" and no offset at all (then taken as server time).
+DATETIME_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$"
+# The same with the offset optional, for a DateTimeField with `offset_optional = True` (a time
+# without an offset is then local to something the field's owner knows, e.g. the hospital).
+LOCAL_DATETIME_PATTERN = DATETIME_PATTERN.replace("[0-9]{2}:[0-9]{2})$", "[0-9]{2}:[0-9]{2})?$")
 
 
 def _from_json(field) -> bool:
@@ -23,6 +39,18 @@ def _char(self, data):
     if _from_json(self) and not isinstance(data, str):
         self.fail("invalid")
     return _original["char"](self, data)
+
+
+def _char_run_validation(self, data=fields.empty):
+    # The schema documents a RegexValidator as `pattern`, which applies to the value as sent. DRF
+    # checks it after trimming whitespace (and lets whitespace-only through as blank), and Python's
+    # `$` also matches before a final newline: so the raw string must match the whole pattern.
+    if isinstance(data, str) and data != "" and _from_json(self):
+        for validator in self.validators:
+            pattern = isinstance(validator, RegexValidator) and not isinstance(validator, URLValidator)
+            if pattern and not validator.inverse_match and not validator.regex.fullmatch(data):
+                raise ValidationError(validator.message, code=validator.code)
+    return _original["char_run_validation"](self, data)
 
 
 def _integer(self, data):
@@ -48,6 +76,28 @@ def _boolean(self, data):
     return _original["boolean"](self, data)
 
 
+def _time(self, data):
+    wall_clock = isinstance(data, datetime.time) or (isinstance(data, str) and re.fullmatch(TIME_PATTERN, data))
+    if _from_json(self) and not wall_clock:
+        self.fail("invalid", format="hh:mm[:ss[.uuuuuu]]")
+    return _original["time"](self, data)
+
+
+def _date(self, data):
+    calendar_date = isinstance(data, datetime.date) or (isinstance(data, str) and re.fullmatch(DATE_PATTERN, data))
+    if _from_json(self) and not calendar_date:
+        self.fail("invalid", format="YYYY-MM-DD")
+    return _original["date"](self, data)
+
+
+def _datetime(self, data):
+    pattern = LOCAL_DATETIME_PATTERN if getattr(self, "offset_optional", False) else DATETIME_PATTERN
+    rfc3339 = isinstance(data, datetime.datetime) or (isinstance(data, str) and re.fullmatch(pattern, data))
+    if _from_json(self) and not rfc3339:
+        self.fail("invalid", format="YYYY-MM-DDThh:mm:ss[.uuuuuu]+HH:MM (or Z)")
+    return _original["datetime"](self, data)
+
+
 def _primary_key(self, data):
     if _from_json(self) and self.pk_field is None and (isinstance(data, (bool, str, float))):
         self.fail("incorrect_type", data_type=type(data).__name__)
@@ -59,13 +109,21 @@ def install() -> None:
         return
     _original.update(
         char=fields.CharField.to_internal_value,
+        char_run_validation=fields.CharField.run_validation,
         integer=fields.IntegerField.to_internal_value,
         float=fields.FloatField.to_internal_value,
         boolean=fields.BooleanField.to_internal_value,
+        time=fields.TimeField.to_internal_value,
+        date=fields.DateField.to_internal_value,
+        datetime=fields.DateTimeField.to_internal_value,
         primary_key=relations.PrimaryKeyRelatedField.to_internal_value,
     )
     fields.CharField.to_internal_value = _char
+    fields.CharField.run_validation = _char_run_validation
     fields.IntegerField.to_internal_value = _integer
     fields.FloatField.to_internal_value = _float
     fields.BooleanField.to_internal_value = _boolean
+    fields.TimeField.to_internal_value = _time
+    fields.DateField.to_internal_value = _date
+    fields.DateTimeField.to_internal_value = _datetime
     relations.PrimaryKeyRelatedField.to_internal_value = _primary_key

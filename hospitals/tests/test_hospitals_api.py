@@ -405,3 +405,17 @@ def test_availability_of_inactive_or_unknown_hospital_is_404(api):
     gone = HospitalFactory(is_active=False)
     assert api.get(f"/api/v1/hospitals/{gone.pk}/availability").status_code == 404
     assert api.get("/api/v1/hospitals/424242/availability").status_code == 404
+
+
+def test_hospital_timezone_is_documented_as_the_names_the_server_accepts(admin_client):
+    import zoneinfo
+
+    from hms.tests.openapi import openapi
+
+    documented = openapi()["components"]["schemas"]["TimeZone"]["enum"]
+    assert set(documented) == zoneinfo.available_timezones()
+    for index, name in enumerate(["Pacific/Chatham", "UTC", documented[0], documented[-1]]):
+        body = hospital_body(registration_number=f"TZ-{index}", timezone=name)
+        response = admin_client.post("/api/v1/hospitals", body, format="json")
+        assert response.status_code == 201, response.content
+        assert response.json()["timezone"] == name
