@@ -11,8 +11,8 @@ urlpatterns = [
     re_path(r"^hospital/all/?$", HospitalViewSet.as_view({"get": "list"}), name="seed-hospital-all"),
     re_path(
         r"^hospital/update/(?P<pk>[0-9]+)/?$",
-        # The seed API's PUT updated the fields it was given, so the alias accepts a partial body.
-        HospitalViewSet.as_view({"put": "partial_update"}),
+        # Same body and rules as the canonical PUT (API.md section 11): a full update.
+        HospitalViewSet.as_view({"put": "update"}),
         name="seed-hospital-update",
     ),
     re_path(

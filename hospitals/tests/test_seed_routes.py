@@ -57,8 +57,13 @@ def test_detail_is_public_and_hides_inactive(api, hospital):
     assert api.get(f"/hospital/{gone.pk}/").status_code == 404
 
 
-def test_update_accepts_the_fields_given(hospital_admin_client, hospital):
-    response = hospital_admin_client.put(f"/hospital/update/{hospital.pk}", {"opd_status": "closed"}, format="json")
+def test_update_takes_the_same_full_body_as_the_canonical_put(hospital_admin_client, hospital):
+    partial = hospital_admin_client.put(f"/hospital/update/{hospital.pk}", {"opd_status": "closed"}, format="json")
+    canonical = hospital_admin_client.put(f"/api/v1/hospitals/{hospital.pk}", {"opd_status": "closed"}, format="json")
+    assert partial.status_code == canonical.status_code == 400
+    assert partial.json() == canonical.json()
+    body = {"name": hospital.name, "registration_number": hospital.registration_number, "opd_status": "closed"}
+    response = hospital_admin_client.put(f"/hospital/update/{hospital.pk}", body, format="json")
     assert response.status_code == 200, response.content
     hospital.refresh_from_db()
     assert hospital.opd_status == "closed"
