@@ -42,11 +42,11 @@ run: venv .env migrate
 	@echo "Serving http://$(HOST):$(PORT)  (docs: http://$(HOST):$(PORT)/api/docs)"
 	$(VENV)/bin/gunicorn hms.wsgi:application -b $(HOST):$(PORT) -w $${WEB_CONCURRENCY:-2} --access-logfile -
 
-# The whole suite on a throwaway PostgreSQL, then the multi-host races, the database-outage run and the
-# backup/restore check (with PYTEST_ARGS: pytest only).
+# The whole suite on a throwaway PostgreSQL, then the multi-host races, the database-outage run, the
+# backup/restore check and schema-driven fuzzing (with PYTEST_ARGS: pytest only).
 test: venv
 	HMS_TESTING=1 bin/with-postgres $(PY) -m pytest $(PYTEST_ARGS)
-	@if [ -z "$(PYTEST_ARGS)" ]; then $(MAKE) --no-print-directory race faults backup-check; fi
+	@if [ -z "$(PYTEST_ARGS)" ]; then $(MAKE) --no-print-directory race faults backup-check fuzz; fi
 
 lint: venv
 	$(VENV)/bin/ruff check .
