@@ -42,11 +42,12 @@ run: venv .env migrate
 	@echo "Serving http://$(HOST):$(PORT)  (docs: http://$(HOST):$(PORT)/api/docs)"
 	$(VENV)/bin/gunicorn hms.wsgi:application -b $(HOST):$(PORT) -w $${WEB_CONCURRENCY:-2} --access-logfile -
 
-# The whole suite on a throwaway PostgreSQL, then the multi-host races, the database-outage run, the
-# backup/restore check and schema-driven fuzzing (with PYTEST_ARGS: pytest only).
+# Everything on throwaway PostgreSQL servers: the multi-host races, the database-outage run, the
+# backup/restore check and schema-driven fuzzing, then the whole pytest suite last, so that its
+# summary line ends the output (with PYTEST_ARGS: pytest only).
 test: venv
-	HMS_TESTING=1 bin/with-postgres $(PY) -m pytest $(PYTEST_ARGS)
 	@if [ -z "$(PYTEST_ARGS)" ]; then $(MAKE) --no-print-directory race faults backup-check fuzz; fi
+	HMS_TESTING=1 bin/with-postgres $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: venv
 	$(VENV)/bin/ruff check .
