@@ -6,8 +6,13 @@ from rest_framework.response import Response
 
 from accounts.models import Activity, User
 from hms.api.client import client_ip
+from hms.api.readcache import writes_committed
 
 Action = Activity.Action
+
+
+# Audited events that change no figure a cached read serves (hms.api.readcache).
+UNCHANGING_ACTIONS = frozenset({"read", "read_denied", "login", "login_failed", "logout", "password_change"})
 
 
 def record(
@@ -28,6 +33,8 @@ def record(
         object_id = None
     if actor is None and request is not None and getattr(request, "user", None) is not None:
         actor = request.user if request.user.is_authenticated else None
+    if action not in UNCHANGING_ACTIONS:
+        writes_committed()
     return Activity.objects.create(
         actor=actor,
         actor_role=actor.role if actor else "",

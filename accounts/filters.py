@@ -1,10 +1,10 @@
 import django_filters
 
 from accounts.models import User
-from hms.api.filters import IdFilter
+from hms.api.filters import FilterSet, IdFilter
 
 
-class UserFilter(django_filters.FilterSet):
+class UserFilter(FilterSet):
     hospital_id = IdFilter(field_name="hospital_id")
     role = django_filters.ChoiceFilter(choices=User.Role.choices)
     # An unreadable value (`is_active=maybe`) is a 400 from hms.api.filters.FilterBackend.

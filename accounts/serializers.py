@@ -6,6 +6,7 @@ from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
 
 from accounts.models import BloodGroup, User
+from hms.api.serializers import ModelSerializer
 
 USER_FIELDS = [
     "id",
@@ -22,7 +23,7 @@ USER_FIELDS = [
 PASSWORD_MAX_LENGTH = 1024
 
 
-class UserOut(serializers.ModelSerializer):
+class UserOut(ModelSerializer):
     hospital_id = serializers.IntegerField(read_only=True, allow_null=True)
     blood_group = serializers.ChoiceField(choices=BloodGroup.choices, allow_blank=True, read_only=True)
 

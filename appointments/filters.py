@@ -9,7 +9,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from drf_spectacular.drainage import set_override
 
 from appointments.models import Appointment, Doctor, OpdSchedule, Slot, SlotQuerySet, Visit
-from hms.api.filters import IdFilter
+from hms.api.filters import FilterSet, IdFilter
 
 
 class MomentField(forms.Field):
@@ -63,7 +63,7 @@ def _with_from_to(filterset, *, datetime_field: str, date_field: str, label: str
     return filterset
 
 
-class DoctorFilter(django_filters.FilterSet):
+class DoctorFilter(FilterSet):
     hospital_id = IdFilter(field_name="hospital_id")
     specialization = django_filters.CharFilter(lookup_expr="iexact", max_length=100)
     department = django_filters.CharFilter(lookup_expr="iexact", max_length=100)
@@ -74,7 +74,7 @@ class DoctorFilter(django_filters.FilterSet):
         fields = ["hospital_id", "specialization", "department", "is_available"]
 
 
-class OpdScheduleFilter(django_filters.FilterSet):
+class OpdScheduleFilter(FilterSet):
     hospital_id = IdFilter(field_name="hospital_id")
     doctor_id = IdFilter(field_name="doctor_id")
     department = django_filters.CharFilter(lookup_expr="iexact", max_length=100)
@@ -85,7 +85,7 @@ class OpdScheduleFilter(django_filters.FilterSet):
         fields = ["hospital_id", "doctor_id", "department", "is_active"]
 
 
-class SlotFilter(django_filters.FilterSet):
+class SlotFilter(FilterSet):
     hospital_id = IdFilter(field_name="hospital_id")
     doctor_id = IdFilter(field_name="doctor_id")
     opd_schedule_id = IdFilter(field_name="opd_schedule_id")
@@ -112,7 +112,7 @@ class SlotFilter(django_filters.FilterSet):
 _with_from_to(SlotFilter, datetime_field="start", date_field="local_date", label="Start")
 
 
-class AppointmentFilter(django_filters.FilterSet):
+class AppointmentFilter(FilterSet):
     status = django_filters.ChoiceFilter(choices=Appointment.Status.choices)
     patient_id = IdFilter(field_name="patient_id")
     doctor_id = IdFilter(field_name="doctor_id")
@@ -128,7 +128,7 @@ class AppointmentFilter(django_filters.FilterSet):
 _with_from_to(AppointmentFilter, datetime_field="slot__start", date_field="slot__local_date", label="Slot start")
 
 
-class VisitFilter(django_filters.FilterSet):
+class VisitFilter(FilterSet):
     patient_id = IdFilter(field_name="patient_id")
     doctor_id = IdFilter(field_name="doctor_id")
     hospital_id = IdFilter(field_name="hospital_id")

@@ -22,6 +22,7 @@ from appointments.models import (
 )
 from appointments.permissions import doctor_of
 from hms.api.permissions import HOSPITAL_ADMIN, role_of
+from hms.api.serializers import ModelSerializer
 from hospitals.models import Hospital
 
 MAX_ID = 2**63 - 1
@@ -49,7 +50,7 @@ class TimeZoneAwareInputField(serializers.DateTimeField):
 # --- Doctors ---------------------------------------------------------------------------------
 
 
-class DoctorBriefOut(serializers.ModelSerializer):
+class DoctorBriefOut(ModelSerializer):
     fullname = serializers.CharField(source="user.fullname", read_only=True)
 
     class Meta:
@@ -69,7 +70,7 @@ DOCTOR_PROFILE_FIELDS = [
 ]
 
 
-class DoctorOut(serializers.ModelSerializer):
+class DoctorOut(ModelSerializer):
     user_id = serializers.IntegerField(read_only=True)
     hospital_id = serializers.IntegerField(read_only=True)
     fullname = serializers.CharField(source="user.fullname", read_only=True)
@@ -97,7 +98,7 @@ class DoctorAccountIn(_UserFieldsMixin, serializers.ModelSerializer):
         return attrs
 
 
-class DoctorCreateIn(serializers.ModelSerializer):
+class DoctorCreateIn(ModelSerializer):
     """Exactly one of `user` (a new account) or `user_id` (an existing patient, donor or doctor account)."""
 
     user = DoctorAccountIn(required=False)
@@ -129,7 +130,7 @@ class DoctorCreateIn(serializers.ModelSerializer):
         return attrs
 
 
-class DoctorUpdateIn(serializers.ModelSerializer):
+class DoctorUpdateIn(ModelSerializer):
     """Profile fields only; the account is edited through /users and the hospital never changes."""
 
     class Meta:
@@ -140,7 +141,7 @@ class DoctorUpdateIn(serializers.ModelSerializer):
 # --- OPD schedules ---------------------------------------------------------------------------
 
 
-class OpdScheduleOut(serializers.ModelSerializer):
+class OpdScheduleOut(ModelSerializer):
     hospital_id = serializers.IntegerField(read_only=True)
     doctor_id = serializers.IntegerField(read_only=True)
     weekdays = serializers.ListField(child=serializers.IntegerField(min_value=0, max_value=6), read_only=True)
@@ -166,7 +167,7 @@ class OpdScheduleOut(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class OpdScheduleIn(serializers.ModelSerializer):
+class OpdScheduleIn(ModelSerializer):
     """Times are the hospital's local wall-clock times. `doctor_id` is fixed once created."""
 
     doctor_id = serializers.PrimaryKeyRelatedField(
@@ -274,7 +275,7 @@ class GenerateSlotsOut(serializers.Serializer):
 # --- Slots -----------------------------------------------------------------------------------
 
 
-class SlotOut(serializers.ModelSerializer):
+class SlotOut(ModelSerializer):
     hospital_id = serializers.IntegerField(read_only=True)
     doctor_id = serializers.IntegerField(read_only=True)
     opd_schedule_id = serializers.IntegerField(read_only=True, allow_null=True)
@@ -356,14 +357,14 @@ class SlotUpdateIn(serializers.Serializer):
 # --- Appointments ----------------------------------------------------------------------------
 
 
-class PatientBriefOut(serializers.ModelSerializer):
+class PatientBriefOut(ModelSerializer):
     class Meta:
         model = User
         fields = ["id", "fullname", "phone_num"]
         read_only_fields = fields
 
 
-class AppointmentOut(serializers.ModelSerializer):
+class AppointmentOut(ModelSerializer):
     patient_id = serializers.IntegerField(read_only=True)
     patient = PatientBriefOut(read_only=True)
     doctor_id = serializers.IntegerField(read_only=True)
@@ -424,14 +425,14 @@ class CancelIn(serializers.Serializer):
 # --- Visits ----------------------------------------------------------------------------------
 
 
-class PrescriptionSerializer(serializers.ModelSerializer):
+class PrescriptionSerializer(ModelSerializer):
     class Meta:
         model = Prescription
         fields = ["id", "medicine", "dosage", "frequency", "duration_days", "instructions"]
         read_only_fields = ["id"]
 
 
-class VisitOut(serializers.ModelSerializer):
+class VisitOut(ModelSerializer):
     appointment_id = serializers.IntegerField(read_only=True, allow_null=True)
     patient_id = serializers.IntegerField(read_only=True)
     doctor_id = serializers.IntegerField(read_only=True)
@@ -456,7 +457,7 @@ class VisitOut(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class VisitCreateIn(serializers.ModelSerializer):
+class VisitCreateIn(ModelSerializer):
     appointment_id = IdField(required=False, help_text="The appointment seen; it becomes completed.")
     patient_id = IdField(required=False, help_text="Without an appointment: one of the doctor's patients.")
     visited_at = serializers.DateTimeField(required=False, help_text="Defaults to now; never in the future.")

@@ -150,8 +150,17 @@ class SlotViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     filterset_class = SlotFilter
     ordering_fields = ["start", "id", "booked", "capacity"]
 
+    # The columns SlotOut reads (the list is the busiest public read: no 60-column rows).
+    list_columns = (
+        *("id", "hospital_id", "doctor_id", "opd_schedule_id", "start", "end", "local_date"),
+        *("capacity", "booked", "status"),
+        *("hospital__timezone", "hospital__is_active", "hospital__opd_status"),
+        *("doctor__specialization", "doctor__department", "doctor__is_available", "doctor__user__fullname"),
+    )
+
     def get_queryset(self):
-        return _active_only_unless_admin(self.request, super().get_queryset(), "hospital__is_active")
+        queryset = _active_only_unless_admin(self.request, super().get_queryset(), "hospital__is_active")
+        return queryset.only(*self.list_columns) if self.action == "list" else queryset
 
     def _out(self, slot: Slot) -> dict:
         return SlotOut(Slot.objects.select_related("hospital", "doctor__user").get(pk=slot.pk)).data

@@ -9,6 +9,7 @@ HMS three times. Prints the table and prepends it to bench/RESULTS.md.
     bench/run.sh                      # what `make bench` runs
     BENCH_SECONDS=3 BENCH_ROUNDS=1 bench/run.sh   # a quick smoke run
     BENCH_NOTE="before the index" bench/run.sh   # a note in the section heading
+    BENCH_ONLY=availability,stock bench/run.sh    # only these endpoints, nothing written
 """
 
 import json
@@ -507,16 +508,26 @@ def main() -> None:
     DATA.mkdir(parents=True, exist_ok=True)
     info = machine()
     seed("hms", "1")
-    seed("hms_small", "0.01")
+    only = [name for name in os.environ.get("BENCH_ONLY", "").split(",") if name]
+    if not only:
+        seed("hms_small", "0.01")
     floor_token = setup_floor()
     data = prepare("hms")
-    small = prepare("hms_small")
 
     say(f"\nMeasuring HMS (scale 1) against the floor: {ROUNDS} x {SECONDS}s per side and endpoint")
     floor, floor_port = start_floor()
     hms, hms_port = start_hms("hms")
-    names = [name for name, *_rest in ENDPOINTS]
+    names = only or [name for name, *_rest in ENDPOINTS]
     results = measure_pairs(hms_port, floor_port, data, floor_token, names)
+    if only:  # a quick look while working on some endpoints: nothing is written
+        say(
+            f"\nBENCH_ONLY={','.join(only)}: median ratios "
+            + ", ".join(
+                f"{name} {statistics.median(run['ratio'] for run in runs):.2f}" for name, runs in results.items()
+            )
+        )
+        return
+    small = prepare("hms_small")
     rss = worker_rss_mb(hms)
     stop(hms)
     overbooking = overbooking_report()

@@ -52,6 +52,7 @@ def main() -> None:
     parser.add_argument("--method", default="GET")
     parser.add_argument("--body", default=None)
     parser.add_argument("--sql", action="store_true", help="print the SQL of one request")
+    parser.add_argument("--no-profile", action="store_true", help="timings only")
     args = parser.parse_args()
 
     user = caller(args.who)
@@ -74,15 +75,19 @@ def main() -> None:
             print(f"  {query['time']}s  {query['sql'][:400]}")
 
     walls, cpus = [], []
-    profiler = Profiler(interval=0.0002)
-    profiler.start()
     for _ in range(args.requests):
         wall, cpu = time.perf_counter(), time.process_time()
         one()
         walls.append((time.perf_counter() - wall) * 1000)
         cpus.append((time.process_time() - cpu) * 1000)
-    profiler.stop()
     print(f"median per request: wall {statistics.median(walls):.2f} ms, CPU {statistics.median(cpus):.2f} ms")
+    if args.no_profile:
+        return
+    profiler = Profiler(interval=0.0002)
+    profiler.start()
+    for _ in range(args.requests):
+        one()
+    profiler.stop()
     print(profiler.output_text(unicode=False, color=False, show_all=False))
     if response.headers.get("Content-Type", "").startswith("application/json") and os.environ.get("SHOW_BODY"):
         print(json.dumps(response.json(), indent=1)[:3000])

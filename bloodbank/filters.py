@@ -4,11 +4,11 @@ from rest_framework import serializers
 
 from accounts.models import BloodGroup
 from bloodbank.models import BloodBank, BloodRequest, Component, Donation, StockLot
-from hms.api.filters import IdFilter
+from hms.api.filters import FilterSet, IdFilter
 from hospitals import geo
 
 
-class BloodBankFilter(django_filters.FilterSet):
+class BloodBankFilter(FilterSet):
     """`blood_group`, `component` and `min_units` together: banks holding at least `min_units` usable
     units of exactly that group and component (each optional; `min_units` defaults to 1 when a group
     or component is given). `near=<lat>,<lng>` with `radius_km` (default 50): nearest first."""
@@ -61,7 +61,7 @@ class BloodBankFilter(django_filters.FilterSet):
         return queryset
 
 
-class BloodRequestFilter(django_filters.FilterSet):
+class BloodRequestFilter(FilterSet):
     blood_bank_id = IdFilter(field_name="blood_bank_id")
     hospital_id = IdFilter(field_name="hospital_id")
     requester_id = IdFilter(field_name="requester_id")
@@ -75,7 +75,7 @@ class BloodRequestFilter(django_filters.FilterSet):
         fields = ["blood_bank_id", "hospital_id", "requester_id", "status", "urgency", "blood_group", "component"]
 
 
-class DonationFilter(django_filters.FilterSet):
+class DonationFilter(FilterSet):
     donor_id = IdFilter(field_name="donor_id")
     blood_bank_id = IdFilter(field_name="blood_bank_id")
     component = django_filters.ChoiceFilter(choices=Component.choices)

@@ -5,6 +5,7 @@ from rest_framework.validators import UniqueValidator
 
 from accounts.models import BloodGroup, User
 from bloodbank.models import Allocation, BloodBank, BloodRequest, Component, Donation, StockLot
+from hms.api.serializers import ModelSerializer
 from hospitals.models import Hospital
 
 LOT_NUMBER_VALIDATOR = RegexValidator(
@@ -32,7 +33,7 @@ BLOOD_BANK_FIELDS = [
 ]
 
 
-class BloodBankOut(serializers.ModelSerializer):
+class BloodBankOut(ModelSerializer):
     hospital_id = serializers.IntegerField(read_only=True, allow_null=True)
     distance_km = serializers.FloatField(
         read_only=True, allow_null=True, help_text="Distance from `near`; null without it."
@@ -44,7 +45,7 @@ class BloodBankOut(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class BloodBankIn(serializers.ModelSerializer):
+class BloodBankIn(ModelSerializer):
     hospital_id = serializers.PrimaryKeyRelatedField(
         source="hospital",
         queryset=Hospital.objects.filter(is_active=True),
@@ -107,7 +108,7 @@ class StockLotIn(serializers.Serializer):
     )
 
 
-class StockLotOut(serializers.ModelSerializer):
+class StockLotOut(ModelSerializer):
     blood_bank_id = serializers.IntegerField(read_only=True)
 
     class Meta:
@@ -145,7 +146,7 @@ class StockSummaryOut(serializers.Serializer):
 # --- Blood requests --------------------------------------------------------------------------
 
 
-class AllocationOut(serializers.ModelSerializer):
+class AllocationOut(ModelSerializer):
     lot_id = serializers.IntegerField(read_only=True)
     lot_number = serializers.CharField(source="lot.lot_number", read_only=True)
     blood_group = serializers.ChoiceField(source="lot.blood_group", choices=BloodGroup.choices, read_only=True)
@@ -157,7 +158,7 @@ class AllocationOut(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class BloodRequestOut(serializers.ModelSerializer):
+class BloodRequestOut(ModelSerializer):
     requester_id = serializers.IntegerField(read_only=True)
     blood_bank_id = serializers.IntegerField(read_only=True)
     hospital_id = serializers.IntegerField(read_only=True, allow_null=True)
@@ -243,7 +244,7 @@ class DonationIn(serializers.Serializer):
     )
 
 
-class DonationOut(serializers.ModelSerializer):
+class DonationOut(ModelSerializer):
     donor_id = serializers.IntegerField(read_only=True)
     blood_bank_id = serializers.IntegerField(read_only=True)
     lot_id = serializers.IntegerField(read_only=True)

@@ -2,6 +2,7 @@ from django.db.models import Prefetch
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 
@@ -88,9 +89,16 @@ class BloodBankViewSet(
     @action(detail=True, methods=["get", "post"], filter_backends=[])
     def stock(self, request, pk=None):
         """GET: usable units (available, expiring after today) per group and component. POST: add a lot."""
-        bank = self.get_object()
         if request.method == "GET":
-            return Response(serializers.StockSummaryOut(selectors.stock_summary(bank=bank)).data)
+            try:
+                bank_id = int(pk)
+            except ValueError:
+                raise NotFound from None
+            summary = selectors.stock_summary(bank_id=bank_id, banks=self.get_queryset())
+            if summary is None:
+                raise NotFound
+            return Response(summary)
+        bank = self.get_object()
         data = serializers.StockLotIn(data=request.data)
         data.is_valid(raise_exception=True)
         lot = services.stock_add(request=request, bank=bank, **data.validated_data)

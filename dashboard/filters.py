@@ -1,10 +1,10 @@
 import django_filters
 
 from accounts.models import Activity
-from hms.api.filters import IdFilter
+from hms.api.filters import FilterSet, IdFilter
 
 
-class ActivityFilter(django_filters.FilterSet):
+class ActivityFilter(FilterSet):
     actor_id = IdFilter(field_name="actor_id")
     patient_id = IdFilter(field_name="patient_id")
     action = django_filters.ChoiceFilter(choices=Activity.Action.choices)

@@ -17,6 +17,7 @@ from appointments.models import Appointment
 from bloodbank.models import BloodRequest, Donation, StockLot
 from bloodbank.services import donor_eligibility
 from emergency.models import Ambulance, Emergency
+from hms.api import readcache
 from hospitals.models import Bed, Hospital
 
 # Tables whose size an operator wants to see.
@@ -113,47 +114,50 @@ def hospital_admin_dashboard(user: User) -> dict:
     }
 
 
-def _appointment_row(appointment: Appointment) -> dict:
-    return {
-        "id": appointment.pk,
-        "patient_id": appointment.patient_id,
-        "patient_name": appointment.patient.fullname,
-        "doctor_id": appointment.doctor_id,
-        "doctor_name": appointment.doctor.user.fullname,
-        "hospital_id": appointment.hospital_id,
-        "start": appointment.slot.start,
-        "token_number": appointment.token_number,
-        "status": appointment.status,
-    }
+_APPOINTMENT_COLUMNS = ("id", "patient_id", "doctor_id", "hospital_id", "slot__start", "token_number", "status")
+
+
+def _appointment_rows(appointments, *, patient: User | None = None) -> list[dict]:
+    """Queue/upcoming rows straight from one narrow query (no model instances). With `patient` (the
+    caller's own appointments) the patient's name is taken from it rather than joined."""
+    names = ("doctor__user__fullname",) if patient else ("doctor__user__fullname", "patient__fullname")
+    return [
+        {
+            "id": row["id"],
+            "patient_id": row["patient_id"],
+            "patient_name": patient.fullname if patient else row["patient__fullname"],
+            "doctor_id": row["doctor_id"],
+            "doctor_name": row["doctor__user__fullname"],
+            "hospital_id": row["hospital_id"],
+            "start": row["slot__start"],
+            "token_number": row["token_number"],
+            "status": row["status"],
+        }
+        for row in appointments.values(*_APPOINTMENT_COLUMNS, *names)
+    ]
 
 
 def doctor_dashboard(user: User) -> dict:
     zone = user.hospital.timezone if user.hospital_id else settings.TIME_ZONE
     start, end = _today_window(zone)
     today = Appointment.objects.filter(doctor__user=user, slot__start__gte=start, slot__start__lt=end)
-    queue = (
-        today.filter(status__in=[Appointment.Status.BOOKED, Appointment.Status.CHECKED_IN])
-        .select_related("patient", "slot", "doctor__user")
-        .order_by("slot__start", "token_number")[:50]
-    )
+    queue = today.filter(status__in=[Appointment.Status.BOOKED, Appointment.Status.CHECKED_IN]).order_by(
+        "slot__start", "token_number"
+    )[:50]
     return {
         "today_by_status": _counts(today, "status", Appointment.Status.choices),
-        "queue": [_appointment_row(appointment) for appointment in queue],
+        "queue": _appointment_rows(queue),
     }
 
 
 def patient_dashboard(user: User) -> dict:
-    upcoming = (
-        Appointment.objects.filter(
-            patient=user,
-            status__in=[Appointment.Status.BOOKED, Appointment.Status.CHECKED_IN],
-            slot__start__gte=timezone.now(),
-        )
-        .select_related("patient", "slot", "doctor__user")
-        .order_by("slot__start")[:UPCOMING_LIMIT]
-    )
+    upcoming = Appointment.objects.filter(
+        patient=user,
+        status__in=[Appointment.Status.BOOKED, Appointment.Status.CHECKED_IN],
+        slot__start__gte=timezone.now(),
+    ).order_by("slot__start")[:UPCOMING_LIMIT]
     return {
-        "upcoming_appointments": [_appointment_row(appointment) for appointment in upcoming],
+        "upcoming_appointments": _appointment_rows(upcoming, patient=user),
         "blood_requests_by_status": _counts(
             BloodRequest.objects.filter(requester=user), "status", BloodRequest.Status.choices
         ),
@@ -196,13 +200,28 @@ def driver_dashboard(user: User) -> dict:
     return {"ambulances": ambulances, "current_assignment": assignment}
 
 
+def _cached_until_next_write(key: str, build) -> dict:
+    """The figures with the time they were computed (`as_of`), kept until the next committed write."""
+    return readcache.cached(key, lambda: {"as_of": timezone.now(), **build()}, seconds=settings.DASHBOARD_CACHE_SECONDS)
+
+
 def dashboard_for(user: User) -> dict:
-    builders = {
-        User.Role.ADMIN: lambda: admin_dashboard(),
-        User.Role.HOSPITAL_ADMIN: lambda: hospital_admin_dashboard(user),
-        User.Role.DOCTOR: lambda: doctor_dashboard(user),
-        User.Role.USER: lambda: patient_dashboard(user),
-        User.Role.DONOR: lambda: donor_dashboard(user),
-        User.Role.AMBULANCE_DRIVER: lambda: driver_dashboard(user),
-    }
-    return {"role": user.role, "as_of": timezone.now(), **builders[user.role]()}
+    # The two dashboards that aggregate whole tables are served from the read cache (the key names the
+    # day their "today" means, so they never outlive it); the others are cheap and computed each time.
+    if user.role == User.Role.ADMIN:
+        day = _today_window(settings.TIME_ZONE)[0].date()
+        figures = _cached_until_next_write(f"dashboard:admin:{day}", admin_dashboard)
+    elif user.role == User.Role.HOSPITAL_ADMIN:
+        day = _today_window(user.hospital.timezone)[0].date()
+        figures = _cached_until_next_write(
+            f"dashboard:hospital:{user.hospital_id}:{day}", lambda: hospital_admin_dashboard(user)
+        )
+    else:
+        builders = {
+            User.Role.DOCTOR: doctor_dashboard,
+            User.Role.USER: patient_dashboard,
+            User.Role.DONOR: donor_dashboard,
+            User.Role.AMBULANCE_DRIVER: driver_dashboard,
+        }
+        figures = {"as_of": timezone.now(), **builders[user.role](user)}
+    return {"role": user.role, **figures}

@@ -1,9 +1,10 @@
 from rest_framework import serializers
 
 from accounts.models import Activity, User
+from hms.api.serializers import ModelSerializer
 
 
-class ActivityOut(serializers.ModelSerializer):
+class ActivityOut(ModelSerializer):
     actor_id = serializers.IntegerField(read_only=True, allow_null=True)
     patient_id = serializers.IntegerField(read_only=True, allow_null=True)
 
@@ -26,7 +27,7 @@ class ActivityOut(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class MyRecordAccessOut(serializers.ModelSerializer):
+class MyRecordAccessOut(ModelSerializer):
     class Meta:
         model = Activity
         fields = ["at", "actor_name", "actor_role", "action", "object_type", "object_id"]

@@ -1,10 +1,10 @@
 import django_filters
 
 from emergency.models import Ambulance, Emergency
-from hms.api.filters import IdFilter
+from hms.api.filters import FilterSet, IdFilter
 
 
-class AmbulanceFilter(django_filters.FilterSet):
+class AmbulanceFilter(FilterSet):
     hospital_id = IdFilter(field_name="hospital_id")
     driver_id = IdFilter(field_name="driver_id")
     status = django_filters.ChoiceFilter(choices=Ambulance.Status.choices)
@@ -15,7 +15,7 @@ class AmbulanceFilter(django_filters.FilterSet):
         fields = ["hospital_id", "driver_id", "status", "ambulance_type"]
 
 
-class EmergencyFilter(django_filters.FilterSet):
+class EmergencyFilter(FilterSet):
     hospital_id = IdFilter(field_name="hospital_id")
     ambulance_id = IdFilter(field_name="ambulance_id")
     reporter_id = IdFilter(field_name="reporter_id")

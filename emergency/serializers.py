@@ -7,6 +7,7 @@ from rest_framework.validators import UniqueValidator
 
 from accounts.models import User
 from emergency.models import Ambulance, AmbulanceLocation, Emergency, EmergencyEvent
+from hms.api.serializers import ModelSerializer
 from hospitals.models import Hospital
 
 MAX_ID = 2**63 - 1
@@ -52,14 +53,14 @@ def validate_coordinate_pair(attrs: dict, instance=None) -> None:
 # --- Ambulances ------------------------------------------------------------------------------
 
 
-class DriverBrief(serializers.ModelSerializer):
+class DriverBrief(ModelSerializer):
     class Meta:
         model = User
         fields = ["id", "fullname", "phone_num"]
         read_only_fields = fields
 
 
-class AmbulanceOut(serializers.ModelSerializer):
+class AmbulanceOut(ModelSerializer):
     hospital_id = serializers.IntegerField(read_only=True)
     driver_id = serializers.IntegerField(read_only=True, allow_null=True)
     driver = DriverBrief(read_only=True, allow_null=True)
@@ -98,7 +99,7 @@ class AmbulanceOut(serializers.ModelSerializer):
         return emergency
 
 
-class AmbulanceIn(serializers.ModelSerializer):
+class AmbulanceIn(ModelSerializer):
     hospital_id = serializers.PrimaryKeyRelatedField(
         source="hospital",
         queryset=Hospital.objects.filter(is_active=True),
@@ -141,7 +142,7 @@ class AmbulanceLocationIn(serializers.Serializer):
     longitude = longitude_field()
 
 
-class AmbulanceLocationOut(serializers.ModelSerializer):
+class AmbulanceLocationOut(ModelSerializer):
     recorded_by_id = serializers.IntegerField(read_only=True, allow_null=True)
 
     class Meta:
@@ -168,7 +169,7 @@ class AmbulanceStatusIn(serializers.Serializer):
 # --- Emergencies -----------------------------------------------------------------------------
 
 
-class EmergencyEventOut(serializers.ModelSerializer):
+class EmergencyEventOut(ModelSerializer):
     actor_id = serializers.IntegerField(read_only=True, allow_null=True)
     from_hospital_id = serializers.IntegerField(read_only=True, allow_null=True)
     to_hospital_id = serializers.IntegerField(read_only=True, allow_null=True)
@@ -179,14 +180,14 @@ class EmergencyEventOut(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class HospitalBrief(serializers.ModelSerializer):
+class HospitalBrief(ModelSerializer):
     class Meta:
         model = Hospital
         fields = ["id", "name", "phone", "address", "city", "latitude", "longitude"]
         read_only_fields = fields
 
 
-class AmbulanceBrief(serializers.ModelSerializer):
+class AmbulanceBrief(ModelSerializer):
     driver_id = serializers.IntegerField(read_only=True, allow_null=True)
 
     class Meta:
@@ -195,7 +196,7 @@ class AmbulanceBrief(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class EmergencyOut(serializers.ModelSerializer):
+class EmergencyOut(ModelSerializer):
     reporter_id = serializers.IntegerField(read_only=True, allow_null=True)
     hospital_id = serializers.IntegerField(read_only=True, allow_null=True)
     hospital = HospitalBrief(read_only=True, allow_null=True)

@@ -184,6 +184,9 @@ SIMPLE_JWT = {
 
 # --- REST framework -------------------------------------------------------------------------
 TRUSTED_PROXIES = env.int("TRUSTED_PROXIES", default=0)
+# The admin and hospital-admin dashboards are kept on the shared cache until the next committed write
+# (hms.api.readcache), for at most this many seconds; 0 computes them on every request.
+DASHBOARD_CACHE_SECONDS = env.int("DASHBOARD_CACHE_SECONDS", default=0 if TESTING else 30)
 THROTTLE_LOGIN_USERNAME = env.str("THROTTLE_LOGIN_USERNAME", default="5/15m")
 THROTTLE_LOGIN_IP = env.str("THROTTLE_LOGIN_IP", default="20/15m")
 REST_FRAMEWORK = {

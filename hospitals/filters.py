@@ -4,7 +4,7 @@ import django_filters
 from django import forms
 from rest_framework import serializers
 
-from hms.api.filters import IdFilter
+from hms.api.filters import FilterSet, IdFilter
 from hospitals import geo
 from hospitals.models import Admission, Bed, BedStatus, Floor, Hospital, Ward, WardType
 from hospitals.selectors import with_available_beds
@@ -53,7 +53,7 @@ class PointFilter(django_filters.Filter):
     field_class = PointFormField
 
 
-class HospitalFilter(django_filters.FilterSet):
+class HospitalFilter(FilterSet):
     city = django_filters.CharFilter(lookup_expr="iexact", max_length=100)
     hospital_type = django_filters.ChoiceFilter(choices=Hospital.HospitalType.choices)
     opd_status = django_filters.ChoiceFilter(choices=Hospital.OpdStatus.choices)
@@ -102,7 +102,7 @@ class HospitalFilter(django_filters.FilterSet):
         return geo.nearest(queryset, *point, radius_km=float(radius) if radius is not None else geo.DEFAULT_RADIUS_KM)
 
 
-class FloorFilter(django_filters.FilterSet):
+class FloorFilter(FilterSet):
     hospital_id = IdFilter(field_name="hospital_id")
 
     class Meta:
@@ -110,7 +110,7 @@ class FloorFilter(django_filters.FilterSet):
         fields = ["hospital_id"]
 
 
-class WardFilter(django_filters.FilterSet):
+class WardFilter(FilterSet):
     hospital_id = IdFilter(field_name="hospital_id")
     floor_id = IdFilter(field_name="floor_id")
     ward_type = django_filters.ChoiceFilter(choices=WardType.choices)
@@ -120,7 +120,7 @@ class WardFilter(django_filters.FilterSet):
         fields = ["hospital_id", "floor_id", "ward_type"]
 
 
-class BedFilter(django_filters.FilterSet):
+class BedFilter(FilterSet):
     hospital_id = IdFilter(field_name="hospital_id")
     ward_id = IdFilter(field_name="ward_id")
     ward_type = django_filters.ChoiceFilter(field_name="ward__ward_type", choices=WardType.choices)
@@ -131,7 +131,7 @@ class BedFilter(django_filters.FilterSet):
         fields = ["hospital_id", "ward_id", "ward_type", "status"]
 
 
-class AdmissionFilter(django_filters.FilterSet):
+class AdmissionFilter(FilterSet):
     hospital_id = IdFilter(field_name="hospital_id")
     bed_id = IdFilter(field_name="bed_id")
     patient_id = IdFilter(field_name="patient_id")

@@ -6,25 +6,42 @@ from django.utils import timezone
 from hms.api.permissions import ADMIN, role_of
 from hospitals.models import Admission, Bed, BedStatus, Hospital, WardType
 
+_STATUSES = tuple(BedStatus.values)
+_WARD_TYPES = tuple(WardType.values)
 
-def bed_summary(*, hospital_id: int) -> dict:
+
+def bed_summary(*, hospital_id: int, hospitals=None) -> dict | None:
     """`{hospital_id, as_of, total, by_status, by_ward_type}` from the current bed rows, in one query.
 
     Every status and every ward type is present (zero when there is none), so clients see one shape.
+    With `hospitals` (the caller's visible hospitals), the same query also checks that the hospital is
+    among them (a LEFT JOIN from the hospital to its beds): None when it is not.
     """
-    rows = (
-        Bed.objects.filter(hospital_id=hospital_id)
-        .values_list("ward__ward_type", "status")
-        .annotate(count=Count("id"))
-        .order_by()
-    )
-    by_status = dict.fromkeys(BedStatus.values, 0)
-    by_ward_type = {ward_type: {"total": 0, **dict.fromkeys(BedStatus.values, 0)} for ward_type in WardType.values}
+    if hospitals is None:
+        rows = (
+            Bed.objects.filter(hospital_id=hospital_id)
+            .values_list("ward__ward_type", "status")
+            .annotate(count=Count("id"))
+            .order_by()
+        )
+    else:
+        rows = list(
+            hospitals.filter(pk=hospital_id)
+            .values_list("beds__ward__ward_type", "beds__status")
+            .annotate(count=Count("beds__id"))
+            .order_by()
+        )
+        if not rows:
+            return None
+    by_status = dict.fromkeys(_STATUSES, 0)
+    by_ward_type = {ward_type: {"total": 0, **by_status} for ward_type in _WARD_TYPES}
     total = 0
     for ward_type, status, count in rows:
+        if not count:
+            continue  # the hospital's row when it has no beds
         total += count
         by_status[status] = by_status.get(status, 0) + count
-        counts = by_ward_type.setdefault(ward_type, {"total": 0, **dict.fromkeys(BedStatus.values, 0)})
+        counts = by_ward_type.setdefault(ward_type, {"total": 0, **dict.fromkeys(_STATUSES, 0)})
         counts["total"] += count
         counts[status] = counts.get(status, 0) + count
     return {

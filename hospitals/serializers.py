@@ -8,6 +8,7 @@ from rest_framework import serializers
 
 from accounts.models import User
 from accounts.serializers import PASSWORD_MAX_LENGTH, UserOut, _UserFieldsMixin, _validate_password
+from hms.api.serializers import ModelSerializer
 from hospitals.models import (
     Admission,
     Bed,
@@ -105,7 +106,7 @@ class HospitalAdminIn(_UserFieldsMixin, serializers.ModelSerializer):
         return attrs
 
 
-class HospitalIn(serializers.ModelSerializer):
+class HospitalIn(ModelSerializer):
     """The writable fields of a hospital (`is_active` only by an administrator)."""
 
     latitude = FiniteFloatField(min_value=-90, max_value=90, required=False, allow_null=True)
@@ -139,7 +140,7 @@ class HospitalCreateIn(HospitalIn):
         fields = [*HospitalIn.Meta.fields, "admin"]
 
 
-class HospitalOut(serializers.ModelSerializer):
+class HospitalOut(ModelSerializer):
     distance_km = serializers.SerializerMethodField(
         help_text="Great-circle distance from `near`, in km; null when `near` is not given."
     )
@@ -210,7 +211,7 @@ class HospitalCreatedOut(HospitalDetailOut):
 # --- Floors and wards -------------------------------------------------------------------------
 
 
-class FloorOut(serializers.ModelSerializer):
+class FloorOut(ModelSerializer):
     hospital_id = serializers.IntegerField(read_only=True)
 
     class Meta:
@@ -243,7 +244,7 @@ class FloorUpdateIn(serializers.Serializer):
     )
 
 
-class WardOut(serializers.ModelSerializer):
+class WardOut(ModelSerializer):
     hospital_id = serializers.IntegerField(read_only=True)
     floor_id = serializers.IntegerField(read_only=True, allow_null=True)
 
@@ -275,7 +276,7 @@ class WardIn(serializers.Serializer):
 # --- Beds and admissions ----------------------------------------------------------------------
 
 
-class CurrentAdmissionOut(serializers.ModelSerializer):
+class CurrentAdmissionOut(ModelSerializer):
     patient_id = serializers.IntegerField(read_only=True, allow_null=True)
 
     class Meta:
@@ -284,7 +285,7 @@ class CurrentAdmissionOut(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class BedOut(serializers.ModelSerializer):
+class BedOut(ModelSerializer):
     ward_id = serializers.IntegerField(read_only=True)
     hospital_id = serializers.IntegerField(read_only=True)
     ward_type = serializers.ChoiceField(source="ward.ward_type", choices=WardType.choices, read_only=True)
@@ -374,7 +375,7 @@ class TransferIn(serializers.Serializer):
     to_bed_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
 
 
-class AdmissionOut(serializers.ModelSerializer):
+class AdmissionOut(ModelSerializer):
     bed_id = serializers.IntegerField(read_only=True)
     hospital_id = serializers.IntegerField(read_only=True)
     patient_id = serializers.IntegerField(read_only=True, allow_null=True)

@@ -4,6 +4,7 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
@@ -120,10 +121,17 @@ class HospitalViewSet(
     )
     @action(detail=True, methods=["get"], permission_classes=[AllowAny], filter_backends=[])
     def availability(self, request, pk=None):
-        hospital = self.get_object()
-        # The selector returns exactly BedSummaryOut's shape (as the detail's bed_summary does): no
-        # serializer pass over its 70 counters.
-        return Response(selectors.bed_summary(hospital_id=hospital.pk))
+        # One query answers both "may the caller see this hospital?" and the counts; the selector
+        # returns exactly BedSummaryOut's shape (as the detail's bed_summary does): no serializer pass
+        # over its 70 counters.
+        try:
+            hospital_id = int(pk)
+        except ValueError:
+            raise NotFound from None
+        summary = selectors.bed_summary(hospital_id=hospital_id, hospitals=self.get_queryset())
+        if summary is None:
+            raise NotFound
+        return Response(summary)
 
     @extend_schema(
         methods=["GET"],

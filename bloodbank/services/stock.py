@@ -11,6 +11,7 @@ from accounts.activity import Action, record
 from bloodbank import compatibility
 from bloodbank.models import BloodBank, Component, StockLot
 from hms.api.exceptions import Conflict
+from hms.api.readcache import writes_committed
 
 # Sanity bounds on lot dates: nothing is collected, or keeps, longer than this (frozen plasma keeps
 # for a few years at most).
@@ -118,4 +119,5 @@ def stock_expire(*, today: datetime.date | None = None) -> int:
             .order_by("pk")
             .values_list("pk", flat=True)
         )
+        writes_committed()  # an UPDATE sends no post_save: cached figures are invalidated here
         return StockLot.objects.filter(pk__in=ids).update(status=StockLot.Status.EXPIRED)

@@ -355,8 +355,8 @@ def test_stock_summary_counts_usable_units_only_in_one_query(api, bank, other_ba
     lot(bank, "A+", 0)  # used up
     lot(bank, "O-", 2, component="plasma", expires_in_days=100)
     lot(other_bank, "A+", 50)
-    # One query for the bank, one aggregate for the summary (anonymous: no user lookup).
-    with django_assert_num_queries(2):
+    # One aggregate that also checks the bank is visible (anonymous: no user lookup).
+    with django_assert_num_queries(1):
         response = api.get(f"{BANKS}/{bank.pk}/stock")
     assert response.status_code == 200
     body = response.json()
@@ -382,6 +382,25 @@ def test_stock_summary_counts_usable_units_only_in_one_query(api, bank, other_ba
 
 def test_stock_summary_of_unknown_bank_is_404(api):
     assert api.get(f"{BANKS}/424242/stock").status_code == 404
+    assert api.get(f"{BANKS}/not-a-number/stock").status_code == 404
+
+
+def test_stock_summary_of_a_bank_without_usable_stock_is_empty(api, bank, lot):
+    lot(bank, "B+", 4, expires_in_days=-1)
+    response = api.get(f"{BANKS}/{bank.pk}/stock")
+    assert response.status_code == 200
+    assert response.json()["blood_bank_id"] == bank.pk
+    assert response.json()["items"] == []
+
+
+def test_stock_summary_of_a_deactivated_bank_is_404_except_for_admins(api, admin_client, bank, lot):
+    lot(bank, "B+", 4, expires_in_days=10)
+    bank.is_active = False
+    bank.save(update_fields=["is_active"])
+    assert api.get(f"{BANKS}/{bank.pk}/stock").status_code == 404
+    response = admin_client.get(f"{BANKS}/{bank.pk}/stock")
+    assert response.status_code == 200
+    assert [item["units"] for item in response.json()["items"]] == [4]
 
 
 def test_stock_path_has_no_delete(admin_client, bank):

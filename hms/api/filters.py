@@ -24,6 +24,23 @@ class IdFilter(django_filters.NumberFilter):
         super().__init__(*args, **kwargs)
 
 
+class FilterSet(django_filters.FilterSet):
+    """django-filter's FilterSet, building its form class once per FilterSet class.
+
+    django-filter builds a new form class (a form field per filter, labels included) for every
+    request; ours depend on the FilterSet class only, so the first one is kept. Forms deep-copy their
+    fields per instance, as Django does for any form class.
+    """
+
+    def get_form_class(self):
+        cls = type(self)
+        form_class = cls.__dict__.get("_form_class")
+        if form_class is None:
+            form_class = super().get_form_class()
+            cls._form_class = form_class
+        return form_class
+
+
 class FilterBackend(DjangoFilterBackend):
     """django-filter, except that a typed filter with an empty or unreadable value is a 400, not ignored,
     and dates and date-times are read only in the form the schema documents."""

@@ -33,6 +33,7 @@ from bloodbank.demo import DONOR_PASSWORD, DONOR_USERNAME, seed_bloodbank
 from bloodbank.models import BloodBank, Component, StockLot
 from emergency.demo import DRIVER_PASSWORD, DRIVER_USERNAME, seed_emergency
 from emergency.models import Ambulance, Emergency, EmergencyEvent
+from hms.api.readcache import writes_committed
 from hospitals.demo import seed_hospitals
 from hospitals.models import Admission, Bed, BedStatus, Floor, Hospital, Ward, WardType
 
@@ -136,6 +137,7 @@ class Command(BaseCommand):
         logins = self.seed_world()
         if scale is not None:
             BenchData(scale=scale, out=self.stdout).write()
+        writes_committed()  # bulk inserts send no post_save: cached dashboards are invalidated here
         self.print_logins(logins)
         self.stdout.write(f"seed_demo done in {clock.monotonic() - started:.1f}s")
 

@@ -1,0 +1,73 @@
+"""Expensive aggregate reads kept on the shared cache until the next committed write.
+
+Every write the API makes is recorded in the audit log inside its transaction; `record()` calls
+`writes_committed()` there, which replaces a *write generation* token on the shared cache once the
+transaction commits (so a rolled-back write changes nothing, and no reader can store figures from
+before a commit under the generation that follows it). `cached()` stores a result together with the
+generation it read *before* computing it, and serves it only while that generation is current:
+every reader gets figures at least as new as the last write acknowledged to any client, on every
+worker and host. The time to live bounds what a write outside the API (a database console, say)
+can leave unseen. The cache failing never fails a read: the figures are then computed directly.
+"""
+
+import logging
+import uuid
+
+from django.core.cache import cache
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
+
+logger = logging.getLogger(__name__)
+
+GENERATION_KEY = "hms:write-generation"
+# Saved on every request or audited read; they change no cached figure.
+IGNORED_MODELS = frozenset({"accounts.Activity", "sessions.Session", "token_blacklist.OutstandingToken"})
+
+
+def _new_generation() -> None:
+    try:
+        cache.set(GENERATION_KEY, uuid.uuid4().hex, timeout=None)
+    except Exception:  # the write is committed already; a stale entry lives at most its time to live
+        logger.warning("could not advance the write generation", exc_info=True)
+
+
+def writes_committed(using: str = DEFAULT_DB_ALIAS) -> None:
+    """Call inside a writing transaction: cached reads are invalidated when (and if) it commits.
+
+    Once per transaction: a callback still pending from an earlier write of the same transaction
+    (not discarded by a savepoint rollback) covers this one too.
+    """
+    connection = connections[using]
+    if connection.in_atomic_block and any(func is _new_generation for _sids, func, _robust in connection.run_on_commit):
+        return
+    transaction.on_commit(_new_generation, using=using)
+
+
+def model_saved_or_deleted(sender, using=DEFAULT_DB_ALIAS, **kwargs) -> None:
+    """post_save / post_delete receiver: writes outside the API services (the admin site) count too."""
+    if sender._meta.label not in IGNORED_MODELS:
+        writes_committed(using)
+
+
+def cached(key: str, compute, *, seconds: int):
+    """`compute()`, or its result stored under `key` since the last committed write (at most `seconds` old)."""
+    if seconds <= 0:
+        return compute()
+    try:
+        found = cache.get_many([GENERATION_KEY, key])
+        generation = found.get(GENERATION_KEY)
+        if generation is None:
+            cache.add(GENERATION_KEY, uuid.uuid4().hex, timeout=None)
+            generation = cache.get(GENERATION_KEY)
+        entry = found.get(key)
+    except Exception:
+        logger.warning("read cache unavailable; computing %s directly", key, exc_info=True)
+        return compute()
+    if entry is not None and generation is not None and entry[0] == generation:
+        return entry[1]
+    result = compute()
+    if generation is not None:
+        try:
+            cache.set(key, (generation, result), timeout=seconds)
+        except Exception:
+            logger.warning("could not store %s in the read cache", key, exc_info=True)
+    return result
