@@ -108,8 +108,30 @@ def hms_env(database: str, **extra) -> dict:
         LOG_LEVEL="WARNING",
         **extra,
     )
-    env.pop("REDIS_URL", None)
+    env["REDIS_URL"] = REDIS_URL  # the shared cache production uses (compose.yaml)
     return env
+
+
+REDIS_URL = ""
+
+
+def start_redis() -> None:
+    """A throwaway Redis (no persistence) on a free port: the throttles' and read cache's shared cache."""
+    global REDIS_URL
+    port = free_port()
+    start(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        cwd=DATA,
+        env=dict(os.environ),
+        log=DATA / "redis.log",
+    )
+    for _ in range(100):
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                break
+        except OSError:
+            time.sleep(0.05)
+    REDIS_URL = f"redis://127.0.0.1:{port}/0"
 
 
 def run(cmd: list[str], **kwargs) -> str:
@@ -405,6 +427,7 @@ def machine() -> dict:
         "python": platform.python_version(),
         "postgresql": pg,
         "wrk": subprocess.run(["wrk", "--version"], capture_output=True, text=True).stdout.split(" [")[0],
+        "redis": subprocess.run(["redis-server", "--version"], capture_output=True, text=True).stdout.split()[2].removeprefix("v="),
     }
 
 
@@ -423,7 +446,8 @@ def render(rows, growth, rss, overbooking, data, small, info, elapsed, load) -> 
         + (f": {os.environ['BENCH_NOTE']}" if os.environ.get("BENCH_NOTE") else ""),
         "",
         f"Machine: {info['nproc']} CPUs ({info['cpu']}), {info['memory_mb'] / 1024:.1f} GiB RAM; Python "
-        f"{info['python']}, PostgreSQL {info['postgresql']} (fsync off, throwaway), {info['wrk']}. gunicorn sync, "
+        f"{info['python']}, PostgreSQL {info['postgresql']} (fsync off, throwaway), Redis {info['redis']} "
+        f"as the shared cache (as in compose.yaml), {info['wrk']}. gunicorn sync, "
         f"{WORKERS} workers for HMS and for the floor; wrk -t1 -c{CONNECTIONS} -d{SECONDS}s, floor and HMS "
         f"alternated {ROUNDS} times, medians (ratio: median of the per-round ratios HMS/floor req/s).",
         f"Data (scale 1): {data['sizes']['hospitals']} hospitals, {data['sizes']['slots']:,} slots, "
@@ -507,6 +531,7 @@ def main() -> None:
     load_at_start = os.getloadavg()[0]
     DATA.mkdir(parents=True, exist_ok=True)
     info = machine()
+    start_redis()
     seed("hms", "1")
     only = [name for name in os.environ.get("BENCH_ONLY", "").split(",") if name]
     if not only:

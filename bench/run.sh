@@ -6,10 +6,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p bench/.data
-if ! command -v wrk >/dev/null; then
-  echo "bench: installing Debian's wrk" >&2
+if ! command -v wrk >/dev/null || ! command -v redis-server >/dev/null; then
+  echo "bench: installing Debian's wrk and redis-server" >&2
   SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
-  $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq wrk >&2
+  $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq wrk redis-server >&2
 fi
 export PG_KEEP_DIR=${PG_KEEP_DIR:-$PWD/bench/.data/pg}
 export HMS_TESTING=0

@@ -13,6 +13,7 @@ can leave unseen. The cache failing never fails a read: the figures are then com
 import logging
 import uuid
 
+from django.apps import apps as global_apps
 from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
@@ -44,7 +45,9 @@ def writes_committed(using: str = DEFAULT_DB_ALIAS) -> None:
 
 def model_saved_or_deleted(sender, using=DEFAULT_DB_ALIAS, **kwargs) -> None:
     """post_save / post_delete receiver: writes outside the API services (the admin site) count too."""
-    if sender._meta.label not in IGNORED_MODELS:
+    # Historical models (data migrations) live in their own app registry: a migration is no API write,
+    # and the cache table may not exist yet.
+    if sender._meta.apps is global_apps and sender._meta.label not in IGNORED_MODELS:
         writes_committed(using)
 
 

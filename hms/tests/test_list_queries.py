@@ -1,0 +1,143 @@
+"""No list endpoint issues a query per row: every paginated GET in the schema costs the same number of
+SQL queries for a page of one row as for a page of fifty.
+
+The routes come from the served OpenAPI document, so a new list endpoint is checked without being
+named here. Each list is read by an administrator (who sees every row) over the demo world plus rows
+of every kind the demo leaves out; a list that holds fewer than two rows would prove nothing, so the
+test fails for it too.
+"""
+
+import datetime
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from accounts.activity import record
+from accounts.tests.factories import UserFactory
+from appointments.demo import seed_appointments
+from appointments.models import Appointment, Slot
+from appointments.tests.factories import AppointmentFactory
+from bloodbank.demo import seed_bloodbank
+from bloodbank.models import BloodBank
+from bloodbank.tests.factories import BloodRequestFactory
+from conftest import client_for
+from emergency.demo import seed_emergency
+from emergency.models import Ambulance
+from emergency.tests.factories import EmergencyFactory
+from hms.tests.openapi import openapi
+from hospitals.demo import seed_hospitals
+from hospitals.models import Bed, BedStatus
+from hospitals.tests.factories import AdmissionFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _paginated_lists(document: dict) -> list[str]:
+    """GET paths whose 200 answer is a page (`count`, `results`); ids in the path are filled in later."""
+    paths = []
+    for path, operations in document["paths"].items():
+        get = operations.get("get")
+        if get is None or "200" not in get["responses"]:
+            continue
+        schema = get["responses"]["200"].get("content", {}).get("application/json", {}).get("schema", {})
+        if "$ref" in schema:
+            schema = document["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+        if "results" in schema.get("properties", {}):
+            paths.append(path)
+    return sorted(paths)
+
+
+@pytest.fixture
+def world(admin_user):
+    hospitals = seed_hospitals()
+    seed_appointments(hospitals=hospitals)
+    seed_bloodbank(hospitals=hospitals)
+    seed_emergency(hospitals=hospitals)
+    hospital = hospitals[0]
+    beds = list(Bed.objects.filter(hospital=hospital, status=BedStatus.AVAILABLE).order_by("id")[:3])
+    for bed in beds:
+        AdmissionFactory(bed=bed, patient=UserFactory(role="user"))
+    client = client_for(admin_user)
+    slots = list(Slot.objects.filter(hospital=hospital, start__gt=timezone.now()).order_by("id")[:3])
+    bank = BloodBank.objects.filter(hospital=hospital).first()
+    past = (timezone.localdate() - datetime.timedelta(days=10)).isoformat()
+    patient = UserFactory(role="user")  # the caller of the "my-..." lists: appointments, visits read
+    for slot in slots:
+        appointment = AppointmentFactory(slot=slot, patient=patient)
+        visit = {"appointment_id": appointment.pk, "complaint": "Cough", "diagnosis": "Cold"}
+        visit["prescriptions"] = [{"medicine": "Rest", "dosage": "-", "frequency": "daily", "duration_days": 3}]
+        response = client_for(slot.doctor.user).post("/api/v1/visits", visit, format="json")
+        assert response.status_code == 201, response.content
+        BloodRequestFactory(blood_bank=bank, requester=UserFactory(role="user"))
+        donation = {
+            "donor_id": UserFactory(role="donor", blood_group="O+").pk,
+            "blood_bank_id": bank.pk,
+            "donated_on": past,
+            "units": 1,
+        }
+        response = client.post("/api/v1/donations", donation, format="json")
+        assert response.status_code == 201, response.content
+        EmergencyFactory(hospital=hospital)
+        record(action="create", actor=admin_user, object_type="hospital", object_id=hospital.pk)
+    ambulance = Ambulance.objects.filter(hospital=hospital).first()
+    for latitude in (18.51, 18.52, 18.53):
+        response = client.post(
+            f"/api/v1/ambulances/{ambulance.pk}/location", {"latitude": latitude, "longitude": 73.85}, format="json"
+        )
+        assert response.status_code == 200, response.content
+    return {"hospital": hospital.pk, "ambulance": ambulance.pk, "patient": patient}
+
+
+def _url(path: str, ids: dict) -> str:
+    """Fill `{id}` with a hospital's id, or an ambulance's for the ambulance routes."""
+    if "{" not in path:
+        return path
+    assert path.count("{") == 1 and "{id}" in path, f"add an id source for {path}"
+    source = "ambulance" if "ambulance" in path else "hospital"
+    return path.replace("{id}", str(ids[source]))
+
+
+def test_every_list_endpoint_costs_the_same_queries_for_one_row_as_for_fifty(world, admin_user):
+    admin, patient = client_for(admin_user), client_for(world["patient"])
+    document = openapi()
+    lists = _paginated_lists(document)
+    assert len(lists) >= 20, lists  # the schema was read: every app's lists are there
+    costs = {}
+    for path in lists:
+        url = _url(path, world)
+        client = patient if "/my-" in path else admin  # the caller's own rows
+        client.get(url, {"page_size": 1})  # warm-up: content types, cached schema lookups
+        measured = {}
+        for page_size in (1, 50):
+            with CaptureQueriesContext(connection) as captured:
+                response = client.get(url, {"page_size": page_size})
+            assert response.status_code == 200, (url, response.content)
+            measured[page_size] = (len(captured.captured_queries), len(response.json()["results"]))
+        costs[path] = measured
+    too_few = {path: m[50][1] for path, m in costs.items() if m[50][1] < 2}
+    assert not too_few, f"lists without enough rows to compare: {too_few}"
+    growing = {path: (m[1][0], m[50][0]) for path, m in costs.items() if m[50][0] != m[1][0]}
+    assert not growing, f"queries (page of 1, page of 50) differ: {growing}"
+
+
+def test_the_check_notices_a_query_per_row(world, admin_user, monkeypatch):
+    """The comparison above catches an N+1: reading each row's patient lazily shows up at once."""
+    from appointments import views
+
+    original = views.AppointmentViewSet.get_queryset
+
+    def without_joins(self):
+        return original(self).select_related(None)
+
+    monkeypatch.setattr(views.AppointmentViewSet, "get_queryset", without_joins)
+    client = client_for(admin_user)
+    counts = []
+    for page_size in (1, 50):
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get("/api/v1/appointments", {"page_size": page_size})
+        assert response.status_code == 200
+        counts.append(len(captured.captured_queries))
+    assert Appointment.objects.count() >= 2
+    assert counts[1] > counts[0]
