@@ -427,7 +427,9 @@ def machine() -> dict:
         "python": platform.python_version(),
         "postgresql": pg,
         "wrk": subprocess.run(["wrk", "--version"], capture_output=True, text=True).stdout.split(" [")[0],
-        "redis": subprocess.run(["redis-server", "--version"], capture_output=True, text=True).stdout.split()[2].removeprefix("v="),
+        "redis": subprocess.run(["redis-server", "--version"], capture_output=True, text=True)
+        .stdout.split()[2]
+        .removeprefix("v="),
     }
 
 
