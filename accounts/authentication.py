@@ -1,19 +1,26 @@
 import functools
 
-from django.db import connection
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, connection
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework_simplejwt import authentication
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
 
 from accounts.models import RevokedAccessToken, User
 from accounts.tokens import VERSION_CLAIM
+from hms.api import readcache
+
+# Every column but the password hash: it is never needed to serve a request with a token (the
+# password change reads it again under a row lock), and it never goes to the shared cache.
+# Reading `user.password` on such an instance loads it from the database.
+_LOADED_FIELDS = tuple(field.attname for field in User._meta.concrete_fields if field.attname != "password")
 
 
 @functools.cache
 def _user_with_revocation_sql(vendor: str) -> str:
     """The user row plus `token_revoked` (is this access token's jti revoked?), in one statement."""
     quote = connection.ops.quote_name
-    columns = ", ".join(f"u.{quote(field.column)}" for field in User._meta.concrete_fields)
+    columns = ", ".join(f"u.{quote(User._meta.get_field(name).column)}" for name in _LOADED_FIELDS)
     revoked = quote(RevokedAccessToken._meta.db_table)
     # Only quoted identifiers from the models go into the text; the jti and the user id are parameters.
     sql = (
@@ -29,22 +36,42 @@ def _user_with_revocation_sql(vendor: str) -> str:
     )
 
 
+def _token_user_row(jti, user_id: int) -> tuple | None:
+    """The user's column values (converted to Python by the backend) and `token_revoked`, or None."""
+    # Hand-written SQL: building the same query through the ORM cost more than the rest of a request.
+    query = User.objects.raw(_user_with_revocation_sql(connection.vendor), [jti, user_id])
+    user = next(iter(query), None)
+    if user is None:
+        return None
+    return (*(getattr(user, name) for name in _LOADED_FIELDS), bool(user.token_revoked))
+
+
 class JWTAuthentication(authentication.JWTAuthentication):
-    """simplejwt's check plus revocation (logout) and password-change invalidation, in one query."""
+    """simplejwt's check plus revocation (logout) and password-change invalidation, in one query.
+
+    With READ_CACHE_SECONDS, the row is kept on the shared cache per token until the next committed
+    write (hms.api.readcache): a logout, password change, deactivation or role change is a write, so
+    the next request with an affected token reads the database again and is refused.
+    """
 
     def get_user(self, validated_token):
         try:
             user_id = int(validated_token.get("user_id"))
         except (TypeError, ValueError):
             raise InvalidToken("Token contained no recognizable user identification.") from None
-        # Hand-written SQL: building the same query through the ORM cost more than the rest of a request.
-        query = User.objects.raw(_user_with_revocation_sql(connection.vendor), [validated_token.get("jti"), user_id])
-        user = next(iter(query), None)
-        if user is None:
+        jti = validated_token.get("jti")
+        row = readcache.cached(
+            f"hms:token-user:{user_id}:{jti}",
+            lambda: _token_user_row(jti, user_id),
+            seconds=settings.READ_CACHE_SECONDS,
+        )
+        if row is None:
             raise AuthenticationFailed("User not found.", code="user_not_found")
+        *values, token_revoked = row
+        user = User.from_db(DEFAULT_DB_ALIAS, _LOADED_FIELDS, values)
         if not user.is_active:
             raise AuthenticationFailed("User is inactive.", code="user_inactive")
-        if user.token_revoked or validated_token.get(VERSION_CLAIM) != user.auth_version:
+        if token_revoked or validated_token.get(VERSION_CLAIM) != user.auth_version:
             raise InvalidToken("Token has been revoked.")
         return user
 

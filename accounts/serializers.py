@@ -1,11 +1,14 @@
 from django.apps import apps
 from django.contrib.auth import password_validation
+from django.contrib.auth.hashers import check_password
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
+from rest_framework_simplejwt.exceptions import InvalidToken
 
 from accounts.models import BloodGroup, User
+from accounts.tokens import VERSION_CLAIM
 from hms.api.serializers import ModelSerializer
 
 USER_FIELDS = [
@@ -129,8 +132,16 @@ class ChangePasswordIn(serializers.Serializer):
     new_password = serializers.CharField(max_length=PASSWORD_MAX_LENGTH)
 
     def validate(self, attrs):
-        user = self.context["request"].user
-        if not user.check_password(attrs["old_password"]):
+        request = self.context["request"]
+        user = request.user
+        # The token's user is loaded without its password hash (accounts.authentication): read it now,
+        # with the version, so that a token made stale by a change committed meanwhile is a 401 (as
+        # the change itself would answer), not a "wrong current password".
+        current = User.objects.filter(pk=user.pk, is_active=True).values_list("password", "auth_version").first()
+        token = getattr(request, "auth", None)
+        if current is None or (token is not None and token.get(VERSION_CLAIM) != current[1]):
+            raise InvalidToken("Token has been revoked.")
+        if not check_password(attrs["old_password"], current[0]):
             raise serializers.ValidationError({"old_password": ["The current password is wrong."]}, code="invalid")
         _validate_password(attrs["new_password"], user, attr="new_password")
         return attrs

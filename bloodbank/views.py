@@ -94,7 +94,8 @@ class BloodBankViewSet(
                 bank_id = int(pk)
             except ValueError:
                 raise NotFound from None
-            summary = selectors.stock_summary(bank_id=bank_id, banks=self.get_queryset())
+            scope = "all" if role_of(request.user) == ADMIN else "active"  # as get_queryset
+            summary = selectors.stock_summary(bank_id=bank_id, banks=self.get_queryset(), cache_scope=scope)
             if summary is None:
                 raise NotFound
             return Response(summary)

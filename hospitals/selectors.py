@@ -1,8 +1,10 @@
 """Reads with rules: bed counts (one aggregate query) and what each caller may see."""
 
+from django.conf import settings
 from django.db.models import Count, Exists, OuterRef, Prefetch
 from django.utils import timezone
 
+from hms.api import readcache
 from hms.api.permissions import ADMIN, role_of
 from hospitals.models import Admission, Bed, BedStatus, Hospital, WardType
 
@@ -10,12 +12,24 @@ _STATUSES = tuple(BedStatus.values)
 _WARD_TYPES = tuple(WardType.values)
 
 
-def bed_summary(*, hospital_id: int, hospitals=None) -> dict | None:
+def _visible_bed_counts(hospital_id: int, hospitals) -> list | None:
+    rows = list(
+        hospitals.filter(pk=hospital_id)
+        .values_list("beds__ward__ward_type", "beds__status")
+        .annotate(count=Count("beds__id"))
+        .order_by()
+    )
+    return rows or None
+
+
+def bed_summary(*, hospital_id: int, hospitals=None, cache_scope: str = "") -> dict | None:
     """`{hospital_id, as_of, total, by_status, by_ward_type}` from the current bed rows, in one query.
 
     Every status and every ward type is present (zero when there is none), so clients see one shape.
     With `hospitals` (the caller's visible hospitals), the same query also checks that the hospital is
-    among them (a LEFT JOIN from the hospital to its beds): None when it is not.
+    among them (a LEFT JOIN from the hospital to its beds): None when it is not. With `cache_scope`
+    (a name for that visibility), the counts are kept on the shared cache until the next committed
+    write (READ_CACHE_SECONDS, hms.api.readcache): figures exactly as fresh as the database's.
     """
     if hospitals is None:
         rows = (
@@ -25,13 +39,12 @@ def bed_summary(*, hospital_id: int, hospitals=None) -> dict | None:
             .order_by()
         )
     else:
-        rows = list(
-            hospitals.filter(pk=hospital_id)
-            .values_list("beds__ward__ward_type", "beds__status")
-            .annotate(count=Count("beds__id"))
-            .order_by()
+        rows = readcache.cached(
+            f"hms:bed-counts:{cache_scope}:{hospital_id}",
+            lambda: _visible_bed_counts(hospital_id, hospitals),
+            seconds=settings.READ_CACHE_SECONDS if cache_scope else 0,
         )
-        if not rows:
+        if rows is None:
             return None
     by_status = dict.fromkeys(_STATUSES, 0)
     by_ward_type = {ward_type: {"total": 0, **by_status} for ward_type in _WARD_TYPES}
@@ -51,6 +64,11 @@ def bed_summary(*, hospital_id: int, hospitals=None) -> dict | None:
         "by_status": by_status,
         "by_ward_type": by_ward_type,
     }
+
+
+def visibility_scope(*, user) -> str:
+    """Which hospitals `hospitals_visible` gives this caller: a cache key part."""
+    return "all" if role_of(user) == ADMIN else "active"
 
 
 def hospitals_visible(*, user):

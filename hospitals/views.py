@@ -128,7 +128,11 @@ class HospitalViewSet(
             hospital_id = int(pk)
         except ValueError:
             raise NotFound from None
-        summary = selectors.bed_summary(hospital_id=hospital_id, hospitals=self.get_queryset())
+        summary = selectors.bed_summary(
+            hospital_id=hospital_id,
+            hospitals=self.get_queryset(),
+            cache_scope=selectors.visibility_scope(user=request.user),
+        )
         if summary is None:
             raise NotFound
         return Response(summary)

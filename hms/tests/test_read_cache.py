@@ -1,0 +1,169 @@
+"""The light reads kept on the shared cache (READ_CACHE_SECONDS): the user behind an access token, bed
+availability and blood stock are served from the cache only while no write has committed since.
+
+Real transactions (`transaction=True`): invalidation happens when a write commits. Every test first
+shows that the read is served from the cache, so that the next step proves the write invalidated it.
+"""
+
+import datetime
+
+import pytest
+import time_machine
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from rest_framework_simplejwt.tokens import AccessToken
+
+from accounts.models import User
+from accounts.tests.factories import PASSWORD, UserFactory
+from accounts.tests.utils import assert_error, bearer, login
+from bloodbank.tests.factories import BloodBankFactory, StockLotFactory
+from conftest import client_for
+from hospitals.tests.factories import BedFactory, WardFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def _cache_on(settings):
+    settings.READ_CACHE_SECONDS = 30
+
+
+def _queries(client, path):
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(path)
+    return response, [query["sql"] for query in captured.captured_queries]
+
+
+def _reads_users(sqls) -> bool:
+    return any('FROM "accounts_user"' in sql for sql in sqls)
+
+
+# --- the user behind an access token ----------------------------------------------------------------
+
+
+def _cached_session(api, user):
+    """A logged-in client whose token's user is now on the cache (the second request reads no user row)."""
+    client = bearer(login(api, user.username, PASSWORD).json()["access"])
+    assert client.get("/auth/profile").status_code == 200
+    response, sqls = _queries(client, "/auth/profile")
+    assert response.status_code == 200
+    assert not _reads_users(sqls), sqls
+    return client
+
+
+def test_the_token_user_is_read_once_and_never_cached_with_the_password(api, patient):
+    client = _cached_session(api, patient)
+    assert client.get("/auth/profile").json()["username"] == patient.username
+    token = client._credentials["HTTP_AUTHORIZATION"].split()[1]
+    entry = cache.get(f"hms:token-user:{patient.pk}:{AccessToken(token)['jti']}")
+    assert entry is not None
+    assert patient.password not in [value for value in entry[1] if isinstance(value, str)]
+
+
+def test_logout_refuses_the_cached_token_at_once(api, patient):
+    client = _cached_session(api, patient)
+    assert client.post("/auth/logout", {}, format="json").status_code == 200
+    assert_error(client.get("/auth/profile"), 401)
+
+
+def test_a_password_change_refuses_the_cached_tokens_issued_before(api, patient):
+    other = _cached_session(api, patient)
+    client = _cached_session(api, patient)
+    response = client.post(
+        "/auth/change-password", {"old_password": PASSWORD, "new_password": "Brand-New-Pass-5"}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    assert_error(other.get("/auth/profile"), 401)
+    assert bearer(response.json()["access"]).get("/auth/profile").status_code == 200
+
+
+def test_a_deactivated_user_is_refused_at_once(api, admin_user, patient):
+    client = _cached_session(api, patient)
+    assert client_for(admin_user).delete(f"/api/v1/users/{patient.pk}").status_code == 204
+    assert_error(client.get("/auth/profile"), 401)
+
+
+def test_a_role_change_applies_to_the_next_request(api, admin_user, hospital):
+    staff = UserFactory(role="hospital_admin", hospital=hospital)
+    client = _cached_session(api, staff)
+    assert client.get("/api/v1/users").status_code == 200
+    response = client_for(admin_user).patch(
+        f"/api/v1/users/{staff.pk}", {"role": "user", "hospital_id": None}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    assert client.get("/auth/profile").json()["role"] == "user"
+    assert_error(client.get("/api/v1/users"), 403)
+
+
+def test_a_user_row_changed_outside_the_api_is_seen_next_request(api, patient):
+    """The Django admin site saves models: post_save counts as a write."""
+    client = _cached_session(api, patient)
+    user = User.objects.get(pk=patient.pk)
+    user.is_active = False
+    user.save()
+    assert_error(client.get("/auth/profile"), 401)
+
+
+# --- bed availability -------------------------------------------------------------------------------
+
+
+def test_availability_is_cached_and_a_bed_status_change_is_seen_next(api, hospital, hospital_admin):
+    bed = BedFactory(ward=WardFactory(hospital=hospital))
+    path = f"/api/v1/hospitals/{hospital.pk}/availability"
+    first = api.get(path).json()
+    assert first["by_status"]["available"] == 1
+    response, sqls = _queries(api, path)
+    assert response.json()["by_status"] == first["by_status"]
+    assert not any("COUNT(" in sql for sql in sqls), sqls
+
+    response = client_for(hospital_admin).post(f"/api/v1/beds/{bed.pk}/status", {"status": "maintenance"})
+    assert response.status_code == 200, response.content
+    after = api.get(path).json()
+    assert after["by_status"]["available"] == 0
+    assert after["by_status"]["maintenance"] == 1
+
+
+def test_availability_cached_for_the_public_is_not_served_to_an_admin_nor_kept_after_deactivation(
+    api, admin_user, hospital
+):
+    BedFactory(ward=WardFactory(hospital=hospital))
+    path = f"/api/v1/hospitals/{hospital.pk}/availability"
+    admin = client_for(admin_user)
+    assert api.get(path).status_code == 200
+    assert api.get(path).status_code == 200  # served from the cache
+    assert admin.delete(f"/api/v1/hospitals/{hospital.pk}").status_code == 204
+    assert_error(api.get(path), 404)
+    # The administrator still sees a deactivated hospital (to reactivate it); the public's 404 is theirs only.
+    assert admin.get(path).status_code == 200
+    assert_error(api.get(path), 404)
+
+
+# --- blood stock ------------------------------------------------------------------------------------
+
+
+def test_stock_is_cached_and_a_lot_added_through_the_api_is_counted_next(api, hospital, hospital_admin):
+    bank = BloodBankFactory(hospital=hospital)
+    StockLotFactory(blood_bank=bank, blood_group="A+", units=5)
+    path = f"/api/v1/blood-banks/{bank.pk}/stock"
+    assert api.get(path).json()["items"][0]["units"] == 5
+    response, sqls = _queries(api, path)
+    assert response.json()["items"][0]["units"] == 5
+    assert not any("SUM(" in sql for sql in sqls), sqls
+
+    response = client_for(hospital_admin).post(path, {"blood_group": "A+", "units": 3})
+    assert response.status_code == 201, response.content
+    assert sum(item["units"] for item in api.get(path).json()["items"]) == 8
+
+
+def test_cached_stock_does_not_outlive_the_day_its_lots_expire(api, hospital):
+    bank = BloodBankFactory(hospital=hospital)
+    today = timezone.localdate()
+    StockLotFactory(blood_bank=bank, blood_group="O-", units=2, expires_on=today + datetime.timedelta(days=1))
+    path = f"/api/v1/blood-banks/{bank.pk}/stock"
+    assert api.get(path).json()["items"][0]["units"] == 2
+    assert api.get(path).json()["items"][0]["units"] == 2  # served from the cache
+    # The lot expires at the end of tomorrow: the day after, with no write in between, it is not usable.
+    with time_machine.travel(timezone.now() + datetime.timedelta(days=2)):
+        assert api.get(path).json()["items"] == []
