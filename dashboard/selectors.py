@@ -205,9 +205,15 @@ def _cached_until_next_write(key: str, build) -> dict:
     return readcache.cached(key, lambda: {"as_of": timezone.now(), **build()}, seconds=settings.DASHBOARD_CACHE_SECONDS)
 
 
+def _upcoming_not_started(figures: dict) -> bool:
+    upcoming = figures["upcoming_appointments"]
+    return not upcoming or upcoming[0]["start"] >= timezone.now()
+
+
 def dashboard_for(user: User) -> dict:
     # The two dashboards that aggregate whole tables are served from the read cache (the key names the
-    # day their "today" means, so they never outlive it); the others are cheap and computed each time.
+    # day their "today" means, so they never outlive it), and so is a patient's; the others are cheap
+    # and computed each time.
     if user.role == User.Role.ADMIN:
         day = _today_window(settings.TIME_ZONE)[0].date()
         figures = _cached_until_next_write(f"dashboard:admin:{day}", admin_dashboard)
@@ -216,10 +222,18 @@ def dashboard_for(user: User) -> dict:
         figures = _cached_until_next_write(
             f"dashboard:hospital:{user.hospital_id}:{day}", lambda: hospital_admin_dashboard(user)
         )
+    elif user.role == User.Role.USER:
+        # A patient's own figures, asked for on every app start: kept until the next committed write,
+        # or until the first upcoming appointment starts (the only way time alone changes them).
+        figures = readcache.cached(
+            f"dashboard:patient:{user.pk}",
+            lambda: {"as_of": timezone.now(), **patient_dashboard(user)},
+            seconds=settings.READ_CACHE_SECONDS,
+            still_valid=_upcoming_not_started,
+        )
     else:
         builders = {
             User.Role.DOCTOR: doctor_dashboard,
-            User.Role.USER: patient_dashboard,
             User.Role.DONOR: donor_dashboard,
             User.Role.AMBULANCE_DRIVER: driver_dashboard,
         }

@@ -51,8 +51,11 @@ def model_saved_or_deleted(sender, using=DEFAULT_DB_ALIAS, **kwargs) -> None:
         writes_committed(using)
 
 
-def cached(key: str, compute, *, seconds: int):
-    """`compute()`, or its result stored under `key` since the last committed write (at most `seconds` old)."""
+def cached(key: str, compute, *, seconds: int, still_valid=None):
+    """`compute()`, or its result stored under `key` since the last committed write (at most `seconds` old).
+
+    `still_valid(result)`, when given, may refuse a stored result that the passing of time made wrong.
+    """
     if seconds <= 0:
         return compute()
     try:
@@ -65,7 +68,8 @@ def cached(key: str, compute, *, seconds: int):
     except Exception:
         logger.warning("read cache unavailable; computing %s directly", key, exc_info=True)
         return compute()
-    if entry is not None and generation is not None and entry[0] == generation:
+    current = entry is not None and generation is not None and entry[0] == generation
+    if current and (still_valid is None or still_valid(entry[1])):
         return entry[1]
     result = compute()
     if generation is not None:

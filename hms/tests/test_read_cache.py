@@ -157,7 +157,8 @@ def test_stock_is_cached_and_a_lot_added_through_the_api_is_counted_next(api, ho
     assert sum(item["units"] for item in api.get(path).json()["items"]) == 8
 
 
-def test_cached_stock_does_not_outlive_the_day_its_lots_expire(api, hospital):
+def test_cached_stock_does_not_outlive_the_day_its_lots_expire(api, hospital, settings):
+    settings.READ_CACHE_SECONDS = 7 * 24 * 3600  # the entry itself outlives the two days travelled
     bank = BloodBankFactory(hospital=hospital)
     today = timezone.localdate()
     StockLotFactory(blood_bank=bank, blood_group="O-", units=2, expires_on=today + datetime.timedelta(days=1))
@@ -167,3 +168,49 @@ def test_cached_stock_does_not_outlive_the_day_its_lots_expire(api, hospital):
     # The lot expires at the end of tomorrow: the day after, with no write in between, it is not usable.
     with time_machine.travel(timezone.now() + datetime.timedelta(days=2)):
         assert api.get(path).json()["items"] == []
+
+
+# --- a patient's dashboard --------------------------------------------------------------------------
+
+
+def test_a_patients_dashboard_is_cached_and_shows_a_booking_at_once(patient):
+    from appointments.tests.factories import SlotFactory
+
+    client = client_for(patient)
+    first = client.get("/api/v1/dashboard").json()
+    assert first["upcoming_appointments"] == []
+    response, sqls = _queries(client, "/api/v1/dashboard")
+    assert response.json() == first  # same as_of: computed once
+    assert not any("appointments_appointment" in sql for sql in sqls), sqls
+
+    slot = SlotFactory(start=timezone.now() + datetime.timedelta(hours=3))
+    response = client.post("/api/v1/appointments", {"slot_id": slot.pk}, format="json")
+    assert response.status_code == 201, response.content
+    upcoming = client.get("/api/v1/dashboard").json()["upcoming_appointments"]
+    assert [row["id"] for row in upcoming] == [response.json()["id"]]
+
+
+def test_a_patients_cached_dashboard_drops_an_appointment_once_it_has_started(patient, settings):
+    """No write happens when an appointment's time comes: the cached figures must not outlive it."""
+    settings.READ_CACHE_SECONDS = 24 * 3600  # the entry itself outlives the two hours travelled
+    from appointments.tests.factories import AppointmentFactory, SlotFactory
+
+    soon = AppointmentFactory(patient=patient, slot=SlotFactory(start=timezone.now() + datetime.timedelta(hours=1)))
+    later = AppointmentFactory(patient=patient, slot=SlotFactory(start=timezone.now() + datetime.timedelta(hours=5)))
+    client = client_for(patient)
+    ids = [row["id"] for row in client.get("/api/v1/dashboard").json()["upcoming_appointments"]]
+    assert ids == [soon.pk, later.pk]
+    with time_machine.travel(timezone.now() + datetime.timedelta(hours=2)):
+        client = client_for(patient)  # a token valid at that time
+        ids = [row["id"] for row in client.get("/api/v1/dashboard").json()["upcoming_appointments"]]
+    assert ids == [later.pk]
+
+
+def test_one_patients_cached_dashboard_is_never_served_to_another(patient, other_patient):
+    from appointments.tests.factories import AppointmentFactory, SlotFactory
+
+    mine = AppointmentFactory(patient=patient, slot=SlotFactory(start=timezone.now() + datetime.timedelta(hours=1)))
+    assert [row["id"] for row in client_for(patient).get("/api/v1/dashboard").json()["upcoming_appointments"]] == [
+        mine.pk
+    ]
+    assert client_for(other_patient).get("/api/v1/dashboard").json()["upcoming_appointments"] == []
