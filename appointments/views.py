@@ -233,7 +233,7 @@ class AppointmentViewSet(ClinicalReadAuditMixin, ScopedQuerysetMixin, mixins.Lis
         data = AppointmentCreateIn(data=request.data)
         data.is_valid(raise_exception=True)
         appointment = services.appointment_book(request=request, by=request.user, **data.validated_data)
-        return Response(self._out(appointment), status=status.HTTP_201_CREATED)
+        return Response(AppointmentOut(appointment).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=AppointmentUpdateIn, responses={200: AppointmentOut})
     def partial_update(self, request, *args, **kwargs):

@@ -73,10 +73,14 @@ def _locked_slots():
 def appointment_book(
     *, request, by: User, slot_id: int, patient_id: int | None = None, hospital_id: int | None = None, reason: str = ""
 ) -> Appointment:
-    """Book a seat: the slot row lock makes the capacity check and the increment one step."""
+    """Book a seat: the slot row lock makes the capacity check and the increment one step.
+
+    The appointment comes back with its patient, slot, doctor (and user) and hospital loaded.
+    """
     patient = _patient_for(by=by, patient_id=patient_id)
     try:
-        slot = _locked_slots().get(pk=slot_id, hospital__is_active=True)
+        # The doctor's user comes along for the response (no query after the commit).
+        slot = _locked_slots().select_related("doctor__user").get(pk=slot_id, hospital__is_active=True)
     except Slot.DoesNotExist:
         raise NotFound("No such slot.")
     if by.role in STAFF_BOOKERS and not _staff_may_book_at(by, slot):
@@ -89,8 +93,8 @@ def appointment_book(
     appointment = Appointment.objects.create(
         patient=patient,
         slot=slot,
-        doctor_id=slot.doctor_id,
-        hospital_id=slot.hospital_id,
+        doctor=slot.doctor,
+        hospital=slot.hospital,
         token_number=_take_seat(slot),
         reason=reason,
         booked_by=by,

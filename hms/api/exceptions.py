@@ -2,6 +2,8 @@
 
 from django.db import DatabaseError, DataError, IntegrityError, InterfaceError, OperationalError
 from drf_standardized_errors import handler
+from redis.exceptions import ConnectionError as CacheConnectionError
+from redis.exceptions import TimeoutError as CacheTimeoutError
 from rest_framework import exceptions, status
 
 
@@ -32,7 +34,7 @@ class ServiceUnavailable(exceptions.APIException):
 
 
 class ExceptionHandler(handler.ExceptionHandler):
-    """Constraint violations become 409 and a lost database 503; nothing leaks exception text."""
+    """Constraint violations become 409, a lost database or cache 503; nothing leaks exception text."""
 
     def convert_known_exceptions(self, exc):
         if isinstance(exc, DataError):
@@ -44,6 +46,10 @@ class ExceptionHandler(handler.ExceptionHandler):
             return ServiceUnavailable("The database is not reachable; try again shortly.")
         if isinstance(exc, DatabaseError):
             return ServiceUnavailable()
+        if isinstance(exc, (CacheConnectionError, CacheTimeoutError)):
+            # Throttle counters and idempotency keys live on the shared cache (Redis): without it a
+            # throttled or keyed write cannot be checked. Cached reads fall back to the database.
+            return ServiceUnavailable("The shared cache is not reachable; try again shortly.")
         return super().convert_known_exceptions(exc)
 
     def get_response(self, exc, data):

@@ -214,3 +214,32 @@ def test_one_patients_cached_dashboard_is_never_served_to_another(patient, other
         mine.pk
     ]
     assert client_for(other_patient).get("/api/v1/dashboard").json()["upcoming_appointments"] == []
+
+
+# --- the shared cache down ----------------------------------------------------------------------
+
+
+def test_with_the_shared_cache_down_reads_are_served_and_throttled_writes_are_503(patient, hospital):
+    from django.test import override_settings
+
+    from appointments.tests.factories import SlotFactory
+
+    slot = SlotFactory(start=timezone.now() + datetime.timedelta(hours=3))
+    BedFactory(ward=WardFactory(hospital=hospital))
+    client = client_for(patient)
+    client.raise_request_exception = False  # a 503 is reported as a server error, as a lost database is
+    unreachable = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:9/0"}
+    }
+    with override_settings(CACHES=unreachable):
+        # The token's user and the counts come from the database instead.
+        response = client.get(f"/api/v1/hospitals/{hospital.pk}/availability")
+        assert response.status_code == 200, response.content
+        assert response.json()["by_status"]["available"] == 1
+        assert client.get("/api/v1/dashboard").status_code == 200
+        # The booking throttle cannot count: a clear 503 (retry later), never a 500 or a booking unthrottled.
+        response = client.post("/api/v1/appointments", {"slot_id": slot.pk}, format="json")
+        assert_error(response, 503, code="service_unavailable")
+        assert response["Retry-After"] == "5"
+    slot.refresh_from_db()
+    assert slot.booked == 0
