@@ -1,8 +1,11 @@
 """Thin viewsets: permission, scoped queryset, input serializer, one service call, output serializer."""
 
+import hashlib
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from django.db.models import F
+from django.conf import settings
+from django.db.models import Count, F, Min
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
@@ -38,6 +41,7 @@ from appointments.serializers import (
     VisitCreateIn,
     VisitOut,
 )
+from hms.api import readcache
 from hms.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, IDEMPOTENCY_RESPONSES, idempotent
 from hms.api.permissions import ADMIN, DOCTOR, HOSPITAL_ADMIN, role_of
 from hms.api.scoping import ScopedQuerysetMixin
@@ -161,6 +165,30 @@ class SlotViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     def get_queryset(self):
         queryset = _active_only_unless_admin(self.request, super().get_queryset(), "hospital__is_active")
         return queryset.only(*self.list_columns) if self.action == "list" else queryset
+
+    def list(self, request, *args, **kwargs):
+        """With `available=true` (what patients browse), pages are kept on the read cache until the next
+        committed write or until the first slot counted starts, whichever comes first: the only two
+        ways the set of bookable slots changes (a slot never becomes bookable by time passing)."""
+        available = request.query_params.get("available", "").lower() in ("true", "1")
+        if not available or settings.READ_CACHE_SECONDS <= 0:
+            return super().list(request, *args, **kwargs)
+        params = urlencode(sorted((name, value) for name, values in request.query_params.lists() for value in values))
+        key = f"hms:slots:{role_of(request.user) == ADMIN}:{hashlib.sha256(params.encode()).hexdigest()}"
+        entry = readcache.cached(
+            key,
+            lambda: self._bookable_page(request),
+            seconds=settings.READ_CACHE_SECONDS,
+            still_valid=lambda entry: entry["first_start"] is None or entry["first_start"] > timezone.now(),
+        )
+        return self.paginator.response_from_entry(entry, request)
+
+    def _bookable_page(self, request) -> dict:
+        queryset = self.filter_queryset(self.get_queryset())
+        # The count and the first start in one aggregate (in place of the paginator's count).
+        totals = queryset.aggregate(count=Count("pk"), first_start=Min("start"))
+        entry = self.paginator.page_entry(queryset, request, self, self.get_serializer_class(), count=totals["count"])
+        return {**entry, "first_start": totals["first_start"]}
 
     def _out(self, slot: Slot) -> dict:
         return SlotOut(Slot.objects.select_related("hospital", "doctor__user").get(pk=slot.pk)).data

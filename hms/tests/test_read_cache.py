@@ -243,3 +243,76 @@ def test_with_the_shared_cache_down_reads_are_served_and_throttled_writes_are_50
         assert response["Retry-After"] == "5"
     slot.refresh_from_db()
     assert slot.booked == 0
+
+
+# --- bookable slot listings -------------------------------------------------------------------------
+
+
+def _slot_page(client, query):
+    response = client.get(f"/api/v1/slots?{query}")
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def test_a_kept_slot_page_is_the_page_computed_afresh(api, settings):
+    from appointments.tests.factories import DoctorFactory, SlotFactory
+
+    doctor = DoctorFactory()
+    for hours in range(1, 6):
+        SlotFactory(doctor=doctor, start=timezone.now() + datetime.timedelta(hours=hours))
+    queries = [
+        "available=true",
+        "available=true&page_size=2",
+        "available=true&page_size=2&page=2",
+        "available=true&page_size=2&page=3",
+        f"available=true&hospital_id={doctor.hospital_id}&ordering=-start&page_size=3&page=2",
+    ]
+    settings.READ_CACHE_SECONDS = 0
+    fresh = {query: _slot_page(api, query) for query in queries}
+    settings.READ_CACHE_SECONDS = 30
+    for query in queries:
+        assert _slot_page(api, query) == fresh[query], query  # computed and kept
+        response, sqls = _queries(api, f"/api/v1/slots?{query}")
+        assert response.json() == fresh[query], query  # served from the cache
+        assert not any("appointments_slot" in sql for sql in sqls), sqls
+    middle = fresh["available=true&page_size=2&page=2"]  # the links were compared too: a middle page has both
+    assert middle["next"] and middle["previous"] and fresh["available=true"]["count"] == 5
+
+
+def test_a_booking_is_seen_by_the_next_slot_listing(patient):
+    from appointments.tests.factories import SlotFactory
+
+    slot = SlotFactory(start=timezone.now() + datetime.timedelta(hours=3), capacity=1)
+    client = client_for(patient)
+    assert [row["id"] for row in _slot_page(client, "available=true")["results"]] == [slot.pk]
+    assert _slot_page(client, "available=true")["count"] == 1  # served from the cache
+    response = client.post("/api/v1/appointments", {"slot_id": slot.pk}, format="json")
+    assert response.status_code == 201, response.content
+    page = _slot_page(client, "available=true")
+    assert page["count"] == 0 and page["results"] == []  # full now: no longer bookable
+
+
+def test_a_kept_slot_listing_drops_a_slot_once_it_has_started(api, settings):
+    from appointments.tests.factories import SlotFactory
+
+    settings.READ_CACHE_SECONDS = 24 * 3600  # the entry itself outlives the two hours travelled
+    soon = SlotFactory(start=timezone.now() + datetime.timedelta(hours=1))
+    later = SlotFactory(start=timezone.now() + datetime.timedelta(hours=5))
+    assert [row["id"] for row in _slot_page(api, "available=true")["results"]] == [soon.pk, later.pk]
+    with time_machine.travel(timezone.now() + datetime.timedelta(hours=2)):
+        page = _slot_page(api, "available=true")
+    assert page["count"] == 1
+    assert [row["id"] for row in page["results"]] == [later.pk]
+
+
+def test_bad_slot_queries_are_still_refused_and_other_listings_are_not_kept(api):
+    from appointments.tests.factories import SlotFactory
+
+    SlotFactory(start=timezone.now() + datetime.timedelta(hours=1))
+    for _ in range(2):
+        assert_error(api.get("/api/v1/slots?available=true&hospital_id=abc"), 400)
+        assert_error(api.get("/api/v1/slots?available=true&page=9"), 404)
+    _slot_page(api, "available=false")
+    response, sqls = _queries(api, "/api/v1/slots?available=false")
+    assert response.status_code == 200
+    assert any("appointments_slot" in sql for sql in sqls)
