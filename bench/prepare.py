@@ -28,7 +28,7 @@ django.setup()
 
 from django.db import connection  # noqa: E402
 from django.db.models import Count, Q  # noqa: E402
-from django.test import Client  # noqa: E402
+from django.test import Client, override_settings  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
@@ -111,6 +111,7 @@ def main() -> None:
     }
     client = Client(HTTP_HOST="127.0.0.1")
     queries, rows, single = {}, {}, {}
+    computed_queries, computed_single = {}, {}
     for name, (path, who) in reads.items():
         headers = {"HTTP_AUTHORIZATION": f"Bearer {tokens[who]}"} if who else {}
         for _ in range(5):
@@ -124,6 +125,14 @@ def main() -> None:
         if isinstance(body, dict) and "count" in body:
             rows[name] = {"count": body["count"], "page": len(body["results"])}
         single[name] = one_at_a_time(client, path, headers, args.samples)
+        # The same request computed from the database every time (what a read costs right after a write,
+        # and what the data size can change: the growth check uses it).
+        with override_settings(READ_CACHE_SECONDS=0, DASHBOARD_CACHE_SECONDS=0):
+            client.get(path, **headers)
+            with CaptureQueriesContext(connection) as captured:
+                client.get(path, **headers)
+            computed_queries[name] = len(captured.captured_queries)
+            computed_single[name] = one_at_a_time(client, path, headers, args.samples)
 
     # One real booking (a patient and slot the mix does not use) for the booking's query count.
     booker = User.objects.filter(username__startswith="bench.p", role=User.Role.USER).order_by("-username").first()
@@ -151,6 +160,8 @@ def main() -> None:
             "booking_slots": slots,
             "queries": queries,
             "single": single,
+            "computed_queries": computed_queries,
+            "computed_single": computed_single,
             "rows": rows,
             "sizes": {
                 "hospitals": Hospital.objects.count(),
