@@ -95,7 +95,7 @@ class BloodBankViewSet(
             except ValueError:
                 raise NotFound from None
             scope = "all" if role_of(request.user) == ADMIN else "active"  # as get_queryset
-            summary = selectors.stock_summary(bank_id=bank_id, banks=self.get_queryset(), cache_scope=scope)
+            summary = selectors.stock_summary(bank_id=bank_id, banks=self.get_queryset, cache_scope=scope)
             if summary is None:
                 raise NotFound
             return Response(summary)

@@ -131,7 +131,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Cache (throttle counters, idempotency keys, login failures) ----------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # Django's Redis backend, with one client per pool (hms/api/cache.py).
+    CACHES = {"default": {"BACKEND": "hms.api.cache.RedisCache", "LOCATION": REDIS_URL}}
 else:
     # The database cache is shared by every gunicorn worker and host; its table is created by
     # a migration (accounts 0002).

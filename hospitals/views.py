@@ -130,7 +130,7 @@ class HospitalViewSet(
             raise NotFound from None
         summary = selectors.bed_summary(
             hospital_id=hospital_id,
-            hospitals=self.get_queryset(),
+            hospitals=self.get_queryset,
             cache_scope=selectors.visibility_scope(user=request.user),
         )
         if summary is None:

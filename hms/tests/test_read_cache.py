@@ -228,9 +228,7 @@ def test_with_the_shared_cache_down_reads_are_served_and_throttled_writes_are_50
     BedFactory(ward=WardFactory(hospital=hospital))
     client = client_for(patient)
     client.raise_request_exception = False  # a 503 is reported as a server error, as a lost database is
-    unreachable = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:9/0"}
-    }
+    unreachable = {"default": {"BACKEND": "hms.api.cache.RedisCache", "LOCATION": "redis://127.0.0.1:9/0"}}
     with override_settings(CACHES=unreachable):
         # The token's user and the counts come from the database instead.
         response = client.get(f"/api/v1/hospitals/{hospital.pk}/availability")
@@ -316,3 +314,14 @@ def test_bad_slot_queries_are_still_refused_and_other_listings_are_not_kept(api)
     response, sqls = _queries(api, "/api/v1/slots?available=false")
     assert response.status_code == 200
     assert any("appointments_slot" in sql for sql in sqls)
+
+
+def test_the_redis_backend_keeps_one_client_per_pool():
+    """hms.api.cache: Django builds a redis client per cache call; ours reuses one per pool (no server needed)."""
+    from hms.api.cache import RedisCache
+
+    backend = RedisCache("redis://127.0.0.1:9/0;redis://127.0.0.1:10/0", {})
+    writer = backend._cache.get_client(write=True)
+    assert backend._cache.get_client(write=True) is writer
+    assert writer.connection_pool.connection_kwargs["port"] == 9  # writes go to the first server
+    assert backend._cache.get_client(write=False).connection_pool.connection_kwargs["port"] in (9, 10)
