@@ -1,10 +1,7 @@
 """Thin viewsets: permission, scoped queryset, input serializer, one service call, output serializer."""
 
-import hashlib
-from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.db.models import Count, F, Min
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
@@ -41,8 +38,8 @@ from appointments.serializers import (
     VisitCreateIn,
     VisitOut,
 )
-from hms.api import readcache
 from hms.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, IDEMPOTENCY_RESPONSES, idempotent
+from hms.api.listcache import CachedListMixin
 from hms.api.permissions import ADMIN, DOCTOR, HOSPITAL_ADMIN, role_of
 from hms.api.scoping import ScopedQuerysetMixin
 
@@ -143,7 +140,7 @@ class OpdScheduleViewSet(AuditedWriteMixin, mixins.ListModelMixin, mixins.Retrie
 
 
 @extend_schema(tags=["opd"])
-class SlotViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class SlotViewSet(CachedListMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Bookable OPD slots; times are returned with the hospital's UTC offset. Public read; staff of the
     hospital (and the doctor itself) add slots and change capacity or status. Never deleted (set
     `status: cancelled`)."""
@@ -166,29 +163,19 @@ class SlotViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         queryset = _active_only_unless_admin(self.request, super().get_queryset(), "hospital__is_active")
         return queryset.only(*self.list_columns) if self.action == "list" else queryset
 
-    def list(self, request, *args, **kwargs):
-        """With `available=true` (what patients browse), pages are kept on the read cache until the next
-        committed write or until the first slot counted starts, whichever comes first: the only two
-        ways the set of bookable slots changes (a slot never becomes bookable by time passing)."""
-        available = request.query_params.get("available", "").lower() in ("true", "1")
-        if not available or settings.READ_CACHE_SECONDS <= 0:
-            return super().list(request, *args, **kwargs)
-        params = urlencode(sorted((name, value) for name, values in request.query_params.lists() for value in values))
-        key = f"hms:slots:{role_of(request.user) == ADMIN}:{hashlib.sha256(params.encode()).hexdigest()}"
-        entry = readcache.cached(
-            key,
-            lambda: self._bookable_page(request),
-            seconds=settings.READ_CACHE_SECONDS,
-            still_valid=lambda entry: entry["first_start"] is None or entry["first_start"] > timezone.now(),
-        )
-        return self.paginator.response_from_entry(entry, request)
+    # Bookable listings (`available=true`, what patients browse) are kept on the read cache until the
+    # next committed write or until the first slot counted starts: the only two ways the set of
+    # bookable slots changes (a slot never becomes bookable by time passing).
+    def list_cache_scope(self, request) -> str | None:
+        if request.query_params.get("available", "").lower() not in ("true", "1"):
+            return None
+        return "all" if role_of(request.user) == ADMIN else "active"
 
-    def _bookable_page(self, request) -> dict:
-        queryset = self.filter_queryset(self.get_queryset())
-        # The count and the first start in one aggregate (in place of the paginator's count).
-        totals = queryset.aggregate(count=Count("pk"), first_start=Min("start"))
-        entry = self.paginator.page_entry(queryset, request, self, self.get_serializer_class(), count=totals["count"])
-        return {**entry, "first_start": totals["first_start"]}
+    def list_cache_totals(self, queryset) -> dict:
+        return queryset.aggregate(count=Count("pk"), first_start=Min("start"))
+
+    def list_cache_still_valid(self, entry: dict) -> bool:
+        return entry["first_start"] is None or entry["first_start"] > timezone.now()
 
     def _out(self, slot: Slot) -> dict:
         return SlotOut(Slot.objects.select_related("hospital", "doctor__user").get(pk=slot.pk)).data

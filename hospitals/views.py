@@ -9,6 +9,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from accounts.activity import ClinicalReadAuditMixin
+from hms.api.listcache import CachedListMixin
 from hms.api.scoping import ScopedQuerysetMixin
 from hospitals import selectors, serializers, services
 from hospitals.filters import AdmissionFilter, BedFilter, FloorFilter, HospitalFilter, WardFilter
@@ -50,6 +51,7 @@ class _WriteViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.G
 )
 @extend_schema(tags=["hospitals"])
 class HospitalViewSet(
+    CachedListMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -68,6 +70,10 @@ class HospitalViewSet(
     def get_queryset(self):
         # Lists default to active hospitals in HospitalFilter; an admin may ask for `is_active=false`.
         return selectors.hospitals_visible(user=self.request.user)
+
+    def list_cache_scope(self, request) -> str:
+        # Lists are kept on the read cache until the next committed write (nothing in them changes with time).
+        return selectors.visibility_scope(user=request.user)
 
     def get_serializer_class(self):
         if self.action == "create":

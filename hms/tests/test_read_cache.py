@@ -325,3 +325,49 @@ def test_the_redis_backend_keeps_one_client_per_pool():
     assert backend._cache.get_client(write=True) is writer
     assert writer.connection_pool.connection_kwargs["port"] == 9  # writes go to the first server
     assert backend._cache.get_client(write=False).connection_pool.connection_kwargs["port"] in (9, 10)
+
+
+# --- hospital listings ------------------------------------------------------------------------------
+
+
+def test_a_kept_hospital_page_is_the_page_computed_afresh_and_a_write_is_seen_next(api, admin_user, hospital, settings):
+    from accounts.tests.factories import HospitalFactory
+
+    hospital.city = "Mumbai"
+    hospital.save()
+    for _ in range(3):
+        HospitalFactory(city="Pune")
+    queries = ["", "city=pune&page_size=2", "city=pune&page_size=2&page=2", "search=General&ordering=-name"]
+    settings.READ_CACHE_SECONDS = 0
+    fresh = {query: api.get(f"/api/v1/hospitals?{query}").json() for query in queries}
+    settings.READ_CACHE_SECONDS = 30
+    for query in queries:
+        assert api.get(f"/api/v1/hospitals?{query}").json() == fresh[query], query
+        response, sqls = _queries(api, f"/api/v1/hospitals?{query}")
+        assert response.json() == fresh[query], query  # served from the cache
+        assert not any("hospitals_hospital" in sql for sql in sqls), sqls
+
+    admin = client_for(admin_user)
+    response = admin.patch(f"/api/v1/hospitals/{hospital.pk}", {"city": "Pune"}, format="json")
+    assert response.status_code == 200, response.content
+    assert api.get("/api/v1/hospitals?city=pune&page_size=2").json()["count"] == 4
+
+
+def test_a_deactivated_hospital_leaves_the_public_list_at_once_and_admins_still_list_it(api, admin_user, hospital):
+    admin = client_for(admin_user)
+    assert [row["id"] for row in api.get("/api/v1/hospitals").json()["results"]] == [hospital.pk]
+    assert [row["id"] for row in admin.get("/api/v1/hospitals").json()["results"]] == [hospital.pk]
+    assert admin.delete(f"/api/v1/hospitals/{hospital.pk}").status_code == 204
+    assert api.get("/api/v1/hospitals").json()["results"] == []
+    # The public's page is not the administrator's: deactivated hospitals are listed for admins on request.
+    assert [row["id"] for row in admin.get("/api/v1/hospitals?is_active=false").json()["results"]] == [hospital.pk]
+    assert api.get("/api/v1/hospitals?is_active=false").json()["results"] == []
+
+
+def test_a_bed_status_change_is_seen_by_the_next_hospital_list_filtered_on_beds(api, hospital, hospital_admin):
+    bed = BedFactory(ward=WardFactory(hospital=hospital))
+    assert api.get("/api/v1/hospitals?has_beds=any").json()["count"] == 1
+    assert api.get("/api/v1/hospitals?has_beds=any").json()["count"] == 1  # served from the cache
+    response = client_for(hospital_admin).post(f"/api/v1/beds/{bed.pk}/status", {"status": "maintenance"})
+    assert response.status_code == 200, response.content
+    assert api.get("/api/v1/hospitals?has_beds=any").json()["count"] == 0
