@@ -34,7 +34,9 @@ def record(
     if actor is None and request is not None and getattr(request, "user", None) is not None:
         actor = request.user if request.user.is_authenticated else None
     if action not in UNCHANGING_ACTIONS:
-        writes_committed()
+        # An audited change of a user (e.g. a deactivation by UPDATE, which sends no post_save) also
+        # invalidates the token users kept on the read cache.
+        writes_committed(users=object_type == "user")
     return Activity.objects.create(
         actor=actor,
         actor_role=actor.role if actor else "",

@@ -50,8 +50,9 @@ class JWTAuthentication(authentication.JWTAuthentication):
     """simplejwt's check plus revocation (logout) and password-change invalidation, in one query.
 
     With READ_CACHE_SECONDS, the row is kept on the shared cache per token until the next committed
-    write (hms.api.readcache): a logout, password change, deactivation or role change is a write, so
-    the next request with an affected token reads the database again and is refused.
+    write to an account (hms.api.readcache's users generation): a logout, password change, deactivation
+    or role change is one, so the next request with an affected token reads the database again and is
+    refused; bookings and other writes leave the kept rows alone.
     """
 
     def get_user(self, validated_token):
@@ -64,6 +65,7 @@ class JWTAuthentication(authentication.JWTAuthentication):
             f"hms:token-user:{user_id}:{jti}",
             lambda: _token_user_row(jti, user_id),
             seconds=settings.READ_CACHE_SECONDS,
+            generation_key=readcache.USERS_GENERATION_KEY,
         )
         if row is None:
             raise AuthenticationFailed("User not found.", code="user_not_found")

@@ -8,6 +8,9 @@ generation it read *before* computing it, and serves it only while that generati
 every reader gets figures at least as new as the last write acknowledged to any client, on every
 worker and host. The time to live bounds what a write outside the API (a database console, say)
 can leave unseen. The cache failing never fails a read: the figures are then computed directly.
+
+The user behind an access token is kept under a second generation that only writes to accounts
+(users, revoked tokens, audited user changes) replace, so bookings and bed changes leave it cached.
 """
 
 import logging
@@ -20,27 +23,47 @@ from django.db import DEFAULT_DB_ALIAS, connections, transaction
 logger = logging.getLogger(__name__)
 
 GENERATION_KEY = "hms:write-generation"
+# A second generation for what only accounts change (the user behind an access token): replaced by
+# writes to these models (and audited writes of a user), not by every booking or bed change.
+USERS_GENERATION_KEY = "hms:write-generation:users"
+USER_MODELS = frozenset({"accounts.User", "accounts.RevokedAccessToken"})
 # Saved on every request or audited read; they change no cached figure.
 IGNORED_MODELS = frozenset({"accounts.Activity", "sessions.Session", "token_blacklist.OutstandingToken"})
 
 
-def _new_generation() -> None:
+def _replace(key: str) -> None:
     try:
-        cache.set(GENERATION_KEY, uuid.uuid4().hex, timeout=None)
+        cache.set(key, uuid.uuid4().hex, timeout=None)
     except Exception:  # the write is committed already; a stale entry lives at most its time to live
-        logger.warning("could not advance the write generation", exc_info=True)
+        logger.warning("could not advance the write generation %s", key, exc_info=True)
 
 
-def writes_committed(using: str = DEFAULT_DB_ALIAS) -> None:
+def _new_generation() -> None:
+    _replace(GENERATION_KEY)
+
+
+def _new_users_generation() -> None:
+    _replace(USERS_GENERATION_KEY)
+
+
+def _once_on_commit(callback, using: str) -> None:
+    # Once per transaction: a callback still pending from an earlier write of the same transaction
+    # (not discarded by a savepoint rollback) covers this one too.
+    connection = connections[using]
+    if connection.in_atomic_block and any(func is callback for _sids, func, _robust in connection.run_on_commit):
+        return
+    transaction.on_commit(callback, using=using)
+
+
+def writes_committed(using: str = DEFAULT_DB_ALIAS, *, users: bool = False) -> None:
     """Call inside a writing transaction: cached reads are invalidated when (and if) it commits.
 
-    Once per transaction: a callback still pending from an earlier write of the same transaction
-    (not discarded by a savepoint rollback) covers this one too.
+    `users`: the write changes an account (or revokes a token): reads kept under the users'
+    generation are invalidated too. Every write invalidates everything else.
     """
-    connection = connections[using]
-    if connection.in_atomic_block and any(func is _new_generation for _sids, func, _robust in connection.run_on_commit):
-        return
-    transaction.on_commit(_new_generation, using=using)
+    _once_on_commit(_new_generation, using)
+    if users:
+        _once_on_commit(_new_users_generation, using)
 
 
 def model_saved_or_deleted(sender, using=DEFAULT_DB_ALIAS, **kwargs) -> None:
@@ -48,22 +71,24 @@ def model_saved_or_deleted(sender, using=DEFAULT_DB_ALIAS, **kwargs) -> None:
     # Historical models (data migrations) live in their own app registry: a migration is no API write,
     # and the cache table may not exist yet.
     if sender._meta.apps is global_apps and sender._meta.label not in IGNORED_MODELS:
-        writes_committed(using)
+        writes_committed(using, users=sender._meta.label in USER_MODELS)
 
 
-def cached(key: str, compute, *, seconds: int, still_valid=None):
+def cached(key: str, compute, *, seconds: int, still_valid=None, generation_key: str = GENERATION_KEY):
     """`compute()`, or its result stored under `key` since the last committed write (at most `seconds` old).
 
     `still_valid(result)`, when given, may refuse a stored result that the passing of time made wrong.
+    `generation_key=USERS_GENERATION_KEY`: only writes to accounts invalidate it (for what depends on
+    nothing else).
     """
     if seconds <= 0:
         return compute()
     try:
-        found = cache.get_many([GENERATION_KEY, key])
-        generation = found.get(GENERATION_KEY)
+        found = cache.get_many([generation_key, key])
+        generation = found.get(generation_key)
         if generation is None:
-            cache.add(GENERATION_KEY, uuid.uuid4().hex, timeout=None)
-            generation = cache.get(GENERATION_KEY)
+            cache.add(generation_key, uuid.uuid4().hex, timeout=None)
+            generation = cache.get(generation_key)
         entry = found.get(key)
     except Exception:
         logger.warning("read cache unavailable; computing %s directly", key, exc_info=True)

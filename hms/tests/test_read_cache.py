@@ -106,6 +106,19 @@ def test_a_user_row_changed_outside_the_api_is_seen_next_request(api, patient):
     assert_error(client.get("/auth/profile"), 401)
 
 
+def test_writes_to_other_things_leave_the_token_user_on_the_cache(api, patient):
+    """Only writes to accounts invalidate kept token users: a booking does not (its next request reads no user row)."""
+    from appointments.tests.factories import SlotFactory
+
+    client = _cached_session(api, patient)
+    slot = SlotFactory(start=timezone.now() + datetime.timedelta(hours=3))
+    response = client.post("/api/v1/appointments", {"slot_id": slot.pk}, format="json")
+    assert response.status_code == 201, response.content
+    response, sqls = _queries(client, "/auth/profile")
+    assert response.status_code == 200
+    assert not _reads_users(sqls), sqls
+
+
 # --- bed availability -------------------------------------------------------------------------------
 
 
