@@ -4,6 +4,7 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import Count, F, Min
 from django.utils import timezone
+from django_filters.widgets import BooleanWidget
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -40,7 +41,7 @@ from appointments.serializers import (
 )
 from hms.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, IDEMPOTENCY_RESPONSES, idempotent
 from hms.api.listcache import CachedListMixin
-from hms.api.permissions import ADMIN, DOCTOR, HOSPITAL_ADMIN, role_of
+from hms.api.permissions import ADMIN, DOCTOR, HOSPITAL_ADMIN, role_of, visibility_scope
 from hms.api.scoping import ScopedQuerysetMixin
 
 BOOKING_ROUTE = "appointment-book"
@@ -167,9 +168,10 @@ class SlotViewSet(CachedListMixin, mixins.ListModelMixin, mixins.RetrieveModelMi
     # next committed write or until the first slot counted starts: the only two ways the set of
     # bookable slots changes (a slot never becomes bookable by time passing).
     def list_cache_scope(self, request) -> str | None:
-        if request.query_params.get("available", "").lower() not in ("true", "1"):
+        # Read as the `available` filter reads it (django-filter's widget).
+        if BooleanWidget().value_from_datadict(request.query_params, {}, "available") is not True:
             return None
-        return "all" if role_of(request.user) == ADMIN else "active"
+        return visibility_scope(request.user)
 
     def list_cache_totals(self, queryset) -> dict:
         return queryset.aggregate(count=Count("pk"), first_start=Min("start"))

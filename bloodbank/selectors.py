@@ -13,7 +13,7 @@ _COMPONENT_ORDER = {value: index for index, value in enumerate(Component.values)
 
 
 def _usable_stock_rows(bank_id: int, banks, today) -> list | None:
-    visible = (banks() if callable(banks) else banks).filter(pk=bank_id)
+    visible = banks().filter(pk=bank_id)
     rows = list(
         StockLot.objects.usable(today)
         .filter(blood_bank__in=visible.values("pk"))
@@ -29,8 +29,8 @@ def _usable_stock_rows(bank_id: int, banks, today) -> list | None:
 def stock_summary(*, bank_id: int, banks, cache_scope: str = "") -> dict | None:
     """Usable units, lot count and next expiry per group and component, in one aggregate query.
 
-    `banks` are the blood banks the caller may see (or a function giving them, called only when the rows
-    are not on the cache): None when bank_id is not among them. The
+    `banks` gives the blood banks the caller may see (a function, called only when the rows are not on
+    the cache): None when bank_id is not among them. The
     aggregate itself checks that (a bank with usable stock costs one query; an empty or hidden one
     a second, to tell the two apart). With `cache_scope` (a name for that visibility), the rows are
     kept on the shared cache until the next committed write or the end of the day, whichever comes

@@ -11,7 +11,7 @@ from bloodbank import selectors, serializers, services
 from bloodbank.filters import BloodBankFilter, BloodRequestFilter, DonationFilter
 from bloodbank.models import Allocation, BloodBank, BloodRequest, Donation
 from bloodbank.permissions import IsBankManager
-from hms.api.permissions import ADMIN, DONOR, HOSPITAL_ADMIN, IsAdminRole, has_role, role_of
+from hms.api.permissions import ADMIN, DONOR, HOSPITAL_ADMIN, IsAdminRole, has_role, role_of, visibility_scope
 from hms.api.scoping import ScopedQuerysetMixin
 
 
@@ -94,8 +94,9 @@ class BloodBankViewSet(
                 bank_id = int(pk)
             except ValueError:
                 raise NotFound from None
-            scope = "all" if role_of(request.user) == ADMIN else "active"  # as get_queryset
-            summary = selectors.stock_summary(bank_id=bank_id, banks=self.get_queryset, cache_scope=scope)
+            summary = selectors.stock_summary(
+                bank_id=bank_id, banks=self.get_queryset, cache_scope=visibility_scope(request.user)
+            )
             if summary is None:
                 raise NotFound
             return Response(summary)

@@ -14,7 +14,7 @@ _WARD_TYPES = tuple(WardType.values)
 
 def _visible_bed_counts(hospital_id: int, hospitals) -> list | None:
     rows = list(
-        (hospitals() if callable(hospitals) else hospitals)
+        hospitals()
         .filter(pk=hospital_id)
         .values_list("beds__ward__ward_type", "beds__status")
         .annotate(count=Count("beds__id"))
@@ -27,8 +27,8 @@ def bed_summary(*, hospital_id: int, hospitals=None, cache_scope: str = "") -> d
     """`{hospital_id, as_of, total, by_status, by_ward_type}` from the current bed rows, in one query.
 
     Every status and every ward type is present (zero when there is none), so clients see one shape.
-    With `hospitals` (the caller's visible hospitals, or a function giving them: only called when the
-    counts are not on the cache), the same query also checks that the hospital is among them (a LEFT
+    With `hospitals` (a function giving the caller's visible hospitals, called only when the counts
+    are not on the cache), the same query also checks that the hospital is among them (a LEFT
     JOIN from the hospital to its beds): None when it is not. With `cache_scope`
     (a name for that visibility), the counts are kept on the shared cache until the next committed
     write (READ_CACHE_SECONDS, hms.api.readcache): figures exactly as fresh as the database's.
@@ -66,11 +66,6 @@ def bed_summary(*, hospital_id: int, hospitals=None, cache_scope: str = "") -> d
         "by_status": by_status,
         "by_ward_type": by_ward_type,
     }
-
-
-def visibility_scope(*, user) -> str:
-    """Which hospitals `hospitals_visible` gives this caller: a cache key part."""
-    return "all" if role_of(user) == ADMIN else "active"
 
 
 def hospitals_visible(*, user):

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 
 from accounts.activity import ClinicalReadAuditMixin
 from hms.api.listcache import CachedListMixin
+from hms.api.permissions import visibility_scope
 from hms.api.scoping import ScopedQuerysetMixin
 from hospitals import selectors, serializers, services
 from hospitals.filters import AdmissionFilter, BedFilter, FloorFilter, HospitalFilter, WardFilter
@@ -73,7 +74,7 @@ class HospitalViewSet(
 
     def list_cache_scope(self, request) -> str:
         # Lists are kept on the read cache until the next committed write (nothing in them changes with time).
-        return selectors.visibility_scope(user=request.user)
+        return visibility_scope(request.user)
 
     def get_serializer_class(self):
         if self.action == "create":
@@ -137,7 +138,7 @@ class HospitalViewSet(
         summary = selectors.bed_summary(
             hospital_id=hospital_id,
             hospitals=self.get_queryset,
-            cache_scope=selectors.visibility_scope(user=request.user),
+            cache_scope=visibility_scope(request.user),
         )
         if summary is None:
             raise NotFound

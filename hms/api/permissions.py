@@ -15,6 +15,14 @@ def role_of(user) -> str | None:
     return getattr(user, "role", None) if user and user.is_authenticated else None
 
 
+def visibility_scope(user) -> str:
+    """Which rows of deactivated hospitals and banks the caller sees: "all" (admins) or "active".
+
+    A cache key part (hms.api.readcache): callers who see the same rows share kept answers.
+    """
+    return "all" if role_of(user) == ADMIN else "active"
+
+
 def has_role(*roles: str) -> type[BasePermission]:
     """A permission class that admits signed-in users of the given roles."""
 
