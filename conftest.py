@@ -114,3 +114,14 @@ def other_patient_client(other_patient):
 @pytest.fixture
 def donor_client(donor):
     return client_for(donor)
+
+
+@pytest.fixture(params=["one_statement", "locking"])
+def booking_path(request, monkeypatch):
+    """Run a booking test on both paths: the one-statement booking (PostgreSQL) and the locking one
+    (other databases, and PostgreSQL's fallback when the slot changed under the statement)."""
+    from appointments.services import bookings
+
+    if request.param == "locking":
+        monkeypatch.setattr(bookings, "ONE_STATEMENT_VENDORS", frozenset())
+    return request.param

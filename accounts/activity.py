@@ -31,24 +31,31 @@ def record(
         # PostgreSQL text and jsonb cannot hold NUL, so a probed id carrying one is marked instead.
         detail = {**(detail or {}), "object_ref": str(object_id).replace("\x00", "\ufffd")[:64]}
         object_id = None
-    if actor is None and request is not None and getattr(request, "user", None) is not None:
-        actor = request.user if request.user.is_authenticated else None
     if action not in UNCHANGING_ACTIONS:
         # An audited change of a user (e.g. a deactivation by UPDATE, which sends no post_save) also
         # invalidates the token users kept on the read cache.
         writes_committed(users=object_type == "user")
     return Activity.objects.create(
-        actor=actor,
-        actor_role=actor.role if actor else "",
-        actor_name=(actor.fullname or actor.username) if actor else "",
+        **entry_fields(request=request, actor=actor),
         action=action,
         object_type=object_type,
         object_id=object_id,
         patient_id=patient_id,
-        ip=client_ip(request) if request is not None else "",
-        request_id=getattr(request, "request_id", "") if request is not None else "",
         detail=detail or {},
     )
+
+
+def entry_fields(*, request=None, actor: User | None = None) -> dict:
+    """Who and from where, as an audit entry records them (for a write that inserts its entry in SQL)."""
+    if actor is None and request is not None and getattr(request, "user", None) is not None:
+        actor = request.user if request.user.is_authenticated else None
+    return {
+        "actor": actor,
+        "actor_role": actor.role if actor else "",
+        "actor_name": (actor.fullname or actor.username) if actor else "",
+        "ip": client_ip(request) if request is not None else "",
+        "request_id": getattr(request, "request_id", "") if request is not None else "",
+    }
 
 
 class AuditedWriteMixin:

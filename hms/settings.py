@@ -124,6 +124,10 @@ else:
     _db.setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=600))
     _db.setdefault("CONN_HEALTH_CHECKS", True)
     _db.setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
+    # Statements run through hms.api.db.prepared_cursor() (the booking) are prepared on their
+    # second run on a connection; Django's own queries are never prepared. Turn off behind a
+    # pooler in transaction mode that cannot keep prepared statements (PgBouncer before 1.21).
+    _db["OPTIONS"].setdefault("prepare_threshold", 1 if env.bool("DB_PREPARED_STATEMENTS", default=True) else None)
     if METRICS_ENABLED and _db["ENGINE"] == "django.db.backends.postgresql":
         _db["ENGINE"] = "django_prometheus.db.backends.postgresql"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

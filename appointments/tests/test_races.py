@@ -1,10 +1,11 @@
 """Real concurrency on PostgreSQL: threads released together by a barrier, each on its own connection."""
 
 import threading
+import time
 from datetime import date, timedelta
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from accounts.models import User
 from accounts.tests.factories import UserFactory
@@ -42,6 +43,7 @@ def _book(client, slot_id, **headers):
     return call
 
 
+@pytest.mark.usefixtures("booking_path")
 def test_twenty_patients_racing_for_five_seats(doctor):
     slot = SlotFactory(doctor=doctor, capacity=5)
     clients = [client_for(UserFactory()) for _ in range(20)]
@@ -55,6 +57,7 @@ def test_twenty_patients_racing_for_five_seats(doctor):
     assert sorted(r.json()["token_number"] for r in responses if r.status_code == 201) == [1, 2, 3, 4, 5]
 
 
+@pytest.mark.usefixtures("booking_path")
 def test_one_patient_double_submitting_with_one_key_books_once(patient, doctor):
     slot = SlotFactory(doctor=doctor, capacity=5)
     client = client_for(patient)
@@ -69,6 +72,7 @@ def test_one_patient_double_submitting_with_one_key_books_once(patient, doctor):
     assert all(body == created[0] for body in created)
 
 
+@pytest.mark.usefixtures("booking_path")
 def test_one_patient_double_submitting_without_key_still_holds_one_booking(patient, doctor):
     slot = SlotFactory(doctor=doctor, capacity=5)
     client = client_for(patient)
@@ -77,6 +81,7 @@ def test_one_patient_double_submitting_without_key_still_holds_one_booking(patie
     assert Appointment.objects.filter(patient=patient, slot=slot).count() == 1
 
 
+@pytest.mark.usefixtures("booking_path")
 def test_capacity_cut_racing_bookings_never_overbooks(doctor, admin_user):
     slot = SlotFactory(doctor=doctor, capacity=10)
     admin = client_for(admin_user)
@@ -96,6 +101,7 @@ def test_capacity_cut_racing_bookings_never_overbooks(doctor, admin_user):
         assert cut_response.status_code == 409 and slot.capacity == 10
 
 
+@pytest.mark.usefixtures("booking_path")
 def test_cancels_and_bookings_racing_keep_the_count(doctor):
     slot = SlotFactory(doctor=doctor, capacity=3)
     holders = [UserFactory() for _ in range(3)]
@@ -111,6 +117,70 @@ def test_cancels_and_bookings_racing_keep_the_count(doctor):
     assert slot.booked == active <= 3
     tokens = list(Appointment.objects.filter(slot=slot).values_list("token_number", flat=True))
     assert len(tokens) == len(set(tokens)) and slot.last_token == max(tokens)
+
+
+def _while_a_booking_waits(slot, patient, change):
+    """Lock `slot`'s row in a transaction of its own, let `patient`'s booking start and wait for that
+    row, then `change()` the slot inside the lock and commit. Returns the booking's response."""
+    locked, release = threading.Event(), threading.Event()
+
+    def holder():
+        try:
+            with transaction.atomic():
+                Slot.objects.select_for_update().get(pk=slot.pk)
+                locked.set()
+                assert release.wait(20)
+                change()
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    assert locked.wait(20)
+    result = {}
+
+    def booking():
+        try:
+            result["response"] = client_for(patient).post("/api/v1/appointments", {"slot_id": slot.pk}, format="json")
+        finally:
+            connection.close()
+
+    booker = threading.Thread(target=booking)
+    booker.start()
+    with connection.cursor() as cursor:  # until the booking waits for the holder's row lock
+        for _ in range(400):
+            cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
+            if cursor.fetchone()[0]:
+                break
+            time.sleep(0.025)
+        else:
+            pytest.fail("the booking never waited for the slot's row lock")
+    release.set()
+    thread.join(20)
+    booker.join(20)
+    return result["response"]
+
+
+@pytest.mark.usefixtures("booking_path")
+def test_slot_filled_while_a_booking_waits_for_it_is_409_full(doctor):
+    slot, first = SlotFactory(doctor=doctor, capacity=1), UserFactory()
+    response = _while_a_booking_waits(slot, UserFactory(), lambda: AppointmentFactory(slot=slot, patient=first))
+    assert response.status_code == 409, response.content
+    assert response.json()["errors"][0]["detail"] == "This slot is full."
+    slot.refresh_from_db()
+    assert slot.booked == 1 and list(Appointment.objects.filter(slot=slot).values_list("patient", flat=True)) == [
+        first.pk
+    ]
+
+
+@pytest.mark.usefixtures("booking_path")
+def test_same_patients_booking_committed_while_another_waits_is_409(doctor):
+    slot, patient = SlotFactory(doctor=doctor, capacity=5), UserFactory()
+    response = _while_a_booking_waits(slot, patient, lambda: AppointmentFactory(slot=slot, patient=patient))
+    assert response.status_code == 409, response.content
+    assert response.json()["errors"][0]["detail"] == "This patient already holds a booking in this slot."
+    slot.refresh_from_db()
+    assert slot.booked == 1 and Appointment.objects.filter(slot=slot, patient=patient).count() == 1
 
 
 def test_reschedules_crossing_the_same_two_slots_do_not_deadlock(doctor):

@@ -113,9 +113,11 @@ def test_database_unreachable_gives_503_everywhere_and_recovers_without_restart(
     assert anonymous.post("/auth/login", {"username": patient.username, "password": PASSWORD}).status_code == 200
 
 
+@pytest.mark.usefixtures("booking_path")
 @pytest.mark.django_db(transaction=True)
 def test_an_outage_during_the_request_rolls_back_and_answers_503(monkeypatch, patient):
-    """The database fails on the INSERT after the slot row was locked and counted: 503, nothing kept."""
+    """The database fails on the appointment's INSERT (after the slot row was locked and counted, or
+    on the one booking statement that holds it): 503, nothing kept."""
     from django.db.backends import utils
 
     from appointments.tests.factories import DoctorFactory, SlotFactory
@@ -124,7 +126,7 @@ def test_an_outage_during_the_request_rolls_back_and_answers_503(monkeypatch, pa
     original = utils.CursorWrapper.execute
 
     def fail_on_appointment_insert(self, sql, params=None):
-        if sql.startswith('INSERT INTO "appointments_appointment"'):
+        if "INSERT INTO appointments_appointment " in sql.replace('"', ""):
             raise OperationalError("server closed the connection unexpectedly (psycopg, 127.0.0.1:5432)")
         return original(self, sql, params)
 
@@ -182,11 +184,34 @@ def _client(user):
 
 
 @pytest.mark.django_db
-def test_booking_dying_after_its_writes_leaves_no_appointment_and_no_seat_taken(world, dying_record):
+def test_booking_dying_after_its_writes_leaves_no_appointment_and_no_seat_taken(world, dying_record, monkeypatch):
     from appointments.services import bookings
 
+    # The locking path: the Python side of the transaction dies after the seat UPDATE and the INSERT.
+    monkeypatch.setattr(bookings, "ONE_STATEMENT_VENDORS", frozenset())
     dying_record(bookings)
     _dies(_client(world.other_patient).post("/api/v1/appointments", {"slot_id": world.spare_slot.pk}))
+    slot = Slot.objects.get(pk=world.spare_slot.pk)
+    assert (slot.booked, slot.last_token) == (0, 0)
+    assert not Appointment.objects.filter(slot=slot).exists()
+
+
+@pytest.mark.usefixtures("booking_path")
+@pytest.mark.django_db
+def test_booking_failing_at_its_audit_entry_leaves_no_appointment_and_no_seat_taken(world):
+    """The database refuses the audit INSERT, the booking's last write: a 503 and nothing of it kept."""
+    with connection.cursor() as cursor:  # rolled back with the test's transaction
+        cursor.execute(
+            "CREATE FUNCTION pg_temp.refuse() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RAISE EXCEPTION 'audit storage failed'; END $$"
+        )
+        cursor.execute(
+            "CREATE TRIGGER refuse_audit BEFORE INSERT ON accounts_activity "
+            "FOR EACH ROW EXECUTE FUNCTION pg_temp.refuse()"
+        )
+    response = _client(world.other_patient).post("/api/v1/appointments", {"slot_id": world.spare_slot.pk})
+    assert_503_in_the_error_shape(response)
+    assert "audit storage" not in response.content.decode()
     slot = Slot.objects.get(pk=world.spare_slot.pk)
     assert (slot.booked, slot.last_token) == (0, 0)
     assert not Appointment.objects.filter(slot=slot).exists()
