@@ -3,7 +3,6 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from accounts import serializers, services, tokens
@@ -11,6 +10,7 @@ from accounts.filters import UserFilter
 from accounts.models import User
 from accounts.permissions import CanManageUsers
 from hms.api.schema import ErrorResponse401Serializer, ErrorResponse403Serializer, ErrorResponse429Serializer
+from hms.api.throttling import ScopedRateThrottle
 
 LOGIN_RESPONSES = {
     200: serializers.LoginOut,

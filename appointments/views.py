@@ -9,7 +9,6 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 
 from accounts.activity import AuditedWriteMixin, ClinicalReadAuditMixin
 from appointments import services
@@ -43,6 +42,7 @@ from hms.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, IDEMPOTENCY_RESPONSES
 from hms.api.listcache import CachedListMixin
 from hms.api.permissions import ADMIN, DOCTOR, HOSPITAL_ADMIN, role_of, visibility_scope
 from hms.api.scoping import ScopedQuerysetMixin
+from hms.api.throttling import ScopedRateThrottle
 
 BOOKING_ROUTE = "appointment-book"
 

@@ -13,6 +13,7 @@ path below decides. Other databases (SQLite, for trying the API out) always take
 """
 
 from contextlib import nullcontext
+from types import SimpleNamespace
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
@@ -129,7 +130,7 @@ seat AS (
       AND t.opd_status <> %(opd_closed)s AND t.is_available AND NOT t.holds
       AND (%(scope)s::bigint IS NULL OR t.hospital_id = %(scope)s::bigint)
       AND (%(hospital)s::bigint IS NULL OR t.hospital_id = %(hospital)s::bigint)
-    RETURNING s.id, s.last_token
+    RETURNING s.id, s.booked, s.last_token
 ),
 booking AS (
     INSERT INTO appointments_appointment (patient_id, slot_id, doctor_id, hospital_id, token_number, status,
@@ -148,8 +149,8 @@ audit AS (
 )
 SELECT t.id, t.hospital_id, t.doctor_id, t.start, t."end", t.status, t.booked, t.capacity,
        t.opd_status, t.timezone, t.is_available, t.specialization, t.department, t.user_id, t.fullname,
-       t.holds, booking.id, booking.token_number
-FROM target t LEFT JOIN booking ON true
+       t.holds, booking.id, booking.token_number, seat.booked
+FROM target t LEFT JOIN booking ON true LEFT JOIN seat ON true
 """
 
 
@@ -191,7 +192,17 @@ def _book_in_one_statement(
     if row is None:
         raise NotFound("No such slot.")
     (pk, hospital_pk, doctor_pk, start, end, status, booked, capacity, opd_status, tz, is_available,
-     specialization, department, doctor_user_id, doctor_name, holds, appointment_id, token) = row  # fmt: skip
+     specialization, department, doctor_user_id, doctor_name, holds,
+     appointment_id, token, now_booked) = row  # fmt: skip
+    if appointment_id is None:
+        # Explained from the slot as the statement saw it (plain attributes: no model is built for a refusal).
+        seen = SimpleNamespace(id=pk, hospital_id=hospital_pk, start=start, status=status, booked=booked,
+                               capacity=capacity, hospital=SimpleNamespace(opd_status=opd_status),
+                               doctor=SimpleNamespace(is_available=is_available))  # fmt: skip
+        _refuse(by=by, slot=seen, hospital_id=hospital_id)
+        if holds:
+            raise Conflict(ALREADY_HOLDS)
+        return None
     hospital = Hospital(id=hospital_pk, opd_status=opd_status, timezone=tz, is_active=True)
     doctor = Doctor(
         id=doctor_pk,
@@ -201,13 +212,8 @@ def _book_in_one_statement(
         department=department,
         is_available=is_available,
     )
-    slot = Slot(id=pk, hospital=hospital, doctor=doctor, start=start, end=end, status=status, booked=booked,
-                capacity=capacity)  # fmt: skip
-    if appointment_id is None:
-        _refuse(by=by, slot=slot, hospital_id=hospital_id)
-        if holds:
-            raise Conflict(ALREADY_HOLDS)
-        return None
+    slot = Slot(id=pk, hospital=hospital, doctor=doctor, start=start, end=end, status=status, booked=now_booked,
+                last_token=token, capacity=capacity)  # fmt: skip
     writes_committed()
     return Appointment(
         id=appointment_id,
