@@ -108,7 +108,9 @@ def _locked_slots():
 # The slot as the statement's snapshot saw it (`target`, also what a refusal is explained from); the
 # seat taken by a conditional UPDATE that PostgreSQL re-checks on the row a concurrent booking left; the
 # appointment and its audit entry inserted only when a seat was taken. Table and column names are the
-# models' (appointments_slot = Slot, ...). Staying in step with the locking path is what
+# models' (appointments_slot = Slot, ...) and so are the status values (Appointment.ACTIVE,
+# Slot.Status.OPEN, Hospital.OpdStatus.CLOSED, Action.CREATE), written out so that the statement
+# takes only the request's values as parameters. Staying in step with the locking path is what
 # appointments/tests/test_booking.py checks: every test there runs on both.
 BOOK_SQL = """
 WITH target AS (
@@ -116,7 +118,7 @@ WITH target AS (
            h.opd_status, h.timezone, d.is_available, d.specialization, d.department, d.user_id, u.fullname,
            EXISTS (SELECT 1 FROM appointments_appointment a
                    WHERE a.slot_id = s.id AND a.patient_id = %(patient)s
-                     AND a.status = ANY(%(active)s)) AS holds
+                     AND a.status IN ('booked', 'checked_in')) AS holds
     FROM appointments_slot s
     JOIN hospitals_hospital h ON h.id = s.hospital_id
     JOIN appointments_doctor d ON d.id = s.doctor_id
@@ -126,8 +128,8 @@ WITH target AS (
 seat AS (
     UPDATE appointments_slot s SET booked = s.booked + 1, last_token = s.last_token + 1
     FROM target t
-    WHERE s.id = t.id AND s.status = %(open)s AND s.booked < s.capacity AND s.start > %(now)s
-      AND t.opd_status <> %(opd_closed)s AND t.is_available AND NOT t.holds
+    WHERE s.id = t.id AND s.status = 'open' AND s.booked < s.capacity AND s.start > %(now)s
+      AND t.opd_status <> 'closed' AND t.is_available AND NOT t.holds
       AND (%(scope)s::bigint IS NULL OR t.hospital_id = %(scope)s::bigint)
       AND (%(hospital)s::bigint IS NULL OR t.hospital_id = %(hospital)s::bigint)
     RETURNING s.id, s.booked, s.last_token
@@ -135,7 +137,7 @@ seat AS (
 booking AS (
     INSERT INTO appointments_appointment (patient_id, slot_id, doctor_id, hospital_id, token_number, status,
                                           reason, cancel_reason, booked_by_id, created_at, updated_at)
-    SELECT %(patient)s, t.id, t.doctor_id, t.hospital_id, seat.last_token, %(booked)s,
+    SELECT %(patient)s, t.id, t.doctor_id, t.hospital_id, seat.last_token, 'booked',
            %(reason)s, '', %(by)s, %(now)s, %(now)s
     FROM seat JOIN target t ON t.id = seat.id
     RETURNING id, token_number
@@ -143,7 +145,7 @@ booking AS (
 audit AS (
     INSERT INTO accounts_activity (at, actor_id, actor_role, actor_name, action, object_type, object_id,
                                    patient_id, ip, request_id, detail)
-    SELECT %(now)s, %(by)s, %(actor_role)s, %(actor_name)s, %(action)s, 'appointment', booking.id,
+    SELECT %(now)s, %(by)s, %(actor_role)s, %(actor_name)s, 'create', 'appointment', booking.id,
            %(patient)s, %(ip)s, %(request_id)s, '{}'::jsonb
     FROM booking
 )
@@ -163,11 +165,6 @@ def _book_in_one_statement(
     params = {
         "patient": patient.pk,
         "slot": slot_id,
-        "active": list(Appointment.ACTIVE),
-        "open": Slot.Status.OPEN,
-        "opd_closed": Hospital.OpdStatus.CLOSED,
-        "booked": Status.BOOKED,
-        "action": Action.CREATE,
         "now": now,
         "scope": _hospital_scope(by),
         "hospital": hospital_id,

@@ -121,6 +121,17 @@ def test_second_active_booking_in_same_slot_is_409(patient_client, slot):
     assert slot.booked == 1
 
 
+@pytest.mark.parametrize(
+    "held,expected", [("booked", 409), ("checked_in", 409), ("completed", 201), ("no_show", 201), ("cancelled", 201)]
+)
+def test_only_an_active_appointment_blocks_booking_the_slot_again(patient_client, patient, slot, held, expected):
+    AppointmentFactory(slot=slot, patient=patient, status=held)
+    response = book(patient_client, slot)
+    assert response.status_code == expected, response.content
+    if expected == 409:
+        assert response.json()["errors"][0]["detail"] == "This patient already holds a booking in this slot."
+
+
 def test_cancel_then_book_again_frees_the_seat_and_never_reuses_token(patient_client, patient, doctor):
     slot = SlotFactory(doctor=doctor, capacity=1)
     first = book(patient_client, slot).json()
