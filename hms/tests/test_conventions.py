@@ -214,3 +214,17 @@ def test_env_file_is_read_except_under_tests(tmp_path):
     testing = run_settings_probe({"HMS_ENV_FILE": str(env_file), "HMS_TESTING": "1"}, code)
     assert testing.returncode == 0, testing.stderr[-2000:]
     assert testing.stdout.split() == ["-", "5/15m"]
+
+
+def test_model_serializer_instances_get_fields_of_their_own():
+    """hms.api.serializers.ModelSerializer copies its class-level fields: two serializers of one class
+    (nested ones included) never share a bound field, and the class's template stays unbound."""
+    from appointments.serializers import AppointmentOut
+
+    first, second = AppointmentOut(), AppointmentOut()
+    for name in ("id", "status", "start", "doctor", "patient"):
+        assert first.fields[name] is not second.fields[name]
+        assert first.fields[name].parent is first and second.fields[name].parent is second
+    assert first.fields["doctor"].fields["fullname"] is not second.fields["doctor"].fields["fullname"]
+    assert first.fields["doctor"].fields["fullname"].parent is first.fields["doctor"]
+    assert all(getattr(field, "parent", None) is None for field in AppointmentOut._fields_template.values())
