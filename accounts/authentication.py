@@ -4,7 +4,9 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connection
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework_simplejwt import authentication
-from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
+from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken, TokenError
+from rest_framework_simplejwt.settings import api_settings
+from rest_framework_simplejwt.utils import aware_utcnow
 
 from accounts.models import RevokedAccessToken, User
 from accounts.tokens import VERSION_CLAIM
@@ -46,6 +48,15 @@ def _token_user_row(jti, user_id: int) -> tuple | None:
     return (*(getattr(user, name) for name in _LOADED_FIELDS), bool(user.token_revoked))
 
 
+@functools.lru_cache(maxsize=2048)
+def _verified_token(raw_token: bytes, signing_key: str):
+    """simplejwt's validation of an access token (signature, type, expiry at first sight), kept per
+    token string and signing key: a string's signature stays valid, so later requests with it skip
+    the decoding; its expiry is checked on every request (`JWTAuthentication.get_validated_token`).
+    Invalid tokens raise and are not kept."""
+    return authentication.JWTAuthentication().get_validated_token(raw_token)
+
+
 class JWTAuthentication(authentication.JWTAuthentication):
     """simplejwt's check plus revocation (logout) and password-change invalidation, in one query.
 
@@ -54,6 +65,15 @@ class JWTAuthentication(authentication.JWTAuthentication):
     or role change is one, so the next request with an affected token reads the database again and is
     refused; bookings and other writes leave the kept rows alone.
     """
+
+    def get_validated_token(self, raw_token):
+        token = _verified_token(raw_token, api_settings.SIGNING_KEY)
+        try:
+            token.check_exp(current_time=aware_utcnow())
+        except TokenError:
+            # Expired since it was kept: simplejwt's own answer for it (a 401 naming the expiry).
+            return super().get_validated_token(raw_token)
+        return token
 
     def get_user(self, validated_token):
         try:

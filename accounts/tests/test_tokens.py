@@ -60,6 +60,8 @@ def test_expired_refresh_token_is_401(api, pair):
 
 
 def test_tampered_signature_is_401(pair):
+    # The genuine token was accepted (and its validation kept): a variant of it is checked afresh.
+    assert bearer(pair["access"]).get("/auth/profile").status_code == 200
     header, payload, signature = pair["access"].split(".")
     flipped = ("A" if signature[0] != "A" else "B") + signature[1:]
     assert_refused(f"{header}.{payload}.{flipped}")
