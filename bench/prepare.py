@@ -137,12 +137,13 @@ def main() -> None:
     # One real booking (a patient and slot the mix does not use) for the booking's query count.
     booker = User.objects.filter(username__startswith="bench.p", role=User.Role.USER).order_by("-username").first()
     spare = next(pk for pk in candidates if pk not in set(slots))
+    booker_token = access(booker)  # issuing it writes the outstanding-token row: not the booking's query
     with CaptureQueriesContext(connection) as captured:
         response = client.post(
             "/api/v1/appointments",
             data=json.dumps({"slot_id": spare}),
             content_type="application/json",
-            HTTP_AUTHORIZATION=f"Bearer {access(booker)}",
+            HTTP_AUTHORIZATION=f"Bearer {booker_token}",
         )
     if response.status_code not in (201, 409):
         sys.exit(f"prepare: booking answered {response.status_code}: {response.content[:300]!r}")

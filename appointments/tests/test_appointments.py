@@ -1,6 +1,8 @@
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import Activity
@@ -273,6 +275,17 @@ def test_seed_book_detail_update_cancel(patient_client, slot, doctor):
 def test_seed_detail_hides_other_patients_record(other_patient_client, appointment):
     assert other_patient_client.get(f"/appointment/opd/{appointment.pk}").status_code == 404
     assert other_patient_client.delete(f"/appointment/opd/cancel/{appointment.pk}").status_code == 404
+
+
+def test_a_booking_on_postgresql_is_one_statement(patient_client, slot):
+    """The token's user (the read cache is off in tests), then the booking itself: one statement.
+    (Not counted: the throttle's counter on the cache, here the database cache, and the savepoints of
+    the test's own transaction.)"""
+    with CaptureQueriesContext(connection) as captured:
+        response = patient_client.post("/api/v1/appointments", {"slot_id": slot.pk}, format="json")
+    assert response.status_code == 201
+    queries = [q["sql"] for q in captured.captured_queries if not ("hms_cache" in q["sql"] or "SAVEPOINT" in q["sql"])]
+    assert len(queries) == 2 and queries[1].lstrip().startswith("WITH target AS"), queries
 
 
 def test_appointment_list_query_budget(admin_client, django_assert_max_num_queries, hospital):
