@@ -111,7 +111,8 @@ class Activity(models.Model):
     action = models.CharField(max_length=20, choices=Action.choices, db_index=True)
     object_type = models.CharField(max_length=50, blank=True, default="", db_index=True)
     object_id = models.PositiveBigIntegerField(null=True, blank=True)
-    patient = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # Indexed by activity_patient_at (patient, -at), which leads with it.
+    patient = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False)
     ip = models.CharField(max_length=45, blank=True, default="")
     request_id = models.CharField(max_length=64, blank=True, default="")
     detail = models.JSONField(default=dict, blank=True)

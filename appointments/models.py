@@ -130,8 +130,10 @@ class Slot(models.Model):
         CANCELLED = "cancelled"
 
     # The hospital is the doctor's, copied here so the available-slots query filters one table.
-    hospital = models.ForeignKey("hospitals.Hospital", on_delete=models.PROTECT, related_name="slots")
-    doctor = models.ForeignKey(Doctor, on_delete=models.PROTECT, related_name="slots")
+    # No single-column indexes on these two: slot_hospital_local_date and slot_doctor_start_unique lead
+    # with them (every booking rewrites the slot row's index entries, so each index costs every booking).
+    hospital = models.ForeignKey("hospitals.Hospital", on_delete=models.PROTECT, related_name="slots", db_index=False)
+    doctor = models.ForeignKey(Doctor, on_delete=models.PROTECT, related_name="slots", db_index=False)
     opd_schedule = models.ForeignKey(OpdSchedule, null=True, blank=True, on_delete=models.PROTECT, related_name="slots")
     start = models.DateTimeField()
     end = models.DateTimeField()
@@ -207,11 +209,18 @@ class Appointment(models.Model):
         Status.NO_SHOW: set(),
     }
 
-    patient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="appointments")
-    slot = models.ForeignKey(Slot, on_delete=models.PROTECT, related_name="appointments")
+    # The foreign keys below have no single-column index: a composite index leads with each (patient:
+    # appointment_patient_created; slot: appointment_token_unique_in_slot; doctor and hospital: their
+    # _status indexes), which serves the same lookups; one index fewer for every booking to write.
+    patient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="appointments", db_index=False
+    )
+    slot = models.ForeignKey(Slot, on_delete=models.PROTECT, related_name="appointments", db_index=False)
     # Copied from the slot (and moved with it on reschedule) so visibility filters need no join.
-    doctor = models.ForeignKey(Doctor, on_delete=models.PROTECT, related_name="appointments")
-    hospital = models.ForeignKey("hospitals.Hospital", on_delete=models.PROTECT, related_name="appointments")
+    doctor = models.ForeignKey(Doctor, on_delete=models.PROTECT, related_name="appointments", db_index=False)
+    hospital = models.ForeignKey(
+        "hospitals.Hospital", on_delete=models.PROTECT, related_name="appointments", db_index=False
+    )
     token_number = models.PositiveIntegerField()
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.BOOKED, db_index=True)
     reason = models.CharField(max_length=500, blank=True, default="")
