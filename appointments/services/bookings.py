@@ -26,7 +26,7 @@ from appointments.models import Appointment, Doctor, Slot
 from appointments.permissions import STAFF_BOOKERS
 from hms.api.db import prepared_cursor
 from hms.api.exceptions import Conflict
-from hms.api.permissions import ADMIN, DOCTOR, HOSPITAL_ADMIN
+from hms.api.permissions import ADMIN, HOSPITAL_ADMIN
 from hms.api.readcache import writes_committed
 from hospitals.models import Hospital
 
@@ -54,14 +54,9 @@ def _patient_for(*, by: User, patient_id: int | None) -> User:
     return patient
 
 
-def _staff_may_book_at(by: User, slot: Slot) -> bool:
-    if by.role == ADMIN:
-        return True
-    return by.role in (HOSPITAL_ADMIN, DOCTOR) and by.hospital_id == slot.hospital_id
-
-
 def _hospital_scope(by: User) -> int | None:
-    """The hospital a booker is confined to: None for patients and admin (0 matches no hospital)."""
+    """The hospital a booker is confined to: None for patients and admin; a hospital admin or doctor
+    books into their own hospital's slots only (0, matching no hospital, when they have none)."""
     if by.role in STAFF_BOOKERS and by.role != ADMIN:
         return by.hospital_id or 0
     return None
@@ -84,7 +79,8 @@ def _check_open(slot: Slot) -> None:
 def _refuse(*, by: User, slot: Slot, hospital_id: int | None) -> None:
     """Raise the 403, 400 or 409 that refuses booking `slot`, in the contract's order (except the
     one-booking-per-patient rule, which callers check last)."""
-    if by.role in STAFF_BOOKERS and not _staff_may_book_at(by, slot):
+    scope = _hospital_scope(by)
+    if scope is not None and scope != slot.hospital_id:
         raise PermissionDenied("Staff book patients into their own hospital's slots only.")
     if hospital_id is not None and hospital_id != slot.hospital_id:
         raise ValidationError({"hospital_id": ["This slot belongs to another hospital."]}, code="invalid")
@@ -268,12 +264,19 @@ def appointment_book(
     The appointment comes back with its patient, slot, doctor (and user) and hospital loaded.
     """
     patient = _patient_for(by=by, patient_id=patient_id)
-    booking = {"request": request, "by": by, "patient": patient, "slot_id": slot_id, "hospital_id": hospital_id}
+    booking = {
+        "request": request,
+        "by": by,
+        "patient": patient,
+        "slot_id": slot_id,
+        "hospital_id": hospital_id,
+        "reason": reason,
+    }
     if connection.vendor in ONE_STATEMENT_VENDORS:
-        appointment = _book_in_one_statement(**booking, reason=reason)
+        appointment = _book_in_one_statement(**booking)
         if appointment is not None:
             return appointment
-    return _book_locking(**booking, reason=reason)
+    return _book_locking(**booking)
 
 
 def _release_seat(slot_id: int) -> None:
