@@ -86,6 +86,26 @@ class RegisterIn(_UserFieldsMixin, serializers.ModelSerializer):
         return attrs
 
 
+class StaffAccountIn(_UserFieldsMixin, serializers.ModelSerializer):
+    """A staff member's new login account, created together with what it serves: a doctor's profile
+    (POST /doctors) or a hospital (POST /hospitals, its hospital admin). The caller's service sets the
+    role and hospital."""
+
+    password = serializers.CharField(write_only=True, max_length=PASSWORD_MAX_LENGTH, style={"input_type": "password"})
+    email = serializers.EmailField(max_length=254)
+    fullname = serializers.CharField(max_length=150)
+
+    class Meta:
+        model = User
+        fields = ["username", "fullname", "email", "password", "phone_num"]
+        # Case-insensitive uniqueness is checked in validate_username (-> 409); the character rule stays.
+        extra_kwargs = {"username": {"validators": [UnicodeUsernameValidator()]}}
+
+    def validate(self, attrs):
+        _validate_password(attrs["password"], User(**{k: v for k, v in attrs.items() if k != "password"}))
+        return attrs
+
+
 class LoginIn(serializers.Serializer):
     username = serializers.CharField(max_length=254, help_text="Username or email address.")
     password = serializers.CharField(max_length=PASSWORD_MAX_LENGTH, style={"input_type": "password"})

@@ -7,7 +7,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import User
-from accounts.serializers import PASSWORD_MAX_LENGTH, _UserFieldsMixin, _validate_password
+from accounts.serializers import StaffAccountIn
 from appointments.models import (
     MAX_DAYS_AHEAD,
     MAX_DAYS_BACK,
@@ -22,15 +22,10 @@ from appointments.models import (
 )
 from appointments.permissions import doctor_of
 from hms.api.permissions import HOSPITAL_ADMIN, role_of
-from hms.api.serializers import ModelSerializer
+from hms.api.serializers import IdField, ModelSerializer
 from hospitals.models import Hospital
 
-MAX_ID = 2**63 - 1
 MAX_PRESCRIPTIONS = 50
-
-
-def IdField(**kwargs):  # noqa: N802 - reads like a field class
-    return serializers.IntegerField(min_value=1, max_value=MAX_ID, **kwargs)
 
 
 def local_iso(value, zone_name: str) -> str:
@@ -81,27 +76,10 @@ class DoctorOut(ModelSerializer):
         read_only_fields = fields
 
 
-class DoctorAccountIn(_UserFieldsMixin, serializers.ModelSerializer):
-    """The new doctor's login account."""
-
-    password = serializers.CharField(write_only=True, max_length=PASSWORD_MAX_LENGTH, style={"input_type": "password"})
-    email = serializers.EmailField(max_length=254)
-    fullname = serializers.CharField(max_length=150)
-
-    class Meta:
-        model = User
-        fields = ["username", "fullname", "email", "password", "phone_num"]
-        extra_kwargs = {"username": {"validators": []}}
-
-    def validate(self, attrs):
-        _validate_password(attrs["password"], User(**{k: v for k, v in attrs.items() if k != "password"}))
-        return attrs
-
-
 class DoctorCreateIn(ModelSerializer):
     """Exactly one of `user` (a new account) or `user_id` (an existing patient, donor or doctor account)."""
 
-    user = DoctorAccountIn(required=False)
+    user = StaffAccountIn(required=False, help_text="A new login account for the doctor.")
     user_id = serializers.PrimaryKeyRelatedField(
         queryset=User.objects.all(), required=False, help_text="An existing account to make a doctor."
     )

@@ -5,7 +5,7 @@ from rest_framework.validators import UniqueValidator
 
 from accounts.models import BloodGroup, User
 from bloodbank.models import Allocation, BloodBank, BloodRequest, Component, Donation, StockLot
-from hms.api.serializers import ModelSerializer
+from hms.api.serializers import LatitudeField, LongitudeField, ModelSerializer, validate_coordinates
 from hospitals.models import Hospital
 
 LOT_NUMBER_VALIDATOR = RegexValidator(
@@ -60,8 +60,8 @@ class BloodBankIn(ModelSerializer):
         ],
     )
     name = serializers.CharField(max_length=200)
-    latitude = serializers.FloatField(min_value=-90, max_value=90, allow_null=True, required=False)
-    longitude = serializers.FloatField(min_value=-180, max_value=180, allow_null=True, required=False)
+    latitude = LatitudeField(allow_null=True, required=False)
+    longitude = LongitudeField(allow_null=True, required=False)
     email = serializers.EmailField(max_length=254, required=False, allow_blank=True)
 
     class Meta:
@@ -80,11 +80,7 @@ class BloodBankIn(ModelSerializer):
         ]
 
     def validate(self, attrs):
-        latitude = attrs.get("latitude", getattr(self.instance, "latitude", None))
-        longitude = attrs.get("longitude", getattr(self.instance, "longitude", None))
-        if (latitude is None) != (longitude is None):
-            field = "longitude" if latitude is not None else "latitude"
-            raise serializers.ValidationError({field: ["Give both latitude and longitude, or neither."]})
+        validate_coordinates(attrs, self.instance)
         return attrs
 
 

@@ -1,5 +1,3 @@
-import math
-
 from django.core.validators import RegexValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -7,47 +5,15 @@ from rest_framework.validators import UniqueValidator
 
 from accounts.models import User
 from emergency.models import Ambulance, AmbulanceLocation, Emergency, EmergencyEvent
-from hms.api.serializers import ModelSerializer
+from hms.api.serializers import IdField, LatitudeField, LongitudeField, ModelSerializer, validate_coordinates
 from hospitals.models import Hospital
 
-MAX_ID = 2**63 - 1
 # Digits (at least three), an optional leading +, and spaces, dashes, dots, slashes or brackets.
 PHONE = RegexValidator(
     r"^\+?[ ()./-]*[0-9][ ()./-]*[0-9][ ()./-]*[0-9][0-9 ()./-]*$",
     "Enter a phone number: digits, optionally a leading + and spaces, dashes or brackets.",
     code="invalid",
 )
-
-
-class CoordinateField(serializers.FloatField):
-    """A latitude or longitude: a finite number within its range."""
-
-    default_error_messages = {"not_finite": "A finite number is required."}
-
-    def to_internal_value(self, data):
-        if isinstance(data, bool):
-            self.fail("invalid")
-        value = super().to_internal_value(data)
-        if not math.isfinite(value):
-            self.fail("not_finite")
-        return value
-
-
-def latitude_field(**kwargs):
-    return CoordinateField(min_value=-90, max_value=90, **kwargs)
-
-
-def longitude_field(**kwargs):
-    return CoordinateField(min_value=-180, max_value=180, **kwargs)
-
-
-def validate_coordinate_pair(attrs: dict, instance=None) -> None:
-    """Latitude and longitude travel together: both or neither."""
-    has_lat, has_lng = attrs.get("latitude") is not None, attrs.get("longitude") is not None
-    if has_lat and not has_lng:
-        raise serializers.ValidationError({"longitude": ["Give longitude together with latitude."]}, code="required")
-    if has_lng and not has_lat:
-        raise serializers.ValidationError({"latitude": ["Give latitude together with longitude."]}, code="required")
 
 
 # --- Ambulances ------------------------------------------------------------------------------
@@ -119,8 +85,8 @@ class AmbulanceIn(ModelSerializer):
     driver_id = serializers.PrimaryKeyRelatedField(
         source="driver", queryset=User.objects.all(), required=False, allow_null=True
     )
-    latitude = latitude_field(required=False, allow_null=True)
-    longitude = longitude_field(required=False, allow_null=True)
+    latitude = LatitudeField(required=False, allow_null=True)
+    longitude = LongitudeField(required=False, allow_null=True)
 
     class Meta:
         model = Ambulance
@@ -133,13 +99,13 @@ class AmbulanceIn(ModelSerializer):
         return value
 
     def validate(self, attrs):
-        validate_coordinate_pair(attrs)
+        validate_coordinates(attrs, self.instance)
         return attrs
 
 
 class AmbulanceLocationIn(serializers.Serializer):
-    latitude = latitude_field()
-    longitude = longitude_field()
+    latitude = LatitudeField()
+    longitude = LongitudeField()
 
 
 class AmbulanceLocationOut(ModelSerializer):
@@ -236,8 +202,8 @@ class EmergencyIn(serializers.Serializer):
     severity = serializers.ChoiceField(choices=Emergency.Severity.choices, required=False)
     description = serializers.CharField(max_length=2000, required=False, allow_blank=True)
     address = serializers.CharField(max_length=500, required=False, allow_blank=True)
-    latitude = latitude_field(required=False, allow_null=True)
-    longitude = longitude_field(required=False, allow_null=True)
+    latitude = LatitudeField(required=False, allow_null=True)
+    longitude = LongitudeField(required=False, allow_null=True)
     hospital_id = serializers.PrimaryKeyRelatedField(
         source="hospital",
         queryset=Hospital.objects.filter(is_active=True),
@@ -247,7 +213,7 @@ class EmergencyIn(serializers.Serializer):
     )
 
     def validate(self, attrs):
-        validate_coordinate_pair(attrs)
+        validate_coordinates(attrs)
         attrs["address"] = attrs.get("address", "").strip()
         if attrs.get("latitude") is None and not attrs["address"]:
             message = "Give the location: latitude and longitude, or an address."
@@ -258,9 +224,7 @@ class EmergencyIn(serializers.Serializer):
 
 
 class EmergencyDispatchIn(serializers.Serializer):
-    ambulance_id = serializers.IntegerField(
-        min_value=1,
-        max_value=MAX_ID,
+    ambulance_id = IdField(
         required=False,
         allow_null=True,
         help_text="Without it, the nearest available ambulance of the emergency's hospital is sent.",
@@ -273,5 +237,5 @@ class EmergencyStatusIn(serializers.Serializer):
 
 
 class EmergencyForwardIn(serializers.Serializer):
-    hospital_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    hospital_id = IdField()
     reason = serializers.CharField(max_length=500)

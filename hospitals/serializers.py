@@ -1,14 +1,20 @@
 """Input validation and output shapes for hospitals, floors, wards, beds and admissions."""
 
-import math
 import zoneinfo
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import User
-from accounts.serializers import PASSWORD_MAX_LENGTH, UserOut, _UserFieldsMixin, _validate_password
-from hms.api.serializers import ModelSerializer
+from accounts.serializers import StaffAccountIn, UserOut
+from hms.api.serializers import (
+    IdField,
+    IdRelatedField,
+    LatitudeField,
+    LongitudeField,
+    ModelSerializer,
+    validate_coordinates,
+)
 from hospitals.models import (
     Admission,
     Bed,
@@ -20,33 +26,6 @@ from hospitals.models import (
     validate_timezone,
 )
 from hospitals.permissions import is_staff_of
-
-MAX_ID = 2**63 - 1
-
-
-class IdRelatedField(serializers.PrimaryKeyRelatedField):
-    """A `<name>_id` in a body: a positive integer naming an existing row, else 400 naming the field."""
-
-    def to_internal_value(self, data):
-        if isinstance(data, bool) or not isinstance(data, int | str):
-            self.fail("incorrect_type", data_type=type(data).__name__)
-        try:
-            value = int(data)
-        except ValueError:
-            self.fail("incorrect_type", data_type=type(data).__name__)
-        if not 1 <= value <= MAX_ID:
-            self.fail("does_not_exist", pk_value=data)
-        return super().to_internal_value(value)
-
-
-class FiniteFloatField(serializers.FloatField):
-    """A float that is a real number (no NaN or infinity)."""
-
-    def to_internal_value(self, data):
-        value = super().to_internal_value(data)
-        if not math.isfinite(value):
-            self.fail("invalid")
-        return value
 
 
 @extend_schema_field(
@@ -88,29 +67,11 @@ HOSPITAL_FIELDS = [
 ]
 
 
-class HospitalAdminIn(_UserFieldsMixin, serializers.ModelSerializer):
-    """The hospital admin account created together with a hospital."""
-
-    password = serializers.CharField(write_only=True, max_length=PASSWORD_MAX_LENGTH, style={"input_type": "password"})
-    email = serializers.EmailField(max_length=254)
-    fullname = serializers.CharField(max_length=150)
-
-    class Meta:
-        model = User
-        fields = ["username", "fullname", "email", "password", "phone_num"]
-        extra_kwargs = {"username": {"validators": []}}
-
-    def validate(self, attrs):
-        candidate = User(**{k: v for k, v in attrs.items() if k != "password"})
-        _validate_password(attrs["password"], candidate)
-        return attrs
-
-
 class HospitalIn(ModelSerializer):
     """The writable fields of a hospital (`is_active` only by an administrator)."""
 
-    latitude = FiniteFloatField(min_value=-90, max_value=90, required=False, allow_null=True)
-    longitude = FiniteFloatField(min_value=-180, max_value=180, required=False, allow_null=True)
+    latitude = LatitudeField(required=False, allow_null=True)
+    longitude = LongitudeField(required=False, allow_null=True)
     email = serializers.EmailField(max_length=254, required=False, allow_blank=True)
     timezone = TimeZoneField(required=False)
 
@@ -119,18 +80,12 @@ class HospitalIn(ModelSerializer):
         fields = [f for f in HOSPITAL_FIELDS if f not in ("id", "created_at", "updated_at")]
 
     def validate(self, attrs):
-        latitude = attrs.get("latitude", getattr(self.instance, "latitude", None))
-        longitude = attrs.get("longitude", getattr(self.instance, "longitude", None))
-        if (latitude is None) != (longitude is None):
-            missing = "longitude" if longitude is None else "latitude"
-            raise serializers.ValidationError(
-                {missing: ["Give both latitude and longitude, or neither."]}, code="required"
-            )
+        validate_coordinates(attrs, self.instance)
         return attrs
 
 
 class HospitalCreateIn(HospitalIn):
-    admin = HospitalAdminIn(
+    admin = StaffAccountIn(
         required=False,
         allow_null=True,
         help_text="Creates this hospital's hospital_admin account in the same transaction.",
@@ -372,7 +327,7 @@ class AdmitIn(serializers.Serializer):
 
 
 class TransferIn(serializers.Serializer):
-    to_bed_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
+    to_bed_id = IdField()
 
 
 class AdmissionOut(ModelSerializer):

@@ -6,10 +6,10 @@ from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import filters
 from rest_framework.exceptions import ValidationError
 
+from hms.api.serializers import MAX_ID
 from hms.api.strict import DATE_PATTERN, DATETIME_PATTERN
 
 BOOLEAN_VALUES = {"true", "false", "1", "0"}
-MAX_ID = 2**63 - 1
 
 
 class IdFilter(django_filters.NumberFilter):

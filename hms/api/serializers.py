@@ -33,3 +33,46 @@ def _copy_field(field):
     if isinstance(field, serializers.BaseSerializer) or hasattr(field, "child") or hasattr(field, "child_relation"):
         return copy.deepcopy(field)
     return copy.copy(field)
+
+
+# PostgreSQL's bigint: every primary key and every id in a body or a query string is 1 .. MAX_ID.
+MAX_ID = 2**63 - 1
+
+
+def IdField(**kwargs):  # noqa: N802 - reads like a field class
+    """An id given as a plain integer (one that a service looks up and refuses itself)."""
+    return serializers.IntegerField(min_value=1, max_value=MAX_ID, **kwargs)
+
+
+class IdRelatedField(serializers.PrimaryKeyRelatedField):
+    """A `<name>_id` in a body: a positive integer naming an existing row, else 400 naming the field."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int | str):
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        try:
+            value = int(data)
+        except ValueError:
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        if not 1 <= value <= MAX_ID:
+            self.fail("does_not_exist", pk_value=data)
+        return super().to_internal_value(value)
+
+
+# A place on the map. hms.api.strict already refuses booleans, text and non-finite numbers.
+def LatitudeField(**kwargs):  # noqa: N802 - reads like a field class
+    return serializers.FloatField(min_value=-90, max_value=90, **kwargs)
+
+
+def LongitudeField(**kwargs):  # noqa: N802 - reads like a field class
+    return serializers.FloatField(min_value=-180, max_value=180, **kwargs)
+
+
+def validate_coordinates(attrs: dict, instance=None) -> None:
+    """Latitude and longitude travel together: both or neither (a partial update keeps the stored one).
+    Else a 400 naming the missing one, with DRF's code for a missing field, `required`."""
+    latitude = attrs.get("latitude", getattr(instance, "latitude", None))
+    longitude = attrs.get("longitude", getattr(instance, "longitude", None))
+    if (latitude is None) != (longitude is None):
+        missing = "longitude" if longitude is None else "latitude"
+        raise serializers.ValidationError({missing: ["Give both latitude and longitude, or neither."]}, code="required")
