@@ -9,6 +9,22 @@ import json
 
 from gunicorn import util
 
+# --- Request limits, checked by gunicorn before Django runs (over a limit -> the JSON errors below) ---
+# The request line (method, path, query string, version). The longest URL the API documents, a list
+# with every filter and an ordering, is well under 1 KB; 4 KB leaves room for long search terms and
+# is below what proxies pass by default (nginx: 8 KB), so the refusal is ours and in our shape. -> 400
+limit_request_line = 4094
+# Header fields per request. A browser or an API client sends 10-20, a proxy adds a few forwarding
+# headers; 50 is generous and bounds the work per request. -> 431
+limit_request_fields = 50
+# One header field (name and value). The longest we expect is a bearer token (under 1 KB) or the
+# admin's session and CSRF cookies (under 1 KB together). -> 431
+limit_request_field_size = 8190
+
+# Gunicorn writes its refusals through `gunicorn.util.write_error` (called by
+# `gunicorn.workers.base.Worker.handle_error` for every worker class); this config file runs in the
+# master before the workers fork, so replacing that function here covers every worker.
+
 
 def write_json_error(sock, status_int, reason, mesg):
     body = json.dumps(

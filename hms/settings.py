@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "drf_standardized_errors",
     "pgtrigger",
     "django_prometheus",
+    "hms.apps.HmsConfig",
     "accounts",
     "hospitals",
     "appointments",

@@ -8,6 +8,11 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from accounts.urls import auth_urlpatterns
 from hms.api import views as api_views
 
+# Staff see the admin every day: it carries the product's name, not Django's.
+admin.site.site_header = "HMS administration"
+admin.site.site_title = "HMS administration"
+admin.site.index_title = "Hospital management"
+
 handler400 = "hms.api.views.bad_request"
 handler403 = "hms.api.views.permission_denied"
 handler404 = "hms.api.views.not_found"

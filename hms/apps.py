@@ -1,0 +1,19 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_delete, post_save
+
+
+class HmsConfig(AppConfig):
+    """The API plumbing's start-up: it knows no app of ours, so it starts here and not in one of them."""
+
+    name = "hms"
+    verbose_name = "HMS plumbing"
+
+    def ready(self):
+        from hms.api import strict
+        from hms.api.readcache import model_saved_or_deleted
+
+        # JSON input is type-checked strictly (hms.api.strict): DRF's field classes are patched once.
+        strict.install()
+        # Any committed save or delete replaces the read cache's write generation.
+        post_save.connect(model_saved_or_deleted, dispatch_uid="hms.readcache.saved")
+        post_delete.connect(model_saved_or_deleted, dispatch_uid="hms.readcache.deleted")
