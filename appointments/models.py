@@ -13,6 +13,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
+from hospitals.models import Hospital
+
 MAX_SLOT_CAPACITY = 500
 MAX_FEE = 1_000_000
 MAX_GENERATE_DAYS = 90
@@ -107,20 +109,63 @@ class OpdSchedule(models.Model):
         return f"{self.doctor} {self.start_time:%H:%M}-{self.end_time:%H:%M}"
 
 
+# Refusal codes (API responses carry them; the OpenAPI description lists them).
+SLOT_STARTED = "slot_started"
+SLOT_NOT_STARTED = "slot_not_started"
+HOSPITAL_INACTIVE = "inactive"
+SLOT_CLOSED = "slot_closed"
+OPD_CLOSED = "opd_closed"
+DOCTOR_UNAVAILABLE = "doctor_unavailable"
+SLOT_FULL = "slot_full"
+ALREADY_BOOKED = "already_booked"
+ALREADY_BOOKED_MESSAGE = "This patient already holds a booking in this slot."
+ILLEGAL_TRANSITION = "illegal_transition"
+APPOINTMENT_NOT_BOOKED = "appointment_not_booked"
+APPOINTMENT_CLOSED = "appointment_closed"
+
+
+def booking_refusal(slot, now=None, *, holds: bool = False) -> tuple[str, str] | None:
+    """Why `slot` takes no new booking, as (code, sentence), or None when it does: the one answer.
+    `holds`: the patient already holds an active booking in it (checked last).
+
+    The booking service asks it on both of its paths (with the slot as `BOOK_SQL` saw it, or locked),
+    and so do rescheduling and the slot's `is_bookable`; `SlotQuerySet.bookable_q` is its query form
+    (a test keeps the two in step). `slot` needs `start`, `status`, `booked`, `capacity`,
+    `hospital.is_active`, `hospital.opd_status` and `doctor.is_available`. The order is the order in
+    which refusals are reported.
+    """
+    if slot.start <= (now or timezone.now()):
+        return SLOT_STARTED, "This slot has already started."
+    if not slot.hospital.is_active:
+        return HOSPITAL_INACTIVE, "The hospital is deactivated."
+    if slot.status != Slot.Status.OPEN:
+        return SLOT_CLOSED, f"This slot is {slot.status} and takes no bookings."
+    if slot.hospital.opd_status == Hospital.OpdStatus.CLOSED:
+        return OPD_CLOSED, "The hospital's OPD is closed."
+    if not slot.doctor.is_available:
+        return DOCTOR_UNAVAILABLE, "The doctor is not taking appointments."
+    if slot.booked >= slot.capacity:
+        return SLOT_FULL, "This slot is full."
+    if holds:
+        return ALREADY_BOOKED, ALREADY_BOOKED_MESSAGE
+    return None
+
+
 class SlotQuerySet(models.QuerySet):
     def bookable(self, now=None):
-        """Open, in the future, with free capacity, doctor taking patients, hospital active and OPD not closed."""
+        """The slots for which `booking_refusal` has no answer."""
         return self.filter(self.bookable_q(now))
 
     @staticmethod
     def bookable_q(now=None) -> Q:
+        """`booking_refusal` as a query: each term negates one of its refusals, in its order."""
         return Q(
-            status=Slot.Status.OPEN,
             start__gt=now or timezone.now(),
-            booked__lt=F("capacity"),
-            doctor__is_available=True,
             hospital__is_active=True,
-        ) & ~Q(hospital__opd_status="closed")
+            status=Slot.Status.OPEN,
+            doctor__is_available=True,
+            booked__lt=F("capacity"),
+        ) & ~Q(hospital__opd_status=Hospital.OpdStatus.CLOSED)
 
 
 class Slot(models.Model):
@@ -200,14 +245,28 @@ class Appointment(models.Model):
 
     # Statuses that hold a seat a patient could double-book; the partial unique constraint uses them.
     ACTIVE = (Status.BOOKED, Status.CHECKED_IN)
-    # The legal moves (API.md section 14); a visit completes a booked or checked-in appointment.
+    # The whole truth about status changes (API.md section 14); `transition_refusal` is their one reader.
+    # The moves of the appointment actions: check-in, cancel, complete, no-show.
     TRANSITIONS = {
-        Status.BOOKED: {Status.CHECKED_IN, Status.CANCELLED, Status.NO_SHOW, Status.COMPLETED},
+        Status.BOOKED: {Status.CHECKED_IN, Status.CANCELLED, Status.NO_SHOW},
         Status.CHECKED_IN: {Status.COMPLETED, Status.NO_SHOW},
         Status.COMPLETED: set(),
         Status.CANCELLED: set(),
         Status.NO_SHOW: set(),
     }
+    # The move recording a visit makes: it completes a booked or checked-in appointment.
+    VISIT_TRANSITIONS = {
+        Status.BOOKED: {Status.COMPLETED},
+        Status.CHECKED_IN: {Status.COMPLETED},
+        Status.COMPLETED: set(),
+        Status.CANCELLED: set(),
+        Status.NO_SHOW: set(),
+    }
+    # Moves tied to the slot's start: a cancel only before it, a no-show only once it has begun.
+    BEFORE_START = frozenset({Status.CANCELLED})
+    AFTER_START = frozenset({Status.NO_SHOW})
+    # Rescheduling moves a booked appointment, before its slot starts, to another slot.
+    RESCHEDULABLE = frozenset({Status.BOOKED})
 
     # The foreign keys below have no single-column index: a composite index leads with each (patient:
     # appointment_patient_created; slot: appointment_token_unique_in_slot; doctor and hospital: their
@@ -251,8 +310,39 @@ class Appointment(models.Model):
     def __str__(self):
         return f"Appointment {self.pk} token {self.token_number} ({self.status})"
 
-    def can_become(self, status: str) -> bool:
-        return status in self.TRANSITIONS.get(self.status, set())
+    def transition_refusal(self, status: str, *, by_visit: bool = False, now=None) -> tuple[str, str] | None:
+        """Why this appointment cannot move to `status` now, as (code, sentence), or None.
+
+        `by_visit`: the move a new visit makes (`VISIT_TRANSITIONS`), else an action's (`TRANSITIONS`).
+        """
+        table = self.VISIT_TRANSITIONS if by_visit else self.TRANSITIONS
+        if status not in table[self.status]:
+            if by_visit:
+                return ILLEGAL_TRANSITION, f"A {self.status} appointment cannot get a visit."
+            if status == self.Status.CANCELLED:
+                return ILLEGAL_TRANSITION, f"A {self.status} appointment cannot be cancelled."
+            return ILLEGAL_TRANSITION, f"A {self.status} appointment cannot become {status}."
+        if status in self.BEFORE_START | self.AFTER_START:
+            started = self.slot.start <= (now or timezone.now())
+            if status in self.BEFORE_START and started:
+                return SLOT_STARTED, "The slot has started; the appointment can no longer be cancelled."
+            if status in self.AFTER_START and not started:
+                return SLOT_NOT_STARTED, "A patient can be marked no-show only once the slot has started."
+        return None
+
+    def reschedule_refusal(self, now=None) -> tuple[str, str] | None:
+        """Why this appointment cannot move to another slot now (the new slot answers `booking_refusal`)."""
+        if self.status not in self.RESCHEDULABLE:
+            return APPOINTMENT_NOT_BOOKED, f"A {self.status} appointment cannot be rescheduled."
+        if self.slot.start <= (now or timezone.now()):
+            return SLOT_STARTED, "The slot has started; the appointment can no longer be rescheduled."
+        return None
+
+    def change_refusal(self) -> tuple[str, str] | None:
+        """Why this appointment's details (the reason) can no longer change."""
+        if self.status not in self.ACTIVE:
+            return APPOINTMENT_CLOSED, f"A {self.status} appointment cannot be changed."
+        return None
 
 
 class Visit(models.Model):

@@ -8,11 +8,48 @@ from rest_framework import exceptions, status
 
 
 class Conflict(exceptions.APIException):
-    """409: the request is valid but the current state forbids it."""
+    """409: the request is valid but the current state forbids it. Every refusal names its reason
+    (`code`, e.g. `slot_full`); the codes are listed in the OpenAPI description."""
 
     status_code = status.HTTP_409_CONFLICT
     default_detail = "The request conflicts with the current state of the resource."
     default_code = "conflict"
+
+    def __init__(self, detail: str, *, code: str):
+        super().__init__(detail, code)
+
+    @classmethod
+    def raise_for(cls, refusal: tuple[str, str] | None) -> None:
+        """Raise the 409 for a rule's `(code, sentence)` answer; None (no refusal) passes."""
+        if refusal is not None:
+            code, message = refusal
+            raise cls(message, code=code)
+
+
+# The refusal code of a 409 that the database's constraint (named as in the models' Meta) decides,
+# when it fires before (or instead of) the service's own check, e.g. under a race. A unique
+# violation not named here is `unique` (like DRF's unique validators), any other `conflict`.
+CONSTRAINT_CODES = {
+    "slot_booked_within_capacity": "slot_full",
+    "slot_doctor_start_unique": "duplicate_slot",
+    "appointment_one_active_per_patient_slot": "already_booked",
+    "admission_one_active_per_bed": "bed_occupied",
+    "admission_one_active_per_patient": "already_admitted",
+    "emergency_one_open_per_ambulance": "ambulance_busy",
+    "stocklot_units_not_negative": "insufficient_stock",
+}
+UNIQUE_VIOLATION = "23505"  # SQLSTATE
+
+
+def integrity_error_code(exc: IntegrityError) -> str:
+    """The refusal code for a constraint violation (`CONSTRAINT_CODES`, else `unique` or `conflict`)."""
+    cause = exc.__cause__
+    constraint = getattr(getattr(cause, "diag", None), "constraint_name", None)
+    if constraint in CONSTRAINT_CODES:
+        return CONSTRAINT_CODES[constraint]
+    if getattr(cause, "sqlstate", None) == UNIQUE_VIOLATION or "UNIQUE constraint failed" in str(exc):
+        return "unique"
+    return "conflict"
 
 
 class PayloadTooLarge(exceptions.APIException):
@@ -41,7 +78,10 @@ class ExceptionHandler(handler.ExceptionHandler):
             # A value the database cannot hold (out-of-range number or date, bad time zone offset).
             return exceptions.ValidationError("A value is out of the range the server can store.", code="out_of_range")
         if isinstance(exc, IntegrityError):
-            return Conflict("This change conflicts with existing data (a uniqueness or consistency rule).")
+            return Conflict(
+                "This change conflicts with existing data (a uniqueness or consistency rule).",
+                code=integrity_error_code(exc),
+            )
         if isinstance(exc, (OperationalError, InterfaceError)):
             return ServiceUnavailable("The database is not reachable; try again shortly.")
         if isinstance(exc, DatabaseError):

@@ -112,7 +112,10 @@ def idempotent(route: str):
                     return _stored_or_conflict(stored, fingerprint)
                 if cache.get(lock_key, fingerprint) != fingerprint:
                     raise UnprocessableIdempotencyKey()
-                raise Conflict("A request with this Idempotency-Key is still being processed; retry shortly.")
+                raise Conflict(
+                    "A request with this Idempotency-Key is still being processed; retry shortly.",
+                    code="idempotency_key_in_use",
+                )
             try:
                 # The first request may have finished (result kept, lock freed) since our first look.
                 stored = cache.get(result_key)

@@ -24,7 +24,9 @@ def _error_response_serializer(name: str, code_example: str, type_choices):
         f"{name}Error",
         (serializers.Serializer,),
         {
-            "code": serializers.CharField(help_text=f"Machine-readable reason, e.g. `{code_example}`."),
+            "code": serializers.CharField(
+                help_text=f"Machine-readable reason, e.g. `{code_example}`; refusals are listed under Refusal codes."
+            ),
             "detail": serializers.CharField(help_text="A sentence a front-end can show."),
             "attr": serializers.CharField(
                 allow_null=True, help_text="The offending field for validation errors (dotted when nested), else null."
@@ -38,8 +40,8 @@ def _error_response_serializer(name: str, code_example: str, type_choices):
     )
 
 
-# One documented error shape per status. Codes are open strings: every rule may name its own reason
-# (`unique`, `invalid_credentials`, `token_not_valid`, `out_of_range`, ...).
+# One documented error shape per status. Codes are open strings: every rule names its own reason
+# (`slot_full`, `unique`, `invalid_credentials`, ...); the refusal codes are listed in openapi_description.md.
 ErrorResponse400Serializer = _error_response_serializer(
     "BadRequest", "required", ValidationErrorEnum.choices + ClientErrorEnum.choices
 )
@@ -50,7 +52,7 @@ ErrorResponse405Serializer = _error_response_serializer(
     "MethodNotAllowed", "method_not_allowed", ClientErrorEnum.choices
 )
 ErrorResponse406Serializer = _error_response_serializer("NotAcceptable", "not_acceptable", ClientErrorEnum.choices)
-ErrorResponse409Serializer = _error_response_serializer("Conflict", "conflict", ClientErrorEnum.choices)
+ErrorResponse409Serializer = _error_response_serializer("Conflict", "slot_full", ClientErrorEnum.choices)
 ErrorResponse413Serializer = _error_response_serializer("PayloadTooLarge", "payload_too_large", ClientErrorEnum.choices)
 ErrorResponse415Serializer = _error_response_serializer(
     "UnsupportedMediaType", "unsupported_media_type", ClientErrorEnum.choices
