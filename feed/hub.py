@@ -3,8 +3,8 @@
 Every host reads the same table, so a client connected to host A receives the writes made on host
 B. Each reader also publishes (numbers committed pending events; one publisher at a time across all
 hosts). On PostgreSQL the NOTIFY sent at each writer's and each publisher's commit wakes every
-reader at once; a slow poll (EVENTS_POLL_SECONDS) covers a lost LISTEN connection and SQLite. No Redis is involved: the feed survives
-what the database survives.
+reader at once; a slow poll (EVENTS_POLL_SECONDS) covers a lost LISTEN connection and SQLite.
+No Redis is involved: the feed survives what the database survives.
 """
 
 import asyncio

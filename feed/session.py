@@ -154,10 +154,10 @@ class Session:
         for name in stored:
             self.floors[name] = floor
         first: list[dict] = []
-        if last_event_id is not None and stored and last_event_id < position:
+        if last_event_id is not None and stored:
             if last_event_id < await in_thread(reader.pruned_through):
                 first.append(self._message(position, ",".join(stored), "reset", {"reason": "retention"}))
-            else:
+            elif last_event_id < position:
                 first.extend(await self._replay(stored, after=last_event_id, upto=position))
         if snapshot:
             for topic in topics:

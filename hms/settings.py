@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "django_prometheus",
     "hms.apps.HmsConfig",
     "accounts",
+    "feed",
     "hospitals",
     "appointments",
     "bloodbank",
@@ -94,6 +95,7 @@ if METRICS_ENABLED:
 ROOT_URLCONF = "hms.urls"
 APPEND_SLASH = False
 WSGI_APPLICATION = "hms.wsgi.application"
+ASGI_APPLICATION = "hms.asgi.application"
 
 TEMPLATES = [
     {
@@ -260,6 +262,15 @@ SPECTACULAR_SETTINGS = {
         "hms.api.schema.mark_seed_aliases_deprecated",
     ],
 }
+
+# --- Change feed (API.md section 15) --------------------------------------------------------
+EVENTS_RETENTION_HOURS = env.int("EVENTS_RETENTION_HOURS", default=72)
+# How often each server's reader looks at the feed when nothing woke it (PostgreSQL wakes it at
+# every commit through LISTEN/NOTIFY; SQLite has no such signal).
+EVENTS_POLL_SECONDS = env.float("EVENTS_POLL_SECONDS", default=0.25 if _db["ENGINE"].endswith("sqlite3") else 1.0)
+EVENTS_HEARTBEAT_SECONDS = env.float("EVENTS_HEARTBEAT_SECONDS", default=15.0)
+# A stream re-checks its token and user this often (revoked or deactivated -> closed).
+EVENTS_AUTH_RECHECK_SECONDS = env.float("EVENTS_AUTH_RECHECK_SECONDS", default=30.0)
 
 # --- Limits ---------------------------------------------------------------------------------
 MAX_REQUEST_BODY_BYTES = 1024 * 1024

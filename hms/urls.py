@@ -25,6 +25,7 @@ api_v1 = [
     path("", include("bloodbank.urls")),
     path("", include("emergency.urls")),
     path("", include("dashboard.urls")),
+    path("", include("feed.urls")),
     re_path(r"^auth/", include((auth_urlpatterns, "accounts"), namespace="api-auth")),
 ]
 

@@ -1,0 +1,75 @@
+"""The scheduling topics of the change feed (API.md section 15) and the events slot and booking
+changes emit. The booking statement (services/bookings.BOOK_SQL) writes the same two shapes in SQL."""
+
+from datetime import timedelta
+
+from django.utils import timezone
+
+from appointments.models import Slot
+from feed.emit import emit_many
+from feed.topics import register, user_topic
+from hospitals.topics import hospital_shown
+
+SNAPSHOT_DAYS = 7
+SNAPSHOT_MAX_SLOTS = 500
+
+
+def slots_topic(hospital_id: int) -> str:
+    return f"hospital.{hospital_id}.slots"
+
+
+def slot_state(slot: Slot) -> dict:
+    held = getattr(slot, "held", 0)
+    return {
+        "slot_id": slot.pk,
+        "doctor_id": slot.doctor_id,
+        "start": slot.start,
+        "capacity": slot.capacity,
+        "booked": slot.booked,
+        "held": held,
+        "available": max(slot.capacity - slot.booked - held, 0),
+        "status": slot.status,
+    }
+
+
+def appointment_state(appointment) -> dict:
+    return {
+        "appointment_id": appointment.pk,
+        "status": appointment.status,
+        "slot_id": appointment.slot_id,
+        "doctor_id": appointment.doctor_id,
+        "hospital_id": appointment.hospital_id,
+        "token_number": appointment.token_number,
+    }
+
+
+def slots_changed(slots) -> None:
+    """Call inside the transaction that changed these slots (rows re-read after the change)."""
+    emit_many([(slots_topic(slot.hospital_id), "slot.changed", slot_state(slot)) for slot in slots])
+
+
+def appointment_changed(appointment, *, what: str, slots=()) -> None:
+    """An appointment booked, cancelled, moved, ...: its patient's topic, and the slots whose seats changed."""
+    events = [(slots_topic(slot.hospital_id), "slot.changed", slot_state(slot)) for slot in slots]
+    events.append((user_topic(appointment.patient_id), f"appointment.{what}", appointment_state(appointment)))
+    emit_many(events)
+
+
+def slots_state(_user, hospital_id: int) -> dict:
+    """The hospital's slots of the coming week (at most 500), as `slot.changed` events carry them."""
+    now = timezone.now()
+    slots = Slot.objects.filter(hospital_id=hospital_id, start__gt=now, start__lt=now + timedelta(days=SNAPSHOT_DAYS))
+    return {
+        "hospital_id": hospital_id,
+        "slots": [slot_state(slot) for slot in slots.order_by("start", "id")[:SNAPSHOT_MAX_SLOTS]],
+    }
+
+
+def queue_state(_user, hospital_id: int) -> dict:
+    """The queue board (section 17): no OPD queue is kept yet, so no queue is running."""
+    return {"hospital_id": hospital_id, "queues": []}
+
+
+def register_topics() -> None:
+    register("hospital.{id}.slots", public=True, allows=hospital_shown, snapshot=slots_state)
+    register("hospital.{id}.queue", public=True, allows=hospital_shown, snapshot=queue_state)
