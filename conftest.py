@@ -1,9 +1,13 @@
-"""Shared fixtures: API clients signed in per role, clean cache between tests."""
+"""Shared fixtures: API clients signed in per role, clean cache between tests; the race harness."""
 
 import contextlib
+import threading
+from collections.abc import Callable, Sequence
 
 import pytest
 from django.core.cache import cache
+from django.db import connection
+from django.test import Client
 from rest_framework.test import APIClient
 
 from accounts.tests.factories import HospitalFactory, UserFactory
@@ -36,6 +40,35 @@ def client_for(user) -> APIClient:
     return client
 
 
+def run_together(calls: Sequence[Callable], timeout: float = 60) -> list:
+    """Run the calls in threads started at the same instant (a barrier), each on its own database
+    connection, closed afterwards; return their results in order. A call that raises, or a thread
+    still running after `timeout` seconds, fails the test."""
+    barrier = threading.Barrier(len(calls))
+    results: list = [None] * len(calls)
+    errors: list = []
+
+    def run(index: int, call: Callable) -> None:
+        try:
+            barrier.wait(timeout=timeout)
+            results[index] = call()
+        except BaseException as exc:  # noqa: BLE001 - raised again in the test's thread below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(index, call), daemon=True) for index, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=timeout)
+    if any(thread.is_alive() for thread in threads):
+        pytest.fail(f"run_together: a call was still running after {timeout} s (a deadlock?)")
+    if errors:
+        raise errors[0]
+    return results
+
+
 @pytest.fixture
 def hospital(db):
     return HospitalFactory()
@@ -54,6 +87,11 @@ def admin_user(db):
 @pytest.fixture
 def hospital_admin(hospital):
     return UserFactory(role="hospital_admin", hospital=hospital)
+
+
+@pytest.fixture
+def other_hospital_admin(other_hospital):
+    return UserFactory(role="hospital_admin", hospital=other_hospital)
 
 
 @pytest.fixture
@@ -92,6 +130,11 @@ def hospital_admin_client(hospital_admin):
 
 
 @pytest.fixture
+def other_hospital_admin_client(other_hospital_admin):
+    return client_for(other_hospital_admin)
+
+
+@pytest.fixture
 def doctor_client(doctor_user):
     return client_for(doctor_user)
 
@@ -114,6 +157,14 @@ def other_patient_client(other_patient):
 @pytest.fixture
 def donor_client(donor):
     return client_for(donor)
+
+
+@pytest.fixture
+def admin_site(admin_user) -> Client:
+    """The Django admin, signed in as the administrator with a session (as a browser is)."""
+    client = Client()
+    client.force_login(admin_user)
+    return client
 
 
 @pytest.fixture(params=["one_statement", "locking"])

@@ -125,13 +125,6 @@ def test_bootstrap_on_a_fresh_database_from_the_command_line(tmp_path):
 # --- the Django admin -----------------------------------------------------------------------
 
 
-@pytest.fixture
-def site(admin_user) -> Client:
-    client = Client()
-    client.force_login(admin_user)
-    return client
-
-
 @pytest.mark.parametrize(
     "path",
     [
@@ -145,18 +138,18 @@ def site(admin_user) -> Client:
         "/admin/accounts/activity/",
     ],
 )
-def test_admin_site_pages_open_for_the_admin(site, hospital, patient, path):
-    response = site.get(path)
+def test_admin_site_pages_open_for_the_admin(admin_site, hospital, patient, path):
+    response = admin_site.get(path)
     assert response.status_code == 200, (path, response.status_code)
 
 
-def test_admin_site_change_pages_open(site, hospital, hospital_admin):
-    assert site.get(f"/admin/accounts/user/{hospital_admin.pk}/change/").status_code == 200
-    assert site.get(f"/admin/hospitals/hospital/{hospital.pk}/change/").status_code == 200
+def test_admin_site_change_pages_open(admin_site, hospital, hospital_admin):
+    assert admin_site.get(f"/admin/accounts/user/{hospital_admin.pk}/change/").status_code == 200
+    assert admin_site.get(f"/admin/hospitals/hospital/{hospital.pk}/change/").status_code == 200
 
 
-def test_admin_site_adds_a_user_with_a_hashed_password(site, hospital):
-    response = site.post(
+def test_admin_site_adds_a_user_with_a_hashed_password(admin_site, hospital):
+    response = admin_site.post(
         "/admin/accounts/user/add/",
         {
             "username": "viaadmin",
@@ -174,11 +167,11 @@ def test_admin_site_adds_a_user_with_a_hashed_password(site, hospital):
     assert user.hospital_id == hospital.pk and user.check_password("Admin-Made-Pass-1")
 
 
-def test_activity_is_read_only_in_the_admin(site, patient, api):
+def test_activity_is_read_only_in_the_admin(admin_site, patient, api):
     login(api, patient.username, PASSWORD)
     entry = Activity.objects.get()
-    assert site.get("/admin/accounts/activity/add/").status_code == 403
-    assert site.post(f"/admin/accounts/activity/{entry.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert admin_site.get("/admin/accounts/activity/add/").status_code == 403
+    assert admin_site.post(f"/admin/accounts/activity/{entry.pk}/delete/", {"post": "yes"}).status_code == 403
     assert Activity.objects.filter(pk=entry.pk).exists()
 
 
@@ -190,9 +183,9 @@ def test_admin_site_refuses_non_staff(request, who):
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
 
 
-def test_password_reset_in_the_admin_site_refuses_the_users_old_tokens(site, patient, api):
+def test_password_reset_in_the_admin_site_refuses_the_users_old_tokens(admin_site, patient, api):
     pair = login(api, patient.username, PASSWORD).json()
-    response = site.post(
+    response = admin_site.post(
         f"/admin/accounts/user/{patient.pk}/password/",
         {"password1": "Reset-By-Admin-7", "password2": "Reset-By-Admin-7", "usable_password": "true"},
     )
@@ -226,8 +219,8 @@ def test_rehashing_on_login_keeps_tokens_valid(settings, api):
     assert client.get("/auth/profile").status_code == 200
 
 
-def test_admin_site_refuses_staff_without_hospital_with_a_form_error(site):
-    response = site.post(
+def test_admin_site_refuses_staff_without_hospital_with_a_form_error(admin_site):
+    response = admin_site.post(
         "/admin/accounts/user/add/",
         {
             "username": "orphan",

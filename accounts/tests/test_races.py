@@ -1,40 +1,17 @@
 """Concurrent requests on PostgreSQL: real threads released together by a barrier."""
 
-import threading
+from functools import partial
 
 import pytest
-from django.db import connection
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from accounts.models import User
 from accounts.tests.factories import PASSWORD, UserFactory
 from accounts.tests.utils import login
+from conftest import run_together
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def run_together(count: int, work) -> list:
-    """Run work(index) in `count` threads started at the same instant; return the results in order."""
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
-
-    def runner(index):
-        try:
-            barrier.wait(timeout=10)
-            results[index] = work(index)
-        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=runner, args=(index,)) for index in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(isinstance(result, Exception) for result in results), results
-    return results
 
 
 def test_one_refresh_token_redeemed_by_ten_threads_succeeds_once():
@@ -45,7 +22,7 @@ def test_one_refresh_token_redeemed_by_ten_threads_succeeds_once():
         response = APIClient().post("/auth/refresh", {"refresh": pair["refresh"]}, format="json")
         return response.status_code, response.json()
 
-    results = run_together(10, redeem)
+    results = run_together([partial(redeem, index) for index in range(10)])
     statuses = sorted(status for status, _body in results)
     assert statuses == [200] + [401] * 9, statuses
     winner = next(body for status, body in results if status == 200)
@@ -65,7 +42,7 @@ def test_concurrent_registrations_of_one_username_create_one_account():
         }
         return APIClient().post("/auth/register", body, format="json").status_code
 
-    statuses = sorted(run_together(8, register))
+    statuses = sorted(run_together([partial(register, index) for index in range(8)]))
     assert statuses == [201] + [409] * 7, statuses
     assert User.objects.filter(username__iexact="racer").count() == 1
 
@@ -80,7 +57,7 @@ def test_concurrent_registrations_of_one_email_create_one_account():
         }
         return APIClient().post("/auth/register", body, format="json").status_code
 
-    statuses = sorted(run_together(8, register))
+    statuses = sorted(run_together([partial(register, index) for index in range(8)]))
     assert statuses == [201] + [409] * 7, statuses
     assert User.objects.filter(email__iexact="same@example.org").count() == 1
 
@@ -92,7 +69,7 @@ def test_concurrent_wrong_passwords_check_at_most_five_guesses():
         client = APIClient(REMOTE_ADDR=f"10.1.0.{index}")
         return login(client, user.username, f"Guess-{index}-Wrong").status_code
 
-    statuses = run_together(15, guess)
+    statuses = run_together([partial(guess, index) for index in range(15)])
     assert statuses.count(401) == 5, statuses
     assert statuses.count(429) == 10, statuses
     # And the right password is refused for the rest of the window.
@@ -111,7 +88,7 @@ def test_concurrent_password_changes_with_one_token_succeed_once():
         body = {"old_password": PASSWORD, "new_password": new_passwords[index]}
         return client.post("/auth/change-password", body, format="json").status_code
 
-    statuses = run_together(6, change)
+    statuses = run_together([partial(change, index) for index in range(6)])
     # The first change makes the token stale; requests still in flight with it are refused.
     assert sorted(statuses) == [200] + [401] * 5, statuses
     user.refresh_from_db()

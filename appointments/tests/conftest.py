@@ -1,6 +1,6 @@
 import pytest
 
-from appointments.tests.factories import DoctorFactory, SlotFactory
+from appointments.tests.factories import AppointmentFactory, DoctorFactory, SlotFactory
 
 
 @pytest.fixture
@@ -18,3 +18,9 @@ def other_doctor(other_hospital):
 def slot(doctor):
     """A future open slot of `doctor`, capacity 5."""
     return SlotFactory(doctor=doctor, capacity=5)
+
+
+@pytest.fixture
+def appointment(slot, patient):
+    """`patient`'s booked appointment in `slot`."""
+    return AppointmentFactory(slot=slot, patient=patient)

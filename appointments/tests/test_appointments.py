@@ -26,11 +26,6 @@ def _started_slot(doctor, minutes_ago=30):
 # --- visibility --------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def appointment(slot, patient):
-    return AppointmentFactory(slot=slot, patient=patient)
-
-
 @pytest.mark.parametrize(
     "client_name,visible",
     [

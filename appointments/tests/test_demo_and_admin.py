@@ -1,7 +1,6 @@
 from io import StringIO
 
 import pytest
-from django.test import Client
 
 from accounts.tests.factories import HospitalFactory
 from appointments.demo import DOCTOR_PASSWORD, seed_appointments
@@ -29,21 +28,19 @@ def test_seed_appointments_is_idempotent_and_doctor_can_sign_in(api):
     assert login.status_code == 200 and login.json()["user"]["role"] == "doctor"
 
 
-def test_admin_site_pages_render(admin_user, slot, doctor):
+def test_admin_site_pages_render(admin_site, slot, doctor):
     AppointmentFactory(slot=slot)
     OpdScheduleFactory(doctor=doctor)
-    client = Client()
-    client.force_login(admin_user)
+    client = admin_site
     for model in ("doctor", "opdschedule", "slot", "appointment", "visit"):
         assert client.get(f"/admin/appointments/{model}/").status_code == 200, model
     assert client.get(f"/admin/appointments/slot/{slot.pk}/change/").status_code == 200
     assert client.get(f"/admin/appointments/appointment/{slot.appointments.get().pk}/change/").status_code == 200
 
 
-def test_admin_site_cannot_delete_or_add_appointments(admin_user, slot):
+def test_admin_site_cannot_delete_or_add_appointments(admin_site, slot):
     appointment = AppointmentFactory(slot=slot)
-    client = Client()
-    client.force_login(admin_user)
+    client = admin_site
     assert client.get("/admin/appointments/appointment/add/").status_code == 403
     assert client.post(f"/admin/appointments/appointment/{appointment.pk}/delete/", {"post": "yes"}).status_code == 403
     assert client.post(f"/admin/appointments/slot/{SlotFactory(doctor=slot.doctor).pk}/delete/").status_code == 403

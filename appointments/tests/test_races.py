@@ -11,29 +11,9 @@ from accounts.models import User
 from accounts.tests.factories import UserFactory
 from appointments.models import Appointment, Doctor, Slot
 from appointments.tests.factories import AppointmentFactory, OpdScheduleFactory, SlotFactory
-from conftest import client_for
+from conftest import client_for, run_together
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def run_together(calls):
-    """Run the callables in threads started at the same instant; returns their results in order."""
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-
-    def worker(index, call):
-        try:
-            barrier.wait()
-            results[index] = call()
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 def _book(client, slot_id, **headers):

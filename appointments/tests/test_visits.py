@@ -18,11 +18,6 @@ PRESCRIPTIONS = [
 ]  # fmt: skip
 
 
-@pytest.fixture
-def appointment(slot, patient):
-    return AppointmentFactory(slot=slot, patient=patient)
-
-
 def record_visit(client, **body):
     return client.post("/api/v1/visits", body, format="json")
 

@@ -19,16 +19,14 @@ pytestmark = pytest.mark.django_db
         "/admin/bloodbank/donation/",
     ],
 )
-def test_admin_pages_render(client, admin_user, bank, lot, path):
+def test_admin_pages_render(admin_site, bank, lot, path):
     lot(bank, "A+", 3)
     BloodRequestFactory(blood_bank=bank)
-    client.force_login(admin_user)
-    assert client.get(path).status_code == 200
+    assert admin_site.get(path).status_code == 200
 
 
-def test_admin_request_detail_shows_allocations_read_only(client, admin_user, bank):
+def test_admin_request_detail_shows_allocations_read_only(admin_site, bank):
     request = BloodRequestFactory(blood_bank=bank)
-    client.force_login(admin_user)
-    response = client.get(f"/admin/bloodbank/bloodrequest/{request.pk}/change/")
+    response = admin_site.get(f"/admin/bloodbank/bloodrequest/{request.pk}/change/")
     assert response.status_code == 200
-    assert client.post(f"/admin/bloodbank/bloodrequest/{request.pk}/delete/").status_code == 403
+    assert admin_site.post(f"/admin/bloodbank/bloodrequest/{request.pk}/delete/").status_code == 403

@@ -1,37 +1,15 @@
 """Concurrent approvals against the same lots: real threads, real PostgreSQL transactions."""
 
 import datetime
-import threading
 
 import pytest
-from django.db import connection
 from django.db.models import Sum
 from django.utils import timezone
 
 from accounts.tests.factories import HospitalFactory, UserFactory
 from bloodbank.models import Allocation, BloodRequest, Donation, StockLot
 from bloodbank.tests.factories import BloodBankFactory, BloodRequestFactory, StockLotFactory
-from conftest import client_for
-
-
-def _run_together(calls):
-    """Start every call at once (a barrier), each on its own connection; return the status codes."""
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-
-    def worker(index, call):
-        try:
-            barrier.wait()
-            results[index] = call().status_code
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(index, call)) for index, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
+from conftest import client_for, run_together
 
 
 @pytest.mark.django_db(transaction=True)
@@ -49,9 +27,10 @@ def test_ten_concurrent_approvals_of_3_units_against_12_usable_units_approve_exa
     requests = [BloodRequestFactory(blood_bank=bank, blood_group="A+", units=3) for _ in range(10)]
     clients = [client_for(manager) for _ in requests]
 
-    statuses = _run_together(
+    responses = run_together(
         [lambda c=c, r=r: c.post(f"/api/v1/blood-requests/{r.pk}/approve") for c, r in zip(clients, requests)]
     )
+    statuses = [response.status_code for response in responses]
 
     assert sorted(statuses) == [200] * 4 + [409] * 6
     assert BloodRequest.objects.filter(status="approved").count() == 4
@@ -77,7 +56,7 @@ def test_concurrent_approve_and_cancel_never_lose_or_double_units():
     calls = [lambda r=r, c=client_for(manager): c.post(f"/api/v1/blood-requests/{r.pk}/cancel") for r in approved]
     calls += [lambda r=r, c=client_for(manager): c.post(f"/api/v1/blood-requests/{r.pk}/approve") for r in pending]
 
-    statuses = _run_together(calls)
+    statuses = [response.status_code for response in run_together(calls)]
 
     assert statuses[:3] == [200, 200, 200]
     held = Allocation.objects.filter(returned=False).aggregate(total=Sum("units"))["total"] or 0
@@ -95,9 +74,10 @@ def test_two_concurrent_whole_blood_donations_of_one_donor_record_only_one():
     donor = UserFactory(role="donor", blood_group="B-")
     clients = [client_for(manager) for _ in range(4)]
 
-    statuses = _run_together(
+    responses = run_together(
         [lambda c=c: c.post("/api/v1/donations", {"donor_id": donor.pk, "blood_bank_id": bank.pk}) for c in clients]
     )
+    statuses = [response.status_code for response in responses]
 
     assert sorted(statuses) == [201, 409, 409, 409]
     assert Donation.objects.filter(donor=donor).count() == 1

@@ -23,16 +23,6 @@ def other_driver_client(other_driver):
 
 
 @pytest.fixture
-def other_hospital_admin(other_hospital):
-    return UserFactory(role="hospital_admin", hospital=other_hospital)
-
-
-@pytest.fixture
-def other_hospital_admin_client(other_hospital_admin):
-    return client_for(other_hospital_admin)
-
-
-@pytest.fixture
 def emergency(hospital, patient):
     """A reported emergency at `hospital`, reported by `patient`."""
     return EmergencyFactory(hospital=hospital, reporter=patient)

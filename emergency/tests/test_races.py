@@ -1,36 +1,13 @@
 """Concurrent dispatches on real PostgreSQL transactions: an ambulance never serves two open emergencies."""
 
-import threading
-
 import pytest
-from django.db import connection
 
 from accounts.tests.factories import HospitalFactory, UserFactory
-from conftest import client_for
+from conftest import client_for, run_together
 from emergency.models import Ambulance, Emergency
 from emergency.tests.factories import AmbulanceFactory, EmergencyFactory
 
 URL = "/api/v1/emergencies"
-
-
-def run_together(*calls):
-    """Start every call at the same moment on its own thread and connection; return their results in order."""
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-
-    def worker(index, call):
-        try:
-            barrier.wait(timeout=10)
-            results[index] = call()
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(index, call)) for index, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return results
 
 
 @pytest.fixture
@@ -48,8 +25,10 @@ def test_two_emergencies_dispatched_at_once_with_one_ambulance_one_wins(setup, n
     emergencies = [EmergencyFactory(hospital=hospital) for _ in range(2)]
     body = {"ambulance_id": ambulance.pk} if named else {}
     responses = run_together(
-        lambda: first.post(f"{URL}/{emergencies[0].pk}/dispatch", body),
-        lambda: second.post(f"{URL}/{emergencies[1].pk}/dispatch", body),
+        [
+            lambda: first.post(f"{URL}/{emergencies[0].pk}/dispatch", body),
+            lambda: second.post(f"{URL}/{emergencies[1].pk}/dispatch", body),
+        ]
     )
     assert sorted(response.status_code for response in responses) == [200, 409]
     assert Emergency.objects.filter(ambulance=ambulance, status="dispatched").count() == 1
@@ -63,8 +42,10 @@ def test_one_emergency_dispatched_twice_at_once_takes_one_ambulance(setup):
     ambulances = [AmbulanceFactory(hospital=hospital) for _ in range(2)]
     emergency = EmergencyFactory(hospital=hospital)
     responses = run_together(
-        lambda: first.post(f"{URL}/{emergency.pk}/dispatch"),
-        lambda: second.post(f"{URL}/{emergency.pk}/dispatch"),
+        [
+            lambda: first.post(f"{URL}/{emergency.pk}/dispatch"),
+            lambda: second.post(f"{URL}/{emergency.pk}/dispatch"),
+        ]
     )
     assert sorted(response.status_code for response in responses) == [200, 409]
     statuses = sorted(Ambulance.objects.filter(pk__in=[a.pk for a in ambulances]).values_list("status", flat=True))
@@ -81,7 +62,7 @@ def test_many_dispatches_never_share_an_ambulance(setup):
         (lambda client=clients[index % 2], pk=emergency.pk: client.post(f"{URL}/{pk}/dispatch"))
         for index, emergency in enumerate(emergencies)
     ]
-    responses = run_together(*calls)
+    responses = run_together(calls)
     assert sorted(response.status_code for response in responses) == [200] * 3 + [409] * 3
     taken = list(Emergency.objects.filter(status="dispatched").values_list("ambulance_id", flat=True))
     assert sorted(taken) == sorted(a.pk for a in ambulances)
@@ -95,8 +76,10 @@ def test_resolve_racing_a_dispatch_of_the_same_ambulance_stays_consistent(setup)
     finishing = EmergencyFactory(hospital=hospital, ambulance=ambulance, status="at_hospital")
     waiting = EmergencyFactory(hospital=hospital)
     resolve, dispatch = run_together(
-        lambda: first.post(f"{URL}/{finishing.pk}/status", {"status": "resolved"}),
-        lambda: second.post(f"{URL}/{waiting.pk}/dispatch", {"ambulance_id": ambulance.pk}),
+        [
+            lambda: first.post(f"{URL}/{finishing.pk}/status", {"status": "resolved"}),
+            lambda: second.post(f"{URL}/{waiting.pk}/dispatch", {"ambulance_id": ambulance.pk}),
+        ]
     )
     assert resolve.status_code == 200
     assert dispatch.status_code in (200, 409)
@@ -116,8 +99,10 @@ def test_set_available_racing_a_dispatch_never_frees_a_dispatched_ambulance(setu
     ambulance = AmbulanceFactory(hospital=hospital)
     emergency = EmergencyFactory(hospital=hospital)
     dispatch, set_status = run_together(
-        lambda: second.post(f"{URL}/{emergency.pk}/dispatch", {"ambulance_id": ambulance.pk}),
-        lambda: admin_of_hospital.post(f"/api/v1/ambulances/{ambulance.pk}/status", {"status": "out_of_service"}),
+        [
+            lambda: second.post(f"{URL}/{emergency.pk}/dispatch", {"ambulance_id": ambulance.pk}),
+            lambda: admin_of_hospital.post(f"/api/v1/ambulances/{ambulance.pk}/status", {"status": "out_of_service"}),
+        ]
     )
     ambulance.refresh_from_db()
     emergency.refresh_from_db()

@@ -10,24 +10,12 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import Activity
-from accounts.tests.factories import UserFactory
 from appointments.models import Prescription, Visit
 from appointments.tests.factories import AppointmentFactory, DoctorFactory, OpdScheduleFactory, SlotFactory
 from bloodbank.models import Donation
 from bloodbank.tests.factories import BloodBankFactory, BloodRequestFactory, StockLotFactory
-from conftest import client_for
 from emergency.tests.factories import AmbulanceFactory, EmergencyFactory
 from hospitals.tests.factories import AdmissionFactory, BedFactory, WardFactory
-
-
-@pytest.fixture
-def other_hospital_admin(other_hospital):
-    return UserFactory(role="hospital_admin", hospital=other_hospital)
-
-
-@pytest.fixture
-def other_hospital_admin_client(other_hospital_admin):
-    return client_for(other_hospital_admin)
 
 
 @pytest.fixture

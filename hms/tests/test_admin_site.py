@@ -14,9 +14,7 @@ def test_admin_login_page_names_the_product():
     assert "HMS administration" in page and "Django administration" not in page
 
 
-def test_admin_index_names_the_product(admin_user):
-    client = Client()
-    client.force_login(admin_user)
-    page = client.get("/admin/").content.decode()
+def test_admin_index_names_the_product(admin_site):
+    page = admin_site.get("/admin/").content.decode()
     assert "<title>Hospital management | HMS administration</title>" in page
     assert "Django" not in page.split("<body", 1)[1].split("</header>", 1)[0]

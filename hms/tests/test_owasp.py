@@ -45,7 +45,6 @@ import re
 import socket
 import subprocess
 import sys
-import threading
 from datetime import timedelta
 from pathlib import Path
 
@@ -53,7 +52,6 @@ import jwt
 import pytest
 import time_machine
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 from rest_framework.throttling import ScopedRateThrottle
@@ -63,7 +61,7 @@ from accounts.tests.factories import PASSWORD, UserFactory
 from appointments.models import Appointment, Doctor, OpdSchedule, Slot, Visit
 from appointments.tests.factories import SlotFactory
 from bloodbank.models import BloodBank, BloodRequest, Donation, StockLot
-from conftest import client_for
+from conftest import client_for, run_together
 from emergency.models import Ambulance, Emergency
 from emergency.throttling import EmergencyReportThrottle
 from hms.tests.routes import api_routes, list_routes
@@ -489,21 +487,8 @@ def test_api2_role_specific_logins_refuse_other_roles_403(api, patient, path):
 def test_api2_one_refresh_token_redeemed_by_ten_threads_succeeds_at_most_once():
     user = UserFactory()
     refresh = _login(APIClient(), user)["refresh"]
-    barrier = threading.Barrier(10)
-    statuses = [None] * 10
-
-    def redeem(index):
-        try:
-            barrier.wait()
-            statuses[index] = APIClient().post("/auth/refresh", {"refresh": refresh}).status_code
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=redeem, args=(i,)) for i in range(10)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    redeem = [lambda: APIClient().post("/auth/refresh", {"refresh": refresh}).status_code] * 10
+    statuses = run_together(redeem)
     assert statuses.count(200) <= 1
     assert set(statuses) <= {200, 401}, statuses
     # And afterwards it is dead for good.

@@ -1,7 +1,6 @@
 """The Django admin for hospitals, floors, wards (beds inline), beds and read-only admissions."""
 
 import pytest
-from django.test import Client
 
 from hospitals.models import Bed
 from hospitals.tests.factories import AdmissionFactory, BedFactory, WardFactory
@@ -9,29 +8,22 @@ from hospitals.tests.factories import AdmissionFactory, BedFactory, WardFactory
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def site(admin_user):
-    client = Client()
-    client.force_login(admin_user)
-    return client
-
-
 @pytest.mark.parametrize("model", ["hospital", "floor", "ward", "bed", "admission"])
-def test_changelists_load(site, model, hospital):
+def test_changelists_load(admin_site, model, hospital):
     AdmissionFactory(bed=BedFactory(ward=WardFactory(hospital=hospital)))
-    response = site.get(f"/admin/hospitals/{model}/")
+    response = admin_site.get(f"/admin/hospitals/{model}/")
     assert response.status_code == 200
 
 
-def test_admissions_are_read_only_in_admin(site, hospital):
+def test_admissions_are_read_only_in_admin(admin_site, hospital):
     admission = AdmissionFactory(bed=BedFactory(ward=WardFactory(hospital=hospital)))
-    assert site.get("/admin/hospitals/admission/add/").status_code == 403
-    assert site.get(f"/admin/hospitals/admission/{admission.pk}/delete/").status_code == 403
-    view = site.get(f"/admin/hospitals/admission/{admission.pk}/change/")
+    assert admin_site.get("/admin/hospitals/admission/add/").status_code == 403
+    assert admin_site.get(f"/admin/hospitals/admission/{admission.pk}/delete/").status_code == 403
+    view = admin_site.get(f"/admin/hospitals/admission/{admission.pk}/change/")
     assert view.status_code == 200 and b'name="_save"' not in view.content
 
 
-def test_ward_page_adds_beds_inline_with_the_wards_hospital(site, hospital):
+def test_ward_page_adds_beds_inline_with_the_wards_hospital(admin_site, hospital):
     ward = WardFactory(hospital=hospital)
     form = {
         "hospital": hospital.pk,
@@ -46,15 +38,15 @@ def test_ward_page_adds_beds_inline_with_the_wards_hospital(site, hospital):
         "beds-0-bed_number": "INL-1",
         "beds-0-ward": ward.pk,
     }
-    response = site.post(f"/admin/hospitals/ward/{ward.pk}/change/", form)
+    response = admin_site.post(f"/admin/hospitals/ward/{ward.pk}/change/", form)
     assert response.status_code == 302, response.content[:2000]
     bed = Bed.objects.get(bed_number="INL-1")
     assert bed.ward_id == ward.pk and bed.hospital_id == hospital.pk and bed.status == "available"
 
 
-def test_ward_form_rejects_a_floor_of_another_hospital(site, hospital, other_hospital):
+def test_ward_form_rejects_a_floor_of_another_hospital(admin_site, hospital, other_hospital):
     foreign_floor = WardFactory(hospital=other_hospital).floor
-    response = site.post(
+    response = admin_site.post(
         "/admin/hospitals/ward/add/",
         {
             "hospital": hospital.pk,

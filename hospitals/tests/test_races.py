@@ -1,35 +1,12 @@
 """Concurrent bed operations on real PostgreSQL transactions: the invariants hold whoever wins."""
 
-import threading
-
 import pytest
-from django.db import connection
 
-from conftest import client_for
+from conftest import client_for, run_together
 from hospitals.models import Admission, Bed, BedStatus
 from hospitals.tests.factories import AdmissionFactory, BedFactory, HospitalFactory, UserFactory, WardFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def run_together(calls):
-    """Start every call at the same instant (a barrier), each in its own thread and DB connection."""
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-
-    def worker(index, call):
-        try:
-            barrier.wait()
-            results[index] = call()
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
 
 
 @pytest.fixture
