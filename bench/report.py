@@ -1,0 +1,141 @@
+"""The results: the machine, the table and notes in Markdown, prepended to bench/RESULTS.md."""
+
+import os
+import platform
+import re
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+
+# ruff: noqa: S603, S607 - runs this machine's own servers, wrk and the project's venv only.
+from common import BENCH, CONNECTIONS, ENDPOINTS, ROOT, ROUNDS, SECONDS, WORKERS, run
+from servers import psql
+
+
+def machine() -> dict:
+    cpu = "unknown"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    memory = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1)) // 1024
+    pg = psql("SHOW server_version")[0][0]
+    return {
+        "nproc": os.cpu_count(),
+        "memory_mb": memory,
+        "cpu": cpu,
+        "python": platform.python_version(),
+        "postgresql": pg,
+        "wrk": subprocess.run(["wrk", "--version"], capture_output=True, text=True).stdout.split(" [")[0],
+        "redis": subprocess.run(["redis-server", "--version"], capture_output=True, text=True)
+        .stdout.split()[2]
+        .removeprefix("v="),
+    }
+
+
+def git_revision() -> str:
+    try:
+        dirty = run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT).strip()
+        return run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT).strip() + (" + local changes" if dirty else "")
+    except (subprocess.CalledProcessError, FileNotFoundError):
+        return "unknown"
+
+
+def render(rows, growth, rss, overbooking, data, small, info, elapsed, load) -> str:
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [
+        f"## {now} (commit {git_revision()})"
+        + (f": {os.environ['BENCH_NOTE']}" if os.environ.get("BENCH_NOTE") else ""),
+        "",
+        f"Machine: {info['nproc']} CPUs ({info['cpu']}), {info['memory_mb'] / 1024:.1f} GiB RAM; Python "
+        f"{info['python']}, PostgreSQL {info['postgresql']} (fsync off, throwaway), Redis {info['redis']} "
+        f"as the shared cache (as in compose.yaml), {info['wrk']}. gunicorn sync, "
+        f"{WORKERS} workers for HMS and for the floor; wrk -t1 -c{CONNECTIONS} -d{SECONDS}s, floor and HMS "
+        f"alternated {ROUNDS} times, medians (ratio: median of the per-round ratios HMS/floor req/s).",
+        f"Data (scale 1): {data['sizes']['hospitals']} hospitals, {data['sizes']['slots']:,} slots, "
+        f"{data['sizes']['appointments']:,} appointments, {data['sizes']['users']:,} users. Whole run "
+        f"{elapsed / 60:.1f} min. Load average (1 min) at start and end: {load[0]:.1f}, {load[1]:.1f} (on "
+        f"{info['nproc']} cores; above ~1.5 means other processes shared the machine: compare ratios, not absolutes).",
+        "",
+        "| Endpoint | req/s | p50 ms | p99 ms | floor | floor req/s | floor p50 ms | ratio | target | SQL/req "
+        "| computed: SQL/req | alone: wall / CPU ms | computed alone: wall / CPU ms |",
+        "|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+
+    def alone_text(times):
+        return f"{times['wall_ms']:.2f} / {times['cpu_ms']:.2f}" if times else "-"
+
+    for row in rows:
+        met = "ok" if row["ratio"] >= row["target"] else "**below**"
+        computed_queries = data.get("computed_queries", {}).get(row["name"])
+        lines.append(
+            f"| {row['label']} | {row['rps']:.0f} | {row['p50']:.2f} | {row['p99']:.2f} | `{row['floor']}` | "
+            f"{row['floor_rps']:.0f} | {row['floor_p50']:.2f} | {row['ratio']:.2f} | >= {row['target']} {met} | "
+            f"{row['queries'] if row['queries'] is not None else '-'} | "
+            f"{computed_queries if computed_queries is not None else '-'} | "
+            f"{alone_text(data.get('single', {}).get(row['name']))} | "
+            f"{alone_text(data.get('computed_single', {}).get(row['name']))} |"
+        )
+    lines.append("")
+    notes = []
+    for row in rows:
+        if row["name"] == "booking":
+            statuses = ", ".join(f"{status}: {count}" for status, count in sorted(row.get("statuses", {}).items()))
+            notes.append(f"- Booking mix responses ({ROUNDS} runs): {statuses}.")
+        elif row["non_2xx"]:
+            notes.append(f"- {row['label']}: {row['non_2xx']} non-2xx responses (unexpected).")
+    notes.append(
+        f"- Overbooking after the run (SQL over every slot): {overbooking['over_capacity']} slots over capacity, "
+        f"{overbooking['booked_mismatch']} slots whose `booked` differs from their non-cancelled appointments, "
+        f"{overbooking['duplicate_tokens']} duplicate tokens."
+    )
+    notes.append(
+        f"- Gunicorn worker RSS after the run: {', '.join(f'{size:.0f} MB' for size in rss)} (target < 150 MB)."
+    )
+    for name, info_rows in data.get("rows", {}).items():
+        notes.append(f"- `{name}` returned {info_rows['page']} rows of {info_rows['count']} at scale 1.")
+    notes.append(
+        "- SQL/req: queries of one request (Django test client, CaptureQueriesContext), authentication included. "
+        "Alone: median of one request at a time through the Django test client (no HTTP, no concurrency): wall "
+        "time, and the CPU time of the Python process (other processes on the machine barely move it)."
+    )
+    notes.append(
+        "- The reads run as in production, with the read cache on Redis (`hms/api/readcache.py`): with no write "
+        "during a read's measurement, its answers come from the cache after the first. *Computed*: the same "
+        "request with the read cache off (`READ_CACHE_SECONDS=0 DASHBOARD_CACHE_SECONDS=0`), i.e. what a read "
+        "costs right after a write; the booking mix (a write per request) runs with it on, as in production."
+    )
+    lines += notes
+    if growth:
+        lines += [
+            "",
+            f"Growth (target: p50 at scale 1 <= 1.2x p50 at scale 0.01). wrk p50: median of {ROUNDS} runs (mostly "
+            "cached answers); alone: median wall time of one request at a time, *computed* from the database (no "
+            "read cache: what the data size can change; the verdict uses it). "
+            f"Scale 0.01: {small['sizes']['hospitals']} hospitals, {small['sizes']['slots']:,} slots, "
+            f"{small['sizes']['appointments']:,} appointments.",
+            "",
+            "| Endpoint | wrk p50 @ 0.01 | wrk p50 @ 1 | growth | computed alone @ 0.01 | computed alone @ 1 "
+            "| growth |",
+            "|---|---:|---:|---:|---:|---:|---:|",
+        ]
+        labels = {name: label for name, label, _floor, _kind in ENDPOINTS}
+        for name, (small_p50, large_p50) in growth.items():
+            factor = large_p50 / small_p50 if small_p50 else float("nan")
+            alone_small = small.get("computed_single", {}).get(name, {}).get("wall_ms", float("nan"))
+            alone_large = data.get("computed_single", {}).get(name, {}).get("wall_ms", float("nan"))
+            alone = alone_large / alone_small if alone_small else float("nan")
+            met = "ok" if alone <= 1.2 else "**above**"
+            lines.append(
+                f"| {labels[name]} | {small_p50:.2f} | {large_p50:.2f} | {factor:.2f} | {alone_small:.2f} | "
+                f"{alone_large:.2f} | {alone:.2f} {met} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def write_results(section: str) -> None:
+    path = BENCH / "RESULTS.md"
+    header = "# HMS benchmark results\n\nNewest first; `make bench` prepends a section per run.\n\n"
+    previous = path.read_text() if path.exists() else header
+    body = previous[len(header) :] if previous.startswith(header) else previous
+    path.write_text(header + section + ("\n" + body if body.strip() else ""))
