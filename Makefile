@@ -40,7 +40,7 @@ run: venv .env migrate
 	  else echo "Admin login: see ADMIN_USERNAME / ADMIN_PASSWORD in .env"; fi
 	$(PY) manage.py collectstatic --noinput -v 0
 	@echo "Serving http://$(HOST):$(PORT)  (docs: http://$(HOST):$(PORT)/api/docs)"
-	$(VENV)/bin/gunicorn hms.wsgi:application -b $(HOST):$(PORT) -w $${WEB_CONCURRENCY:-2} --access-logfile -
+	$(VENV)/bin/gunicorn hms.wsgi:application -c deploy/gunicorn.conf.py -b $(HOST):$(PORT) -w $${WEB_CONCURRENCY:-2} --access-logfile -
 
 # Everything on throwaway PostgreSQL servers: the multi-host races, the database-outage run, the
 # backup/restore check and schema-driven fuzzing, then the whole pytest suite last, so that its
