@@ -48,8 +48,10 @@ def slots_changed(slots) -> None:
     emit_many([(slots_topic(slot.hospital_id), "slot.changed", slot_state(slot)) for slot in slots])
 
 
-def appointment_changed(appointment, *, what: str, slots=()) -> None:
-    """An appointment booked, cancelled, moved, ...: its patient's topic, and the slots whose seats changed."""
+def appointment_changed(appointment, *, what: str, slot_ids=()) -> None:
+    """An appointment booked, cancelled, moved, ...: its patient's topic, and the slots whose seats
+    changed (re-read, as the change left them)."""
+    slots = Slot.objects.filter(pk__in=list(slot_ids)).order_by("pk") if slot_ids else []
     events = [(slots_topic(slot.hospital_id), "slot.changed", slot_state(slot)) for slot in slots]
     events.append((user_topic(appointment.patient_id), f"appointment.{what}", appointment_state(appointment)))
     emit_many(events)

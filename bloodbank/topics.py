@@ -2,8 +2,8 @@
 
 from bloodbank.models import BloodBank
 from bloodbank.selectors import stock_summary
-from feed.emit import emit
-from feed.topics import register
+from feed.emit import emit, emit_many
+from feed.topics import register, user_topic
 from hospitals.access import is_admin
 
 
@@ -32,3 +32,22 @@ def stock_changed(*, bank_id: int) -> None:
 
 def register_topics() -> None:
     register("bloodbank.{id}.stock", public=True, allows=bank_shown, snapshot=stock_state)
+
+
+def request_changed(blood_request, *, stock_moved: bool = False) -> None:
+    """A blood request created or moved along its lifecycle: its requester's topic, and the bank's
+    stock when units were allocated or given back."""
+    events = []
+    if stock_moved:
+        summary = stock_summary(bank_id=blood_request.blood_bank_id, banks=BloodBank.objects.all)
+        events.append((stock_topic(blood_request.blood_bank_id), "stock.changed", summary))
+    data = {
+        "blood_request_id": blood_request.pk,
+        "status": blood_request.status,
+        "blood_bank_id": blood_request.blood_bank_id,
+        "blood_group": blood_request.blood_group,
+        "component": blood_request.component,
+        "units": blood_request.units,
+    }
+    events.append((user_topic(blood_request.requester_id), f"blood_request.{blood_request.status}", data))
+    emit_many(events)

@@ -10,8 +10,11 @@ from rest_framework.exceptions import NotFound, PermissionDenied
 from accounts.activity import Action, record
 from accounts.models import User
 from emergency.models import Ambulance, AmbulanceLocation, Emergency, EmergencyEvent
+from emergency.topics import ambulance_moved, emergency_changed
 from hms.api.exceptions import Conflict
+from hms.api.roles import Role
 from hospitals import geo
+from hospitals.access import is_admin, manages_hospital
 from hospitals.models import Hospital
 
 # How far an emergency with coordinates looks for a hospital with emergency services.
@@ -26,7 +29,7 @@ Status = Emergency.Status
 def _check_driver(*, driver: User | None, hospital: Hospital) -> None:
     if driver is None:
         return
-    if driver.role != User.Role.AMBULANCE_DRIVER or driver.hospital_id != hospital.pk or not driver.is_active:
+    if driver.role != Role.AMBULANCE_DRIVER or driver.hospital_id != hospital.pk or not driver.is_active:
         raise serializers.ValidationError(
             {"driver_id": ["The driver must be an active ambulance_driver of the ambulance's hospital."]},
             code="invalid_driver",
@@ -34,10 +37,13 @@ def _check_driver(*, driver: User | None, hospital: Hospital) -> None:
 
 
 def _check_manages(*, by: User, hospital: Hospital) -> None:
-    if by.role == User.Role.ADMIN:
-        return
-    if by.role != User.Role.HOSPITAL_ADMIN or by.hospital_id != hospital.pk:
+    if not manages_hospital(by, hospital.pk):
         raise PermissionDenied("Only an administrator or this hospital's admin manages its ambulances.")
+
+
+def _drives(user: User, ambulance: Ambulance) -> bool:
+    """The ambulance's assigned driver."""
+    return user.role == Role.AMBULANCE_DRIVER and ambulance.driver_id == user.pk
 
 
 def _on_open_emergency(ambulance: Ambulance) -> bool:
@@ -53,11 +59,11 @@ def _place(*, ambulance: Ambulance, latitude: float, longitude: float, by: User 
 
 
 @transaction.atomic
-def ambulance_create(*, request, by: User, data: dict) -> Ambulance:
+def ambulance_create(*, by: User, data: dict) -> Ambulance:
     """A new ambulance of a hospital; the admin names the hospital, a hospital admin gets its own."""
     hospital = data.get("hospital")
     if hospital is None:
-        if by.role != User.Role.HOSPITAL_ADMIN:
+        if by.role != Role.HOSPITAL_ADMIN:
             raise serializers.ValidationError({"hospital_id": ["This field is required."]}, code="required")
         hospital = by.hospital
     _check_manages(by=by, hospital=hospital)
@@ -72,21 +78,24 @@ def ambulance_create(*, request, by: User, data: dict) -> Ambulance:
     if data.get("latitude") is not None:
         _place(ambulance=ambulance, latitude=data["latitude"], longitude=data["longitude"], by=by)
         ambulance.save(update_fields=["latitude", "longitude", "location_updated_at"])
-    record(action=Action.CREATE, request=request, object_type="ambulance", object_id=ambulance.pk)
+        ambulance_moved(ambulance)
+    record(action=Action.CREATE, actor=by, object_type="ambulance", object_id=ambulance.pk)
     return ambulance
 
 
 @transaction.atomic
-def ambulance_update(*, request, by: User, ambulance: Ambulance, data: dict) -> Ambulance:
+def ambulance_update(*, by: User, ambulance: Ambulance, data: dict) -> Ambulance:
     """Change vehicle details, driver or home hospital (admin only, and not while on an open emergency)."""
     ambulance = Ambulance.objects.select_for_update().get(pk=ambulance.pk)
     _check_manages(by=by, hospital=ambulance.hospital)
     hospital = data.get("hospital", ambulance.hospital)
     if hospital.pk != ambulance.hospital_id:
-        if by.role != User.Role.ADMIN:
+        if not is_admin(by):
             raise PermissionDenied("Only an administrator moves an ambulance to another hospital.")
         if _on_open_emergency(ambulance):
-            raise Conflict("The ambulance is on an open emergency; it cannot change hospital now.")
+            raise Conflict(
+                "The ambulance is on an open emergency; it cannot change hospital now.", code="ambulance_busy"
+            )
         if "driver" not in data and ambulance.driver_id is not None:
             data["driver"] = None  # the old driver belongs to the old hospital
     driver = data.get("driver", ambulance.driver)
@@ -98,25 +107,24 @@ def ambulance_update(*, request, by: User, ambulance: Ambulance, data: dict) -> 
     if data.get("latitude") is not None:
         _place(ambulance=ambulance, latitude=data["latitude"], longitude=data["longitude"], by=by)
     ambulance.save()
-    record(action=Action.UPDATE, request=request, object_type="ambulance", object_id=ambulance.pk)
+    if data.get("latitude") is not None:
+        ambulance_moved(ambulance)
+    record(action=Action.UPDATE, actor=by, object_type="ambulance", object_id=ambulance.pk)
     return ambulance
 
 
 @transaction.atomic
-def ambulance_location_update(*, request, by: User, ambulance: Ambulance, latitude: float, longitude: float):
+def ambulance_location_update(*, by: User, ambulance: Ambulance, latitude: float, longitude: float):
     """Its driver or its hospital's admin (or admin) reports where the ambulance is; the report is kept."""
-    if not (
-        by.role == User.Role.ADMIN
-        or (by.role == User.Role.HOSPITAL_ADMIN and by.hospital_id == ambulance.hospital_id)
-        or (by.role == User.Role.AMBULANCE_DRIVER and ambulance.driver_id == by.pk)
-    ):
+    if not (manages_hospital(by, ambulance.hospital_id) or _drives(by, ambulance)):
         raise PermissionDenied("Only the ambulance's driver or its hospital's admin reports its location.")
     ambulance = Ambulance.objects.select_for_update().get(pk=ambulance.pk)
     _place(ambulance=ambulance, latitude=latitude, longitude=longitude, by=by)
     ambulance.save(update_fields=["latitude", "longitude", "location_updated_at", "updated_at"])
+    ambulance_moved(ambulance)
     record(
         action=Action.ACTION,
-        request=request,
+        actor=by,
         object_type="ambulance",
         object_id=ambulance.pk,
         detail={"action": "location"},
@@ -125,7 +133,7 @@ def ambulance_location_update(*, request, by: User, ambulance: Ambulance, latitu
 
 
 @transaction.atomic
-def ambulance_status_set(*, request, by: User, ambulance: Ambulance, status: str) -> Ambulance:
+def ambulance_status_set(*, by: User, ambulance: Ambulance, status: str) -> Ambulance:
     """available / out_of_service by hand; never while the ambulance serves an open emergency."""
     _check_manages(by=by, hospital=ambulance.hospital)
     # The dispatch service locks the ambulance too, so no emergency can take it between check and write.
@@ -135,13 +143,13 @@ def ambulance_status_set(*, request, by: User, ambulance: Ambulance, status: str
             {"status": ["dispatched and busy are set only through emergencies."]}, code="invalid_choice"
         )
     if _on_open_emergency(ambulance):
-        raise Conflict("The ambulance is on an open emergency; resolve or cancel it first.")
+        raise Conflict("The ambulance is on an open emergency; resolve or cancel it first.", code="ambulance_busy")
     previous = ambulance.status
     ambulance.status = status
     ambulance.save(update_fields=["status", "updated_at"])
     record(
         action=Action.ACTION,
-        request=request,
+        actor=by,
         object_type="ambulance",
         object_id=ambulance.pk,
         detail={"action": "status", "from": previous, "to": status},
@@ -174,6 +182,8 @@ def nearest_emergency_hospital(*, latitude: float, longitude: float) -> Hospital
 def _event(
     *, emergency: Emergency, by: User | None, note: str = "", from_hospital_id=None, to_hospital_id=None
 ) -> EmergencyEvent:
+    # Every change of an emergency is told here, so its feed topic follows each one.
+    emergency_changed(emergency)
     return EmergencyEvent.objects.create(
         emergency=emergency,
         status=emergency.status,
@@ -184,12 +194,12 @@ def _event(
     )
 
 
-def _record(*, request, action: str, emergency: Emergency, detail: dict | None = None) -> None:
-    record(action=action, request=request, object_type="emergency", object_id=emergency.pk, detail=detail)
+def _record(*, by: User | None, action: str, emergency: Emergency, detail: dict | None = None) -> None:
+    record(action=action, actor=by, object_type="emergency", object_id=emergency.pk, detail=detail)
 
 
 @transaction.atomic
-def emergency_report(*, request, reporter: User | None, data: dict) -> Emergency:
+def emergency_report(*, reporter: User | None, data: dict) -> Emergency:
     """Open to anyone. Without a hospital, coordinates assign the nearest one with emergency services."""
     hospital = data.get("hospital")
     if hospital is None and data.get("latitude") is not None:
@@ -208,7 +218,7 @@ def emergency_report(*, request, reporter: User | None, data: dict) -> Emergency
     )
     note = "Reported." if hospital else "Reported; no hospital assigned yet."
     _event(emergency=emergency, by=reporter, note=note, to_hospital_id=hospital.pk if hospital else None)
-    _record(request=request, action=Action.CREATE, emergency=emergency)
+    _record(by=reporter, action=Action.CREATE, emergency=emergency)
     return emergency
 
 
@@ -243,10 +253,15 @@ def _take_ambulance(*, emergency: Emergency, ambulance_id: int | None) -> Ambula
             raise NotFound("No such ambulance.")
         if ambulance.hospital_id != emergency.hospital_id:
             raise serializers.ValidationError(
-                {"ambulance_id": ["The ambulance belongs to another hospital."]}, code="invalid"
+                {"ambulance_id": ["The ambulance belongs to another hospital."]}, code="hospital_mismatch"
             )
         if ambulance.status != Ambulance.Status.AVAILABLE:
-            raise Conflict(f"Ambulance {ambulance.vehicle_number} is not available ({ambulance.status}).")
+            raise Conflict(
+                f"Ambulance {ambulance.vehicle_number} is not available ({ambulance.status}).",
+                code="ambulance_unavailable"
+                if ambulance.status == Ambulance.Status.OUT_OF_SERVICE
+                else "ambulance_busy",
+            )
         return ambulance
     # Candidates are read without locks, then locked one at a time and re-checked: a concurrent
     # dispatch that took one makes the re-check fail and we move on to the next nearest.
@@ -258,19 +273,23 @@ def _take_ambulance(*, emergency: Emergency, ambulance_id: int | None) -> Ambula
         )
         if ambulance is not None:
             return ambulance
-    raise Conflict("No ambulance of this hospital is available.")
+    raise Conflict("No ambulance of this hospital is available.", code="no_ambulance_available")
 
 
 @transaction.atomic
-def emergency_dispatch(*, request, by: User, emergency: Emergency, ambulance_id: int | None = None) -> Emergency:
+def emergency_dispatch(*, by: User, emergency: Emergency, ambulance_id: int | None = None) -> Emergency:
     """Send the given ambulance, or the nearest available one of the emergency's hospital."""
     emergency = Emergency.objects.select_for_update(of=("self",)).select_related("hospital").get(pk=emergency.pk)
-    if by.role != User.Role.ADMIN and (by.role != User.Role.HOSPITAL_ADMIN or by.hospital_id != emergency.hospital_id):
+    if not manages_hospital(by, emergency.hospital_id):
         raise PermissionDenied("Only an administrator or the emergency's hospital admin dispatches.")
-    if emergency.status != Status.REPORTED:
-        raise Conflict(f"Only a reported emergency can be dispatched; this one is {emergency.status}.")
+    if Status.DISPATCHED not in Emergency.DISPATCH_TRANSITIONS.get(emergency.status, ()):
+        raise Conflict(
+            f"Only a reported emergency can be dispatched; this one is {emergency.status}.", code="illegal_transition"
+        )
     if emergency.hospital_id is None:
-        raise Conflict("The emergency has no hospital yet; forward it to a hospital first.")
+        raise Conflict(
+            "The emergency has no hospital yet; forward it to a hospital first.", code="no_hospital_assigned"
+        )
     ambulance = _take_ambulance(emergency=emergency, ambulance_id=ambulance_id)
     ambulance.status = Ambulance.Status.DISPATCHED
     ambulance.save(update_fields=["status", "updated_at"])
@@ -278,7 +297,7 @@ def emergency_dispatch(*, request, by: User, emergency: Emergency, ambulance_id:
     emergency.save(update_fields=["ambulance", "status", "updated_at"])
     _event(emergency=emergency, by=by, note=f"Ambulance {ambulance.vehicle_number} dispatched.")
     _record(
-        request=request,
+        by=by,
         action=Action.ACTION,
         emergency=emergency,
         detail={"action": "dispatch", "ambulance_id": ambulance.pk},
@@ -287,11 +306,9 @@ def emergency_dispatch(*, request, by: User, emergency: Emergency, ambulance_id:
 
 
 def _check_may_move(*, by: User, emergency: Emergency, status: str) -> None:
-    if by.role == User.Role.ADMIN:
+    if manages_hospital(by, emergency.hospital_id):
         return
-    if by.role == User.Role.HOSPITAL_ADMIN and by.hospital_id is not None and by.hospital_id == emergency.hospital_id:
-        return
-    is_driver = emergency.ambulance_id is not None and emergency.ambulance.driver_id == by.pk
+    is_driver = emergency.ambulance_id is not None and _drives(by, emergency.ambulance)
     if is_driver and status in Emergency.DRIVER_TARGETS:
         return
     if is_driver:
@@ -300,14 +317,17 @@ def _check_may_move(*, by: User, emergency: Emergency, status: str) -> None:
 
 
 @transaction.atomic
-def emergency_status_change(*, request, by: User, emergency: Emergency, status: str, note: str = "") -> Emergency:
+def emergency_status_change(*, by: User, emergency: Emergency, status: str, note: str = "") -> Emergency:
     """One legal step (see Emergency.TRANSITIONS); resolved or cancelled frees the ambulance."""
     emergency = Emergency.objects.select_for_update(of=("self",)).select_related("ambulance").get(pk=emergency.pk)
     _check_may_move(by=by, emergency=emergency, status=status)
-    if status == Status.DISPATCHED:
-        raise Conflict("An emergency becomes dispatched only through /dispatch, which assigns the ambulance.")
     if status not in Emergency.TRANSITIONS[emergency.status]:
-        raise Conflict(f"An emergency cannot move from {emergency.status} to {status}.")
+        if any(status in targets for targets in Emergency.DISPATCH_TRANSITIONS.values()):
+            raise Conflict(
+                "An emergency becomes dispatched only through /dispatch, which assigns the ambulance.",
+                code="illegal_transition",
+            )
+        raise Conflict(f"An emergency cannot move from {emergency.status} to {status}.", code="illegal_transition")
     previous = emergency.status
     emergency.status = status
     emergency.save(update_fields=["status", "updated_at"])
@@ -317,7 +337,7 @@ def emergency_status_change(*, request, by: User, emergency: Emergency, status: 
         )
     _event(emergency=emergency, by=by, note=note)
     _record(
-        request=request,
+        by=by,
         action=Action.ACTION,
         emergency=emergency,
         detail={"action": "status", "from": previous, "to": status},
@@ -326,18 +346,16 @@ def emergency_status_change(*, request, by: User, emergency: Emergency, status: 
 
 
 @transaction.atomic
-def emergency_forward(*, request, by: User, emergency: Emergency, hospital_id: int, reason: str) -> Emergency:
+def emergency_forward(*, by: User, emergency: Emergency, hospital_id: int, reason: str) -> Emergency:
     """Hand the emergency to another active hospital; its ambulance (if any) stays on it."""
     emergency = Emergency.objects.select_for_update(of=("self",)).get(pk=emergency.pk)
-    if by.role != User.Role.ADMIN and (
-        by.role != User.Role.HOSPITAL_ADMIN or emergency.hospital_id is None or by.hospital_id != emergency.hospital_id
-    ):
+    if not manages_hospital(by, emergency.hospital_id):
         raise PermissionDenied("Only an administrator or the current hospital's admin forwards an emergency.")
     target = Hospital.objects.filter(pk=hospital_id, is_active=True).first()
     if target is None:
         raise NotFound("No such active hospital.")
     if not emergency.is_open:
-        raise Conflict(f"A {emergency.status} emergency cannot be forwarded.")
+        raise Conflict(f"A {emergency.status} emergency cannot be forwarded.", code="emergency_closed")
     if target.pk == emergency.hospital_id:
         raise serializers.ValidationError(
             {"hospital_id": ["The emergency is already assigned to this hospital."]}, code="same_hospital"
@@ -347,7 +365,7 @@ def emergency_forward(*, request, by: User, emergency: Emergency, hospital_id: i
     emergency.save(update_fields=["hospital", "updated_at"])
     _event(emergency=emergency, by=by, note=reason, from_hospital_id=source_id, to_hospital_id=target.pk)
     _record(
-        request=request,
+        by=by,
         action=Action.ACTION,
         emergency=emergency,
         detail={"action": "forward", "from_hospital_id": source_id, "to_hospital_id": target.pk},

@@ -11,9 +11,11 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from accounts.activity import Action, record
 from accounts.models import User
 from hms.api.exceptions import Conflict
-from hms.api.permissions import ADMIN, HOSPITAL_ADMIN, role_of
+from hms.api.permissions import role_of
+from hms.api.roles import Role
+from hospitals.access import is_admin, manages_hospital, operates_beds_of
 from hospitals.models import ADMITTABLE_BED_STATUSES, Admission, Bed, BedStatus, Floor, Hospital, Ward
-from hospitals.permissions import manages_hospital, operates_beds_of
+from hospitals.topics import beds_changed
 
 
 def _require_manager(by: User, hospital_id: int) -> None:
@@ -25,10 +27,10 @@ def _require_manager(by: User, hospital_id: int) -> None:
 
 
 @transaction.atomic
-def hospital_create(*, request, data: dict, admin_data: dict | None) -> tuple[Hospital, User | None]:
+def hospital_create(*, by: User, data: dict, admin_data: dict | None) -> tuple[Hospital, User | None]:
     """A hospital and, when `admin_data` is given, its hospital admin: both or neither."""
     hospital = Hospital.objects.create(**data)
-    record(action=Action.CREATE, request=request, object_type="hospital", object_id=hospital.pk)
+    record(action=Action.CREATE, actor=by, object_type="hospital", object_id=hospital.pk)
     admin = None
     if admin_data is not None:
         admin_data = dict(admin_data)
@@ -38,7 +40,7 @@ def hospital_create(*, request, data: dict, admin_data: dict | None) -> tuple[Ho
         admin.save()
         record(
             action=Action.CREATE,
-            request=request,
+            actor=by,
             object_type="user",
             object_id=admin.pk,
             detail={"role": admin.role, "hospital_id": hospital.pk},
@@ -47,41 +49,47 @@ def hospital_create(*, request, data: dict, admin_data: dict | None) -> tuple[Ho
 
 
 @transaction.atomic
-def hospital_update(*, request, by: User, hospital: Hospital, data: dict) -> Hospital:
+def hospital_update(*, by: User, hospital: Hospital, data: dict) -> Hospital:
     """Edit a hospital. Switching between multi- and single-level must not strand floors or wards."""
     _require_manager(by, hospital.pk)
     hospital = Hospital.objects.select_for_update().get(pk=hospital.pk)
-    if "is_active" in data and data["is_active"] != hospital.is_active and role_of(by) != ADMIN:
+    if "is_active" in data and data["is_active"] != hospital.is_active and not is_admin(by):
         raise PermissionDenied("Only an administrator may activate or deactivate a hospital.")
     multi_level = data.get("is_multi_level", hospital.is_multi_level)
     if multi_level != hospital.is_multi_level:
         if not multi_level and hospital.floors.exists():
-            raise Conflict("This hospital has floors; a single-level hospital has none. Move its wards first.")
+            raise Conflict(
+                "This hospital has floors; a single-level hospital has none. Move its wards first.",
+                code="hospital_has_floors",
+            )
         if multi_level and hospital.wards.filter(floor__isnull=True).exists():
-            raise Conflict("This hospital has wards without a floor; a multi-level hospital needs floors for them.")
+            raise Conflict(
+                "This hospital has wards without a floor; a multi-level hospital needs floors for them.",
+                code="wards_without_floor",
+            )
     for field, value in data.items():
         setattr(hospital, field, value)
     hospital.save()
-    record(action=Action.UPDATE, request=request, object_type="hospital", object_id=hospital.pk)
+    record(action=Action.UPDATE, actor=by, object_type="hospital", object_id=hospital.pk)
     return hospital
 
 
 @transaction.atomic
-def hospital_deactivate(*, request, hospital: Hospital) -> None:
+def hospital_deactivate(*, by: User, hospital: Hospital) -> None:
     """DELETE keeps the data: the hospital leaves public lists and can be reactivated by an admin."""
     Hospital.objects.filter(pk=hospital.pk).update(is_active=False, updated_at=timezone.now())
-    record(action=Action.DELETE, request=request, object_type="hospital", object_id=hospital.pk)
+    record(action=Action.DELETE, actor=by, object_type="hospital", object_id=hospital.pk)
 
 
 # --- Floors and wards -------------------------------------------------------------------------
 
 
 def _default_hospital(by: User) -> Hospital | None:
-    return by.hospital if role_of(by) == HOSPITAL_ADMIN else None
+    return by.hospital if role_of(by) == Role.HOSPITAL_ADMIN else None
 
 
 @transaction.atomic
-def floor_create(*, request, by: User, hospital: Hospital | None, floor_number: str, name: str = "") -> Floor:
+def floor_create(*, by: User, hospital: Hospital | None, floor_number: str, name: str = "") -> Floor:
     """A floor; only multi-level hospitals have floors. The hospital row lock orders us with level changes."""
     hospital = hospital or _default_hospital(by)
     if hospital is None:
@@ -90,24 +98,25 @@ def floor_create(*, request, by: User, hospital: Hospital | None, floor_number: 
     hospital = Hospital.objects.select_for_update().get(pk=hospital.pk)
     if not hospital.is_multi_level:
         raise ValidationError(
-            {"hospital_id": ["A single-level hospital has no floors; create its wards directly."]}, code="invalid"
+            {"hospital_id": ["A single-level hospital has no floors; create its wards directly."]},
+            code="single_level_hospital",
         )
     floor = Floor.objects.create(hospital=hospital, floor_number=floor_number, name=name)
-    record(action=Action.CREATE, request=request, object_type="floor", object_id=floor.pk)
+    record(action=Action.CREATE, actor=by, object_type="floor", object_id=floor.pk)
     return floor
 
 
 @transaction.atomic
-def floor_update(*, request, by: User, floor: Floor, data: dict) -> Floor:
+def floor_update(*, by: User, floor: Floor, data: dict) -> Floor:
     _require_manager(by, floor.hospital_id)
     if "hospital" in data and data["hospital"].pk != floor.hospital_id:
-        raise ValidationError({"hospital_id": ["A floor cannot move to another hospital."]}, code="invalid")
+        raise ValidationError({"hospital_id": ["A floor cannot move to another hospital."]}, code="hospital_mismatch")
     floor = Floor.objects.select_for_update().get(pk=floor.pk)
     for field in ("floor_number", "name"):
         if field in data:
             setattr(floor, field, data[field])
     floor.save()
-    record(action=Action.UPDATE, request=request, object_type="floor", object_id=floor.pk)
+    record(action=Action.UPDATE, actor=by, object_type="floor", object_id=floor.pk)
     return floor
 
 
@@ -117,15 +126,15 @@ def check_ward_placement(*, hospital: Hospital, floor: Floor | None) -> None:
         if floor is None:
             raise ValidationError({"floor_id": ["A ward of a multi-level hospital needs a floor."]}, code="required")
         if floor.hospital_id != hospital.pk:
-            raise ValidationError({"floor_id": ["This floor belongs to another hospital."]}, code="invalid")
+            raise ValidationError({"floor_id": ["This floor belongs to another hospital."]}, code="hospital_mismatch")
     elif floor is not None:
         raise ValidationError(
-            {"floor_id": ["A single-level hospital has no floors; leave floor_id empty."]}, code="invalid"
+            {"floor_id": ["A single-level hospital has no floors; leave floor_id empty."]}, code="single_level_hospital"
         )
 
 
 @transaction.atomic
-def ward_create(*, request, by: User, data: dict) -> Ward:
+def ward_create(*, by: User, data: dict) -> Ward:
     floor = data.get("floor")
     hospital = data.get("hospital") or (floor.hospital if floor is not None else None) or _default_hospital(by)
     if hospital is None:
@@ -140,15 +149,15 @@ def ward_create(*, request, by: User, data: dict) -> Ward:
         ward_number=data.get("ward_number", ""),
         ward_type=data.get("ward_type", Ward._meta.get_field("ward_type").default),
     )
-    record(action=Action.CREATE, request=request, object_type="ward", object_id=ward.pk)
+    record(action=Action.CREATE, actor=by, object_type="ward", object_id=ward.pk)
     return ward
 
 
 @transaction.atomic
-def ward_update(*, request, by: User, ward: Ward, data: dict) -> Ward:
+def ward_update(*, by: User, ward: Ward, data: dict) -> Ward:
     _require_manager(by, ward.hospital_id)
     if "hospital" in data and data["hospital"].pk != ward.hospital_id:
-        raise ValidationError({"hospital_id": ["A ward cannot move to another hospital."]}, code="invalid")
+        raise ValidationError({"hospital_id": ["A ward cannot move to another hospital."]}, code="hospital_mismatch")
     hospital = Hospital.objects.select_for_update().get(pk=ward.hospital_id)
     ward = Ward.objects.select_for_update().get(pk=ward.pk)
     if "floor" in data:
@@ -158,7 +167,8 @@ def ward_update(*, request, by: User, ward: Ward, data: dict) -> Ward:
         if field in data:
             setattr(ward, field, data[field])
     ward.save()
-    record(action=Action.UPDATE, request=request, object_type="ward", object_id=ward.pk)
+    beds_changed(hospital_id=ward.hospital_id)  # a new ward type moves its beds between counts
+    record(action=Action.UPDATE, actor=by, object_type="ward", object_id=ward.pk)
     return ward
 
 
@@ -166,31 +176,40 @@ def ward_update(*, request, by: User, ward: Ward, data: dict) -> Ward:
 
 
 @transaction.atomic
-def bed_create(*, request, by: User, ward: Ward, bed_number: str, status: str = BedStatus.AVAILABLE) -> Bed:
+def bed_create(*, by: User, ward: Ward, bed_number: str, status: str = BedStatus.AVAILABLE) -> Bed:
     """A bed in a ward; its hospital is the ward's."""
     _require_manager(by, ward.hospital_id)
     bed = Bed.objects.create(ward=ward, hospital_id=ward.hospital_id, bed_number=bed_number, status=status)
-    record(action=Action.CREATE, request=request, object_type="bed", object_id=bed.pk)
+    beds_changed(hospital_id=bed.hospital_id)
+    record(action=Action.CREATE, actor=by, object_type="bed", object_id=bed.pk)
     return bed
 
 
 @transaction.atomic
-def bed_update(*, request, by: User, bed: Bed, data: dict) -> Bed:
+def bed_update(*, by: User, bed: Bed, data: dict) -> Bed:
     """Renumber a bed or move it to another ward of the same hospital (its admission stays with it)."""
     _require_manager(by, bed.hospital_id)
     ward = data.get("ward")
     if ward is not None and ward.pk != bed.ward_id:
         _require_manager(by, ward.hospital_id)
         if ward.hospital_id != bed.hospital_id:
-            raise ValidationError({"ward_id": ["A bed moves only between wards of its hospital."]}, code="invalid")
+            raise ValidationError(
+                {"ward_id": ["A bed moves only between wards of its hospital."]}, code="hospital_mismatch"
+            )
     bed = Bed.objects.select_for_update().get(pk=bed.pk)
     if ward is not None:
         bed.ward = ward
     if "bed_number" in data:
         bed.bed_number = data["bed_number"]
     bed.save()
-    record(action=Action.UPDATE, request=request, object_type="bed", object_id=bed.pk)
+    beds_changed(hospital_id=bed.hospital_id)
+    record(action=Action.UPDATE, actor=by, object_type="bed", object_id=bed.pk)
     return bed
+
+
+def _unavailable_bed_code(bed: Bed) -> str:
+    """A bed that cannot take a patient: `bed_occupied`, or `bed_unavailable` (cleaning, maintenance...)."""
+    return "bed_occupied" if bed.status == BedStatus.OCCUPIED else "bed_unavailable"
 
 
 def _lock_bed(bed_id: int) -> Bed:
@@ -202,22 +221,26 @@ def _active_admission(bed: Bed) -> Admission | None:
 
 
 @transaction.atomic
-def bed_admit(
-    *, request, by: User, bed: Bed, patient: User | None, patient_name: str = "", reason: str = ""
-) -> Admission:
+def bed_admit(*, by: User, bed: Bed, patient: User | None, patient_name: str = "", reason: str = "") -> Admission:
     """Admit a registered patient or a walk-in to an available (or reserved) bed."""
     if not operates_beds_of(by, bed.hospital_id):
         raise PermissionDenied("Only an administrator, or this hospital's admin or doctors, may admit.")
     # The bed lock serialises every admission to this bed: the first wins, the rest see it occupied.
     bed = _lock_bed(bed.pk)
     if bed.status not in ADMITTABLE_BED_STATUSES:
-        raise Conflict(f"This bed is {bed.status}; only an available or reserved bed takes an admission.")
+        raise Conflict(
+            f"This bed is {bed.status}; only an available or reserved bed takes an admission.",
+            code=_unavailable_bed_code(bed),
+        )
     if patient is not None:
         # The patient lock serialises admissions of one patient to two beds at once.
         patient = User.objects.select_for_update().get(pk=patient.pk)
         current = Admission.objects.filter(patient=patient, discharged_at__isnull=True).first()
         if current is not None:
-            raise Conflict(f"This patient is already admitted (admission {current.pk}, bed {current.bed_id}).")
+            raise Conflict(
+                f"This patient is already admitted (admission {current.pk}, bed {current.bed_id}).",
+                code="already_admitted",
+            )
         patient_name = patient.fullname or patient.username
     admission = Admission.objects.create(
         bed=bed,
@@ -230,9 +253,10 @@ def bed_admit(
     )
     bed.status = BedStatus.OCCUPIED
     bed.save(update_fields=["status", "updated_at"])
+    beds_changed(hospital_id=bed.hospital_id)
     record(
         action=Action.CREATE,
-        request=request,
+        actor=by,
         object_type="admission",
         object_id=admission.pk,
         patient_id=admission.patient_id,
@@ -242,21 +266,22 @@ def bed_admit(
 
 
 @transaction.atomic
-def bed_discharge(*, request, by: User, bed: Bed) -> Admission:
+def bed_discharge(*, by: User, bed: Bed) -> Admission:
     """Close the bed's active admission; the bed goes to cleaning."""
     if not operates_beds_of(by, bed.hospital_id):
         raise PermissionDenied("Only an administrator, or this hospital's admin or doctors, may discharge.")
     bed = _lock_bed(bed.pk)
     admission = _active_admission(bed)
     if admission is None:
-        raise Conflict("This bed has no active admission to discharge.")
+        raise Conflict("This bed has no active admission to discharge.", code="no_active_admission")
     admission.discharged_at = timezone.now()
     admission.save(update_fields=["discharged_at"])
     bed.status = BedStatus.CLEANING
     bed.save(update_fields=["status", "updated_at"])
+    beds_changed(hospital_id=bed.hospital_id)
     record(
         action=Action.ACTION,
-        request=request,
+        actor=by,
         object_type="admission",
         object_id=admission.pk,
         patient_id=admission.patient_id,
@@ -266,31 +291,35 @@ def bed_discharge(*, request, by: User, bed: Bed) -> Admission:
 
 
 @transaction.atomic
-def bed_transfer(*, request, by: User, bed: Bed, to_bed: Bed) -> Admission:
+def bed_transfer(*, by: User, bed: Bed, to_bed: Bed) -> Admission:
     """Move the bed's active admission to an available bed of the same hospital; the source goes to cleaning."""
     if not operates_beds_of(by, bed.hospital_id) or not operates_beds_of(by, to_bed.hospital_id):
         raise PermissionDenied("Only an administrator, or this hospital's admin or doctors, may transfer.")
     if to_bed.hospital_id != bed.hospital_id:
-        raise ValidationError({"to_bed_id": ["A transfer stays within one hospital."]}, code="invalid")
+        raise ValidationError({"to_bed_id": ["A transfer stays within one hospital."]}, code="hospital_mismatch")
     if to_bed.pk == bed.pk:
-        raise Conflict("The patient is already in this bed.")
+        raise Conflict("The patient is already in this bed.", code="same_bed")
     # Both beds locked in primary-key order: two opposite transfers never deadlock.
     locked = {row.pk: row for row in Bed.objects.select_for_update().filter(pk__in=[bed.pk, to_bed.pk]).order_by("pk")}
     source, target = locked[bed.pk], locked[to_bed.pk]
     admission = _active_admission(source)
     if admission is None:
-        raise Conflict("This bed has no active admission to transfer.")
+        raise Conflict("This bed has no active admission to transfer.", code="no_active_admission")
     if target.status != BedStatus.AVAILABLE:
-        raise Conflict(f"The target bed is {target.status}; a transfer needs an available bed.")
+        raise Conflict(
+            f"The target bed is {target.status}; a transfer needs an available bed.",
+            code=_unavailable_bed_code(target),
+        )
     admission.bed = target
     admission.save(update_fields=["bed"])
     source.status = BedStatus.CLEANING
     target.status = BedStatus.OCCUPIED
     source.save(update_fields=["status", "updated_at"])
     target.save(update_fields=["status", "updated_at"])
+    beds_changed(hospital_id=target.hospital_id)
     record(
         action=Action.ACTION,
-        request=request,
+        actor=by,
         object_type="admission",
         object_id=admission.pk,
         patient_id=admission.patient_id,
@@ -300,22 +329,25 @@ def bed_transfer(*, request, by: User, bed: Bed, to_bed: Bed) -> Admission:
 
 
 @transaction.atomic
-def bed_status_set(*, request, by: User, bed: Bed, status: str) -> Bed:
+def bed_status_set(*, by: User, bed: Bed, status: str) -> Bed:
     """available | reserved | cleaning | maintenance. An occupied bed changes only by discharge or transfer."""
     if not operates_beds_of(by, bed.hospital_id):
         raise PermissionDenied("Only an administrator, or this hospital's admin or doctors, may change bed status.")
     if status == BedStatus.OCCUPIED:
-        raise ValidationError({"status": ["A bed becomes occupied only by admitting a patient."]}, code="invalid")
+        raise ValidationError(
+            {"status": ["A bed becomes occupied only by admitting a patient."]}, code="invalid_choice"
+        )
     bed = _lock_bed(bed.pk)
     if bed.status == BedStatus.OCCUPIED:
-        raise Conflict("An occupied bed changes status only by discharge or transfer.")
+        raise Conflict("An occupied bed changes status only by discharge or transfer.", code="bed_occupied")
     previous = bed.status
     if previous != status:
         bed.status = status
         bed.save(update_fields=["status", "updated_at"])
+        beds_changed(hospital_id=bed.hospital_id)
     record(
         action=Action.ACTION,
-        request=request,
+        actor=by,
         object_type="bed",
         object_id=bed.pk,
         detail={"operation": "status", "from": previous, "to": status},

@@ -22,19 +22,27 @@ from rest_framework.exceptions import NotFound, PermissionDenied, ValidationErro
 
 from accounts.activity import Action, entry_fields, record
 from accounts.models import User
-from appointments.models import Appointment, Doctor, Slot
-from appointments.permissions import STAFF_BOOKERS
+from appointments.models import (
+    ALREADY_BOOKED,
+    ALREADY_BOOKED_MESSAGE,
+    SLOT_STARTED,
+    Appointment,
+    Doctor,
+    Slot,
+    booking_refusal,
+)
+from appointments.topics import appointment_changed
 from hms.api.db import prepared_cursor
 from hms.api.exceptions import Conflict
-from hms.api.permissions import ADMIN, HOSPITAL_ADMIN
 from hms.api.readcache import writes_committed
+from hms.api.roles import Role
+from hospitals.access import manages_hospital
 from hospitals.models import Hospital
 
 PATIENT_ROLES = (User.Role.USER, User.Role.DONOR)
 
 Status = Appointment.Status
 
-ALREADY_HOLDS = "This patient already holds a booking in this slot."
 ONE_ACTIVE_CONSTRAINT = "appointment_one_active_per_patient_slot"
 # Databases on which a booking is the one statement below (it needs data-modifying WITH queries).
 ONE_STATEMENT_VENDORS = frozenset({"postgresql"})
@@ -50,41 +58,38 @@ def _patient_for(*, by: User, patient_id: int | None) -> User:
         raise ValidationError({"patient_id": ["Staff booking for a patient must name the patient."]}, code="required")
     patient = User.objects.filter(pk=patient_id, is_active=True, role__in=PATIENT_ROLES).first()
     if patient is None:
-        raise ValidationError({"patient_id": ["No active patient account has this id."]}, code="invalid")
+        raise ValidationError({"patient_id": ["No active patient account has this id."]}, code="does_not_exist")
     return patient
 
 
 def _hospital_scope(by: User) -> int | None:
     """The hospital a booker is confined to: None for patients and admin; a hospital admin or doctor
     books into their own hospital's slots only (0, matching no hospital, when they have none)."""
-    if by.role in STAFF_BOOKERS and by.role != ADMIN:
+    if by.role in (Role.HOSPITAL_ADMIN, Role.DOCTOR):
         return by.hospital_id or 0
     return None
 
 
-def _check_open(slot: Slot) -> None:
-    """The 400s and 409s a slot gives a new booking (the caller holds the slot's row lock)."""
-    if slot.start <= timezone.now():
-        raise ValidationError({"slot_id": ["This slot has already started."]}, code="invalid")
-    if slot.status != Slot.Status.OPEN:
-        raise Conflict(f"This slot is {slot.status} and takes no bookings.")
-    if slot.hospital.opd_status == Hospital.OpdStatus.CLOSED:
-        raise Conflict("The hospital's OPD is closed.")
-    if not slot.doctor.is_available:
-        raise Conflict("The doctor is not taking appointments.")
-    if slot.booked >= slot.capacity:
-        raise Conflict("This slot is full.")
+def _check_open(slot: Slot, *, holds: bool) -> None:
+    """Raise `booking_refusal`'s answer: a slot that has started is a 400 on `slot_id`, the rest 409."""
+    refusal = booking_refusal(slot, holds=holds)
+    if refusal is None:
+        return
+    code, message = refusal
+    if code == SLOT_STARTED:
+        raise ValidationError({"slot_id": [message]}, code=code)
+    raise Conflict(message, code=code)
 
 
-def _refuse(*, by: User, slot: Slot, hospital_id: int | None) -> None:
-    """Raise the 403, 400 or 409 that refuses booking `slot`, in the contract's order (except the
-    one-booking-per-patient rule, which callers check last)."""
+def _refuse(*, by: User, slot: Slot, hospital_id: int | None, holds: bool) -> None:
+    """Raise the 403, 400 or 409 that refuses booking `slot`, in the contract's order; `holds`: the
+    patient already holds a booking in it."""
     scope = _hospital_scope(by)
     if scope is not None and scope != slot.hospital_id:
         raise PermissionDenied("Staff book patients into their own hospital's slots only.")
     if hospital_id is not None and hospital_id != slot.hospital_id:
-        raise ValidationError({"hospital_id": ["This slot belongs to another hospital."]}, code="invalid")
-    _check_open(slot)
+        raise ValidationError({"hospital_id": ["This slot belongs to another hospital."]}, code="hospital_mismatch")
+    _check_open(slot, holds=holds)
 
 
 def _take_seat(slot: Slot) -> int:
@@ -128,7 +133,7 @@ seat AS (
       AND t.opd_status <> 'closed' AND t.is_available AND NOT t.holds
       AND (%(scope)s::bigint IS NULL OR t.hospital_id = %(scope)s::bigint)
       AND (%(hospital)s::bigint IS NULL OR t.hospital_id = %(hospital)s::bigint)
-    RETURNING s.id, s.booked, s.last_token
+    RETURNING s.id, s.booked, s.last_token, s.capacity, s.status
 ),
 booking AS (
     INSERT INTO appointments_appointment (patient_id, slot_id, doctor_id, hospital_id, token_number, status,
@@ -144,6 +149,21 @@ audit AS (
     SELECT %(now)s, %(by)s, %(actor_role)s, %(actor_name)s, 'create', 'appointment', booking.id,
            %(patient)s, %(ip)s, %(request_id)s, '{}'::jsonb
     FROM booking
+),
+events AS (
+    INSERT INTO feed_pendingevent (at, topic, type, data)
+    SELECT %(now)s, 'hospital.' || t.hospital_id || '.slots', 'slot.changed',
+           jsonb_build_object('slot_id', t.id, 'doctor_id', t.doctor_id,
+                              'start', to_char(t.start AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+                              'capacity', seat.capacity, 'booked', seat.booked, 'held', 0,
+                              'available', GREATEST(seat.capacity - seat.booked, 0), 'status', seat.status)
+    FROM seat JOIN target t ON t.id = seat.id
+    UNION ALL
+    SELECT %(now)s, 'user.' || %(patient)s, 'appointment.booked',
+           jsonb_build_object('appointment_id', booking.id, 'status', 'booked', 'slot_id', t.id,
+                              'doctor_id', t.doctor_id, 'hospital_id', t.hospital_id,
+                              'token_number', booking.token_number)
+    FROM booking CROSS JOIN target t
 )
 SELECT t.id, t.hospital_id, t.doctor_id, t.start, t."end", t.status, t.booked, t.capacity,
        t.opd_status, t.timezone, t.is_available, t.specialization, t.department, t.user_id, t.fullname,
@@ -153,11 +173,11 @@ FROM target t LEFT JOIN booking ON true LEFT JOIN seat ON true
 
 
 def _book_in_one_statement(
-    *, request, by: User, patient: User, slot_id: int, hospital_id: int | None, reason: str
+    *, by: User, patient: User, slot_id: int, hospital_id: int | None, reason: str
 ) -> Appointment | None:
     """Book with `BOOK_SQL`. None when the slot changed under the statement (the locking path decides)."""
     now = timezone.now()
-    who = entry_fields(request=request, actor=by)
+    who = entry_fields(actor=by)
     params = {
         "patient": patient.pk,
         "slot": slot_id,
@@ -180,7 +200,7 @@ def _book_in_one_statement(
     except IntegrityError as error:
         # The same patient's concurrent booking of this slot committed first.
         if getattr(getattr(error.__cause__, "diag", None), "constraint_name", None) == ONE_ACTIVE_CONSTRAINT:
-            raise Conflict(ALREADY_HOLDS) from None
+            raise Conflict(ALREADY_BOOKED_MESSAGE, code=ALREADY_BOOKED) from None
         raise
     if row is None:
         raise NotFound("No such slot.")
@@ -190,11 +210,9 @@ def _book_in_one_statement(
     if appointment_id is None:
         # Explained from the slot as the statement saw it (plain attributes: no model is built for a refusal).
         seen = SimpleNamespace(id=pk, hospital_id=hospital_pk, start=start, status=status, booked=booked,
-                               capacity=capacity, hospital=SimpleNamespace(opd_status=opd_status),
+                               capacity=capacity, hospital=SimpleNamespace(opd_status=opd_status, is_active=True),
                                doctor=SimpleNamespace(is_available=is_available))  # fmt: skip
-        _refuse(by=by, slot=seen, hospital_id=hospital_id)
-        if holds:
-            raise Conflict(ALREADY_HOLDS)
+        _refuse(by=by, slot=seen, hospital_id=hospital_id, holds=holds)
         return None
     hospital = Hospital(id=hospital_pk, opd_status=opd_status, timezone=tz, is_active=True)
     doctor = Doctor(
@@ -225,18 +243,14 @@ def _book_in_one_statement(
 
 
 @transaction.atomic
-def _book_locking(
-    *, request, by: User, patient: User, slot_id: int, hospital_id: int | None, reason: str
-) -> Appointment:
+def _book_locking(*, by: User, patient: User, slot_id: int, hospital_id: int | None, reason: str) -> Appointment:
     """Book under the slot's row lock: the capacity check and the increment are one step."""
     try:
         # The doctor's user comes along for the response (no query after the commit).
         slot = _locked_slots().select_related("doctor__user").get(pk=slot_id, hospital__is_active=True)
     except Slot.DoesNotExist:
         raise NotFound("No such slot.")
-    _refuse(by=by, slot=slot, hospital_id=hospital_id)
-    if _has_active_booking(patient_id=patient.pk, slot=slot):
-        raise Conflict(ALREADY_HOLDS)
+    _refuse(by=by, slot=slot, hospital_id=hospital_id, holds=_has_active_booking(patient_id=patient.pk, slot=slot))
     appointment = Appointment.objects.create(
         patient=patient,
         slot=slot,
@@ -246,9 +260,10 @@ def _book_locking(
         reason=reason,
         booked_by=by,
     )
+    appointment_changed(appointment, what="booked", slot_ids=[slot.pk])
     record(
         action=Action.CREATE,
-        request=request,
+        actor=by,
         object_type="appointment",
         object_id=appointment.pk,
         patient_id=patient.pk,
@@ -257,7 +272,7 @@ def _book_locking(
 
 
 def appointment_book(
-    *, request, by: User, slot_id: int, patient_id: int | None = None, hospital_id: int | None = None, reason: str = ""
+    *, by: User, slot_id: int, patient_id: int | None = None, hospital_id: int | None = None, reason: str = ""
 ) -> Appointment:
     """Book a seat; 404 unknown slot, 403/400/409 as `_refuse` and the one-booking rule say.
 
@@ -265,7 +280,6 @@ def appointment_book(
     """
     patient = _patient_for(by=by, patient_id=patient_id)
     booking = {
-        "request": request,
         "by": by,
         "patient": patient,
         "slot_id": slot_id,
@@ -287,67 +301,48 @@ def _locked_appointment(appointment: Appointment) -> Appointment:
     return Appointment.objects.select_for_update(of=("self",)).select_related("slot").get(pk=appointment.pk)
 
 
-@transaction.atomic
-def appointment_cancel(*, request, by: User, appointment: Appointment, reason: str = "") -> Appointment:
+def appointment_cancel(*, by: User, appointment: Appointment, reason: str = "") -> Appointment:
     """Cancel a booked appointment before its slot starts and give the seat back."""
-    appointment = _locked_appointment(appointment)
-    if appointment.status != Status.BOOKED:
-        raise Conflict(f"A {appointment.status} appointment cannot be cancelled.")
-    if appointment.slot.start <= timezone.now():
-        raise Conflict("The slot has started; the appointment can no longer be cancelled.")
-    appointment.status, appointment.cancel_reason = Status.CANCELLED, reason
-    appointment.save(update_fields=["status", "cancel_reason", "updated_at"])
-    _release_seat(appointment.slot_id)
-    record(
-        action=Action.ACTION,
-        request=request,
-        object_type="appointment",
-        object_id=appointment.pk,
-        patient_id=appointment.patient_id,
-        detail={"action": "cancel"},
-    )
-    return appointment
+    return appointment_transition(by=by, appointment=appointment, status=Status.CANCELLED, reason=reason)
 
 
 @transaction.atomic
-def appointment_transition(*, request, by: User, appointment: Appointment, status: str) -> Appointment:
-    """check-in, complete, no-show: only the moves in `Appointment.TRANSITIONS`; no-show only after the start."""
+def appointment_transition(*, by: User, appointment: Appointment, status: str, reason: str = "") -> Appointment:
+    """check-in, cancel, complete, no-show: the moves `Appointment.transition_refusal` allows. A cancel
+    keeps its reason and gives the seat back."""
     appointment = _locked_appointment(appointment)
-    # A visit completes a booked appointment; the /complete action needs a check-in first.
-    legal = appointment.can_become(status) and not (status == Status.COMPLETED and appointment.status == Status.BOOKED)
-    if not legal or status == Status.CANCELLED:
-        raise Conflict(f"A {appointment.status} appointment cannot become {status}.")
-    if status == Status.NO_SHOW and appointment.slot.start > timezone.now():
-        raise Conflict("A patient can be marked no-show only once the slot has started.")
+    Conflict.raise_for(appointment.transition_refusal(status))
     appointment.status = status
-    appointment.save(update_fields=["status", "updated_at"])
+    fields = ["status", "updated_at"]
+    if status == Status.CANCELLED:
+        appointment.cancel_reason = reason
+        fields.append("cancel_reason")
+        _release_seat(appointment.slot_id)
+    appointment.save(update_fields=fields)
+    freed = [appointment.slot_id] if status == Status.CANCELLED else []
+    appointment_changed(appointment, what=status, slot_ids=freed)
     record(
         action=Action.ACTION,
-        request=request,
+        actor=by,
         object_type="appointment",
         object_id=appointment.pk,
         patient_id=appointment.patient_id,
-        detail={"action": status},
+        detail={"action": "cancel" if status == Status.CANCELLED else status},
     )
     return appointment
 
 
 def _reschedule(*, by: User, appointment: Appointment, slot_id: int) -> None:
-    if appointment.status != Status.BOOKED:
-        raise Conflict(f"A {appointment.status} appointment cannot be rescheduled.")
-    if appointment.slot.start <= timezone.now():
-        raise Conflict("The slot has started; the appointment can no longer be rescheduled.")
+    Conflict.raise_for(appointment.reschedule_refusal())
     target = Slot.objects.filter(pk=slot_id, hospital__is_active=True).values_list("hospital_id", flat=True).first()
     if target is None:
         raise NotFound("No such slot.")
-    if by.role == HOSPITAL_ADMIN and target != by.hospital_id:
+    if by.pk != appointment.patient_id and not manages_hospital(by, target):
         raise PermissionDenied("A hospital admin moves appointments within its own hospital only.")
     # Both slot rows, in primary-key order: two reschedules crossing the same pair cannot deadlock.
     locked = {slot.pk: slot for slot in _locked_slots().filter(pk__in=[appointment.slot_id, slot_id]).order_by("pk")}
     new_slot = locked[slot_id]
-    _check_open(new_slot)
-    if _has_active_booking(patient_id=appointment.patient_id, slot=new_slot):
-        raise Conflict("This patient already holds a booking in that slot.")
+    _check_open(new_slot, holds=_has_active_booking(patient_id=appointment.patient_id, slot=new_slot))
     _release_seat(appointment.slot_id)
     appointment.token_number = _take_seat(new_slot)
     appointment.slot, appointment.doctor_id, appointment.hospital_id = (
@@ -358,24 +353,26 @@ def _reschedule(*, by: User, appointment: Appointment, slot_id: int) -> None:
 
 
 @transaction.atomic
-def appointment_update(*, request, by: User, appointment: Appointment, data: dict) -> Appointment:
+def appointment_update(*, by: User, appointment: Appointment, data: dict) -> Appointment:
     """Change the reason, or move to another slot (new seat taken, old one released, in one transaction)."""
     appointment = _locked_appointment(appointment)
+    old_slot_id = appointment.slot_id
     fields = []
     slot_id = data.get("slot_id")
     if slot_id is not None and slot_id != appointment.slot_id:
         _reschedule(by=by, appointment=appointment, slot_id=slot_id)
         fields += ["slot", "doctor", "hospital", "token_number"]
     if "reason" in data and data["reason"] != appointment.reason:
-        if appointment.status not in Appointment.ACTIVE:
-            raise Conflict(f"A {appointment.status} appointment cannot be changed.")
+        Conflict.raise_for(appointment.change_refusal())
         appointment.reason = data["reason"]
         fields.append("reason")
     if fields:
         appointment.save(update_fields=[*fields, "updated_at"])
+        moved = [old_slot_id, appointment.slot_id] if "slot" in fields else []
+        appointment_changed(appointment, what="rescheduled" if moved else "updated", slot_ids=moved)
         record(
             action=Action.UPDATE,
-            request=request,
+            actor=by,
             object_type="appointment",
             object_id=appointment.pk,
             patient_id=appointment.patient_id,

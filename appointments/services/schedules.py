@@ -10,11 +10,12 @@ from accounts.activity import Action, record
 from accounts.models import User
 from appointments.models import OpdSchedule, Slot
 from appointments.permissions import manages_doctor
+from appointments.topics import slots_changed
 from hms.api.exceptions import Conflict
 
 
 @transaction.atomic
-def opd_schedule_create(*, request, by: User, data: dict) -> OpdSchedule:
+def opd_schedule_create(*, by: User, data: dict) -> OpdSchedule:
     doctor = data["doctor"]
     if not manages_doctor(by, doctor):
         raise PermissionDenied("Only an administrator, the hospital's admin or the doctor itself sets OPD hours.")
@@ -22,7 +23,7 @@ def opd_schedule_create(*, request, by: User, data: dict) -> OpdSchedule:
     if not data.get("department"):
         data["department"] = doctor.department
     schedule = OpdSchedule.objects.create(**data)
-    record(action=Action.CREATE, request=request, object_type="opd_schedule", object_id=schedule.pk)
+    record(action=Action.CREATE, actor=by, object_type="opd_schedule", object_id=schedule.pk)
     return schedule
 
 
@@ -49,7 +50,7 @@ def _days(first: date, last: date) -> Iterator[date]:
 
 
 @transaction.atomic
-def slots_generate(*, request, by: User | None, schedule: OpdSchedule, from_date: date, to_date: date) -> dict:
+def slots_generate(*, by: User | None, schedule: OpdSchedule, from_date: date, to_date: date) -> dict:
     """Create the schedule's slots for the dates given; existing and past ones are skipped.
 
     The schedule row lock serialises two generations of one schedule (so the counts are exact); the
@@ -57,7 +58,7 @@ def slots_generate(*, request, by: User | None, schedule: OpdSchedule, from_date
     """
     schedule = OpdSchedule.objects.select_for_update(of=("self",)).select_related("hospital").get(pk=schedule.pk)
     if not schedule.is_active:
-        raise Conflict("This OPD schedule is inactive; activate it before generating slots.")
+        raise Conflict("This OPD schedule is inactive; activate it before generating slots.", code="schedule_inactive")
     zone = ZoneInfo(schedule.hospital.timezone)
     now = timezone.now()
     first = max(from_date, schedule.valid_from)
@@ -102,13 +103,14 @@ def slots_generate(*, request, by: User | None, schedule: OpdSchedule, from_date
             ignore_conflicts=True,
         )
         if new_starts:
-            mine = Slot.objects.filter(opd_schedule=schedule, start__range=window).values_list("start", flat=True)
-            new_starts &= set(mine)
+            mine = Slot.objects.filter(opd_schedule=schedule, start__range=window, start__in=new_starts)
+            new_slots = list(mine)
+            new_starts = {slot.start for slot in new_slots}
+            slots_changed(new_slots)
     created = len(new_starts)
     result = {"created": created, "skipped": past + len(candidates) - created}
     record(
         action=Action.ACTION,
-        request=request,
         actor=by,
         object_type="opd_schedule",
         object_id=schedule.pk,

@@ -9,13 +9,12 @@ from accounts.activity import Action, record
 from accounts.models import User
 from appointments.models import MAX_DAYS_AHEAD, Appointment, Doctor, Slot
 from appointments.permissions import manages_doctor
+from appointments.topics import slots_changed
 from hms.api.exceptions import Conflict
 
 
 @transaction.atomic
-def slot_create(
-    *, request, by: User, doctor: Doctor, start: datetime, end: datetime, capacity: int, status: str
-) -> Slot:
+def slot_create(*, by: User, doctor: Doctor, start: datetime, end: datetime, capacity: int, status: str) -> Slot:
     """One slot by hand; a naive `start`/`end` is the hospital's local time."""
     if not manages_doctor(by, doctor):
         raise PermissionDenied("Only an administrator, the hospital's admin or the doctor itself adds slots.")
@@ -35,7 +34,7 @@ def slot_create(
     if end <= start:
         raise ValidationError({"end": ["A slot ends after it starts."]}, code="invalid")
     if Slot.objects.filter(doctor=doctor, start=start).exists():
-        raise Conflict("This doctor already has a slot starting at that time.")
+        raise Conflict("This doctor already has a slot starting at that time.", code="duplicate_slot")
     slot = Slot.objects.create(
         hospital_id=doctor.hospital_id,
         doctor=doctor,
@@ -45,12 +44,13 @@ def slot_create(
         capacity=capacity,
         status=status,
     )
-    record(action=Action.CREATE, request=request, object_type="slot", object_id=slot.pk)
+    slots_changed([slot])
+    record(action=Action.CREATE, actor=by, object_type="slot", object_id=slot.pk)
     return slot
 
 
 @transaction.atomic
-def slot_update(*, request, by: User, slot: Slot, capacity: int | None = None, status: str | None = None) -> Slot:
+def slot_update(*, by: User, slot: Slot, capacity: int | None = None, status: str | None = None) -> Slot:
     """Capacity never below the seats taken; a slot holding active bookings can close but not be cancelled.
 
     The slot row lock is the one bookings take, so no booking slips in between the check and the write.
@@ -59,7 +59,9 @@ def slot_update(*, request, by: User, slot: Slot, capacity: int | None = None, s
     changed = []
     if capacity is not None and capacity != slot.capacity:
         if capacity < slot.booked:
-            raise Conflict(f"{slot.booked} seats are already booked; capacity cannot go below that.")
+            raise Conflict(
+                f"{slot.booked} seats are already booked; capacity cannot go below that.", code="capacity_below_booked"
+            )
         slot.capacity = capacity
         changed.append("capacity")
     if status is not None and status != slot.status:
@@ -67,10 +69,13 @@ def slot_update(*, request, by: User, slot: Slot, capacity: int | None = None, s
             status == Slot.Status.CANCELLED
             and Appointment.objects.filter(slot=slot, status__in=Appointment.ACTIVE).exists()
         ):
-            raise Conflict("This slot has active bookings: close it, or cancel the appointments first.")
+            raise Conflict(
+                "This slot has active bookings: close it, or cancel the appointments first.", code="slot_has_bookings"
+            )
         slot.status = status
         changed.append("status")
     if changed:
         slot.save(update_fields=[*changed, "updated_at"])
-        record(action=Action.UPDATE, request=request, object_type="slot", object_id=slot.pk, detail={"fields": changed})
+        slots_changed([slot])
+        record(action=Action.UPDATE, actor=by, object_type="slot", object_id=slot.pk, detail={"fields": changed})
     return slot

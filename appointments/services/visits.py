@@ -5,13 +5,13 @@ from accounts.activity import Action, record
 from accounts.models import User
 from appointments.models import Appointment, Prescription, Visit
 from appointments.permissions import doctor_of
+from appointments.topics import appointment_changed
 from hms.api.exceptions import Conflict
 
 
 @transaction.atomic
 def visit_create(
     *,
-    request,
     by: User,
     appointment_id: int | None,
     patient_id: int | None,
@@ -27,11 +27,10 @@ def visit_create(
         # Locked: a concurrent cancel or second visit waits, then sees the completed status.
         appointment = Appointment.objects.select_for_update().filter(pk=appointment_id, doctor=doctor).first()
         if appointment is None:
-            raise ValidationError({"appointment_id": ["None of your appointments has this id."]}, code="invalid")
+            raise ValidationError({"appointment_id": ["None of your appointments has this id."]}, code="does_not_exist")
         if patient_id is not None and patient_id != appointment.patient_id:
-            raise ValidationError({"patient_id": ["This is not the appointment's patient."]}, code="invalid")
-        if appointment.status not in Appointment.ACTIVE:
-            raise Conflict(f"A {appointment.status} appointment cannot get a visit.")
+            raise ValidationError({"patient_id": ["This is not the appointment's patient."]}, code="patient_mismatch")
+        Conflict.raise_for(appointment.transition_refusal(Appointment.Status.COMPLETED, by_visit=True))
         patient_id = appointment.patient_id
     elif patient_id is None:
         raise ValidationError(
@@ -42,7 +41,7 @@ def visit_create(
         .exclude(status=Appointment.Status.CANCELLED)
         .exists()
     ):
-        raise ValidationError({"patient_id": ["This person is not one of your patients."]}, code="invalid")
+        raise ValidationError({"patient_id": ["This person is not one of your patients."]}, code="not_your_patient")
 
     visit = Visit.objects.create(
         appointment=appointment, patient_id=patient_id, doctor=doctor, hospital_id=doctor.hospital_id, **fields
@@ -51,13 +50,14 @@ def visit_create(
     if appointment is not None:
         appointment.status = Appointment.Status.COMPLETED
         appointment.save(update_fields=["status", "updated_at"])
+        appointment_changed(appointment, what=Appointment.Status.COMPLETED)
         record(
             action=Action.ACTION,
-            request=request,
+            actor=by,
             object_type="appointment",
             object_id=appointment.pk,
             patient_id=patient_id,
             detail={"action": "completed", "visit_id": visit.pk},
         )
-    record(action=Action.CREATE, request=request, object_type="visit", object_id=visit.pk, patient_id=patient_id)
+    record(action=Action.CREATE, actor=by, object_type="visit", object_id=visit.pk, patient_id=patient_id)
     return visit

@@ -6,6 +6,7 @@ tests keep the four in step, and keep the statement's written-out status values 
 """
 
 import re
+from types import SimpleNamespace
 from datetime import timedelta
 
 import pytest
@@ -16,6 +17,9 @@ from accounts.tests.factories import HospitalFactory
 from accounts.tests.utils import assert_error
 from appointments.models import Appointment, Doctor, Slot, Visit, booking_refusal
 from appointments.services.bookings import BOOK_SQL
+from appointments.topics import appointment_state, slot_state, slots_topic
+from feed.models import PendingEvent
+from feed.topics import user_topic
 from appointments.tests.factories import AppointmentFactory, DoctorFactory, SlotFactory
 from hospitals.models import Hospital
 
@@ -46,13 +50,25 @@ def test_book_sql_status_values_are_the_model_enums():
         Activity.Action.CREATE,
         "appointment",
         "{}",
+        # the change feed's two events: topics, types and keys as appointments.topics writes them
+        "hospital.",
+        ".slots",
+        "slot.changed",
+        "UTC",
+        'YYYY-MM-DD"T"HH24:MI:SS"Z"',
+        *slot_state(SimpleNamespace(pk=1, doctor_id=1, start=None, capacity=1, booked=0, status="")),
+        "user.",
+        f"appointment.{Status.BOOKED}",
+        *appointment_state(SimpleNamespace(pk=1, status="", slot_id=1, doctor_id=1, hospital_id=1, token_number=1)),
+        Status.BOOKED,
     ]
     assert sorted(literals) == sorted(str(value) for value in expected)
+    assert slots_topic(7) == "hospital." + "7" + ".slots" and user_topic(7) == "user." + "7"
 
 
 def test_book_sql_tables_are_the_models_tables():
     tables = set(re.findall(r"(?:FROM|JOIN|INTO|UPDATE)\s+([a-z_]+)\s", BOOK_SQL)) - {"target", "seat", "booking"}
-    models = (Slot, Appointment, Doctor, Hospital, User, Activity)
+    models = (Slot, Appointment, Doctor, Hospital, User, Activity, PendingEvent)
     assert tables == {model._meta.db_table for model in models}
 
 

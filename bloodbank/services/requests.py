@@ -8,12 +8,13 @@ from accounts.activity import Action, record
 from accounts.models import User
 from bloodbank import compatibility
 from bloodbank.models import Allocation, BloodRequest, Component, StockLot
-from bloodbank.services.access import is_bank_manager
+from bloodbank.topics import request_changed
 from hms.api.exceptions import Conflict
+from hospitals.access import manages_hospital
 
 
 @transaction.atomic
-def blood_request_create(*, request, by: User, data: dict) -> BloodRequest:
+def blood_request_create(*, by: User, data: dict) -> BloodRequest:
     bank = data["blood_bank"]
     if not bank.is_active:
         raise ValidationError({"blood_bank_id": ["This blood bank is deactivated."]}, code="inactive")
@@ -22,9 +23,10 @@ def blood_request_create(*, request, by: User, data: dict) -> BloodRequest:
         data.pop("hospital", None)
         data["hospital_id"] = by.hospital_id
     blood_request = BloodRequest.objects.create(requester=by, **data)
+    request_changed(blood_request)
     record(
         action=Action.CREATE,
-        request=request,
+        actor=by,
         object_type="blood_request",
         object_id=blood_request.pk,
         patient_id=by.pk,
@@ -35,12 +37,12 @@ def blood_request_create(*, request, by: User, data: dict) -> BloodRequest:
 def _locked_request(blood_request: BloodRequest, target: str) -> BloodRequest:
     blood_request = BloodRequest.objects.select_for_update().get(pk=blood_request.pk)
     if target not in BloodRequest.ALLOWED[blood_request.status]:
-        raise Conflict(f"A {blood_request.status} blood request cannot become {target}.", code="invalid_transition")
+        raise Conflict(f"A {blood_request.status} blood request cannot become {target}.", code="illegal_transition")
     return blood_request
 
 
 def _require_manager(*, by: User, blood_request: BloodRequest) -> None:
-    if not is_bank_manager(user=by, bank=blood_request.blood_bank):
+    if not manages_hospital(by, blood_request.blood_bank.hospital_id):
         raise PermissionDenied("Only the managers of this blood bank may do this.")
 
 
@@ -79,7 +81,7 @@ def _insufficient_message(*, lots: list[StockLot], blood_request: BloodRequest) 
 
 
 @transaction.atomic
-def blood_request_approve(*, request, by: User, blood_request: BloodRequest) -> BloodRequest:
+def blood_request_approve(*, by: User, blood_request: BloodRequest) -> BloodRequest:
     """Allocate all requested units from usable compatible lots, or nothing at all (409)."""
     _require_manager(by=by, blood_request=blood_request)
     blood_request = _locked_request(blood_request, BloodRequest.Status.APPROVED)
@@ -105,9 +107,10 @@ def blood_request_approve(*, request, by: User, blood_request: BloodRequest) -> 
     blood_request.status = BloodRequest.Status.APPROVED
     blood_request.decided_by = by
     blood_request.save(update_fields=["status", "decided_by", "updated_at"])
+    request_changed(blood_request, stock_moved=True)
     record(
         action=Action.ACTION,
-        request=request,
+        actor=by,
         object_type="blood_request",
         object_id=blood_request.pk,
         patient_id=blood_request.requester_id,
@@ -117,16 +120,17 @@ def blood_request_approve(*, request, by: User, blood_request: BloodRequest) -> 
 
 
 @transaction.atomic
-def blood_request_reject(*, request, by: User, blood_request: BloodRequest, reason: str) -> BloodRequest:
+def blood_request_reject(*, by: User, blood_request: BloodRequest, reason: str) -> BloodRequest:
     _require_manager(by=by, blood_request=blood_request)
     blood_request = _locked_request(blood_request, BloodRequest.Status.REJECTED)
     blood_request.status = BloodRequest.Status.REJECTED
     blood_request.rejection_reason = reason
     blood_request.decided_by = by
     blood_request.save(update_fields=["status", "rejection_reason", "decided_by", "updated_at"])
+    request_changed(blood_request)
     record(
         action=Action.ACTION,
-        request=request,
+        actor=by,
         object_type="blood_request",
         object_id=blood_request.pk,
         patient_id=blood_request.requester_id,
@@ -136,14 +140,15 @@ def blood_request_reject(*, request, by: User, blood_request: BloodRequest, reas
 
 
 @transaction.atomic
-def blood_request_fulfil(*, request, by: User, blood_request: BloodRequest) -> BloodRequest:
+def blood_request_fulfil(*, by: User, blood_request: BloodRequest) -> BloodRequest:
     _require_manager(by=by, blood_request=blood_request)
     blood_request = _locked_request(blood_request, BloodRequest.Status.FULFILLED)
     blood_request.status = BloodRequest.Status.FULFILLED
     blood_request.save(update_fields=["status", "updated_at"])
+    request_changed(blood_request)
     record(
         action=Action.ACTION,
-        request=request,
+        actor=by,
         object_type="blood_request",
         object_id=blood_request.pk,
         patient_id=blood_request.requester_id,
@@ -153,7 +158,7 @@ def blood_request_fulfil(*, request, by: User, blood_request: BloodRequest) -> B
 
 
 @transaction.atomic
-def blood_request_cancel(*, request, by: User, blood_request: BloodRequest) -> BloodRequest:
+def blood_request_cancel(*, by: User, blood_request: BloodRequest) -> BloodRequest:
     """Cancel a pending or approved request; an approved one gives its units back to their lots."""
     if by.pk != blood_request.requester_id:
         _require_manager(by=by, blood_request=blood_request)
@@ -167,9 +172,10 @@ def blood_request_cancel(*, request, by: User, blood_request: BloodRequest) -> B
         Allocation.objects.filter(pk__in=[a.pk for a in allocations]).update(returned=True)
     blood_request.status = BloodRequest.Status.CANCELLED
     blood_request.save(update_fields=["status", "updated_at"])
+    request_changed(blood_request, stock_moved=bool(allocations))
     record(
         action=Action.ACTION,
-        request=request,
+        actor=by,
         object_type="blood_request",
         object_id=blood_request.pk,
         patient_id=blood_request.requester_id,

@@ -8,8 +8,10 @@ from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
 from accounts.activity import Action, record
+from accounts.models import User
 from bloodbank import compatibility
 from bloodbank.models import BloodBank, Component, StockLot
+from bloodbank.topics import stock_changed
 from hms.api.exceptions import Conflict
 from hms.api.readcache import writes_committed
 
@@ -59,12 +61,12 @@ def lot_create(
         component=component, collected_on=collected_on, expires_on=expires_on, today=timezone.localdate()
     )
     if not bank.is_active:
-        raise Conflict("This blood bank is deactivated and takes no stock.")
+        raise Conflict("This blood bank is deactivated and takes no stock.", code="inactive")
     lot_number = lot_number or _new_lot_number(collected_on)
     if StockLot.objects.filter(blood_bank=bank, lot_number=lot_number).exists():
         raise Conflict(f"Lot number '{lot_number}' already exists in this blood bank.", code="unique")
     # The unique constraint still decides under concurrency: a racing duplicate becomes a 409.
-    return StockLot.objects.create(
+    lot = StockLot.objects.create(
         blood_bank=bank,
         blood_group=blood_group,
         component=component,
@@ -74,12 +76,14 @@ def lot_create(
         expires_on=expires_on,
         lot_number=lot_number,
     )
+    stock_changed(bank_id=bank.pk)
+    return lot
 
 
 @transaction.atomic
 def stock_add(
     *,
-    request,
+    by: User,
     bank: BloodBank,
     blood_group: str,
     component: str = Component.WHOLE_BLOOD,
@@ -100,7 +104,7 @@ def stock_add(
     )
     record(
         action=Action.CREATE,
-        request=request,
+        actor=by,
         object_type="stock_lot",
         object_id=lot.pk,
         detail={"blood_bank_id": bank.pk, "units": units},
@@ -113,11 +117,14 @@ def stock_expire(*, today: datetime.date | None = None) -> int:
     today = today or timezone.localdate()
     with transaction.atomic():
         # Lock in pk order, like every other writer of lots, so this never deadlocks with a cancel.
-        ids = list(
+        lots = list(
             StockLot.objects.select_for_update()
             .filter(status=StockLot.Status.AVAILABLE, expires_on__lte=today)
             .order_by("pk")
-            .values_list("pk", flat=True)
+            .values_list("pk", "blood_bank_id")
         )
         writes_committed()  # an UPDATE sends no post_save: cached figures are invalidated here
-        return StockLot.objects.filter(pk__in=ids).update(status=StockLot.Status.EXPIRED)
+        expired = StockLot.objects.filter(pk__in=[pk for pk, _bank in lots]).update(status=StockLot.Status.EXPIRED)
+        for bank_id in sorted({bank for _pk, bank in lots}):
+            stock_changed(bank_id=bank_id)
+        return expired
