@@ -66,18 +66,7 @@ class BloodBankIn(ModelSerializer):
 
     class Meta:
         model = BloodBank
-        fields = [
-            "name",
-            "hospital_id",
-            "license_number",
-            "address",
-            "city",
-            "latitude",
-            "longitude",
-            "phone",
-            "email",
-            "is_active",
-        ]
+        fields = [field for field in BLOOD_BANK_FIELDS if field not in ("id", "created_at", "updated_at")]
 
     def validate(self, attrs):
         validate_coordinates(attrs, self.instance)
