@@ -5,7 +5,8 @@ from django.http import Http404
 from rest_framework.response import Response
 
 from accounts.models import Activity, User
-from hms.api.client import client_ip
+from hms.api.client import client_ip_var
+from hms.api.logging import request_id_var
 from hms.api.readcache import writes_committed
 
 Action = Activity.Action
@@ -18,14 +19,17 @@ UNCHANGING_ACTIONS = frozenset({"read", "read_denied", "login", "login_failed", 
 def record(
     *,
     action: str,
-    request=None,
-    actor: User | None = None,
+    actor: User | None,
     object_type: str = "",
     object_id=None,
     patient_id: int | None = None,
     detail: dict | None = None,
 ) -> Activity:
-    """Append one audit entry. Called inside the writing transaction, so a rolled-back write leaves none."""
+    """Append one audit entry. Called inside the writing transaction, so a rolled-back write leaves none.
+
+    `actor` is who acts (None, or an anonymous user: nobody signed in). The client address and request
+    id come from the request being served (hms.api.middleware); a command or a job records them empty.
+    """
     if object_id is not None and not (str(object_id).isdigit() and len(str(object_id)) <= 18):
         # Ids are integers; a probe with a malformed id is kept as text in the detail.
         # PostgreSQL text and jsonb cannot hold NUL, so a probed id carrying one is marked instead.
@@ -34,9 +38,9 @@ def record(
     if action not in UNCHANGING_ACTIONS:
         # An audited change of a user (e.g. a deactivation by UPDATE, which sends no post_save) also
         # invalidates the token users kept on the read cache.
-        writes_committed(users=object_type == "user")
+        writes_committed(users=object_type == "user", topics=())
     return Activity.objects.create(
-        **entry_fields(request=request, actor=actor),
+        **entry_fields(actor=actor),
         action=action,
         object_type=object_type,
         object_id=object_id,
@@ -45,16 +49,16 @@ def record(
     )
 
 
-def entry_fields(*, request=None, actor: User | None = None) -> dict:
+def entry_fields(*, actor: User | None) -> dict:
     """Who and from where, as an audit entry records them (for a write that inserts its entry in SQL)."""
-    if actor is None and request is not None and getattr(request, "user", None) is not None:
-        actor = request.user if request.user.is_authenticated else None
+    if actor is not None and not actor.is_authenticated:
+        actor = None
     return {
         "actor": actor,
         "actor_role": actor.role if actor else "",
         "actor_name": (actor.fullname or actor.username) if actor else "",
-        "ip": client_ip(request) if request is not None else "",
-        "request_id": getattr(request, "request_id", "") if request is not None else "",
+        "ip": client_ip_var.get(),
+        "request_id": request_id_var.get(),
     }
 
 
@@ -70,7 +74,7 @@ class AuditedWriteMixin:
     def _audit(self, action, instance):
         record(
             action=action,
-            request=self.request,
+            actor=self.request.user,
             object_type=self.audit_object_type or instance._meta.model_name,
             object_id=instance.pk,
             patient_id=getattr(instance, self.audit_patient_field) if self.audit_patient_field else None,
@@ -109,7 +113,7 @@ class ClinicalReadAuditMixin:
                 )
             record(
                 action=Action.READ_DENIED,
-                request=request,
+                actor=request.user,
                 object_type=object_type,
                 object_id=str(lookup)[:64],
                 patient_id=patient_id,
@@ -117,7 +121,7 @@ class ClinicalReadAuditMixin:
             raise
         record(
             action=Action.READ,
-            request=request,
+            actor=request.user,
             object_type=object_type,
             object_id=instance.pk,
             patient_id=getattr(instance, self.audit_patient_field),

@@ -4,6 +4,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Lower
 
+from hms.api.roles import SELF_REGISTER_ROLES, STAFF_ROLES, Role
+
 
 class BloodGroup(models.TextChoices):
     A_POS = "A+", "A+"
@@ -23,16 +25,9 @@ class HmsUserManager(UserManager):
 
 
 class User(AbstractUser):
-    class Role(models.TextChoices):
-        ADMIN = "admin", "Administrator"
-        HOSPITAL_ADMIN = "hospital_admin", "Hospital administrator"
-        DOCTOR = "doctor", "Doctor"
-        USER = "user", "Patient"
-        DONOR = "donor", "Donor"
-        AMBULANCE_DRIVER = "ambulance_driver", "Ambulance driver"
-
-    STAFF_ROLES = (Role.HOSPITAL_ADMIN, Role.DOCTOR, Role.AMBULANCE_DRIVER)
-    SELF_REGISTER_ROLES = (Role.USER, Role.DONOR)
+    Role = Role
+    STAFF_ROLES = STAFF_ROLES
+    SELF_REGISTER_ROLES = SELF_REGISTER_ROLES
 
     email = models.EmailField(max_length=254)
     fullname = models.CharField(max_length=150)
@@ -53,7 +48,7 @@ class User(AbstractUser):
             models.UniqueConstraint(Lower("username"), name="user_username_ci_unique"),
             models.UniqueConstraint(Lower("email"), condition=~Q(email=""), name="user_email_ci_unique"),
             models.CheckConstraint(
-                condition=Q(hospital__isnull=False) | ~Q(role__in=["hospital_admin", "doctor", "ambulance_driver"]),
+                condition=Q(hospital__isnull=False) | ~Q(role__in=list(STAFF_ROLES)),
                 name="user_staff_has_hospital",
             ),
         ]

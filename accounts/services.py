@@ -9,17 +9,17 @@ from rest_framework_simplejwt.exceptions import InvalidToken
 from accounts import throttling, tokens
 from accounts.activity import Action, record
 from accounts.models import User
-from hms.api.client import client_ip
+from hms.api.client import client_ip_var
 from hms.api.exceptions import Conflict
 
 
 @transaction.atomic
-def user_register(*, request, data: dict) -> tuple[User, dict]:
+def user_register(*, data: dict) -> tuple[User, dict]:
     password = data.pop("password")
     user = User(**data)
     user.set_password(password)
     user.save()
-    record(action=Action.CREATE, request=request, actor=user, object_type="user", object_id=user.pk)
+    record(action=Action.CREATE, actor=user, object_type="user", object_id=user.pk)
     return user, tokens.tokens_issue(user=user)
 
 
@@ -34,56 +34,55 @@ def _login_identity(identifier: str) -> str:
     return username or identifier
 
 
-def user_login(*, request, username: str, password: str, required_role: str | None = None) -> tuple[User, dict]:
+def user_login(*, username: str, password: str, required_role: str | None = None) -> tuple[User, dict]:
     """Check credentials under the failure throttle; a valid account of the wrong role gets 403."""
-    ip = client_ip(request)
+    ip = client_ip_var.get()
     identity = _login_identity(username)
     slots, wait = throttling.login_attempt_begin(username=identity, ip=ip)
     if wait is not None:
-        record(action=Action.LOGIN_FAILED, request=request, detail={"username": username[:150], "reason": "throttled"})
+        record(action=Action.LOGIN_FAILED, actor=None, detail={"username": username[:150], "reason": "throttled"})
         raise Throttled(wait=wait, detail="Too many failed sign-in attempts; try again later.")
-    user = authenticate(request, username=username, password=password)
+    user = authenticate(None, username=username, password=password)
     if user is None:
-        record(action=Action.LOGIN_FAILED, request=request, detail={"username": username[:150]})
+        record(action=Action.LOGIN_FAILED, actor=None, detail={"username": username[:150]})
         raise AuthenticationFailed("The username or password is wrong.", code="invalid_credentials")
     throttling.login_attempt_succeeded(slots=slots)
     if required_role is not None and user.role != required_role:
-        record(action=Action.LOGIN_FAILED, request=request, actor=user, detail={"reason": f"not {required_role}"})
+        record(action=Action.LOGIN_FAILED, actor=user, detail={"reason": f"not {required_role}"})
         raise PermissionDenied(f"This sign-in is only for the {required_role} role.")
-    record(action=Action.LOGIN, request=request, actor=user, object_type="user", object_id=user.pk)
+    record(action=Action.LOGIN, actor=user, object_type="user", object_id=user.pk)
     return user, tokens.tokens_issue(user=user)
 
 
-def user_logout(*, request, refresh: str | None) -> None:
-    """Revoke the access token used and, when given, the refresh token."""
+def user_logout(*, by: User, access, refresh: str | None) -> None:
+    """Revoke the access token used (`access`) and, when given, the refresh token."""
     with transaction.atomic():
-        tokens.access_revoke(token=request.auth)
+        tokens.access_revoke(token=access)
         if refresh:
-            tokens.refresh_revoke(raw=refresh, user=request.user)
-        record(action=Action.LOGOUT, request=request, object_type="user", object_id=request.user.pk)
+            tokens.refresh_revoke(raw=refresh, user=by)
+        record(action=Action.LOGOUT, actor=by, object_type="user", object_id=by.pk)
 
 
 @transaction.atomic
-def password_change(*, request, user: User, new_password: str) -> dict:
-    """New password; every token issued before it stops working."""
+def password_change(*, user: User, access, new_password: str) -> dict:
+    """New password; every token issued before it stops working. `access`: the token the change came with."""
     user = User.objects.select_for_update().get(pk=user.pk)
-    token = getattr(request, "auth", None)
-    if not user.is_active or (token is not None and token.get(tokens.VERSION_CLAIM) != user.auth_version):
+    if not user.is_active or (access is not None and access.get(tokens.VERSION_CLAIM) != user.auth_version):
         # Another change (or a deactivation) committed while this request waited for the lock:
         # the token it came with is no longer valid.
         raise InvalidToken("Token has been revoked.")
     user.set_password(new_password)
     user.save(update_fields=["password"])  # User.save bumps auth_version: older tokens stop working
-    record(action=Action.PASSWORD_CHANGE, request=request, actor=user, object_type="user", object_id=user.pk)
+    record(action=Action.PASSWORD_CHANGE, actor=user, object_type="user", object_id=user.pk)
     return tokens.tokens_issue(user=user)
 
 
 @transaction.atomic
-def profile_update(*, request, user: User, data: dict) -> User:
+def profile_update(*, user: User, data: dict) -> User:
     for field, value in data.items():
         setattr(user, field, value)
     user.save(update_fields=list(data))
-    record(action=Action.UPDATE, request=request, object_type="user", object_id=user.pk)
+    record(action=Action.UPDATE, actor=user, object_type="user", object_id=user.pk)
     return user
 
 
@@ -97,7 +96,7 @@ def _check_staff_scope(*, by: User, role: str, hospital) -> None:
 
 
 @transaction.atomic
-def user_create(*, request, by: User, data: dict) -> User:
+def user_create(*, by: User, data: dict) -> User:
     password = data.pop("password")
     if by.role == User.Role.HOSPITAL_ADMIN and "hospital" not in data:
         data["hospital"] = by.hospital
@@ -108,12 +107,12 @@ def user_create(*, request, by: User, data: dict) -> User:
         user.is_staff = user.is_superuser = True
     user.set_password(password)
     user.save()
-    record(action=Action.CREATE, request=request, object_type="user", object_id=user.pk)
+    record(action=Action.CREATE, actor=by, object_type="user", object_id=user.pk)
     return user
 
 
 @transaction.atomic
-def user_update(*, request, by: User, user: User, data: dict) -> User:
+def user_update(*, by: User, user: User, data: dict) -> User:
     user = User.objects.select_for_update().get(pk=user.pk)
     role = data.get("role", user.role)
     if by.role != User.Role.ADMIN and role != user.role:
@@ -132,13 +131,13 @@ def user_update(*, request, by: User, user: User, data: dict) -> User:
     elif data.get("is_active") is False:
         user.auth_version += 1
     user.save()
-    record(action=Action.UPDATE, request=request, object_type="user", object_id=user.pk)
+    record(action=Action.UPDATE, actor=by, object_type="user", object_id=user.pk)
     return user
 
 
 @transaction.atomic
-def user_deactivate(*, request, by: User, user: User) -> None:
+def user_deactivate(*, by: User, user: User) -> None:
     if user.pk == by.pk:
         raise Conflict("You cannot deactivate your own account.")
     User.objects.filter(pk=user.pk).update(is_active=False, auth_version=F("auth_version") + 1)
-    record(action=Action.DELETE, request=request, object_type="user", object_id=user.pk)
+    record(action=Action.DELETE, actor=by, object_type="user", object_id=user.pk)

@@ -40,7 +40,7 @@ class RegisterView(PublicAuthView):
     def post(self, request):
         data = serializers.RegisterIn(data=request.data)
         data.is_valid(raise_exception=True)
-        user, pair = services.user_register(request=request, data=dict(data.validated_data))
+        user, pair = services.user_register(data=dict(data.validated_data))
         return Response({"user": serializers.UserOut(user).data, **pair}, status=status.HTTP_201_CREATED)
 
 
@@ -59,7 +59,6 @@ class LoginView(PublicAuthView):
         data = serializers.LoginIn(data=request.data)
         data.is_valid(raise_exception=True)
         user, pair = services.user_login(
-            request=request,
             username=data.validated_data["username"],
             password=data.validated_data["password"],
             required_role=self.required_role,
@@ -121,7 +120,7 @@ class LogoutView(APIView):
     def post(self, request):
         data = serializers.LogoutIn(data=request.data)
         data.is_valid(raise_exception=True)
-        services.user_logout(request=request, refresh=data.validated_data.get("refresh"))
+        services.user_logout(by=request.user, access=request.auth, refresh=data.validated_data.get("refresh"))
         return Response({"detail": "Signed out."})
 
 
@@ -138,7 +137,7 @@ class ProfileView(APIView):
     def patch(self, request):
         data = serializers.ProfileIn(instance=request.user, data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        user = services.profile_update(request=request, user=request.user, data=dict(data.validated_data))
+        user = services.profile_update(user=request.user, data=dict(data.validated_data))
         return Response(serializers.UserOut(user).data)
 
 
@@ -152,7 +151,7 @@ class ChangePasswordView(APIView):
         data = serializers.ChangePasswordIn(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         pair = services.password_change(
-            request=request, user=request.user, new_password=data.validated_data["new_password"]
+            user=request.user, access=request.auth, new_password=data.validated_data["new_password"]
         )
         return Response({"detail": "Password changed.", **pair})
 
@@ -188,7 +187,7 @@ class UserViewSet(
     def create(self, request, *args, **kwargs):
         data = serializers.UserIn(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
-        user = services.user_create(request=request, by=request.user, data=dict(data.validated_data))
+        user = services.user_create(by=request.user, data=dict(data.validated_data))
         return Response(serializers.UserOut(user).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=serializers.UserIn, responses={200: serializers.UserOut})
@@ -197,7 +196,7 @@ class UserViewSet(
         user = self.get_object()
         data = serializers.UserIn(instance=user, data=request.data, partial=partial, context={"request": request})
         data.is_valid(raise_exception=True)
-        user = services.user_update(request=request, by=request.user, user=user, data=dict(data.validated_data))
+        user = services.user_update(by=request.user, user=user, data=dict(data.validated_data))
         return Response(serializers.UserOut(user).data)
 
     @extend_schema(request=serializers.UserIn, responses={200: serializers.UserOut})
@@ -206,5 +205,5 @@ class UserViewSet(
 
     @extend_schema(responses={204: None})
     def destroy(self, request, *args, **kwargs):
-        services.user_deactivate(request=request, by=request.user, user=self.get_object())
+        services.user_deactivate(by=request.user, user=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)

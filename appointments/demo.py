@@ -96,7 +96,6 @@ def seed_appointments(*, hospitals, stdout=None) -> list[Doctor]:
         )
         if schedule.is_active:
             result = services.slots_generate(
-                request=None,
                 by=None,
                 schedule=schedule,
                 from_date=today,

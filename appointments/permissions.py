@@ -2,10 +2,11 @@
 
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
-from hms.api.permissions import ADMIN, AMBULANCE_DRIVER, DOCTOR, DONOR, HOSPITAL_ADMIN, PATIENT, role_of
+from hms.api.permissions import role_of
+from hms.api.roles import Role
+from hospitals.access import manages_hospital
 
-BOOKING_ROLES = (ADMIN, HOSPITAL_ADMIN, DOCTOR, PATIENT, DONOR)
-STAFF_BOOKERS = (ADMIN, HOSPITAL_ADMIN, DOCTOR)
+BOOKING_ROLES = (Role.ADMIN, Role.HOSPITAL_ADMIN, Role.DOCTOR, Role.USER, Role.DONOR)
 
 
 def _unrouted(view) -> bool:
@@ -17,7 +18,7 @@ def doctor_of(user):
     """The caller's doctor profile, or None (not a doctor, or a doctor account without a profile)."""
     from appointments.models import Doctor
 
-    if role_of(user) != DOCTOR:
+    if role_of(user) != Role.DOCTOR:
         return None
     try:
         return user.doctor_profile
@@ -25,17 +26,9 @@ def doctor_of(user):
         return None
 
 
-def manages_hospital(user, hospital_id) -> bool:
-    """Admin, or the hospital admin of that hospital."""
-    role = role_of(user)
-    return role == ADMIN or (
-        role == HOSPITAL_ADMIN and user.hospital_id is not None and user.hospital_id == hospital_id
-    )
-
-
 def manages_doctor(user, doctor) -> bool:
     """Admin, the doctor's hospital admin, or the doctor itself (its schedules and slots)."""
-    return manages_hospital(user, doctor.hospital_id) or (role_of(user) == DOCTOR and doctor.user_id == user.pk)
+    return manages_hospital(user, doctor.hospital_id) or (role_of(user) == Role.DOCTOR and doctor.user_id == user.pk)
 
 
 class PublicReadHospitalWrite(BasePermission):
@@ -44,7 +37,11 @@ class PublicReadHospitalWrite(BasePermission):
     message = "Only an administrator or the hospital's admin may change this."
 
     def has_permission(self, request, view):
-        return _unrouted(view) or request.method in SAFE_METHODS or role_of(request.user) in (ADMIN, HOSPITAL_ADMIN)
+        return (
+            _unrouted(view)
+            or request.method in SAFE_METHODS
+            or role_of(request.user) in (Role.ADMIN, Role.HOSPITAL_ADMIN)
+        )
 
     def has_object_permission(self, request, view, obj):
         return request.method in SAFE_METHODS or manages_hospital(request.user, obj.hospital_id)
@@ -59,7 +56,7 @@ class PublicReadDoctorWrite(BasePermission):
         return (
             _unrouted(view)
             or request.method in SAFE_METHODS
-            or role_of(request.user) in (ADMIN, HOSPITAL_ADMIN, DOCTOR)
+            or role_of(request.user) in (Role.ADMIN, Role.HOSPITAL_ADMIN, Role.DOCTOR)
         )
 
     def has_object_permission(self, request, view, obj):
@@ -80,7 +77,7 @@ class AppointmentAccess(BasePermission):
             return False
         if view.action == "create":
             return role in BOOKING_ROLES
-        return role != AMBULANCE_DRIVER or request.method in SAFE_METHODS
+        return role != Role.AMBULANCE_DRIVER or request.method in SAFE_METHODS
 
     def has_object_permission(self, request, view, obj):
         user, role = request.user, role_of(request.user)
@@ -89,7 +86,7 @@ class AppointmentAccess(BasePermission):
         if view.action in ("cancel", "partial_update"):
             return obj.patient_id == user.pk or manages_hospital(user, obj.hospital_id)
         if view.action in ("check_in", "complete", "no_show"):
-            return manages_hospital(user, obj.hospital_id) or (role == DOCTOR and obj.doctor.user_id == user.pk)
+            return manages_hospital(user, obj.hospital_id) or (role == Role.DOCTOR and obj.doctor.user_id == user.pk)
         return False
 
 
@@ -103,4 +100,4 @@ class VisitAccess(BasePermission):
             return True
         if request.method in SAFE_METHODS:
             return role_of(request.user) is not None
-        return role_of(request.user) == DOCTOR
+        return role_of(request.user) == Role.DOCTOR

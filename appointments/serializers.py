@@ -21,7 +21,8 @@ from appointments.models import (
     Visit,
 )
 from appointments.permissions import doctor_of
-from hms.api.permissions import HOSPITAL_ADMIN, role_of
+from hms.api.permissions import role_of
+from hms.api.roles import Role
 from hms.api.serializers import IdField, ModelSerializer
 from hospitals.models import Hospital
 
@@ -101,7 +102,7 @@ class DoctorCreateIn(ModelSerializer):
             )
         if "hospital" not in attrs:
             by = self.context["request"].user
-            if role_of(by) == HOSPITAL_ADMIN and by.hospital is not None:
+            if role_of(by) == Role.HOSPITAL_ADMIN and by.hospital is not None:
                 attrs["hospital"] = by.hospital
             else:
                 raise serializers.ValidationError({"hospital_id": ["This field is required."]}, code="required")

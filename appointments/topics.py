@@ -5,10 +5,11 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from appointments.models import Slot
+from appointments.models import Appointment, Doctor, OpdSchedule, Prescription, Slot, Visit
 from feed.emit import emit_many
 from feed.topics import register, user_topic
-from hospitals.topics import hospital_shown
+from hms.api.readcache import model_topics
+from hospitals.topics import hospital_shown, hospital_topic
 
 SNAPSHOT_DAYS = 7
 SNAPSHOT_MAX_SLOTS = 500
@@ -16,6 +17,11 @@ SNAPSHOT_MAX_SLOTS = 500
 
 def slots_topic(hospital_id: int) -> str:
     return f"hospital.{hospital_id}.slots"
+
+
+def slot_list_topics(hospital_id: int) -> list[str]:
+    """What one hospital's slot listings depend on, for the read cache."""
+    return [slots_topic(hospital_id), hospital_topic(hospital_id)]
 
 
 def slot_state(slot: Slot) -> dict:
@@ -75,3 +81,8 @@ def queue_state(_user, hospital_id: int) -> dict:
 def register_topics() -> None:
     register("hospital.{id}.slots", public=True, allows=hospital_shown, snapshot=slots_state)
     register("hospital.{id}.queue", public=True, allows=hospital_shown, snapshot=queue_state)
+    # What saves of these rows change, for the read cache (writes outside the services too: the admin).
+    for model in (Slot, Appointment, Doctor):
+        model_topics(model, lambda row: [slots_topic(row.hospital_id)])
+    for model in (OpdSchedule, Visit, Prescription):
+        model_topics(model, lambda row: [])

@@ -38,24 +38,20 @@ from appointments.serializers import (
     VisitCreateIn,
     VisitOut,
 )
+from appointments.topics import slot_list_topics
 from hms.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, IDEMPOTENCY_RESPONSES, idempotent
 from hms.api.listcache import CachedListMixin
-from hms.api.permissions import ADMIN, DOCTOR, HOSPITAL_ADMIN, role_of, visibility_scope
-from hms.api.scoping import ScopedQuerysetMixin
+from hms.api.roles import Role
+from hms.api.scoping import ScopedQuerysetMixin, visibility_scope
 from hms.api.throttling import ScopedRateThrottle
 
 BOOKING_ROUTE = "appointment-book"
 
 
-def _active_only_unless_admin(request, queryset, *lookups):
-    """Public lists hide rows of deactivated hospitals (and accounts); admins see everything."""
-    if role_of(request.user) == ADMIN:
-        return queryset
-    return queryset.filter(**{lookup: True for lookup in lookups})
-
-
 @extend_schema(tags=["doctors"])
-class DoctorViewSet(AuditedWriteMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class DoctorViewSet(
+    AuditedWriteMixin, ScopedQuerysetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """Doctors. Public read; admin and the hospital's admin create and edit. Never deleted (set
     `is_available: false`)."""
 
@@ -66,9 +62,7 @@ class DoctorViewSet(AuditedWriteMixin, mixins.ListModelMixin, mixins.RetrieveMod
     search_fields = ["user__fullname", "specialization", "department", "qualification"]
     ordering_fields = ["id", "experience_years", "consultation_fee", "specialization"]
     audit_object_type = "doctor"
-
-    def get_queryset(self):
-        return _active_only_unless_admin(self.request, super().get_queryset(), "hospital__is_active", "user__is_active")
+    public_read, active_lookups = True, ("hospital__is_active", "user__is_active")
 
     @extend_schema(request=DoctorCreateIn, responses={201: DoctorOut})
     def create(self, request, *args, **kwargs):
@@ -77,9 +71,7 @@ class DoctorViewSet(AuditedWriteMixin, mixins.ListModelMixin, mixins.RetrieveMod
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
         account, user, hospital = values.pop("user", None), values.pop("user_id", None), values.pop("hospital")
-        doctor = services.doctor_create(
-            request=request, by=request.user, hospital=hospital, profile=values, account=account, user=user
-        )
+        doctor = services.doctor_create(by=request.user, hospital=hospital, profile=values, account=account, user=user)
         return Response(DoctorOut(doctor).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=DoctorUpdateIn, responses={200: DoctorOut})
@@ -95,7 +87,9 @@ class DoctorViewSet(AuditedWriteMixin, mixins.ListModelMixin, mixins.RetrieveMod
 
 
 @extend_schema(tags=["opd"])
-class OpdScheduleViewSet(AuditedWriteMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class OpdScheduleViewSet(
+    AuditedWriteMixin, ScopedQuerysetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """Weekly OPD hours (hospital-local times). Public read; written by admin, the hospital's admin, or
     the doctor for itself. Deactivate with `is_active: false`; never deleted."""
 
@@ -105,15 +99,13 @@ class OpdScheduleViewSet(AuditedWriteMixin, mixins.ListModelMixin, mixins.Retrie
     filterset_class = OpdScheduleFilter
     ordering_fields = ["id", "start_time", "valid_from"]
     audit_object_type = "opd_schedule"
-
-    def get_queryset(self):
-        return _active_only_unless_admin(self.request, super().get_queryset(), "hospital__is_active")
+    public_read, active_lookups = True, ("hospital__is_active",)
 
     @extend_schema(request=OpdScheduleIn, responses={201: OpdScheduleOut})
     def create(self, request, *args, **kwargs):
         data = OpdScheduleIn(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
-        schedule = services.opd_schedule_create(request=request, by=request.user, data=dict(data.validated_data))
+        schedule = services.opd_schedule_create(by=request.user, data=dict(data.validated_data))
         return Response(OpdScheduleOut(schedule).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=OpdScheduleIn, responses={200: OpdScheduleOut})
@@ -136,12 +128,14 @@ class OpdScheduleViewSet(AuditedWriteMixin, mixins.ListModelMixin, mixins.Retrie
         today = timezone.now().astimezone(ZoneInfo(schedule.hospital.timezone)).date()
         data = GenerateSlotsIn(data=request.data, context={"today": today})
         data.is_valid(raise_exception=True)
-        result = services.slots_generate(request=request, by=request.user, schedule=schedule, **data.validated_data)
+        result = services.slots_generate(by=request.user, schedule=schedule, **data.validated_data)
         return Response(result)
 
 
 @extend_schema(tags=["opd"])
-class SlotViewSet(CachedListMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class SlotViewSet(
+    CachedListMixin, ScopedQuerysetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """Bookable OPD slots; times are returned with the hospital's UTC offset. Public read; staff of the
     hospital (and the doctor itself) add slots and change capacity or status. Never deleted (set
     `status: cancelled`)."""
@@ -149,6 +143,7 @@ class SlotViewSet(CachedListMixin, mixins.ListModelMixin, mixins.RetrieveModelMi
     queryset = Slot.objects.select_related("hospital", "doctor__user").order_by("start", "id")
     serializer_class = SlotOut
     permission_classes = [PublicReadDoctorWrite]
+    public_read, active_lookups = True, ("hospital__is_active",)
     filterset_class = SlotFilter
     ordering_fields = ["start", "id", "booked", "capacity"]
 
@@ -161,7 +156,7 @@ class SlotViewSet(CachedListMixin, mixins.ListModelMixin, mixins.RetrieveModelMi
     )
 
     def get_queryset(self):
-        queryset = _active_only_unless_admin(self.request, super().get_queryset(), "hospital__is_active")
+        queryset = super().get_queryset()
         return queryset.only(*self.list_columns) if self.action == "list" else queryset
 
     # Bookable listings (`available=true`, what patients browse) are kept on the read cache until the
@@ -172,6 +167,13 @@ class SlotViewSet(CachedListMixin, mixins.ListModelMixin, mixins.RetrieveModelMi
         if BooleanWidget().value_from_datadict(request.query_params, {}, "available") is not True:
             return None
         return visibility_scope(request.user)
+
+    def list_cache_topics(self, request) -> list[str] | None:
+        # One hospital's bookable slots change only with its slots, doctors and the hospital itself.
+        hospital_ids = request.query_params.getlist("hospital_id")
+        if len(hospital_ids) == 1 and hospital_ids[0].isascii() and hospital_ids[0].isdigit():
+            return slot_list_topics(int(hospital_ids[0]))
+        return None
 
     def list_cache_totals(self, queryset) -> dict:
         return queryset.aggregate(count=Count("pk"), first_start=Min("start"))
@@ -187,7 +189,7 @@ class SlotViewSet(CachedListMixin, mixins.ListModelMixin, mixins.RetrieveModelMi
         data = SlotCreateIn(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
-        slot = services.slot_create(request=request, by=request.user, doctor=values.pop("doctor_id"), **values)
+        slot = services.slot_create(by=request.user, doctor=values.pop("doctor_id"), **values)
         return Response(self._out(slot), status=status.HTTP_201_CREATED)
 
     @extend_schema(request=SlotUpdateIn, responses={200: SlotOut})
@@ -197,7 +199,7 @@ class SlotViewSet(CachedListMixin, mixins.ListModelMixin, mixins.RetrieveModelMi
         slot = self.get_object()
         data = SlotUpdateIn(data=request.data)
         data.is_valid(raise_exception=True)
-        slot = services.slot_update(request=request, by=request.user, slot=slot, **data.validated_data)
+        slot = services.slot_update(by=request.user, slot=slot, **data.validated_data)
         return Response(self._out(slot))
 
 
@@ -223,8 +225,8 @@ class AppointmentViewSet(ClinicalReadAuditMixin, ScopedQuerysetMixin, mixins.Lis
     filterset_class = AppointmentFilter
     ordering_fields = ["id", "created_at", "start", "token_number"]
     owner_lookups = ("patient_id",)
-    hospital_lookups = {HOSPITAL_ADMIN: "hospital_id"}
-    user_lookups = {DOCTOR: "doctor__user_id"}
+    hospital_lookups = {Role.HOSPITAL_ADMIN: "hospital_id"}
+    user_lookups = {Role.DOCTOR: "doctor__user_id"}
     audit_object_type = "appointment"
     throttle_scope = "booking"
 
@@ -249,7 +251,7 @@ class AppointmentViewSet(ClinicalReadAuditMixin, ScopedQuerysetMixin, mixins.Lis
         already booked by this patient -> 409."""
         data = AppointmentCreateIn(data=request.data)
         data.is_valid(raise_exception=True)
-        appointment = services.appointment_book(request=request, by=request.user, **data.validated_data)
+        appointment = services.appointment_book(by=request.user, **data.validated_data)
         return Response(AppointmentOut(appointment).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=AppointmentUpdateIn, responses={200: AppointmentOut})
@@ -259,9 +261,7 @@ class AppointmentViewSet(ClinicalReadAuditMixin, ScopedQuerysetMixin, mixins.Lis
         appointment = self.get_object()
         data = AppointmentUpdateIn(data=request.data)
         data.is_valid(raise_exception=True)
-        appointment = services.appointment_update(
-            request=request, by=request.user, appointment=appointment, data=data.validated_data
-        )
+        appointment = services.appointment_update(by=request.user, appointment=appointment, data=data.validated_data)
         return Response(self._out(appointment))
 
     @extend_schema(request=CancelIn, responses={200: AppointmentOut})
@@ -273,13 +273,13 @@ class AppointmentViewSet(ClinicalReadAuditMixin, ScopedQuerysetMixin, mixins.Lis
         data = CancelIn(data=request.data if request.data else request.query_params)
         data.is_valid(raise_exception=True)
         appointment = services.appointment_cancel(
-            request=request, by=request.user, appointment=appointment, reason=data.validated_data["reason"]
+            by=request.user, appointment=appointment, reason=data.validated_data["reason"]
         )
         return Response(self._out(appointment))
 
     def _transition(self, request):
         appointment = services.appointment_transition(
-            request=request, by=request.user, appointment=self.get_object(), status=APPOINTMENT_TRANSITION[self.action]
+            by=request.user, appointment=self.get_object(), status=APPOINTMENT_TRANSITION[self.action]
         )
         return Response(self._out(appointment))
 
@@ -323,8 +323,8 @@ class VisitViewSet(ClinicalReadAuditMixin, ScopedQuerysetMixin, mixins.ListModel
     filterset_class = VisitFilter
     ordering_fields = ["visited_at", "id"]
     owner_lookups = ("patient_id",)
-    hospital_lookups = {HOSPITAL_ADMIN: "hospital_id"}
-    user_lookups = {DOCTOR: "doctor__user_id"}
+    hospital_lookups = {Role.HOSPITAL_ADMIN: "hospital_id"}
+    user_lookups = {Role.DOCTOR: "doctor__user_id"}
     audit_object_type = "visit"
 
     @extend_schema(
@@ -339,7 +339,6 @@ class VisitViewSet(ClinicalReadAuditMixin, ScopedQuerysetMixin, mixins.ListModel
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
         visit = services.visit_create(
-            request=request,
             by=request.user,
             appointment_id=values.pop("appointment_id", None),
             patient_id=values.pop("patient_id", None),

@@ -116,7 +116,9 @@ def setup() -> dict:
     from hospitals.models import Hospital
 
     hospital = Hospital.objects.create(name="Fault General", registration_number="FAULT-1", city="Pune")
-    doctor_user = User.objects.create(username="faultdoc", fullname="Fault Doc", role="doctor", hospital=hospital)
+    doctor_user = User.objects.create(
+        username="faultdoc", fullname="Fault Doc", role=User.Role.DOCTOR, hospital=hospital
+    )
     doctor = Doctor.objects.create(user=doctor_user, hospital=hospital, specialization="GP", license_number="F-1")
     start = (datetime.now(UTC) + timedelta(days=2)).replace(minute=0, second=0, microsecond=0)
     slots = [
@@ -130,7 +132,9 @@ def setup() -> dict:
         ).pk
         for n in range(4)
     ]
-    patients = [User.objects.create(username=f"faultpatient{n}", fullname=f"P {n}", role="user") for n in range(60)]
+    patients = [
+        User.objects.create(username=f"faultpatient{n}", fullname=f"P {n}", role=User.Role.USER) for n in range(60)
+    ]
     tokens = [tokens_issue(user=patient)["access"] for patient in patients]
     admin = User.objects.get(username=os.environ["ADMIN_USERNAME"])
     state = {"tokens": tokens, "slots": slots, "admin": tokens_issue(user=admin)["access"]}

@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from accounts.models import BloodGroup
 from bloodbank.models import Component, StockLot
+from bloodbank.topics import bank_topic, stock_topic
 from hms.api import readcache
 
 _GROUP_ORDER = {value: index for index, value in enumerate(BloodGroup.values)}
@@ -41,6 +42,7 @@ def stock_summary(*, bank_id: int, banks, cache_scope: str = "") -> dict | None:
         f"hms:stock:{cache_scope}:{today.isoformat()}:{bank_id}",
         lambda: _usable_stock_rows(bank_id, banks, today),
         seconds=settings.READ_CACHE_SECONDS if cache_scope else 0,
+        topics=[stock_topic(bank_id), bank_topic(bank_id)],
     )
     if rows is None:
         return None

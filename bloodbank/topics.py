@@ -1,9 +1,9 @@
 """The blood-bank topic of the change feed (API.md section 15) and the events stock changes emit."""
 
-from bloodbank.models import BloodBank
-from bloodbank.selectors import stock_summary
+from bloodbank.models import Allocation, BloodBank, BloodRequest, Donation, StockLot
 from feed.emit import emit, emit_many
 from feed.topics import register, user_topic
+from hms.api.readcache import model_topics
 from hospitals.access import is_admin
 
 
@@ -20,6 +20,17 @@ def stock_topic(bank_id: int) -> str:
     return f"bloodbank.{bank_id}.stock"
 
 
+def bank_topic(bank_id: int) -> str:
+    """The bank row itself (active or not): a topic of the read cache, not of the feed."""
+    return f"bloodbank.{bank_id}"
+
+
+def stock_summary(**kwargs):
+    from bloodbank.selectors import stock_summary as summary  # the selectors cache under these topics
+
+    return summary(**kwargs)
+
+
 def stock_state(user, bank_id: int) -> dict:
     """The shape of GET /blood-banks/{id}/stock."""
     return stock_summary(bank_id=bank_id, banks=lambda: _banks_shown(user)) or {"blood_bank_id": bank_id, "items": []}
@@ -32,6 +43,12 @@ def stock_changed(*, bank_id: int) -> None:
 
 def register_topics() -> None:
     register("bloodbank.{id}.stock", public=True, allows=bank_shown, snapshot=stock_state)
+    # What saves of these rows change, for the read cache (writes outside the services too: the admin).
+    model_topics(BloodBank, lambda bank: [bank_topic(bank.pk)])
+    model_topics(StockLot, lambda lot: [stock_topic(lot.blood_bank_id)])
+    model_topics(BloodRequest, lambda request: [])
+    model_topics(Donation, lambda donation: [])  # its lot is a StockLot of its own
+    model_topics(Allocation, lambda allocation: [])  # allocated units are taken by UPDATEs that emit
 
 
 def request_changed(blood_request, *, stock_moved: bool = False) -> None:

@@ -11,12 +11,14 @@ from bloodbank import selectors, serializers, services
 from bloodbank.filters import BloodBankFilter, BloodRequestFilter, DonationFilter
 from bloodbank.models import Allocation, BloodBank, BloodRequest, Donation
 from bloodbank.permissions import IsBankManager
-from hms.api.permissions import ADMIN, DONOR, HOSPITAL_ADMIN, IsAdminRole, has_role, role_of, visibility_scope
-from hms.api.scoping import ScopedQuerysetMixin
+from hms.api.permissions import IsAdminRole, has_role
+from hms.api.roles import Role
+from hms.api.scoping import ScopedQuerysetMixin, visibility_scope
 
 
 @extend_schema(tags=["blood bank"])
 class BloodBankViewSet(
+    ScopedQuerysetMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -28,6 +30,7 @@ class BloodBankViewSet(
     managed by admin and the admin of the bank's hospital. DELETE deactivates (204)."""
 
     queryset = BloodBank.objects.all()
+    public_read, active_lookups = True, ("is_active",)
     filterset_class = BloodBankFilter
     search_fields = ["name", "city", "license_number"]
     ordering_fields = ["id", "name", "city"]
@@ -39,12 +42,6 @@ class BloodBankViewSet(
             return [IsBankManager()]
         return [AllowAny()]
 
-    def get_queryset(self):
-        queryset = super().get_queryset()
-        if role_of(self.request.user) != ADMIN:
-            queryset = queryset.filter(is_active=True)
-        return queryset
-
     def get_serializer_class(self):
         if self.action in ("create", "update", "partial_update"):
             return serializers.BloodBankIn
@@ -54,7 +51,7 @@ class BloodBankViewSet(
     def create(self, request, *args, **kwargs):
         data = serializers.BloodBankIn(data=request.data)
         data.is_valid(raise_exception=True)
-        bank = services.blood_bank_create(request=request, data=dict(data.validated_data))
+        bank = services.blood_bank_create(by=request.user, data=dict(data.validated_data))
         return Response(serializers.BloodBankOut(bank).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=serializers.BloodBankIn, responses={200: serializers.BloodBankOut})
@@ -63,7 +60,7 @@ class BloodBankViewSet(
         bank = self.get_object()
         data = serializers.BloodBankIn(instance=bank, data=request.data, partial=partial)
         data.is_valid(raise_exception=True)
-        bank = services.blood_bank_update(request=request, by=request.user, bank=bank, data=dict(data.validated_data))
+        bank = services.blood_bank_update(by=request.user, bank=bank, data=dict(data.validated_data))
         return Response(serializers.BloodBankOut(bank).data)
 
     @extend_schema(request=serializers.BloodBankIn, responses={200: serializers.BloodBankOut})
@@ -72,7 +69,7 @@ class BloodBankViewSet(
 
     @extend_schema(responses={204: None})
     def destroy(self, request, *args, **kwargs):
-        services.blood_bank_deactivate(request=request, bank=self.get_object())
+        services.blood_bank_deactivate(by=request.user, bank=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
@@ -103,7 +100,7 @@ class BloodBankViewSet(
         bank = self.get_object()
         data = serializers.StockLotIn(data=request.data)
         data.is_valid(raise_exception=True)
-        lot = services.stock_add(request=request, bank=bank, **data.validated_data)
+        lot = services.stock_add(by=request.user, bank=bank, **data.validated_data)
         return Response(serializers.StockLotOut(lot).data, status=status.HTTP_201_CREATED)
 
 
@@ -128,7 +125,7 @@ class BloodRequestViewSet(
     search_fields = ["patient_name"]
     ordering_fields = ["id", "created_at", "required_by", "units"]
     owner_lookups = ("requester",)
-    hospital_lookups = {HOSPITAL_ADMIN: "blood_bank__hospital_id"}
+    hospital_lookups = {Role.HOSPITAL_ADMIN: "blood_bank__hospital_id"}
     audit_object_type = "blood_request"
     audit_patient_field = "requester_id"
 
@@ -140,7 +137,7 @@ class BloodRequestViewSet(
     def create(self, request, *args, **kwargs):
         data = serializers.BloodRequestIn(data=request.data)
         data.is_valid(raise_exception=True)
-        blood_request = services.blood_request_create(request=request, by=request.user, data=dict(data.validated_data))
+        blood_request = services.blood_request_create(by=request.user, data=dict(data.validated_data))
         return Response(
             serializers.BloodRequestOut(self.queryset.get(pk=blood_request.pk)).data, status=status.HTTP_201_CREATED
         )
@@ -153,9 +150,7 @@ class BloodRequestViewSet(
     )
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
-        blood_request = services.blood_request_approve(
-            request=request, by=request.user, blood_request=self.get_object()
-        )
+        blood_request = services.blood_request_approve(by=request.user, blood_request=self.get_object())
         return self._out(blood_request)
 
     @extend_schema(request=serializers.RejectIn, responses={200: serializers.BloodRequestOut})
@@ -165,14 +160,14 @@ class BloodRequestViewSet(
         data = serializers.RejectIn(data=request.data)
         data.is_valid(raise_exception=True)
         blood_request = services.blood_request_reject(
-            request=request, by=request.user, blood_request=blood_request, reason=data.validated_data["reason"]
+            by=request.user, blood_request=blood_request, reason=data.validated_data["reason"]
         )
         return self._out(blood_request)
 
     @extend_schema(request=None, responses={200: serializers.BloodRequestOut})
     @action(detail=True, methods=["post"])
     def fulfil(self, request, pk=None):
-        blood_request = services.blood_request_fulfil(request=request, by=request.user, blood_request=self.get_object())
+        blood_request = services.blood_request_fulfil(by=request.user, blood_request=self.get_object())
         return self._out(blood_request)
 
     @extend_schema(
@@ -182,7 +177,7 @@ class BloodRequestViewSet(
     )
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
-        blood_request = services.blood_request_cancel(request=request, by=request.user, blood_request=self.get_object())
+        blood_request = services.blood_request_cancel(by=request.user, blood_request=self.get_object())
         return self._out(blood_request)
 
 
@@ -202,20 +197,20 @@ class DonationViewSet(
     filterset_class = DonationFilter
     ordering_fields = ["id", "donated_on"]
     owner_lookups = ("donor",)
-    hospital_lookups = {HOSPITAL_ADMIN: "blood_bank__hospital_id"}
+    hospital_lookups = {Role.HOSPITAL_ADMIN: "blood_bank__hospital_id"}
 
     def get_permissions(self):
         if self.action == "create":
-            return [has_role(ADMIN, HOSPITAL_ADMIN)()]
+            return [has_role(Role.ADMIN, Role.HOSPITAL_ADMIN)()]
         if self.action == "eligibility":
-            return [has_role(DONOR)()]
+            return [has_role(Role.DONOR)()]
         return [IsAuthenticated()]
 
     @extend_schema(request=serializers.DonationIn, responses={201: serializers.DonationOut})
     def create(self, request, *args, **kwargs):
         data = serializers.DonationIn(data=request.data)
         data.is_valid(raise_exception=True)
-        donation = services.donation_record(request=request, by=request.user, **data.validated_data)
+        donation = services.donation_record(by=request.user, **data.validated_data)
         return Response(serializers.DonationOut(donation).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(

@@ -20,6 +20,7 @@ from dashboard.serializers import ActivityOut, DashboardOut, MyRecordAccessOut, 
 from hms import __version__
 from hms.api.middleware import error_response
 from hms.api.permissions import IsAdminRole
+from hms.api.roles import Role
 from hms.api.views import STARTED_AT, not_found
 
 
@@ -79,7 +80,7 @@ def _metrics_allowed(request) -> bool:
         result = JWTAuthentication().authenticate(request)
     except (AuthenticationFailed, InvalidToken):
         return False
-    return bool(result) and result[0].role == "admin"
+    return bool(result) and result[0].role == Role.ADMIN
 
 
 def metrics(request):

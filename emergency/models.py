@@ -7,6 +7,8 @@ from django.db.models import Q
 from django.db.models.functions import Upper
 from django.utils import timezone
 
+from hms.api.roles import Role
+
 
 def _coordinate_constraints(prefix: str) -> list[models.CheckConstraint]:
     """Latitude/longitude in range, and either both given or neither."""
@@ -69,7 +71,7 @@ class Ambulance(models.Model):
     def clean(self):
         """Form-level check (admin site); the API checks the same in its service."""
         if self.driver_id is not None and (
-            self.driver.role != "ambulance_driver" or self.driver.hospital_id != self.hospital_id
+            self.driver.role != Role.AMBULANCE_DRIVER or self.driver.hospital_id != self.hospital_id
         ):
             raise ValidationError({"driver": "The driver must be an ambulance_driver of the ambulance's hospital."})
 

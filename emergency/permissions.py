@@ -1,6 +1,8 @@
 from rest_framework.permissions import BasePermission
 
-from hms.api.permissions import ADMIN, AMBULANCE_DRIVER, DOCTOR, HOSPITAL_ADMIN, role_of
+from hms.api.permissions import role_of
+from hms.api.roles import STAFF_ROLES, Role
+from hospitals.access import is_staff_of
 
 
 class IsAdminOrHospitalStaff(BasePermission):
@@ -9,7 +11,7 @@ class IsAdminOrHospitalStaff(BasePermission):
     message = "Only administrators and hospital staff see ambulances."
 
     def has_permission(self, request, view):
-        return role_of(request.user) in (ADMIN, HOSPITAL_ADMIN, DOCTOR, AMBULANCE_DRIVER)
+        return role_of(request.user) in (Role.ADMIN, *STAFF_ROLES)
 
 
 class IsAdminOrHospitalAdmin(BasePermission):
@@ -18,7 +20,7 @@ class IsAdminOrHospitalAdmin(BasePermission):
     message = "Only an administrator or a hospital admin may do this."
 
     def has_permission(self, request, view):
-        return role_of(request.user) in (ADMIN, HOSPITAL_ADMIN)
+        return role_of(request.user) in (Role.ADMIN, Role.HOSPITAL_ADMIN)
 
 
 class ReportsLocation(BasePermission):
@@ -27,7 +29,7 @@ class ReportsLocation(BasePermission):
     message = "Only the ambulance's driver or its hospital's admin reports its location."
 
     def has_permission(self, request, view):
-        return role_of(request.user) in (ADMIN, HOSPITAL_ADMIN, AMBULANCE_DRIVER)
+        return role_of(request.user) in (Role.ADMIN, Role.HOSPITAL_ADMIN, Role.AMBULANCE_DRIVER)
 
 
 class MovesEmergencies(BasePermission):
@@ -36,7 +38,7 @@ class MovesEmergencies(BasePermission):
     message = "Only an administrator, the emergency's hospital admin or its ambulance's driver changes its status."
 
     def has_permission(self, request, view):
-        return role_of(request.user) in (ADMIN, HOSPITAL_ADMIN, AMBULANCE_DRIVER)
+        return role_of(request.user) in (Role.ADMIN, Role.HOSPITAL_ADMIN, Role.AMBULANCE_DRIVER)
 
 
 class OfItsHospital(BasePermission):
@@ -45,5 +47,4 @@ class OfItsHospital(BasePermission):
     message = "This ambulance belongs to another hospital."
 
     def has_object_permission(self, request, view, obj):
-        user = request.user
-        return role_of(user) == ADMIN or (user.hospital_id is not None and obj.hospital_id == user.hospital_id)
+        return is_staff_of(request.user, obj.hospital_id)

@@ -2,9 +2,10 @@
 
 from types import SimpleNamespace
 
-from emergency.models import Ambulance, Emergency
+from emergency.models import Ambulance, AmbulanceLocation, Emergency, EmergencyEvent
 from feed.emit import emit_many
 from feed.topics import register
+from hms.api.readcache import model_topics
 from hospitals.access import is_staff_of
 
 
@@ -75,3 +76,6 @@ def register_topics() -> None:
         allows=location_readable,
         snapshot=lambda user, pk: _location(Ambulance.objects.get(pk=pk)) or {},
     )
+    # No cached read depends on ambulances or emergencies alone (dashboards depend on every write).
+    for model in (Ambulance, AmbulanceLocation, Emergency, EmergencyEvent):
+        model_topics(model, lambda row: [])

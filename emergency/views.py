@@ -17,10 +17,10 @@ from emergency.permissions import (
     ReportsLocation,
 )
 from emergency.throttling import EmergencyReportThrottle
-from hms.api.permissions import AMBULANCE_DRIVER, DOCTOR, HOSPITAL_ADMIN
+from hms.api.roles import STAFF_ROLES, Role
 from hms.api.scoping import ScopedQuerysetMixin
 
-STAFF_OF_HOSPITAL = {HOSPITAL_ADMIN: "hospital_id", DOCTOR: "hospital_id", AMBULANCE_DRIVER: "hospital_id"}
+STAFF_OF_HOSPITAL = dict.fromkeys(STAFF_ROLES, "hospital_id")
 
 
 def _ambulances():
@@ -83,7 +83,7 @@ class AmbulanceViewSet(
     def create(self, request, *args, **kwargs):
         data = serializers.AmbulanceIn(data=request.data)
         data.is_valid(raise_exception=True)
-        ambulance = services.ambulance_create(request=request, by=request.user, data=dict(data.validated_data))
+        ambulance = services.ambulance_create(by=request.user, data=dict(data.validated_data))
         return self._out(ambulance, HTTP_201_CREATED)
 
     @extend_schema(request=serializers.AmbulanceIn, responses={200: serializers.AmbulanceOut})
@@ -91,9 +91,7 @@ class AmbulanceViewSet(
         ambulance = self.get_object()
         data = serializers.AmbulanceIn(instance=ambulance, data=request.data, partial=kwargs.pop("partial", False))
         data.is_valid(raise_exception=True)
-        ambulance = services.ambulance_update(
-            request=request, by=request.user, ambulance=ambulance, data=dict(data.validated_data)
-        )
+        ambulance = services.ambulance_update(by=request.user, ambulance=ambulance, data=dict(data.validated_data))
         return self._out(ambulance)
 
     @extend_schema(request=serializers.AmbulanceIn, responses={200: serializers.AmbulanceOut})
@@ -110,9 +108,7 @@ class AmbulanceViewSet(
         ambulance = self.get_object()
         data = serializers.AmbulanceLocationIn(data=request.data)
         data.is_valid(raise_exception=True)
-        ambulance = services.ambulance_location_update(
-            request=request, by=request.user, ambulance=ambulance, **data.validated_data
-        )
+        ambulance = services.ambulance_location_update(by=request.user, ambulance=ambulance, **data.validated_data)
         return self._out(ambulance)
 
     @extend_schema(
@@ -141,7 +137,7 @@ class AmbulanceViewSet(
         data = serializers.AmbulanceStatusIn(data=request.data)
         data.is_valid(raise_exception=True)
         ambulance = services.ambulance_status_set(
-            request=request, by=request.user, ambulance=ambulance, status=data.validated_data["status"]
+            by=request.user, ambulance=ambulance, status=data.validated_data["status"]
         )
         return self._out(ambulance)
 
@@ -166,7 +162,7 @@ class EmergencyViewSet(
     serializer_class = serializers.EmergencyOut
     owner_lookups = ("reporter_id",)
     hospital_lookups = STAFF_OF_HOSPITAL
-    user_lookups = {AMBULANCE_DRIVER: "ambulance__driver_id"}
+    user_lookups = {Role.AMBULANCE_DRIVER: "ambulance__driver_id"}
     filterset_class = EmergencyFilter
     search_fields = ["patient_name", "contact_number", "address"]
     ordering_fields = ["id", "created_at", "updated_at", "severity", "status"]
@@ -209,7 +205,7 @@ class EmergencyViewSet(
         data = serializers.EmergencyIn(data=request.data)
         data.is_valid(raise_exception=True)
         reporter = request.user if request.user.is_authenticated else None
-        emergency = services.emergency_report(request=request, reporter=reporter, data=dict(data.validated_data))
+        emergency = services.emergency_report(reporter=reporter, data=dict(data.validated_data))
         return self._out(emergency, HTTP_201_CREATED)
 
     @extend_schema(
@@ -229,7 +225,7 @@ class EmergencyViewSet(
         data = serializers.EmergencyDispatchIn(data=request.data)
         data.is_valid(raise_exception=True)
         emergency = services.emergency_dispatch(
-            request=request, by=request.user, emergency=emergency, ambulance_id=data.validated_data.get("ambulance_id")
+            by=request.user, emergency=emergency, ambulance_id=data.validated_data.get("ambulance_id")
         )
         return self._out(emergency)
 
@@ -250,7 +246,6 @@ class EmergencyViewSet(
         data = serializers.EmergencyStatusIn(data=request.data)
         data.is_valid(raise_exception=True)
         emergency = services.emergency_status_change(
-            request=request,
             by=request.user,
             emergency=emergency,
             status=data.validated_data["status"],
@@ -269,7 +264,5 @@ class EmergencyViewSet(
         emergency = self.get_object()
         data = serializers.EmergencyForwardIn(data=request.data)
         data.is_valid(raise_exception=True)
-        emergency = services.emergency_forward(
-            request=request, by=request.user, emergency=emergency, **data.validated_data
-        )
+        emergency = services.emergency_forward(by=request.user, emergency=emergency, **data.validated_data)
         return self._out(emergency)

@@ -1,6 +1,7 @@
 """`emit()`: what a service calls, inside its transaction, for each change a topic shows."""
 
 from feed.models import PendingEvent
+from hms.api.readcache import writes_committed
 
 
 def emit(topic: str, type: str, data: dict) -> None:
@@ -8,14 +9,16 @@ def emit(topic: str, type: str, data: dict) -> None:
 
     Call it from the service that makes the change, after the change (the event carries the state
     the change left), inside `transaction.atomic()`. It takes no lock and waits for no other writer;
-    the event gets its public id once committed (`feed.publish`).
+    the event gets its public id once committed (`feed.reader.publish`). Cached reads of the topic
+    are invalidated when the transaction commits.
     """
-    PendingEvent.objects.create(topic=topic, type=type, data=data)
+    emit_many([(topic, type, data)])
 
 
 def emit_many(events: list[tuple[str, str, dict]]) -> None:
     """Several events of one change, in one INSERT, in the order given."""
     if events:
         PendingEvent.objects.bulk_create(
-            [PendingEvent(topic=topic, type=type, data=data) for topic, type, data in events]
+            [PendingEvent(topic=topic, type=kind, data=data) for topic, kind, data in events]
         )
+        writes_committed(topics=sorted({topic for topic, _kind, _data in events}))

@@ -2,32 +2,14 @@
 
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
-from hms.api.permissions import ADMIN, DOCTOR, HOSPITAL_ADMIN, STAFF_ROLES, role_of
+from hms.api.permissions import role_of
+from hms.api.roles import Role
+from hospitals.access import manages_hospital, operates_beds_of
 
 
 def _unrouted(view) -> bool:
     """A method the viewset does not route: let DRF answer 405 instead of 401/403."""
     return getattr(view, "action", "") is None
-
-
-def manages_hospital(user, hospital_id) -> bool:
-    """Admin, or the hospital admin of that hospital."""
-    role = role_of(user)
-    return role == ADMIN or (role == HOSPITAL_ADMIN and hospital_id is not None and user.hospital_id == hospital_id)
-
-
-def operates_beds_of(user, hospital_id) -> bool:
-    """Admin, or the hospital admin or a doctor of that hospital (drivers never admit)."""
-    role = role_of(user)
-    return role == ADMIN or (
-        role in (HOSPITAL_ADMIN, DOCTOR) and hospital_id is not None and user.hospital_id == hospital_id
-    )
-
-
-def is_staff_of(user, hospital_id) -> bool:
-    """Admin, or any staff account (hospital admin, doctor, driver) of that hospital."""
-    role = role_of(user)
-    return role == ADMIN or (role in STAFF_ROLES and hospital_id is not None and user.hospital_id == hospital_id)
 
 
 class PublicReadManagersWrite(BasePermission):
@@ -38,7 +20,7 @@ class PublicReadManagersWrite(BasePermission):
     def has_permission(self, request, view):
         if request.method in SAFE_METHODS or _unrouted(view):
             return True
-        return role_of(request.user) in (ADMIN, HOSPITAL_ADMIN)
+        return role_of(request.user) in (Role.ADMIN, Role.HOSPITAL_ADMIN)
 
     def has_object_permission(self, request, view, obj):
         if request.method in SAFE_METHODS:
@@ -57,8 +39,8 @@ class HospitalPermission(BasePermission):
             return True
         role = role_of(request.user)
         if view.action in self.admin_only_actions:
-            return role == ADMIN
-        return role in (ADMIN, HOSPITAL_ADMIN)
+            return role == Role.ADMIN
+        return role in (Role.ADMIN, Role.HOSPITAL_ADMIN)
 
     def has_object_permission(self, request, view, obj):
         if request.method in SAFE_METHODS:
@@ -72,7 +54,7 @@ class CanOperateBeds(BasePermission):
     message = "Only an administrator, or this hospital's admin or doctors, may run bed operations."
 
     def has_permission(self, request, view):
-        return role_of(request.user) in (ADMIN, HOSPITAL_ADMIN, DOCTOR)
+        return role_of(request.user) in (Role.ADMIN, Role.HOSPITAL_ADMIN, Role.DOCTOR)
 
     def has_object_permission(self, request, view, obj):
         return operates_beds_of(request.user, obj.hospital_id)

@@ -5,8 +5,8 @@ from django.db.models import Count, Exists, OuterRef, Prefetch
 from django.utils import timezone
 
 from hms.api import readcache
-from hms.api.permissions import ADMIN, role_of
-from hospitals.models import Admission, Bed, BedStatus, Hospital, WardType
+from hospitals.models import Admission, Bed, BedStatus, WardType
+from hospitals.topics import beds_topic, hospital_topic
 
 _STATUSES = tuple(BedStatus.values)
 _WARD_TYPES = tuple(WardType.values)
@@ -45,6 +45,7 @@ def bed_summary(*, hospital_id: int, hospitals=None, cache_scope: str = "") -> d
             f"hms:bed-counts:{cache_scope}:{hospital_id}",
             lambda: _visible_bed_counts(hospital_id, hospitals),
             seconds=settings.READ_CACHE_SECONDS if cache_scope else 0,
+            topics=[beds_topic(hospital_id), hospital_topic(hospital_id)],
         )
         if rows is None:
             return None
@@ -68,27 +69,12 @@ def bed_summary(*, hospital_id: int, hospitals=None, cache_scope: str = "") -> d
     }
 
 
-def hospitals_visible(*, user):
-    """Active hospitals for everyone; an administrator also sees deactivated ones (to reactivate them)."""
-    queryset = Hospital.objects.all()
-    if role_of(user) == ADMIN:
-        return queryset
-    return queryset.filter(is_active=True)
-
-
 def with_available_beds(queryset, *, ward_type: str | None):
     """Hospitals holding at least one available bed (of that ward type, when given)."""
     beds = Bed.objects.filter(hospital_id=OuterRef("pk"), status=BedStatus.AVAILABLE)
     if ward_type:
         beds = beds.filter(ward__ward_type=ward_type)
     return queryset.filter(Exists(beds))
-
-
-def in_active_hospitals(queryset, *, user):
-    """Floors, wards, beds: rows of deactivated hospitals are visible to administrators only."""
-    if role_of(user) == ADMIN:
-        return queryset
-    return queryset.filter(hospital__is_active=True)
 
 
 def beds_with_current_admission(queryset):

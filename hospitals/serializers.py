@@ -15,6 +15,7 @@ from hms.api.serializers import (
     ModelSerializer,
     validate_coordinates,
 )
+from hospitals.access import is_staff_of
 from hospitals.models import (
     Admission,
     Bed,
@@ -25,7 +26,6 @@ from hospitals.models import (
     WardType,
     validate_timezone,
 )
-from hospitals.permissions import is_staff_of
 
 
 @extend_schema_field(

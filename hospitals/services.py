@@ -12,10 +12,11 @@ from accounts.activity import Action, record
 from accounts.models import User
 from hms.api.exceptions import Conflict
 from hms.api.permissions import role_of
+from hms.api.readcache import writes_committed
 from hms.api.roles import Role
 from hospitals.access import is_admin, manages_hospital, operates_beds_of
 from hospitals.models import ADMITTABLE_BED_STATUSES, Admission, Bed, BedStatus, Floor, Hospital, Ward
-from hospitals.topics import beds_changed
+from hospitals.topics import beds_changed, hospital_topic
 
 
 def _require_manager(by: User, hospital_id: int) -> None:
@@ -78,6 +79,7 @@ def hospital_update(*, by: User, hospital: Hospital, data: dict) -> Hospital:
 def hospital_deactivate(*, by: User, hospital: Hospital) -> None:
     """DELETE keeps the data: the hospital leaves public lists and can be reactivated by an admin."""
     Hospital.objects.filter(pk=hospital.pk).update(is_active=False, updated_at=timezone.now())
+    writes_committed(topics=[hospital_topic(hospital.pk)])  # an UPDATE sends no post_save
     record(action=Action.DELETE, actor=by, object_type="hospital", object_id=hospital.pk)
 
 

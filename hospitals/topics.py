@@ -2,9 +2,9 @@
 
 from feed.emit import emit
 from feed.topics import register
+from hms.api.readcache import model_topics
 from hospitals.access import is_admin
-from hospitals.models import Hospital
-from hospitals.selectors import bed_summary
+from hospitals.models import Admission, Bed, Floor, Hospital, Ward
 
 
 def hospital_shown(user, hospital_id: int) -> bool:
@@ -19,8 +19,15 @@ def beds_topic(hospital_id: int) -> str:
     return f"hospital.{hospital_id}.beds"
 
 
+def hospital_topic(hospital_id: int) -> str:
+    """The hospital row itself (active, OPD status, ...): a topic of the read cache, not of the feed."""
+    return f"hospital.{hospital_id}"
+
+
 def beds_state(_user, hospital_id: int) -> dict:
     """The shape of GET /hospitals/{id}/availability."""
+    from hospitals.selectors import bed_summary  # the selectors cache under these topics
+
     return bed_summary(hospital_id=hospital_id)
 
 
@@ -31,3 +38,8 @@ def beds_changed(*, hospital_id: int) -> None:
 
 def register_topics() -> None:
     register("hospital.{id}.beds", public=True, allows=hospital_shown, snapshot=beds_state)
+    # What saves of these rows change, for the read cache (writes outside the services too: the admin).
+    model_topics(Hospital, lambda hospital: [hospital_topic(hospital.pk)])
+    model_topics(Floor, lambda floor: [])
+    for model in (Ward, Bed, Admission):
+        model_topics(model, lambda row: [beds_topic(row.hospital_id)])

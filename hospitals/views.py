@@ -10,8 +10,8 @@ from rest_framework.response import Response
 
 from accounts.activity import ClinicalReadAuditMixin
 from hms.api.listcache import CachedListMixin
-from hms.api.permissions import visibility_scope
-from hms.api.scoping import ScopedQuerysetMixin
+from hms.api.roles import Role
+from hms.api.scoping import ScopedQuerysetMixin, visibility_scope
 from hospitals import selectors, serializers, services
 from hospitals.filters import AdmissionFilter, BedFilter, FloorFilter, HospitalFilter, WardFilter
 from hospitals.models import Admission, Bed, Floor, Hospital, Ward
@@ -53,6 +53,7 @@ class _WriteViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.G
 @extend_schema(tags=["hospitals"])
 class HospitalViewSet(
     CachedListMixin,
+    ScopedQuerysetMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -64,13 +65,11 @@ class HospitalViewSet(
 
     queryset = Hospital.objects.all()
     permission_classes = [HospitalPermission]
+    # Lists default to active hospitals in HospitalFilter; an admin may ask for `is_active=false`.
+    public_read, active_lookups = True, ("is_active",)
     filterset_class = HospitalFilter
     search_fields = ["name", "city", "registration_number"]
     ordering_fields = ["id", "name", "city", "created_at"]
-
-    def get_queryset(self):
-        # Lists default to active hospitals in HospitalFilter; an admin may ask for `is_active=false`.
-        return selectors.hospitals_visible(user=self.request.user)
 
     def list_cache_scope(self, request) -> str:
         # Lists are kept on the read cache until the next committed write (nothing in them changes with time).
@@ -97,7 +96,7 @@ class HospitalViewSet(
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
         admin_data = values.pop("admin", None)
-        hospital, admin = services.hospital_create(request=request, data=values, admin_data=admin_data)
+        hospital, admin = services.hospital_create(by=request.user, data=values, admin_data=admin_data)
         out = serializers.HospitalCreatedOut(hospital, context={**self.get_serializer_context(), "admin": admin})
         return Response(out.data, status=status.HTTP_201_CREATED)
 
@@ -107,9 +106,7 @@ class HospitalViewSet(
         hospital = self.get_object()
         data = serializers.HospitalIn(instance=hospital, data=request.data, partial=partial)
         data.is_valid(raise_exception=True)
-        hospital = services.hospital_update(
-            request=request, by=request.user, hospital=hospital, data=dict(data.validated_data)
-        )
+        hospital = services.hospital_update(by=request.user, hospital=hospital, data=dict(data.validated_data))
         return Response(serializers.HospitalDetailOut(hospital, context=self.get_serializer_context()).data)
 
     @extend_schema(request=serializers.HospitalIn, responses={200: serializers.HospitalDetailOut})
@@ -118,7 +115,7 @@ class HospitalViewSet(
 
     @extend_schema(summary="Deactivate a hospital (data kept)", responses={204: None})
     def destroy(self, request, *args, **kwargs):
-        services.hospital_deactivate(request=request, hospital=self.get_object())
+        services.hospital_deactivate(by=request.user, hospital=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
@@ -162,7 +159,7 @@ class HospitalViewSet(
         if request.method == "POST":
             data = serializers.HospitalFloorIn(data=request.data)
             data.is_valid(raise_exception=True)
-            floor = services.floor_create(request=request, by=request.user, hospital=hospital, **data.validated_data)
+            floor = services.floor_create(by=request.user, hospital=hospital, **data.validated_data)
             return Response(serializers.FloorOut(floor).data, status=status.HTTP_201_CREATED)
         floors = hospital.floors.order_by("id")
         page = self.paginate_queryset(floors)
@@ -177,19 +174,17 @@ class HospitalViewSet(
     list=extend_schema(auth=[{}, {"jwtAuth": []}]),
     retrieve=extend_schema(auth=[{}, {"jwtAuth": []}]),
 )
-class FloorViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _WriteViewSet):
+class FloorViewSet(ScopedQuerysetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, _WriteViewSet):
     """Floors of multi-level hospitals. Public reads; admin and the hospital's admin write; DELETE is 405."""
 
     queryset = Floor.objects.all()
     permission_classes = [PublicReadManagersWrite]
+    public_read, active_lookups = True, ("hospital__is_active",)
     filterset_class = FloorFilter
     ordering_fields = ["id", "floor_number"]
     input_serializer_class = serializers.FloorIn
     update_serializer_class = serializers.FloorUpdateIn
     output_serializer_class = serializers.FloorOut
-
-    def get_queryset(self):
-        return selectors.in_active_hospitals(super().get_queryset(), user=self.request.user)
 
     @extend_schema(responses={201: serializers.FloorOut})
     def create(self, request, *args, **kwargs):
@@ -197,7 +192,6 @@ class FloorViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _WriteViewS
         data.is_valid(raise_exception=True)
         values = data.validated_data
         floor = services.floor_create(
-            request=request,
             by=request.user,
             hospital=values.get("hospital"),
             floor_number=values["floor_number"],
@@ -210,9 +204,7 @@ class FloorViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _WriteViewS
         floor = self.get_object()
         data = serializers.FloorUpdateIn(data=request.data, partial=kwargs.pop("partial", False))
         data.is_valid(raise_exception=True)
-        return self.output(
-            services.floor_update(request=request, by=request.user, floor=floor, data=data.validated_data)
-        )
+        return self.output(services.floor_update(by=request.user, floor=floor, data=data.validated_data))
 
     @extend_schema(responses={200: serializers.FloorOut})
     def partial_update(self, request, *args, **kwargs):
@@ -224,32 +216,30 @@ class FloorViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _WriteViewS
     list=extend_schema(auth=[{}, {"jwtAuth": []}]),
     retrieve=extend_schema(auth=[{}, {"jwtAuth": []}]),
 )
-class WardViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _WriteViewSet):
+class WardViewSet(ScopedQuerysetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, _WriteViewSet):
     """Wards: on a floor of a multi-level hospital, or directly under a single-level one. DELETE is 405."""
 
     queryset = Ward.objects.all()
     permission_classes = [PublicReadManagersWrite]
+    public_read, active_lookups = True, ("hospital__is_active",)
     filterset_class = WardFilter
     ordering_fields = ["id", "name", "ward_number", "ward_type"]
     search_fields = ["name", "ward_number"]
     input_serializer_class = serializers.WardIn
     output_serializer_class = serializers.WardOut
 
-    def get_queryset(self):
-        return selectors.in_active_hospitals(super().get_queryset(), user=self.request.user)
-
     @extend_schema(responses={201: serializers.WardOut})
     def create(self, request, *args, **kwargs):
         data = serializers.WardIn(data=request.data)
         data.is_valid(raise_exception=True)
-        return self.output(services.ward_create(request=request, by=request.user, data=data.validated_data), 201)
+        return self.output(services.ward_create(by=request.user, data=data.validated_data), 201)
 
     @extend_schema(responses={200: serializers.WardOut})
     def update(self, request, *args, **kwargs):
         ward = self.get_object()
         data = serializers.WardIn(data=request.data, partial=kwargs.pop("partial", False))
         data.is_valid(raise_exception=True)
-        return self.output(services.ward_update(request=request, by=request.user, ward=ward, data=data.validated_data))
+        return self.output(services.ward_update(by=request.user, ward=ward, data=data.validated_data))
 
     @extend_schema(responses={200: serializers.WardOut})
     def partial_update(self, request, *args, **kwargs):
@@ -269,7 +259,7 @@ BED_ACTION_ERRORS = {
     list=extend_schema(auth=[{}, {"jwtAuth": []}]),
     retrieve=extend_schema(auth=[{}, {"jwtAuth": []}]),
 )
-class BedViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _WriteViewSet):
+class BedViewSet(ScopedQuerysetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, _WriteViewSet):
     """Beds and their operations. `current_admission` is shown only to the hospital's staff and admins.
 
     DELETE is 405: a bed leaves service through `status` maintenance.
@@ -277,6 +267,7 @@ class BedViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _WriteViewSet
 
     queryset = Bed.objects.all()
     permission_classes = [PublicReadManagersWrite]
+    public_read, active_lookups = True, ("hospital__is_active",)
     filterset_class = BedFilter
     ordering_fields = ["id", "bed_number", "status"]
     input_serializer_class = serializers.BedIn
@@ -284,8 +275,7 @@ class BedViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _WriteViewSet
     output_serializer_class = serializers.BedOut
 
     def get_queryset(self):
-        queryset = selectors.in_active_hospitals(super().get_queryset(), user=self.request.user)
-        return selectors.beds_with_current_admission(queryset)
+        return selectors.beds_with_current_admission(super().get_queryset())
 
     @extend_schema(responses={201: serializers.BedOut})
     def create(self, request, *args, **kwargs):
@@ -293,7 +283,6 @@ class BedViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _WriteViewSet
         data.is_valid(raise_exception=True)
         values = data.validated_data
         bed = services.bed_create(
-            request=request,
             by=request.user,
             ward=values["ward"],
             bed_number=values["bed_number"],
@@ -306,7 +295,7 @@ class BedViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _WriteViewSet
         bed = self.get_object()
         data = serializers.BedUpdateIn(data=request.data, partial=kwargs.pop("partial", False))
         data.is_valid(raise_exception=True)
-        bed = services.bed_update(request=request, by=request.user, bed=bed, data=data.validated_data)
+        bed = services.bed_update(by=request.user, bed=bed, data=data.validated_data)
         return self.output(self.get_queryset().get(pk=bed.pk))
 
     @extend_schema(responses={200: serializers.BedOut})
@@ -325,7 +314,6 @@ class BedViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _WriteViewSet
         data.is_valid(raise_exception=True)
         values = data.validated_data
         admission = services.bed_admit(
-            request=request,
             by=request.user,
             bed=bed,
             patient=values.get("patient"),
@@ -341,7 +329,7 @@ class BedViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _WriteViewSet
     )
     @action(detail=True, methods=["post"], permission_classes=[CanOperateBeds])
     def discharge(self, request, pk=None):
-        admission = services.bed_discharge(request=request, by=request.user, bed=self.get_object())
+        admission = services.bed_discharge(by=request.user, bed=self.get_object())
         return Response(serializers.AdmissionOut(admission).data)
 
     @extend_schema(
@@ -355,7 +343,7 @@ class BedViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _WriteViewSet
         data = serializers.TransferIn(data=request.data)
         data.is_valid(raise_exception=True)
         to_bed = get_object_or_404(self.get_queryset(), pk=data.validated_data["to_bed_id"])
-        admission = services.bed_transfer(request=request, by=request.user, bed=bed, to_bed=to_bed)
+        admission = services.bed_transfer(by=request.user, bed=bed, to_bed=to_bed)
         return Response(serializers.AdmissionOut(admission).data)
 
     @extend_schema(
@@ -368,7 +356,7 @@ class BedViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _WriteViewSet
         bed = self.get_object()
         data = serializers.BedStatusIn(data=request.data)
         data.is_valid(raise_exception=True)
-        bed = services.bed_status_set(request=request, by=request.user, bed=bed, status=data.validated_data["status"])
+        bed = services.bed_status_set(by=request.user, bed=bed, status=data.validated_data["status"])
         return self.output(self.get_queryset().get(pk=bed.pk))
 
 
@@ -388,7 +376,7 @@ class AdmissionViewSet(ClinicalReadAuditMixin, ScopedQuerysetMixin, viewsets.Rea
     filterset_class = AdmissionFilter
     ordering_fields = ["admitted_at", "discharged_at", "id"]
     owner_lookups = ("patient_id",)
-    hospital_lookups = {"hospital_admin": "hospital_id", "doctor": "hospital_id"}
+    hospital_lookups = {Role.HOSPITAL_ADMIN: "hospital_id", Role.DOCTOR: "hospital_id"}
     audit_object_type = "admission"
 
     @extend_schema(responses={200: serializers.AdmissionOut, 404: NOT_FOUND})

@@ -31,7 +31,7 @@ from appointments.models import (
     Slot,
     booking_refusal,
 )
-from appointments.topics import appointment_changed
+from appointments.topics import appointment_changed, slots_topic
 from hms.api.db import prepared_cursor
 from hms.api.exceptions import Conflict
 from hms.api.readcache import writes_committed
@@ -225,7 +225,8 @@ def _book_in_one_statement(
     )
     slot = Slot(id=pk, hospital=hospital, doctor=doctor, start=start, end=end, status=status, booked=now_booked,
                 last_token=token, capacity=capacity)  # fmt: skip
-    writes_committed()
+    # The statement wrote the slot's feed event in SQL: emit() did not run to invalidate its pages.
+    writes_committed(topics=[slots_topic(hospital_pk)])
     return Appointment(
         id=appointment_id,
         patient=patient,

@@ -4,8 +4,8 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from accounts.activity import Action, record
 from accounts.models import User
 from appointments.models import Doctor
-from appointments.permissions import manages_hospital
 from hms.api.exceptions import Conflict
+from hospitals.access import manages_hospital
 
 # Accounts that may be turned into a doctor through `user_id`: never an admin, hospital admin or driver.
 CONVERTIBLE_ROLES = (User.Role.USER, User.Role.DONOR, User.Role.DOCTOR)
@@ -34,7 +34,7 @@ def _adopt_account(*, by: User, user: User, hospital) -> User:
 
 @transaction.atomic
 def doctor_create(
-    *, request, by: User, hospital, profile: dict, account: dict | None = None, user: User | None = None
+    *, by: User, hospital, profile: dict, account: dict | None = None, user: User | None = None
 ) -> Doctor:
     """A doctor profile with a new account (`account`) or an existing one (`user`), in one transaction."""
     if not manages_hospital(by, hospital.pk):
@@ -45,10 +45,10 @@ def doctor_create(
         user = User(**account, role=User.Role.DOCTOR, hospital=hospital)
         user.set_password(password)
         user.save()
-        record(action=Action.CREATE, request=request, object_type="user", object_id=user.pk)
+        record(action=Action.CREATE, actor=by, object_type="user", object_id=user.pk)
     else:
         user = _adopt_account(by=by, user=user, hospital=hospital)
-        record(action=Action.UPDATE, request=request, object_type="user", object_id=user.pk, detail={"role": "doctor"})
+        record(action=Action.UPDATE, actor=by, object_type="user", object_id=user.pk, detail={"role": User.Role.DOCTOR})
     doctor = Doctor.objects.create(user=user, hospital=hospital, **profile)
-    record(action=Action.CREATE, request=request, object_type="doctor", object_id=doctor.pk)
+    record(action=Action.CREATE, actor=by, object_type="doctor", object_id=doctor.pk)
     return doctor

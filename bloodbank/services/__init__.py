@@ -1,6 +1,5 @@
 """Blood bank rules that write, one transaction each: banks, stock lots, requests, donations."""
 
-from bloodbank.services.access import is_bank_manager
 from bloodbank.services.banks import blood_bank_create, blood_bank_deactivate, blood_bank_update
 from bloodbank.services.donations import (
     WHOLE_BLOOD_DONATION_INTERVAL_DAYS,
@@ -30,7 +29,6 @@ __all__ = [
     "blood_request_reject",
     "donation_record",
     "donor_eligibility",
-    "is_bank_manager",
     "last_whole_blood_donation",
     "lot_create",
     "lot_dates",

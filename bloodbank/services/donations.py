@@ -9,9 +9,9 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from accounts.activity import Action, record
 from accounts.models import User
 from bloodbank.models import BloodBank, Component, Donation
-from bloodbank.services.access import is_bank_manager
 from bloodbank.services.stock import MAX_LOT_AGE, lot_create
 from hms.api.exceptions import Conflict
+from hospitals.access import manages_hospital
 
 WHOLE_BLOOD_DONATION_INTERVAL_DAYS = 56
 
@@ -38,7 +38,6 @@ def donor_eligibility(*, donor: User, today: datetime.date | None = None) -> dic
 @transaction.atomic
 def donation_record(
     *,
-    request,
     by: User,
     donor: User,
     bank: BloodBank,
@@ -50,7 +49,7 @@ def donation_record(
     lot_number: str = "",
 ) -> Donation:
     """Record a donation and receive it as a stock lot of the bank, in one transaction."""
-    if not is_bank_manager(user=by, bank=bank):
+    if not manages_hospital(by, bank.hospital_id):
         raise PermissionDenied("Only the managers of this blood bank may record its donations.")
     today = timezone.localdate()
     donated_on = donated_on or today
@@ -115,7 +114,7 @@ def donation_record(
     )
     record(
         action=Action.CREATE,
-        request=request,
+        actor=by,
         object_type="donation",
         object_id=donation.pk,
         patient_id=donor.pk,

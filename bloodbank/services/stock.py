@@ -13,7 +13,6 @@ from bloodbank import compatibility
 from bloodbank.models import BloodBank, Component, StockLot
 from bloodbank.topics import stock_changed
 from hms.api.exceptions import Conflict
-from hms.api.readcache import writes_committed
 
 # Sanity bounds on lot dates: nothing is collected, or keeps, longer than this (frozen plasma keeps
 # for a few years at most).
@@ -123,7 +122,6 @@ def stock_expire(*, today: datetime.date | None = None) -> int:
             .order_by("pk")
             .values_list("pk", "blood_bank_id")
         )
-        writes_committed()  # an UPDATE sends no post_save: cached figures are invalidated here
         expired = StockLot.objects.filter(pk__in=[pk for pk, _bank in lots]).update(status=StockLot.Status.EXPIRED)
         for bank_id in sorted({bank for _pk, bank in lots}):
             stock_changed(bank_id=bank_id)

@@ -1,4 +1,11 @@
+"""The caller's address, and the context variable that carries it to code that has no request."""
+
+import contextvars
+
 from django.conf import settings
+
+# Set by hms.api.middleware.RequestIdMiddleware for the duration of a request; "" elsewhere (commands, jobs).
+client_ip_var: contextvars.ContextVar[str] = contextvars.ContextVar("client_ip", default="")
 
 
 def client_ip(request) -> str:

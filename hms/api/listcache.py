@@ -20,6 +20,10 @@ class CachedListMixin:
         """A name for what this caller may see (the same for callers who see the same rows); None: no cache."""
         raise NotImplementedError
 
+    def list_cache_topics(self, request) -> list[str] | None:
+        """The topics a page depends on (hms.api.readcache); None: every committed write."""
+        return None
+
     def list_cache_still_valid(self, entry: dict) -> bool:
         return True
 
@@ -38,6 +42,7 @@ class CachedListMixin:
             lambda: self._list_cache_entry(request),
             seconds=settings.READ_CACHE_SECONDS,
             still_valid=self.list_cache_still_valid,
+            topics=self.list_cache_topics(request),
         )
         return self.paginator.response_from_entry(entry, request)
 

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import DatabaseError
 from django.http import JsonResponse
 
+from hms.api.client import client_ip, client_ip_var
 from hms.api.logging import request_id_var
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
@@ -18,7 +19,7 @@ def error_response(status: int, code: str, detail: str, error_type: str = "clien
 
 
 class RequestIdMiddleware:
-    """Take X-Request-ID from the caller (when well-formed) or make one; echo it and log it."""
+    """Take X-Request-ID from the caller (when well-formed) or make one; echo it, log it, audit it."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -26,11 +27,14 @@ class RequestIdMiddleware:
     def __call__(self, request):
         incoming = request.META.get("HTTP_X_REQUEST_ID", "")
         request.request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
-        token = request_id_var.set(request.request_id)
+        # Request metadata for code that is given no request (the audit log's record(), log lines).
+        request_id_token = request_id_var.set(request.request_id)
+        client_ip_token = client_ip_var.set(client_ip(request))
         try:
             response = self.get_response(request)
         finally:
-            request_id_var.reset(token)
+            client_ip_var.reset(client_ip_token)
+            request_id_var.reset(request_id_token)
         response["X-Request-ID"] = request.request_id
         return response
 

@@ -1,26 +1,12 @@
-"""Small role permissions shared by every app. Roles are plain strings here (hms imports no app)."""
+"""Small role permissions shared by every app, in the one role vocabulary (hms.api.roles)."""
 
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
-ADMIN = "admin"
-HOSPITAL_ADMIN = "hospital_admin"
-DOCTOR = "doctor"
-PATIENT = "user"
-DONOR = "donor"
-AMBULANCE_DRIVER = "ambulance_driver"
-STAFF_ROLES = (HOSPITAL_ADMIN, DOCTOR, AMBULANCE_DRIVER)
+from hms.api.roles import Role
 
 
 def role_of(user) -> str | None:
     return getattr(user, "role", None) if user and user.is_authenticated else None
-
-
-def visibility_scope(user) -> str:
-    """Which rows of deactivated hospitals and banks the caller sees: "all" (admins) or "active".
-
-    A cache key part (hms.api.readcache): callers who see the same rows share kept answers.
-    """
-    return "all" if role_of(user) == ADMIN else "active"
 
 
 def has_role(*roles: str) -> type[BasePermission]:
@@ -42,7 +28,7 @@ class IsAdminRole(BasePermission):
     message = "Only an administrator may do this."
 
     def has_permission(self, request, view):
-        return role_of(request.user) == ADMIN
+        return role_of(request.user) == Role.ADMIN
 
 
 class ReadOnly(BasePermission):

@@ -5,19 +5,38 @@ Rows the caller may not see are simply absent, so DRF's `get_object` answers 404
 
 from django.db.models import Q
 
-from hms.api.permissions import ADMIN, role_of
+from hms.api.permissions import role_of
+from hms.api.roles import Role
+
+
+def sees_deactivated(user) -> bool:
+    """Deactivated rows (hospitals, blood banks, accounts, and what hangs off them): administrators only."""
+    return role_of(user) == Role.ADMIN
+
+
+def visibility_scope(user) -> str:
+    """Which rows of deactivated hospitals and banks the caller sees: "all" (admins) or "active".
+
+    A cache key part (hms.api.readcache): callers who see the same rows share kept answers.
+    """
+    return "all" if sees_deactivated(user) else "active"
 
 
 class ScopedQuerysetMixin:
-    """Scope `get_queryset()` by role.
+    """Scope `get_queryset()` by role, and hide deactivated rows from everyone but administrators.
 
+    - `active_lookups`: boolean lookups a row needs to be true to be seen by anyone but an administrator
+      (e.g. `("hospital__is_active",)`): deactivated rows are kept for admins, who may reactivate them.
+    - `public_read`: every caller, anonymous included, sees every (active) row; the permission classes
+      decide who writes. The role lookups below are then not used.
     - `owner_lookups`: lookups compared with the caller's id, for every role (the patient, the requester).
     - `hospital_lookups`: role -> lookup compared with the caller's `hospital_id`.
     - `user_lookups`: role -> lookup compared with the caller's id (e.g. the treating doctor).
-    - `public_read`: anonymous and every role see all rows on safe methods.
     Admin sees everything; anyone else sees the union of the lookups that apply to them.
     """
 
+    active_lookups: tuple[str, ...] = ()
+    public_read: bool = False
     owner_lookups: tuple[str, ...] = ()
     hospital_lookups: dict[str, str] = {}
     user_lookups: dict[str, str] = {}
@@ -28,10 +47,12 @@ class ScopedQuerysetMixin:
     def scope_queryset(self, queryset):
         user = self.request.user
         role = role_of(user)
+        if self.active_lookups and not sees_deactivated(user):
+            queryset = queryset.filter(**dict.fromkeys(self.active_lookups, True))
+        if role == Role.ADMIN or self.public_read:
+            return queryset
         if role is None:
             return queryset.none()
-        if role == ADMIN:
-            return queryset
         condition = Q(pk__in=[])
         for lookup in self.owner_lookups:
             condition |= Q(**{lookup: user.pk})

@@ -25,7 +25,7 @@ class Command(BaseCommand):
         for schedule in schedules.order_by("id").iterator():
             today = timezone.now().astimezone(ZoneInfo(schedule.hospital.timezone)).date()
             result = services.slots_generate(
-                request=None, by=None, schedule=schedule, from_date=today, to_date=today + timedelta(days=days - 1)
+                by=None, schedule=schedule, from_date=today, to_date=today + timedelta(days=days - 1)
             )
             created, skipped, count = created + result["created"], skipped + result["skipped"], count + 1
         self.stdout.write(f"{count} schedules: {created} slots created, {skipped} skipped.")

@@ -153,7 +153,7 @@ class Command(BaseCommand):
         )
         if slot is None:
             return
-        appointment_services.appointment_book(request=None, by=patient, slot_id=slot, reason="Annual check-up")
+        appointment_services.appointment_book(by=patient, slot_id=slot, reason="Annual check-up")
         self.stdout.write("  booked one appointment for the demo patient")
 
     @staticmethod
