@@ -40,7 +40,8 @@ run: venv .env migrate
 	  else echo "Admin login: see ADMIN_USERNAME / ADMIN_PASSWORD in .env"; fi
 	$(PY) manage.py collectstatic --noinput -v 0
 	@echo "Serving http://$(HOST):$(PORT)  (docs: http://$(HOST):$(PORT)/api/docs)"
-	$(VENV)/bin/gunicorn hms.wsgi:application -c deploy/gunicorn.conf.py -b $(HOST):$(PORT) -w $${WEB_CONCURRENCY:-2} --access-logfile -
+	@echo "Live: /api/v1/events/stream (SSE) and /ws/v1/events (WebSocket) on the same port"
+	$(VENV)/bin/uvicorn hms.asgi:application --host $(HOST) --port $(PORT) --workers $${WEB_CONCURRENCY:-2}
 
 # Everything on throwaway PostgreSQL servers: the multi-host races, the database-outage run, the
 # backup/restore check and schema-driven fuzzing, then the whole pytest suite last, so that its

@@ -3,6 +3,8 @@
 # collect static files, then exec gunicorn with WEB_CONCURRENCY workers.
 #   deploy/entrypoint.sh            -> migrate + serve
 #   deploy/entrypoint.sh --no-migrate (another host runs migrations)
+#   deploy/entrypoint.sh stream     -> the change feed's SSE and WebSocket server (uvicorn, ASGI):
+#                                      the proxy routes /api/v1/events/stream and /ws/ to it
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-$( [ -x .venv/bin/python ] && echo .venv/bin/python || echo python )}
@@ -28,6 +30,17 @@ while True:
             sys.exit(f"entrypoint: database not reachable: {exc.__class__.__name__}")
         time.sleep(1)
 PY
+
+if [ "${1:-}" = "stream" ]; then
+  # Long-lived connections: no request timeout; each worker holds its streams and one feed reader.
+  UVICORN=${UVICORN:-$( [ -x .venv/bin/uvicorn ] && echo .venv/bin/uvicorn || echo uvicorn )}
+  exec "$UVICORN" hms.asgi:application \
+    --host "${BIND%:*}" --port "${BIND##*:}" \
+    --workers "${STREAM_WORKERS:-2}" \
+    --proxy-headers --forwarded-allow-ips "${FORWARDED_ALLOW_IPS:-127.0.0.1}" \
+    --timeout-keep-alive 75 --limit-concurrency "${STREAM_MAX_CONNECTIONS:-5000}" \
+    --no-access-log
+fi
 
 if [ "${1:-}" != "--no-migrate" ]; then
   "$PYTHON" manage.py migrate --noinput
