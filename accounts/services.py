@@ -120,7 +120,7 @@ def user_update(*, by: User, user: User, data: dict) -> User:
     if by.role != User.Role.ADMIN and "hospital" in data and data["hospital"] != user.hospital:
         raise PermissionDenied("A hospital admin cannot move staff to another hospital.")
     if user.pk == by.pk and data.get("is_active") is False:
-        raise Conflict("You cannot deactivate your own account.")
+        raise Conflict("You cannot deactivate your own account.", code="self_deactivation")
     password = data.pop("password", None)
     for field, value in data.items():
         setattr(user, field, value)
@@ -138,6 +138,6 @@ def user_update(*, by: User, user: User, data: dict) -> User:
 @transaction.atomic
 def user_deactivate(*, by: User, user: User) -> None:
     if user.pk == by.pk:
-        raise Conflict("You cannot deactivate your own account.")
+        raise Conflict("You cannot deactivate your own account.", code="self_deactivation")
     User.objects.filter(pk=user.pk).update(is_active=False, auth_version=F("auth_version") + 1)
     record(action=Action.DELETE, actor=by, object_type="user", object_id=user.pk)

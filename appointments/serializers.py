@@ -19,6 +19,7 @@ from appointments.models import (
     Prescription,
     Slot,
     Visit,
+    booking_refusal,
 )
 from appointments.permissions import doctor_of
 from hms.api.permissions import role_of
@@ -293,15 +294,9 @@ class SlotOut(ModelSerializer):
         return local_iso(obj.end, obj.hospital.timezone)
 
     def get_is_bookable(self, obj) -> bool:
-        """Open, in the future, free capacity, doctor available, OPD not closed."""
-        return (
-            obj.status == Slot.Status.OPEN
-            and obj.start > timezone.now()
-            and obj.booked < obj.capacity
-            and obj.doctor.is_available
-            and obj.hospital.is_active
-            and obj.hospital.opd_status != "closed"
-        )
+        """True when `booking_refusal` has no answer (open, in the future, free seats, doctor available,
+        hospital active, OPD not closed)."""
+        return booking_refusal(obj) is None
 
 
 class SlotCreateIn(serializers.Serializer):

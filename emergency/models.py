@@ -129,10 +129,9 @@ class Emergency(models.Model):
         CANCELLED = "cancelled"
 
     OPEN_STATUSES = OPEN_EMERGENCY_STATUSES
-    # One step forward along the list, or cancelled from any open state. `dispatched` is reached only
-    # through the dispatch service, which also picks the ambulance.
+    # The moves of /status: one step forward along the list, or cancelled from any open state.
     TRANSITIONS = {
-        Status.REPORTED: {Status.DISPATCHED, Status.CANCELLED},
+        Status.REPORTED: {Status.CANCELLED},
         Status.DISPATCHED: {Status.EN_ROUTE, Status.CANCELLED},
         Status.EN_ROUTE: {Status.ON_SCENE, Status.CANCELLED},
         Status.ON_SCENE: {Status.TRANSPORTING, Status.CANCELLED},
@@ -141,6 +140,8 @@ class Emergency(models.Model):
         Status.RESOLVED: set(),
         Status.CANCELLED: set(),
     }
+    # The move of /dispatch, the only way into `dispatched` (it also assigns the ambulance).
+    DISPATCH_TRANSITIONS = {Status.REPORTED: {Status.DISPATCHED}}
     # The moves the assigned ambulance's driver may make (the hospital's admin and admin make any legal one).
     DRIVER_TARGETS = (Status.EN_ROUTE, Status.ON_SCENE, Status.TRANSPORTING, Status.AT_HOSPITAL)
     # What the assigned ambulance becomes when the emergency enters a status.

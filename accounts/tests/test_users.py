@@ -197,7 +197,7 @@ def test_reactivation_by_admin_lets_the_user_sign_in_again(admin_client, api, pa
 
 
 def test_admin_cannot_deactivate_itself(admin_client, admin_user):
-    assert_error(admin_client.delete(f"{URL}/{admin_user.pk}"), 409)
+    assert_error(admin_client.delete(f"{URL}/{admin_user.pk}"), 409, code="self_deactivation")
     admin_user.refresh_from_db()
     assert admin_user.is_active
 

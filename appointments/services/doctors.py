@@ -18,15 +18,17 @@ def _adopt_account(*, by: User, user: User, hospital) -> User:
     if by.role != User.Role.ADMIN and user.role != User.Role.DOCTOR:
         raise PermissionDenied("Only an administrator turns a patient or donor account into a doctor.")
     if Doctor.objects.filter(user=user).exists():
-        raise Conflict("This account already has a doctor profile.")
+        raise Conflict("This account already has a doctor profile.", code="already_doctor")
     if not user.is_active:
-        raise ValidationError({"user_id": ["This account is deactivated."]}, code="invalid")
+        raise ValidationError({"user_id": ["This account is deactivated."]}, code="inactive")
     if user.role not in CONVERTIBLE_ROLES:
         raise ValidationError(
-            {"user_id": ["Only a patient, donor or doctor account can become a doctor."]}, code="invalid"
+            {"user_id": ["Only a patient, donor or doctor account can become a doctor."]}, code="role_not_convertible"
         )
     if user.role == User.Role.DOCTOR and user.hospital_id != hospital.pk:
-        raise ValidationError({"user_id": ["This doctor account belongs to another hospital."]}, code="invalid")
+        raise ValidationError(
+            {"user_id": ["This doctor account belongs to another hospital."]}, code="hospital_mismatch"
+        )
     user.role, user.hospital = User.Role.DOCTOR, hospital
     user.save(update_fields=["role", "hospital"])
     return user

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from accounts.models import Activity
 from accounts.tests.factories import HospitalFactory, UserFactory
+from accounts.tests.utils import assert_error
 from appointments.models import Appointment, Slot
 from appointments.tests.factories import AppointmentFactory, DoctorFactory, SlotFactory
 from conftest import client_for
@@ -105,29 +106,32 @@ def test_cancel_releases_the_seat(request, client_name, appointment):
 
 
 def test_doctor_cannot_cancel(doctor_client, appointment):
-    assert doctor_client.post(f"/api/v1/appointments/{appointment.pk}/cancel").status_code == 403
+    assert_error(doctor_client.post(f"/api/v1/appointments/{appointment.pk}/cancel"), 403, code="permission_denied")
     appointment.refresh_from_db()
-    assert appointment.status == "booked"
+    assert appointment.status == "booked" and Slot.objects.get(pk=appointment.slot_id).booked == 1
 
 
 def test_other_patient_cancel_is_404(other_patient_client, appointment):
     assert other_patient_client.post(f"/api/v1/appointments/{appointment.pk}/cancel").status_code == 404
     appointment.refresh_from_db()
-    assert appointment.status == "booked"
+    assert appointment.status == "booked" and Slot.objects.get(pk=appointment.slot_id).booked == 1
 
 
 def test_cancel_twice_is_409(patient_client, appointment):
     assert patient_client.post(f"/api/v1/appointments/{appointment.pk}/cancel").status_code == 200
-    assert patient_client.post(f"/api/v1/appointments/{appointment.pk}/cancel").status_code == 409
+    again = patient_client.post(f"/api/v1/appointments/{appointment.pk}/cancel", {"reason": "again"})
+    assert_error(again, 409, code="illegal_transition")
     appointment.slot.refresh_from_db()
     assert appointment.slot.booked == 0
+    appointment.refresh_from_db()
+    assert appointment.status == "cancelled" and appointment.cancel_reason != "again"
 
 
 def test_cancel_after_start_is_409(patient_client, patient, doctor):
     started = AppointmentFactory(slot=_started_slot(doctor), patient=patient)
-    assert patient_client.post(f"/api/v1/appointments/{started.pk}/cancel").status_code == 409
+    assert_error(patient_client.post(f"/api/v1/appointments/{started.pk}/cancel"), 409, code="slot_started")
     started.refresh_from_db()
-    assert started.status == "booked"
+    assert started.status == "booked" and Slot.objects.get(pk=started.slot_id).booked == 1
 
 
 # --- transitions -------------------------------------------------------------------------------
@@ -143,7 +147,8 @@ def test_doctor_checks_in_then_completes(doctor_client, appointment):
 
 
 def test_complete_without_check_in_is_409(hospital_admin_client, appointment):
-    assert hospital_admin_client.post(f"/api/v1/appointments/{appointment.pk}/complete").status_code == 409
+    response = hospital_admin_client.post(f"/api/v1/appointments/{appointment.pk}/complete")
+    assert_error(response, 409, code="illegal_transition")
     appointment.refresh_from_db()
     assert appointment.status == "booked"
 
@@ -151,16 +156,25 @@ def test_complete_without_check_in_is_409(hospital_admin_client, appointment):
 @pytest.mark.parametrize("status", ["completed", "cancelled", "no_show"])
 def test_check_in_from_final_states_is_409(admin_client, slot, status):
     appointment = AppointmentFactory(slot=slot, status=status)
-    assert admin_client.post(f"/api/v1/appointments/{appointment.pk}/check-in").status_code == 409
+    response = admin_client.post(f"/api/v1/appointments/{appointment.pk}/check-in")
+    assert_error(response, 409, code="illegal_transition")
+    appointment.refresh_from_db()
+    assert appointment.status == status
 
 
 def test_cancel_a_checked_in_appointment_is_409(patient_client, appointment):
     Appointment.objects.filter(pk=appointment.pk).update(status="checked_in")
-    assert patient_client.post(f"/api/v1/appointments/{appointment.pk}/cancel").status_code == 409
+    response = patient_client.post(f"/api/v1/appointments/{appointment.pk}/cancel")
+    assert_error(response, 409, code="illegal_transition")
+    appointment.refresh_from_db()
+    assert appointment.status == "checked_in" and Slot.objects.get(pk=appointment.slot_id).booked == 1
 
 
 def test_no_show_only_after_the_slot_starts(doctor_client, doctor, appointment):
-    assert doctor_client.post(f"/api/v1/appointments/{appointment.pk}/no-show").status_code == 409
+    response = doctor_client.post(f"/api/v1/appointments/{appointment.pk}/no-show")
+    assert_error(response, 409, code="slot_not_started")
+    appointment.refresh_from_db()
+    assert appointment.status == "booked"
     started = AppointmentFactory(slot=_started_slot(doctor))
     response = doctor_client.post(f"/api/v1/appointments/{started.pk}/no-show")
     assert response.status_code == 200 and response.json()["status"] == "no_show"
@@ -173,7 +187,8 @@ def test_no_show_from_checked_in_allowed(admin_client, doctor):
 
 @pytest.mark.parametrize("action", ["check-in", "complete", "no-show"])
 def test_patient_cannot_move_status(patient_client, appointment, action):
-    assert patient_client.post(f"/api/v1/appointments/{appointment.pk}/{action}").status_code == 403
+    response = patient_client.post(f"/api/v1/appointments/{appointment.pk}/{action}")
+    assert_error(response, 403, code="permission_denied")
     appointment.refresh_from_db()
     assert appointment.status == "booked"
 
@@ -217,7 +232,7 @@ def test_reschedule_into_full_slot_is_409_and_changes_nothing(patient_client, ap
     full = SlotFactory(doctor=doctor, capacity=1)
     AppointmentFactory(slot=full)
     response = patient_client.patch(f"/api/v1/appointments/{appointment.pk}", {"slot_id": full.pk}, format="json")
-    assert response.status_code == 409
+    assert_error(response, 409, code="slot_full")
     appointment.refresh_from_db()
     assert appointment.slot_id != full.pk
     assert Slot.objects.get(pk=appointment.slot_id).booked == 1 and Slot.objects.get(pk=full.pk).booked == 1
@@ -230,23 +245,42 @@ def test_reschedule_to_unknown_slot_is_404_and_past_slot_is_400(patient_client, 
     assert appointment.status == "booked"
     past = _started_slot(doctor)
     response = patient_client.patch(f"/api/v1/appointments/{appointment.pk}", {"slot_id": past.pk}, format="json")
-    assert response.status_code == 400 and response.json()["errors"][0]["attr"] == "slot_id"
+    assert_error(response, 400, code="slot_started", attr="slot_id")
+    appointment.refresh_from_db()
+    assert appointment.slot_id != past.pk and Slot.objects.get(pk=past.pk).booked == 0
 
 
 def test_reschedule_cancelled_appointment_is_409(patient_client, slot, patient, doctor):
     cancelled = AppointmentFactory(slot=slot, patient=patient, status="cancelled")
     target = SlotFactory(doctor=doctor)
-    assert patient_client.patch(f"/api/v1/appointments/{cancelled.pk}", {"slot_id": target.pk}).status_code == 409
+    response = patient_client.patch(f"/api/v1/appointments/{cancelled.pk}", {"slot_id": target.pk})
+    assert_error(response, 409, code="appointment_not_booked")
+    cancelled.refresh_from_db()
+    assert cancelled.slot_id == slot.pk and Slot.objects.get(pk=target.pk).booked == 0
 
 
 def test_hospital_admin_cannot_move_appointment_to_other_hospital(hospital_admin_client, appointment, other_doctor):
     target = SlotFactory(doctor=other_doctor)
     response = hospital_admin_client.patch(f"/api/v1/appointments/{appointment.pk}", {"slot_id": target.pk})
-    assert response.status_code == 403
+    assert_error(response, 403, code="permission_denied")
+    appointment.refresh_from_db()
+    assert appointment.slot_id != target.pk and Slot.objects.get(pk=target.pk).booked == 0
+
+
+@pytest.mark.parametrize("status", ["completed", "cancelled", "no_show"])
+def test_a_closed_appointments_reason_cannot_change_409(patient_client, slot, patient, status):
+    closed = AppointmentFactory(slot=slot, patient=patient, status=status, reason="before")
+    response = patient_client.patch(f"/api/v1/appointments/{closed.pk}", {"reason": "after"}, format="json")
+    assert_error(response, 409, code="appointment_closed")
+    closed.refresh_from_db()
+    assert closed.reason == "before" and closed.status == status
 
 
 def test_doctor_cannot_patch(doctor_client, appointment):
-    assert doctor_client.patch(f"/api/v1/appointments/{appointment.pk}", {"reason": "x"}).status_code == 403
+    response = doctor_client.patch(f"/api/v1/appointments/{appointment.pk}", {"reason": "x"})
+    assert_error(response, 403, code="permission_denied")
+    appointment.refresh_from_db()
+    assert appointment.reason != "x"
 
 
 # --- seed aliases ------------------------------------------------------------------------------

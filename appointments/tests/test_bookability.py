@@ -6,8 +6,8 @@ tests keep the four in step, and keep the statement's written-out status values 
 """
 
 import re
-from types import SimpleNamespace
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 from django.utils import timezone
@@ -17,10 +17,10 @@ from accounts.tests.factories import HospitalFactory
 from accounts.tests.utils import assert_error
 from appointments.models import Appointment, Doctor, Slot, Visit, booking_refusal
 from appointments.services.bookings import BOOK_SQL
+from appointments.tests.factories import AppointmentFactory, DoctorFactory, SlotFactory
 from appointments.topics import appointment_state, slot_state, slots_topic
 from feed.models import PendingEvent
 from feed.topics import user_topic
-from appointments.tests.factories import AppointmentFactory, DoctorFactory, SlotFactory
 from hospitals.models import Hospital
 
 pytestmark = pytest.mark.django_db
@@ -38,6 +38,13 @@ def test_book_sql_status_values_are_the_model_enums():
     assert f"t.opd_status <> '{Hospital.OpdStatus.CLOSED}'" in BOOK_SQL
     assert f"seat.last_token, '{Status.BOOKED}'" in BOOK_SQL
     assert f"'{Activity.Action.CREATE}', 'appointment'" in BOOK_SQL
+    # Any status the statement compares with is a value of the models' enums.
+    compared = re.findall(r"status\s*(?:=|<>)\s*'([^']*)'", BOOK_SQL)
+    compared += [
+        value for group in re.findall(r"status IN \(([^)]*)\)", BOOK_SQL) for value in re.findall(r"'([^']*)'", group)
+    ]
+    assert len(compared) >= 4
+    assert set(compared) <= {*Slot.Status, *Appointment.Status, *Hospital.OpdStatus}
     # Every literal in the statement is one of those (or an empty reason / empty detail): a new
     # status value written into it must be pinned here too.
     literals = re.findall(r"'([^']*)'", BOOK_SQL)

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from accounts.models import Activity
 from accounts.tests.factories import UserFactory
+from accounts.tests.utils import assert_error
 from appointments.models import Appointment
 from appointments.tests.factories import AppointmentFactory, SlotFactory
 from conftest import client_for
@@ -74,9 +75,9 @@ def test_missing_or_bad_slot_id_is_400(patient_client):
 
 def test_hospital_id_not_the_slots_is_400(patient_client, slot, other_hospital):
     response = book(patient_client, slot, hospital_id=other_hospital.pk)
-    assert response.status_code == 400 and response.json()["errors"][0]["attr"] == "hospital_id"
+    assert_error(response, 400, code="hospital_mismatch", attr="hospital_id")
     slot.refresh_from_db()
-    assert slot.booked == 0
+    assert slot.booked == 0 and not Appointment.objects.exists()
 
 
 def test_matching_hospital_id_is_accepted(patient_client, slot, hospital):
@@ -86,39 +87,48 @@ def test_matching_hospital_id_is_accepted(patient_client, slot, hospital):
 def test_slot_in_the_past_is_400(patient_client, doctor):
     past = _started_slot(doctor)
     response = book(patient_client, past)
-    assert response.status_code == 400 and response.json()["errors"][0]["attr"] == "slot_id"
+    assert_error(response, 400, code="slot_started", attr="slot_id")
+    past.refresh_from_db()
+    assert past.booked == 0 and not Appointment.objects.exists()
 
 
 def test_full_slot_is_409(patient_client, doctor):
     full = SlotFactory(doctor=doctor, capacity=1)
     AppointmentFactory(slot=full)
-    assert book(patient_client, full).status_code == 409
+    assert_error(book(patient_client, full), 409, code="slot_full")
     full.refresh_from_db()
-    assert full.booked == 1
+    assert full.booked == 1 and Appointment.objects.count() == 1
 
 
 @pytest.mark.parametrize("status", ["closed", "cancelled"])
 def test_closed_or_cancelled_slot_is_409(patient_client, doctor, status):
-    assert book(patient_client, SlotFactory(doctor=doctor, status=status)).status_code == 409
+    closed = SlotFactory(doctor=doctor, status=status)
+    assert_error(book(patient_client, closed), 409, code="slot_closed")
+    closed.refresh_from_db()
+    assert closed.booked == 0 and not Appointment.objects.exists()
 
 
 def test_hospital_opd_closed_is_409(patient_client, doctor, hospital, slot):
     hospital.opd_status = "closed"
     hospital.save()
-    assert book(patient_client, slot).status_code == 409
+    assert_error(book(patient_client, slot), 409, code="opd_closed")
+    slot.refresh_from_db()
+    assert slot.booked == 0 and not Appointment.objects.exists()
 
 
 def test_doctor_not_available_is_409(patient_client, doctor, slot):
     doctor.is_available = False
     doctor.save()
-    assert book(patient_client, slot).status_code == 409
+    assert_error(book(patient_client, slot), 409, code="doctor_unavailable")
+    slot.refresh_from_db()
+    assert slot.booked == 0 and not Appointment.objects.exists()
 
 
 def test_second_active_booking_in_same_slot_is_409(patient_client, slot):
     assert book(patient_client, slot).status_code == 201
-    assert book(patient_client, slot).status_code == 409
+    assert_error(book(patient_client, slot), 409, code="already_booked")
     slot.refresh_from_db()
-    assert slot.booked == 1
+    assert slot.booked == 1 and Appointment.objects.count() == 1
 
 
 @pytest.mark.parametrize(
@@ -129,13 +139,15 @@ def test_only_an_active_appointment_blocks_booking_the_slot_again(patient_client
     response = book(patient_client, slot)
     assert response.status_code == expected, response.content
     if expected == 409:
-        assert response.json()["errors"][0]["detail"] == "This patient already holds a booking in this slot."
+        body = assert_error(response, 409, code="already_booked")
+        assert body["errors"][0]["detail"] == "This patient already holds a booking in this slot."
+        assert Appointment.objects.count() == 1
 
 
 def test_cancel_then_book_again_frees_the_seat_and_never_reuses_token(patient_client, patient, doctor):
     slot = SlotFactory(doctor=doctor, capacity=1)
     first = book(patient_client, slot).json()
-    assert book(client_for(UserFactory()), slot).status_code == 409
+    assert_error(book(client_for(UserFactory()), slot), 409, code="slot_full")
     assert patient_client.post(f"/api/v1/appointments/{first['id']}/cancel", {"reason": "Better"}).status_code == 200
     slot.refresh_from_db()
     assert slot.booked == 0
@@ -147,7 +159,9 @@ def test_cancel_then_book_again_frees_the_seat_and_never_reuses_token(patient_cl
 
 def test_patient_cannot_book_for_someone_else(patient_client, other_patient, slot):
     response = book(patient_client, slot, patient_id=other_patient.pk)
-    assert response.status_code == 403 and not Appointment.objects.exists()
+    assert_error(response, 403, code="permission_denied")
+    slot.refresh_from_db()
+    assert slot.booked == 0 and not Appointment.objects.exists()
 
 
 def test_driver_never_books(driver_client, slot, patient):
@@ -174,21 +188,25 @@ def test_staff_book_for_a_patient(request, staff, slot, patient, doctor):
 
 def test_staff_must_name_the_patient(hospital_admin_client, slot):
     response = book(hospital_admin_client, slot)
-    assert response.status_code == 400 and response.json()["errors"][0]["attr"] == "patient_id"
+    assert_error(response, 400, code="required", attr="patient_id")
+    assert not Appointment.objects.exists()
 
 
 @pytest.mark.parametrize("patient_id", [999999, "staff"])
 def test_staff_booking_unknown_or_non_patient_is_400(hospital_admin_client, slot, hospital_admin, patient_id):
     patient_id = hospital_admin.pk if patient_id == "staff" else patient_id
     response = book(hospital_admin_client, slot, patient_id=patient_id)
-    assert response.status_code == 400 and response.json()["errors"][0]["attr"] == "patient_id"
+    assert_error(response, 400, code="does_not_exist", attr="patient_id")
+    assert not Appointment.objects.exists()
 
 
 @pytest.mark.parametrize("client_name", ["hospital_admin_client", "doctor_client"])
 def test_staff_cannot_book_into_another_hospitals_slot(request, client_name, other_doctor, patient, doctor):
     other_slot = SlotFactory(doctor=other_doctor)
     response = book(request.getfixturevalue(client_name), other_slot, patient_id=patient.pk)
-    assert response.status_code == 403 and not Appointment.objects.exists()
+    assert_error(response, 403, code="permission_denied")
+    other_slot.refresh_from_db()
+    assert other_slot.booked == 0 and not Appointment.objects.exists()
 
 
 def test_booking_is_throttled_per_user(settings, patient_client, doctor):
@@ -214,4 +232,6 @@ def test_reason_too_long_is_400(patient_client, slot):
 def test_inactive_hospital_slot_is_404_for_booking(patient_client, slot, hospital):
     hospital.is_active = False
     hospital.save()
-    assert book(patient_client, slot).status_code == 404
+    assert_error(book(patient_client, slot), 404, code="not_found")
+    slot.refresh_from_db()
+    assert slot.booked == 0 and not Appointment.objects.exists()

@@ -2,6 +2,7 @@ import pytest
 
 from accounts.models import Activity, User
 from accounts.tests.factories import UserFactory
+from accounts.tests.utils import assert_error
 from appointments.models import Doctor
 from appointments.tests.factories import DoctorFactory
 
@@ -99,14 +100,14 @@ def test_weak_password_for_new_doctor_is_400(admin_client, hospital):
 def test_duplicate_username_is_409(admin_client, hospital):
     UserFactory(username="DR.KAVYA")
     response = admin_client.post("/api/v1/doctors", doctor_body(hospital), format="json")
-    assert response.status_code == 409
+    assert_error(response, 409, code="unique")
     assert not Doctor.objects.exists()
 
 
 def test_duplicate_license_number_is_409(admin_client, hospital):
     DoctorFactory(hospital=hospital, license_number="MCI-1234")
     response = admin_client.post("/api/v1/doctors", doctor_body(hospital), format="json")
-    assert response.status_code == 409
+    assert_error(response, 409, code="unique")
     assert not User.objects.filter(username="dr.kavya").exists()
 
 
@@ -140,7 +141,8 @@ def test_user_id_with_a_profile_already_is_409(admin_client, hospital, doctor_us
     DoctorFactory(user=doctor_user, hospital=hospital)
     body = doctor_body(hospital, user_id=doctor_user.pk)
     del body["user"]
-    assert admin_client.post("/api/v1/doctors", body, format="json").status_code == 409
+    assert_error(admin_client.post("/api/v1/doctors", body, format="json"), 409, code="already_doctor")
+    assert Doctor.objects.filter(user=doctor_user).count() == 1
 
 
 @pytest.mark.parametrize("role", ["admin", "hospital_admin", "ambulance_driver"])

@@ -7,6 +7,7 @@ from django.core.management import CommandError, call_command
 
 from accounts.models import Activity
 from accounts.tests.factories import HospitalFactory
+from accounts.tests.utils import assert_error
 from appointments.models import OpdSchedule, Slot
 from appointments.tests.factories import DoctorFactory, OpdScheduleFactory, SlotFactory
 from conftest import client_for
@@ -176,7 +177,8 @@ def test_generate_slots_to_before_from_is_400(admin_client, doctor):
 def test_generate_slots_on_inactive_schedule_is_409(admin_client, doctor):
     schedule = OpdScheduleFactory(doctor=doctor, is_active=False)
     response = _generate(admin_client, schedule, date.today(), date.today() + timedelta(days=3))
-    assert response.status_code == 409 and not Slot.objects.exists()
+    assert_error(response, 409, code="schedule_inactive")
+    assert not Slot.objects.exists()
 
 
 def test_generate_slots_forbidden_to_other_hospital_and_patients(hospital_admin_client, patient_client, other_doctor):

@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from accounts.models import Activity
 from accounts.tests.factories import HospitalFactory
+from accounts.tests.utils import assert_error
 from appointments.models import Slot
 from appointments.tests.factories import AppointmentFactory, DoctorFactory, SlotFactory
 
@@ -138,7 +139,7 @@ def test_slot_end_before_start_is_400(admin_client, doctor):
 def test_duplicate_slot_start_for_doctor_is_409(admin_client, doctor):
     existing = SlotFactory(doctor=doctor)
     body = {"doctor_id": doctor.pk, "start": existing.start.isoformat(), "end": existing.end.isoformat()}
-    assert admin_client.post("/api/v1/slots", body, format="json").status_code == 409
+    assert_error(admin_client.post("/api/v1/slots", body, format="json"), 409, code="duplicate_slot")
     assert Slot.objects.count() == 1
 
 
@@ -189,14 +190,15 @@ def test_staff_raises_and_lowers_capacity(hospital_admin_client, slot):
 def test_capacity_below_booked_is_409(doctor_client, slot):
     AppointmentFactory.create_batch(3, slot=slot)
     response = doctor_client.patch(f"/api/v1/slots/{slot.pk}", {"capacity": 2}, format="json")
-    assert response.status_code == 409
+    assert_error(response, 409, code="capacity_below_booked")
     slot.refresh_from_db()
     assert slot.capacity == 5
 
 
 def test_slot_with_active_bookings_can_close_but_not_cancel(admin_client, slot):
     AppointmentFactory(slot=slot)
-    assert admin_client.patch(f"/api/v1/slots/{slot.pk}", {"status": "cancelled"}, format="json").status_code == 409
+    response = admin_client.patch(f"/api/v1/slots/{slot.pk}", {"status": "cancelled"}, format="json")
+    assert_error(response, 409, code="slot_has_bookings")
     slot.refresh_from_db()
     assert slot.status == "open"
     response = admin_client.patch(f"/api/v1/slots/{slot.pk}", {"status": "closed"}, format="json")

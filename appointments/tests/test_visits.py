@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from accounts.models import Activity
 from accounts.tests.factories import UserFactory
+from accounts.tests.utils import assert_error
 from appointments.models import Appointment, Prescription, Visit
 from appointments.tests.factories import AppointmentFactory, DoctorFactory, SlotFactory
 from conftest import client_for
@@ -52,13 +53,15 @@ def test_visit_completes_a_checked_in_appointment(doctor_client, appointment):
 @pytest.mark.parametrize("status", ["completed", "cancelled", "no_show"])
 def test_visit_for_closed_appointment_is_409(doctor_client, slot, status):
     closed = AppointmentFactory(slot=slot, status=status)
-    assert record_visit(doctor_client, appointment_id=closed.pk).status_code == 409
+    assert_error(record_visit(doctor_client, appointment_id=closed.pk), 409, code="illegal_transition")
     assert not Visit.objects.exists()
+    closed.refresh_from_db()
+    assert closed.status == status
 
 
 def test_second_visit_for_same_appointment_is_409(doctor_client, appointment):
     assert record_visit(doctor_client, appointment_id=appointment.pk).status_code == 201
-    assert record_visit(doctor_client, appointment_id=appointment.pk).status_code == 409
+    assert_error(record_visit(doctor_client, appointment_id=appointment.pk), 409, code="illegal_transition")
     assert Visit.objects.count() == 1
 
 

@@ -79,7 +79,7 @@ def test_anonymous_create_is_401(api):
 
 def test_duplicate_license_number_is_409(admin_client, bank):
     response = admin_client.post(BANKS, bank_body(license_number=bank.license_number))
-    assert response.status_code == 409
+    assert response.status_code == 409 and error(response)["code"] == "unique"
     assert BloodBank.objects.count() == 1
 
 
@@ -317,7 +317,7 @@ def test_repeated_lot_number_in_a_bank_is_409_but_fine_in_another(admin_client, 
     body = {"blood_group": "A+", "units": 2, "lot_number": "LOT-7"}
     assert admin_client.post(f"{BANKS}/{bank.pk}/stock", body).status_code == 201
     again = admin_client.post(f"{BANKS}/{bank.pk}/stock", body)
-    assert again.status_code == 409
+    assert again.status_code == 409 and error(again)["code"] == "unique"
     assert StockLot.objects.filter(blood_bank=bank).count() == 1
     assert admin_client.post(f"{BANKS}/{other_bank.pk}/stock", body).status_code == 201
 
@@ -333,7 +333,7 @@ def test_stock_add_by_non_managers_is_refused(request, bank, other_bank, api):
         response = request.getfixturevalue(fixture).post(
             f"{BANKS}/{target.pk}/stock", {"blood_group": "A+", "units": 2}
         )
-        assert response.status_code == 403, fixture
+        assert response.status_code == 403 and error(response)["code"] == "permission_denied", fixture
     assert api.post(f"{BANKS}/{bank.pk}/stock", {"blood_group": "A+", "units": 2}).status_code == 401
     assert not StockLot.objects.exists()
 
@@ -342,7 +342,7 @@ def test_stock_add_to_a_deactivated_bank_is_409(admin_client, bank):
     bank.is_active = False
     bank.save()
     response = admin_client.post(f"{BANKS}/{bank.pk}/stock", {"blood_group": "A+", "units": 2})
-    assert response.status_code == 409
+    assert response.status_code == 409 and error(response)["code"] == "inactive"
     assert not StockLot.objects.exists()
 
 

@@ -162,7 +162,7 @@ def test_whole_blood_donation_day_56_is_accepted_and_backdating_into_the_gap_is_
     backdated = manager.post(
         DONATIONS, {"donor_id": donor.pk, "blood_bank_id": bank.pk, "donated_on": at(28).date().isoformat()}
     )
-    assert backdated.status_code == 409
+    assert backdated.status_code == 409 and error(backdated)["code"] == "donation_too_soon"
     assert Donation.objects.count() == 2
 
 

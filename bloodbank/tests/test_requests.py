@@ -226,7 +226,7 @@ def test_insufficient_stock_is_409_stating_availability_and_reserves_nothing(hos
     a_pos = lot(bank, "A+", 1)
     o_neg = lot(bank, "O-", 1)
     response = hospital_admin_client.post(f"{REQUESTS}/{pending.pk}/approve")
-    assert response.status_code == 409
+    assert response.status_code == 409 and error(response)["code"] == "insufficient_stock"
     detail = error(response)["detail"]
     assert "3 units" in detail and "only 2" in detail and "A+: 1" in detail and "O-: 1" in detail
     assert units_of(a_pos, o_neg) == [1, 1]
@@ -239,8 +239,9 @@ def test_whole_blood_must_be_abo_identical(hospital_admin_client, bank, lot, pat
     o_neg = lot(bank, "O-", 10, component="whole_blood")
     request = BloodRequestFactory(requester=patient, blood_bank=bank, blood_group="A-", component="whole_blood")
     response = hospital_admin_client.post(f"{REQUESTS}/{request.pk}/approve")
-    assert response.status_code == 409
+    assert response.status_code == 409 and error(response)["code"] == "insufficient_stock"
     assert units_of(o_neg) == [10]
+    assert not Allocation.objects.exists() and BloodRequest.objects.get(pk=request.pk).status == "pending"
     a_neg = lot(bank, "A-", 10, component="whole_blood")
     assert hospital_admin_client.post(f"{REQUESTS}/{request.pk}/approve").status_code == 200
     assert units_of(o_neg, a_neg) == [10, 8]
@@ -275,7 +276,7 @@ def test_approving_twice_is_409_and_takes_nothing_more(hospital_admin_client, ba
     assert hospital_admin_client.post(f"{REQUESTS}/{pending.pk}/approve").status_code == 200
     again = hospital_admin_client.post(f"{REQUESTS}/{pending.pk}/approve")
     assert again.status_code == 409
-    assert error(again)["code"] == "invalid_transition"
+    assert error(again)["code"] == "illegal_transition"
     assert units_of(a_pos) == [7]
 
 
@@ -288,31 +289,42 @@ def test_manager_rejects_a_pending_request_with_a_reason(hospital_admin_client, 
     response = hospital_admin_client.post(f"{REQUESTS}/{pending.pk}/reject", {"reason": "No cross-match"})
     assert response.status_code == 200
     assert response.json()["status"] == "rejected" and response.json()["rejection_reason"] == "No cross-match"
-    assert hospital_admin_client.post(f"{REQUESTS}/{pending.pk}/approve").status_code == 409
+    again = hospital_admin_client.post(f"{REQUESTS}/{pending.pk}/approve")
+    assert again.status_code == 409 and error(again)["code"] == "illegal_transition"
+    pending.refresh_from_db()
+    assert pending.status == "rejected" and not Allocation.objects.exists()
 
 
 def test_requester_cannot_reject_or_fulfil(patient_client, pending):
-    assert patient_client.post(f"{REQUESTS}/{pending.pk}/reject", {"reason": "x"}).status_code == 403
-    assert patient_client.post(f"{REQUESTS}/{pending.pk}/fulfil").status_code == 403
+    rejected = patient_client.post(f"{REQUESTS}/{pending.pk}/reject", {"reason": "x"})
+    assert rejected.status_code == 403 and error(rejected)["code"] == "permission_denied"
+    fulfilled = patient_client.post(f"{REQUESTS}/{pending.pk}/fulfil")
+    assert fulfilled.status_code == 403 and error(fulfilled)["code"] == "permission_denied"
     pending.refresh_from_db()
     assert pending.status == "pending"
 
 
 def test_fulfil_only_an_approved_request(hospital_admin_client, bank, lot, pending):
     a_pos = lot(bank, "A+", 5)
-    assert hospital_admin_client.post(f"{REQUESTS}/{pending.pk}/fulfil").status_code == 409
+    early = hospital_admin_client.post(f"{REQUESTS}/{pending.pk}/fulfil")
+    assert early.status_code == 409 and error(early)["code"] == "illegal_transition"
+    assert BloodRequest.objects.get(pk=pending.pk).status == "pending" and units_of(a_pos) == [5]
     hospital_admin_client.post(f"{REQUESTS}/{pending.pk}/approve")
     response = hospital_admin_client.post(f"{REQUESTS}/{pending.pk}/fulfil")
     assert response.status_code == 200 and response.json()["status"] == "fulfilled"
     assert units_of(a_pos) == [2]
-    assert hospital_admin_client.post(f"{REQUESTS}/{pending.pk}/cancel").status_code == 409
-    assert units_of(a_pos) == [2]
+    late = hospital_admin_client.post(f"{REQUESTS}/{pending.pk}/cancel")
+    assert late.status_code == 409 and error(late)["code"] == "illegal_transition"
+    assert units_of(a_pos) == [2] and BloodRequest.objects.get(pk=pending.pk).status == "fulfilled"
 
 
 def test_rejecting_an_approved_request_is_409(hospital_admin_client, bank, lot, pending):
     lot(bank, "A+", 5)
     hospital_admin_client.post(f"{REQUESTS}/{pending.pk}/approve")
-    assert hospital_admin_client.post(f"{REQUESTS}/{pending.pk}/reject", {"reason": "late"}).status_code == 409
+    response = hospital_admin_client.post(f"{REQUESTS}/{pending.pk}/reject", {"reason": "late"})
+    assert response.status_code == 409 and error(response)["code"] == "illegal_transition"
+    pending.refresh_from_db()
+    assert pending.status == "approved" and pending.rejection_reason == ""
 
 
 def test_cancel_of_an_approved_request_returns_its_units(patient_client, hospital_admin_client, bank, lot, pending):
@@ -329,7 +341,7 @@ def test_cancel_of_an_approved_request_returns_its_units(patient_client, hospita
     assert all(allocation["returned"] for allocation in body["allocations"])
     assert units_of(first, second) == [2, 5]
     again = patient_client.post(f"{REQUESTS}/{pending.pk}/cancel")
-    assert again.status_code == 409
+    assert again.status_code == 409 and error(again)["code"] == "illegal_transition"
     assert units_of(first, second) == [2, 5]
 
 

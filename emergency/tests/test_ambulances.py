@@ -2,6 +2,7 @@ import pytest
 
 from accounts.models import Activity
 from accounts.tests.factories import HospitalFactory, UserFactory
+from accounts.tests.utils import assert_error
 from conftest import client_for
 from emergency.models import Ambulance, AmbulanceLocation
 from emergency.tests.factories import AmbulanceFactory, EmergencyFactory
@@ -66,7 +67,7 @@ def test_create_with_position_starts_the_location_history(hospital_admin_client)
 def test_duplicate_vehicle_number_is_409_case_insensitive(hospital_admin_client, hospital):
     AmbulanceFactory(hospital=hospital, vehicle_number="MH-12-XY-9")
     response = hospital_admin_client.post(URL, {"vehicle_number": "mh-12-xy-9"})
-    assert response.status_code == 409
+    assert_error(response, 409, code="unique")
     assert Ambulance.objects.count() == 1
 
 
@@ -193,7 +194,7 @@ def test_admin_moves_an_idle_ambulance_and_its_old_driver_is_dropped(admin_clien
 def test_ambulance_on_an_open_emergency_cannot_change_hospital(admin_client, ambulance, other_hospital):
     EmergencyFactory(hospital=ambulance.hospital, ambulance=ambulance, status="en_route")
     response = admin_client.patch(f"{URL}/{ambulance.pk}", {"hospital_id": other_hospital.pk})
-    assert response.status_code == 409
+    assert_error(response, 409, code="ambulance_busy")
     ambulance.refresh_from_db()
     assert ambulance.hospital_id != other_hospital.pk
 
@@ -201,7 +202,9 @@ def test_ambulance_on_an_open_emergency_cannot_change_hospital(admin_client, amb
 def test_renaming_to_an_existing_vehicle_number_is_409(hospital_admin_client, ambulance):
     AmbulanceFactory(hospital=ambulance.hospital, vehicle_number="TAKEN-1")
     response = hospital_admin_client.patch(f"{URL}/{ambulance.pk}", {"vehicle_number": "TAKEN-1"})
-    assert response.status_code == 409
+    assert_error(response, 409, code="unique")
+    ambulance.refresh_from_db()
+    assert ambulance.vehicle_number != "TAKEN-1"
     # Its own number is not a duplicate of itself.
     assert (
         hospital_admin_client.patch(f"{URL}/{ambulance.pk}", {"vehicle_number": ambulance.vehicle_number}).status_code
@@ -248,7 +251,10 @@ def test_another_driver_of_the_same_hospital_cannot_report_its_location(hospital
 
 
 def test_doctor_cannot_report_location(doctor_client, ambulance):
-    assert doctor_client.post(f"{URL}/{ambulance.pk}/location", {"latitude": 1, "longitude": 1}).status_code == 403
+    response = doctor_client.post(f"{URL}/{ambulance.pk}/location", {"latitude": 1, "longitude": 1})
+    assert_error(response, 403, code="permission_denied")
+    ambulance.refresh_from_db()
+    assert ambulance.latitude != 1 and not AmbulanceLocation.objects.exists()
 
 
 def test_driver_of_another_hospital_gets_403_on_location(other_driver_client, ambulance):
@@ -303,7 +309,7 @@ def test_ambulance_on_an_open_emergency_cannot_be_set_available(hospital_admin_c
     for status in ("available", "out_of_service"):
         response = hospital_admin_client.post(f"{URL}/{ambulance.pk}/status", {"status": status})
         assert response.status_code == 409
-        assert response.json()["errors"][0]["code"] == "conflict"
+        assert response.json()["errors"][0]["code"] == "ambulance_busy"
     ambulance.refresh_from_db()
     assert ambulance.status == "busy"
 

@@ -4,6 +4,7 @@ import pytest
 
 from accounts.models import Activity
 from accounts.tests.factories import HospitalFactory
+from accounts.tests.utils import assert_error
 from conftest import client_for
 from emergency.models import Ambulance, Emergency, EmergencyEvent
 from emergency.tests.factories import AmbulanceFactory, EmergencyFactory
@@ -148,9 +149,12 @@ def test_dispatch_a_named_ambulance(hospital_admin_client, emergency, hospital):
 def test_dispatching_an_unavailable_ambulance_is_409(hospital_admin_client, emergency, hospital, ambulance_status):
     ambulance = AmbulanceFactory(hospital=hospital, status=ambulance_status)
     response = hospital_admin_client.post(f"{URL}/{emergency.pk}/dispatch", {"ambulance_id": ambulance.pk})
-    assert response.status_code == 409
+    expected = "ambulance_unavailable" if ambulance_status == "out_of_service" else "ambulance_busy"
+    assert_error(response, 409, code=expected)
     emergency.refresh_from_db()
     assert emergency.status == "reported" and emergency.ambulance_id is None
+    ambulance.refresh_from_db()
+    assert ambulance.status == ambulance_status
 
 
 def test_dispatching_an_unknown_ambulance_is_404(hospital_admin_client, emergency):
@@ -163,10 +167,12 @@ def test_dispatching_an_unknown_ambulance_is_404(hospital_admin_client, emergenc
 def test_dispatching_another_hospitals_ambulance_is_400(admin_client, emergency, other_hospital):
     ambulance = AmbulanceFactory(hospital=other_hospital)
     response = admin_client.post(f"{URL}/{emergency.pk}/dispatch", {"ambulance_id": ambulance.pk})
-    assert response.status_code == 400
+    assert_error(response, 400, code="hospital_mismatch", attr="ambulance_id")
     assert attrs(response) == {"ambulance_id"}
     ambulance.refresh_from_db()
     assert ambulance.status == "available"
+    emergency.refresh_from_db()
+    assert emergency.status == "reported" and emergency.ambulance_id is None
 
 
 @pytest.mark.parametrize("bad", [0, -1, "x", 2**63])
@@ -180,36 +186,47 @@ def test_dispatch_with_no_ambulance_available_is_409(hospital_admin_client, emer
     AmbulanceFactory(hospital=hospital, status="out_of_service")
     AmbulanceFactory(hospital=hospital, status="busy")
     response = hospital_admin_client.post(f"{URL}/{emergency.pk}/dispatch")
-    assert response.status_code == 409
+    assert_error(response, 409, code="no_ambulance_available")
     emergency.refresh_from_db()
-    assert emergency.status == "reported"
+    assert emergency.status == "reported" and emergency.ambulance_id is None
 
 
 def test_dispatch_of_an_address_only_emergency_needs_a_hospital_first_409(admin_client):
     emergency = EmergencyFactory(hospital=None, latitude=None, longitude=None)
-    AmbulanceFactory()
-    assert admin_client.post(f"{URL}/{emergency.pk}/dispatch").status_code == 409
+    spare = AmbulanceFactory()
+    assert_error(admin_client.post(f"{URL}/{emergency.pk}/dispatch"), 409, code="no_hospital_assigned")
+    emergency.refresh_from_db()
+    spare.refresh_from_db()
+    assert emergency.status == "reported" and emergency.ambulance_id is None and spare.status == "available"
 
 
 def test_a_dispatched_emergency_cannot_be_dispatched_again_409(hospital_admin_client, make_emergency_at, hospital):
     emergency = make_emergency_at("dispatched")
     spare = AmbulanceFactory(hospital=hospital)
+    assigned = emergency.ambulance_id
     response = hospital_admin_client.post(f"{URL}/{emergency.pk}/dispatch", {"ambulance_id": spare.pk})
-    assert response.status_code == 409
+    assert_error(response, 409, code="illegal_transition")
     spare.refresh_from_db()
     assert spare.status == "available"
+    emergency.refresh_from_db()
+    assert emergency.status == "dispatched" and emergency.ambulance_id == assigned
 
 
 @pytest.mark.parametrize("role_client", ["doctor_client", "driver_client", "patient_client"])
 def test_only_admins_dispatch_403(request, role_client, emergency, ambulance):
     response = request.getfixturevalue(role_client).post(f"{URL}/{emergency.pk}/dispatch")
-    assert response.status_code == 403
+    assert_error(response, 403, code="permission_denied")
     ambulance.refresh_from_db()
     assert ambulance.status == "available"
+    emergency.refresh_from_db()
+    assert emergency.status == "reported" and emergency.ambulance_id is None
 
 
 def test_hospital_admin_of_another_hospital_gets_404_on_dispatch(other_hospital_admin_client, emergency, ambulance):
-    assert other_hospital_admin_client.post(f"{URL}/{emergency.pk}/dispatch").status_code == 404
+    assert_error(other_hospital_admin_client.post(f"{URL}/{emergency.pk}/dispatch"), 404, code="not_found")
+    emergency.refresh_from_db()
+    ambulance.refresh_from_db()
+    assert emergency.status == "reported" and ambulance.status == "available"
 
 
 def test_hospital_admin_who_reported_elsewhere_sees_but_cannot_dispatch_403(hospital_admin, other_hospital):
@@ -217,7 +234,9 @@ def test_hospital_admin_who_reported_elsewhere_sees_but_cannot_dispatch_403(hosp
     AmbulanceFactory(hospital=other_hospital)
     client = client_for(hospital_admin)
     assert client.get(f"{URL}/{emergency.pk}").status_code == 200
-    assert client.post(f"{URL}/{emergency.pk}/dispatch").status_code == 403
+    assert_error(client.post(f"{URL}/{emergency.pk}/dispatch"), 403, code="permission_denied")
+    emergency.refresh_from_db()
+    assert emergency.status == "reported" and emergency.ambulance_id is None
 
 
 # --- forward ---------------------------------------------------------------------------------
@@ -300,16 +319,16 @@ def test_forward_input_is_validated_400(hospital_admin_client, emergency, body, 
 def test_a_closed_emergency_cannot_be_forwarded_409(admin_client, make_emergency_at, other_hospital, status):
     emergency = make_emergency_at(status)
     response = admin_client.post(f"{URL}/{emergency.pk}/forward", {"hospital_id": other_hospital.pk, "reason": "x"})
-    assert response.status_code == 409
+    assert_error(response, 409, code="emergency_closed")
     emergency.refresh_from_db()
-    assert emergency.hospital_id != other_hospital.pk
+    assert emergency.hospital_id != other_hospital.pk and emergency.status == status
 
 
 @pytest.mark.parametrize("role_client", ["doctor_client", "driver_client", "patient_client"])
 def test_only_the_hospitals_admin_or_admin_forwards_403(request, role_client, emergency, other_hospital):
     client = request.getfixturevalue(role_client)
     response = client.post(f"{URL}/{emergency.pk}/forward", {"hospital_id": other_hospital.pk, "reason": "x"})
-    assert response.status_code == 403
+    assert_error(response, 403, code="permission_denied")
     emergency.refresh_from_db()
     assert emergency.hospital_id != other_hospital.pk
 
@@ -318,7 +337,9 @@ def test_hospital_admin_of_another_hospital_cannot_forward_404(other_hospital_ad
     response = other_hospital_admin_client.post(
         f"{URL}/{emergency.pk}/forward", {"hospital_id": other_hospital.pk, "reason": "mine now"}
     )
-    assert response.status_code == 404
+    assert_error(response, 404, code="not_found")
+    emergency.refresh_from_db()
+    assert emergency.hospital_id != other_hospital.pk
 
 
 def test_full_flow_events_trail(api, hospital, hospital_admin_client, driver_user, ambulance):

@@ -59,7 +59,7 @@ def test_illegal_transition_is_409_and_changes_nothing(admin_client, make_emerge
     ambulance_status = emergency.ambulance.status if emergency.ambulance_id else None
     response = admin_client.post(f"{URL}/{emergency.pk}/status", {"status": target})
     assert response.status_code == 409, response.content
-    assert response.json()["errors"][0]["code"] == "conflict"
+    assert response.json()["errors"][0]["code"] == "illegal_transition"
     emergency.refresh_from_db()
     assert emergency.status == source
     assert emergency.events.count() == 1
@@ -71,7 +71,11 @@ def test_illegal_transition_is_409_and_changes_nothing(admin_client, make_emerge
 def test_dispatched_through_status_is_409_even_with_an_ambulance_free(admin_client, emergency, ambulance):
     response = admin_client.post(f"{URL}/{emergency.pk}/status", {"status": "dispatched"})
     assert response.status_code == 409
+    assert response.json()["errors"][0]["code"] == "illegal_transition"
     assert "/dispatch" in response.json()["errors"][0]["detail"]
+    emergency.refresh_from_db()
+    ambulance.refresh_from_db()
+    assert emergency.status == "reported" and emergency.ambulance_id is None and ambulance.status == "available"
 
 
 @pytest.mark.parametrize("body", [{}, {"status": "teleported"}, {"status": "resolved", "note": "x" * 501}])
@@ -137,7 +141,10 @@ def test_assigned_driver_cannot_resolve_or_cancel_403(driver_client, driver_user
 
 def test_assigned_driver_making_an_illegal_move_gets_409(driver_client, make_emergency_at):
     emergency = make_emergency_at("dispatched")
-    assert driver_client.post(f"{URL}/{emergency.pk}/status", {"status": "on_scene"}).status_code == 409
+    response = driver_client.post(f"{URL}/{emergency.pk}/status", {"status": "on_scene"})
+    assert response.status_code == 409 and response.json()["errors"][0]["code"] == "illegal_transition"
+    emergency.refresh_from_db()
+    assert emergency.status == "dispatched" and emergency.events.count() == 1
 
 
 def test_another_driver_of_the_same_hospital_sees_but_cannot_move_it_403(hospital, make_emergency_at):
@@ -161,6 +168,8 @@ def test_doctors_and_reporters_cannot_move_it_403(request, role_client, make_eme
 def test_hospital_admin_of_another_hospital_gets_404_on_status(other_hospital_admin_client, make_emergency_at):
     emergency = make_emergency_at("en_route")
     assert other_hospital_admin_client.post(f"{URL}/{emergency.pk}/status", {"status": "cancelled"}).status_code == 404
+    emergency.refresh_from_db()
+    assert emergency.status == "en_route"
 
 
 def test_anonymous_gets_401_on_status(api, emergency):

@@ -75,6 +75,7 @@ def test_admit_to_bed_not_available_or_reserved_is_409(doctor_client, ward, pati
     busy = BedFactory(ward=ward, status=status)
     response = admit(doctor_client, busy, patient_id=patient.pk)
     assert response.status_code == 409
+    assert error(response)["code"] == ("bed_occupied" if status == BedStatus.OCCUPIED else "bed_unavailable")
     assert not Admission.objects.filter(patient=patient).exists()
     busy.refresh_from_db()
     assert busy.status == status
@@ -83,7 +84,7 @@ def test_admit_to_bed_not_available_or_reserved_is_409(doctor_client, ward, pati
 def test_admit_to_occupied_bed_is_409(doctor_client, ward, patient, other_patient):
     taken = AdmissionFactory(bed=BedFactory(ward=ward), patient=other_patient).bed
     response = admit(doctor_client, taken, patient_id=patient.pk)
-    assert response.status_code == 409
+    assert response.status_code == 409 and error(response)["code"] == "bed_occupied"
     assert Admission.objects.filter(bed=taken, discharged_at__isnull=True).get().patient_id == other_patient.pk
 
 
@@ -91,7 +92,7 @@ def test_patient_holds_one_active_admission(doctor_client, ward, patient):
     AdmissionFactory(bed=BedFactory(ward=ward), patient=patient)
     second = BedFactory(ward=ward)
     response = admit(doctor_client, second, patient_id=patient.pk)
-    assert response.status_code == 409
+    assert response.status_code == 409 and error(response)["code"] == "already_admitted"
     second.refresh_from_db()
     assert second.status == BedStatus.AVAILABLE
     assert Admission.objects.filter(patient=patient).count() == 1
@@ -168,7 +169,9 @@ def test_staff_of_another_hospital_cannot_admit(role, bed, other_hospital, patie
 
 
 def test_admit_to_unknown_bed_is_404(doctor_client, patient):
-    assert doctor_client.post("/api/v1/beds/424242/admit", {"patient_id": patient.pk}).status_code == 404
+    response = doctor_client.post("/api/v1/beds/424242/admit", {"patient_id": patient.pk})
+    assert response.status_code == 404 and error(response)["code"] == "not_found"
+    assert not Admission.objects.exists()
 
 
 def test_admit_with_trailing_slash(doctor_client, bed):
@@ -192,7 +195,7 @@ def test_discharge_closes_admission_and_sends_bed_to_cleaning(doctor_client, war
 
 def test_discharge_of_bed_without_admission_is_409(doctor_client, bed):
     response = doctor_client.post(f"/api/v1/beds/{bed.pk}/discharge")
-    assert response.status_code == 409
+    assert response.status_code == 409 and error(response)["code"] == "no_active_admission"
     bed.refresh_from_db()
     assert bed.status == BedStatus.AVAILABLE
 
@@ -200,7 +203,11 @@ def test_discharge_of_bed_without_admission_is_409(doctor_client, bed):
 def test_discharge_twice_is_409(doctor_client, ward):
     admission = AdmissionFactory(bed=BedFactory(ward=ward))
     assert doctor_client.post(f"/api/v1/beds/{admission.bed_id}/discharge").status_code == 200
-    assert doctor_client.post(f"/api/v1/beds/{admission.bed_id}/discharge").status_code == 409
+    discharged_at = Admission.objects.get(pk=admission.pk).discharged_at
+    again = doctor_client.post(f"/api/v1/beds/{admission.bed_id}/discharge")
+    assert again.status_code == 409 and error(again)["code"] == "no_active_admission"
+    assert Admission.objects.get(pk=admission.pk).discharged_at == discharged_at
+    assert Bed.objects.get(pk=admission.bed_id).status == BedStatus.CLEANING
 
 
 @pytest.mark.parametrize("client_name", ["driver_client", "patient_client"])
@@ -253,6 +260,7 @@ def test_transfer_to_bed_not_available_is_409_and_changes_nothing(doctor_client,
         target = BedFactory(ward=ward, status=status)
     response = transfer(doctor_client, admission.bed, target.pk)
     assert response.status_code == 409
+    assert error(response)["code"] == ("bed_occupied" if status == BedStatus.OCCUPIED else "bed_unavailable")
     admission.refresh_from_db()
     assert admission.bed_id != target.pk and admission.discharged_at is None
     assert Bed.objects.get(pk=admission.bed_id).status == BedStatus.OCCUPIED
@@ -263,13 +271,18 @@ def test_transfer_to_bed_not_available_is_409_and_changes_nothing(doctor_client,
 
 def test_transfer_from_empty_bed_is_409(doctor_client, ward, bed):
     target = BedFactory(ward=ward)
-    assert transfer(doctor_client, bed, target.pk).status_code == 409
+    response = transfer(doctor_client, bed, target.pk)
+    assert response.status_code == 409 and error(response)["code"] == "no_active_admission"
     assert Bed.objects.get(pk=target.pk).status == BedStatus.AVAILABLE
+    assert Bed.objects.get(pk=bed.pk).status == BedStatus.AVAILABLE
 
 
 def test_transfer_to_same_bed_is_409(doctor_client, ward):
     admission = AdmissionFactory(bed=BedFactory(ward=ward))
-    assert transfer(doctor_client, admission.bed, admission.bed_id).status_code == 409
+    response = transfer(doctor_client, admission.bed, admission.bed_id)
+    assert response.status_code == 409 and error(response)["code"] == "same_bed"
+    assert Admission.objects.get(pk=admission.pk).bed_id == admission.bed_id
+    assert Bed.objects.get(pk=admission.bed_id).status == BedStatus.OCCUPIED
 
 
 def test_transfer_to_unknown_bed_is_404(doctor_client, ward):
@@ -289,8 +302,10 @@ def test_invalid_transfer_body_is_400(doctor_client, ward, body, attr):
 def test_doctor_cannot_transfer_into_another_hospital(doctor_client, ward, other_hospital):
     admission = AdmissionFactory(bed=BedFactory(ward=ward))
     target = BedFactory(ward=WardFactory(hospital=other_hospital))
-    assert transfer(doctor_client, admission.bed, target.pk).status_code == 403
+    response = transfer(doctor_client, admission.bed, target.pk)
+    assert response.status_code == 403 and error(response)["code"] == "permission_denied"
     assert Bed.objects.get(pk=target.pk).status == BedStatus.AVAILABLE
+    assert Admission.objects.get(pk=admission.pk).bed_id == admission.bed_id
 
 
 def test_transfer_stays_within_one_hospital_even_for_admin(admin_client, ward, other_hospital):
@@ -298,8 +313,10 @@ def test_transfer_stays_within_one_hospital_even_for_admin(admin_client, ward, o
     target = BedFactory(ward=WardFactory(hospital=other_hospital))
     response = transfer(admin_client, admission.bed, target.pk)
     assert response.status_code == 400 and error(response)["attr"] == "to_bed_id"
+    assert error(response)["code"] == "hospital_mismatch"
     admission.refresh_from_db()
     assert admission.bed_id != target.pk
+    assert Bed.objects.get(pk=target.pk).status == BedStatus.AVAILABLE
 
 
 def test_driver_cannot_transfer(driver_client, ward):
@@ -329,6 +346,7 @@ def test_status_can_be_set_to_each_settable_value(doctor_client, ward, status):
 def test_status_occupied_is_400(hospital_admin_client, bed):
     response = set_status(hospital_admin_client, bed, "occupied")
     assert response.status_code == 400 and error(response)["attr"] == "status"
+    assert error(response)["code"] == "invalid_choice"
     bed.refresh_from_db()
     assert bed.status == BedStatus.AVAILABLE
 
@@ -343,7 +361,7 @@ def test_invalid_status_body_is_400(hospital_admin_client, bed, body):
 def test_occupied_bed_leaves_occupied_only_by_discharge_or_transfer(hospital_admin_client, ward, status):
     admission = AdmissionFactory(bed=BedFactory(ward=ward))
     response = set_status(hospital_admin_client, admission.bed, status)
-    assert response.status_code == 409
+    assert response.status_code == 409 and error(response)["code"] == "bed_occupied"
     assert Bed.objects.get(pk=admission.bed_id).status == BedStatus.OCCUPIED
 
 

@@ -138,7 +138,7 @@ def test_admin_username_taken_is_409_and_creates_no_hospital(admin_client, patie
     response = admin_client.post(
         "/api/v1/hospitals", {**hospital_body(), "admin": admin_body(username=patient.username.upper())}, format="json"
     )
-    assert response.status_code == 409
+    assert response.status_code == 409 and error(response)["code"] == "unique"
     assert not Hospital.objects.filter(registration_number="MH-PUNE-0001").exists()
 
 
@@ -146,7 +146,7 @@ def test_duplicate_registration_number_is_409(admin_client, hospital):
     response = admin_client.post(
         "/api/v1/hospitals", hospital_body(registration_number=hospital.registration_number), format="json"
     )
-    assert response.status_code == 409
+    assert response.status_code == 409 and error(response)["code"] == "unique"
     assert error(response)["attr"] == "registration_number"
     assert Hospital.objects.filter(registration_number=hospital.registration_number).count() == 1
 
@@ -317,7 +317,7 @@ def test_changing_registration_number_to_a_taken_one_is_409(admin_client, hospit
     response = admin_client.patch(
         f"/api/v1/hospitals/{hospital.pk}", {"registration_number": other_hospital.registration_number}, format="json"
     )
-    assert response.status_code == 409
+    assert response.status_code == 409 and error(response)["code"] == "unique"
     hospital.refresh_from_db()
     assert hospital.registration_number != other_hospital.registration_number
 
@@ -354,7 +354,7 @@ def test_anonymous_update_is_401(api, hospital):
 def test_switching_to_single_level_with_floors_is_409(admin_client, hospital):
     WardFactory(hospital=hospital)
     response = admin_client.patch(f"/api/v1/hospitals/{hospital.pk}", {"is_multi_level": False}, format="json")
-    assert response.status_code == 409
+    assert response.status_code == 409 and error(response)["code"] == "hospital_has_floors"
     hospital.refresh_from_db()
     assert hospital.is_multi_level is True
 
@@ -363,7 +363,7 @@ def test_switching_to_multi_level_with_floorless_wards_is_409(admin_client):
     single = HospitalFactory(is_multi_level=False)
     WardFactory(hospital=single)
     response = admin_client.patch(f"/api/v1/hospitals/{single.pk}", {"is_multi_level": True}, format="json")
-    assert response.status_code == 409
+    assert response.status_code == 409 and error(response)["code"] == "wards_without_floor"
     single.refresh_from_db()
     assert single.is_multi_level is False
 

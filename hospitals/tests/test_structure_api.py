@@ -73,9 +73,9 @@ def test_anonymous_cannot_create_floor(api, hospital):
 def test_duplicate_floor_number_in_hospital_is_409(admin_client, hospital):
     FloorFactory(hospital=hospital, floor_number="3")
     response = admin_client.post("/api/v1/floors", {"hospital_id": hospital.pk, "floor_number": "3"}, format="json")
-    assert response.status_code == 409
+    assert response.status_code == 409 and error(response)["code"] == "unique"
     nested = admin_client.post(f"/api/v1/hospitals/{hospital.pk}/floors", {"floor_number": "3"}, format="json")
-    assert nested.status_code == 409
+    assert nested.status_code == 409 and error(nested)["code"] == "unique"
     assert Floor.objects.filter(hospital=hospital, floor_number="3").count() == 1
 
 
@@ -90,9 +90,9 @@ def test_same_floor_number_in_two_hospitals_is_fine(admin_client, hospital, othe
 def test_single_level_hospital_has_no_floors(admin_client, single_level):
     response = admin_client.post("/api/v1/floors", {"hospital_id": single_level.pk, "floor_number": "1"}, format="json")
     assert response.status_code == 400
-    assert error(response)["attr"] == "hospital_id"
+    assert error(response)["attr"] == "hospital_id" and error(response)["code"] == "single_level_hospital"
     nested = admin_client.post(f"/api/v1/hospitals/{single_level.pk}/floors", {"floor_number": "1"}, format="json")
-    assert nested.status_code == 400
+    assert nested.status_code == 400 and error(nested)["code"] == "single_level_hospital"
     assert not Floor.objects.exists()
 
 
@@ -166,7 +166,7 @@ def test_floor_cannot_move_to_another_hospital(admin_client, hospital, other_hos
     floor = FloorFactory(hospital=hospital)
     response = admin_client.patch(f"/api/v1/floors/{floor.pk}", {"hospital_id": other_hospital.pk}, format="json")
     assert response.status_code == 400
-    assert error(response)["attr"] == "hospital_id"
+    assert error(response)["attr"] == "hospital_id" and error(response)["code"] == "hospital_mismatch"
     floor.refresh_from_db()
     assert floor.hospital_id == hospital.pk
 
@@ -175,7 +175,7 @@ def test_floor_renumber_to_taken_number_is_409(admin_client, hospital):
     FloorFactory(hospital=hospital, floor_number="1")
     second = FloorFactory(hospital=hospital, floor_number="2")
     response = admin_client.patch(f"/api/v1/floors/{second.pk}", {"floor_number": "1"}, format="json")
-    assert response.status_code == 409
+    assert response.status_code == 409 and error(response)["code"] == "unique"
     second.refresh_from_db()
     assert second.floor_number == "2"
 
@@ -241,7 +241,7 @@ def test_ward_floor_must_belong_to_its_hospital(admin_client, hospital, other_ho
         "/api/v1/wards", {"hospital_id": hospital.pk, "floor_id": foreign_floor.pk, "name": "X"}, format="json"
     )
     assert response.status_code == 400
-    assert error(response)["attr"] == "floor_id"
+    assert error(response)["attr"] == "floor_id" and error(response)["code"] == "hospital_mismatch"
     assert not Ward.objects.exists()
 
 
@@ -259,7 +259,8 @@ def test_single_level_ward_with_a_floor_is_400(admin_client, single_level):
         "/api/v1/wards", {"hospital_id": single_level.pk, "floor_id": floor.pk, "name": "X"}, format="json"
     )
     assert response.status_code == 400
-    assert error(response)["attr"] == "floor_id"
+    assert error(response)["attr"] == "floor_id" and error(response)["code"] == "single_level_hospital"
+    assert not Ward.objects.filter(hospital=single_level).exists()
 
 
 @pytest.mark.parametrize(
@@ -309,10 +310,12 @@ def test_ward_cannot_move_to_another_hospitals_floor_or_lose_its_floor(admin_cli
     foreign = FloorFactory(hospital=other_hospital)
     moved = admin_client.patch(f"/api/v1/wards/{ward.pk}", {"floor_id": foreign.pk}, format="json")
     assert moved.status_code == 400 and error(moved)["attr"] == "floor_id"
+    assert error(moved)["code"] == "hospital_mismatch"
     cleared = admin_client.patch(f"/api/v1/wards/{ward.pk}", {"floor_id": None}, format="json")
     assert cleared.status_code == 400 and error(cleared)["attr"] == "floor_id"
     rehomed = admin_client.patch(f"/api/v1/wards/{ward.pk}", {"hospital_id": other_hospital.pk}, format="json")
     assert rehomed.status_code == 400 and error(rehomed)["attr"] == "hospital_id"
+    assert error(rehomed)["code"] == "hospital_mismatch"
     ward.refresh_from_db()
     assert ward.floor_id == original_floor and ward.hospital_id == hospital.pk
 
@@ -360,7 +363,7 @@ def test_bed_may_start_in_maintenance_but_not_occupied(admin_client, hospital):
 def test_duplicate_bed_number_in_ward_is_409(admin_client, hospital):
     bed = BedFactory(ward=WardFactory(hospital=hospital), bed_number="7")
     response = admin_client.post("/api/v1/beds", {"ward_id": bed.ward_id, "bed_number": "7"}, format="json")
-    assert response.status_code == 409
+    assert response.status_code == 409 and error(response)["code"] == "unique"
     assert Bed.objects.filter(ward=bed.ward, bed_number="7").count() == 1
 
 
@@ -415,6 +418,7 @@ def test_bed_cannot_move_to_another_hospitals_ward(admin_client, hospital_admin_
     foreign_ward = WardFactory(hospital=other_hospital)
     as_admin = admin_client.patch(f"/api/v1/beds/{bed.pk}", {"ward_id": foreign_ward.pk}, format="json")
     assert as_admin.status_code == 400 and error(as_admin)["attr"] == "ward_id"
+    assert error(as_admin)["code"] == "hospital_mismatch"
     as_hospital_admin = hospital_admin_client.patch(
         f"/api/v1/beds/{bed.pk}", {"ward_id": foreign_ward.pk}, format="json"
     )
