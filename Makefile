@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test lint format venv migrate bench fuzz race clean
+.PHONY: run test lint format venv migrate bench bench-push fuzz race clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -76,3 +76,7 @@ backup-check: venv
 
 bench: venv
 	bench/run.sh
+
+# The change feed under load: 1,000 SSE + 1,000 WebSocket clients while bookings run (bench/push.py).
+bench-push: venv
+	HMS_TESTING=0 bin/with-postgres $(PY) bench/push.py

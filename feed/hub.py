@@ -152,6 +152,9 @@ class Hub:
                 await asyncio.sleep(0.01)
 
     def _dispatch(self, message: dict) -> None:
+        from feed.session import Message
+
+        message = Message(message)
         self.position = message["id"]
         for subscriber in self._by_topic.get(message["topic"], ()):
             subscriber.offer(message)

@@ -34,8 +34,29 @@ class _Encoder(DjangoJSONEncoder):
         return super().default(o)
 
 
+class Message(dict):
+    """An event as the hub hands it to every subscriber: encoded once, however many streams send it."""
+
+    _text: str | None = None
+    _frame: bytes | None = None
+
+
 def dumps(message: dict) -> str:
+    if isinstance(message, Message):
+        if message._text is None:
+            message._text = json.dumps(message, cls=_Encoder, separators=(",", ":"))
+        return message._text
     return json.dumps(message, cls=_Encoder, separators=(",", ":"))
+
+
+def sse_frame(message: dict) -> bytes:
+    """`id:` / `event:` / `data:` lines of one event (section 15)."""
+    frame = getattr(message, "_frame", None)
+    if frame is None:
+        frame = f"id: {message['id']}\nevent: {message['type']}\ndata: {dumps(message)}\n\n".encode()
+        if isinstance(message, Message):
+            message._frame = frame
+    return frame
 
 
 # --- who is listening ---------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 
 from feed import reader, topics
 from feed.hub import in_thread, monotonic
-from feed.session import Principal, Session, dumps, principal_from_token, ticket_issue, ticket_redeem
+from feed.session import Principal, Session, principal_from_token, sse_frame, ticket_issue, ticket_redeem
 from hms.api.middleware import error_response
 
 EventOut = inline_serializer(
@@ -186,16 +186,12 @@ async def stream(request):
     return response
 
 
-def _frame(message: dict) -> bytes:
-    return f"id: {message['id']}\nevent: {message['type']}\ndata: {dumps(message)}\n\n".encode()
-
-
 async def _events(session: Session, first: list[dict]):
     heartbeat = settings.EVENTS_HEARTBEAT_SECONDS
     try:
         yield b"retry: 2000\n\n"
         for message in first:
-            yield _frame(message)
+            yield sse_frame(message)
         comment_due = monotonic() + heartbeat
         while True:
             until_comment = max(comment_due - monotonic(), 0)
@@ -203,7 +199,7 @@ async def _events(session: Session, first: list[dict]):
             if session.overflowed:
                 return  # too far behind: the client reconnects with Last-Event-ID
             if message is not None:
-                yield _frame(message)
+                yield sse_frame(message)
             if monotonic() >= comment_due:
                 yield b": keep-alive\n\n"
                 comment_due = monotonic() + heartbeat
