@@ -107,7 +107,8 @@ class TicketView(APIView):
     @extend_schema(tags=["events"], request=TicketIn, responses={201: TicketOut})
     def post(self, request):
         try:
-            names = topics.split(request.data.get("topics") if isinstance(request.data, dict) else None)
+            raw = request.data.get("topics") if isinstance(request.data, dict) else None
+            names = topics.split(raw if isinstance(raw, list) else None)
             topics.authorize(request.user, names)
         except topics.TopicRefused as error:
             raise _refusal(error) from None
