@@ -14,6 +14,8 @@ class UsernameOrEmailBackend(ModelBackend):
         if not username or password is None:
             return None
         user_model = get_user_model()
+        # Usernames are stored NFKC-normalised (as Django's forms do): `ａｄｍｉｎ` names `admin`.
+        username = user_model.normalize_username(username)
         candidates = list(
             user_model.objects.filter(Q(username__iexact=username) | Q(email__iexact=username))
             .annotate(

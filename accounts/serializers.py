@@ -49,27 +49,67 @@ def _validate_password(password: str, user: User | None = None, attr: str = "pas
         raise serializers.ValidationError({attr: errors}) from exc
 
 
+def _others(exclude_pk: int | None):
+    return User.objects.exclude(pk=exclude_pk) if exclude_pk is not None else User.objects.all()
+
+
 def _unique_ci(field: str, value: str, exclude_pk: int | None = None) -> str:
-    queryset = User.objects.filter(**{f"{field}__iexact": value})
-    if exclude_pk is not None:
-        queryset = queryset.exclude(pk=exclude_pk)
-    if value and queryset.exists():
+    if value and _others(exclude_pk).filter(**{f"{field}__iexact": value}).exists():
         raise serializers.ValidationError(f"A user with this {field} already exists.", code="unique")
     return value
+
+
+def _not_another_accounts(field: str, value: str, exclude_pk: int | None = None) -> str:
+    """Sign-in takes a username or an email address: neither may name another account's other one,
+    or which account a login opens would depend on which password matches."""
+    if value and _others(exclude_pk).filter(**{f"{field}__iexact": value}).exists():
+        raise serializers.ValidationError(f"This is another account's {field}; choose another.", code="unique")
+    return value
+
+
+class UsernameField(serializers.CharField):
+    """A username as Django's own forms read it: NFKC-normalised (full-width `ａｄｍｉｎ` is `admin`)
+    before the character rule, the length limit and the case-insensitive uniqueness check."""
+
+    def to_internal_value(self, data):
+        return User.normalize_username(super().to_internal_value(data))
+
+
+def _username_field(**kwargs) -> UsernameField:
+    model_field = User._meta.get_field("username")
+    return UsernameField(
+        max_length=model_field.max_length,
+        help_text=model_field.help_text,
+        # Case-insensitive uniqueness is checked in validate_username (-> 409); the character rule stays.
+        validators=[UnicodeUsernameValidator()],
+        **kwargs,
+    )
+
+
+def _password_field(**kwargs) -> serializers.CharField:
+    # A password is used exactly as typed: surrounding spaces are part of it, never trimmed.
+    return serializers.CharField(
+        max_length=PASSWORD_MAX_LENGTH, trim_whitespace=False, style={"input_type": "password"}, **kwargs
+    )
 
 
 class _UserFieldsMixin(serializers.Serializer):
     """Length limits and case-insensitive uniqueness shared by every serializer that writes a user."""
 
     def validate_username(self, value):
-        return _unique_ci("username", value, getattr(self.instance, "pk", None))
+        exclude_pk = getattr(self.instance, "pk", None)
+        _unique_ci("username", value, exclude_pk)
+        return _not_another_accounts("email", value, exclude_pk)
 
     def validate_email(self, value):
-        return _unique_ci("email", value, getattr(self.instance, "pk", None))
+        exclude_pk = getattr(self.instance, "pk", None)
+        _unique_ci("email", value, exclude_pk)
+        return _not_another_accounts("username", value, exclude_pk)
 
 
 class RegisterIn(_UserFieldsMixin, serializers.ModelSerializer):
-    password = serializers.CharField(write_only=True, max_length=PASSWORD_MAX_LENGTH, style={"input_type": "password"})
+    username = _username_field()
+    password = _password_field(write_only=True)
     role = serializers.ChoiceField(choices=[User.Role.USER, User.Role.DONOR], default=User.Role.USER)
     email = serializers.EmailField(max_length=254)
     fullname = serializers.CharField(max_length=150)
@@ -77,8 +117,6 @@ class RegisterIn(_UserFieldsMixin, serializers.ModelSerializer):
     class Meta:
         model = User
         fields = ["username", "fullname", "email", "password", "phone_num", "role", "blood_group"]
-        # Case-insensitive uniqueness is checked in validate_username (-> 409); the character rule stays.
-        extra_kwargs = {"username": {"validators": [UnicodeUsernameValidator()]}}
 
     def validate(self, attrs):
         candidate = User(**{k: v for k, v in attrs.items() if k != "password"})
@@ -91,15 +129,14 @@ class StaffAccountIn(_UserFieldsMixin, serializers.ModelSerializer):
     (POST /doctors) or a hospital (POST /hospitals, its hospital admin). The caller's service sets the
     role and hospital."""
 
-    password = serializers.CharField(write_only=True, max_length=PASSWORD_MAX_LENGTH, style={"input_type": "password"})
+    username = _username_field()
+    password = _password_field(write_only=True)
     email = serializers.EmailField(max_length=254)
     fullname = serializers.CharField(max_length=150)
 
     class Meta:
         model = User
         fields = ["username", "fullname", "email", "password", "phone_num"]
-        # Case-insensitive uniqueness is checked in validate_username (-> 409); the character rule stays.
-        extra_kwargs = {"username": {"validators": [UnicodeUsernameValidator()]}}
 
     def validate(self, attrs):
         _validate_password(attrs["password"], User(**{k: v for k, v in attrs.items() if k != "password"}))
@@ -107,8 +144,9 @@ class StaffAccountIn(_UserFieldsMixin, serializers.ModelSerializer):
 
 
 class LoginIn(serializers.Serializer):
-    username = serializers.CharField(max_length=254, help_text="Username or email address.")
-    password = serializers.CharField(max_length=PASSWORD_MAX_LENGTH, style={"input_type": "password"})
+    # NFKC here, so the sign-in and its failure throttle see one spelling of each account.
+    username = UsernameField(max_length=254, help_text="Username or email address.")
+    password = _password_field()
 
 
 class TokenPairOut(serializers.Serializer):
@@ -148,8 +186,8 @@ class ProfileIn(_UserFieldsMixin, serializers.ModelSerializer):
 
 
 class ChangePasswordIn(serializers.Serializer):
-    old_password = serializers.CharField(max_length=PASSWORD_MAX_LENGTH)
-    new_password = serializers.CharField(max_length=PASSWORD_MAX_LENGTH)
+    old_password = _password_field()
+    new_password = _password_field()
 
     def validate(self, attrs):
         request = self.context["request"]
@@ -174,9 +212,8 @@ class ChangePasswordOut(TokenPairOut):
 class UserIn(_UserFieldsMixin, serializers.ModelSerializer):
     """Accounts written by admins and hospital admins through /api/v1/users."""
 
-    password = serializers.CharField(
-        write_only=True, max_length=PASSWORD_MAX_LENGTH, required=False, style={"input_type": "password"}
-    )
+    username = _username_field()
+    password = _password_field(write_only=True, required=False)
     email = serializers.EmailField(max_length=254)
     fullname = serializers.CharField(max_length=150)
     hospital_id = serializers.PrimaryKeyRelatedField(
@@ -191,8 +228,6 @@ class UserIn(_UserFieldsMixin, serializers.ModelSerializer):
         model = User
         fields = [*USER_FIELDS, "password"]
         read_only_fields = ["id", "date_joined"]
-        # Case-insensitive uniqueness is checked in validate_username (-> 409); the character rule stays.
-        extra_kwargs = {"username": {"validators": [UnicodeUsernameValidator()]}}
 
     def validate_role(self, value):
         if self.instance is not None and self.instance.role == value:
