@@ -6,7 +6,9 @@ from dataclasses import dataclass
 from django.urls import URLPattern, URLResolver, get_resolver
 
 # Not part of the API contract: the Django admin, Prometheus, static files and the docs themselves.
-UNDOCUMENTED = re.compile(r"^/(admin/|metrics/|static/|api/schema/|api/docs/|api/redoc/)")
+# The SSE stream is served by the ASGI server (the REST server answers it 503) and never ends: it is
+# described in the schema's description, not as an operation, and tested by feed/tests/test_stream.py.
+UNDOCUMENTED = re.compile(r"^/(admin/|metrics/|static/|api/schema/|api/docs/|api/redoc/|api/v1/events/stream/)")
 _GROUP = re.compile(r"\(\?P<(\w+)>[^)]*\)")
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")
 

@@ -44,7 +44,7 @@ def _paginated_lists(document: dict) -> list[str]:
         schema = get["responses"]["200"].get("content", {}).get("application/json", {}).get("schema", {})
         if "$ref" in schema:
             schema = document["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
-        if "results" in schema.get("properties", {}):
+        if {"count", "results"} <= set(schema.get("properties", {})):
             paths.append(path)
     return sorted(paths)
 
