@@ -1,4 +1,5 @@
-from datetime import timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
@@ -66,8 +67,13 @@ def test_anonymous_list_is_401(api):
 
 
 def test_appointment_filters(admin_client, doctor, patient):
-    booked = AppointmentFactory(slot=SlotFactory(doctor=doctor), patient=patient)
-    cancelled = AppointmentFactory(slot=SlotFactory(doctor=doctor), status="cancelled")
+    # Both slots on one hospital-local day (the factory's sequence of starts can cross midnight).
+    zone = ZoneInfo(doctor.hospital.timezone)
+    morning = datetime.combine(timezone.localdate(timezone=zone) + timedelta(days=2), time(10), zone)
+    booked = AppointmentFactory(slot=SlotFactory(doctor=doctor, start=morning), patient=patient)
+    cancelled = AppointmentFactory(
+        slot=SlotFactory(doctor=doctor, start=morning + timedelta(minutes=30)), status="cancelled"
+    )
 
     def ids(query):
         return [a["id"] for a in admin_client.get(f"/api/v1/appointments?{query}").json()["results"]]
