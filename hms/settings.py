@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from corsheaders.defaults import default_headers
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.utils import get_random_secret_key
 
@@ -38,6 +39,11 @@ JWT_SECRET_KEY = env.str("JWT_SECRET_KEY", default="") or SECRET_KEY
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+# A browser front-end retries a booking safely only if it may send Idempotency-Key, resumes an event
+# stream with Last-Event-ID, correlates with its own X-Request-ID (echoed when well-formed), and its
+# scripts may read when to retry, the request id, and where a created record lives.
+CORS_ALLOW_HEADERS = (*default_headers, "idempotency-key", "last-event-id", "x-request-id")
+CORS_EXPOSE_HEADERS = ["Retry-After", "X-Request-ID", "Location"]
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 VERSION = __version__
 

@@ -7,18 +7,40 @@ from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 
 class PageNumberPagination(pagination.PageNumberPagination):
-    """`?page=` and `?page_size=` (default 20, at most 100); a page_size that is not a number is a 400."""
+    """`?page=` and `?page_size=` (default 20, at most 100). Each is given at most once, as a positive
+    whole number: an empty, repeated or non-numeric value is a 400 like any bad filter value (DRF
+    would read an empty or repeated `page` as some page and answer 200). A page past the end is a 404."""
 
     page_size = 20
     page_size_query_param = "page_size"
     page_size_query_description = "Results per page (default 20); a larger value returns 100."
     max_page_size = 100
+    last_page_strings = ()  # the schema says `page` is an integer: `page=last` is a 400 too
+
+    def _whole_number(self, request, name: str) -> int | None:
+        values = request.query_params.getlist(name)
+        if not values:
+            return None
+        if len(values) > 1:
+            raise ValidationError({name: [f"Give `{name}` only once."]}, code="invalid")
+        raw = values[0]
+        if not (raw.isascii() and raw.isdigit()):
+            raise ValidationError({name: ["A positive whole number is required."]}, code="invalid")
+        # Past any real page or size (and int() refuses strings of over 4300 digits).
+        return int(raw) if len(raw.lstrip("0")) <= 18 else 10**18
 
     def get_page_size(self, request):
-        raw = request.query_params.get(self.page_size_query_param)
-        if raw is not None and not (raw.isascii() and raw.isdigit() and int(raw) > 0):
-            raise ValidationError({"page_size": ["A positive whole number is required."]}, code="invalid")
-        return super().get_page_size(request)
+        size = self._whole_number(request, self.page_size_query_param)
+        if size == 0:
+            raise ValidationError(
+                {self.page_size_query_param: ["A positive whole number is required."]}, code="invalid"
+            )
+        return self.page_size if size is None else min(size, self.max_page_size)
+
+    def get_page_number(self, request, paginator):
+        # Page 0 passes here and is a 404 from the paginator, like any page past the end.
+        number = self._whole_number(request, self.page_query_param)
+        return 1 if number is None else number
 
     def get_schema_operation_parameters(self, view):
         # Pages count from 1 (page 0 is a 404) and page_size 0 is a 400: the schema says so.
