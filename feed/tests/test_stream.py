@@ -285,3 +285,15 @@ def test_websocket_is_cut_off_when_the_user_is_deactivated(hosts):
         with pytest.raises(ConnectionClosed) as closed:
             ws.recv(timeout=5)
         assert closed.value.rcvd.code == 4401
+
+
+def test_a_stream_is_closed_when_its_token_is_revoked_by_logout(hosts):
+    host, other = hosts
+    patient = UserFactory(role="user")
+    token = _token(patient)
+    stream = SSE(f"{host.base}/api/v1/events/stream?topics=user.{patient.pk}", token=token)
+    assert stream.status == 200
+    assert request("POST", f"{other.base}/api/v1/auth/logout", {}, token=token)[0] == 200
+    assert stream.closed.wait(5)  # re-checked every second on these hosts (60 s at most by default)
+    again = SSE(f"{host.base}/api/v1/events/stream?topics=user.{patient.pk}", token=token)
+    assert again.status == 401
