@@ -4,11 +4,12 @@ from datetime import UTC, datetime
 
 import django_filters
 from django import forms
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from drf_spectacular.drainage import set_override
 
-from appointments.models import Appointment, Doctor, OpdSchedule, Slot, SlotQuerySet, Visit
+from appointments.models import Appointment, Doctor, Hold, OpdSchedule, Slot, SlotQuerySet, Visit
 from hms.api.filters import FilterSet, IdFilter
 
 
@@ -126,6 +127,29 @@ class AppointmentFilter(FilterSet):
 
 
 _with_from_to(AppointmentFilter, datetime_field="slot__start", date_field="slot__local_date", label="Slot start")
+
+
+class HoldFilter(FilterSet):
+    status = django_filters.ChoiceFilter(
+        choices=Hold.Status.choices,
+        method="filter_status",
+        label="As shown: an active hold past its expires_at is expired.",
+    )
+    slot_id = IdFilter(field_name="slot_id")
+    patient_id = IdFilter(field_name="patient_id")
+    hospital_id = IdFilter(field_name="hospital_id")
+
+    class Meta:
+        model = Hold
+        fields = ["status", "slot_id", "patient_id", "hospital_id"]
+
+    def filter_status(self, queryset, name, value):
+        now = timezone.now()
+        if value == Hold.Status.ACTIVE:
+            return queryset.filter(status=value, expires_at__gt=now)
+        if value == Hold.Status.EXPIRED:
+            return queryset.filter(Q(status=value) | Q(status=Hold.Status.ACTIVE, expires_at__lte=now))
+        return queryset.filter(status=value)
 
 
 class VisitFilter(FilterSet):

@@ -101,3 +101,29 @@ class VisitAccess(BasePermission):
         if request.method in SAFE_METHODS:
             return role_of(request.user) is not None
         return role_of(request.user) == Role.DOCTOR
+
+
+class HoldPlacement(BasePermission):
+    """Holding a seat: whoever may book (patients and donors for themselves, staff for a patient)."""
+
+    message = "Your role may not hold seats."
+
+    def has_permission(self, request, view):
+        return role_of(request.user) in BOOKING_ROLES
+
+    def has_object_permission(self, request, view, obj):
+        return True  # the slot is public; which hospital's staff may hold is the service's rule
+
+
+class HoldAccess(BasePermission):
+    """Reads follow the scoped queryset; releasing is the service's rule (the patient or its staff)."""
+
+    message = "Your role may not release holds."
+
+    def has_permission(self, request, view):
+        if _unrouted(view):
+            return True
+        role = role_of(request.user)
+        if request.method in SAFE_METHODS:
+            return role is not None
+        return role in BOOKING_ROLES

@@ -263,7 +263,10 @@ class SlotOut(ModelSerializer):
     start = serializers.SerializerMethodField()
     end = serializers.SerializerMethodField()
     date = serializers.DateField(source="local_date", read_only=True, help_text="The hospital-local date.")
-    available = serializers.IntegerField(read_only=True, help_text="Free seats: capacity - booked.")
+    held = serializers.IntegerField(read_only=True, help_text="Seats kept by active holds not yet expired.")
+    available = serializers.IntegerField(
+        read_only=True, help_text="Free seats: capacity - booked - held, never negative."
+    )
     is_bookable = serializers.SerializerMethodField()
 
     class Meta:
@@ -279,6 +282,7 @@ class SlotOut(ModelSerializer):
             "date",
             "capacity",
             "booked",
+            "held",
             "available",
             "is_bookable",
             "status",
@@ -379,12 +383,18 @@ class AppointmentOut(ModelSerializer):
 
 
 class AppointmentCreateIn(serializers.Serializer):
-    slot_id = IdField()
+    slot_id = IdField(required=False, help_text="The slot; optional with `hold_id` (then it must be the hold's).")
+    hold_id = IdField(required=False, help_text="Book the seat this active hold keeps (POST /slots/{id}/hold).")
     hospital_id = IdField(required=False, help_text="Optional; when given it must be the slot's hospital.")
     patient_id = IdField(
         required=False, help_text="Staff only (admin, hospital admin, doctors of the slot's hospital)."
     )
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+    def validate(self, attrs):
+        if "slot_id" not in attrs and "hold_id" not in attrs:
+            raise serializers.ValidationError({"slot_id": ["This field is required."]}, code="required")
+        return attrs
 
 
 class AppointmentUpdateIn(serializers.Serializer):

@@ -1,11 +1,12 @@
-"""The scheduling topics of the change feed (API.md section 15) and the events slot and booking
-changes emit. The booking statement (services/bookings.BOOK_SQL) writes the same two shapes in SQL."""
+"""The scheduling topics of the change feed (API.md section 15) and the events slot, booking and hold
+changes emit. The booking statement (services/bookings.BOOK_SQL) writes the slot and booking shapes
+in SQL."""
 
 from datetime import timedelta
 
 from django.utils import timezone
 
-from appointments.models import Appointment, Doctor, OpdSchedule, Prescription, Slot, Visit
+from appointments.models import Appointment, Doctor, Hold, OpdSchedule, Prescription, Slot, Visit
 from feed.emit import emit_many
 from feed.topics import register, user_topic
 from hms.api.readcache import model_topics
@@ -25,6 +26,7 @@ def slot_list_topics(hospital_id: int) -> list[str]:
 
 
 def slot_state(slot: Slot) -> dict:
+    """`held`: seats of active holds not yet lapsed (a slot read `with_held()`, or locked and settled)."""
     held = getattr(slot, "held", 0)
     return {
         "slot_id": slot.pk,
@@ -49,6 +51,22 @@ def appointment_state(appointment) -> dict:
     }
 
 
+def hold_state(hold: Hold) -> dict:
+    return {
+        "hold_id": hold.pk,
+        "status": hold.status,
+        "slot_id": hold.slot_id,
+        "patient_id": hold.patient_id,
+        "hospital_id": hold.hospital_id,
+        "expires_at": hold.expires_at,
+    }
+
+
+def holds_changed(holds) -> None:
+    """Each hold's `hold.<status>` event on its patient's topic (inside the transaction that changed it)."""
+    emit_many([(user_topic(hold.patient_id), f"hold.{hold.status}", hold_state(hold)) for hold in holds])
+
+
 def slots_changed(slots) -> None:
     """Call inside the transaction that changed these slots (rows re-read after the change)."""
     emit_many([(slots_topic(slot.hospital_id), "slot.changed", slot_state(slot)) for slot in slots])
@@ -57,7 +75,7 @@ def slots_changed(slots) -> None:
 def appointment_changed(appointment, *, what: str, slot_ids=()) -> None:
     """An appointment booked, cancelled, moved, ...: its patient's topic, and the slots whose seats
     changed (re-read, as the change left them)."""
-    slots = Slot.objects.filter(pk__in=list(slot_ids)).order_by("pk") if slot_ids else []
+    slots = Slot.objects.filter(pk__in=list(slot_ids)).with_held().order_by("pk") if slot_ids else []
     events = [(slots_topic(slot.hospital_id), "slot.changed", slot_state(slot)) for slot in slots]
     events.append((user_topic(appointment.patient_id), f"appointment.{what}", appointment_state(appointment)))
     emit_many(events)
@@ -69,7 +87,7 @@ def slots_state(_user, hospital_id: int) -> dict:
     slots = Slot.objects.filter(hospital_id=hospital_id, start__gt=now, start__lt=now + timedelta(days=SNAPSHOT_DAYS))
     return {
         "hospital_id": hospital_id,
-        "slots": [slot_state(slot) for slot in slots.order_by("start", "id")[:SNAPSHOT_MAX_SLOTS]],
+        "slots": [slot_state(slot) for slot in slots.with_held(now).order_by("start", "id")[:SNAPSHOT_MAX_SLOTS]],
     }
 
 
@@ -82,7 +100,7 @@ def register_topics() -> None:
     register("hospital.{id}.slots", public=True, allows=hospital_shown, snapshot=slots_state)
     register("hospital.{id}.queue", public=True, allows=hospital_shown, snapshot=queue_state)
     # What saves of these rows change, for the read cache (writes outside the services too: the admin).
-    for model in (Slot, Appointment, Doctor):
+    for model in (Slot, Appointment, Doctor, Hold):
         model_topics(model, lambda row: [slots_topic(row.hospital_id)])
     for model in (OpdSchedule, Visit, Prescription):
         model_topics(model, lambda row: [])

@@ -7,5 +7,6 @@ router.register("opd-schedules", views.OpdScheduleViewSet, basename="opd-schedul
 router.register("slots", views.SlotViewSet, basename="slot")
 router.register("appointments", views.AppointmentViewSet, basename="appointment")
 router.register("visits", views.VisitViewSet, basename="visit")
+router.register("holds", views.HoldViewSet, basename="hold")
 
 urlpatterns = [*router.urls]

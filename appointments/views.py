@@ -12,10 +12,20 @@ from rest_framework.response import Response
 
 from accounts.activity import AuditedWriteMixin, ClinicalReadAuditMixin
 from appointments import services
-from appointments.filters import AppointmentFilter, DoctorFilter, OpdScheduleFilter, SlotFilter, VisitFilter
-from appointments.models import Appointment, Doctor, OpdSchedule, Slot, Visit
+from appointments.filters import (
+    AppointmentFilter,
+    DoctorFilter,
+    HoldFilter,
+    OpdScheduleFilter,
+    SlotFilter,
+    VisitFilter,
+)
+from appointments.holds import HoldCreateIn, HoldOut
+from appointments.models import Appointment, Doctor, Hold, OpdSchedule, Slot, Visit
 from appointments.permissions import (
     AppointmentAccess,
+    HoldAccess,
+    HoldPlacement,
     PublicReadDoctorWrite,
     PublicReadHospitalWrite,
     VisitAccess,
@@ -46,6 +56,7 @@ from hms.api.scoping import ScopedQuerysetMixin, visibility_scope
 from hms.api.throttling import ScopedRateThrottle
 
 BOOKING_ROUTE = "appointment-book"
+HOLD_ROUTE = "slot-hold"
 
 
 @extend_schema(tags=["doctors"])
@@ -146,17 +157,20 @@ class SlotViewSet(
     public_read, active_lookups = True, ("hospital__is_active",)
     filterset_class = SlotFilter
     ordering_fields = ["start", "id", "booked", "capacity"]
+    throttle_scope = "booking"  # counted by the hold action only (the one with a throttle class)
 
     # The columns SlotOut reads (the list is the busiest public read: no 60-column rows).
     list_columns = (
         *("id", "hospital_id", "doctor_id", "opd_schedule_id", "start", "end", "local_date"),
-        *("capacity", "booked", "status"),
+        *("capacity", "booked", "hold_count", "status"),
         *("hospital__timezone", "hospital__is_active", "hospital__opd_status"),
         *("doctor__specialization", "doctor__department", "doctor__is_available", "doctor__user__fullname"),
     )
 
     def get_queryset(self):
-        queryset = super().get_queryset()
+        # `held` for every slot of the page in the page's one query (0 without a look at the holds
+        # for slots nobody holds).
+        queryset = super().get_queryset().with_held()
         return queryset.only(*self.list_columns) if self.action == "list" else queryset
 
     # Bookable listings (`available=true`, what patients browse) are kept on the read cache until the
@@ -176,13 +190,20 @@ class SlotViewSet(
         return None
 
     def list_cache_totals(self, queryset) -> dict:
-        return queryset.aggregate(count=Count("pk"), first_start=Min("start"))
+        totals = queryset.aggregate(count=Count("pk"), first_start=Min("start"))
+        # A hold lapsing frees its seat with no write: the page holds until the first one lapses.
+        lapse = Hold.objects.filter(status=Hold.Status.ACTIVE, expires_at__gt=timezone.now()).aggregate(
+            at=Min("expires_at")
+        )
+        return {**totals, "next_hold_lapse": lapse["at"]}
 
     def list_cache_still_valid(self, entry: dict) -> bool:
-        return entry["first_start"] is None or entry["first_start"] > timezone.now()
+        now = timezone.now()
+        lapse = entry.get("next_hold_lapse")
+        return (entry["first_start"] is None or entry["first_start"] > now) and (lapse is None or lapse > now)
 
     def _out(self, slot: Slot) -> dict:
-        return SlotOut(Slot.objects.select_related("hospital", "doctor__user").get(pk=slot.pk)).data
+        return SlotOut(Slot.objects.select_related("hospital", "doctor__user").with_held().get(pk=slot.pk)).data
 
     @extend_schema(request=SlotCreateIn, responses={201: SlotOut})
     def create(self, request, *args, **kwargs):
@@ -201,6 +222,29 @@ class SlotViewSet(
         data.is_valid(raise_exception=True)
         slot = services.slot_update(by=request.user, slot=slot, **data.validated_data)
         return Response(self._out(slot))
+
+    @extend_schema(
+        tags=["appointments"],
+        request=HoldCreateIn,
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        responses={201: HoldOut, **IDEMPOTENCY_RESPONSES},
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        permission_classes=[HoldPlacement],
+        throttle_classes=[ScopedRateThrottle],
+    )
+    @idempotent(HOLD_ROUTE)
+    def hold(self, request, pk=None):
+        """Keep a seat for `HOLD_MINUTES` while the patient confirms; book it with `POST /appointments
+        {hold_id}`. A patient (or donor) for themselves; admin, or the slot's hospital admin or doctors,
+        for a patient (`patient_id`). Full, closed, already held or booked by the patient -> 409."""
+        slot = self.get_object()
+        data = HoldCreateIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        hold = services.hold_create(by=request.user, slot_id=slot.pk, **data.validated_data)
+        return Response(HoldOut(hold).data, status=status.HTTP_201_CREATED)
 
 
 @extend_schema(tags=["opd"])
@@ -246,12 +290,17 @@ class AppointmentViewSet(ClinicalReadAuditMixin, ScopedQuerysetMixin, mixins.Lis
     )
     @idempotent(BOOKING_ROUTE)
     def create(self, request, *args, **kwargs):
-        """Book a seat in a slot for the caller (staff of the slot's hospital may pass `patient_id`).
-        Unknown slot -> 404; wrong hospital_id or a started slot -> 400; full, closed, OPD closed or
-        already booked by this patient -> 409."""
+        """Book a seat in a slot for the caller (staff of the slot's hospital may pass `patient_id`), or
+        the seat an active hold keeps (`hold_id`). Unknown slot or hold -> 404; wrong hospital_id or a
+        started slot -> 400; full, closed, OPD closed, already booked by this patient, or a hold
+        expired, used or released -> 409."""
         data = AppointmentCreateIn(data=request.data)
         data.is_valid(raise_exception=True)
-        appointment = services.appointment_book(by=request.user, **data.validated_data)
+        values = dict(data.validated_data)
+        if "hold_id" in values:
+            appointment = services.hold_book(by=request.user, **values)
+        else:
+            appointment = services.appointment_book(by=request.user, **values)
         return Response(AppointmentOut(appointment).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=AppointmentUpdateIn, responses={200: AppointmentOut})
@@ -302,6 +351,26 @@ class AppointmentViewSet(ClinicalReadAuditMixin, ScopedQuerysetMixin, mixins.Lis
         """booked or checked_in -> no_show, once the slot has started. The slot's doctor, the hospital's
         admin or admin."""
         return self._transition(request)
+
+
+@extend_schema(tags=["appointments"])
+class HoldViewSet(ScopedQuerysetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Slot holds (`POST /slots/{id}/hold` makes one). Visible to the patient, the hospital's admin and
+    doctors, and admin; anyone else gets 404. DELETE releases an active hold (the record is kept)."""
+
+    queryset = Hold.objects.order_by("-id")
+    serializer_class = HoldOut
+    permission_classes = [HoldAccess]
+    filterset_class = HoldFilter
+    ordering_fields = ["id", "expires_at", "created_at"]
+    owner_lookups = ("patient_id",)
+    hospital_lookups = {Role.HOSPITAL_ADMIN: "hospital_id", Role.DOCTOR: "hospital_id"}
+
+    @extend_schema(request=None, responses={204: None})
+    def destroy(self, request, *args, **kwargs):
+        """Release an active hold: its seat is free again. Used, released or expired -> 409."""
+        services.hold_release(by=request.user, hold=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 @extend_schema(tags=["appointments"])

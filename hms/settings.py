@@ -262,12 +262,17 @@ SPECTACULAR_SETTINGS = {
         "EmergencyStatusEnum": "emergency.models.EmergencyStatus",
         "SlotStatusEnum": "appointments.models.SlotStatus",
         "AppointmentStatusEnum": "appointments.models.AppointmentStatus",
+        "HoldStatusEnum": "appointments.models.HoldStatus",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_standardized_errors.openapi_hooks.postprocess_schema_enums",
         "hms.api.schema.mark_seed_aliases_deprecated",
     ],
 }
+
+# --- Scheduling (API.md section 17) ---------------------------------------------------------
+# How long a slot hold keeps its seat while the patient confirms.
+HOLD_MINUTES = env.int("HOLD_MINUTES", default=5)
 
 # --- Change feed (API.md section 15) --------------------------------------------------------
 EVENTS_RETENTION_HOURS = env.int("EVENTS_RETENTION_HOURS", default=72)

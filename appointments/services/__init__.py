@@ -7,6 +7,7 @@ from appointments.services.bookings import (
     appointment_update,
 )
 from appointments.services.doctors import doctor_create
+from appointments.services.holds import hold_book, hold_create, hold_release
 from appointments.services.schedules import opd_schedule_create, slots_generate
 from appointments.services.slots import slot_create, slot_update
 from appointments.services.visits import visit_create
@@ -17,6 +18,9 @@ __all__ = [
     "appointment_transition",
     "appointment_update",
     "doctor_create",
+    "hold_book",
+    "hold_create",
+    "hold_release",
     "opd_schedule_create",
     "slot_create",
     "slot_update",

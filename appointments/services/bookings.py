@@ -6,10 +6,16 @@ order. Booking locks only the slot, so no two transactions ever wait on each oth
 On PostgreSQL a booking is one statement (`BOOK_SQL`): the seat is taken by a conditional UPDATE of the
 slot row, and the appointment and its audit entry are inserted by the same statement, so it commits or
 fails as one. A concurrent booking of the same slot waits for the row and PostgreSQL re-checks the
-seat conditions on the row it then sees; the CHECK (booked <= capacity) and the partial unique index
-(one active booking per patient and slot) back the rules up. A booking it refuses is explained from
-the slot as the statement saw it; when that shows no reason (the slot changed meanwhile), the locking
-path below decides. Other databases (SQLite, for trying the API out) always take the locking path.
+seat conditions on the row it then sees; the CHECK (booked + hold_count <= capacity) and the partial
+unique index (one active booking per patient and slot) back the rules up. A booking it refuses is
+explained from the slot as the statement saw it; when that shows no reason (the slot changed
+meanwhile), the locking path below decides. Other databases (SQLite, for trying the API out) always
+take the locking path.
+
+Holds (services/holds.py) keep seats in the slot's `hold_count` column. The statement books only a
+slot with no hold on it (`hold_count = 0`, a column PostgreSQL re-reads on the row a concurrent
+transaction left); otherwise (some of those holds may have lapsed) the locking path settles the
+lapsed holds under the row lock and counts `booked + hold_count` against the capacity.
 """
 
 from contextlib import nullcontext
@@ -31,6 +37,7 @@ from appointments.models import (
     Slot,
     booking_refusal,
 )
+from appointments.services.seats import settle_lapsed_holds
 from appointments.topics import appointment_changed, slots_topic
 from hms.api.db import prepared_cursor
 from hms.api.exceptions import Conflict
@@ -70,9 +77,9 @@ def _hospital_scope(by: User) -> int | None:
     return None
 
 
-def _check_open(slot: Slot, *, holds: bool) -> None:
+def _check_open(slot: Slot, *, holds: bool, seat_held: bool = False) -> None:
     """Raise `booking_refusal`'s answer: a slot that has started is a 400 on `slot_id`, the rest 409."""
-    refusal = booking_refusal(slot, holds=holds)
+    refusal = booking_refusal(slot, holds=holds, seat_held=seat_held)
     if refusal is None:
         return
     code, message = refusal
@@ -81,15 +88,21 @@ def _check_open(slot: Slot, *, holds: bool) -> None:
     raise Conflict(message, code=code)
 
 
-def _refuse(*, by: User, slot: Slot, hospital_id: int | None, holds: bool) -> None:
-    """Raise the 403, 400 or 409 that refuses booking `slot`, in the contract's order; `holds`: the
-    patient already holds a booking in it."""
+def _check_scope(*, by: User, slot: Slot, hospital_id: int | None = None) -> None:
+    """Staff book (and hold) into their own hospital's slots only (403); a `hospital_id` given must be
+    the slot's (400)."""
     scope = _hospital_scope(by)
     if scope is not None and scope != slot.hospital_id:
         raise PermissionDenied("Staff book patients into their own hospital's slots only.")
     if hospital_id is not None and hospital_id != slot.hospital_id:
         raise ValidationError({"hospital_id": ["This slot belongs to another hospital."]}, code="hospital_mismatch")
-    _check_open(slot, holds=holds)
+
+
+def _refuse(*, by: User, slot: Slot, hospital_id: int | None, holds: bool, seat_held: bool = False) -> None:
+    """Raise the 403, 400 or 409 that refuses booking `slot`, in the contract's order; `holds`: the
+    patient already holds a booking in it; `seat_held`: booking from a hold (its seat is taken)."""
+    _check_scope(by=by, slot=slot, hospital_id=hospital_id)
+    _check_open(slot, holds=holds, seat_held=seat_held)
 
 
 def _take_seat(slot: Slot) -> int:
@@ -115,7 +128,7 @@ def _locked_slots():
 # appointments/tests/test_booking.py checks: every test there runs on both.
 BOOK_SQL = """
 WITH target AS (
-    SELECT s.id, s.hospital_id, s.doctor_id, s.start, s."end", s.status, s.booked, s.capacity,
+    SELECT s.id, s.hospital_id, s.doctor_id, s.start, s."end", s.status, s.booked, s.capacity, s.hold_count,
            h.opd_status, h.timezone, d.is_available, d.specialization, d.department, d.user_id, u.fullname,
            EXISTS (SELECT 1 FROM appointments_appointment a
                    WHERE a.slot_id = s.id AND a.patient_id = %(patient)s
@@ -129,7 +142,7 @@ WITH target AS (
 seat AS (
     UPDATE appointments_slot s SET booked = s.booked + 1, last_token = s.last_token + 1
     FROM target t
-    WHERE s.id = t.id AND s.status = 'open' AND s.booked < s.capacity AND s.start > %(now)s
+    WHERE s.id = t.id AND s.status = 'open' AND s.booked < s.capacity AND s.hold_count = 0 AND s.start > %(now)s
       AND t.opd_status <> 'closed' AND t.is_available AND NOT t.holds
       AND (%(scope)s::bigint IS NULL OR t.hospital_id = %(scope)s::bigint)
       AND (%(hospital)s::bigint IS NULL OR t.hospital_id = %(hospital)s::bigint)
@@ -165,7 +178,7 @@ events AS (
                               'token_number', booking.token_number)
     FROM booking CROSS JOIN target t
 )
-SELECT t.id, t.hospital_id, t.doctor_id, t.start, t."end", t.status, t.booked, t.capacity,
+SELECT t.id, t.hospital_id, t.doctor_id, t.start, t."end", t.status, t.booked, t.capacity, t.hold_count,
        t.opd_status, t.timezone, t.is_available, t.specialization, t.department, t.user_id, t.fullname,
        t.holds, booking.id, booking.token_number, seat.booked
 FROM target t LEFT JOIN booking ON true LEFT JOIN seat ON true
@@ -204,12 +217,15 @@ def _book_in_one_statement(
         raise
     if row is None:
         raise NotFound("No such slot.")
-    (pk, hospital_pk, doctor_pk, start, end, status, booked, capacity, opd_status, tz, is_available,
+    (pk, hospital_pk, doctor_pk, start, end, status, booked, capacity, hold_count, opd_status, tz, is_available,
      specialization, department, doctor_user_id, doctor_name, holds,
      appointment_id, token, now_booked) = row  # fmt: skip
     if appointment_id is None:
+        if hold_count:
+            # Holds keep seats (some may have lapsed): settled and counted under the row lock.
+            return None
         # Explained from the slot as the statement saw it (plain attributes: no model is built for a refusal).
-        seen = SimpleNamespace(id=pk, hospital_id=hospital_pk, start=start, status=status, booked=booked,
+        seen = SimpleNamespace(id=pk, hospital_id=hospital_pk, start=start, status=status, booked=booked, held=0,
                                capacity=capacity, hospital=SimpleNamespace(opd_status=opd_status, is_active=True),
                                doctor=SimpleNamespace(is_available=is_available))  # fmt: skip
         _refuse(by=by, slot=seen, hospital_id=hospital_id, holds=holds)
@@ -224,7 +240,8 @@ def _book_in_one_statement(
         is_available=is_available,
     )
     slot = Slot(id=pk, hospital=hospital, doctor=doctor, start=start, end=end, status=status, booked=now_booked,
-                last_token=token, capacity=capacity)  # fmt: skip
+                last_token=token, capacity=capacity, hold_count=0)  # fmt: skip
+    slot.held = 0
     # The statement wrote the slot's feed event in SQL: emit() did not run to invalidate its pages.
     writes_committed(topics=[slots_topic(hospital_pk)])
     return Appointment(
@@ -251,6 +268,7 @@ def _book_locking(*, by: User, patient: User, slot_id: int, hospital_id: int | N
         slot = _locked_slots().select_related("doctor__user").get(pk=slot_id, hospital__is_active=True)
     except Slot.DoesNotExist:
         raise NotFound("No such slot.")
+    settle_lapsed_holds(slot)
     _refuse(by=by, slot=slot, hospital_id=hospital_id, holds=_has_active_booking(patient_id=patient.pk, slot=slot))
     appointment = Appointment.objects.create(
         patient=patient,
@@ -343,6 +361,7 @@ def _reschedule(*, by: User, appointment: Appointment, slot_id: int) -> None:
     # Both slot rows, in primary-key order: two reschedules crossing the same pair cannot deadlock.
     locked = {slot.pk: slot for slot in _locked_slots().filter(pk__in=[appointment.slot_id, slot_id]).order_by("pk")}
     new_slot = locked[slot_id]
+    settle_lapsed_holds(new_slot)
     _check_open(new_slot, holds=_has_active_booking(patient_id=appointment.patient_id, slot=new_slot))
     _release_seat(appointment.slot_id)
     appointment.token_number = _take_seat(new_slot)

@@ -9,6 +9,7 @@ from accounts.activity import Action, record
 from accounts.models import User
 from appointments.models import MAX_DAYS_AHEAD, Appointment, Doctor, Slot
 from appointments.permissions import manages_doctor
+from appointments.services.seats import settle_lapsed_holds
 from appointments.topics import slots_changed
 from hms.api.exceptions import Conflict
 
@@ -51,16 +52,20 @@ def slot_create(*, by: User, doctor: Doctor, start: datetime, end: datetime, cap
 
 @transaction.atomic
 def slot_update(*, by: User, slot: Slot, capacity: int | None = None, status: str | None = None) -> Slot:
-    """Capacity never below the seats taken; a slot holding active bookings can close but not be cancelled.
+    """Capacity never below the seats taken (booked and held); a slot holding active bookings can close but
+    not be cancelled.
 
-    The slot row lock is the one bookings take, so no booking slips in between the check and the write.
+    The slot row lock is the one bookings and holds take, so none slips in between the check and the write.
     """
     slot = Slot.objects.select_for_update().get(pk=slot.pk)
+    settle_lapsed_holds(slot)
     changed = []
     if capacity is not None and capacity != slot.capacity:
-        if capacity < slot.booked:
+        if capacity < slot.booked + slot.hold_count:
+            held = f" and {slot.hold_count} held" if slot.hold_count else ""
             raise Conflict(
-                f"{slot.booked} seats are already booked; capacity cannot go below that.", code="capacity_below_booked"
+                f"{slot.booked} seats are already booked{held}; capacity cannot go below that.",
+                code="capacity_below_booked",
             )
         slot.capacity = capacity
         changed.append("capacity")

@@ -33,6 +33,8 @@ CONSTRAINT_CODES = {
     "slot_booked_within_capacity": "slot_full",
     "slot_doctor_start_unique": "duplicate_slot",
     "appointment_one_active_per_patient_slot": "already_booked",
+    "slot_seats_within_capacity": "slot_full",
+    "hold_one_active_per_patient_slot": "already_held",
     "admission_one_active_per_bed": "bed_occupied",
     "admission_one_active_per_patient": "already_admitted",
     "emergency_one_open_per_ambulance": "ambulance_busy",

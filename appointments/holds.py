@@ -1,0 +1,34 @@
+"""Input and output shapes of slot holds (API.md section 17); the rules are in services/holds.py."""
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from appointments.models import Hold
+from hms.api.serializers import IdField, ModelSerializer
+
+
+class HoldCreateIn(serializers.Serializer):
+    patient_id = IdField(
+        required=False, help_text="Staff only (admin, hospital admin, doctors of the slot's hospital)."
+    )
+
+
+class HoldOut(ModelSerializer):
+    slot_id = serializers.IntegerField(read_only=True)
+    patient_id = serializers.IntegerField(read_only=True)
+    hospital_id = serializers.IntegerField(read_only=True)
+    appointment_id = serializers.IntegerField(
+        read_only=True, allow_null=True, help_text="The appointment booked from it (status used)."
+    )
+    status = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Hold
+        fields = ["id", "slot_id", "patient_id", "hospital_id", "status", "expires_at", "appointment_id", "created_at"]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.ChoiceField(choices=Hold.Status.choices))
+    def get_status(self, obj) -> str:
+        """An active hold past `expires_at` is `expired` (its seat is free), whether or not a write has
+        settled it yet."""
+        return obj.current_status

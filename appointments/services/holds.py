@@ -1,0 +1,206 @@
+"""Holds (API.md section 17): a seat kept for minutes while the patient confirms; booking from a hold;
+release.
+
+Every hold write takes the slot's row lock first (then the hold's row), settles the slot's lapsed holds
+(services/seats.py) and only then reads `booked + hold_count`: the same lock and the same counters the
+booking paths use, so holds and bookings together never take more seats than the slot has. The CHECK
+(booked + hold_count <= capacity) and the partial unique index (one active hold per patient and slot)
+back the rules up.
+
+`hold_place` is the step a caller already holding the slot's row lock uses: the waitlist offers a
+freed seat as a hold with it, in the transaction that freed the seat.
+"""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+
+from accounts.activity import Action, record
+from accounts.models import User
+from appointments.models import (
+    ALREADY_HELD,
+    ALREADY_HELD_MESSAGE,
+    HOLD_MISMATCH,
+    Appointment,
+    Hold,
+    Slot,
+)
+from appointments.services.bookings import (
+    _check_open,
+    _check_scope,
+    _has_active_booking,
+    _hospital_scope,
+    _locked_slots,
+    _patient_for,
+)
+from appointments.services.seats import settle_lapsed_holds
+from appointments.topics import appointment_changed, holds_changed, slots_changed
+from hms.api.exceptions import Conflict
+from hms.api.roles import Role
+
+
+def _locked_slot(slot_id: int) -> Slot:
+    try:
+        # The doctor's user comes along for an appointment's response (no query after the commit).
+        return _locked_slots().select_related("doctor__user").get(pk=slot_id, hospital__is_active=True)
+    except Slot.DoesNotExist:
+        raise NotFound("No such slot.") from None
+
+
+def hold_place(*, by: User | None, slot: Slot, patient: User, minutes: int, now=None) -> Hold:
+    """Keep a seat of `slot` for `patient` for `minutes`. The caller holds the slot's row lock (and has
+    checked who may ask); refusals: the patient's active hold (409 already_held) or booking
+    (already_booked), and `booking_refusal`'s (started 400, closed, full, ...)."""
+    now = now or timezone.now()
+    settle_lapsed_holds(slot, now=now)
+    if Hold.objects.filter(slot_id=slot.pk, patient_id=patient.pk, status=Hold.Status.ACTIVE).exists():
+        raise Conflict(ALREADY_HELD_MESSAGE, code=ALREADY_HELD)
+    _check_open(slot, holds=_has_active_booking(patient_id=patient.pk, slot=slot))
+    Slot.objects.filter(pk=slot.pk).update(hold_count=F("hold_count") + 1)
+    slot.hold_count += 1
+    slot.held = slot.hold_count
+    # The partial unique index (one active hold per patient and slot) is the backstop: its violation
+    # is a 409 already_held (hms.api.exceptions.CONSTRAINT_CODES).
+    hold = Hold.objects.create(
+        slot=slot,
+        patient=patient,
+        hospital_id=slot.hospital_id,
+        expires_at=now + timedelta(minutes=minutes),
+        held_by=by,
+    )
+    slots_changed([slot])
+    holds_changed([hold])
+    record(
+        action=Action.CREATE,
+        actor=by,
+        object_type="hold",
+        object_id=hold.pk,
+        patient_id=patient.pk,
+        detail={"slot_id": slot.pk},
+    )
+    return hold
+
+
+@transaction.atomic
+def hold_create(*, by: User, slot_id: int, patient_id: int | None = None) -> Hold:
+    """Hold a seat for `HOLD_MINUTES`: a patient (or donor) for themselves; admin, or a hospital admin or
+    doctor of the slot's hospital, for a patient (`patient_id`). 404 unknown slot; 403 another
+    hospital's slot; refusals as `hold_place`."""
+    patient = _patient_for(by=by, patient_id=patient_id)
+    slot = _locked_slot(slot_id)
+    _check_scope(by=by, slot=slot)
+    return hold_place(by=by, slot=slot, patient=patient, minutes=settings.HOLD_MINUTES)
+
+
+def _may_act_for(by: User, hold: Hold) -> bool:
+    """The hold's patient; admin; a hospital admin or doctor of the hold's hospital."""
+    if by.pk == hold.patient_id:
+        return True
+    scope = _hospital_scope(by)
+    return (scope is None and by.role == Role.ADMIN) or (scope is not None and scope == hold.hospital_id)
+
+
+def _locked_hold(hold_id: int) -> tuple[Hold, Slot]:
+    """The hold's slot locked (settled), then the hold re-read: the lock order of every hold write."""
+    slot_id = Hold.objects.filter(pk=hold_id).values_list("slot_id", flat=True).first()
+    if slot_id is None:
+        raise NotFound("No such hold.")
+    slot = _locked_slot(slot_id)
+    settle_lapsed_holds(slot)
+    return Hold.objects.select_for_update(of=("self",)).get(pk=hold_id), slot
+
+
+@transaction.atomic
+def hold_release(*, by: User, hold: Hold) -> Hold:
+    """Give an active hold's seat back (the patient, or staff who may book for them); a used, released
+    or expired hold -> 409 with its code."""
+    if not _may_act_for(by, hold):
+        raise PermissionDenied("Only the patient or staff of the slot's hospital may release this hold.")
+    hold, slot = _locked_hold(hold.pk)
+    Conflict.raise_for(hold.use_refusal())
+    hold.status = Hold.Status.RELEASED
+    hold.save(update_fields=["status", "updated_at"])
+    Slot.objects.filter(pk=slot.pk).update(hold_count=F("hold_count") - 1)
+    slot.hold_count -= 1
+    slot.held = slot.hold_count
+    slots_changed([slot])
+    holds_changed([hold])
+    record(
+        action=Action.ACTION,
+        actor=by,
+        object_type="hold",
+        object_id=hold.pk,
+        patient_id=hold.patient_id,
+        detail={"action": "release"},
+    )
+    return hold
+
+
+def _check_matches(hold: Hold, *, slot_id: int | None, patient_id: int | None, hospital_id: int | None) -> None:
+    """Ids given beside `hold_id` must be the hold's own (400 naming the field)."""
+    if slot_id is not None and slot_id != hold.slot_id:
+        raise ValidationError({"slot_id": ["This hold is for another slot."]}, code=HOLD_MISMATCH)
+    if patient_id is not None and patient_id != hold.patient_id:
+        raise ValidationError({"patient_id": ["This hold is for another patient."]}, code="patient_mismatch")
+    if hospital_id is not None and hospital_id != hold.hospital_id:
+        raise ValidationError({"hospital_id": ["This slot belongs to another hospital."]}, code="hospital_mismatch")
+
+
+@transaction.atomic
+def hold_book(
+    *,
+    by: User,
+    hold_id: int,
+    reason: str = "",
+    slot_id: int | None = None,
+    patient_id: int | None = None,
+    hospital_id: int | None = None,
+) -> Appointment:
+    """Book the seat an active hold keeps: the hold becomes `used` (with the appointment) and its seat
+    moves from `hold_count` to `booked` in one transaction; no free seat is needed. The hold's patient,
+    or staff who may book for them; a hold the caller may not see -> 404; expired, used or released
+    -> 409 with its code; the slot closed, OPD closed, doctor unavailable since -> 409 as booking."""
+    hold = Hold.objects.filter(pk=hold_id).first()
+    if hold is None or not _may_act_for(by, hold):
+        raise NotFound("No such hold.")
+    _check_matches(hold, slot_id=slot_id, patient_id=patient_id, hospital_id=hospital_id)
+    hold, slot = _locked_hold(hold.pk)
+    Conflict.raise_for(hold.use_refusal())
+    _check_open(slot, holds=_has_active_booking(patient_id=hold.patient_id, slot=slot), seat_held=True)
+    Slot.objects.filter(pk=slot.pk).update(
+        booked=F("booked") + 1, hold_count=F("hold_count") - 1, last_token=F("last_token") + 1
+    )
+    appointment = Appointment.objects.create(
+        patient=hold.patient,
+        slot=slot,
+        doctor=slot.doctor,
+        hospital=slot.hospital,
+        token_number=slot.last_token + 1,
+        reason=reason,
+        booked_by=by,
+    )
+    hold.status, hold.appointment = Hold.Status.USED, appointment
+    hold.save(update_fields=["status", "appointment", "updated_at"])
+    appointment_changed(appointment, what="booked", slot_ids=[slot.pk])
+    holds_changed([hold])
+    record(
+        action=Action.CREATE,
+        actor=by,
+        object_type="appointment",
+        object_id=appointment.pk,
+        patient_id=hold.patient_id,
+        detail={"hold_id": hold.pk},
+    )
+    record(
+        action=Action.ACTION,
+        actor=by,
+        object_type="hold",
+        object_id=hold.pk,
+        patient_id=hold.patient_id,
+        detail={"action": "use", "appointment_id": appointment.pk},
+    )
+    return appointment

@@ -1,0 +1,37 @@
+"""Seats kept by holds: settling lapsed holds under the slot's row lock, and the events of a hold.
+
+A hold takes a seat by adding one to its slot's `hold_count` (under the slot's row lock); the column,
+not a count of the holds, is what the booking statement and the CHECK (booked + hold_count <=
+capacity) see. A hold past `expires_at` counts for nothing when read (`Slot.held`, `held_seats`), but
+its seat stays in `hold_count` until a write holding the slot's row lock settles it here: every
+booking on the locking path, every hold write, rescheduling into the slot and capacity changes settle
+first, then compare `booked + hold_count` with the capacity. So no job is needed for correctness.
+"""
+
+from django.db.models import F
+from django.utils import timezone
+
+from appointments.models import Hold, Slot
+from appointments.topics import holds_changed
+
+
+def settle_lapsed_holds(slot: Slot, now=None) -> list[Hold]:
+    """Mark the lapsed active holds of `slot` expired and give their seats back to `hold_count`.
+
+    Call with the slot's row locked (select_for_update): the lock is what keeps `hold_count` equal to
+    the active holds. Afterwards every active hold of the slot is ahead of `now`, so `slot.held` is
+    `slot.hold_count`. Returns the holds settled (their events are emitted here; the caller emits the
+    slot's, since it goes on to change the slot anyway or leaves it as it was seen by readers).
+    """
+    now = now or timezone.now()
+    # No lock on the hold rows: every write of an active hold holds its slot's row lock, as we do.
+    lapsed = list(Hold.objects.filter(slot_id=slot.pk, status=Hold.Status.ACTIVE, expires_at__lte=now).order_by("pk"))
+    if lapsed:
+        Hold.objects.filter(pk__in=[hold.pk for hold in lapsed]).update(status=Hold.Status.EXPIRED, updated_at=now)
+        Slot.objects.filter(pk=slot.pk).update(hold_count=F("hold_count") - len(lapsed))
+        slot.hold_count -= len(lapsed)
+        for hold in lapsed:
+            hold.status = Hold.Status.EXPIRED
+        holds_changed(lapsed)
+    slot.held = slot.hold_count
+    return lapsed
