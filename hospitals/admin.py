@@ -3,7 +3,7 @@ from django.contrib import admin
 from rest_framework.exceptions import ValidationError as ApiValidationError
 
 from hospitals import services
-from hospitals.models import Admission, Bed, Floor, Hospital, Ward
+from hospitals.models import RESERVATION_FIELDS, Admission, Bed, Floor, Hospital, Ward
 
 
 @admin.register(Hospital)
@@ -97,15 +97,17 @@ class WardAdmin(admin.ModelAdmin):
 
 @admin.register(Bed)
 class BedAdmin(admin.ModelAdmin):
-    list_display = ["id", "bed_number", "ward", "hospital", "status"]
+    list_display = ["id", "bed_number", "bed_type", "ward", "hospital", "status", "reserved_until"]
     list_select_related = ["ward", "hospital"]
-    list_filter = ["status", "ward__ward_type", "hospital"]
+    list_filter = ["status", "bed_type", "ward__ward_type", "hospital"]
     search_fields = ["bed_number", "ward__name", "hospital__name"]
-    fields = ["ward", "bed_number", "hospital", "status"]
+    fields = ["ward", "bed_number", "bed_type", "hospital", "status", *RESERVATION_FIELDS]
 
     def get_readonly_fields(self, request, obj=None):
-        # Moving a bed between hospitals or changing occupancy here would bypass the bed operations' rules.
-        return ["ward", "hospital", "status"] if obj is not None else ["hospital", "status"]
+        # Moving a bed between hospitals or changing occupancy or reservations here would bypass the bed
+        # operations' rules.
+        read_only = ["hospital", "status", *RESERVATION_FIELDS]
+        return ["ward", *read_only] if obj is not None else read_only
 
     def save_model(self, request, obj, form, change):
         obj.hospital_id = obj.ward.hospital_id

@@ -6,9 +6,10 @@ bed number) and created only when missing, so running it again changes nothing.
 
 from django.db import transaction
 
-from hospitals.models import Bed, BedStatus, Floor, Hospital, Ward, WardType
+from hospitals.models import Bed, BedStatus, BedType, Floor, Hospital, Ward, WardType
 
-# (floor_number, floor name, [(ward name, ward_number, ward_type, beds)]); floor None = single-level.
+# (floor_number, floor name, [(ward name, ward_number, ward_type, beds[, {bed index: bed type}])]);
+# floor None = single-level. Bed types not given follow _bed_type().
 DEMO_HOSPITALS = [
     {
         "hospital": {
@@ -96,13 +97,37 @@ DEMO_HOSPITALS = [
             "emergency_services": False,
         },
         "floors": [
-            (None, "", [("General Ward", "GW", WardType.GENERAL, 6), ("Private Rooms", "PR", WardType.PRIVATE, 4)]),
+            (
+                None,
+                "",
+                [
+                    ("General Ward", "GW", WardType.GENERAL, 6),
+                    # High-dependency private rooms: the nursing home's ICU beds.
+                    ("Private Rooms", "PR", WardType.PRIVATE, 4, {1: BedType.ICU, 3: BedType.ICU}),
+                ],
+            ),
         ],
     },
 ]
 
 # A few beds start out of service so availability shows more than one status.
 _STARTING_STATUS = {2: BedStatus.CLEANING, 5: BedStatus.MAINTENANCE}
+_CRITICAL_CARE_WARDS = (WardType.ICU, WardType.NICU, WardType.PICU)
+_WARD_BED_TYPES = {
+    WardType.ISOLATION: BedType.ISOLATION,
+    WardType.PEDIATRIC: BedType.PEDIATRIC,
+    WardType.MATERNITY: BedType.MATERNITY,
+}
+
+
+def _bed_type(ward_type: str, index: int, bed_count: int) -> str:
+    """ICU beds (the last of a larger unit on a ventilator) in critical care; oxygen at beds 1 and 3 of
+    the other wards: every demo hospital has free ICU and oxygen beds."""
+    if ward_type in _CRITICAL_CARE_WARDS:
+        return BedType.VENTILATOR if index == bed_count > 2 else BedType.ICU
+    if ward_type in _WARD_BED_TYPES:
+        return _WARD_BED_TYPES[ward_type]
+    return BedType.OXYGEN if index in (1, 3) else BedType.GENERAL
 
 
 def _write(stdout, message: str) -> None:
@@ -126,7 +151,7 @@ def seed_hospitals(*, stdout=None) -> list[Hospital]:
                 floor, _ = Floor.objects.get_or_create(
                     hospital=hospital, floor_number=floor_number, defaults={"name": floor_name}
                 )
-            for ward_name, ward_number, ward_type, bed_count in wards:
+            for ward_name, ward_number, ward_type, bed_count, *bed_types in wards:
                 ward, _ = Ward.objects.get_or_create(
                     hospital=hospital,
                     floor=floor,
@@ -134,15 +159,20 @@ def seed_hospitals(*, stdout=None) -> list[Hospital]:
                     defaults={"ward_number": ward_number, "ward_type": ward_type},
                 )
                 for index in range(1, bed_count + 1):
-                    _, bed_created = Bed.objects.get_or_create(
+                    bed_type = (bed_types[0] if bed_types else {}).get(index) or _bed_type(ward_type, index, bed_count)
+                    bed, bed_created = Bed.objects.get_or_create(
                         ward=ward,
                         bed_number=f"{ward_number}-{index:02d}",
                         defaults={
                             "hospital": hospital,
+                            "bed_type": bed_type,
                             "status": _STARTING_STATUS.get(index, BedStatus.AVAILABLE),
                         },
                     )
                     beds_created += bed_created
+                    if not bed_created and bed.bed_type == BedType.GENERAL != bed_type:
+                        # Seeded before beds had types: give them theirs (a type set since is kept).
+                        Bed.objects.filter(pk=bed.pk).update(bed_type=bed_type)
         _write(
             stdout,
             f"Hospital {hospital.name} ({hospital.city}, id {hospital.pk}): "

@@ -6,7 +6,7 @@ from rest_framework import serializers
 
 from hms.api.filters import FilterSet, IdFilter
 from hospitals import geo
-from hospitals.models import Admission, Bed, BedStatus, Floor, Hospital, Ward, WardType
+from hospitals.models import Admission, Bed, BedStatus, BedType, Floor, Hospital, Ward, WardType
 from hospitals.selectors import with_available_beds
 
 MAX_RADIUS_KM = 20_038.0  # half the Earth's circumference: every point is within it.
@@ -64,6 +64,11 @@ class HospitalFilter(FilterSet):
         method="filter_has_beds",
         help_text="Hospitals with at least one available bed of this ward type (`any`: of any type).",
     )
+    has_bed_type = django_filters.ChoiceFilter(
+        choices=BedType.choices,
+        method="filter_has_bed_type",
+        help_text="Hospitals with at least one free bed of this bed type (a lapsed reservation counts as free).",
+    )
     near = PointFilter(
         method="filter_near",
         help_text="`<latitude>,<longitude>`: hospitals within `radius_km`, nearest first, with `distance_km`.",
@@ -81,6 +86,9 @@ class HospitalFilter(FilterSet):
 
     def filter_has_beds(self, queryset, name, value):
         return with_available_beds(queryset, ward_type=None if value == HAS_BEDS_ANY else value)
+
+    def filter_has_bed_type(self, queryset, name, value):
+        return with_available_beds(queryset, bed_type=value)
 
     def filter_near(self, queryset, name, value: str):
         # Applied last in filter_queryset, after every other filter has narrowed the rows.
@@ -124,11 +132,19 @@ class BedFilter(FilterSet):
     hospital_id = IdFilter(field_name="hospital_id")
     ward_id = IdFilter(field_name="ward_id")
     ward_type = django_filters.ChoiceFilter(field_name="ward__ward_type", choices=WardType.choices)
-    status = django_filters.ChoiceFilter(choices=BedStatus.choices)
+    bed_type = django_filters.ChoiceFilter(choices=BedType.choices)
+    status = django_filters.ChoiceFilter(
+        choices=BedStatus.choices,
+        method="filter_status",
+        help_text="The status as shown: a bed whose reservation has lapsed is `available`.",
+    )
 
     class Meta:
         model = Bed
-        fields = ["hospital_id", "ward_id", "ward_type", "status"]
+        fields = ["hospital_id", "ward_id", "ward_type", "bed_type", "status"]
+
+    def filter_status(self, queryset, name, value):
+        return queryset.shown_as(value)
 
 
 class AdmissionFilter(FilterSet):

@@ -1,9 +1,11 @@
 import zoneinfo
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils import timezone
 
 
 def validate_timezone(value: str) -> None:
@@ -86,6 +88,19 @@ class BedStatus(models.TextChoices):
     MAINTENANCE = "maintenance"
 
 
+class BedType(models.TextChoices):
+    """What a bed can do (an oxygen line, a ventilator), whatever the ward it stands in."""
+
+    GENERAL = "general"
+    ICU = "icu", "ICU"
+    HDU = "hdu", "HDU"
+    OXYGEN = "oxygen"
+    VENTILATOR = "ventilator"
+    ISOLATION = "isolation"
+    PEDIATRIC = "pediatric"
+    MATERNITY = "maternity"
+
+
 # Statuses a bed may be given through `/status` (occupied is reached only by admitting a patient).
 SETTABLE_BED_STATUSES = (BedStatus.AVAILABLE, BedStatus.RESERVED, BedStatus.CLEANING, BedStatus.MAINTENANCE)
 # Statuses a bed must be in to take a new admission.
@@ -129,25 +144,111 @@ class Ward(models.Model):
         return f"{self.name} ({self.ward_type})"
 
 
+# A reservation for a patient lapses at its `until` whether or not anything has run since: a bed whose
+# reservation has lapsed is available. The rule is read here twice, in SQL (counts and filters) and in
+# Python (one row already loaded); both say "reserved_until <= now".
+
+
+def reservation_lapsed(now, prefix: str = "") -> models.Q:
+    """Beds whose reservation for a patient has lapsed (`prefix`: the path to the bed, e.g. `beds__`)."""
+    return models.Q(**{f"{prefix}status": BedStatus.RESERVED, f"{prefix}reserved_until__lte": now})
+
+
+def shown_status(now, prefix: str = "") -> models.Case:
+    """The bed's status as every reader sees it: `available` once its reservation has lapsed."""
+    return models.Case(
+        models.When(reservation_lapsed(now, prefix), then=models.Value(BedStatus.AVAILABLE)),
+        default=models.F(f"{prefix}status"),
+        output_field=models.CharField(),
+    )
+
+
+def free_beds(now, prefix: str = "") -> models.Q:
+    """Beds that take a new patient or reservation: available, or reserved with a lapsed reservation."""
+    return models.Q(**{f"{prefix}status": BedStatus.AVAILABLE}) | reservation_lapsed(now, prefix)
+
+
+class BedQuerySet(models.QuerySet):
+    def shown_as(self, status: str):
+        """Beds whose shown status (a lapsed reservation counts as available) is `status`."""
+        return self.alias(status_now=shown_status(timezone.now())).filter(status_now=status)
+
+    def free(self):
+        return self.filter(free_beds(timezone.now()))
+
+
 class Bed(models.Model):
-    """A bed. `hospital` is the ward's hospital, stored again so availability filters need no join."""
+    """A bed. `hospital` is the ward's hospital, stored again so availability filters need no join.
+
+    A reservation (`reserved_for`, `reserved_until`, `reservation_reason`) holds the bed for one patient
+    until a time; the bed's status is then `reserved`. The manual status `reserved` (POST /status) has no
+    reservation fields: a bed held for nobody in particular, until someone changes it.
+    """
 
     ward = models.ForeignKey(Ward, on_delete=models.PROTECT, related_name="beds")
     hospital = models.ForeignKey(Hospital, on_delete=models.PROTECT, related_name="beds")
     bed_number = models.CharField(max_length=20)
+    bed_type = models.CharField(max_length=20, choices=BedType.choices, default=BedType.GENERAL, db_index=True)
     status = models.CharField(max_length=20, choices=BedStatus.choices, default=BedStatus.AVAILABLE)
+    reserved_for = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reserved_until = models.DateTimeField(null=True, blank=True)
+    reservation_reason = models.CharField(max_length=500, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = BedQuerySet.as_manager()
+
     class Meta:
         ordering = ["ward_id", "id"]
-        indexes = [models.Index(fields=["hospital", "status"], name="bed_hospital_status")]
+        indexes = [
+            models.Index(fields=["hospital", "status"], name="bed_hospital_status"),
+            # The next lapse (how long cached counts hold) is read from here.
+            models.Index(
+                fields=["reserved_until"], name="bed_reserved_until", condition=models.Q(reserved_until__isnull=False)
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["ward", "bed_number"], name="bed_unique_number_per_ward"),
+            # The services keep this under the bed's row lock; the database is the backstop.
+            models.CheckConstraint(
+                condition=models.Q(reserved_for__isnull=True, reserved_until__isnull=True, reservation_reason="")
+                | models.Q(reserved_for__isnull=False, reserved_until__isnull=False, status=BedStatus.RESERVED),
+                name="bed_reservation_whole_and_reserved",
+            ),
         ]
 
     def __str__(self):
         return f"bed {self.bed_number} ({self.status})"
+
+    def reservation_lapsed(self, now=None) -> bool:
+        """Held for a patient until a time that has passed (the bed is then available)."""
+        return (
+            self.status == BedStatus.RESERVED
+            and self.reserved_until is not None
+            and self.reserved_until <= (now or timezone.now())
+        )
+
+    def shown_status_at(self, now=None) -> str:
+        return BedStatus.AVAILABLE if self.reservation_lapsed(now) else self.status
+
+    @property
+    def shown_status(self) -> str:
+        return self.shown_status_at()
+
+    def holds_reservation(self, now=None) -> bool:
+        """Held for a patient, and not lapsed."""
+        return self.reserved_for_id is not None and not self.reservation_lapsed(now)
+
+    def clear_reservation(self) -> None:
+        """Forget the reservation fields (the caller sets the status and saves)."""
+        self.reserved_for, self.reserved_until, self.reservation_reason = None, None, ""
+
+
+RESERVATION_FIELDS = ["reserved_for", "reserved_until", "reservation_reason"]
+# How far ahead a bed may be held: a reservation bridges a transfer or a planned admission, not a booking.
+MAX_RESERVATION = timedelta(days=7)
 
 
 class Admission(models.Model):

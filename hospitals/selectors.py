@@ -1,58 +1,76 @@
 """Reads with rules: bed counts (one aggregate query) and what each caller may see."""
 
 from django.conf import settings
-from django.db.models import Count, Exists, OuterRef, Prefetch
+from django.db.models import Count, Exists, Min, OuterRef, Prefetch, Q
 from django.utils import timezone
 
 from hms.api import readcache
-from hospitals.models import Admission, Bed, BedStatus, WardType
+from hospitals.models import Admission, Bed, BedStatus, BedType, WardType, free_beds, shown_status
 from hospitals.topics import beds_topic, hospital_topic
 
 _STATUSES = tuple(BedStatus.values)
 _WARD_TYPES = tuple(WardType.values)
+_BED_TYPES = tuple(BedType.values)
+# by_bed_type's counters: `free` is the shown status `available`; cleaning beds count in `total` only.
+BED_TYPE_COUNTS = {"free": BedStatus.AVAILABLE, **{s: s for s in ("occupied", "reserved", "maintenance")}}
+
+
+def _bed_counts(beds, now, prefix: str = "") -> list:
+    """(ward_type, bed_type, shown status, count, next lapse) rows: one GROUP BY over the beds.
+
+    `next lapse`: the earliest `reserved_until` still ahead in the group (when cached counts go stale).
+    """
+    return list(
+        beds.annotate(shown=shown_status(now, prefix))
+        .values_list(f"{prefix}ward__ward_type", f"{prefix}bed_type", "shown")
+        .annotate(
+            count=Count(f"{prefix}id"),
+            next_lapse=Min(f"{prefix}reserved_until", filter=Q(**{f"{prefix}reserved_until__gt": now})),
+        )
+        .order_by()
+    )
 
 
 def _visible_bed_counts(hospital_id: int, hospitals) -> list | None:
-    rows = list(
-        hospitals()
-        .filter(pk=hospital_id)
-        .values_list("beds__ward__ward_type", "beds__status")
-        .annotate(count=Count("beds__id"))
-        .order_by()
-    )
+    rows = _bed_counts(hospitals().filter(pk=hospital_id), timezone.now(), prefix="beds__")
     return rows or None
 
 
-def bed_summary(*, hospital_id: int, hospitals=None, cache_scope: str = "") -> dict | None:
-    """`{hospital_id, as_of, total, by_status, by_ward_type}` from the current bed rows, in one query.
+def _no_lapse_since(rows) -> bool:
+    """Cached counts hold until the first reservation they count as reserved lapses."""
+    now = timezone.now()
+    return rows is None or all(next_lapse is None or next_lapse > now for *_, next_lapse in rows)
 
-    Every status and every ward type is present (zero when there is none), so clients see one shape.
+
+def bed_summary(*, hospital_id: int, hospitals=None, cache_scope: str = "") -> dict | None:
+    """`{hospital_id, as_of, total, by_status, by_ward_type, by_bed_type}` from the current bed rows,
+    in one query. A reservation whose `until` has passed counts as available.
+
+    Every status, ward type and bed type is present (zero when there is none), so clients see one shape.
     With `hospitals` (a function giving the caller's visible hospitals, called only when the counts
     are not on the cache), the same query also checks that the hospital is among them (a LEFT
     JOIN from the hospital to its beds): None when it is not. With `cache_scope`
     (a name for that visibility), the counts are kept on the shared cache until the next committed
-    write (READ_CACHE_SECONDS, hms.api.readcache): figures exactly as fresh as the database's.
+    write (READ_CACHE_SECONDS, hms.api.readcache), or until a reservation they count lapses: figures
+    exactly as fresh as the database's.
     """
     if hospitals is None:
-        rows = (
-            Bed.objects.filter(hospital_id=hospital_id)
-            .values_list("ward__ward_type", "status")
-            .annotate(count=Count("id"))
-            .order_by()
-        )
+        rows = _bed_counts(Bed.objects.filter(hospital_id=hospital_id), timezone.now())
     else:
         rows = readcache.cached(
             f"hms:bed-counts:{cache_scope}:{hospital_id}",
             lambda: _visible_bed_counts(hospital_id, hospitals),
             seconds=settings.READ_CACHE_SECONDS if cache_scope else 0,
+            still_valid=_no_lapse_since,
             topics=[beds_topic(hospital_id), hospital_topic(hospital_id)],
         )
         if rows is None:
             return None
     by_status = dict.fromkeys(_STATUSES, 0)
     by_ward_type = {ward_type: {"total": 0, **by_status} for ward_type in _WARD_TYPES}
+    by_bed_type = {bed_type: {"total": 0, **dict.fromkeys(BED_TYPE_COUNTS, 0)} for bed_type in _BED_TYPES}
     total = 0
-    for ward_type, status, count in rows:
+    for ward_type, bed_type, status, count, _next_lapse in rows:
         if not count:
             continue  # the hospital's row when it has no beds
         total += count
@@ -60,21 +78,36 @@ def bed_summary(*, hospital_id: int, hospitals=None, cache_scope: str = "") -> d
         counts = by_ward_type.setdefault(ward_type, {"total": 0, **dict.fromkeys(_STATUSES, 0)})
         counts["total"] += count
         counts[status] = counts.get(status, 0) + count
+        counts = by_bed_type.setdefault(bed_type, {"total": 0, **dict.fromkeys(BED_TYPE_COUNTS, 0)})
+        counts["total"] += count
+        for counter, counted_status in BED_TYPE_COUNTS.items():
+            if status == counted_status:
+                counts[counter] += count
     return {
         "hospital_id": hospital_id,
         "as_of": timezone.now(),
         "total": total,
         "by_status": by_status,
         "by_ward_type": by_ward_type,
+        "by_bed_type": by_bed_type,
     }
 
 
-def with_available_beds(queryset, *, ward_type: str | None):
-    """Hospitals holding at least one available bed (of that ward type, when given)."""
-    beds = Bed.objects.filter(hospital_id=OuterRef("pk"), status=BedStatus.AVAILABLE)
+def with_available_beds(queryset, *, ward_type: str | None = None, bed_type: str | None = None):
+    """Hospitals holding at least one available bed (a lapsed reservation counts), of that ward type
+    and/or bed type when given."""
+    beds = Bed.objects.filter(free_beds(timezone.now()), hospital_id=OuterRef("pk"))
     if ward_type:
         beds = beds.filter(ward__ward_type=ward_type)
+    if bed_type:
+        beds = beds.filter(bed_type=bed_type)
     return queryset.filter(Exists(beds))
+
+
+def next_reservation_lapse():
+    """The earliest `reserved_until` still ahead, of any bed (None: none): until then, which hospitals
+    have a free bed changes only by writes."""
+    return Bed.objects.filter(reserved_until__gt=timezone.now()).aggregate(at=Min("reserved_until"))["at"]
 
 
 def beds_with_current_admission(queryset):

@@ -17,9 +17,11 @@ from hms.api.serializers import (
 )
 from hospitals.access import is_staff_of
 from hospitals.models import (
+    MAX_RESERVATION,
     Admission,
     Bed,
     BedStatus,
+    BedType,
     Floor,
     Hospital,
     Ward,
@@ -124,16 +126,42 @@ BedCountsByWardType = type(
     (serializers.Serializer,),
     {ward_type: BedCountsOfWardType() for ward_type in WardType.values},
 )
+BedCountsOfBedType = type(
+    "BedCountsOfBedType",
+    (serializers.Serializer,),
+    {
+        "__doc__": "Beds of one type: `total` (every bed, cleaning ones too), `free` (available), occupied, "
+        "reserved, maintenance.",
+        "total": serializers.IntegerField(),
+        "free": serializers.IntegerField(help_text="Available beds (a lapsed reservation counts as available)."),
+        "occupied": serializers.IntegerField(),
+        "reserved": serializers.IntegerField(help_text="Reserved and not lapsed."),
+        "maintenance": serializers.IntegerField(),
+    },
+)
+BedCountsByBedType = type(
+    "BedCountsByBedType",
+    (serializers.Serializer,),
+    {bed_type: BedCountsOfBedType() for bed_type in BedType.values},
+)
 
 
 class BedSummaryOut(serializers.Serializer):
-    """Beds of a hospital counted by status and by ward type, from the current rows."""
+    """Beds of a hospital counted by status, by ward type and by bed type, from the current rows.
+
+    A reservation whose `until` has passed counts as available, whether or not anything has run since.
+    Every status, ward type and bed type is present (zeros included).
+    """
 
     hospital_id = serializers.IntegerField()
     as_of = serializers.DateTimeField()
     total = serializers.IntegerField()
     by_status = BedCountsByStatus()
     by_ward_type = BedCountsByWardType()
+    by_bed_type = BedCountsByBedType(
+        help_text="Per bed type (general, icu, hdu, oxygen, ventilator, isolation, pediatric, maternity): "
+        "`{total, free, occupied, reserved, maintenance}`."
+    )
 
 
 class HospitalDetailOut(HospitalOut):
@@ -240,23 +268,58 @@ class CurrentAdmissionOut(ModelSerializer):
         read_only_fields = fields
 
 
+class BedReservationOut(serializers.Serializer):
+    patient_id = serializers.IntegerField(source="reserved_for_id")
+    until = serializers.DateTimeField(source="reserved_until")
+    reason = serializers.CharField(source="reservation_reason")
+
+
 class BedOut(ModelSerializer):
     ward_id = serializers.IntegerField(read_only=True)
     hospital_id = serializers.IntegerField(read_only=True)
+    status = serializers.ChoiceField(
+        source="shown_status",
+        choices=BedStatus.choices,
+        read_only=True,
+        help_text="`available` again once a reservation's `until` has passed.",
+    )
     ward_type = serializers.ChoiceField(source="ward.ward_type", choices=WardType.choices, read_only=True)
     current_admission = serializers.SerializerMethodField(
         help_text="The active admission; shown only to staff of the bed's hospital and to administrators."
     )
+    reservation = serializers.SerializerMethodField(
+        help_text="The patient this bed is held for, until when and why (null when none, or lapsed); "
+        "shown only to staff of the bed's hospital and to administrators."
+    )
 
     class Meta:
         model = Bed
-        fields = ["id", "ward_id", "hospital_id", "bed_number", "status", "ward_type", "current_admission"]
+        fields = [
+            "id",
+            "ward_id",
+            "hospital_id",
+            "bed_number",
+            "bed_type",
+            "status",
+            "ward_type",
+            "current_admission",
+            "reservation",
+        ]
         read_only_fields = fields
+
+    def _shown_to_staff(self, obj) -> bool:
+        request = self.context.get("request")
+        return request is not None and is_staff_of(request.user, obj.hospital_id)
+
+    @extend_schema_field(BedReservationOut(allow_null=True))
+    def get_reservation(self, obj):
+        if not self._shown_to_staff(obj) or not obj.holds_reservation():
+            return None
+        return BedReservationOut(obj).data
 
     @extend_schema_field(CurrentAdmissionOut(allow_null=True))
     def get_current_admission(self, obj):
-        request = self.context.get("request")
-        if request is None or not is_staff_of(request.user, obj.hospital_id):
+        if not self._shown_to_staff(obj):
             return None
         active = getattr(obj, "active_admissions", None)
         if active is None:
@@ -273,6 +336,7 @@ def _not_occupied(value):
 class BedIn(serializers.Serializer):
     ward_id = IdRelatedField(source="ward", queryset=Ward.objects.select_related("hospital"))
     bed_number = serializers.CharField(max_length=20)
+    bed_type = serializers.ChoiceField(choices=BedType.choices, required=False, help_text="Default `general`.")
     status = serializers.ChoiceField(
         choices=BedStatus.choices,
         required=False,
@@ -284,6 +348,7 @@ class BedIn(serializers.Serializer):
 class BedUpdateIn(serializers.Serializer):
     ward_id = IdRelatedField(source="ward", queryset=Ward.objects.select_related("hospital"))
     bed_number = serializers.CharField(max_length=20)
+    bed_type = serializers.ChoiceField(choices=BedType.choices, required=False)
 
     def validate(self, attrs):
         if "status" in self.initial_data:
@@ -324,6 +389,19 @@ class AdmitIn(serializers.Serializer):
                 code="required",
             )
         return attrs
+
+
+class ReserveIn(serializers.Serializer):
+    patient_id = IdRelatedField(
+        source="patient",
+        queryset=User.objects.filter(role=User.Role.USER, is_active=True),
+        help_text="The registered patient (an active account with role `user`) the bed is held for.",
+    )
+    until = serializers.DateTimeField(
+        help_text=f"When the reservation lapses: in the future, at most {MAX_RESERVATION.days} days ahead (else 400). "
+        "From then on the bed counts as available."
+    )
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
 
 class TransferIn(serializers.Serializer):

@@ -15,7 +15,17 @@ from hms.api.permissions import role_of
 from hms.api.readcache import writes_committed
 from hms.api.roles import Role
 from hospitals.access import is_admin, manages_hospital, operates_beds_of
-from hospitals.models import ADMITTABLE_BED_STATUSES, Admission, Bed, BedStatus, Floor, Hospital, Ward
+from hospitals.models import (
+    ADMITTABLE_BED_STATUSES,
+    RESERVATION_FIELDS,
+    Admission,
+    Bed,
+    BedStatus,
+    BedType,
+    Floor,
+    Hospital,
+    Ward,
+)
 from hospitals.topics import beds_changed, hospital_topic
 
 
@@ -178,10 +188,14 @@ def ward_update(*, by: User, ward: Ward, data: dict) -> Ward:
 
 
 @transaction.atomic
-def bed_create(*, by: User, ward: Ward, bed_number: str, status: str = BedStatus.AVAILABLE) -> Bed:
+def bed_create(
+    *, by: User, ward: Ward, bed_number: str, status: str = BedStatus.AVAILABLE, bed_type: str = BedType.GENERAL
+) -> Bed:
     """A bed in a ward; its hospital is the ward's."""
     _require_manager(by, ward.hospital_id)
-    bed = Bed.objects.create(ward=ward, hospital_id=ward.hospital_id, bed_number=bed_number, status=status)
+    bed = Bed.objects.create(
+        ward=ward, hospital_id=ward.hospital_id, bed_number=bed_number, status=status, bed_type=bed_type
+    )
     beds_changed(hospital_id=bed.hospital_id)
     record(action=Action.CREATE, actor=by, object_type="bed", object_id=bed.pk)
     return bed
@@ -201,20 +215,25 @@ def bed_update(*, by: User, bed: Bed, data: dict) -> Bed:
     bed = Bed.objects.select_for_update().get(pk=bed.pk)
     if ward is not None:
         bed.ward = ward
-    if "bed_number" in data:
-        bed.bed_number = data["bed_number"]
+    for field in ("bed_number", "bed_type"):
+        if field in data:
+            setattr(bed, field, data[field])
     bed.save()
     beds_changed(hospital_id=bed.hospital_id)
     record(action=Action.UPDATE, actor=by, object_type="bed", object_id=bed.pk)
     return bed
 
 
-def _unavailable_bed_code(bed: Bed) -> str:
-    """A bed that cannot take a patient: `bed_occupied`, or `bed_unavailable` (cleaning, maintenance...)."""
-    return "bed_occupied" if bed.status == BedStatus.OCCUPIED else "bed_unavailable"
+def unavailable_bed_code(bed: Bed) -> str:
+    """Why a bed takes no patient: `bed_occupied`, `bed_reserved`, or `bed_unavailable` (cleaning, maintenance)."""
+    if bed.status == BedStatus.OCCUPIED:
+        return "bed_occupied"
+    if bed.status == BedStatus.RESERVED:
+        return "bed_reserved"
+    return "bed_unavailable"
 
 
-def _lock_bed(bed_id: int) -> Bed:
+def lock_bed(bed_id: int) -> Bed:
     return Bed.objects.select_for_update().get(pk=bed_id)
 
 
@@ -227,12 +246,19 @@ def bed_admit(*, by: User, bed: Bed, patient: User | None, patient_name: str = "
     """Admit a registered patient or a walk-in to an available (or reserved) bed."""
     if not operates_beds_of(by, bed.hospital_id):
         raise PermissionDenied("Only an administrator, or this hospital's admin or doctors, may admit.")
-    # The bed lock serialises every admission to this bed: the first wins, the rest see it occupied.
-    bed = _lock_bed(bed.pk)
-    if bed.status not in ADMITTABLE_BED_STATUSES:
+    # The bed lock serialises every admission and reservation of this bed: the first wins, the rest
+    # see it occupied (or reserved for someone else).
+    bed = lock_bed(bed.pk)
+    now = timezone.now()
+    reservation_used = bed.holds_reservation(now)
+    if reservation_used and (patient is None or patient.pk != bed.reserved_for_id):
+        raise Conflict(
+            f"This bed is reserved for another patient until {bed.reserved_until.isoformat()}.", code="bed_reserved"
+        )
+    if bed.shown_status_at(now) not in ADMITTABLE_BED_STATUSES:
         raise Conflict(
             f"This bed is {bed.status}; only an available or reserved bed takes an admission.",
-            code=_unavailable_bed_code(bed),
+            code=unavailable_bed_code(bed),
         )
     if patient is not None:
         # The patient lock serialises admissions of one patient to two beds at once.
@@ -254,7 +280,8 @@ def bed_admit(*, by: User, bed: Bed, patient: User | None, patient_name: str = "
         admitted_by=by,
     )
     bed.status = BedStatus.OCCUPIED
-    bed.save(update_fields=["status", "updated_at"])
+    bed.clear_reservation()  # the patient's reservation is used; a lapsed one is forgotten
+    bed.save(update_fields=["status", *RESERVATION_FIELDS, "updated_at"])
     beds_changed(hospital_id=bed.hospital_id)
     record(
         action=Action.CREATE,
@@ -262,7 +289,7 @@ def bed_admit(*, by: User, bed: Bed, patient: User | None, patient_name: str = "
         object_type="admission",
         object_id=admission.pk,
         patient_id=admission.patient_id,
-        detail={"bed_id": bed.pk},
+        detail={"bed_id": bed.pk, **({"reservation_used": True} if reservation_used else {})},
     )
     return admission
 
@@ -272,7 +299,7 @@ def bed_discharge(*, by: User, bed: Bed) -> Admission:
     """Close the bed's active admission; the bed goes to cleaning."""
     if not operates_beds_of(by, bed.hospital_id):
         raise PermissionDenied("Only an administrator, or this hospital's admin or doctors, may discharge.")
-    bed = _lock_bed(bed.pk)
+    bed = lock_bed(bed.pk)
     admission = _active_admission(bed)
     if admission is None:
         raise Conflict("This bed has no active admission to discharge.", code="no_active_admission")
@@ -307,17 +334,18 @@ def bed_transfer(*, by: User, bed: Bed, to_bed: Bed) -> Admission:
     admission = _active_admission(source)
     if admission is None:
         raise Conflict("This bed has no active admission to transfer.", code="no_active_admission")
-    if target.status != BedStatus.AVAILABLE:
+    if target.shown_status_at(timezone.now()) != BedStatus.AVAILABLE:
         raise Conflict(
             f"The target bed is {target.status}; a transfer needs an available bed.",
-            code=_unavailable_bed_code(target),
+            code=unavailable_bed_code(target),
         )
     admission.bed = target
     admission.save(update_fields=["bed"])
     source.status = BedStatus.CLEANING
     target.status = BedStatus.OCCUPIED
+    target.clear_reservation()  # a lapsed reservation is forgotten
     source.save(update_fields=["status", "updated_at"])
-    target.save(update_fields=["status", "updated_at"])
+    target.save(update_fields=["status", *RESERVATION_FIELDS, "updated_at"])
     beds_changed(hospital_id=target.hospital_id)
     record(
         action=Action.ACTION,
@@ -339,19 +367,25 @@ def bed_status_set(*, by: User, bed: Bed, status: str) -> Bed:
         raise ValidationError(
             {"status": ["A bed becomes occupied only by admitting a patient."]}, code="invalid_choice"
         )
-    bed = _lock_bed(bed.pk)
+    bed = lock_bed(bed.pk)
     if bed.status == BedStatus.OCCUPIED:
         raise Conflict("An occupied bed changes status only by discharge or transfer.", code="bed_occupied")
-    previous = bed.status
-    if previous != status:
+    now = timezone.now()
+    previous = bed.shown_status_at(now)
+    # `reserved` on a reserved bed keeps whatever holds it; any other change ends a patient's reservation
+    # (the manual `reserved` is a reservation for nobody in particular).
+    ended_reservation_of = bed.reserved_for_id if bed.holds_reservation(now) and status != previous else None
+    if status != previous or (bed.reserved_until is not None and status != BedStatus.RESERVED):
         bed.status = status
-        bed.save(update_fields=["status", "updated_at"])
+        bed.clear_reservation()
+        bed.save(update_fields=["status", *RESERVATION_FIELDS, "updated_at"])
         beds_changed(hospital_id=bed.hospital_id)
     record(
         action=Action.ACTION,
         actor=by,
         object_type="bed",
         object_id=bed.pk,
+        patient_id=ended_reservation_of,
         detail={"operation": "status", "from": previous, "to": status},
     )
     return bed

@@ -1,6 +1,7 @@
 """Thin viewsets: permission, scoped queryset, input serializer, one service call, output serializer."""
 
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -12,7 +13,7 @@ from accounts.activity import ClinicalReadAuditMixin
 from hms.api.listcache import CachedListMixin
 from hms.api.roles import Role
 from hms.api.scoping import ScopedQuerysetMixin, visibility_scope
-from hospitals import selectors, serializers, services
+from hospitals import reservations, selectors, serializers, services
 from hospitals.filters import AdmissionFilter, BedFilter, FloorFilter, HospitalFilter, WardFilter
 from hospitals.models import Admission, Bed, Floor, Hospital, Ward
 from hospitals.permissions import (
@@ -72,8 +73,19 @@ class HospitalViewSet(
     ordering_fields = ["id", "name", "city", "created_at"]
 
     def list_cache_scope(self, request) -> str:
-        # Lists are kept on the read cache until the next committed write (nothing in them changes with time).
+        # Lists are kept on the read cache until the next committed write, or, when they filter on free
+        # beds, until the next reservation lapses (the only change time makes).
         return visibility_scope(request.user)
+
+    def list_cache_totals(self, queryset) -> dict:
+        totals = super().list_cache_totals(queryset)
+        if {"has_beds", "has_bed_type"} & set(self.request.query_params):
+            totals["next_lapse"] = selectors.next_reservation_lapse()
+        return totals
+
+    def list_cache_still_valid(self, entry: dict) -> bool:
+        next_lapse = entry.get("next_lapse")
+        return next_lapse is None or next_lapse > timezone.now()
 
     def get_serializer_class(self):
         if self.action == "create":
@@ -286,7 +298,7 @@ class BedViewSet(ScopedQuerysetMixin, mixins.ListModelMixin, mixins.RetrieveMode
             by=request.user,
             ward=values["ward"],
             bed_number=values["bed_number"],
-            **({"status": values["status"]} if "status" in values else {}),
+            **{field: values[field] for field in ("status", "bed_type") if field in values},
         )
         return self.output(bed, status.HTTP_201_CREATED)
 
@@ -357,6 +369,36 @@ class BedViewSet(ScopedQuerysetMixin, mixins.ListModelMixin, mixins.RetrieveMode
         data = serializers.BedStatusIn(data=request.data)
         data.is_valid(raise_exception=True)
         bed = services.bed_status_set(by=request.user, bed=bed, status=data.validated_data["status"])
+        return self.output(self.get_queryset().get(pk=bed.pk))
+
+    @extend_schema(
+        summary="Hold an available bed for one patient until a time (status -> reserved)",
+        description="Only that patient can then be admitted to the bed (others: 409 `bed_reserved`). The "
+        "reservation lapses at `until` (the bed counts as available from then on, whether or not anything "
+        "has run). A bed that is not available: 409 `bed_occupied`, `bed_reserved` or `bed_unavailable`.",
+        request=serializers.ReserveIn,
+        responses={200: serializers.BedOut, **BED_ACTION_ERRORS},
+    )
+    @action(detail=True, methods=["post"], permission_classes=[CanOperateBeds])
+    def reserve(self, request, pk=None):
+        bed = self.get_object()
+        data = serializers.ReserveIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        bed = reservations.bed_reserve(
+            by=request.user, bed=bed, patient=values["patient"], until=values["until"], reason=values["reason"]
+        )
+        return self.output(self.get_queryset().get(pk=bed.pk))
+
+    @extend_schema(
+        summary="End this bed's reservation (status -> available)",
+        description="409 `not_reserved` when the bed holds no reservation (or it has lapsed).",
+        request=None,
+        responses={200: serializers.BedOut, **BED_ACTION_ERRORS},
+    )
+    @action(detail=True, methods=["post"], permission_classes=[CanOperateBeds])
+    def release(self, request, pk=None):
+        bed = reservations.bed_release(by=request.user, bed=self.get_object())
         return self.output(self.get_queryset().get(pk=bed.pk))
 
 

@@ -260,7 +260,8 @@ def test_transfer_to_bed_not_available_is_409_and_changes_nothing(doctor_client,
         target = BedFactory(ward=ward, status=status)
     response = transfer(doctor_client, admission.bed, target.pk)
     assert response.status_code == 409
-    assert error(response)["code"] == ("bed_occupied" if status == BedStatus.OCCUPIED else "bed_unavailable")
+    codes = {BedStatus.OCCUPIED: "bed_occupied", BedStatus.RESERVED: "bed_reserved"}
+    assert error(response)["code"] == codes.get(status, "bed_unavailable")
     admission.refresh_from_db()
     assert admission.bed_id != target.pk and admission.discharged_at is None
     assert Bed.objects.get(pk=admission.bed_id).status == BedStatus.OCCUPIED

@@ -238,7 +238,7 @@ def test_detail_carries_bed_summary_in_pinned_shape(api, hospital):
     BedFactory(ward=general, status=BedStatus.CLEANING)
     BedFactory(ward=WardFactory())  # another hospital's bed is not counted
     summary = api.get(f"/api/v1/hospitals/{hospital.pk}").json()["bed_summary"]
-    assert set(summary) == {"hospital_id", "as_of", "total", "by_status", "by_ward_type"}
+    assert set(summary) == {"hospital_id", "as_of", "total", "by_status", "by_ward_type", "by_bed_type"}
     assert summary["hospital_id"] == hospital.pk and summary["total"] == 4
     assert summary["by_status"] == {"available": 2, "occupied": 0, "reserved": 0, "cleaning": 1, "maintenance": 1}
     assert summary["by_ward_type"]["icu"] == {
