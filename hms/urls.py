@@ -39,9 +39,7 @@ urlpatterns = [
     ),
     path("api/v1/", include(api_v1)),
     re_path(r"^auth/", include((auth_urlpatterns, "accounts"), namespace="auth")),
-    path("", include("hospitals.seed_urls")),
-    path("", include("appointments.seed_urls")),
-    path("", include("bloodbank.seed_urls")),
+    path("", include("hms.seed_urls")),
     path("admin/", admin.site.urls),
 ]
 
