@@ -46,6 +46,25 @@ def _require_manager(*, by: User, blood_request: BloodRequest) -> None:
         raise PermissionDenied("Only the managers of this blood bank may do this.")
 
 
+def _decide(
+    blood_request: BloodRequest, *, by: User, action: str, stock_moved: bool = False, detail=None, **changes
+) -> BloodRequest:
+    """The last step of every transition: save the new status (and `changes`), emit, record `action`."""
+    for field, value in changes.items():
+        setattr(blood_request, field, value)
+    blood_request.save(update_fields=[*changes, "updated_at"])
+    request_changed(blood_request, stock_moved=stock_moved)
+    record(
+        action=Action.ACTION,
+        actor=by,
+        object_type="blood_request",
+        object_id=blood_request.pk,
+        patient_id=blood_request.requester_id,
+        detail={"action": action, **(detail or {})},
+    )
+    return blood_request
+
+
 def _plan_allocation(*, lots: list[StockLot], recipient: str, component: str, units: int) -> list[tuple[StockLot, int]]:
     """FEFO: the recipient's own group first, then every other compatible group together, each by
     earliest expiry (ties: closest match, then the older lot). Returns [] when there is not enough."""
@@ -104,57 +123,36 @@ def blood_request_approve(*, by: User, blood_request: BloodRequest) -> BloodRequ
         # F() so the database does the arithmetic; the CHECK (units >= 0) is the last line of defence.
         StockLot.objects.filter(pk=lot.pk).update(units=F("units") - take)
     Allocation.objects.bulk_create([Allocation(request=blood_request, lot=lot, units=take) for lot, take in plan])
-    blood_request.status = BloodRequest.Status.APPROVED
-    blood_request.decided_by = by
-    blood_request.save(update_fields=["status", "decided_by", "updated_at"])
-    request_changed(blood_request, stock_moved=True)
-    record(
-        action=Action.ACTION,
-        actor=by,
-        object_type="blood_request",
-        object_id=blood_request.pk,
-        patient_id=blood_request.requester_id,
-        detail={"action": "approve", "allocations": [[lot.pk, take] for lot, take in plan]},
+    return _decide(
+        blood_request,
+        by=by,
+        action="approve",
+        stock_moved=True,
+        detail={"allocations": [[lot.pk, take] for lot, take in plan]},
+        status=BloodRequest.Status.APPROVED,
+        decided_by=by,
     )
-    return blood_request
 
 
 @transaction.atomic
 def blood_request_reject(*, by: User, blood_request: BloodRequest, reason: str) -> BloodRequest:
     _require_manager(by=by, blood_request=blood_request)
     blood_request = _locked_request(blood_request, BloodRequest.Status.REJECTED)
-    blood_request.status = BloodRequest.Status.REJECTED
-    blood_request.rejection_reason = reason
-    blood_request.decided_by = by
-    blood_request.save(update_fields=["status", "rejection_reason", "decided_by", "updated_at"])
-    request_changed(blood_request)
-    record(
-        action=Action.ACTION,
-        actor=by,
-        object_type="blood_request",
-        object_id=blood_request.pk,
-        patient_id=blood_request.requester_id,
-        detail={"action": "reject"},
+    return _decide(
+        blood_request,
+        by=by,
+        action="reject",
+        status=BloodRequest.Status.REJECTED,
+        rejection_reason=reason,
+        decided_by=by,
     )
-    return blood_request
 
 
 @transaction.atomic
 def blood_request_fulfil(*, by: User, blood_request: BloodRequest) -> BloodRequest:
     _require_manager(by=by, blood_request=blood_request)
     blood_request = _locked_request(blood_request, BloodRequest.Status.FULFILLED)
-    blood_request.status = BloodRequest.Status.FULFILLED
-    blood_request.save(update_fields=["status", "updated_at"])
-    request_changed(blood_request)
-    record(
-        action=Action.ACTION,
-        actor=by,
-        object_type="blood_request",
-        object_id=blood_request.pk,
-        patient_id=blood_request.requester_id,
-        detail={"action": "fulfil"},
-    )
-    return blood_request
+    return _decide(blood_request, by=by, action="fulfil", status=BloodRequest.Status.FULFILLED)
 
 
 @transaction.atomic
@@ -170,15 +168,11 @@ def blood_request_cancel(*, by: User, blood_request: BloodRequest) -> BloodReque
         for allocation in allocations:
             StockLot.objects.filter(pk=allocation.lot_id).update(units=F("units") + allocation.units)
         Allocation.objects.filter(pk__in=[a.pk for a in allocations]).update(returned=True)
-    blood_request.status = BloodRequest.Status.CANCELLED
-    blood_request.save(update_fields=["status", "updated_at"])
-    request_changed(blood_request, stock_moved=bool(allocations))
-    record(
-        action=Action.ACTION,
-        actor=by,
-        object_type="blood_request",
-        object_id=blood_request.pk,
-        patient_id=blood_request.requester_id,
-        detail={"action": "cancel", "returned_units": sum(a.units for a in allocations)},
+    return _decide(
+        blood_request,
+        by=by,
+        action="cancel",
+        stock_moved=bool(allocations),
+        detail={"returned_units": sum(a.units for a in allocations)},
+        status=BloodRequest.Status.CANCELLED,
     )
-    return blood_request
