@@ -28,6 +28,7 @@ CLIENTS = int(os.environ.get("PUSH_CLIENTS", "1000"))  # of each kind: SSE and W
 RATE = float(os.environ.get("PUSH_RATE", "20"))  # bookings per second
 SECONDS = float(os.environ.get("PUSH_SECONDS", "20"))
 SAMPLED = int(os.environ.get("PUSH_SAMPLED", "50"))  # clients of each kind that time every event
+KINDS = os.environ.get("PUSH_KINDS", "sse,websocket").split(",")  # e.g. `sse` alone, to size one kind
 ENV = {
     **os.environ,
     "SECRET_KEY": "bench-push-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
@@ -102,6 +103,14 @@ def start(command: list[str], port: int) -> subprocess.Popen:
     raise SystemExit(f"server on {port} did not start; see {log.name}")
 
 
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def rss_kb(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -114,12 +123,12 @@ def received_latency_ms(message: dict) -> float:
     return (datetime.now(UTC) - at).total_seconds() * 1000
 
 
-async def sse_client(port: int, topic: str, latencies: list | None, ready: asyncio.Event, counter: list):
+async def sse_client(port: int, topic: str, latencies: list | None, ready: asyncio.Event, counter: list, total: int):
     reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=1 << 20)
     writer.write(f"GET /api/v1/events/stream?topics={topic} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
     await writer.drain()
     counter[0] += 1
-    if counter[0] == 2 * CLIENTS:
+    if counter[0] == total:
         ready.set()
     while True:
         line = await reader.readline()
@@ -129,14 +138,14 @@ async def sse_client(port: int, topic: str, latencies: list | None, ready: async
             latencies.append(received_latency_ms(json.loads(line[6:])))
 
 
-async def ws_client(port: int, topic: str, latencies: list | None, ready: asyncio.Event, counter: list):
+async def ws_client(port: int, topic: str, latencies: list | None, ready: asyncio.Event, counter: list, total: int):
     import websockets
 
     async with websockets.connect(f"ws://127.0.0.1:{port}/ws/v1/events", max_queue=None) as ws:
         await ws.send(json.dumps({"action": "subscribe", "topics": [topic]}))
         await ws.recv()
         counter[0] += 1
-        if counter[0] == 2 * CLIENTS:
+        if counter[0] == total:
             ready.set()
         async for raw in ws:
             if latencies is not None:
@@ -184,9 +193,9 @@ def main() -> None:
     django_setup()
     bookings = int(RATE * SECONDS) + 10
     data = prepare(bookings)
-    stream_port, rest_port = 18801, 18802
+    stream_port, rest_port = free_port(), free_port()
     uvicorn = [PY, "-m", "uvicorn", "hms.asgi:application", "--port", str(stream_port), "--no-access-log",
-               "--log-level", "warning", "--limit-concurrency", "20000", "--backlog", "4096"]  # fmt: skip
+               "--log-level", "warning", "--limit-concurrency", "20000", "--backlog", "4096", "--ws", os.environ.get("PUSH_WS", "websockets-sansio"), "--ws-per-message-deflate", os.environ.get("PUSH_DEFLATE", "false")]  # fmt: skip
     gunicorn = [str(ROOT / ".venv/bin/gunicorn"), "hms.wsgi:application", "-c", "deploy/gunicorn.conf.py",
                 "-b", f"127.0.0.1:{rest_port}", "-w", "2"]  # fmt: skip
     servers = [start(uvicorn, stream_port), start(gunicorn, rest_port)]
@@ -203,26 +212,36 @@ async def measure(stream_pid: int, stream_port: int, rest_port: int, data: dict)
     topic = f"hospital.{data['hospital_id']}.slots"
     urllib.request.urlopen(f"http://127.0.0.1:{stream_port}/api/v1/events?topics={topic}").read()
     time.sleep(1)
-    idle_before = rss_kb(stream_pid)
     sse_latencies: list[float] = []
     ws_latencies: list[float] = []
-    ready, counter = asyncio.Event(), [0]
     tasks = []
-    for n in range(CLIENTS):
-        sampled = n < SAMPLED
-        tasks.append(
-            asyncio.create_task(sse_client(stream_port, topic, sse_latencies if sampled else None, ready, counter))
-        )
-        tasks.append(
-            asyncio.create_task(ws_client(stream_port, topic, ws_latencies if sampled else None, ready, counter))
-        )
-        if n % 100 == 99:
-            await asyncio.sleep(0.2)
-    await asyncio.wait_for(ready.wait(), timeout=120)
-    await asyncio.sleep(2)
+
+    async def open_clients(first: int, last: int) -> None:
+        ready, counter = asyncio.Event(), [0]
+        total = len(KINDS) * (last - first)
+        for n in range(first, last):
+            sampled = n < SAMPLED
+            if "sse" in KINDS:
+                client = sse_client(stream_port, topic, sse_latencies if sampled else None, ready, counter, total)
+                tasks.append(asyncio.create_task(client))
+            if "websocket" in KINDS:
+                client = ws_client(stream_port, topic, ws_latencies if sampled else None, ready, counter, total)
+                tasks.append(asyncio.create_task(client))
+            if n % 100 == 99:
+                await asyncio.sleep(0.2)
+        await asyncio.wait_for(ready.wait(), timeout=120)
+        await asyncio.sleep(2)
+
+    # Memory per idle connection: the growth from a fifth of the clients to all of them (the first
+    # connections also pay one-time costs: thread pools, lazily imported modules, allocator arenas).
+    warm = max(CLIENTS // 5, 1)
+    await open_clients(0, warm)
+    idle_before = rss_kb(stream_pid)
+    await open_clients(warm, CLIENTS)
     idle_after = rss_kb(stream_pid)
-    per_connection = (idle_after - idle_before) * 1024 / (2 * CLIENTS)
-    say(f"{2 * CLIENTS} connections open: stream process RSS {idle_before} -> {idle_after} KB, "
+    per_connection = (idle_after - idle_before) * 1024 / (len(KINDS) * (CLIENTS - warm))
+    say(f"{len(KINDS) * CLIENTS} connections open: stream process RSS {idle_before} KB at "
+        f"{len(KINDS) * warm}, {idle_after} KB at {len(KINDS) * CLIENTS}: "
         f"{per_connection / 1024:.1f} KB per idle connection")  # fmt: skip
     loop = asyncio.get_running_loop()
     rest_with_streams = await loop.run_in_executor(None, rest_rps, rest_port, data["hospital_id"])

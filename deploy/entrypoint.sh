@@ -39,6 +39,7 @@ if [ "${1:-}" = "stream" ]; then
     --workers "${STREAM_WORKERS:-2}" \
     --proxy-headers --forwarded-allow-ips "${FORWARDED_ALLOW_IPS:-127.0.0.1}" \
     --timeout-keep-alive 75 --limit-concurrency "${STREAM_MAX_CONNECTIONS:-5000}" \
+    --ws websockets-sansio --ws-per-message-deflate false \
     --no-access-log
 fi
 

@@ -60,6 +60,7 @@ class Host:
         self.log = open(f"/tmp/hms-feed-host-{self.port}.log", "ab")  # noqa: SIM115 (kept open while it runs)
         command = [sys.executable, "-m", "uvicorn", "hms.asgi:application", "--host", "127.0.0.1"]
         command += ["--port", str(self.port), "--log-level", "warning", "--no-access-log"]
+        command += ["--ws", "websockets-sansio", "--ws-per-message-deflate", "false"]  # as deploy/entrypoint.sh
         self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=self.log, stderr=self.log)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
