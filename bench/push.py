@@ -195,7 +195,9 @@ def main() -> None:
     data = prepare(bookings)
     stream_port, rest_port = free_port(), free_port()
     uvicorn = [PY, "-m", "uvicorn", "hms.asgi:application", "--port", str(stream_port), "--no-access-log",
-               "--log-level", "warning", "--limit-concurrency", "20000", "--backlog", "4096", "--ws", os.environ.get("PUSH_WS", "websockets-sansio"), "--ws-per-message-deflate", os.environ.get("PUSH_DEFLATE", "false")]  # fmt: skip
+               "--log-level", "warning", "--limit-concurrency", "20000", "--backlog", "4096",
+               "--ws", os.environ.get("PUSH_WS", "websockets-sansio"),
+               "--ws-per-message-deflate", os.environ.get("PUSH_DEFLATE", "false")]  # fmt: skip
     gunicorn = [str(ROOT / ".venv/bin/gunicorn"), "hms.wsgi:application", "-c", "deploy/gunicorn.conf.py",
                 "-b", f"127.0.0.1:{rest_port}", "-w", "2"]  # fmt: skip
     servers = [start(uvicorn, stream_port), start(gunicorn, rest_port)]
