@@ -225,10 +225,15 @@ class Session:
                 wait = min(wait, self._derived_due - now)
             if wait <= 0:
                 return None
-            try:
-                message = await asyncio.wait_for(self.subscriber.queue.get(), timeout=wait)
-            except TimeoutError:
-                continue
+            queue = self.subscriber.queue
+            if not queue.empty():
+                message = queue.get_nowait()  # a burst: no timer, no wait
+            else:
+                try:
+                    async with asyncio.timeout(wait):  # a timer handle, not a task per wait
+                        message = await queue.get()
+                except TimeoutError:
+                    continue
             if message is None:
                 return None
             if self.derived:
