@@ -6,19 +6,7 @@ from zoneinfo import ZoneInfo
 from django.contrib import admin
 
 from appointments.models import Appointment, Doctor, OpdSchedule, Prescription, Slot, Visit
-
-
-class NoDeleteAdmin(admin.ModelAdmin):
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class ReadOnlyAdmin(NoDeleteAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
+from hms.admin import NoDeleteAdmin, ReadOnlyAdmin, ReadOnlyInline
 
 
 @admin.register(Doctor)
@@ -71,16 +59,8 @@ class AppointmentAdmin(ReadOnlyAdmin):
     date_hierarchy = "created_at"
 
 
-class PrescriptionInline(admin.TabularInline):
+class PrescriptionInline(ReadOnlyInline):
     model = Prescription
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Visit)

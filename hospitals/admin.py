@@ -2,6 +2,7 @@ from django import forms
 from django.contrib import admin
 from rest_framework.exceptions import ValidationError as ApiValidationError
 
+from hms.admin import NoDeleteAdmin, ReadOnlyAdmin
 from hospitals import services
 from hospitals.models import RESERVATION_FIELDS, Admission, Bed, Floor, Hospital, Ward
 
@@ -96,7 +97,7 @@ class WardAdmin(admin.ModelAdmin):
 
 
 @admin.register(Bed)
-class BedAdmin(admin.ModelAdmin):
+class BedAdmin(NoDeleteAdmin):
     list_display = ["id", "bed_number", "bed_type", "ward", "hospital", "status", "reserved_until"]
     list_select_related = ["ward", "hospital"]
     list_filter = ["status", "bed_type", "ward__ward_type", "hospital"]
@@ -113,12 +114,9 @@ class BedAdmin(admin.ModelAdmin):
         obj.hospital_id = obj.ward.hospital_id
         super().save_model(request, obj, form, change)
 
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Admission)
-class AdmissionAdmin(admin.ModelAdmin):
+class AdmissionAdmin(ReadOnlyAdmin):
     """Read-only: admissions change only through the bed operations of the API."""
 
     list_display = ["id", "patient_name", "patient", "hospital", "bed", "admitted_at", "discharged_at"]
@@ -126,12 +124,3 @@ class AdmissionAdmin(admin.ModelAdmin):
     list_filter = ["hospital", ("discharged_at", admin.EmptyFieldListFilter)]
     search_fields = ["patient_name", "patient__username", "reason"]
     date_hierarchy = "admitted_at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

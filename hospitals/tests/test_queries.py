@@ -1,9 +1,19 @@
 """Every list endpoint answers in a fixed number of SQL queries, however many rows there are."""
 
-import pytest
+from datetime import timedelta
 
-from hospitals.models import BedStatus, WardType
-from hospitals.tests.factories import AdmissionFactory, BedFactory, FloorFactory, HospitalFactory, WardFactory
+import pytest
+from django.utils import timezone
+
+from hospitals.models import Bed, BedStatus, WardType
+from hospitals.tests.factories import (
+    AdmissionFactory,
+    BedFactory,
+    FloorFactory,
+    HospitalFactory,
+    UserFactory,
+    WardFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -39,6 +49,7 @@ def many_hospitals(db):
         "/api/v1/hospitals?page_size=100",
         "/api/v1/hospitals?near=18.52,73.85&radius_km=10&page_size=100",
         "/api/v1/hospitals?has_beds=any&emergency_services=true&page_size=100",
+        "/api/v1/hospitals?has_bed_type=general&page_size=100",
         "/hospital/all",
     ],
 )
@@ -76,6 +87,20 @@ def test_bed_list_with_admissions_shown_to_staff_uses_fixed_queries(
         response = doctor_client.get("/api/v1/beds?page_size=100&status=occupied")
     rows = response.json()["results"]
     assert len(rows) >= ROWS // 2 and all(row["current_admission"] for row in rows)
+
+
+def test_bed_list_with_reservations_shown_to_staff_uses_fixed_queries(
+    doctor_client, busy_hospital, django_assert_max_num_queries
+):
+    until = timezone.now() + timedelta(hours=1)
+    for bed in Bed.objects.filter(hospital=busy_hospital, status=BedStatus.AVAILABLE):
+        Bed.objects.filter(pk=bed.pk).update(
+            status=BedStatus.RESERVED, reserved_for=UserFactory(role="user"), reserved_until=until
+        )
+    with django_assert_max_num_queries(BUDGET):
+        response = doctor_client.get("/api/v1/beds?page_size=100&status=reserved&bed_type=general")
+    rows = response.json()["results"]
+    assert len(rows) >= ROWS // 2 and all(row["reservation"]["patient_id"] for row in rows)
 
 
 @pytest.mark.parametrize("client_name", ["admin_client", "hospital_admin_client", "doctor_client"])

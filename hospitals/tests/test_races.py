@@ -1,6 +1,9 @@
 """Concurrent bed operations on real PostgreSQL transactions: the invariants hold whoever wins."""
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from conftest import client_for, run_together
 from hospitals.models import Admission, Bed, BedStatus
@@ -120,3 +123,51 @@ def test_opposite_transfers_do_not_deadlock(ward, doctor):
     assert results == [409, 409]
     assert Admission.objects.get(pk=first.pk).bed_id == first.bed_id
     assert Admission.objects.get(pk=second.pk).bed_id == second.bed_id
+
+
+def test_a_reservation_and_another_patients_admission_racing_for_one_bed_one_wins(ward, doctor):
+    reserved_for, admitted = UserFactory(role="user"), UserFactory(role="user")
+    for _ in range(5):
+        bed = BedFactory(ward=ward)
+        until = (timezone.now() + timedelta(hours=2)).isoformat()
+        reserving, admitting = client_for(doctor), client_for(doctor)
+        reserve, admit = run_together(
+            [
+                lambda: reserving.post(
+                    f"/api/v1/beds/{bed.pk}/reserve", {"patient_id": reserved_for.pk, "until": until}, format="json"
+                ),
+                lambda: admitting.post(f"/api/v1/beds/{bed.pk}/admit", {"patient_id": admitted.pk}, format="json"),
+            ]
+        )
+        bed.refresh_from_db()
+        active = list(Admission.objects.filter(bed=bed, discharged_at__isnull=True))
+        if reserve.status_code == 200:
+            # The reservation came first: the admission of someone else was refused.
+            assert admit.status_code == 409 and admit.json()["errors"][0]["code"] == "bed_reserved"
+            assert (bed.status, bed.reserved_for_id, active) == (BedStatus.RESERVED, reserved_for.pk, [])
+        else:
+            assert admit.status_code == 201 and reserve.status_code == 409
+            assert reserve.json()["errors"][0]["code"] == "bed_occupied"
+            assert (bed.status, bed.reserved_for_id, bed.reserved_until) == (BedStatus.OCCUPIED, None, None)
+            assert [admission.patient_id for admission in active] == [admitted.pk]
+            Admission.objects.filter(bed=bed).update(discharged_at=timezone.now())  # free the patient
+
+
+def test_two_reservations_racing_for_one_bed_one_wins(ward, doctor):
+    bed = BedFactory(ward=ward)
+    patients = UserFactory.create_batch(6, role="user")
+    until = (timezone.now() + timedelta(hours=2)).isoformat()
+    clients = [client_for(doctor) for _ in patients]
+    calls = [
+        (
+            lambda c=c, p=p: (
+                c.post(
+                    f"/api/v1/beds/{bed.pk}/reserve", {"patient_id": p.pk, "until": until}, format="json"
+                ).status_code
+            )
+        )
+        for c, p in zip(clients, patients, strict=True)
+    ]
+    assert sorted(run_together(calls)) == [200] + [409] * 5
+    bed.refresh_from_db()
+    assert bed.status == BedStatus.RESERVED and bed.reserved_for_id in {p.pk for p in patients}
