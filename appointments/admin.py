@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 from django.contrib import admin
 
-from appointments.models import Appointment, Doctor, OpdSchedule, Prescription, Slot, Visit
+from appointments.models import Appointment, Doctor, Hold, OpdSchedule, Prescription, Slot, Visit
 from hms.admin import NoDeleteAdmin, ReadOnlyAdmin, ReadOnlyInline
 
 
@@ -35,8 +35,9 @@ class SlotAdmin(NoDeleteAdmin):
     date_hierarchy = "start"
     list_select_related = ["doctor__user", "hospital"]
     raw_id_fields = ["doctor", "hospital", "opd_schedule"]
-    # Seats and tokens move only with bookings; capacity below `booked` fails the model's check.
-    readonly_fields = ["booked", "last_token", "local_date", "created_at", "updated_at"]
+    # Seats and tokens move only with bookings and holds; capacity below `booked + hold_count` fails the
+    # model's check.
+    readonly_fields = ["booked", "hold_count", "last_token", "local_date", "created_at", "updated_at"]
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
@@ -56,6 +57,18 @@ class AppointmentAdmin(ReadOnlyAdmin):
     list_filter = ["status", "hospital"]
     search_fields = ["patient__fullname", "patient__username", "doctor__user__fullname"]
     list_select_related = ["patient", "doctor__user", "hospital", "slot"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(Hold)
+class HoldAdmin(ReadOnlyAdmin):
+    """Holds change only through the API's rules (the slot's `hold_count` moves with them)."""
+
+    list_display = ["id", "slot", "patient", "hospital", "status", "expires_at", "appointment", "created_at"]
+    list_filter = ["status", "hospital"]
+    search_fields = ["patient__fullname", "patient__username", "slot__doctor__user__fullname"]
+    list_select_related = ["slot__doctor__user", "patient", "hospital", "appointment"]
+    raw_id_fields = ["slot", "patient", "hospital", "appointment", "held_by"]
     date_hierarchy = "created_at"
 
 

@@ -326,7 +326,11 @@ def main():
 
 
 INVARIANTS = {
-    "slot booked exceeds capacity": "SELECT count(*) FROM appointments_slot WHERE booked > capacity",
+    "slot seats (booked + held) exceed capacity": """
+        SELECT count(*) FROM appointments_slot WHERE booked + hold_count > capacity""",
+    "slot hold_count differs from active holds": """
+        SELECT count(*) FROM appointments_slot s WHERE s.hold_count <> (
+          SELECT count(*) FROM appointments_hold h WHERE h.slot_id = s.id AND h.status = 'active')""",
     "slot booked differs from active appointments": """
         SELECT count(*) FROM appointments_slot s WHERE s.booked <> (
           SELECT count(*) FROM appointments_appointment a

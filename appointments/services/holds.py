@@ -24,7 +24,6 @@ from accounts.models import User
 from appointments.models import (
     ALREADY_HELD,
     ALREADY_HELD_MESSAGE,
-    HOLD_MISMATCH,
     Appointment,
     Hold,
     Slot,
@@ -143,7 +142,7 @@ def hold_release(*, by: User, hold: Hold) -> Hold:
 def _check_matches(hold: Hold, *, slot_id: int | None, patient_id: int | None, hospital_id: int | None) -> None:
     """Ids given beside `hold_id` must be the hold's own (400 naming the field)."""
     if slot_id is not None and slot_id != hold.slot_id:
-        raise ValidationError({"slot_id": ["This hold is for another slot."]}, code=HOLD_MISMATCH)
+        raise ValidationError({"slot_id": ["This hold is for another slot."]}, code="hold_mismatch")
     if patient_id is not None and patient_id != hold.patient_id:
         raise ValidationError({"patient_id": ["This hold is for another patient."]}, code="patient_mismatch")
     if hospital_id is not None and hospital_id != hold.hospital_id:

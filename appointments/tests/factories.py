@@ -6,7 +6,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.tests.factories import HospitalFactory, UserFactory
-from appointments.models import Appointment, Doctor, OpdSchedule, Slot
+from appointments.models import Appointment, Doctor, Hold, OpdSchedule, Slot
 
 
 def _next_hour(days: int = 1):
@@ -73,4 +73,23 @@ class AppointmentFactory(factory.django.DjangoModelFactory):
         Slot.objects.filter(pk=slot.pk).update(booked=F("booked") + seat, last_token=F("last_token") + 1)
         slot.refresh_from_db()
         kwargs.setdefault("token_number", slot.last_token)
+        return super()._create(model_class, *args, **kwargs)
+
+
+class HoldFactory(factory.django.DjangoModelFactory):
+    """An active hold as the hold service would leave it (its seat counted in the slot's `hold_count`)."""
+
+    class Meta:
+        model = Hold
+
+    slot = factory.SubFactory(SlotFactory)
+    patient = factory.SubFactory(UserFactory)
+    hospital = factory.SelfAttribute("slot.hospital")
+    expires_at = factory.LazyFunction(lambda: timezone.now() + timedelta(minutes=5))
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        if kwargs.get("status", Hold.Status.ACTIVE) == Hold.Status.ACTIVE:
+            Slot.objects.filter(pk=kwargs["slot"].pk).update(hold_count=F("hold_count") + 1)
+            kwargs["slot"].refresh_from_db()
         return super()._create(model_class, *args, **kwargs)

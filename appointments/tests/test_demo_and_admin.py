@@ -44,3 +44,14 @@ def test_admin_site_cannot_delete_or_add_appointments(admin_site, slot):
     assert client.get("/admin/appointments/appointment/add/").status_code == 403
     assert client.post(f"/admin/appointments/appointment/{appointment.pk}/delete/", {"post": "yes"}).status_code == 403
     assert client.post(f"/admin/appointments/slot/{SlotFactory(doctor=slot.doctor).pk}/delete/").status_code == 403
+
+
+def test_admin_site_lists_holds_read_only(admin_site, slot, patient):
+    from conftest import client_for
+
+    hold_id = client_for(patient).post(f"/api/v1/slots/{slot.pk}/hold", {}, format="json").json()["id"]
+    assert admin_site.get("/admin/appointments/hold/").status_code == 200
+    assert admin_site.get(f"/admin/appointments/hold/{hold_id}/change/").status_code == 200
+    assert admin_site.get("/admin/appointments/hold/add/").status_code == 403
+    assert admin_site.post(f"/admin/appointments/hold/{hold_id}/delete/", {"post": "yes"}).status_code == 403
+    assert slot.holds.get().status == "active"

@@ -11,7 +11,13 @@ from django.utils import timezone
 
 from accounts.models import Activity
 from appointments.models import Prescription, Visit
-from appointments.tests.factories import AppointmentFactory, DoctorFactory, OpdScheduleFactory, SlotFactory
+from appointments.tests.factories import (
+    AppointmentFactory,
+    DoctorFactory,
+    HoldFactory,
+    OpdScheduleFactory,
+    SlotFactory,
+)
 from bloodbank.models import Donation
 from bloodbank.tests.factories import BloodBankFactory, BloodRequestFactory, StockLotFactory
 from emergency.tests.factories import AmbulanceFactory, EmergencyFactory
@@ -31,6 +37,7 @@ def world(
     slot = SlotFactory(doctor=doctor, capacity=5)
     spare_slot = SlotFactory(doctor=doctor, capacity=5)
     appointment = AppointmentFactory(slot=slot, patient=patient)
+    hold = HoldFactory(slot=SlotFactory(doctor=doctor, capacity=5), patient=patient)
     visit = Visit.objects.create(
         patient=patient, doctor=doctor, hospital=hospital, complaint="Cough", diagnosis="Cold", notes="Rest"
     )
@@ -69,6 +76,7 @@ def world(
         slot=slot,
         spare_slot=spare_slot,
         appointment=appointment,
+        hold=hold,
         visit=visit,
         ward=ward,
         floor=ward.floor,

@@ -80,6 +80,8 @@ def world(admin_user):
         response = client.post("/api/v1/donations", donation, format="json")
         assert response.status_code == 201, response.content
         EmergencyFactory(hospital=hospital)
+        response = client_for(UserFactory(role="user")).post(f"/api/v1/slots/{slot.pk}/hold", {}, format="json")
+        assert response.status_code == 201, response.content
         record(action="create", actor=admin_user, object_type="hospital", object_id=hospital.pk)
     ambulance = Ambulance.objects.filter(hospital=hospital).first()
     for latitude in (18.51, 18.52, 18.53):
