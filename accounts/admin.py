@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
 from accounts.models import Activity, User
+from hms.admin import ReadOnlyAdmin
 
 
 @admin.register(User)
@@ -30,7 +31,7 @@ class UserAdmin(DjangoUserAdmin):
 
 
 @admin.register(Activity)
-class ActivityAdmin(admin.ModelAdmin):
+class ActivityAdmin(ReadOnlyAdmin):
     """Read-only: the audit trail is never added to, changed or deleted by hand."""
 
     list_display = ["at", "actor_name", "actor_role", "action", "object_type", "object_id", "patient", "ip"]
@@ -38,12 +39,3 @@ class ActivityAdmin(admin.ModelAdmin):
     search_fields = ["actor_name", "object_id", "request_id", "ip"]
     date_hierarchy = "at"
     list_select_related = ["patient"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

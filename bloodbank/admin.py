@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.utils import timezone
 
 from bloodbank.models import Allocation, BloodBank, BloodRequest, Donation, StockLot
+from hms.admin import NoDeleteAdmin, ReadOnlyAdmin, ReadOnlyInline
 
 
 @admin.register(BloodBank)
@@ -36,7 +37,7 @@ class ExpiryListFilter(admin.SimpleListFilter):
 
 
 @admin.register(StockLot)
-class StockLotAdmin(admin.ModelAdmin):
+class StockLotAdmin(NoDeleteAdmin):
     list_display = [
         "id",
         "lot_number",
@@ -67,23 +68,15 @@ class StockLotAdmin(admin.ModelAdmin):
             obj.initial_units = obj.units
         super().save_model(request, obj, form, change)
 
-    def has_delete_permission(self, request, obj=None):
-        return False
 
-
-class AllocationInline(admin.TabularInline):
+class AllocationInline(ReadOnlyInline):
     model = Allocation
-    extra = 0
-    can_delete = False
     fields = ["lot", "units", "returned", "created_at"]
     readonly_fields = fields
 
-    def has_add_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(BloodRequest)
-class BloodRequestAdmin(admin.ModelAdmin):
+class BloodRequestAdmin(ReadOnlyAdmin):
     """Read-only here: approval allocates stock under locks, so it happens through the API."""
 
     list_display = [
@@ -104,29 +97,11 @@ class BloodRequestAdmin(admin.ModelAdmin):
     list_select_related = ["blood_bank", "requester"]
     inlines = [AllocationInline]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Donation)
-class DonationAdmin(admin.ModelAdmin):
+class DonationAdmin(ReadOnlyAdmin):
     list_display = ["id", "donor", "blood_bank", "donated_on", "blood_group", "component", "units", "lot"]
     list_filter = ["component", "blood_group", "blood_bank"]
     search_fields = ["donor__username", "donor__fullname", "lot__lot_number"]
     date_hierarchy = "donated_on"
     list_select_related = ["donor", "blood_bank", "lot"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

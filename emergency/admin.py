@@ -1,20 +1,7 @@
 from django.contrib import admin
 
 from emergency.models import Ambulance, AmbulanceLocation, Emergency, EmergencyEvent
-
-
-class ReadOnlyInline(admin.TabularInline):
-    """History rows: shown, never added, changed or deleted by hand."""
-
-    extra = 0
-    can_delete = False
-    show_change_link = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
+from hms.admin import NoDeleteAdmin, ReadOnlyInline
 
 
 class AmbulanceLocationInline(ReadOnlyInline):
@@ -29,7 +16,7 @@ class AmbulanceLocationInline(ReadOnlyInline):
 
 
 @admin.register(Ambulance)
-class AmbulanceAdmin(admin.ModelAdmin):
+class AmbulanceAdmin(NoDeleteAdmin):
     """Status follows emergencies (API actions); it is shown, not edited, here."""
 
     list_display = ["id", "vehicle_number", "hospital", "ambulance_type", "driver", "status", "location_updated_at"]
@@ -39,9 +26,6 @@ class AmbulanceAdmin(admin.ModelAdmin):
     raw_id_fields = ["hospital", "driver"]
     readonly_fields = ["status", "latitude", "longitude", "location_updated_at", "created_at", "updated_at"]
     inlines = [AmbulanceLocationInline]
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class EmergencyEventInline(ReadOnlyInline):
@@ -55,7 +39,7 @@ class EmergencyEventInline(ReadOnlyInline):
 
 
 @admin.register(Emergency)
-class EmergencyAdmin(admin.ModelAdmin):
+class EmergencyAdmin(NoDeleteAdmin):
     """Status, hospital and ambulance change through the API (dispatch, status, forward) so events stay whole."""
 
     list_display = [
@@ -85,7 +69,4 @@ class EmergencyAdmin(admin.ModelAdmin):
     inlines = [EmergencyEventInline]
 
     def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
         return False
