@@ -18,7 +18,7 @@ from bloodbank.models import BloodRequest, Donation, StockLot
 from bloodbank.services import donor_eligibility
 from emergency.models import Ambulance, Emergency
 from hms.api import readcache
-from hospitals.models import Bed, Hospital
+from hospitals.models import Bed, Hospital, shown_status
 
 # Tables whose size an operator wants to see.
 COUNTED_MODELS = [
@@ -51,6 +51,11 @@ def _counts(queryset, field: str, choices) -> dict[str, int]:
     return {value: found.get(value, 0) for value, _label in choices}
 
 
+def _beds_shown(beds):
+    """Beds with the status readers see (`available` once a reservation has lapsed, job or not)."""
+    return beds.annotate(shown=shown_status(timezone.now()))
+
+
 def _today_window(zone_name: str) -> tuple[datetime, datetime]:
     zone = zoneinfo.ZoneInfo(zone_name)
     today = timezone.now().astimezone(zone).date()
@@ -72,7 +77,7 @@ def admin_dashboard() -> dict:
         "users_by_role": _counts(User.objects.filter(is_active=True), "role", User.Role.choices),
         "hospitals": Hospital.objects.filter(is_active=True).count(),
         "beds_by_status": _counts(
-            Bed.objects.filter(hospital__is_active=True), "status", Bed._meta.get_field("status").choices
+            _beds_shown(Bed.objects.filter(hospital__is_active=True)), "shown", Bed._meta.get_field("status").choices
         ),
         "appointments_today_by_status": _counts(
             Appointment.objects.filter(slot__start__gte=start, slot__start__lt=end),
@@ -95,7 +100,7 @@ def hospital_admin_dashboard(user: User) -> dict:
         "hospital_name": hospital.name,
         "staff_by_role": _counts(User.objects.filter(hospital=hospital, is_active=True), "role", User.Role.choices),
         "beds_by_status": _counts(
-            Bed.objects.filter(hospital=hospital), "status", Bed._meta.get_field("status").choices
+            _beds_shown(Bed.objects.filter(hospital=hospital)), "shown", Bed._meta.get_field("status").choices
         ),
         "appointments_today_by_status": _counts(
             Appointment.objects.filter(hospital=hospital, slot__start__gte=start, slot__start__lt=end),
