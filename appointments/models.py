@@ -219,7 +219,7 @@ class Slot(models.Model):
     # slot's row lock marks them expired (services/seats.settle_lapsed_holds). A column, not a count of
     # the holds, because a booking that waited for the row lock has PostgreSQL re-check its UPDATE's
     # WHERE on the row the other transaction left, and only that row's columns are read again.
-    hold_count = models.PositiveIntegerField(default=0)
+    hold_count = models.PositiveIntegerField(default=0, db_default=0)  # raw writers (COPY) may leave it out
     # Highest token ever issued here: cancelled tokens are never handed out again.
     last_token = models.PositiveIntegerField(default=0)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)

@@ -55,12 +55,7 @@ class _WriteViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.G
 class HospitalViewSet(
     CachedListMixin,
     ScopedQuerysetMixin,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    mixins.DestroyModelMixin,
-    viewsets.GenericViewSet,
+    viewsets.ModelViewSet,
 ):
     """Hospitals. Public reads of active hospitals; admin creates and deactivates; admin or its admin edits."""
 

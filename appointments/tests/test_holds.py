@@ -451,3 +451,18 @@ def test_seat_counters_equal_the_rows_after_a_mix(settings, doctor):
     for slot in counts.filter(pk__in=[s.pk for s in slots]):
         assert slot.hold_count == slot.active
         assert_counters_match_rows(slot)
+
+
+def test_a_kept_bookable_listing_holds_only_until_the_first_hold_lapses(settings, api, doctor):
+    """A lapsing hold frees a seat with no write to invalidate the read cache: the kept page says until when."""
+    settings.HOLD_MINUTES = 5
+    settings.READ_CACHE_SECONDS = 3600
+    slot = SlotFactory(doctor=doctor, capacity=1)
+    assert hold(client_for(UserFactory()), slot).status_code == 201
+    query = {"available": "true", "hospital_id": doctor.hospital_id}
+    assert api.get("/api/v1/slots", query).json()["count"] == 0
+    assert api.get("/api/v1/slots", query).json()["count"] == 0  # kept
+    with later(6):
+        page = api.get("/api/v1/slots", query).json()
+        assert [row["id"] for row in page["results"]] == [slot.pk]
+        assert (page["results"][0]["held"], page["results"][0]["available"]) == (0, 1)

@@ -36,6 +36,7 @@ CLINICAL_MODELS = [
 # DELETE that keeps the row: the contract's deactivations, and the seed API's cancel.
 DEACTIVATING = {"/api/v1/users/{id}/", "/api/v1/hospitals/{id}/", "/api/v1/blood-banks/{id}/", "/hospital/delete/{id}/"}
 CANCELLING = {"/appointment/opd/cancel/{id}/"}
+RELEASING = {"/api/v1/holds/{id}/"}  # a slot hold: DELETE releases it (status released, the row kept)
 
 
 def _row_counts() -> dict[str, int]:
@@ -74,6 +75,10 @@ def test_delete_on_any_route_is_405_or_keeps_the_row(world, admin_client, route)
         assert response.status_code == 200
         target.refresh_from_db()
         assert target.status == "cancelled"
+    elif route.path in RELEASING:
+        assert response.status_code == 204
+        target.refresh_from_db()
+        assert target.status == "released"
     else:
         assert response.status_code == 405, (route.path, response.status_code)
         assert response.json()["errors"][0]["code"] == "method_not_allowed"
