@@ -1,6 +1,6 @@
 from django.db.models import Q
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, status, viewsets
+from rest_framework import status, viewsets
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -71,29 +71,11 @@ class AdminLoginView(LoginView):
 
     required_role = User.Role.ADMIN
 
-    @extend_schema(
-        tags=["auth"],
-        request=serializers.LoginIn,
-        responses=LOGIN_RESPONSES,
-        auth=[],
-    )
-    def post(self, request):
-        return super().post(request)
-
 
 class HospitalLoginView(LoginView):
     """Sign in for the `hospital_admin` role only; valid credentials of another role get 403."""
 
     required_role = User.Role.HOSPITAL_ADMIN
-
-    @extend_schema(
-        tags=["auth"],
-        request=serializers.LoginIn,
-        responses=LOGIN_RESPONSES,
-        auth=[],
-    )
-    def post(self, request):
-        return super().post(request)
 
 
 class RefreshView(PublicAuthView):
@@ -158,12 +140,7 @@ class ChangePasswordView(APIView):
 
 @extend_schema(tags=["users"])
 class UserViewSet(
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    mixins.DestroyModelMixin,
-    viewsets.GenericViewSet,
+    viewsets.ModelViewSet,
 ):
     """Accounts. Admin: all. Hospital admin: staff of its hospital. DELETE deactivates (204)."""
 

@@ -19,12 +19,7 @@ from hms.api.scoping import ScopedQuerysetMixin, visibility_scope
 @extend_schema(tags=["blood bank"])
 class BloodBankViewSet(
     ScopedQuerysetMixin,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    mixins.DestroyModelMixin,
-    viewsets.GenericViewSet,
+    viewsets.ModelViewSet,
 ):
     """Blood banks. Public read (active banks; admin sees all); created and deactivated by admin;
     managed by admin and the admin of the bank's hospital. DELETE deactivates (204)."""
