@@ -1,0 +1,84 @@
+"""Doctors: the public profile, creation with a new or an existing account, edits."""
+
+from rest_framework import serializers
+
+from accounts.models import User
+from accounts.serializers import StaffAccountIn
+from appointments.models import (
+    Doctor,
+)
+from hms.api.permissions import role_of
+from hms.api.roles import Role
+from hms.api.serializers import ModelSerializer
+from hospitals.models import Hospital
+
+
+class DoctorBriefOut(ModelSerializer):
+    fullname = serializers.CharField(source="user.fullname", read_only=True)
+
+    class Meta:
+        model = Doctor
+        fields = ["id", "fullname", "specialization", "department"]
+        read_only_fields = fields
+
+
+DOCTOR_PROFILE_FIELDS = [
+    "specialization",
+    "department",
+    "qualification",
+    "license_number",
+    "experience_years",
+    "consultation_fee",
+    "is_available",
+]
+
+
+class DoctorOut(ModelSerializer):
+    user_id = serializers.IntegerField(read_only=True)
+    hospital_id = serializers.IntegerField(read_only=True)
+    fullname = serializers.CharField(source="user.fullname", read_only=True)
+
+    class Meta:
+        model = Doctor
+        fields = ["id", "user_id", "hospital_id", "fullname", *DOCTOR_PROFILE_FIELDS]
+        read_only_fields = fields
+
+
+class DoctorCreateIn(ModelSerializer):
+    """Exactly one of `user` (a new account) or `user_id` (an existing patient, donor or doctor account)."""
+
+    user = StaffAccountIn(required=False, help_text="A new login account for the doctor.")
+    user_id = serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.all(), required=False, help_text="An existing account to make a doctor."
+    )
+    hospital_id = serializers.PrimaryKeyRelatedField(
+        source="hospital",
+        queryset=Hospital.objects.filter(is_active=True),
+        required=False,
+        help_text="Required for an administrator; a hospital admin's own hospital by default.",
+    )
+
+    class Meta:
+        model = Doctor
+        fields = ["user", "user_id", "hospital_id", *DOCTOR_PROFILE_FIELDS]
+
+    def validate(self, attrs):
+        if ("user" in attrs) == ("user_id" in attrs):
+            raise serializers.ValidationError(
+                {"user": ["Give either `user` (a new account) or `user_id` (an existing one)."]}, code="required"
+            )
+        if "hospital" not in attrs:
+            by = self.context["request"].user
+            if role_of(by) == Role.HOSPITAL_ADMIN and by.hospital is not None:
+                attrs["hospital"] = by.hospital
+            else:
+                raise serializers.ValidationError({"hospital_id": ["This field is required."]}, code="required")
+        return attrs
+
+
+class DoctorUpdateIn(ModelSerializer):
+    """Profile fields only; the account is edited through /users and the hospital never changes."""
+
+    class Meta:
+        model = Doctor
+        fields = DOCTOR_PROFILE_FIELDS
