@@ -2,6 +2,7 @@
 
 from django.db import transaction
 from django.http import Http404
+from django.utils import timezone
 from rest_framework.response import Response
 
 from accounts.models import Activity, User
@@ -60,6 +61,23 @@ def entry_fields(*, actor: User | None) -> dict:
         "ip": client_ip_var.get(),
         "request_id": request_id_var.get(),
     }
+
+
+def audited_update(instance, *, by: User, data: dict, object_type: str):
+    """Write the validated fields of a plain edit and record it (inside the service's transaction)."""
+    for field, value in data.items():
+        setattr(instance, field, value)
+    instance.save()
+    record(action=Action.UPDATE, actor=by, object_type=object_type, object_id=instance.pk)
+    return instance
+
+
+def audited_deactivate(instance, *, by: User, object_type: str, topics) -> None:
+    """DELETE of a row that keeps its data: `is_active` off, the read cache's `topics` replaced (an
+    UPDATE sends no post_save), a `delete` audit entry."""
+    type(instance).objects.filter(pk=instance.pk).update(is_active=False, updated_at=timezone.now())
+    writes_committed(topics=topics)
+    record(action=Action.DELETE, actor=by, object_type=object_type, object_id=instance.pk)
 
 
 class AuditedWriteMixin:

@@ -8,11 +8,10 @@ from django.db import transaction
 from django.utils import timezone
 from rest_framework.exceptions import PermissionDenied, ValidationError
 
-from accounts.activity import Action, record
+from accounts.activity import Action, audited_deactivate, audited_update, record
 from accounts.models import User
 from hms.api.exceptions import Conflict
 from hms.api.permissions import role_of
-from hms.api.readcache import writes_committed
 from hms.api.roles import Role
 from hospitals.access import is_admin, manages_hospital, operates_beds_of
 from hospitals.models import (
@@ -78,19 +77,13 @@ def hospital_update(*, by: User, hospital: Hospital, data: dict) -> Hospital:
                 "This hospital has wards without a floor; a multi-level hospital needs floors for them.",
                 code="wards_without_floor",
             )
-    for field, value in data.items():
-        setattr(hospital, field, value)
-    hospital.save()
-    record(action=Action.UPDATE, actor=by, object_type="hospital", object_id=hospital.pk)
-    return hospital
+    return audited_update(hospital, by=by, data=data, object_type="hospital")
 
 
 @transaction.atomic
 def hospital_deactivate(*, by: User, hospital: Hospital) -> None:
     """DELETE keeps the data: the hospital leaves public lists and can be reactivated by an admin."""
-    Hospital.objects.filter(pk=hospital.pk).update(is_active=False, updated_at=timezone.now())
-    writes_committed(topics=[hospital_topic(hospital.pk)])  # an UPDATE sends no post_save
-    record(action=Action.DELETE, actor=by, object_type="hospital", object_id=hospital.pk)
+    audited_deactivate(hospital, by=by, object_type="hospital", topics=[hospital_topic(hospital.pk)])
 
 
 # --- Floors and wards -------------------------------------------------------------------------
