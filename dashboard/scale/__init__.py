@@ -179,33 +179,23 @@ class BenchData:
             emergency_services=number % 3 != 0,
         )
         tag = self.key(number).lower().replace("-", ".")
-        staff = {
-            "admin": User(
-                username=f"bench.{tag}.admin",
-                email=f"{tag}.admin@bench.hms.local",
-                fullname=f"Bench Admin {number}",
-                role=User.Role.HOSPITAL_ADMIN,
-                hospital=hospital,
-                password=self.password,
-            ),
-            "driver": User(
-                username=f"bench.{tag}.driver",
-                email=f"{tag}.driver@bench.hms.local",
-                fullname=f"Bench Driver {number}",
-                role=User.Role.AMBULANCE_DRIVER,
-                hospital=hospital,
-                password=self.password,
-            ),
-        }
-        doctor_users = [
-            User(
-                username=f"bench.{tag}.d{index:03d}",
-                email=f"{tag}.d{index:03d}@bench.hms.local",
-                fullname=f"Dr. Bench {number}-{index}",
-                role=User.Role.DOCTOR,
+
+        def member(handle: str, fullname: str, role: str) -> User:
+            return User(
+                username=f"bench.{tag}.{handle}",
+                email=f"{tag}.{handle}@bench.hms.local",
+                fullname=fullname,
+                role=role,
                 hospital=hospital,
                 password=self.password,
             )
+
+        staff = {
+            "admin": member("admin", f"Bench Admin {number}", User.Role.HOSPITAL_ADMIN),
+            "driver": member("driver", f"Bench Driver {number}", User.Role.AMBULANCE_DRIVER),
+        }
+        doctor_users = [
+            member(f"d{index:03d}", f"Dr. Bench {number}-{index}", User.Role.DOCTOR)
             for index in range(1, self.doctors + 1)
         ]
         bulk(User, [*staff.values(), *doctor_users])
