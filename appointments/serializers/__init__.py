@@ -7,10 +7,7 @@ from appointments.serializers.bookings import (
     CancelIn,
     PatientBriefOut,
 )
-from appointments.serializers.common import (
-    TimeZoneAwareInputField,
-    local_iso,
-)
+from appointments.serializers.common import TimeZoneAwareInputField, local_iso
 from appointments.serializers.doctors import (
     DOCTOR_PROFILE_FIELDS,
     DoctorBriefOut,
@@ -18,23 +15,9 @@ from appointments.serializers.doctors import (
     DoctorOut,
     DoctorUpdateIn,
 )
-from appointments.serializers.schedules import (
-    GenerateSlotsIn,
-    GenerateSlotsOut,
-    OpdScheduleIn,
-    OpdScheduleOut,
-)
-from appointments.serializers.slots import (
-    SlotCreateIn,
-    SlotOut,
-    SlotUpdateIn,
-)
-from appointments.serializers.visits import (
-    MAX_PRESCRIPTIONS,
-    PrescriptionSerializer,
-    VisitCreateIn,
-    VisitOut,
-)
+from appointments.serializers.schedules import GenerateSlotsIn, GenerateSlotsOut, OpdScheduleIn, OpdScheduleOut
+from appointments.serializers.slots import SlotCreateIn, SlotOut, SlotUpdateIn
+from appointments.serializers.visits import MAX_PRESCRIPTIONS, PrescriptionSerializer, VisitCreateIn, VisitOut
 
 __all__ = [
     "MAX_PRESCRIPTIONS",

@@ -5,9 +5,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import User
-from appointments.models import (
-    Appointment,
-)
+from appointments.models import Appointment
 from appointments.serializers.common import local_iso
 from appointments.serializers.doctors import DoctorBriefOut
 from hms.api.serializers import IdField, ModelSerializer

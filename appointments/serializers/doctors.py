@@ -4,9 +4,7 @@ from rest_framework import serializers
 
 from accounts.models import User
 from accounts.serializers import StaffAccountIn
-from appointments.models import (
-    Doctor,
-)
+from appointments.models import Doctor
 from hms.api.permissions import role_of
 from hms.api.roles import Role
 from hms.api.serializers import ModelSerializer

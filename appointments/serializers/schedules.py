@@ -6,15 +6,22 @@ from zoneinfo import ZoneInfo
 from django.utils import timezone
 from rest_framework import serializers
 
-from appointments.models import (
-    MAX_DAYS_AHEAD,
-    MAX_DAYS_BACK,
-    MAX_GENERATE_DAYS,
-    Doctor,
-    OpdSchedule,
-)
+from appointments.models import MAX_DAYS_AHEAD, MAX_DAYS_BACK, MAX_GENERATE_DAYS, Doctor, OpdSchedule
 from appointments.permissions import doctor_of
 from hms.api.serializers import IdField, ModelSerializer
+
+# What a schedule says, as written and as shown (the output adds its ids and times).
+SCHEDULE_FIELDS = [
+    "department",
+    "weekdays",
+    "start_time",
+    "end_time",
+    "slot_minutes",
+    "capacity_per_slot",
+    "valid_from",
+    "valid_until",
+    "is_active",
+]
 
 
 class OpdScheduleOut(ModelSerializer):
@@ -24,22 +31,7 @@ class OpdScheduleOut(ModelSerializer):
 
     class Meta:
         model = OpdSchedule
-        fields = [
-            "id",
-            "hospital_id",
-            "doctor_id",
-            "department",
-            "weekdays",
-            "start_time",
-            "end_time",
-            "slot_minutes",
-            "capacity_per_slot",
-            "valid_from",
-            "valid_until",
-            "is_active",
-            "created_at",
-            "updated_at",
-        ]
+        fields = ["id", "hospital_id", "doctor_id", *SCHEDULE_FIELDS, "created_at", "updated_at"]
         read_only_fields = fields
 
 
@@ -63,19 +55,7 @@ class OpdScheduleIn(ModelSerializer):
 
     class Meta:
         model = OpdSchedule
-        fields = [
-            "doctor_id",
-            "hospital_id",
-            "department",
-            "weekdays",
-            "start_time",
-            "end_time",
-            "slot_minutes",
-            "capacity_per_slot",
-            "valid_from",
-            "valid_until",
-            "is_active",
-        ]
+        fields = ["doctor_id", "hospital_id", *SCHEDULE_FIELDS]
 
     def validate_weekdays(self, value):
         return sorted(set(value))

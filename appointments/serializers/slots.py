@@ -4,12 +4,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from appointments.models import (
-    MAX_SLOT_CAPACITY,
-    Doctor,
-    Slot,
-    booking_refusal,
-)
+from appointments.models import MAX_SLOT_CAPACITY, Doctor, Slot, booking_refusal
 from appointments.permissions import doctor_of
 from appointments.serializers.common import TimeZoneAwareInputField, local_iso
 from appointments.serializers.doctors import DoctorBriefOut

@@ -5,10 +5,7 @@ from datetime import timedelta
 from django.utils import timezone
 from rest_framework import serializers
 
-from appointments.models import (
-    Prescription,
-    Visit,
-)
+from appointments.models import Prescription, Visit
 from hms.api.serializers import IdField, ModelSerializer
 
 MAX_PRESCRIPTIONS = 50
