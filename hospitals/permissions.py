@@ -16,36 +16,34 @@ class PublicReadManagersWrite(BasePermission):
     """Anyone reads; admin and hospital admins write, each object only in its own hospital (else 403)."""
 
     message = "Only an administrator or this hospital's admin may change it."
-
-    def has_permission(self, request, view):
-        if request.method in SAFE_METHODS or _unrouted(view):
-            return True
-        return role_of(request.user) in (Role.ADMIN, Role.HOSPITAL_ADMIN)
-
-    def has_object_permission(self, request, view, obj):
-        if request.method in SAFE_METHODS:
-            return True
-        return manages_hospital(request.user, obj.hospital_id)
-
-
-class HospitalPermission(BasePermission):
-    """Anyone reads active hospitals; admin creates and deactivates; admin or its own admin edits."""
-
-    message = "Only an administrator or this hospital's admin may change it."
-    admin_only_actions = ("create", "destroy")
+    admin_only_actions: tuple[str, ...] = ()
 
     def has_permission(self, request, view):
         if request.method in SAFE_METHODS or _unrouted(view):
             return True
         role = role_of(request.user)
-        if view.action in self.admin_only_actions:
+        if getattr(view, "action", None) in self.admin_only_actions:
             return role == Role.ADMIN
         return role in (Role.ADMIN, Role.HOSPITAL_ADMIN)
 
     def has_object_permission(self, request, view, obj):
         if request.method in SAFE_METHODS:
             return True
-        return manages_hospital(request.user, obj.pk)
+        return manages_hospital(request.user, self.hospital_id_of(obj))
+
+    @staticmethod
+    def hospital_id_of(obj) -> int:
+        return obj.hospital_id
+
+
+class HospitalPermission(PublicReadManagersWrite):
+    """Anyone reads active hospitals; admin creates and deactivates; admin or its own admin edits."""
+
+    admin_only_actions = ("create", "destroy")
+
+    @staticmethod
+    def hospital_id_of(obj) -> int:
+        return obj.pk
 
 
 class CanOperateBeds(BasePermission):
