@@ -11,11 +11,11 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+
+from httpsend import send  # bin/, beside this script
 
 BASE = f"http://127.0.0.1:{sys.argv[1]}"
 GUNICORN_PID = int(sys.argv[2])
@@ -33,16 +33,8 @@ def check(condition: bool, what: str) -> None:
 
 
 def call(method: str, path: str, body=None, token: str | None = None):
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(BASE + path, data=data, method=method)
-    request.add_header("Content-Type", "application/json")
-    if token:
-        request.add_header("Authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, dict(response.headers), response.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), error.read().decode()
+    status, headers, payload = send(method, BASE + path, body, token)
+    return status, headers, payload.decode()
 
 
 def as_postgres(*command: str) -> None:

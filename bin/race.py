@@ -10,11 +10,11 @@ import os
 import subprocess
 import sys
 import threading
-import urllib.error
-import urllib.request
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+
+from httpsend import send  # bin/, beside this script
 
 HOSTS = [f"http://127.0.0.1:{port}" for port in sys.argv[1:3]]
 ROUNDS = int(os.environ.get("RACE_ROUNDS", "3"))
@@ -28,20 +28,13 @@ def call(method: str, path: str, body=None, token: str | None = None, host: str 
     if host is None:
         with _lock:
             host = HOSTS[next(_host_turn) % len(HOSTS)]
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(host + path, data=data, method=method)
-    request.add_header("Content-Type", "application/json")
-    if token:
-        request.add_header("Authorization", f"Bearer {token}")
+    status, _, payload = send(method, host + path, body, token)
     try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.loads(response.read() or b"null")
-    except urllib.error.HTTPError as error:
-        payload = error.read()
-        try:
-            return error.code, json.loads(payload or b"null")
-        except ValueError:
-            return error.code, payload.decode(errors="replace")
+        return status, json.loads(payload or b"null")
+    except ValueError:
+        if 200 <= status < 300:
+            raise
+        return status, payload.decode(errors="replace")
 
 
 def ok(status, body, expected, what):
