@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test lint format venv migrate bench bench-push fuzz race clean
+.PHONY: run test lint format venv migrate bench bench-push bench-mixed fuzz race clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -81,3 +81,9 @@ bench: venv
 # The change feed under load: 1,000 SSE + 1,000 WebSocket clients while bookings run (bench/push.py).
 bench-push: venv
 	HMS_TESTING=0 bin/with-postgres $(PY) bench/push.py
+
+# Reads over random hospitals (scale 0.1) while bookings and cancellations run at 10/s and 50/s
+# (bench/mixed.py); its own throwaway PostgreSQL, kept in bench/.data/pg-mixed (seeded data reused).
+bench-mixed: venv
+	PG_KEEP_DIR=$(CURDIR)/bench/.data/pg-mixed HMS_TESTING=0 timeout --signal=TERM --kill-after=30s \
+	  $${BENCH_TIMEOUT:-20m} bin/with-postgres $(PY) bench/mixed.py

@@ -104,19 +104,19 @@ def worker_rss_mb(master: subprocess.Popen) -> list[float]:
     return sizes
 
 
-def overbooking_report() -> dict:
-    over = psql("SELECT count(*) FROM appointments_slot WHERE booked > capacity", database="hms")[0][0]
+def overbooking_report(database: str = "hms") -> dict:
+    over = psql("SELECT count(*) FROM appointments_slot WHERE booked > capacity", database=database)[0][0]
     mismatched = psql(
         """SELECT count(*) FROM appointments_slot s
            LEFT JOIN (SELECT slot_id, count(*) AS n FROM appointments_appointment
                       WHERE status <> 'cancelled' GROUP BY slot_id) a ON a.slot_id = s.id
            WHERE s.booked <> coalesce(a.n, 0)""",
-        database="hms",
+        database=database,
     )[0][0]
     duplicate_tokens = psql(
         """SELECT count(*) FROM (SELECT slot_id, token_number FROM appointments_appointment
            GROUP BY slot_id, token_number HAVING count(*) > 1) d""",
-        database="hms",
+        database=database,
     )[0][0]
     return {"over_capacity": over, "booked_mismatch": mismatched, "duplicate_tokens": duplicate_tokens}
 
