@@ -104,10 +104,17 @@ def ambulance_update(*, by: User, ambulance: Ambulance, data: dict) -> Ambulance
     for field in ("vehicle_number", "ambulance_type", "driver", "hospital"):
         if field in data:
             setattr(ambulance, field, data[field])
-    if data.get("latitude") is not None:
-        _place(ambulance=ambulance, latitude=data["latitude"], longitude=data["longitude"], by=by)
+    # A partial update may name one coordinate: the other is the stored one (validated as a pair).
+    moved = "latitude" in data or "longitude" in data
+    if moved:
+        latitude = data.get("latitude", ambulance.latitude)
+        longitude = data.get("longitude", ambulance.longitude)
+        if latitude is None:
+            ambulance.latitude = ambulance.longitude = ambulance.location_updated_at = None
+        else:
+            _place(ambulance=ambulance, latitude=latitude, longitude=longitude, by=by)
     ambulance.save()
-    if data.get("latitude") is not None:
+    if moved and ambulance.latitude is not None:
         ambulance_moved(ambulance)
     record(action=Action.UPDATE, actor=by, object_type="ambulance", object_id=ambulance.pk)
     return ambulance

@@ -342,3 +342,23 @@ def test_drivers_and_doctors_cannot_set_ambulance_status(request, role_client, a
 def test_admin_sets_status_of_any_hospitals_ambulance(admin_client):
     ambulance = AmbulanceFactory(hospital=HospitalFactory())
     assert admin_client.post(f"{URL}/{ambulance.pk}/status", {"status": "out_of_service"}).status_code == 200
+
+
+def test_patch_with_one_coordinate_keeps_the_stored_other_and_moves_the_ambulance(hospital_admin_client, ambulance):
+    response = hospital_admin_client.patch(f"{URL}/{ambulance.pk}", {"latitude": 18.6}, format="json")
+    assert response.status_code == 200, response.content
+    ambulance.refresh_from_db()
+    assert (ambulance.latitude, ambulance.longitude) == (18.6, 73.851)
+    assert AmbulanceLocation.objects.filter(ambulance=ambulance, latitude=18.6, longitude=73.851).count() == 1
+    response = hospital_admin_client.patch(f"{URL}/{ambulance.pk}", {"longitude": 73.9}, format="json")
+    assert response.status_code == 200, response.content
+    ambulance.refresh_from_db()
+    assert (ambulance.latitude, ambulance.longitude) == (18.6, 73.9)
+
+
+def test_patch_clearing_both_coordinates_forgets_the_position(hospital_admin_client, ambulance):
+    body = {"latitude": None, "longitude": None}
+    response = hospital_admin_client.patch(f"{URL}/{ambulance.pk}", body, format="json")
+    assert response.status_code == 200, response.content
+    ambulance.refresh_from_db()
+    assert (ambulance.latitude, ambulance.longitude, ambulance.location_updated_at) == (None, None, None)
