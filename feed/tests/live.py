@@ -87,6 +87,13 @@ class Host:
         self.log.close()
 
 
+def token(user) -> str:
+    """An access token for `user`, as the hosts check it (same signing key)."""
+    from accounts.tokens import tokens_issue
+
+    return tokens_issue(user=user)["access"]
+
+
 def request(method: str, url: str, body=None, token: str | None = None, headers=None) -> tuple[int, object]:
     from urllib.parse import urlsplit
 

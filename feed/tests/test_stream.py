@@ -8,26 +8,13 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from accounts.tests.factories import HospitalFactory, UserFactory
-from accounts.tokens import tokens_issue
 from feed import reader
 from feed.emit import emit
 from feed.models import FeedState
-from feed.tests.live import SSE, Host, publish_all, request
+from feed.tests.live import SSE, publish_all, request
+from feed.tests.live import token as _token
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(scope="module")
-def hosts(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock():
-        first, second = Host(), Host()
-    yield first, second
-    first.stop()
-    second.stop()
-
-
-def _token(user) -> str:
-    return tokens_issue(user=user)["access"]
 
 
 def _beds(hospital) -> str:

@@ -6,30 +6,17 @@ import time
 import pytest
 
 from accounts.tests.factories import UserFactory
-from accounts.tokens import tokens_issue
 from appointments.models import Appointment
 from appointments.tests.factories import SlotFactory
 from feed.tests.live import SSE, Host, request
+from feed.tests.live import token as _token
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(scope="module")
-def hosts(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock():
-        first, second = Host(), Host()
-    yield first, second
-    first.stop()
-    second.stop()
 
 
 def _book(host, patient, slot) -> int:
     status, _ = request("POST", f"{host.base}/api/v1/appointments", {"slot_id": slot.pk}, token=_token(patient))
     return status
-
-
-def _token(user) -> str:
-    return tokens_issue(user=user)["access"]
 
 
 def test_a_booking_on_host_b_reaches_streams_on_host_a(hosts):
