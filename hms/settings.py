@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "drf_standardized_errors",
     "pgtrigger",
     "django_prometheus",
+    "django_celery_beat",
     "hms.apps.HmsConfig",
     "accounts",
     "feed",
@@ -71,7 +72,11 @@ INSTALLED_APPS = [
     "appointments",
     "bloodbank",
     "emergency",
+    "transfers",
+    "notifications",
     "dashboard",
+    "fhir",
+    "display",
 ]
 
 METRICS_ENABLED = env.bool("METRICS_ENABLED", default=False)

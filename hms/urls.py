@@ -24,6 +24,8 @@ api_v1 = [
     path("", include("appointments.urls")),
     path("", include("bloodbank.urls")),
     path("", include("emergency.urls")),
+    path("", include("transfers.urls")),
+    path("", include("notifications.urls")),
     path("", include("dashboard.urls")),
     path("", include("feed.urls")),
     re_path(r"^auth/", include((auth_urlpatterns, "accounts"), namespace="api-auth")),
@@ -38,6 +40,8 @@ urlpatterns = [
         r"^api/redoc/?$", SpectacularRedocView.as_view(url_name="schema", template_name="hms/redoc.html"), name="redoc"
     ),
     path("api/v1/", include(api_v1)),
+    path("fhir/R4/", include("fhir.urls")),
+    path("display/", include("display.urls")),
     re_path(r"^auth/", include((auth_urlpatterns, "accounts"), namespace="auth")),
     path("", include("hms.seed_urls")),
     path("admin/", admin.site.urls),

@@ -1,0 +1,3 @@
+"""Routes of the display app."""
+
+urlpatterns = []

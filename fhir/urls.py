@@ -1,0 +1,3 @@
+"""Routes of the fhir app."""
+
+urlpatterns = []
