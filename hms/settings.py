@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "emergency",
     "transfers",
     "notifications",
+    "webhooks",
     "dashboard",
     "fhir",
     "display",

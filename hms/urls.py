@@ -26,6 +26,7 @@ api_v1 = [
     path("", include("emergency.urls")),
     path("", include("transfers.urls")),
     path("", include("notifications.urls")),
+    path("", include("webhooks.urls")),
     path("", include("dashboard.urls")),
     path("", include("feed.urls")),
     re_path(r"^auth/", include((auth_urlpatterns, "accounts"), namespace="api-auth")),
