@@ -526,3 +526,6 @@ class Prescription(models.Model):
 SlotStatus = Slot.Status
 AppointmentStatus = Appointment.Status
 HoldStatus = Hold.Status
+
+# The waitlist and doctor leave live in their own module; imported here so Django finds the models.
+from appointments.waitlist_models import DoctorLeave, WaitlistEntry  # noqa: E402, F401
