@@ -4,6 +4,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Lower
 
+from accounts import audit_chain
 from hms.api.roles import SELF_REGISTER_ROLES, STAFF_ROLES, Role
 
 
@@ -84,6 +85,17 @@ class RevokedAccessToken(models.Model):
         return self.jti
 
 
+class AuditChainHead(models.Model):
+    """The last position and hash of one of the audit log's hash chains (accounts/audit_chain.py)."""
+
+    chain = models.PositiveSmallIntegerField(primary_key=True)
+    seq = models.PositiveBigIntegerField(default=0)
+    hash = models.CharField(max_length=64, blank=True, default="")
+
+    def __str__(self):
+        return f"chain {self.chain} at {self.seq}"
+
+
 class Activity(models.Model):
     """Append-only audit trail: who did what to which record, from where."""
 
@@ -98,6 +110,7 @@ class Activity(models.Model):
         ACTION = "action"
         READ = "read"
         READ_DENIED = "read_denied"
+        EXPORT = "export"
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
@@ -111,12 +124,27 @@ class Activity(models.Model):
     ip = models.CharField(max_length=45, blank=True, default="")
     request_id = models.CharField(max_length=64, blank=True, default="")
     detail = models.JSONField(default=dict, blank=True)
+    # The hash chain (accounts/audit_chain.py), set by the database on insert; empty on SQLite.
+    chain = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
+    chain_seq = models.PositiveBigIntegerField(null=True, blank=True, editable=False)
+    prev_hash = models.CharField(max_length=64, blank=True, default="", editable=False)
+    hash = models.CharField(max_length=64, blank=True, default="", editable=False)
 
     class Meta:
         ordering = ["-at", "-id"]
         verbose_name_plural = "activities"
         indexes = [models.Index(fields=["patient", "-at"], name="activity_patient_at")]
-        triggers = [pgtrigger.Protect(name="activity_append_only", operation=pgtrigger.Update | pgtrigger.Delete)]
+        constraints = [models.UniqueConstraint(fields=["chain", "chain_seq"], name="activity_chain_position")]
+        triggers = [
+            pgtrigger.Protect(name="activity_append_only", operation=pgtrigger.Update | pgtrigger.Delete),
+            pgtrigger.Trigger(
+                name="activity_hash_chain",
+                when=pgtrigger.Before,
+                operation=pgtrigger.Insert,
+                declare=audit_chain.LINK_DECLARE,
+                func=audit_chain.LINK_SQL,
+            ),
+        ]
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_name or 'anonymous'} {self.action} {self.object_type}"

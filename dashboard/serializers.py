@@ -34,11 +34,79 @@ class MyRecordAccessOut(ModelSerializer):
         read_only_fields = fields
 
 
+class BrokenLinkOut(serializers.Serializer):
+    id = serializers.IntegerField(
+        allow_null=True, help_text="The entry where the chain breaks (null: entries missing at a chain's end)."
+    )
+    at = serializers.DateTimeField(allow_null=True)
+    chain = serializers.IntegerField()
+    position = serializers.IntegerField()
+    problem = serializers.ChoiceField(
+        choices=["altered", "missing_before", "relinked", "missing_tail"],
+        help_text="altered: the entry's content no longer matches its hash; missing_before: entries before it "
+        "were removed; relinked: its link to the previous entry was rewritten; missing_tail: the chain no "
+        "longer ends where its head says.",
+    )
+
+
+class ChainHeadOut(serializers.Serializer):
+    chain = serializers.IntegerField()
+    position = serializers.IntegerField()
+    hash = serializers.CharField()
+
+
+class AuditVerificationOut(serializers.Serializer):
+    ok = serializers.BooleanField(allow_null=True, help_text="null where chains are not kept (SQLite).")
+    checked = serializers.IntegerField(help_text="Entries whose links were recomputed.")
+    unchained = serializers.IntegerField(allow_null=True, help_text="Entries written before the chains existed.")
+    first_broken = BrokenLinkOut(allow_null=True)
+    heads = ChainHeadOut(many=True)
+
+
+class JobScheduleOut(serializers.Serializer):
+    source = serializers.ChoiceField(
+        choices=["beat", "default"],
+        help_text="`beat`: the job's periodic task in the database (an admin may change it in the Django "
+        "admin); `default`: no periodic task yet, the interval the job is registered with.",
+    )
+    every_seconds = serializers.IntegerField(allow_null=True, help_text="Null when the task runs on a crontab.")
+    crontab = serializers.CharField(allow_null=True, help_text="`minute hour day month weekday`, or null.")
+    enabled = serializers.BooleanField()
+    last_sent_at = serializers.DateTimeField(allow_null=True, help_text="When beat last sent the job to the queue.")
+
+
+class JobRunOut(serializers.Serializer):
+    at = serializers.DateTimeField(source="started_at")
+    finished_at = serializers.DateTimeField(allow_null=True, help_text="Null while running or when cut off.")
+    ok = serializers.BooleanField(allow_null=True)
+    trigger = serializers.ChoiceField(choices=["worker", "command"])
+    duration_seconds = serializers.FloatField(allow_null=True)
+    result = serializers.JSONField(allow_null=True, help_text='The job\'s summary, e.g. `{"marked": 3}`.')
+    error = serializers.CharField(help_text="Empty unless the run failed.")
+
+
+class JobStatusOut(serializers.Serializer):
+    name = serializers.CharField()
+    description = serializers.CharField()
+    schedule = JobScheduleOut()
+    last_run = JobRunOut(allow_null=True)
+
+
+class QueueOut(serializers.Serializer):
+    name = serializers.CharField()
+    broker = serializers.CharField(help_text="The broker's transport (redis, filesystem, ...), never its address.")
+    depth = serializers.IntegerField(
+        allow_null=True, help_text="Messages waiting (Redis `LLEN`); null when the broker cannot be asked."
+    )
+
+
 class SystemStatusOut(serializers.Serializer):
     version = serializers.CharField()
     uptime_seconds = serializers.FloatField()
     database = serializers.DictField()
     row_counts = serializers.DictField(child=serializers.IntegerField())
+    jobs = JobStatusOut(many=True, help_text="Every scheduled job (API.md section 16), by name.")
+    queue = QueueOut()
 
 
 class DashboardOut(serializers.Serializer):

@@ -12,11 +12,19 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
 
+from accounts import audit_chain
 from accounts.authentication import JWTAuthentication
 from accounts.models import Activity
 from dashboard import selectors
 from dashboard.filters import ActivityFilter
-from dashboard.serializers import ActivityOut, DashboardOut, MyRecordAccessOut, SystemStatusOut
+from dashboard.serializers import (
+    ActivityOut,
+    AuditVerificationOut,
+    DashboardOut,
+    JobStatusOut,
+    MyRecordAccessOut,
+    SystemStatusOut,
+)
 from hms import __version__
 from hms.api.middleware import error_response
 from hms.api.permissions import IsAdminRole
@@ -49,9 +57,20 @@ class ActivityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(MyRecordAccessOut(page, many=True).data)
 
+    @extend_schema(responses={200: AuditVerificationOut})
+    @action(
+        detail=False, methods=["get"], url_path="verify", serializer_class=AuditVerificationOut, filterset_class=None
+    )
+    def verify(self, request):
+        """Recompute the audit log's hash chains (admin): `ok`, how many entries were checked, and the
+        first broken link (an edited entry, a missing one, or a chain that no longer ends at its head),
+        with the chains' heads to keep elsewhere as an anchor. PostgreSQL only (`ok: null` on SQLite)."""
+        return Response({**audit_chain.verify(), "heads": audit_chain.heads()})
+
 
 class SystemStatusView(APIView):
-    """Version, uptime, database latency and row counts (admin)."""
+    """Version, uptime, database latency, row counts, and the scheduled jobs: each job's schedule and
+    last run, and the depth of the job queue (admin)."""
 
     permission_classes = [IsAdminRole]
 
@@ -67,6 +86,8 @@ class SystemStatusView(APIView):
                 "uptime_seconds": round(time.monotonic() - STARTED_AT, 1),
                 "database": {"vendor": connection.vendor, "latency_ms": round(latency_ms, 2)},
                 "row_counts": selectors.row_counts(),
+                "jobs": JobStatusOut(selectors.jobs_status(), many=True).data,
+                "queue": selectors.queue_status(),
             }
         )
 
