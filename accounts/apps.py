@@ -8,5 +8,8 @@ class AccountsConfig(AppConfig):
 
     def ready(self):
         from accounts.bootstrap import ensure_admin_account
+        from accounts.jobs import register_jobs
+
+        register_jobs()
 
         post_migrate.connect(ensure_admin_account, sender=self, dispatch_uid="accounts.ensure_admin_account")

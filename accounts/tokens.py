@@ -65,3 +65,15 @@ def access_revoke(*, token) -> None:
     RevokedAccessToken.objects.get_or_create(
         jti=token["jti"], defaults={"expires_at": datetime.fromtimestamp(token["exp"], UTC)}
     )
+
+
+def tokens_flush_expired(*, now=None) -> dict:
+    """Delete the records of tokens past their expiry (simplejwt's `flushexpiredtokens`, plus our revoked
+    access tokens): an expired token is refused on its own, so its record keeps nothing out."""
+    from django.utils import timezone
+
+    now = now or timezone.now()
+    # Deleting an OutstandingToken cascades to its BlacklistedToken.
+    refresh, _ = OutstandingToken.objects.filter(expires_at__lte=now).delete()
+    access, _ = RevokedAccessToken.objects.filter(expires_at__lte=now).delete()
+    return {"refresh_records": refresh, "revoked_access": access}

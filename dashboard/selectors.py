@@ -17,7 +17,10 @@ from appointments.models import Appointment
 from bloodbank.models import BloodRequest, Donation, StockLot
 from bloodbank.services import donor_eligibility
 from emergency.models import Ambulance, Emergency
+from hms import jobs
 from hms.api import readcache
+from hms.jobs import engine
+from hms.jobs.schedules import default_schedule, schedule_of
 from hospitals.models import Bed, Hospital, shown_status
 
 # Tables whose size an operator wants to see.
@@ -43,6 +46,33 @@ UPCOMING_LIMIT = 10
 
 def row_counts() -> dict[str, int]:
     return {label.split(".")[1].lower(): apps.get_model(label).objects.count() for label in COUNTED_MODELS}
+
+
+def jobs_status() -> list[dict]:
+    """Each registered job with its schedule (beat's periodic task when there is one, else the job's
+    default interval) and its last run: one query for the tasks, one index lookup per job."""
+    from django_celery_beat.models import PeriodicTask
+
+    registered = jobs.jobs()
+    tasks = {
+        task.name: task
+        for task in PeriodicTask.objects.filter(name__in=[job.name for job in registered]).select_related(
+            "interval", "crontab"
+        )
+    }
+    return [
+        {
+            "name": job.name,
+            "description": job.description,
+            "schedule": schedule_of(tasks[job.name]) if job.name in tasks else default_schedule(job),
+            "last_run": engine.last_run(job.name),
+        }
+        for job in registered
+    ]
+
+
+def queue_status() -> dict:
+    return {"name": engine.QUEUE_NAME, "broker": engine.broker_kind(), "depth": engine.queue_depth()}
 
 
 def _counts(queryset, field: str, choices) -> dict[str, int]:

@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
 
 from accounts import audit_chain
+from accounts.activity import ExportMixin
 from accounts.authentication import JWTAuthentication
 from accounts.models import Activity
 from dashboard import selectors
@@ -33,7 +34,7 @@ from hms.api.views import STARTED_AT, not_found
 
 
 @extend_schema(tags=["activity"])
-class ActivityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class ActivityViewSet(ExportMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """The audit trail (admin only; read-only). Newest first."""
 
     queryset = Activity.objects.all().order_by("-at", "-id")
@@ -41,6 +42,8 @@ class ActivityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     permission_classes = [IsAdminRole]
     filterset_class = ActivityFilter
     ordering_fields = ["at", "id"]
+    export_name = "activity"
+    export_window = (("from",), ("to",))
 
     @extend_schema(responses={200: MyRecordAccessOut(many=True)})
     @action(

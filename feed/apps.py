@@ -7,5 +7,7 @@ class FeedConfig(AppConfig):
 
     def ready(self):
         from feed import topics
+        from feed.jobs import register_jobs
 
         topics.register_own()
+        register_jobs()

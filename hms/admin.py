@@ -1,7 +1,10 @@
 """Admin plumbing the apps share: rows that change only through the API's rules are shown, not
-edited; nothing that carries history is deleted by hand. Registers no model."""
+edited; nothing that carries history is deleted by hand. Registers the plumbing's one model, the
+scheduled jobs' runs (beat's schedules are django-celery-beat's own admin)."""
 
 from django.contrib import admin
+
+from hms.models import JobRun
 
 
 class NoDeleteAdmin(admin.ModelAdmin):
@@ -28,3 +31,11 @@ class ReadOnlyInline(admin.TabularInline):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(JobRun)
+class JobRunAdmin(ReadOnlyAdmin):
+    list_display = ["name", "trigger", "started_at", "finished_at", "ok"]
+    list_filter = ["name", "ok", "trigger"]
+    date_hierarchy = "started_at"
+    readonly_fields = ["name", "trigger", "started_at", "finished_at", "ok", "result", "error"]

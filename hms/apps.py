@@ -1,5 +1,5 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import post_delete, post_migrate, post_save
 
 
 class HmsConfig(AppConfig):
@@ -17,3 +17,7 @@ class HmsConfig(AppConfig):
         # Any committed save or delete replaces the read cache's write generation.
         post_save.connect(model_saved_or_deleted, dispatch_uid="hms.readcache.saved")
         post_delete.connect(model_saved_or_deleted, dispatch_uid="hms.readcache.deleted")
+        # Beat's schedules (django-celery-beat): one PeriodicTask per registered job after every migrate.
+        from hms.jobs.schedules import sync_periodic_tasks
+
+        post_migrate.connect(sync_periodic_tasks, sender=self, dispatch_uid="hms.jobs.sync_periodic_tasks")

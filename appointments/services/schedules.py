@@ -8,8 +8,9 @@ from rest_framework.exceptions import PermissionDenied
 
 from accounts.activity import Action, record
 from accounts.models import User
-from appointments.models import OpdSchedule, Slot
+from appointments.models import Doctor, OpdSchedule, Slot
 from appointments.permissions import manages_doctor
+from appointments.services.leave import leave_spans, on_leave
 from appointments.topics import slots_changed
 from hms.api.exceptions import Conflict
 
@@ -66,7 +67,15 @@ def slots_generate(*, by: User | None, schedule: OpdSchedule, from_date: date, t
     minutes = schedule.slot_minutes
     weekdays = set(schedule.weekdays)
 
-    past, candidates = 0, {}
+    # The doctor's row: a leave being recorded meanwhile (services/leave.py locks it first) either
+    # commits before we read the leaves, or waits for these slots and closes them.
+    Doctor.objects.select_for_update(of=("self",)).filter(pk=schedule.doctor_id).first()
+    spans = leave_spans(
+        schedule.doctor_id,
+        datetime.combine(first, time.min, tzinfo=zone) - timedelta(days=1),
+        datetime.combine(last, time.max, tzinfo=zone) + timedelta(days=1),
+    )
+    past, on_leave_count, candidates = 0, 0, {}
     for day in _days(first, last):
         if day.weekday() not in weekdays:
             continue
@@ -76,6 +85,8 @@ def slots_generate(*, by: User | None, schedule: OpdSchedule, from_date: date, t
             start = local_start.astimezone(UTC)
             if start <= now:
                 past += 1
+            elif spans and on_leave(spans, start, start + timedelta(minutes=minutes)):
+                on_leave_count += 1  # generation skips the doctor's leave
             else:
                 candidates[start] = day
 
@@ -108,7 +119,10 @@ def slots_generate(*, by: User | None, schedule: OpdSchedule, from_date: date, t
             new_starts = {slot.start for slot in new_slots}
             slots_changed(new_slots)
     created = len(new_starts)
-    result = {"created": created, "skipped": past + len(candidates) - created}
+    result = {"created": created, "skipped": past + on_leave_count + len(candidates) - created}
+    if by is None and not created:
+        # The hourly rolling job (appointments.jobs) changed nothing: no audit entry for it.
+        return result
     record(
         action=Action.ACTION,
         actor=by,

@@ -8,11 +8,12 @@ booking on the locking path, every hold write, rescheduling into the slot and ca
 first, then compare `booked + hold_count` with the capacity. So no job is needed for correctness.
 """
 
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from appointments.models import Hold, Slot
-from appointments.topics import holds_changed
+from appointments.topics import holds_changed, slots_changed
 
 
 def settle_lapsed_holds(slot: Slot, now=None) -> list[Hold]:
@@ -35,3 +36,25 @@ def settle_lapsed_holds(slot: Slot, now=None) -> list[Hold]:
         holds_changed(lapsed)
     slot.held = slot.hold_count
     return lapsed
+
+
+def holds_expire_lapsed(*, now=None) -> dict:
+    """Settle the lapsed holds of every slot that has one, one transaction per slot under its row lock
+    (as every hold write does), with the holds' and the slot's events. Idempotent: a slot settled
+    meanwhile by a booking or another run has nothing left to settle."""
+    now = now or timezone.now()
+    slot_ids = list(
+        Hold.objects.filter(status=Hold.Status.ACTIVE, expires_at__lte=now)
+        .order_by("slot_id")
+        .values_list("slot_id", flat=True)
+        .distinct()
+    )
+    expired = slots = 0
+    for slot_id in slot_ids:
+        with transaction.atomic():
+            slot = Slot.objects.select_for_update(of=("self",)).filter(pk=slot_id).first()
+            lapsed = settle_lapsed_holds(slot, now=now) if slot is not None else []
+            if lapsed:
+                slots_changed([slot])
+                expired, slots = expired + len(lapsed), slots + 1
+    return {"expired": expired, "slots": slots}

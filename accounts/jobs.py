@@ -1,0 +1,17 @@
+"""The accounts' scheduled job (API.md section 16), registered in AccountsConfig.ready()."""
+
+from accounts.tokens import tokens_flush_expired
+from hms import jobs
+
+
+def flush_expired_tokens() -> dict:
+    return tokens_flush_expired()
+
+
+def register_jobs() -> None:
+    jobs.register(
+        "accounts.flush_expired_tokens",
+        flush_expired_tokens,
+        every_seconds=86400,
+        description="Records of expired refresh tokens (and blacklist entries) and revoked access tokens deleted.",
+    )
