@@ -1,3 +1,9 @@
 """Routes of the webhooks app."""
 
-urlpatterns = []
+from hms.api.routers import OptionalSlashRouter
+from webhooks.views import WebhookViewSet
+
+router = OptionalSlashRouter()
+router.register("webhooks", WebhookViewSet, basename="webhook")
+
+urlpatterns = router.urls

@@ -1,0 +1,73 @@
+"""One HTTPS POST to a webhook endpoint: to the address that was checked (no second DNS lookup),
+with the URL's host for SNI, certificate check and `Host`; no redirects; timeouts; at most 1 KB of
+the answer kept."""
+
+import http.client
+import socket
+import ssl
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from webhooks.addresses import AddressRefused, checked_address
+
+CONNECT_TIMEOUT = 5.0
+MAX_KEPT_BODY = 1024
+
+
+@dataclass
+class Outcome:
+    delivered: bool
+    status: int | None = None
+    body: str = ""
+    error: str = ""
+
+
+def _tls_context() -> ssl.SSLContext:
+    bundle = settings.WEBHOOKS_CA_BUNDLE
+    return ssl.create_default_context(cafile=bundle or None)
+
+
+class PinnedHTTPSConnection(http.client.HTTPSConnection):
+    """An HTTPS connection to `address`, speaking TLS (SNI, certificate) and HTTP for `host`."""
+
+    def __init__(self, host: str, port: int, address: str, *, timeout: float, context: ssl.SSLContext):
+        super().__init__(host, port, timeout=timeout, context=context)
+        self._address = address
+
+    def connect(self):
+        sock = socket.create_connection((self._address, self.port), timeout=min(CONNECT_TIMEOUT, self.timeout))
+        sock.settimeout(self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+
+
+def post(url: str, body: bytes, headers: dict[str, str]) -> Outcome:
+    """POST `body`; delivered when a 2xx arrives within WEBHOOKS_TIMEOUT_SECONDS."""
+    try:
+        host, port, target, address = checked_address(url)
+    except AddressRefused as refused:
+        return Outcome(False, error=f"{refused.code}: {refused.detail}")
+    deadline = time.monotonic() + settings.WEBHOOKS_TIMEOUT_SECONDS
+    connection = PinnedHTTPSConnection(
+        host, port, address, timeout=settings.WEBHOOKS_TIMEOUT_SECONDS, context=_tls_context()
+    )
+    try:
+        connection.request("POST", target, body=body, headers={**headers, "Content-Type": "application/json"})
+        response = connection.getresponse()
+        kept = response.read(MAX_KEPT_BODY).decode("utf-8", "replace")
+        status = response.status
+    except (OSError, http.client.HTTPException, ValueError) as error:
+        reason = "timed out" if isinstance(error, TimeoutError | socket.timeout) else type(error).__name__
+        return Outcome(False, error=f"connection_failed: {reason}: {str(error)[:200]}")
+    finally:
+        connection.close()
+    if time.monotonic() > deadline:
+        return Outcome(False, status, kept, f"timeout: no answer within {settings.WEBHOOKS_TIMEOUT_SECONDS} s")
+    if 200 <= status < 300:
+        return Outcome(True, status, kept)
+    if 300 <= status < 400:
+        return Outcome(
+            False, status, kept, f"redirect_refused: the endpoint answered {status}; redirects are not followed"
+        )
+    return Outcome(False, status, kept, f"http_error: the endpoint answered {status}")
