@@ -31,6 +31,11 @@ class BloodBank(models.Model):
     phone = models.CharField(max_length=20, blank=True, default="")
     email = models.EmailField(max_length=254, blank=True, default="")
     is_active = models.BooleanField(default=True, db_index=True)
+    low_stock_threshold = models.PositiveIntegerField(
+        default=5,
+        validators=[MaxValueValidator(100000)],
+        help_text="Its managers are notified when a group and component's usable units fall below this.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

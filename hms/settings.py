@@ -343,7 +343,12 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 else:
     # Redis: a message taken by a worker that died is delivered again after this many seconds (it
     # must exceed the longest job; a job delivered twice only repeats idempotent work).
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
+    # CELERY_RESTORE_INTERVAL: seconds between a worker's sweeps for such messages (tests lower both).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+        "unacked_restore_interval": env.int("CELERY_RESTORE_INTERVAL", default=60),
+        "unacked_restore_throttle": 1,
+    }
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
