@@ -529,3 +529,5 @@ HoldStatus = Hold.Status
 
 # The waitlist and doctor leave live in their own module; imported here so Django finds the models.
 from appointments.waitlist_models import DoctorLeave, WaitlistEntry  # noqa: E402, F401
+# OPD queues live in their own module; imported here so Django finds the models.
+from appointments.queue_models import OpdQueue, QueueEntry  # noqa: E402, F401

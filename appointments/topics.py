@@ -92,8 +92,10 @@ def slots_state(_user, hospital_id: int) -> dict:
 
 
 def queue_state(_user, hospital_id: int) -> dict:
-    """The queue board (section 17): no OPD queue is kept yet, so no queue is running."""
-    return {"hospital_id": hospital_id, "queues": []}
+    """The queue board (section 17): today's queues, token numbers and counts, no names."""
+    from appointments.queue_selectors import queue_board
+
+    return queue_board(hospital_id)
 
 
 def register_topics() -> None:
@@ -103,4 +105,8 @@ def register_topics() -> None:
     for model in (Slot, Appointment, Doctor, Hold):
         model_topics(model, lambda row: [slots_topic(row.hospital_id)])
     for model in (OpdSchedule, Visit, Prescription):
+        model_topics(model, lambda row: [])
+    from appointments.queue_models import OpdQueue, QueueEntry  # the board is read fresh, never cached
+
+    for model in (OpdQueue, QueueEntry):
         model_topics(model, lambda row: [])

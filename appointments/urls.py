@@ -1,4 +1,6 @@
-from appointments import views
+from django.urls import re_path
+
+from appointments import queue_views, views, waitlist_views
 from hms.api.routers import OptionalSlashRouter
 
 router = OptionalSlashRouter()
@@ -8,5 +10,15 @@ router.register("slots", views.SlotViewSet, basename="slot")
 router.register("appointments", views.AppointmentViewSet, basename="appointment")
 router.register("visits", views.VisitViewSet, basename="visit")
 router.register("holds", views.HoldViewSet, basename="hold")
+router.register("waitlist", waitlist_views.WaitlistViewSet, basename="waitlist")
+router.register(r"doctors/(?P<doctor_id>[0-9]+)/leaves", waitlist_views.DoctorLeaveViewSet, basename="doctor-leave")
+router.register("queues", queue_views.QueueViewSet, basename="queue")
 
-urlpatterns = [*router.urls]
+urlpatterns = [
+    *router.urls,
+    re_path(
+        r"^hospitals/(?P<id>[0-9]{1,18})/queue-board/?$",
+        queue_views.QueueBoardView.as_view(),
+        name="hospital-queue-board",
+    ),
+]

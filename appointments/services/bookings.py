@@ -37,6 +37,7 @@ from appointments.models import (
     Slot,
     booking_refusal,
 )
+from appointments.services.queues import queue_join_checked_in, queue_leave_for_appointment
 from appointments.services.seats import settle_lapsed_holds
 from appointments.topics import appointment_changed, slots_topic
 from hms.api.db import prepared_cursor
@@ -312,6 +313,14 @@ def appointment_book(
     return _book_locking(**booking)
 
 
+def _offer_freed_seats(*, slot_id: int) -> None:
+    """A seat freed here goes to the slot's waitlist in this transaction (services/waitlist.py, which
+    builds on this module: imported when called)."""
+    from appointments.services.waitlist import offer_freed_seats
+
+    offer_freed_seats(slot_id=slot_id)
+
+
 def _release_seat(slot_id: int) -> None:
     Slot.objects.filter(pk=slot_id).update(booked=F("booked") - 1)
 
@@ -340,6 +349,8 @@ def appointment_transition(*, by: User, appointment: Appointment, status: str, r
     appointment.save(update_fields=fields)
     freed = [appointment.slot_id] if status == Status.CANCELLED else []
     appointment_changed(appointment, what=status, slot_ids=freed)
+    if freed:
+        _offer_freed_seats(slot_id=appointment.slot_id)
     record(
         action=Action.ACTION,
         actor=by,
@@ -348,6 +359,11 @@ def appointment_transition(*, by: User, appointment: Appointment, status: str, r
         patient_id=appointment.patient_id,
         detail={"action": "cancel" if status == Status.CANCELLED else status},
     )
+    # The OPD queue (section 17): a checked-in patient joins with its token; a no-show leaves.
+    if status == Status.CHECKED_IN:
+        queue_join_checked_in(by=by, appointment=appointment)
+    elif status == Status.NO_SHOW:
+        queue_leave_for_appointment(by=by, appointment=appointment)
     return appointment
 
 
@@ -390,6 +406,8 @@ def appointment_update(*, by: User, appointment: Appointment, data: dict) -> App
         appointment.save(update_fields=[*fields, "updated_at"])
         moved = [old_slot_id, appointment.slot_id] if "slot" in fields else []
         appointment_changed(appointment, what="rescheduled" if moved else "updated", slot_ids=moved)
+        if moved:
+            _offer_freed_seats(slot_id=old_slot_id)
         record(
             action=Action.UPDATE,
             actor=by,
