@@ -5,9 +5,9 @@ from django.db import DEFAULT_DB_ALIAS, connection
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework_simplejwt import authentication
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken, TokenError
-from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.utils import aware_utcnow
 
+from accounts import signing_keys
 from accounts.models import RevokedAccessToken, User
 from accounts.tokens import VERSION_CLAIM
 from hms.api import readcache
@@ -49,7 +49,7 @@ def _token_user_row(jti, user_id: int) -> tuple | None:
 
 
 @functools.lru_cache(maxsize=2048)
-def _verified_token(raw_token: bytes, signing_key: str):
+def _verified_token(raw_token: bytes, keys: tuple):
     """simplejwt's validation of an access token (signature, type, expiry at first sight), kept per
     token string and signing key: a string's signature stays valid, so later requests with it skip
     the decoding; its expiry is checked on every request (`JWTAuthentication.get_validated_token`).
@@ -67,7 +67,7 @@ class JWTAuthentication(authentication.JWTAuthentication):
     """
 
     def get_validated_token(self, raw_token):
-        token = _verified_token(raw_token, api_settings.SIGNING_KEY)
+        token = _verified_token(raw_token, signing_keys.fingerprint())
         try:
             token.check_exp(current_time=aware_utcnow())
         except TokenError:
