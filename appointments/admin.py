@@ -83,3 +83,69 @@ class VisitAdmin(ReadOnlyAdmin):
     search_fields = ["patient__fullname", "doctor__user__fullname", "diagnosis"]
     list_select_related = ["patient", "doctor__user", "hospital"]
     inlines = [PrescriptionInline]
+
+
+# The waitlist and doctor leave (API.md section 17): they change only through the API's rules (offers
+# are holds on slots; leave closes and reopens slots).
+from appointments.waitlist_models import DoctorLeave, WaitlistEntry  # noqa: E402
+
+
+@admin.register(WaitlistEntry)
+class WaitlistEntryAdmin(ReadOnlyAdmin):
+    list_display = [
+        "id",
+        "patient",
+        "doctor",
+        "hospital",
+        "date",
+        "from_time",
+        "to_time",
+        "status",
+        "hold",
+        "created_at",
+    ]
+    list_filter = ["status", "hospital", "date"]
+    search_fields = ["patient__fullname", "patient__username", "doctor__user__fullname"]
+    list_select_related = ["patient", "doctor__user", "hospital", "hold"]
+    raw_id_fields = ["patient", "doctor", "hospital", "hold", "created_by"]
+    date_hierarchy = "date"
+
+
+@admin.register(DoctorLeave)
+class DoctorLeaveAdmin(ReadOnlyAdmin):
+    list_display = ["id", "doctor", "hospital", "start", "end", "reason", "created_at", "deleted_at"]
+    list_filter = ["hospital"]
+    search_fields = ["doctor__user__fullname", "reason"]
+    list_select_related = ["doctor__user", "hospital"]
+    raw_id_fields = ["doctor", "hospital", "created_by", "deleted_by", "closed_slots"]
+    date_hierarchy = "start"
+
+
+# OPD queues (API.md section 17): read-only here; tokens and calls change only through the API's rules
+# (walk-in tokens come from the queue's counter, call-next is atomic).
+from appointments.queue_models import OpdQueue, QueueEntry  # noqa: E402
+
+
+class QueueEntryInline(ReadOnlyInline):
+    model = QueueEntry
+    fields = ["token", "priority", "status", "room", "called_at", "appointment", "patient", "name"]
+    raw_id_fields = ["appointment", "patient"]
+
+
+@admin.register(OpdQueue)
+class OpdQueueAdmin(ReadOnlyAdmin):
+    list_display = ["id", "doctor", "hospital", "date", "room", "last_walk_in_token", "created_at"]
+    list_filter = ["hospital", "date"]
+    search_fields = ["doctor__user__fullname"]
+    list_select_related = ["doctor__user", "hospital"]
+    date_hierarchy = "date"
+    inlines = [QueueEntryInline]
+
+
+@admin.register(QueueEntry)
+class QueueEntryAdmin(ReadOnlyAdmin):
+    list_display = ["id", "queue", "token", "priority", "status", "room", "called_at", "appointment", "patient"]
+    list_filter = ["status", "priority", "queue__hospital"]
+    search_fields = ["name", "patient__fullname", "queue__doctor__user__fullname"]
+    list_select_related = ["queue__doctor__user", "appointment", "patient"]
+    raw_id_fields = ["queue", "appointment", "patient", "added_by"]

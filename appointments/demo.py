@@ -10,6 +10,7 @@ from django.utils import timezone
 from accounts.models import User
 from appointments import services
 from appointments.models import Doctor, OpdSchedule
+from appointments.queue_demo import seed_queue
 
 DOCTOR_PASSWORD = "Doctor-Pass-2026"
 SLOT_DAYS = 14
@@ -103,5 +104,42 @@ def seed_appointments(*, hospitals, stdout=None) -> list[Doctor]:
             )
             created += result["created"]
     _say(stdout, f"  doctors: {len(doctors)}, new slots: {created} (next {SLOT_DAYS} days)")
+    if doctors:
+        seed_waitlist(doctor=doctors[0], stdout=stdout)
+        seed_queue(doctor=doctors[0], stdout=stdout)
     _say(stdout, f"  doctor login: doctor / {DOCTOR_PASSWORD}")
     return doctors
+
+
+WAITLIST_PATIENTS = [("waitlist.anita", "Anita Waitlist"), ("waitlist.bala", "Bala Waitlist")]
+
+
+@transaction.atomic
+def seed_waitlist(*, doctor: Doctor, stdout=None) -> None:
+    """A waitlist to look at: two demo patients in line for the first demo doctor's next OPD day (one
+    with a morning window). Idempotent: an entry already waiting is kept (the one-per-date rule)."""
+    from appointments.models import Slot
+    from appointments.services import waitlist
+    from appointments.waitlist_models import WaitlistEntry
+
+    slot = Slot.objects.filter(doctor=doctor, start__gt=timezone.now()).order_by("start").first()
+    if slot is None:
+        return
+    joined = 0
+    for index, (username, fullname) in enumerate(WAITLIST_PATIENTS):
+        user = User.objects.filter(username__iexact=username).first()
+        if user is None:
+            user = User(username=username, fullname=fullname, email=f"{username.replace('.', '-')}@hms.local")
+            user.set_unusable_password()
+            user.save()
+        if (
+            user.role != User.Role.USER
+            or WaitlistEntry.objects.filter(
+                patient=user, doctor=doctor, date=slot.local_date, status__in=WaitlistEntry.ACTIVE
+            ).exists()
+        ):
+            continue
+        window = {"from_time": time(9), "to_time": time(11)} if index else {}
+        waitlist.waitlist_join(by=user, doctor_id=doctor.pk, date=slot.local_date, **window)
+        joined += 1
+    _say(stdout, f"  waitlist: {joined} new entries for {doctor.user.fullname} on {slot.local_date}")

@@ -5,6 +5,7 @@ flags on, SQLite only when DATABASE_URL is unset.
 """
 
 import hashlib
+import os
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -150,6 +151,13 @@ else:
     # second run on a connection; Django's own queries are never prepared. Turn off behind a
     # pooler in transaction mode that cannot keep prepared statements (PgBouncer before 1.21).
     _db["OPTIONS"].setdefault("prepare_threshold", 1 if env.bool("DB_PREPARED_STATEMENTS", default=True) else None)
+    # A slow database or a lock held too long cancels the statement (503 `database_timeout`, nothing
+    # changed) instead of holding a worker: on the connections of the web servers only (hms/wsgi.py,
+    # hms/asgi.py), not of commands and jobs. Behind a pooler that refuses startup options, set it on
+    # the database role instead (ALTER ROLE ... SET statement_timeout).
+    DB_STATEMENT_TIMEOUT_MS = env.int("DB_STATEMENT_TIMEOUT_MS", default=10000)
+    if DB_STATEMENT_TIMEOUT_MS and os.environ.get("HMS_SERVING_REQUESTS") == "1":
+        _db["OPTIONS"].setdefault("options", f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS}")
     if METRICS_ENABLED and _db["ENGINE"] == "django.db.backends.postgresql":
         _db["ENGINE"] = "django_prometheus.db.backends.postgresql"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -297,6 +305,8 @@ SPECTACULAR_SETTINGS = {
         "SlotStatusEnum": "appointments.models.SlotStatus",
         "AppointmentStatusEnum": "appointments.models.AppointmentStatus",
         "HoldStatusEnum": "appointments.models.HoldStatus",
+        "QueueEntryStatusEnum": "appointments.queue_models.QueueEntryStatus",
+        "QueueEntryPriorityEnum": "appointments.queue_models.QueueEntryPriority",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_standardized_errors.openapi_hooks.postprocess_schema_enums",

@@ -136,6 +136,11 @@ def hold_release(*, by: User, hold: Hold) -> Hold:
         patient_id=hold.patient_id,
         detail={"action": "release"},
     )
+    # A released offer is declined; the seat goes to the next waiting entry (imported here: the
+    # waitlist builds on this module).
+    from appointments.services.waitlist import hold_released
+
+    hold_released(hold, slot)
     return hold
 
 
@@ -184,6 +189,9 @@ def hold_book(
     )
     hold.status, hold.appointment = Hold.Status.USED, appointment
     hold.save(update_fields=["status", "appointment", "updated_at"])
+    from appointments.services.waitlist import hold_used  # the waitlist builds on this module
+
+    hold_used(hold)
     appointment_changed(appointment, what="booked", slot_ids=[slot.pk])
     holds_changed([hold])
     record(

@@ -83,4 +83,10 @@ def slot_update(*, by: User, slot: Slot, capacity: int | None = None, status: st
         slot.save(update_fields=[*changed, "updated_at"])
         slots_changed([slot])
         record(action=Action.UPDATE, actor=by, object_type="slot", object_id=slot.pk, detail={"fields": changed})
+        if slot.status == Slot.Status.OPEN:
+            # Capacity raised or the slot reopened: free seats go to its waitlist (imported here: the
+            # waitlist builds on the booking services).
+            from appointments.services.waitlist import offer_freed_seats
+
+            offer_freed_seats(slot_id=slot.pk)
     return slot

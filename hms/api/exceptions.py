@@ -35,9 +35,13 @@ CONSTRAINT_CODES = {
     "appointment_one_active_per_patient_slot": "already_booked",
     "slot_seats_within_capacity": "slot_full",
     "hold_one_active_per_patient_slot": "already_held",
+    "waitlist_one_active_per_patient_doctor_date": "already_waiting",
     "admission_one_active_per_bed": "bed_occupied",
     "admission_one_active_per_patient": "already_admitted",
     "emergency_one_open_per_ambulance": "ambulance_busy",
+    "referral_one_open_per_patient": "referral_open",
+    "referral_one_open_per_bed": "bed_reserved",
+    "referral_one_in_transit_per_ambulance": "ambulance_busy",
     "stocklot_units_not_negative": "insufficient_stock",
 }
 UNIQUE_VIOLATION = "23505"  # SQLSTATE
@@ -72,6 +76,15 @@ class ServiceUnavailable(exceptions.APIException):
     default_code = "service_unavailable"
 
 
+STATEMENT_TIMEOUT_DETAIL = "The database took too long to answer; nothing was changed. Try again shortly."
+
+
+def is_statement_timeout(exc: BaseException) -> bool:
+    """A statement cancelled by DB_STATEMENT_TIMEOUT_MS (a slow database, or a lock held too long)."""
+    cause = getattr(exc, "__cause__", None)
+    return isinstance(exc, OperationalError) and type(cause).__name__ == "QueryCanceled"
+
+
 class ExceptionHandler(handler.ExceptionHandler):
     """Constraint violations become 409, a lost database or cache 503; nothing leaks exception text."""
 
@@ -84,6 +97,8 @@ class ExceptionHandler(handler.ExceptionHandler):
                 "This change conflicts with existing data (a uniqueness or consistency rule).",
                 code=integrity_error_code(exc),
             )
+        if is_statement_timeout(exc):
+            return ServiceUnavailable(STATEMENT_TIMEOUT_DETAIL, code="database_timeout")
         if isinstance(exc, (OperationalError, InterfaceError)):
             return ServiceUnavailable("The database is not reachable; try again shortly.")
         if isinstance(exc, DatabaseError):
