@@ -1,0 +1,299 @@
+"""The job engine with a real broker and real processes (API.md section 16): a Redis server on a free
+port, `celery worker` and `celery beat` subprocesses on the test database.
+
+- A worker killed with SIGKILL in the middle of a batch (300 overdue appointments; each goes through the
+  no-show service in its own transaction, ~40 ms apiece on a loaded 2-core machine): the message,
+  acknowledged late, is delivered again to a second worker, and every appointment is marked no-show
+  and audited exactly once.
+- Two beat processes sending the same job every second to two workers: its effects are not doubled.
+
+Redis: the `redis-server` binary (installed with apt when missing and we are root, else skipped).
+"""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from celery import Celery
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+from django_celery_beat.models import IntervalSchedule, PeriodicTask, PeriodicTasks
+
+from accounts.models import Activity
+from accounts.tests.factories import UserFactory
+from appointments.models import Appointment, Slot
+from appointments.tests.factories import DoctorFactory
+from hms.jobs.schedules import sync_periodic_tasks
+from hms.models import JobRun
+
+pytestmark = [
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="workers share the test database: PostgreSQL"),
+    pytest.mark.django_db(transaction=True),
+]
+
+BASE_DIR = Path(settings.BASE_DIR)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _redis_binary() -> str | None:
+    found = shutil.which("redis-server")
+    if found is None and os.geteuid() == 0 and shutil.which("apt-get"):
+        subprocess.run(
+            "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server",
+            shell=True,
+            check=False,
+            capture_output=True,
+            timeout=300,
+        )
+        found = shutil.which("redis-server")
+    return found
+
+
+@pytest.fixture(scope="module")
+def redis_url():
+    binary = _redis_binary()
+    if binary is None:
+        pytest.skip("redis-server is not installed (and could not be installed)")
+    port = _free_port()
+    server = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    import redis
+
+    client = redis.Redis(port=port)
+    for _ in range(100):
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            time.sleep(0.05)
+    yield f"redis://127.0.0.1:{port}/0"
+    server.terminate()
+    server.wait(timeout=10)
+
+
+class Processes:
+    """Celery processes on the test database, each in its own process group (killed with it)."""
+
+    def __init__(self, redis_url: str):
+        db = connection.settings_dict
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "hms.settings",
+            "HMS_TESTING": "1",
+            "DATABASE_URL": f"postgresql://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+            "CELERY_BROKER_URL": redis_url,
+            "CELERY_VISIBILITY_TIMEOUT": "3",
+            "CELERY_RESTORE_INTERVAL": "1",
+        }
+        self.running: list[subprocess.Popen] = []
+        self.folder = Path(tempfile.mkdtemp(prefix="hms-celery-"))
+
+    def start(self, *args: str) -> subprocess.Popen:
+        log = open(self.folder / f"{len(self.running)}-{args[0]}.log", "wb")  # noqa: SIM115 - kept open while it runs
+        process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "hms", *args],
+            cwd=BASE_DIR,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.running.append(process)
+        return process
+
+    def worker(self, name: str) -> subprocess.Popen:
+        return self.start(
+            "worker", "-n", f"{name}@%h", "-c", "1", "--without-gossip", "--without-mingle",
+            "--without-heartbeat", "-l", "info",
+        )  # fmt: skip
+
+    def beat(self, name: str) -> subprocess.Popen:
+        return self.start(
+            "beat", "-S", "django_celery_beat.schedulers:DatabaseScheduler", "--max-interval", "1",
+            "--pidfile", str(self.folder / f"{name}.pid"), "-l", "info",
+        )  # fmt: skip
+
+    @staticmethod
+    def kill(process: subprocess.Popen, sig=signal.SIGKILL) -> None:
+        if process.poll() is None:
+            os.killpg(process.pid, sig)
+        process.wait(timeout=20)
+
+    def stop_all(self) -> None:
+        for process in self.running:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in self.running:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.kill(process)
+
+    def logs(self) -> str:
+        return "\n".join(
+            f"--- {path.name}\n{path.read_text(errors='replace')[-3000:]}" for path in self.folder.iterdir()
+        )
+
+
+@pytest.fixture
+def celery_processes(redis_url):
+    processes = Processes(redis_url)
+    yield processes
+    processes.stop_all()
+    shutil.rmtree(processes.folder, ignore_errors=True)
+
+
+def _send(redis_url: str, name: str) -> None:
+    sender = Celery("hms-test", broker=redis_url)
+    sender.send_task("hms.run_job", args=[name])
+    sender.close()
+
+
+def _overdue_appointments(count: int, *, per_slot: int = 50) -> list[int]:
+    """`count` booked appointments whose slots ended two hours ago, inserted in bulk."""
+    _audit_chain_heads()
+    doctor = DoctorFactory()
+    patients = [UserFactory() for _ in range(per_slot)]
+    end = timezone.now() - timedelta(hours=2)
+    slots = Slot.objects.bulk_create(
+        [
+            Slot(
+                hospital=doctor.hospital,
+                doctor=doctor,
+                start=end - timedelta(minutes=15 + index),
+                end=end - timedelta(minutes=index),
+                local_date=end.date(),
+                capacity=per_slot,
+                booked=per_slot,
+                last_token=per_slot,
+            )  # fmt: skip
+            for index in range(count // per_slot)
+        ]
+    )
+    Appointment.objects.bulk_create(
+        [
+            Appointment(patient=patient, slot=slot, doctor=doctor, hospital=doctor.hospital, token_number=token + 1)
+            for slot in slots
+            for token, patient in enumerate(patients)
+        ]
+    )
+    return list(Appointment.objects.filter(slot__in=slots).values_list("pk", flat=True))
+
+
+def _audit_chain_heads() -> None:
+    """The audit log's chain heads (accounts/audit_chain.py), which a migration creates and the flush
+    after an earlier transactional test empties."""
+    try:
+        from accounts.audit_chain import CHAINS
+        from accounts.models import AuditChainHead
+    except ImportError:
+        return
+    AuditChainHead.objects.bulk_create([AuditChainHead(chain=chain) for chain in range(CHAINS)], ignore_conflicts=True)
+
+
+def _no_show_audit_counts(ids: list[int]) -> dict[int, int]:
+    counts = dict.fromkeys(ids, 0)
+    entries = Activity.objects.filter(object_type="appointment", object_id__in=ids, detail__action="no_show")
+    for object_id in entries.values_list("object_id", flat=True):
+        counts[int(object_id)] += 1
+    return counts
+
+
+def _wait_for(predicate, *, timeout: float, processes: Processes, what: str, interval: float = 0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    pytest.fail(f"timed out waiting for {what}\n{processes.logs()}")
+
+
+def _advisory_locks_held() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted")
+        return cursor.fetchone()[0]
+
+
+def test_worker_killed_mid_batch_every_no_show_done_exactly_once(redis_url, celery_processes):
+    ids = _overdue_appointments(300)
+    no_shows = Appointment.objects.filter(pk__in=ids, status=Appointment.Status.NO_SHOW)
+    first = celery_processes.worker("first")
+    _send(redis_url, "appointments.no_show")
+
+    done_at_kill = _wait_for(
+        lambda: no_shows.count() >= 30 and no_shows.count(),
+        timeout=40,
+        processes=celery_processes,
+        what="the first worker to start the batch",
+        interval=0.02,
+    )
+    celery_processes.kill(first)
+    left = no_shows.count()
+    assert left < len(ids), "the batch finished before the worker was killed"
+    assert done_at_kill >= 30
+    # The killed worker's database session (and its advisory lock) is gone before the message returns.
+    _wait_for(lambda: _advisory_locks_held() == 0, timeout=10, processes=celery_processes, what="the lock to go")
+
+    celery_processes.worker("second")
+    _wait_for(
+        lambda: no_shows.count() == len(ids) and JobRun.objects.filter(name="appointments.no_show", ok=True).exists(),
+        timeout=45,
+        processes=celery_processes,
+        what="the second worker to finish the batch",
+        interval=0.2,
+    )
+
+    counts = _no_show_audit_counts(ids)
+    assert set(counts.values()) == {1}, "an appointment audited other than exactly once"
+    runs = list(JobRun.objects.filter(name="appointments.no_show").order_by("started_at"))
+    # The first run was cut off (never finished); the message delivered again finished the rest.
+    assert runs[0].finished_at is None and runs[0].trigger == "worker"
+    finished = [run for run in runs if run.ok]
+    assert sum(run.result.get("marked", 0) for run in finished) == len(ids) - left
+
+
+def test_two_beats_do_not_double_a_jobs_effects(redis_url, celery_processes):
+    ids = _overdue_appointments(60, per_slot=20)
+    sync_periodic_tasks()
+    every_second = IntervalSchedule.objects.create(every=1, period=IntervalSchedule.SECONDS)
+    PeriodicTask.objects.exclude(name="appointments.no_show").update(enabled=False)
+    PeriodicTask.objects.filter(name="appointments.no_show").update(interval=every_second, last_run_at=None)
+    PeriodicTasks.update_changed()
+
+    celery_processes.worker("one")
+    celery_processes.worker("two")
+    celery_processes.beat("beat-a")
+    celery_processes.beat("beat-b")
+
+    no_shows = Appointment.objects.filter(pk__in=ids, status=Appointment.Status.NO_SHOW)
+    _wait_for(
+        lambda: no_shows.count() == len(ids) and JobRun.objects.filter(name="appointments.no_show").count() >= 4,
+        timeout=40,
+        processes=celery_processes,
+        what="beats to send the job several times and the batch to be done",
+        interval=0.2,
+    )
+    celery_processes.stop_all()
+
+    counts = _no_show_audit_counts(ids)
+    assert set(counts.values()) == {1}
+    runs = JobRun.objects.filter(name="appointments.no_show", finished_at__isnull=False)
+    assert sum((run.result or {}).get("marked", 0) for run in runs) == len(ids)
