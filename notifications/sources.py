@@ -216,6 +216,28 @@ def emergency_specs(event: Event) -> list[Spec]:
     ]
 
 
+def webhook_specs(event: Event) -> list[Spec]:
+    """A webhook deactivated after days of failures: its owners (API.md section 16)."""
+    user_id = _user_of(event.topic)
+    data = event.data or {}
+    if user_id is None:
+        return []
+    return [
+        Spec(
+            key=f"event:{event.pk}",
+            user_id=user_id,
+            category=Category.ACCOUNT,
+            event=event.type,
+            context={
+                "webhook_id": data.get("webhook_id"),
+                "url": data.get("url"),
+                "last_error": data.get("last_error"),
+            },
+            data={"webhook_id": data.get("webhook_id"), "url": data.get("url")},
+        )
+    ]
+
+
 HANDLERS = {
     "appointment.booked": appointment_specs,
     "appointment.rescheduled": appointment_specs,
@@ -227,6 +249,7 @@ HANDLERS = {
     "blood_request.fulfilled": blood_request_specs,
     "stock.changed": low_stock_specs,
     "emergency.changed": emergency_specs,
+    "webhook.deactivated": webhook_specs,
 }
 
 
