@@ -41,7 +41,8 @@ run: venv .env migrate
 	$(PY) manage.py collectstatic --noinput -v 0
 	@echo "Serving http://$(HOST):$(PORT)  (docs: http://$(HOST):$(PORT)/api/docs)"
 	@echo "Live: /api/v1/events/stream (SSE) and /ws/v1/events (WebSocket) on the same port"
-	$(VENV)/bin/uvicorn hms.asgi:application --host $(HOST) --port $(PORT) --workers $${WEB_CONCURRENCY:-2} \
+	@echo "Scheduled jobs: a Celery worker and beat run beside it (bin/run-all; README \"Scheduled jobs\")"
+	bin/run-all $(VENV)/bin/uvicorn hms.asgi:application --host $(HOST) --port $(PORT) --workers $${WEB_CONCURRENCY:-2} \
 	  --ws websockets-sansio --ws-per-message-deflate false
 
 # Everything on throwaway PostgreSQL servers: the multi-host races, the database-outage run, the

@@ -5,6 +5,9 @@
 #   deploy/entrypoint.sh --no-migrate (another host runs migrations)
 #   deploy/entrypoint.sh stream     -> the change feed's SSE and WebSocket server (uvicorn, ASGI):
 #                                      the proxy routes /api/v1/events/stream and /ws/ to it
+#   deploy/entrypoint.sh worker     -> the scheduled jobs' Celery worker (CELERY_CONCURRENCY, default 2)
+#   deploy/entrypoint.sh beat       -> Celery beat, schedules from the database (django-celery-beat):
+#                                      run one (a second one only sends every job twice; harmless)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-$( [ -x .venv/bin/python ] && echo .venv/bin/python || echo python )}
@@ -41,6 +44,16 @@ if [ "${1:-}" = "stream" ]; then
     --timeout-keep-alive 75 --limit-concurrency "${STREAM_MAX_CONNECTIONS:-5000}" \
     --ws websockets-sansio --ws-per-message-deflate false \
     --no-access-log
+fi
+
+CELERY=${CELERY:-$( [ -x .venv/bin/celery ] && echo .venv/bin/celery || echo celery )}
+if [ "${1:-}" = "worker" ]; then
+  exec "$CELERY" -A hms worker --concurrency "${CELERY_CONCURRENCY:-2}" --loglevel "${LOG_LEVEL:-INFO}" \
+    --without-gossip --without-mingle
+fi
+if [ "${1:-}" = "beat" ]; then
+  exec "$CELERY" -A hms beat --scheduler django_celery_beat.schedulers:DatabaseScheduler \
+    --pidfile= --loglevel "${LOG_LEVEL:-INFO}"
 fi
 
 if [ "${1:-}" != "--no-migrate" ]; then
