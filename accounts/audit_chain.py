@@ -43,6 +43,9 @@ LINK_SQL = f"""
               (chain - pg_backend_pid() % {CHAINS} + {CHAINS}) % {CHAINS}
      LIMIT 1 FOR UPDATE SKIP LOCKED;
     IF NOT FOUND THEN
+        -- every chain busy, or none exists yet (chains are made on first use): this backend's own
+        INSERT INTO accounts_auditchainhead (chain, seq, hash) VALUES (pg_backend_pid() % {CHAINS}, 0, '')
+            ON CONFLICT (chain) DO NOTHING;
         SELECT chain, seq, hash INTO _chain, _seq, _prev FROM accounts_auditchainhead
          WHERE chain = pg_backend_pid() % {CHAINS} FOR UPDATE;
     END IF;

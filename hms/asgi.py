@@ -9,6 +9,8 @@ import os
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hms.settings")
+# This process serves requests: its database statements have a time limit (DB_STATEMENT_TIMEOUT_MS).
+os.environ.setdefault("HMS_SERVING_REQUESTS", "1")
 django_application = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402  (after Django is set up)

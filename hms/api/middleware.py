@@ -8,6 +8,7 @@ from django.db import DatabaseError
 from django.http import JsonResponse
 
 from hms.api.client import client_ip, client_ip_var
+from hms.api.exceptions import STATEMENT_TIMEOUT_DETAIL, is_statement_timeout
 from hms.api.logging import request_id_var
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
@@ -66,9 +67,12 @@ class DatabaseUnavailableMiddleware:
 
     def process_exception(self, request, exception):
         if isinstance(exception, DatabaseError):
-            response = error_response(
-                503, "service_unavailable", "The database is not reachable; try again shortly.", "server_error"
-            )
+            if is_statement_timeout(exception):
+                response = error_response(503, "database_timeout", STATEMENT_TIMEOUT_DETAIL, "server_error")
+            else:
+                response = error_response(
+                    503, "service_unavailable", "The database is not reachable; try again shortly.", "server_error"
+                )
             response["Retry-After"] = "5"
             return response
         return None

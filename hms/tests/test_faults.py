@@ -142,7 +142,7 @@ def test_an_outage_during_the_request_rolls_back_and_answers_503(monkeypatch, pa
     assert not Activity.objects.filter(object_type="appointment").exists()
     # A 5xx is not kept for the Idempotency-Key: the retry books, once.
     retry = client.post("/api/v1/appointments", {"slot_id": slot.pk}, HTTP_IDEMPOTENCY_KEY="outage-1")
-    assert retry.status_code == 201
+    assert retry.status_code == 201, retry.content
     slot.refresh_from_db()
     assert (slot.booked, Appointment.objects.count()) == (1, 1)
 
