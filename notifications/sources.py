@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import CharField, Exists, Max, OuterRef, Value
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from accounts.models import User
 from appointments.models import Appointment, Slot
@@ -93,7 +94,10 @@ def waitlist_specs(event: Event) -> list[Spec]:
         return []
     data = event.data or {}
     context = _slot_context(data.get("slot_id")) if data.get("slot_id") else {}
-    context.pop("slot", None)
+    slot = context.pop("slot", None)
+    expires_at = parse_datetime(data["expires_at"]) if isinstance(data.get("expires_at"), str) else None
+    if expires_at is not None and slot is not None:
+        context["expires_local"] = local_time(expires_at, slot.hospital.timezone)
     return [
         Spec(
             key=f"event:{event.pk}",

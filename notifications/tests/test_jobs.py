@@ -36,13 +36,16 @@ def test_run_job_command_runs_the_feed_job(patient, patient_client, slot, capsys
     assert "notifications.deliver" in capsys.readouterr().out
 
 
-def test_a_waitlist_offer_notifies_the_patient(patient):
+def test_a_waitlist_offer_notifies_the_patient(patient, slot):
+    data = {"waitlist_id": 3, "slot_id": slot.pk, "expires_at": "2026-03-08T10:15:00Z"}
     with transaction.atomic():
-        emit(f"user.{patient.pk}", "waitlist.offered", {"entry_id": 3, "expires_at": "2026-03-08T10:15:00Z"})
+        emit(f"user.{patient.pk}", "waitlist.offered", data)
     from_feed()
     notification = Notification.objects.get(user=patient)
     assert notification.event == "waitlist.offered" and notification.category == "appointments"
-    assert "2026-03-08T10:15:00Z" in notification.body
+    assert "until Sunday 8 March 2026, 15:45 IST" in notification.body  # Asia/Kolkata, the hospital's zone
+    assert slot.doctor.user.fullname in notification.body
+    assert notification.data == data
 
 
 def test_a_deactivated_webhook_tells_its_owner(hospital_admin):
