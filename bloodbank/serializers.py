@@ -28,6 +28,7 @@ BLOOD_BANK_FIELDS = [
     "phone",
     "email",
     "is_active",
+    "low_stock_threshold",
     "created_at",
     "updated_at",
 ]

@@ -177,3 +177,12 @@ def test_emergency_status_changes_reach_a_signed_in_reporters_inbox(admin_client
     notification = Notification.objects.get(user=patient)
     assert notification.category == "emergency" and notification.event == "emergency.status"
     assert notification.deliveries.get(channel="sms").address == "+15550003333"
+
+
+def test_a_bank_manager_sets_the_low_stock_threshold(hospital, hospital_admin_client):
+    bank = BloodBankFactory(hospital=hospital)
+    response = hospital_admin_client.patch(f"/api/v1/blood-banks/{bank.pk}", {"low_stock_threshold": 2})
+    assert response.status_code == 200 and response.json()["low_stock_threshold"] == 2
+    bank.refresh_from_db()
+    assert bank.low_stock_threshold == 2
+    assert hospital_admin_client.patch(f"/api/v1/blood-banks/{bank.pk}", {"low_stock_threshold": -1}).status_code == 400
