@@ -117,7 +117,7 @@ def leave_create(
         raise ValidationError({"end": ["A leave must end in the future."]}, code="invalid")
     if end - start > timedelta(days=MAX_LEAVE_DAYS):
         raise ValidationError({"end": [f"A leave lasts at most {MAX_LEAVE_DAYS} days."]}, code="invalid")
-    doctor = Doctor.objects.select_for_update(of=("self",)).select_related("hospital").get(pk=doctor.pk)
+    doctor = Doctor.objects.select_for_update(of=("self",), no_key=True).select_related("hospital").get(pk=doctor.pk)
     if DoctorLeave.objects.filter(doctor=doctor, deleted_at__isnull=True, start__lt=end, end__gt=start).exists():
         raise Conflict("This doctor already has leave overlapping that time.", code=LEAVE_OVERLAPS)
     inside = Q(doctor=doctor, start__gt=now) & overlapping(start, end)
@@ -170,7 +170,7 @@ def leave_delete(*, by: User, leave: DoctorLeave) -> DoctorLeave:
     (those still closed and ahead), and their seats go to the waitlist. The record is kept."""
     if not manages_doctor(by, leave.doctor):
         raise PermissionDenied("Only an administrator, the hospital's admin or the doctor itself removes leave.")
-    Doctor.objects.select_for_update(of=("self",)).filter(pk=leave.doctor_id).first()
+    Doctor.objects.select_for_update(of=("self",), no_key=True).filter(pk=leave.doctor_id).first()
     leave = DoctorLeave.objects.select_for_update(of=("self",)).filter(pk=leave.pk, deleted_at__isnull=True).first()
     if leave is None:
         raise NotFound("No such leave.")

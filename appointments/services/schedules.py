@@ -69,7 +69,7 @@ def slots_generate(*, by: User | None, schedule: OpdSchedule, from_date: date, t
 
     # The doctor's row: a leave being recorded meanwhile (services/leave.py locks it first) either
     # commits before we read the leaves, or waits for these slots and closes them.
-    Doctor.objects.select_for_update(of=("self",)).filter(pk=schedule.doctor_id).first()
+    Doctor.objects.select_for_update(of=("self",), no_key=True).filter(pk=schedule.doctor_id).first()
     spans = leave_spans(
         schedule.doctor_id,
         datetime.combine(first, time.min, tzinfo=zone) - timedelta(days=1),
