@@ -1,19 +1,21 @@
 from django.db.models import Prefetch
-from drf_spectacular.utils import extend_schema
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 
-from accounts.activity import ClinicalReadAuditMixin
+from accounts.activity import ClinicalReadAuditMixin, ExportMixin
 from bloodbank import selectors, serializers, services
-from bloodbank.filters import BloodBankFilter, BloodRequestFilter, DonationFilter
-from bloodbank.models import Allocation, BloodBank, BloodRequest, Donation
+from bloodbank.filters import BloodBankFilter, BloodRequestFilter, DonationFilter, StockLotFilter
+from bloodbank.models import Allocation, BloodBank, BloodRequest, Donation, StockLot
 from bloodbank.permissions import IsBankManager
+from hms.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, IDEMPOTENCY_RESPONSES, idempotent
 from hms.api.permissions import IsAdminRole, has_role
 from hms.api.roles import Role
-from hms.api.scoping import ScopedQuerysetMixin, visibility_scope
+from hms.api.scoping import ScopedQuerysetMixin, sees_deactivated, visibility_scope
 
 
 @extend_schema(tags=["blood bank"])
@@ -100,6 +102,40 @@ class BloodBankViewSet(
 
 
 @extend_schema(tags=["blood bank"])
+@extend_schema_view(
+    list=extend_schema(
+        summary="Stock lots of a blood bank (its managers)",
+        parameters=[OpenApiParameter("id", int, OpenApiParameter.PATH, description="The blood bank's id.")],
+    )
+)
+class StockLotViewSet(ExportMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Every lot of one blood bank, whatever its status (the stock summary counts usable units only):
+    admin and the admin of the bank's hospital; other roles 403; a bank the caller cannot see 404."""
+
+    queryset = StockLot.objects.all()
+    serializer_class = serializers.StockLotOut
+    permission_classes = [IsBankManager]
+    filterset_class = StockLotFilter
+    ordering_fields = ["id", "expires_on", "collected_on", "units"]
+    export_name = "stock_lots"
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return StockLot.objects.none()
+        # The route's `pk` is the bank's (blood-banks/{id}/lots): a bank hidden from the caller is 404,
+        # another hospital's bank 403 (banks are public).
+        banks = (
+            BloodBank.objects.all() if sees_deactivated(self.request.user) else BloodBank.objects.filter(is_active=True)
+        )
+        pk = self.kwargs["pk"]
+        bank = get_object_or_404(banks, pk=int(pk)) if pk.isascii() and pk.isdigit() and len(pk) <= 18 else None
+        if bank is None:
+            raise NotFound
+        self.check_object_permissions(self.request, bank)
+        return super().get_queryset().filter(blood_bank_id=bank.pk)
+
+
+@extend_schema(tags=["blood bank"])
 class BloodRequestViewSet(
     ClinicalReadAuditMixin,
     ScopedQuerysetMixin,
@@ -128,7 +164,12 @@ class BloodRequestViewSet(
         fresh = self.queryset.get(pk=blood_request.pk)
         return Response(serializers.BloodRequestOut(fresh).data)
 
-    @extend_schema(request=serializers.BloodRequestIn, responses={201: serializers.BloodRequestOut})
+    @extend_schema(
+        request=serializers.BloodRequestIn,
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        responses={201: serializers.BloodRequestOut, **IDEMPOTENCY_RESPONSES},
+    )
+    @idempotent("blood-request-create")
     def create(self, request, *args, **kwargs):
         data = serializers.BloodRequestIn(data=request.data)
         data.is_valid(raise_exception=True)
@@ -201,7 +242,12 @@ class DonationViewSet(
             return [has_role(Role.DONOR)()]
         return [IsAuthenticated()]
 
-    @extend_schema(request=serializers.DonationIn, responses={201: serializers.DonationOut})
+    @extend_schema(
+        request=serializers.DonationIn,
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        responses={201: serializers.DonationOut, **IDEMPOTENCY_RESPONSES},
+    )
+    @idempotent("donation-create")
     def create(self, request, *args, **kwargs):
         data = serializers.DonationIn(data=request.data)
         data.is_valid(raise_exception=True)

@@ -6,6 +6,7 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.status import HTTP_200_OK, HTTP_201_CREATED
 
+from accounts.activity import ExportMixin
 from emergency import serializers, services
 from emergency.filters import AmbulanceFilter, EmergencyFilter
 from emergency.models import Ambulance, Emergency
@@ -17,6 +18,7 @@ from emergency.permissions import (
     ReportsLocation,
 )
 from emergency.throttling import EmergencyReportThrottle
+from hms.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, IDEMPOTENCY_RESPONSES, idempotent
 from hms.api.roles import STAFF_ROLES, Role
 from hms.api.scoping import ScopedQuerysetMixin
 
@@ -148,6 +150,7 @@ class AmbulanceViewSet(
 )
 @extend_schema(tags=["emergencies"])
 class EmergencyViewSet(
+    ExportMixin,
     ScopedQuerysetMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -167,6 +170,8 @@ class EmergencyViewSet(
     search_fields = ["patient_name", "contact_number", "address"]
     ordering_fields = ["id", "created_at", "updated_at", "severity", "status"]
     ordering = ["-created_at", "-id"]
+    export_name = "emergencies"
+    export_window = (("from", "created_after"), ("to", "created_before"))
 
     def get_queryset(self):
         return self.scope_queryset(_emergencies())
@@ -198,9 +203,15 @@ class EmergencyViewSet(
             "in this response. Anonymous reports are limited per client address (429)."
         ),
         request=serializers.EmergencyIn,
-        responses={201: serializers.EmergencyOut, 429: OpenApiResponse(description="Too many reports.")},
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        responses={
+            201: serializers.EmergencyOut,
+            429: OpenApiResponse(description="Too many reports."),
+            **IDEMPOTENCY_RESPONSES,
+        },
         auth=[{"jwtAuth": []}, {}],
     )
+    @idempotent("emergency-report")
     def create(self, request, *args, **kwargs):
         data = serializers.EmergencyIn(data=request.data)
         data.is_valid(raise_exception=True)

@@ -9,7 +9,8 @@ from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
-from accounts.activity import ClinicalReadAuditMixin
+from accounts.activity import ClinicalReadAuditMixin, ExportMixin
+from hms.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, IDEMPOTENCY_RESPONSES, idempotent
 from hms.api.listcache import CachedListMixin
 from hms.api.roles import Role
 from hms.api.scoping import ScopedQuerysetMixin, visibility_scope
@@ -312,9 +313,11 @@ class BedViewSet(ScopedQuerysetMixin, mixins.ListModelMixin, mixins.RetrieveMode
     @extend_schema(
         summary="Admit a patient to this bed",
         request=serializers.AdmitIn,
-        responses={201: serializers.AdmissionOut, **BED_ACTION_ERRORS},
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        responses={201: serializers.AdmissionOut, **BED_ACTION_ERRORS, **IDEMPOTENCY_RESPONSES},
     )
     @action(detail=True, methods=["post"], permission_classes=[CanOperateBeds])
+    @idempotent("bed-admit")
     def admit(self, request, pk=None):
         bed = self.get_object()
         data = serializers.AdmitIn(data=request.data)
@@ -401,7 +404,7 @@ class BedViewSet(ScopedQuerysetMixin, mixins.ListModelMixin, mixins.RetrieveMode
 
 
 @extend_schema(tags=["admissions"])
-class AdmissionViewSet(ClinicalReadAuditMixin, ScopedQuerysetMixin, viewsets.ReadOnlyModelViewSet):
+class AdmissionViewSet(ExportMixin, ClinicalReadAuditMixin, ScopedQuerysetMixin, viewsets.ReadOnlyModelViewSet):
     """Admissions (read-only). Visible to the patient, the hospital's admin and doctors, and admins; others 404.
 
     Every detail read is recorded in the activity log.
@@ -415,6 +418,7 @@ class AdmissionViewSet(ClinicalReadAuditMixin, ScopedQuerysetMixin, viewsets.Rea
     owner_lookups = ("patient_id",)
     hospital_lookups = {Role.HOSPITAL_ADMIN: "hospital_id", Role.DOCTOR: "hospital_id"}
     audit_object_type = "admission"
+    export_name = "admissions"
 
     @extend_schema(responses={200: serializers.AdmissionOut, 404: NOT_FOUND})
     def retrieve(self, request, *args, **kwargs):
