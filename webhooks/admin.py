@@ -12,7 +12,8 @@ class WebhookAdmin(NoDeleteAdmin):
     list_filter = ["is_active"]
     search_fields = ["url"]
     list_select_related = ["hospital"]
-    readonly_fields = ["secret", "failure_count", "failing_since", "start_after_event_id", "created_by",
+    exclude = ["secret"]  # shown once, to whoever registered the webhook
+    readonly_fields = ["failure_count", "failing_since", "start_after_event_id", "created_by",
                        "created_at", "updated_at"]  # fmt: skip
     raw_id_fields = ["hospital"]
 
