@@ -2,6 +2,8 @@ from rest_framework import serializers
 
 from accounts.models import Activity, User
 from hms.api.serializers import ModelSerializer
+from hms.jobs.schedules import ScheduleSource
+from hms.models import JobRun
 
 
 class ActivityOut(ModelSerializer):
@@ -65,7 +67,7 @@ class AuditVerificationOut(serializers.Serializer):
 
 class JobScheduleOut(serializers.Serializer):
     source = serializers.ChoiceField(
-        choices=["beat", "default"],
+        choices=ScheduleSource.choices,
         help_text="`beat`: the job's periodic task in the database (an admin may change it in the Django "
         "admin); `default`: no periodic task yet, the interval the job is registered with.",
     )
@@ -79,7 +81,7 @@ class JobRunOut(serializers.Serializer):
     at = serializers.DateTimeField(source="started_at")
     finished_at = serializers.DateTimeField(allow_null=True, help_text="Null while running or when cut off.")
     ok = serializers.BooleanField(allow_null=True)
-    trigger = serializers.ChoiceField(choices=["worker", "command"])
+    trigger = serializers.ChoiceField(choices=JobRun.Trigger.choices)
     duration_seconds = serializers.FloatField(allow_null=True)
     result = serializers.JSONField(allow_null=True, help_text='The job\'s summary, e.g. `{"marked": 3}`.')
     error = serializers.CharField(help_text="Empty unless the run failed.")
@@ -92,7 +94,7 @@ class JobStatusOut(serializers.Serializer):
     last_run = JobRunOut(allow_null=True)
 
 
-class QueueOut(serializers.Serializer):
+class JobQueueOut(serializers.Serializer):
     name = serializers.CharField()
     broker = serializers.CharField(help_text="The broker's transport (redis, filesystem, ...), never its address.")
     depth = serializers.IntegerField(
@@ -106,7 +108,7 @@ class SystemStatusOut(serializers.Serializer):
     database = serializers.DictField()
     row_counts = serializers.DictField(child=serializers.IntegerField())
     jobs = JobStatusOut(many=True, help_text="Every scheduled job (API.md section 16), by name.")
-    queue = QueueOut()
+    queue = JobQueueOut()
 
 
 class DashboardOut(serializers.Serializer):

@@ -35,3 +35,6 @@ class JobRun(models.Model):
         if self.finished_at is None:
             return None
         return round((self.finished_at - self.started_at).total_seconds(), 3)
+
+
+JobRunTrigger = JobRun.Trigger  # for the OpenAPI enum's name (SPECTACULAR_SETTINGS)

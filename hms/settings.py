@@ -305,6 +305,8 @@ SPECTACULAR_SETTINGS = {
         "SlotStatusEnum": "appointments.models.SlotStatus",
         "AppointmentStatusEnum": "appointments.models.AppointmentStatus",
         "HoldStatusEnum": "appointments.models.HoldStatus",
+        "JobRunTriggerEnum": "hms.models.JobRunTrigger",
+        "JobScheduleSourceEnum": "hms.jobs.schedules.ScheduleSource",
         "QueueEntryStatusEnum": "appointments.queue_models.QueueEntryStatus",
         "QueueEntryPriorityEnum": "appointments.queue_models.QueueEntryPriority",
     },

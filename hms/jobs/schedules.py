@@ -7,11 +7,16 @@ no longer registered is disabled, not deleted (its history stays visible in the 
 
 import json
 
-from django.db import transaction
+from django.db import models, transaction
 
 from hms import jobs as registry
 
 TASK = "hms.run_job"
+
+
+class ScheduleSource(models.TextChoices):
+    BEAT = "beat"  # the job's PeriodicTask (django-celery-beat), as an admin may have changed it
+    DEFAULT = "default"  # no PeriodicTask yet: the interval the job is registered with
 
 
 def schedule_of(task) -> dict:
@@ -20,7 +25,7 @@ def schedule_of(task) -> dict:
     if task.interval_id:
         every = int(task.interval.schedule.run_every.total_seconds())
     return {
-        "source": "beat",
+        "source": ScheduleSource.BEAT,
         "every_seconds": every,
         "crontab": str(task.crontab).split(" (")[0] if task.crontab_id else None,
         "enabled": task.enabled,
@@ -29,7 +34,7 @@ def schedule_of(task) -> dict:
 
 
 def default_schedule(job) -> dict:
-    return {"source": "default", "every_seconds": job.every_seconds, "crontab": None, "enabled": True,
+    return {"source": ScheduleSource.DEFAULT, "every_seconds": job.every_seconds, "crontab": None, "enabled": True,
             "last_sent_at": None}  # fmt: skip
 
 
