@@ -267,3 +267,14 @@ def test_idempotency_key_replays_the_creation(admin_client, public_dns, hospital
 
 def test_client_for_is_usable(hospital_admin):
     assert client_for(hospital_admin).get(URL).status_code == 200
+
+
+def test_hospital_admin_private_topics_follow_the_feeds_own_rule(
+    hospital_admin_client, hospital, other_hospital, public_dns
+):
+    from emergency.tests.factories import EmergencyFactory
+
+    own, other = EmergencyFactory(hospital=hospital), EmergencyFactory(hospital=other_hospital)
+    assert _create(hospital_admin_client, topics=[f"emergency.{own.pk}"]).status_code == 201
+    response = _create(hospital_admin_client, topics=[f"emergency.{other.pk}"])
+    assert response.status_code == 400 and _codes(response) == [("topic_not_allowed", "topics")]
