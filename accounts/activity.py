@@ -1,4 +1,4 @@
-"""The audit trail helper every app calls, and the two viewset hooks that use it."""
+"""The audit trail helper every app calls, and the viewset hooks that use it."""
 
 from django.db import transaction
 from django.http import Http404
@@ -6,6 +6,7 @@ from django.utils import timezone
 from rest_framework.response import Response
 
 from accounts.models import Activity, User
+from hms.api import exports
 from hms.api.client import client_ip_var
 from hms.api.logging import request_id_var
 from hms.api.readcache import writes_committed
@@ -14,7 +15,7 @@ Action = Activity.Action
 
 
 # Audited events that change no figure a cached read serves (hms.api.readcache).
-UNCHANGING_ACTIONS = frozenset({"read", "read_denied", "login", "login_failed", "logout", "password_change"})
+UNCHANGING_ACTIONS = frozenset({"read", "read_denied", "login", "login_failed", "logout", "password_change", "export"})
 
 
 def record(
@@ -145,3 +146,11 @@ class ClinicalReadAuditMixin:
             patient_id=getattr(instance, self.audit_patient_field),
         )
         return Response(self.get_serializer(instance).data)
+
+
+class ExportMixin(exports.ExportMixin):
+    """CSV export of a list (hms.api.exports), recorded as one `export` entry before the first row:
+    the list's name and the filters given (the row count is not known until the stream ends)."""
+
+    def export_started(self, request, detail: dict) -> None:
+        record(action=Action.EXPORT, actor=request.user, object_type=self.export_name, detail=detail)

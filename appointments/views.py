@@ -10,7 +10,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from accounts.activity import AuditedWriteMixin, ClinicalReadAuditMixin
+from accounts.activity import AuditedWriteMixin, ClinicalReadAuditMixin, ExportMixin
 from appointments import services
 from appointments.filters import (
     AppointmentFilter,
@@ -48,7 +48,9 @@ from appointments.serializers import (
     VisitCreateIn,
     VisitOut,
 )
+from appointments.serializers.common import local_iso
 from appointments.topics import slot_list_topics
+from hms.api.exports import Column
 from hms.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, IDEMPOTENCY_RESPONSES, idempotent
 from hms.api.listcache import CachedListMixin
 from hms.api.roles import Role
@@ -259,7 +261,9 @@ APPOINTMENT_TRANSITION = {"check_in": "checked_in", "complete": "completed", "no
 
 
 @extend_schema(tags=["appointments"])
-class AppointmentViewSet(ClinicalReadAuditMixin, ScopedQuerysetMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+class AppointmentViewSet(
+    ExportMixin, ClinicalReadAuditMixin, ScopedQuerysetMixin, mixins.ListModelMixin, viewsets.GenericViewSet
+):
     """OPD appointments. Visible to the patient, the slot's doctor, the hospital's admin and admin;
     anyone else gets 404. Never deleted: cancel instead."""
 
@@ -273,6 +277,12 @@ class AppointmentViewSet(ClinicalReadAuditMixin, ScopedQuerysetMixin, mixins.Lis
     user_lookups = {Role.DOCTOR: "doctor__user_id"}
     audit_object_type = "appointment"
     throttle_scope = "booking"
+    export_name = "appointments"
+    export_columns = {
+        "start": Column(("slot__start", "hospital__timezone"), convert=local_iso),
+        "end": Column(("slot__end", "hospital__timezone"), convert=local_iso),
+    }
+    export_window = (("from",), ("to",))
 
     def get_queryset(self):
         return super().get_queryset().annotate(start=F("slot__start")).order_by("-id")

@@ -84,3 +84,16 @@ class DonationFilter(FilterSet):
     class Meta:
         model = Donation
         fields = ["donor_id", "blood_bank_id", "component", "blood_group"]
+
+
+class StockLotFilter(FilterSet):
+    blood_group = django_filters.ChoiceFilter(choices=BloodGroup.choices)
+    component = django_filters.ChoiceFilter(choices=Component.choices)
+    status = django_filters.ChoiceFilter(choices=StockLot.Status.choices)
+    expires_before = django_filters.DateFilter(
+        field_name="expires_on", lookup_expr="lt", label="Lots expiring before this date (YYYY-MM-DD)."
+    )
+
+    class Meta:
+        model = StockLot
+        fields = ["blood_group", "component", "status", "expires_before"]

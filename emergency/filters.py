@@ -28,6 +28,12 @@ class EmergencyFilter(FilterSet):
     )
     created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_from = django_filters.IsoDateTimeFilter(
+        field_name="created_at", lookup_expr="gte", label="from: reported at or after (as `created_after`)."
+    )
+    created_to = django_filters.IsoDateTimeFilter(
+        field_name="created_at", lookup_expr="lte", label="to: reported at or before."
+    )
 
     class Meta:
         model = Emergency
@@ -38,3 +44,8 @@ class EmergencyFilter(FilterSet):
             return queryset
         lookup = {"status__in": Emergency.OPEN_STATUSES}
         return queryset.filter(**lookup) if value else queryset.exclude(**lookup)
+
+
+# `from` and `to` (the time window every list names so) are Python keywords: declared under other names.
+EmergencyFilter.base_filters["from"] = EmergencyFilter.base_filters.pop("created_from")
+EmergencyFilter.base_filters["to"] = EmergencyFilter.base_filters.pop("created_to")

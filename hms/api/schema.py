@@ -171,6 +171,23 @@ class AutoSchema(StandardizedErrorsAutoSchema):
             del schema["format"]
             schema.update(pattern=TIME_PATTERN, example="09:30:00")
 
+    def _get_response_for_code(self, serializer, status_code, media_types=None, direction="response"):
+        # A list that exports (hms.api.exports) answers 200 with CSV too; its errors are JSON.
+        response = super()._get_response_for_code(serializer, status_code, media_types, direction)
+        content = response.get("content", {})
+        if "text/csv" in content and len(content) > 1:
+            if str(status_code).startswith("2"):
+                content["text/csv"] = {
+                    "schema": {
+                        "type": "string",
+                        "description": "`?format=csv` or `Accept: text/csv`: every row of the filtered list as "
+                        "CSV (UTF-8, a header row of the JSON fields, `object.field` for nested objects), streamed.",
+                    }
+                }
+            else:
+                del content["text/csv"]
+        return response
+
     def _get_request_for_media_type(self, serializer, direction="request"):
         if (
             self.method != "PATCH"
