@@ -11,7 +11,7 @@ class QueueCreateIn(serializers.Serializer):
     date = serializers.DateField(help_text="The hospital-local date of the queue (YYYY-MM-DD).")
 
 
-class QueueOut(ModelSerializer):
+class OpdQueueOut(ModelSerializer):
     doctor_id = serializers.IntegerField(read_only=True)
     hospital_id = serializers.IntegerField(read_only=True)
     now_serving = serializers.IntegerField(

@@ -19,7 +19,7 @@ from appointments.queue_serializers import (
     QueueCreateIn,
     QueueEntryIn,
     QueueEntryOut,
-    QueueOut,
+    OpdQueueOut,
 )
 from appointments.services import queues as services
 from hms.api.filters import FilterSet, IdFilter
@@ -68,7 +68,7 @@ class QueueViewSet(ScopedQuerysetMixin, mixins.ListModelMixin, mixins.RetrieveMo
     another hospital's queue is 404."""
 
     queryset = OpdQueue.objects.all()
-    serializer_class = QueueOut
+    serializer_class = OpdQueueOut
     permission_classes = [QueueStaff]
     filterset_class = QueueFilter
     ordering_fields = ["id", "date"]
@@ -79,12 +79,12 @@ class QueueViewSet(ScopedQuerysetMixin, mixins.ListModelMixin, mixins.RetrieveMo
         return with_counters(super().get_queryset()).order_by("-date", "id")
 
     def _out(self, queue: OpdQueue) -> dict:
-        return QueueOut(with_counters(OpdQueue.objects.filter(pk=queue.pk)).get()).data
+        return OpdQueueOut(with_counters(OpdQueue.objects.filter(pk=queue.pk)).get()).data
 
     @extend_schema(
         request=QueueCreateIn,
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
-        responses={201: QueueOut, 200: QueueOut, **IDEMPOTENCY_RESPONSES},
+        responses={201: OpdQueueOut, 200: OpdQueueOut, **IDEMPOTENCY_RESPONSES},
     )
     @idempotent("queue-open")
     def create(self, request, *args, **kwargs):

@@ -305,6 +305,7 @@ SPECTACULAR_SETTINGS = {
         "SlotStatusEnum": "appointments.models.SlotStatus",
         "AppointmentStatusEnum": "appointments.models.AppointmentStatus",
         "HoldStatusEnum": "appointments.models.HoldStatus",
+        "WaitlistStatusEnum": "appointments.waitlist_models.WaitlistStatus",
         "JobRunTriggerEnum": "hms.models.JobRunTrigger",
         "JobScheduleSourceEnum": "hms.jobs.schedules.ScheduleSource",
         "QueueEntryStatusEnum": "appointments.queue_models.QueueEntryStatus",

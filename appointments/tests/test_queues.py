@@ -364,3 +364,26 @@ def test_idempotency_key_replays_a_walk_in(queue, hospital_admin):
     assert first.status_code == again.status_code == 201
     assert first.json() == again.json() and again["Idempotent-Replayed"] == "true"
     assert QueueEntry.objects.count() == 1
+
+
+# --- demo data and admin -------------------------------------------------------------------------
+
+
+def test_seed_queue_makes_a_queue_to_look_at_once(doctor, api):
+    from io import StringIO
+
+    from appointments.queue_demo import seed_queue
+
+    queue = seed_queue(doctor=doctor, stdout=StringIO())
+    seed_queue(doctor=doctor)
+    assert OpdQueue.objects.count() == 1
+    assert queue.entries.count() == 4 and queue.entries.filter(status="called").count() == 1
+    board = api.get(f"/api/v1/hospitals/{doctor.hospital_id}/queue-board").json()
+    assert board["queues"][0]["now_serving"] is not None and board["queues"][0]["waiting"] == 3
+
+
+def test_admin_lists_queues_and_entries(admin_site, queue):
+    QueueEntry.objects.create(queue=queue, token=WALK_IN_TOKEN_START, name="x")
+    assert admin_site.get("/admin/appointments/opdqueue/").status_code == 200
+    assert admin_site.get(f"/admin/appointments/opdqueue/{queue.pk}/change/").status_code == 200
+    assert admin_site.get("/admin/appointments/queueentry/").status_code == 200
