@@ -8,7 +8,11 @@ from django.urls import URLPattern, URLResolver, get_resolver
 # Not part of the API contract: the Django admin, Prometheus, static files and the docs themselves.
 # The SSE stream is served by the ASGI server (the REST server answers it 503) and never ends: it is
 # described in the schema's description, not as an operation, and tested by feed/tests/test_stream.py.
-UNDOCUMENTED = re.compile(r"^/(admin/|metrics/|static/|api/schema/|api/docs/|api/redoc/|api/v1/events/stream/)")
+# FHIR R4 (/fhir/R4/..., API.md section 18) speaks FHIR, not the API's JSON: resources, Bundles and
+# OperationOutcomes keyed by `resourceType`, search parameters with prefixes and modifiers. Its
+# machine-readable description is its own CapabilityStatement (GET /fhir/R4/metadata), which clients
+# read instead of OpenAPI; fhir/tests covers every route, junk input included.
+UNDOCUMENTED = re.compile(r"^/(admin/|metrics/|static/|api/schema/|api/docs/|api/redoc/|api/v1/events/stream/|fhir/)")
 _GROUP = re.compile(r"\(\?P<(\w+)>[^)]*\)")
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")
 
