@@ -306,3 +306,13 @@ def test_system_status_is_refused_to_other_roles(request, client_name):
 
 def test_system_status_needs_a_token(api):
     assert api.get("/api/v1/system/status").status_code == 401
+
+
+def test_admin_shows_job_runs_and_periodic_tasks(admin_site):
+    sync_periodic_tasks()
+    run_job("feed.prune")
+    assert admin_site.get("/admin/hms/jobrun/").status_code == 200
+    run = JobRun.objects.get(name="feed.prune")
+    assert admin_site.get(f"/admin/hms/jobrun/{run.pk}/change/").status_code == 200
+    response = admin_site.get("/admin/django_celery_beat/periodictask/")
+    assert response.status_code == 200 and b"appointments.no_show" in response.content

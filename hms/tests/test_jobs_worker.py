@@ -297,3 +297,15 @@ def test_two_beats_do_not_double_a_jobs_effects(redis_url, celery_processes):
     assert set(counts.values()) == {1}
     runs = JobRun.objects.filter(name="appointments.no_show", finished_at__isnull=False)
     assert sum((run.result or {}).get("marked", 0) for run in runs) == len(ids)
+
+
+def test_system_status_counts_the_redis_queue(redis_url, admin_client, settings):
+    import redis
+
+    redis.Redis.from_url(redis_url).delete("celery")
+    settings.CELERY_BROKER_URL = redis_url
+    for _ in range(3):
+        _send(redis_url, "feed.prune")
+    queue = admin_client.get("/api/v1/system/status").json()["queue"]
+    assert queue == {"name": "celery", "broker": "redis", "depth": 3}
+    redis.Redis.from_url(redis_url).delete("celery")
