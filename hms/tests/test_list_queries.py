@@ -30,6 +30,7 @@ from hms.tests.openapi import openapi
 from hospitals.demo import seed_hospitals
 from hospitals.models import Bed, BedStatus
 from hospitals.tests.factories import AdmissionFactory
+from webhooks.tests.factories import WebhookDeliveryFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -89,7 +90,9 @@ def world(admin_user):
             f"/api/v1/ambulances/{ambulance.pk}/location", {"latitude": latitude, "longitude": 73.85}, format="json"
         )
         assert response.status_code == 200, response.content
-    return {"hospital": hospital.pk, "ambulance": ambulance.pk, "patient": patient}
+    webhook = WebhookDeliveryFactory.create_batch(3)[0].webhook  # webhooks, and a delivery log of one
+    WebhookDeliveryFactory.create_batch(2, webhook=webhook)
+    return {"hospital": hospital.pk, "ambulance": ambulance.pk, "patient": patient, "webhook": webhook.pk}
 
 
 def _url(path: str, ids: dict) -> str:
@@ -98,6 +101,7 @@ def _url(path: str, ids: dict) -> str:
         return path
     assert path.count("{") == 1 and "{id}" in path, f"add an id source for {path}"
     source = "ambulance" if "ambulance" in path else "hospital"
+    source = "webhook" if path.startswith("/api/v1/webhooks/") else source
     return path.replace("{id}", str(ids[source]))
 
 
