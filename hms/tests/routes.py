@@ -12,7 +12,11 @@ from django.urls import URLPattern, URLResolver, get_resolver
 # OperationOutcomes keyed by `resourceType`, search parameters with prefixes and modifiers. Its
 # machine-readable description is its own CapabilityStatement (GET /fhir/R4/metadata), which clients
 # read instead of OpenAPI; fhir/tests covers every route, junk input included.
-UNDOCUMENTED = re.compile(r"^/(admin/|metrics/|static/|api/schema/|api/docs/|api/redoc/|api/v1/events/stream/|fhir/)")
+# The lobby display (/display/hospitals/{id}, API.md section 17) is an HTML page for a waiting-hall
+# screen, not an API operation; display/tests covers it (in a real browser too).
+UNDOCUMENTED = re.compile(
+    r"^/(admin/|metrics/|static/|api/schema/|api/docs/|api/redoc/|api/v1/events/stream/|fhir/|display/)"
+)
 _GROUP = re.compile(r"\(\?P<(\w+)>[^)]*\)")
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")
 
