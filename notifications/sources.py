@@ -63,6 +63,13 @@ def _slot_context(slot_id) -> dict:
     }
 
 
+def _cancel_reason(event: Event) -> str:
+    if event.type != "appointment.cancelled":
+        return ""
+    appointment_id = (event.data or {}).get("appointment_id")
+    return Appointment.objects.filter(pk=appointment_id).values_list("cancel_reason", flat=True).first() or ""
+
+
 def appointment_specs(event: Event) -> list[Spec]:
     user_id = _user_of(event.topic)
     data = event.data or {}
@@ -76,7 +83,7 @@ def appointment_specs(event: Event) -> list[Spec]:
             user_id=user_id,
             category=Category.APPOINTMENTS,
             event=event.type,
-            context={**context, "token_number": data.get("token_number")},
+            context={**context, "token_number": data.get("token_number"), "reason": _cancel_reason(event)},
             data={
                 "appointment_id": data.get("appointment_id"),
                 "hospital_id": slot.hospital_id,

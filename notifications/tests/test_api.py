@@ -75,6 +75,18 @@ def test_notifications_are_read_only(patient, patient_client):
 
 def test_bad_unread_value_is_400(patient_client):
     assert patient_client.get(URL, {"unread": "maybe"}).status_code == 400
+    assert patient_client.get(URL, {"category": "marketing"}).status_code == 400
+
+
+@pytest.mark.parametrize("path", ["99999999999999999999999", "abc", "-1", "0"])
+def test_odd_ids_are_404(patient_client, path):
+    assert patient_client.get(f"{URL}/{path}").status_code == 404
+    assert patient_client.post(f"{URL}/{path}/read").status_code == 404
+
+
+@pytest.mark.parametrize("body", [[], "x", {"email": None}, {"email": "x"}, {"sms": {"blood": None}}])
+def test_junk_preferences_are_400(patient_client, body):
+    assert patient_client.put(f"{URL}/preferences", body, format="json").status_code == 400
 
 
 def test_list_costs_a_bounded_number_of_queries(patient, patient_client, django_assert_max_num_queries):

@@ -58,6 +58,7 @@ def test_cancel_and_reschedule_notify_the_patient(patient, patient_client, slot,
     from_feed()
     events = list(Notification.objects.filter(user=patient).order_by("id").values_list("event", flat=True))
     assert events == ["appointment.booked", "appointment.rescheduled", "appointment.cancelled"]
+    assert Notification.objects.get(event="appointment.cancelled").body.endswith("is cancelled: Better.")
 
 
 def test_opt_out_of_email_for_appointments_is_respected(patient, patient_client, slot):
