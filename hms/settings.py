@@ -305,6 +305,7 @@ SPECTACULAR_SETTINGS = {
         "SlotStatusEnum": "appointments.models.SlotStatus",
         "AppointmentStatusEnum": "appointments.models.AppointmentStatus",
         "HoldStatusEnum": "appointments.models.HoldStatus",
+        "StockLotStatusEnum": "bloodbank.models.StockLotStatus",
         "WaitlistStatusEnum": "appointments.waitlist_models.WaitlistStatus",
         "JobRunTriggerEnum": "hms.models.JobRunTrigger",
         "JobScheduleSourceEnum": "hms.jobs.schedules.ScheduleSource",
