@@ -50,7 +50,7 @@ run: venv .env migrate
 # summary line ends the output (with PYTEST_ARGS: pytest only).
 test: venv
 	@if [ -z "$(PYTEST_ARGS)" ]; then $(MAKE) --no-print-directory race faults backup-check fuzz; fi
-	HMS_TESTING=1 bin/with-postgres $(PY) -m pytest $(PYTEST_ARGS)
+	bin/ensure-chromium && HMS_TESTING=1 bin/with-postgres $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: venv
 	$(VENV)/bin/ruff check .

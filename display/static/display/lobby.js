@@ -192,7 +192,14 @@
 
   function tick() {
     var now = new Date();
-    document.getElementById("clock").textContent = now.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    var format = { hour: "2-digit", minute: "2-digit" };
+    try {
+      format.timeZone = root.dataset.timezone; // the hospital's local time, whatever the screen's setting
+      document.getElementById("clock").textContent = now.toLocaleTimeString([], format);
+    } catch (error) {
+      delete format.timeZone;
+      document.getElementById("clock").textContent = now.toLocaleTimeString([], format);
+    }
   }
 
   tick();
