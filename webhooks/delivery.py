@@ -2,6 +2,7 @@
 due ones. Both are idempotent and safe to run in several workers at once."""
 
 import json
+import time
 from datetime import timedelta
 
 from django.conf import settings
@@ -22,8 +23,11 @@ from webhooks.models import FanOutCursor, Webhook, WebhookDelivery
 # attempts at 0, 5 s, 5 min, 35 min, 2.6 h, 7.6 h, 17.6 h, 27.6 h -> failed.
 BACKOFF = [timedelta(seconds=5), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2),
            timedelta(hours=5), timedelta(hours=10)]  # fmt: skip
-# A claimed delivery is not claimed again for this long (a worker killed mid-send: sent again later).
-LEASE = timedelta(seconds=60)
+# A claimed delivery is not claimed again for this long: longer than one send can take (connect +
+# answer), so only a worker killed mid-send makes it go out again (at least once).
+LEASE = timedelta(seconds=120)
+# One run stops claiming after this long, so a beat tick never holds a worker for long.
+RUN_SECONDS = 50
 
 
 def _cursor() -> FanOutCursor:
@@ -89,7 +93,8 @@ def _claim(limit: int) -> list[WebhookDelivery]:
             .order_by("next_attempt_at", "id")
             .values_list("id", flat=True)[:limit]
         )
-        WebhookDelivery.objects.filter(id__in=claimed).update(next_attempt_at=now + LEASE)
+        lease = max(LEASE, timedelta(seconds=2 * (settings.WEBHOOKS_TIMEOUT_SECONDS + sender.CONNECT_TIMEOUT)))
+        WebhookDelivery.objects.filter(id__in=claimed).update(next_attempt_at=now + lease)
     return list(WebhookDelivery.objects.filter(id__in=claimed).select_related("webhook").order_by("id"))
 
 
@@ -161,10 +166,17 @@ def _record(delivery: WebhookDelivery, outcome: sender.Outcome) -> str:
     return current.status
 
 
-def deliver(*, limit: int = 50) -> dict:
-    """Send the due deliveries (at most `limit` per run); each outcome stored at once."""
+def deliver(*, limit: int = 100) -> dict:
+    """Send due deliveries one claim at a time (at most `limit`, for at most RUN_SECONDS); each
+    outcome stored at once. Several runs at once share the due rows between them."""
     counts = {"delivered": 0, "failed": 0, "retrying": 0}
-    for delivery in _claim(limit):
-        status = _record(delivery, _send(delivery))
+    started = time.monotonic()
+    for _ in range(limit):
+        if time.monotonic() - started > RUN_SECONDS:
+            break
+        claimed = _claim(1)
+        if not claimed:
+            break
+        status = _record(claimed[0], _send(claimed[0]))
         counts["retrying" if status == WebhookDelivery.Status.PENDING else status] += 1
     return counts

@@ -2,9 +2,11 @@
 with the URL's host for SNI, certificate check and `Host`; no redirects; timeouts; at most 1 KB of
 the answer kept."""
 
+import contextlib
 import http.client
 import socket
 import ssl
+import threading
 import time
 from dataclasses import dataclass
 
@@ -35,11 +37,19 @@ class PinnedHTTPSConnection(http.client.HTTPSConnection):
     def __init__(self, host: str, port: int, address: str, *, timeout: float, context: ssl.SSLContext):
         super().__init__(host, port, timeout=timeout, context=context)
         self._address = address
+        self.pinned_socket = None  # kept after close(): the answer being read still uses it
 
     def connect(self):
         sock = socket.create_connection((self._address, self.port), timeout=min(CONNECT_TIMEOUT, self.timeout))
         sock.settimeout(self.timeout)
-        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+        self.sock = self.pinned_socket = self._context.wrap_socket(sock, server_hostname=self.host)
+
+
+def _abort(connection: PinnedHTTPSConnection) -> None:
+    sock = connection.pinned_socket
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
 
 
 def post(url: str, body: bytes, headers: dict[str, str]) -> Outcome:
@@ -52,17 +62,25 @@ def post(url: str, body: bytes, headers: dict[str, str]) -> Outcome:
     connection = PinnedHTTPSConnection(
         host, port, address, timeout=settings.WEBHOOKS_TIMEOUT_SECONDS, context=_tls_context()
     )
+    # The socket timeout bounds each read; this bounds the whole exchange (an endpoint dripping a
+    # byte at a time): at the deadline the socket is shut down under the blocked read.
+    watchdog = threading.Timer(settings.WEBHOOKS_TIMEOUT_SECONDS, _abort, args=(connection,))
+    watchdog.start()
     try:
         connection.request("POST", target, body=body, headers={**headers, "Content-Type": "application/json"})
         response = connection.getresponse()
         kept = response.read(MAX_KEPT_BODY).decode("utf-8", "replace")
         status = response.status
     except (OSError, http.client.HTTPException, ValueError) as error:
-        reason = "timed out" if isinstance(error, TimeoutError | socket.timeout) else type(error).__name__
+        timed_out = isinstance(error, TimeoutError | socket.timeout) or time.monotonic() >= deadline
+        reason = "timed out" if timed_out else type(error).__name__
         return Outcome(False, error=f"connection_failed: {reason}: {str(error)[:200]}")
     finally:
+        watchdog.cancel()
         connection.close()
-    if time.monotonic() > deadline:
+        if connection.pinned_socket is not None:
+            connection.pinned_socket.close()  # an answer left unread still holds it
+    if time.monotonic() >= deadline:
         return Outcome(False, status, kept, f"timeout: no answer within {settings.WEBHOOKS_TIMEOUT_SECONDS} s")
     if 200 <= status < 300:
         return Outcome(True, status, kept)

@@ -24,10 +24,10 @@ class Endpoint:
         self.port = port
         self.url = f"https://localhost:{port}/hook"
         self.received: list[dict] = []
-        self.status, self.headers, self.body, self.delay = 204, {}, b"", 0.0
+        self.status, self.headers, self.body, self.delay, self.drip = 204, {}, b"", 0.0, 0.0
 
-    def answer(self, status=204, *, headers=None, body=b"", delay=0.0):
-        self.status, self.headers, self.body, self.delay = status, headers or {}, body, delay
+    def answer(self, status=204, *, headers=None, body=b"", delay=0.0, drip=0.0):
+        self.status, self.headers, self.body, self.delay, self.drip = status, headers or {}, body, delay, drip
 
 
 def _handler(endpoint: Endpoint):
@@ -42,7 +42,13 @@ def _handler(endpoint: Endpoint):
                 self.send_header(name, value)
             self.send_header("Content-Length", str(len(endpoint.body)))
             self.end_headers()
-            self.wfile.write(endpoint.body)
+            if endpoint.drip:  # one byte at a time: each read is quick, the whole answer is not
+                for byte in endpoint.body:
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                    time.sleep(endpoint.drip)
+            else:
+                self.wfile.write(endpoint.body)
 
         do_GET = do_POST  # noqa: N815 - a followed redirect would arrive as a GET
 

@@ -3,6 +3,7 @@
 time, failure after 24 h, deactivation after 3 days, SSRF at delivery, redirects, the 1 KB cap."""
 
 import json
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -230,6 +231,20 @@ def test_slow_endpoint_times_out(endpoint, settings):
     jobs.fan_out()
     assert jobs.deliver()["retrying"] == 1
     assert WebhookDelivery.objects.get().last_error.startswith("connection_failed: timed out")
+
+
+def test_an_answer_dripping_past_the_timeout_is_cut_off(endpoint, settings):
+    settings.WEBHOOKS_TIMEOUT_SECONDS = 1.0
+    endpoint.answer(200, body=b"x" * 40, drip=0.1)  # every read within the timeout, the whole 4 s
+    _hook(endpoint)
+    _event()
+    jobs.fan_out()
+    started = time.monotonic()
+    assert jobs.deliver()["retrying"] == 1
+    assert time.monotonic() - started < 2.5
+    assert (
+        "timed out" in WebhookDelivery.objects.get().last_error or "timeout" in WebhookDelivery.objects.get().last_error
+    )
 
 
 def test_certificate_not_trusted_is_a_failure(endpoint, settings):
