@@ -79,7 +79,9 @@ def _drop_empty(resource: dict) -> dict:
     return {key: value for key, value in resource.items() if value not in ("", None, [], {})}
 
 
-def patient(user) -> dict:
+def patient(user, *, contact: bool = True) -> dict:
+    """`contact`: the e-mail too (the patient itself and admins); staff get what the REST API shows
+    them of a patient (name and phone on appointments)."""
     return _drop_empty(
         {
             "resourceType": "Patient",
@@ -88,7 +90,7 @@ def patient(user) -> dict:
             "identifier": identifier(f"user-{user.pk}"),
             "active": user.is_active,
             "name": [{"use": "usual", "text": user.fullname or user.username}],
-            "telecom": _telecom(user.phone_num, user.email),
+            "telecom": _telecom(user.phone_num, user.email if contact else ""),
         }
     )
 

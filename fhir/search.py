@@ -61,7 +61,10 @@ def search(rtype: ResourceType, request) -> dict:
     own = _filter_names(rtype)
     used, unknown = [], []
     for name in request.query_params:
-        values = request.query_params.getlist(name)
+        # A parameter without a value is ignored (FHIR search, "Handling errors").
+        values = [value for value in request.query_params.getlist(name) if value != ""]
+        if not values:
+            continue
         (used if name in ACCEPTED or name in own else unknown).append((name, values))
     includes = [value for name, values in used if name == "_include" for value in values]
     unknown_includes = [value for value in includes if value not in rtype.includes]

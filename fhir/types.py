@@ -51,10 +51,9 @@ class Context:
             self._zones = found or [settings.TIME_ZONE]
         return self._zones
 
-    def server_zones(self) -> list[str]:
-        from django.conf import settings
-
-        return [settings.TIME_ZONE]
+    def sees_contact(self, user) -> bool:
+        """A patient's e-mail: the patient itself and admins only."""
+        return role_of(self.request.user) == Role.ADMIN or self.request.user.pk == user.pk
 
 
 Filter = Callable  # (queryset, values: list[str], ctx: Context) -> queryset
@@ -167,7 +166,15 @@ def _patients(ctx):
 
 PATIENT = ResourceType(
     "Patient",
-    [Part(None, _patients, lambda row, ctx: mapping.patient(row), "date_joined", zone_field=None)],
+    [
+        Part(
+            None,
+            _patients,
+            lambda row, ctx: mapping.patient(row, contact=ctx.sees_contact(row)),
+            "date_joined",
+            zone_field=None,
+        )
+    ],
     clinical=True,
 )
 
@@ -245,7 +252,7 @@ ORGANIZATION = ResourceType(
             ),
             lambda row, ctx: mapping.organization_bloodbank(row),
             "updated_at",
-            zone_field="hospital__timezone",
+            zone_field=None,  # a bank may belong to no hospital: server time
         ),
     ],
 )
@@ -436,7 +443,7 @@ def _include_patients(rows, ctx):
     for row in rows:
         if row.patient_id not in seen:
             seen.add(row.patient_id)
-            out.append(mapping.patient(row.patient))
+            out.append(mapping.patient(row.patient, contact=ctx.sees_contact(row.patient)))
     return out
 
 

@@ -253,8 +253,12 @@ def test_doctor_sees_its_appointments_and_their_patients_only(world, doctor_user
     _, bundle = get(client, "Appointment")
     assert ids_of(bundle) == [str(world["appointment"].pk)]
     assert get(client, f"Appointment/{elsewhere.pk}")[0].status_code == 404
-    assert get(client, f"Patient/{patient.pk}")[0].status_code == 200
+    _, seen = get(client, f"Patient/{patient.pk}")
     assert get(client, f"Patient/{elsewhere.patient_id}")[0].status_code == 404
+    # Staff see what the REST API shows them of a patient (name, phone), never the e-mail.
+    assert "email" not in {item["system"] for item in seen.get("telecom", [])}
+    _, own = get(client_for(patient), f"Patient/{patient.pk}")
+    assert {"system": "email", "value": patient.email} in own["telecom"]
 
 
 def test_deactivated_hospital_is_hidden_from_all_but_admin(api, admin_user):
