@@ -6,8 +6,14 @@ class NotificationsConfig(AppConfig):
     verbose_name = "Notifications"
 
     def ready(self):
+        from hms.api.readcache import model_topics
         from hms.jobs import register
         from notifications import delivery, sources
+        from notifications.models import Delivery, FeedCursor, LowStockState, Notification, Preference
+
+        # No cached read shows notifications: their writes leave every cached page in place.
+        for model in (Notification, Delivery, Preference, FeedCursor, LowStockState):
+            model_topics(model, lambda row: [])
 
         register(
             "notifications.from_feed",

@@ -2,12 +2,13 @@
 
 from dataclasses import dataclass, field
 
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.template.loader import select_template
 from django.utils import timezone
 
 from accounts.models import User
 from feed.emit import emit_many
+from feed.models import PendingEvent
 from feed.topics import user_topic
 from notifications.models import Category, Channel, Delivery, Notification, Preference
 
@@ -99,12 +100,62 @@ def notification_state(notification: Notification) -> dict:
     }
 
 
+_INSERT_FIELDS = ("user", "recipient_key", "key", "category", "event", "title", "body", "data", "sms_to", "created_at")
+
+
+def _insert_new(notifications: list[Notification]) -> list[Notification]:
+    """One INSERT ... ON CONFLICT DO NOTHING RETURNING id: the rows inserted (ids set), in order.
+
+    A row whose (key, recipient_key) exists, or is being inserted by a racing transaction (PostgreSQL
+    makes this statement wait for that one's outcome), is left out: created by exactly one of them.
+    """
+    fields = [Notification._meta.get_field(name) for name in _INSERT_FIELDS]
+    table = connection.ops.quote_name(Notification._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    params = [
+        field.get_db_prep_save(getattr(notification, field.attname), connection)
+        for notification in notifications
+        for field in fields
+    ]
+    # Names from the model, values as parameters.
+    values = ", ".join([row] * len(notifications))
+    sql = f"INSERT INTO {table} ({columns}) VALUES {values} ON CONFLICT (key, recipient_key) DO NOTHING"  # noqa: S608
+    sql += " RETURNING id, key, recipient_key"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        ids = {(key, recipient): pk for pk, key, recipient in cursor.fetchall()}
+    inserted = []
+    for notification in notifications:
+        pk = ids.get((notification.key, notification.recipient_key))
+        if pk is not None:
+            notification.pk = pk
+            notification._state.adding, notification._state.db = False, connection.alias
+            inserted.append(notification)
+    return inserted
+
+
+def _announce(notifications: list[Notification]) -> None:
+    """`notification.created` on each recipient's `user.{id}` topic, in this transaction. Written like
+    `emit_many` but without replacing a read-cache generation per recipient: no cached read depends
+    on a user's topic (a reminder batch would otherwise write one cache entry per patient)."""
+    PendingEvent.objects.bulk_create(
+        [
+            PendingEvent(topic=user_topic(n.user_id), type="notification.created", data=notification_state(n))
+            for n in notifications
+            if n.user_id
+        ]
+    )
+
+
+INSERT_BATCH = 500
+
+
 def notifications_create(specs: list[Spec]) -> list[Notification]:
     """Create what is not there yet, with its deliveries, and announce each on its user's topic.
 
     Call inside a transaction (the feed cursor's or a job batch's). The unique (key, recipient_key)
-    is the guard: a spec already created is skipped, and one created meanwhile by a racing worker
-    makes this insert fail in its own savepoint (PostgreSQL makes it wait for the other's commit).
+    is the guard, not the look-up before it: see `_insert_new`.
     """
     specs = [spec for spec in specs if spec.user_id or spec.sms_to]
     if not specs:
@@ -116,7 +167,7 @@ def notifications_create(specs: list[Spec]) -> list[Notification]:
     users = {user.pk: user for user in User.objects.filter(pk__in=user_ids, is_active=True)}
     stored = {preference.user_id: preference for preference in Preference.objects.filter(user_id__in=user_ids)}
     now = timezone.now()
-    created, deliveries, seen = [], [], set()
+    candidates, seen = [], set()
     for spec in specs:
         identity = (spec.key, spec.recipient_key)
         if identity in existing or identity in seen:
@@ -138,24 +189,19 @@ def notifications_create(specs: list[Spec]) -> list[Notification]:
             sms_to=spec.sms_to,
             created_at=now,
         )
-        try:
-            with transaction.atomic():
-                notification.save(force_insert=True)
-        except IntegrityError:
-            continue
+        candidates.append(notification)
+    created = []
+    for start in range(0, len(candidates), INSERT_BATCH):
+        created += _insert_new(candidates[start : start + INSERT_BATCH])
+    deliveries = []
+    for notification in created:
+        user = notification.user
         preferences = None
         if user is not None:
-            preferences = preferences_of(user, stored.get(user.pk), phone=spec.sms_to)
+            preferences = preferences_of(user, stored.get(user.pk), phone=notification.sms_to)
         deliveries += _deliveries(notification, user, preferences, now)
-        created.append(notification)
-    Delivery.objects.bulk_create(deliveries)
-    emit_many(
-        [
-            (user_topic(notification.user_id), "notification.created", notification_state(notification))
-            for notification in created
-            if notification.user_id
-        ]
-    )
+    Delivery.objects.bulk_create(deliveries, batch_size=1000)
+    _announce(created)
     return created
 
 
