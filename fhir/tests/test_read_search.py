@@ -539,3 +539,40 @@ def test_junk_never_answers_500(admin_user, path):
     response = client_for(admin_user).get(f"/fhir/R4/{path}")
     assert response.status_code in (200, 400, 404), (path, response.status_code, response.content[:300])
     fhir_json(response)
+
+
+JUNK_VALUES = [
+    "",
+    "x",
+    "-1",
+    "0",
+    "99999999999999999999999",
+    "1e400",
+    "nan",
+    "%00",
+    "Patient/",
+    "/",
+    "a|b|c|d|e",
+    "eq",
+    "ge2026-01-01,lt",
+    "sa2026-01-01",
+    "2026-01-01T10:00:00.1234567Z",
+    "ge1799-12-31",
+    "hospital-1,ward-x,bed-99999999999999999999",
+    "Slot:schedule:Schedule",
+    "%F0%9F%98%80",
+    "a" * 2000,
+]
+
+
+def test_every_parameter_of_every_type_takes_junk_without_a_500(admin_user, world):
+    client = client_for(admin_user)
+    capability = fhir_json(client.get("/fhir/R4/metadata"))
+    for resource in capability["rest"][0]["resource"]:
+        names = [param["name"] for param in resource["searchParam"]] + ["_count", "_include", "_offset"]
+        for name in names:
+            for value in JUNK_VALUES:
+                for strict in ({}, {"HTTP_PREFER": "handling=strict"}):
+                    response = client.get(f"/fhir/R4/{resource['type']}?{name}={value}", **strict)
+                    assert response.status_code in (200, 400), (resource["type"], name, value, response.content[:200])
+                    fhir_json(response)
