@@ -114,10 +114,14 @@ def webhook_deactivate(*, webhook: Webhook, by: User) -> None:
     record(action=Action.DELETE, actor=by, object_type="webhook", object_id=webhook.pk)
 
 
+def _refuse_inactive() -> None:
+    raise Conflict("This webhook is inactive; turn it on (is_active: true) first.", code="webhook_inactive")
+
+
 def _active(webhook: Webhook) -> Webhook:
     webhook = Webhook.objects.select_for_update().get(pk=webhook.pk)
     if not webhook.is_active:
-        raise Conflict("This webhook is inactive; turn it on (is_active: true) first.", code="webhook_inactive")
+        _refuse_inactive()
     return webhook
 
 
@@ -144,8 +148,11 @@ def webhook_ping(*, webhook: Webhook, by: User) -> WebhookDelivery:
 def delivery_redeliver(*, delivery: WebhookDelivery, by: User) -> WebhookDelivery:
     """Send a delivery again (the same message id, so a receiver can tell it is the same message),
     with a fresh retry window."""
-    _active(delivery.webhook)
+    # The delivery's row first, then the webhook's (read, not locked): the order the deliver job's
+    # `_record` takes them in, so the two never deadlock.
     delivery = WebhookDelivery.objects.select_for_update().get(pk=delivery.pk)
+    if not Webhook.objects.filter(pk=delivery.webhook_id, is_active=True).exists():
+        _refuse_inactive()
     now = timezone.now()
     delivery.status, delivery.next_attempt_at, delivery.retry_started_at = WebhookDelivery.Status.PENDING, now, now
     delivery.save(update_fields=["status", "next_attempt_at", "retry_started_at", "updated_at"])
