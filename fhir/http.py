@@ -96,6 +96,7 @@ class FhirView(APIView):
     renderer_classes = [FhirJSONRenderer]
     parser_classes = [FhirJSONParser, PlainJSONParser]
     content_negotiation_class = FhirContentNegotiation
+    metadata_class = None  # OPTIONS: 405 (DRF's description is not FHIR; /metadata is)
 
     def handle_exception(self, exc):
         response = super().handle_exception(exc)

@@ -100,7 +100,8 @@ def date_condition(parameter: str, values: list[str], field: str, zone_field: st
     for text in values:
         for item in text.split(","):
             date = parse_date(parameter, item)
-            if date.offset_zone is not None or zone_field is None:
+            if date.offset_zone is not None or zone_field is None or len(zones) == 1:
+                # One zone in use (the usual case): a plain range, which the time indexes serve.
                 condition &= date.condition(field, date.offset_zone or ZoneInfo(zones[0]))
                 continue
             per_zone = Q(pk__in=[])

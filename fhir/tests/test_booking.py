@@ -146,6 +146,9 @@ def test_other_writes_are_405(api, slot, admin_user):
     client = client_for(admin_user)
     response = client.post("/fhir/R4/Slot", "{}", content_type="application/fhir+json")
     assert response.status_code == 405 and fhir_json(response)["issue"][0]["code"] == "not-supported"
+    response = client.options("/fhir/R4/Slot")
+    assert response.status_code == 405
+    fhir_json(response)
     for method in ("put", "patch", "delete"):
         response = getattr(client, method)(f"/fhir/R4/Slot/{slot.pk}", "{}", content_type="application/fhir+json")
         assert response.status_code == 405, method
