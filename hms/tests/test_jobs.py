@@ -316,3 +316,15 @@ def test_admin_shows_job_runs_and_periodic_tasks(admin_site):
     assert admin_site.get(f"/admin/hms/jobrun/{run.pk}/change/").status_code == 200
     response = admin_site.get("/admin/django_celery_beat/periodictask/")
     assert response.status_code == 200 and b"appointments.no_show" in response.content
+
+
+def test_system_status_shows_a_crontab_an_admin_set(admin_client):
+    from django_celery_beat.models import CrontabSchedule
+
+    sync_periodic_tasks()
+    nightly = CrontabSchedule.objects.create(minute="30", hour="2")
+    PeriodicTask.objects.filter(name="feed.prune").update(interval=None, crontab=nightly, enabled=False)
+    body = admin_client.get("/api/v1/system/status").json()
+    schedule = next(job for job in body["jobs"] if job["name"] == "feed.prune")["schedule"]
+    assert schedule["source"] == "beat" and schedule["every_seconds"] is None and schedule["enabled"] is False
+    assert schedule["crontab"].startswith("30 2 * * *")

@@ -240,7 +240,7 @@ def test_worker_killed_mid_batch_every_no_show_done_exactly_once(redis_url, cele
 
     done_at_kill = _wait_for(
         lambda: no_shows.count() >= 30 and no_shows.count(),
-        timeout=40,
+        timeout=60,
         processes=celery_processes,
         what="the first worker to start the batch",
         interval=0.02,
@@ -255,7 +255,7 @@ def test_worker_killed_mid_batch_every_no_show_done_exactly_once(redis_url, cele
     celery_processes.worker("second")
     _wait_for(
         lambda: no_shows.count() == len(ids) and JobRun.objects.filter(name="appointments.no_show", ok=True).exists(),
-        timeout=45,
+        timeout=90,
         processes=celery_processes,
         what="the second worker to finish the batch",
         interval=0.2,
@@ -286,7 +286,7 @@ def test_two_beats_do_not_double_a_jobs_effects(redis_url, celery_processes):
     no_shows = Appointment.objects.filter(pk__in=ids, status=Appointment.Status.NO_SHOW)
     _wait_for(
         lambda: no_shows.count() == len(ids) and JobRun.objects.filter(name="appointments.no_show").count() >= 4,
-        timeout=40,
+        timeout=60,
         processes=celery_processes,
         what="beats to send the job several times and the batch to be done",
         interval=0.2,
