@@ -49,7 +49,11 @@ class TypeView(FhirView):
         rtype = _type(resource_type)
         if not rtype.create:
             raise MethodNotAllowed("POST", detail=f"{rtype.name} cannot be created through this server.")
-        return self.create_appointment(request, resource_type=resource_type)
+        response = self.create_appointment(request, resource_type=resource_type)
+        if response.status_code == status.HTTP_201_CREATED and isinstance(response.data, dict):
+            # Set here, not in the handler, so an Idempotency-Key replay carries it too.
+            response["Location"] = f"{base_url(request)}/Appointment/{response.data.get('id')}"
+        return response
 
     @idempotent(BOOKING_ROUTE)
     def create_appointment(self, request, resource_type):
@@ -61,9 +65,7 @@ class TypeView(FhirView):
             self.permission_denied(request, message=permission.message)
         appointment = booking.book(by=request.user, body=request.data)
         appointment = AppointmentViewSet.queryset.get(pk=appointment.pk)
-        response = Response(mapping.appointment(appointment), status=status.HTTP_201_CREATED)
-        response["Location"] = f"{base_url(request)}/Appointment/{appointment.pk}"
-        return response
+        return Response(mapping.appointment(appointment), status=status.HTTP_201_CREATED)
 
 
 class InstanceView(FhirView):

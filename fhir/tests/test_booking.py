@@ -91,6 +91,7 @@ def test_idempotency_key_replays_the_first_booking(slot, patient):
     again, replay = post(client, appointment_body(slot.pk, patient.pk), HTTP_IDEMPOTENCY_KEY="fhir-key-1")
     assert (first.status_code, again.status_code) == (201, 201)
     assert replay == body and again["Idempotent-Replayed"] == "true"
+    assert again["Location"] == first["Location"]
     assert Appointment.objects.count() == 1
     other, outcome = post(
         client, appointment_body(slot.pk, patient.pk, description="x"), HTTP_IDEMPOTENCY_KEY="fhir-key-1"
