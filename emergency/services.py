@@ -1,5 +1,7 @@
 """Emergency and ambulance rules that write. One transaction each; rows locked emergency first, then ambulance."""
 
+from collections.abc import Callable, Sequence
+
 from django.db import transaction
 from django.db.models import F
 from django.db.models.functions import Coalesce
@@ -50,6 +52,23 @@ def _on_open_emergency(ambulance: Ambulance) -> bool:
     return Emergency.objects.filter(ambulance=ambulance, status__in=Emergency.OPEN_STATUSES).exists()
 
 
+# An ambulance serves one job at a time: an open emergency, or a job of an app above this one (a
+# transfer between hospitals). Such an app registers here, at startup, how to tell whether it holds an
+# ambulance, so the manual status and hospital changes refuse its ambulances too without this app
+# importing it. Taking an ambulance for any job needs it `available` under its row lock (ambulance_take).
+_OTHER_JOBS: list[Callable[[int], bool]] = []
+
+
+def register_ambulance_job(holds: Callable[[int], bool]) -> None:
+    """`holds(ambulance_id)`: whether an open job of the registering app has that ambulance."""
+    if holds not in _OTHER_JOBS:
+        _OTHER_JOBS.append(holds)
+
+
+def _on_open_job(ambulance: Ambulance) -> bool:
+    return _on_open_emergency(ambulance) or any(holds(ambulance.pk) for holds in _OTHER_JOBS)
+
+
 def _place(*, ambulance: Ambulance, latitude: float, longitude: float, by: User | None) -> None:
     now = timezone.now()
     ambulance.latitude, ambulance.longitude, ambulance.location_updated_at = latitude, longitude, now
@@ -92,9 +111,10 @@ def ambulance_update(*, by: User, ambulance: Ambulance, data: dict) -> Ambulance
     if hospital.pk != ambulance.hospital_id:
         if not is_admin(by):
             raise PermissionDenied("Only an administrator moves an ambulance to another hospital.")
-        if _on_open_emergency(ambulance):
+        if _on_open_job(ambulance):
             raise Conflict(
-                "The ambulance is on an open emergency; it cannot change hospital now.", code="ambulance_busy"
+                "The ambulance is on an open emergency or transfer; it cannot change hospital now.",
+                code="ambulance_busy",
             )
         if "driver" not in data and ambulance.driver_id is not None:
             data["driver"] = None  # the old driver belongs to the old hospital
@@ -149,8 +169,10 @@ def ambulance_status_set(*, by: User, ambulance: Ambulance, status: str) -> Ambu
         raise serializers.ValidationError(
             {"status": ["dispatched and busy are set only through emergencies."]}, code="invalid_choice"
         )
-    if _on_open_emergency(ambulance):
-        raise Conflict("The ambulance is on an open emergency; resolve or cancel it first.", code="ambulance_busy")
+    if _on_open_job(ambulance):
+        raise Conflict(
+            "The ambulance is on an open emergency or transfer; finish or cancel it first.", code="ambulance_busy"
+        )
     previous = ambulance.status
     ambulance.status = status
     ambulance.save(update_fields=["status", "updated_at"])
@@ -229,36 +251,45 @@ def emergency_report(*, reporter: User | None, data: dict) -> Emergency:
     return emergency
 
 
-def _candidate_ambulances(emergency: Emergency):
-    """Available ambulances of the emergency's hospital, nearest to the emergency first.
+def _available_ambulances(*, hospital_ids: Sequence[int], latitude: float | None, longitude: float | None):
+    """Available ambulances of those hospitals, nearest to (latitude, longitude) first.
 
-    An ambulance that never reported a position counts as standing at its hospital. Without
-    coordinates on the emergency, its hospital's position is the reference point.
+    An ambulance that never reported a position counts as standing at its hospital. Without a
+    reference point, by id.
     """
-    queryset = Ambulance.objects.filter(hospital_id=emergency.hospital_id, status=Ambulance.Status.AVAILABLE)
-    hospital = emergency.hospital
-    lat, lng = emergency.latitude, emergency.longitude
-    if lat is None:
-        lat, lng = hospital.latitude, hospital.longitude
-    if lat is None:
+    queryset = Ambulance.objects.filter(hospital_id__in=hospital_ids, status=Ambulance.Status.AVAILABLE)
+    if latitude is None or longitude is None:
         return queryset.order_by("pk")
     return (
         queryset.annotate(
             position_lat=Coalesce("latitude", "hospital__latitude"),
             position_lng=Coalesce("longitude", "hospital__longitude"),
         )
-        .annotate(distance_km=geo.distance_km_expression(lat, lng, "position_lat", "position_lng"))
+        .annotate(distance_km=geo.distance_km_expression(latitude, longitude, "position_lat", "position_lng"))
         .order_by(F("distance_km").asc(nulls_last=True), "pk")
     )
 
 
-def _take_ambulance(*, emergency: Emergency, ambulance_id: int | None) -> Ambulance:
+def ambulance_take(
+    *,
+    hospital_ids: Sequence[int],
+    ambulance_id: int | None = None,
+    latitude: float | None = None,
+    longitude: float | None = None,
+) -> Ambulance:
+    """Lock and return an available ambulance of one of `hospital_ids` for a job (call inside a transaction).
+
+    The given one (unknown: 404; another hospital's: 400 `hospital_mismatch`; not available: 409
+    `ambulance_busy` / `ambulance_unavailable`), or the available one nearest to (latitude, longitude)
+    (none: 409 `no_ambulance_available`). The caller sets its new status in the same transaction: the
+    row lock and the `available` re-check are what keep one ambulance on one job.
+    """
     if ambulance_id is not None:
         # Blocks while another dispatch holds this ambulance; the status is read after it commits.
         ambulance = Ambulance.objects.select_for_update().filter(pk=ambulance_id).first()
         if ambulance is None:
             raise NotFound("No such ambulance.")
-        if ambulance.hospital_id != emergency.hospital_id:
+        if ambulance.hospital_id not in hospital_ids:
             raise serializers.ValidationError(
                 {"ambulance_id": ["The ambulance belongs to another hospital."]}, code="hospital_mismatch"
             )
@@ -272,15 +303,33 @@ def _take_ambulance(*, emergency: Emergency, ambulance_id: int | None) -> Ambula
         return ambulance
     # Candidates are read without locks, then locked one at a time and re-checked: a concurrent
     # dispatch that took one makes the re-check fail and we move on to the next nearest.
-    for candidate_id in _candidate_ambulances(emergency).values_list("pk", flat=True)[:50]:
+    candidates = _available_ambulances(hospital_ids=hospital_ids, latitude=latitude, longitude=longitude)
+    for candidate_id in candidates.values_list("pk", flat=True)[:50]:
         ambulance = (
             Ambulance.objects.select_for_update()
-            .filter(pk=candidate_id, status=Ambulance.Status.AVAILABLE, hospital_id=emergency.hospital_id)
+            .filter(pk=candidate_id, status=Ambulance.Status.AVAILABLE, hospital_id__in=hospital_ids)
             .first()
         )
         if ambulance is not None:
             return ambulance
-    raise Conflict("No ambulance of this hospital is available.", code="no_ambulance_available")
+    where = "this hospital" if len(hospital_ids) == 1 else "these hospitals"
+    raise Conflict(f"No ambulance of {where} is available.", code="no_ambulance_available")
+
+
+def ambulance_free(*, ambulance_id: int) -> None:
+    """The job that held the ambulance ended (inside its transaction): it is available again."""
+    Ambulance.objects.filter(pk=ambulance_id).update(status=Ambulance.Status.AVAILABLE, updated_at=timezone.now())
+
+
+def _take_ambulance(*, emergency: Emergency, ambulance_id: int | None) -> Ambulance:
+    """The given ambulance of the emergency's hospital, or its available one nearest to the emergency
+    (without coordinates on the emergency, nearest to its hospital)."""
+    latitude, longitude = emergency.latitude, emergency.longitude
+    if latitude is None:
+        latitude, longitude = emergency.hospital.latitude, emergency.hospital.longitude
+    return ambulance_take(
+        hospital_ids=[emergency.hospital_id], ambulance_id=ambulance_id, latitude=latitude, longitude=longitude
+    )
 
 
 @transaction.atomic

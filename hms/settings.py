@@ -305,12 +305,12 @@ SPECTACULAR_SETTINGS = {
         "SlotStatusEnum": "appointments.models.SlotStatus",
         "AppointmentStatusEnum": "appointments.models.AppointmentStatus",
         "HoldStatusEnum": "appointments.models.HoldStatus",
-        "StockLotStatusEnum": "bloodbank.models.StockLotStatus",
         "WaitlistStatusEnum": "appointments.waitlist_models.WaitlistStatus",
         "JobRunTriggerEnum": "hms.models.JobRunTrigger",
         "JobScheduleSourceEnum": "hms.jobs.schedules.ScheduleSource",
         "QueueEntryStatusEnum": "appointments.queue_models.QueueEntryStatus",
         "QueueEntryPriorityEnum": "appointments.queue_models.QueueEntryPriority",
+        "ReferralStatusEnum": "transfers.models.ReferralStatus",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_standardized_errors.openapi_hooks.postprocess_schema_enums",

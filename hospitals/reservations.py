@@ -86,3 +86,28 @@ def bed_release(*, by: User, bed: Bed) -> Bed:
         detail={"operation": "release"},
     )
     return bed
+
+
+@transaction.atomic
+def reservation_end_for(*, by: User, bed_id: int, patient_id: int, detail: dict | None = None) -> bool:
+    """End the bed's reservation if it is (still, lapsed or not) held for `patient_id`; False when it is not.
+
+    For a workflow that has decided itself who may act (a referral cancelled by the origin's staff frees
+    the bed it reserved at the destination). A bed whose reservation lapsed and was taken since is left alone.
+    """
+    bed = lock_bed(bed_id)
+    if bed.status != BedStatus.RESERVED or bed.reserved_for_id != patient_id:
+        return False
+    bed.status = BedStatus.AVAILABLE
+    bed.clear_reservation()
+    bed.save(update_fields=["status", *RESERVATION_FIELDS, "updated_at"])
+    beds_changed(hospital_id=bed.hospital_id)
+    record(
+        action=Action.ACTION,
+        actor=by,
+        object_type="bed",
+        object_id=bed.pk,
+        patient_id=patient_id,
+        detail={"operation": "release", **(detail or {})},
+    )
+    return True

@@ -292,6 +292,13 @@ def bed_discharge(*, by: User, bed: Bed) -> Admission:
     """Close the bed's active admission; the bed goes to cleaning."""
     if not operates_beds_of(by, bed.hospital_id):
         raise PermissionDenied("Only an administrator, or this hospital's admin or doctors, may discharge.")
+    return discharge_from_bed(by=by, bed=bed)
+
+
+@transaction.atomic
+def discharge_from_bed(*, by: User, bed: Bed, detail: dict | None = None) -> Admission:
+    """bed_discharge for a workflow that has decided itself who may act (a referral completed by the
+    destination's staff discharges the patient at the origin); `detail` joins the audit entry."""
     bed = lock_bed(bed.pk)
     admission = _active_admission(bed)
     if admission is None:
@@ -307,7 +314,7 @@ def bed_discharge(*, by: User, bed: Bed) -> Admission:
         object_type="admission",
         object_id=admission.pk,
         patient_id=admission.patient_id,
-        detail={"operation": "discharge", "bed_id": bed.pk},
+        detail={"operation": "discharge", "bed_id": bed.pk, **(detail or {})},
     )
     return admission
 

@@ -1,3 +1,9 @@
 """Routes of the transfers app."""
 
-urlpatterns = []
+from hms.api.routers import OptionalSlashRouter
+from transfers import views
+
+router = OptionalSlashRouter()
+router.register("referrals", views.ReferralViewSet, basename="referral")
+
+urlpatterns = [*router.urls]

@@ -30,7 +30,8 @@ class ScopedQuerysetMixin:
     - `public_read`: every caller, anonymous included, sees every (active) row; the permission classes
       decide who writes. The role lookups below are then not used.
     - `owner_lookups`: lookups compared with the caller's id, for every role (the patient, the requester).
-    - `hospital_lookups`: role -> lookup compared with the caller's `hospital_id`.
+    - `hospital_lookups`: role -> lookup (or tuple of lookups, any of which may match) compared with the
+      caller's `hospital_id` (a referral: its origin or its destination).
     - `user_lookups`: role -> lookup compared with the caller's id (e.g. the treating doctor).
     Admin sees everything; anyone else sees the union of the lookups that apply to them.
     """
@@ -38,7 +39,7 @@ class ScopedQuerysetMixin:
     active_lookups: tuple[str, ...] = ()
     public_read: bool = False
     owner_lookups: tuple[str, ...] = ()
-    hospital_lookups: dict[str, str] = {}
+    hospital_lookups: dict[str, str | tuple[str, ...]] = {}
     user_lookups: dict[str, str] = {}
 
     def get_queryset(self):
@@ -57,7 +58,9 @@ class ScopedQuerysetMixin:
         for lookup in self.owner_lookups:
             condition |= Q(**{lookup: user.pk})
         if role in self.hospital_lookups and user.hospital_id is not None:
-            condition |= Q(**{self.hospital_lookups[role]: user.hospital_id})
+            lookups = self.hospital_lookups[role]
+            for lookup in (lookups,) if isinstance(lookups, str) else lookups:
+                condition |= Q(**{lookup: user.hospital_id})
         if role in self.user_lookups:
             condition |= Q(**{self.user_lookups[role]: user.pk})
         return queryset.filter(condition)

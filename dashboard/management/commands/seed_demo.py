@@ -24,6 +24,7 @@ from dashboard.scale import BenchData
 from emergency.demo import DRIVER_PASSWORD, DRIVER_USERNAME, seed_emergency
 from hms.api.readcache import writes_committed
 from hospitals.demo import seed_hospitals
+from transfers.demo import seed_transfers
 
 ADMIN_DEMO_USERNAME = "admin"
 ADMIN_DEMO_PASSWORD = "Admin-Pass-2026"
@@ -89,6 +90,8 @@ class Command(BaseCommand):
         )
         if patient is not None and patient.role == User.Role.USER:
             self._book_demo_appointment(patient)
+        out.write("Referrals")
+        seed_transfers(hospitals=hospitals, patient=patient, by=admin, stdout=out)
         wanted = [
             (admin, ADMIN_DEMO_PASSWORD),
             (hospital_admin, HOSPITAL_ADMIN_PASSWORD),
