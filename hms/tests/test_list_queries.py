@@ -11,6 +11,7 @@ import datetime
 
 import pytest
 from django.db import connection
+from django.db.models import Count
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -18,9 +19,11 @@ from accounts.activity import record
 from accounts.tests.factories import UserFactory
 from appointments.demo import seed_appointments
 from appointments.models import Appointment, Slot
+from appointments.queue_models import OpdQueue, QueueEntry
+from appointments.waitlist_models import DoctorLeave
 from appointments.tests.factories import AppointmentFactory
 from bloodbank.demo import seed_bloodbank
-from bloodbank.models import BloodBank
+from bloodbank.models import BloodBank, StockLot
 from bloodbank.tests.factories import BloodRequestFactory
 from conftest import client_for
 from emergency.demo import seed_emergency
@@ -90,6 +93,22 @@ def world(admin_user):
             f"/api/v1/ambulances/{ambulance.pk}/location", {"latitude": latitude, "longitude": 73.85}, format="json"
         )
         assert response.status_code == 200, response.content
+    demo_queue = OpdQueue.objects.first()  # the demo's queue of today, and one of tomorrow: the queue list
+    OpdQueue.objects.create(
+        doctor_id=demo_queue.doctor_id,
+        hospital_id=demo_queue.hospital_id,
+        date=demo_queue.date + datetime.timedelta(days=1),
+    )
+    leave_doctor = slots[0].doctor  # a doctor's leaves (each closing one slot): the leave list
+    for days in (30, 31, 32):
+        start = timezone.now() + datetime.timedelta(days=days)
+        leave = DoctorLeave.objects.create(
+            doctor=leave_doctor,
+            hospital_id=leave_doctor.hospital_id,
+            start=start,
+            end=start + datetime.timedelta(hours=1),
+        )
+        leave.closed_slots.set(slots[:1])
     webhook = WebhookDeliveryFactory.create_batch(3)[0].webhook  # webhooks, and a delivery log of one
     WebhookDeliveryFactory.create_batch(2, webhook=webhook)
     return {"hospital": hospital.pk, "ambulance": ambulance.pk, "patient": patient, "webhook": webhook.pk}
@@ -99,9 +118,18 @@ def _url(path: str, ids: dict) -> str:
     """Fill `{id}` with a hospital's id, or an ambulance's for the ambulance routes."""
     if "{" not in path:
         return path
+    if "{doctor_id}" in path:  # a doctor's leaves: the doctor holding the most
+        leave = DoctorLeave.objects.values("doctor_id").annotate(n=Count("id")).order_by("-n").first()
+        return path.replace("{doctor_id}", str(leave["doctor_id"]))
     assert path.count("{") == 1 and "{id}" in path, f"add an id source for {path}"
     source = "ambulance" if "ambulance" in path else "hospital"
     source = "webhook" if path.startswith("/api/v1/webhooks/") else source
+    if path.startswith("/api/v1/queues/"):  # the queue holding the most entries (the demo's)
+        queue = QueueEntry.objects.values("queue_id").annotate(n=Count("id")).order_by("-n").first()
+        return path.replace("{id}", str(queue["queue_id"]))
+    if path.startswith("/api/v1/blood-banks/"):  # the bank holding the most lots (the demo stocks every bank)
+        bank = StockLot.objects.values("blood_bank_id").annotate(n=Count("id")).order_by("-n").first()
+        return path.replace("{id}", str(bank["blood_bank_id"]))
     return path.replace("{id}", str(ids[source]))
 
 
