@@ -355,10 +355,12 @@ def reminders(*, batch: int = REMINDER_BATCH) -> dict:
         )
         after = 0
         while True:
-            page = list(due.filter(pk__gt=after)[:batch])
-            if not page:
-                break
             with transaction.atomic():
+                # A page of rows no other worker is on (SKIP LOCKED): two workers share the work
+                # instead of rendering the same reminders; the unique key still decides.
+                page = list(due.filter(pk__gt=after).select_for_update(skip_locked=True, of=("self",))[:batch])
+                if not page:
+                    break
                 created += len(notifications_create(_reminder_specs(page, window)))
             after = page[-1].pk
     return {"created": created}
