@@ -27,6 +27,9 @@ ENDPOINTS = [
     ("dashboard_admin", "GET /api/v1/dashboard (admin)", "/auth", "read"),
     ("dashboard_patient", "GET /api/v1/dashboard (patient)", "/auth", "read"),
     ("booking", "POST /api/v1/appointments (booking mix)", "/auth", "write"),
+    # FHIR R4 (issue 19): a schedule's free slots from today, a patient's appointments.
+    ("fhir_slots", "GET /fhir/R4/Slot?schedule=..&start=ge..&status=free", "/rows", "read"),
+    ("fhir_appointments", "GET /fhir/R4/Appointment?patient=..", "/rows", "read"),
 ]
 TARGETS = {"public": 0.7, "read": 0.7, "write": 0.5}
 GROWTH = ["slots", "near", "availability", "stock", "dashboard_admin", "dashboard_patient"]

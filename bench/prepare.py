@@ -17,6 +17,7 @@ import sys
 import time
 from datetime import timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -100,6 +101,15 @@ def main() -> None:
     tokens = {"admin": access(admin), "patient": access(patient)}
 
     near = f"{hospital.latitude},{hospital.longitude}"
+    # FHIR: the OPD schedule of the hospital's first bookable slot, searched from the hospital's today.
+    schedule_id = (
+        Slot.objects.bookable()
+        .filter(hospital=hospital, opd_schedule__isnull=False)
+        .order_by("start")
+        .values_list("opd_schedule_id", flat=True)
+        .first()
+    )
+    local_today = now.astimezone(ZoneInfo(hospital.timezone)).date()
     reads = {
         "health": ("/health", None),
         "slots": (f"/api/v1/slots?available=true&hospital_id={hospital.pk}", "patient"),
@@ -108,6 +118,11 @@ def main() -> None:
         "stock": (f"/api/v1/blood-banks/{bank.pk}/stock", "patient"),
         "dashboard_admin": ("/api/v1/dashboard", "admin"),
         "dashboard_patient": ("/api/v1/dashboard", "patient"),
+        "fhir_slots": (
+            f"/fhir/R4/Slot?schedule={schedule_id}&start=ge{local_today}&status=free",
+            "patient",
+        ),
+        "fhir_appointments": (f"/fhir/R4/Appointment?patient={patient.pk}", "patient"),
     }
     client = Client(HTTP_HOST="127.0.0.1")
     queries, rows, single = {}, {}, {}
