@@ -20,8 +20,8 @@ from accounts.tests.factories import UserFactory
 from appointments.demo import seed_appointments
 from appointments.models import Appointment, Slot
 from appointments.queue_models import OpdQueue, QueueEntry
-from appointments.waitlist_models import DoctorLeave
 from appointments.tests.factories import AppointmentFactory
+from appointments.waitlist_models import DoctorLeave
 from bloodbank.demo import seed_bloodbank
 from bloodbank.models import BloodBank, StockLot
 from bloodbank.tests.factories import BloodRequestFactory
