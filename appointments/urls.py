@@ -11,7 +11,9 @@ router.register("appointments", views.AppointmentViewSet, basename="appointment"
 router.register("visits", views.VisitViewSet, basename="visit")
 router.register("holds", views.HoldViewSet, basename="hold")
 router.register("waitlist", waitlist_views.WaitlistViewSet, basename="waitlist")
-router.register(r"doctors/(?P<doctor_id>[0-9]+)/leaves", waitlist_views.DoctorLeaveViewSet, basename="doctor-leave")
+router.register(
+    r"doctors/(?P<doctor_id>[0-9]{1,18})/leaves", waitlist_views.DoctorLeaveViewSet, basename="doctor-leave"
+)
 router.register("queues", queue_views.QueueViewSet, basename="queue")
 
 urlpatterns = [

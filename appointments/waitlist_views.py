@@ -131,7 +131,7 @@ class DoctorLeaveViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
     permission_classes = [LeaveAccess]
     filterset_class = LeaveFilter
     ordering_fields = ["start", "id"]
-    lookup_value_regex = "[0-9]+"
+    lookup_value_regex = "[0-9]{1,18}"
 
     @property
     def doctor(self) -> Doctor:
