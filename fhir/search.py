@@ -100,7 +100,7 @@ def search(rtype: ResourceType, request) -> dict:
         if skip >= part_total:
             skip -= part_total
             continue
-        page = list(queryset[skip : skip + room])
+        page = list(part.page(queryset, ctx)[skip : skip + room])
         rows.extend((part, row) for row in page)
         room -= len(page)
         skip = 0
@@ -161,7 +161,7 @@ def read(rtype: ResourceType, resource_id: str, request) -> dict:
     row = None
     if found is not None:
         part, pk = found
-        row = part.queryset(ctx).filter(pk=pk).first()
+        row = part.page(part.queryset(ctx), ctx).filter(pk=pk).first()
     audited = found is not None and found[0].audit_type
     if row is None:
         if audited:
