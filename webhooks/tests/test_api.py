@@ -278,3 +278,37 @@ def test_hospital_admin_private_topics_follow_the_feeds_own_rule(
     assert _create(hospital_admin_client, topics=[f"emergency.{own.pk}"]).status_code == 201
     response = _create(hospital_admin_client, topics=[f"emergency.{other.pk}"])
     assert response.status_code == 400 and _codes(response) == [("topic_not_allowed", "topics")]
+
+
+JUNK = [
+    {},
+    {"url": 5, "topics": "hospital.1.beds"},
+    {"url": "https://hooks.example.com/in", "topics": []},
+    {"url": "https://hooks.example.com/in", "topics": [None]},
+    {"url": "https://hooks.example.com/in", "topics": [{"a": 1}]},
+    {"url": "https://hooks.example.com/in", "topics": ["x" * 5000]},
+    {"url": "https://hooks.example.com/in", "topics": ["hospital.99999999999999999999.beds"]},
+    {"url": "https://hooks.example.com/in", "topics": ["hospital.1.beds"] * 60},
+    {"url": "https://hooks.example.com:99999/in", "topics": ["hospital.1.beds"]},
+    {"url": "https://" + "a" * 300 + ".example.com/", "topics": ["hospital.1.beds"]},
+    {"url": "https://xn--nxasmq6b.example.com/", "topics": ["hospital.1.beds"]},
+    {"url": "https://[fe80::1%25eth0]/", "topics": ["hospital.1.beds"]},
+    {"url": "https://0x7f000001/", "topics": ["hospital.1.beds"]},
+    {"url": "https://hooks.example.com/" + "p" * 3000, "topics": ["hospital.1.beds"]},
+    {"url": "https://hooks.example.com/in", "topics": ["hospital.1.beds"], "is_active": "maybe"},
+    ["not", "an", "object"],
+]
+
+
+@pytest.mark.parametrize("body", JUNK)
+def test_junk_never_answers_500(admin_client, hospital_admin_client, hospital, body, settings):
+    settings.WEBHOOKS_ALLOW_PRIVATE = False  # the real resolver: nothing here resolves to a public address
+    webhook = WebhookFactory(hospital=hospital)
+    for client in (admin_client, hospital_admin_client):
+        for method, path in (("post", URL), ("put", f"{URL}/{webhook.pk}"), ("patch", f"{URL}/{webhook.pk}")):
+            response = getattr(client, method)(path, body, format="json")
+            assert response.status_code in (200, 201, 400), (method, body, response.content)
+    for path in (f"{URL}/abc", f"{URL}/{webhook.pk}/deliveries/abc/redeliver", f"{URL}/99999999999999999999"):
+        assert admin_client.post(path).status_code in (404, 405)
+    assert admin_client.get(f"{URL}/{webhook.pk}/deliveries", {"page": "x"}).status_code in (400, 404)
+    assert admin_client.get(URL, {"is_active": "maybe"}).status_code == 400
