@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.db.models import Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import User
@@ -499,7 +500,8 @@ def _visits(ctx):
 
 
 def _admissions(ctx):
-    return scoped(AdmissionViewSet, ctx.request, Admission.objects.select_related("hospital").order_by("id"))
+    queryset = Admission.objects.select_related("hospital").alias(last_updated=Coalesce("discharged_at", "admitted_at"))
+    return scoped(AdmissionViewSet, ctx.request, queryset.order_by("id"))
 
 
 ENCOUNTER = ResourceType(
@@ -520,7 +522,7 @@ ENCOUNTER = ResourceType(
             "admission",
             _admissions,
             lambda row, ctx: mapping.encounter_admission(row),
-            "admitted_at",
+            "last_updated",  # as meta.lastUpdated: the discharge, else the admission
             filters={
                 "patient": _reference_filter("Patient", "patient_id", parameter="patient"),
                 "date": _date_filter("date", "admitted_at"),

@@ -361,6 +361,22 @@ def test_practitioner_name_and_schedule_actor(api, hospital):
     assert bundle["entry"][0]["resource"]["actor"][0] == {"reference": f"Practitioner/{asha.pk}"}
 
 
+def test_last_updated_of_an_admission_is_its_discharge(admin_user, hospital, patient):
+    admitted = timezone.now() - timedelta(days=10)
+    admission = AdmissionFactory(
+        bed=BedFactory(ward=WardFactory(hospital=hospital)),
+        patient=patient,
+        admitted_at=admitted,
+        discharged_at=admitted + timedelta(days=3),
+    )
+    client = client_for(admin_user)
+    _, body = get(client, f"Encounter/admission-{admission.pk}")
+    assert datetime.fromisoformat(body["meta"]["lastUpdated"]) == admission.discharged_at
+    stamp = body["meta"]["lastUpdated"]
+    assert ids_of(get(client, f"Encounter?_lastUpdated=ge{stamp}")[1]) == [f"admission-{admission.pk}"]
+    assert get(client, f"Encounter?_lastUpdated=gt{stamp}")[1]["total"] == 0
+
+
 def test_last_updated_filters_by_meta_last_updated(api, hospital):
     doctor = DoctorFactory(hospital=hospital)
     _, body = get(api, f"Practitioner/{doctor.pk}")
