@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test lint format venv migrate bench bench-push bench-mixed fuzz race clean
+.PHONY: run test lint format venv migrate bench bench-push bench-export bench-mixed fuzz race clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -82,6 +82,10 @@ bench: venv
 # The change feed under load: 1,000 SSE + 1,000 WebSocket clients while bookings run (bench/push.py).
 bench-push: venv
 	HMS_TESTING=0 bin/with-postgres $(PY) bench/push.py
+
+# A 200,000-row CSV export over HTTP from one gunicorn worker: rows/s and the worker's peak RSS (bench/export.py).
+bench-export: venv
+	HMS_TESTING=0 bin/with-postgres $(PY) bench/export.py
 
 # Reads over random hospitals (scale 0.1) while bookings and cancellations run at 10/s and 50/s
 # (bench/mixed.py); its own throwaway PostgreSQL, kept in bench/.data/pg-mixed (seeded data reused).

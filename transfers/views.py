@@ -6,7 +6,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.status import HTTP_200_OK, HTTP_201_CREATED
 
-from accounts.activity import ClinicalReadAuditMixin
+from accounts.activity import ClinicalReadAuditMixin, ExportMixin
 from hms.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, IDEMPOTENCY_RESPONSES, idempotent
 from hms.api.permissions import has_role
 from hms.api.roles import STAFF_ROLES, Role
@@ -35,6 +35,7 @@ def _referrals():
 )
 @extend_schema(tags=["referrals"])
 class ReferralViewSet(
+    ExportMixin,
     ClinicalReadAuditMixin,
     ScopedQuerysetMixin,
     mixins.ListModelMixin,
@@ -57,6 +58,8 @@ class ReferralViewSet(
     ordering_fields = ["id", "created_at", "updated_at", "status", "urgency"]
     ordering = ["-created_at", "-id"]
     audit_object_type = "referral"
+    export_name = "referrals"
+    export_window = (("from",), ("to",))
 
     def get_queryset(self):
         return self.scope_queryset(_referrals())

@@ -22,6 +22,8 @@ from emergency.models import Emergency, EmergencyEvent
 from emergency.tests.factories import EmergencyFactory
 from hms.api.exports import EXPORT_MAX_DAYS, RANGE_INCOMPLETE, RANGE_TOO_LONG
 from hospitals.tests.factories import AdmissionFactory, BedFactory
+from transfers.models import ReferralEvent
+from transfers.tests.factories import ReferralFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -36,6 +38,7 @@ def _lists(world) -> dict[str, str]:
         "activity": "/api/v1/activity",
         "emergencies": "/api/v1/emergencies",
         "stock_lots": f"/api/v1/blood-banks/{world.bank.pk}/lots",
+        "referrals": "/api/v1/referrals",
     }
 
 
@@ -105,10 +108,13 @@ def rich_world(world):
         emergency=world.emergency, status=Emergency.Status.DISPATCHED, note='to "ward", now', actor=world.admin
     )
     Activity.objects.create(action="update", actor=world.admin, object_type="bed", detail={"note": NASTY, "n": 1})
+    referral = ReferralFactory(patient=world.patient, from_hospital=world.hospital, reason='+fast, "ICU"')
+    ReferralEvent.objects.create(referral=referral, status="accepted", note=NASTY, actor=world.admin)
+    ReferralFactory(patient=world.other_patient, to_hospital=world.hospital)
     return world
 
 
-@pytest.mark.parametrize("name", ["appointments", "admissions", "activity", "emergencies", "stock_lots"])
+@pytest.mark.parametrize("name", ["appointments", "admissions", "activity", "emergencies", "stock_lots", "referrals"])
 def test_csv_equals_the_json_list(rich_world, admin_client, name):
     path = _lists(rich_world)[name]
     items = json_all(admin_client, path)
@@ -129,6 +135,7 @@ def test_csv_equals_the_json_list(rich_world, admin_client, name):
         ("activity", {"action": "update"}),
         ("emergencies", {"status": "reported"}),
         ("stock_lots", {"blood_group": "O-"}),
+        ("referrals", {"status": "requested"}),
     ],
 )
 def test_filtered_csv_equals_the_filtered_json_list(rich_world, admin_client, name, params):
@@ -182,7 +189,8 @@ def test_patient_exports_only_own_appointments(world, patient_client, other_pati
 
 
 def test_other_hospital_staff_export_none_of_its_records(world, other_hospital_admin_client):
-    for path in ("/api/v1/appointments", "/api/v1/admissions", "/api/v1/emergencies"):
+    ReferralFactory(patient=world.patient, from_hospital=world.hospital)
+    for path in ("/api/v1/appointments", "/api/v1/admissions", "/api/v1/emergencies", "/api/v1/referrals"):
         _, rows = csv_of(other_hospital_admin_client.get(path, {"format": "csv"}))
         assert rows == []
 
@@ -204,6 +212,7 @@ def test_refusals_of_an_export_are_json(world, patient_client, api):
         ("/api/v1/appointments", "2026-01-01", "2026-02-01"),
         ("/api/v1/appointments", "2026-01-01T00:00:00Z", "2026-03-01T00:00:00Z"),
         ("/api/v1/emergencies", "2026-01-01T00:00:00Z", "2026-02-15T00:00:00Z"),
+        ("/api/v1/referrals", "2026-01-01T00:00:00Z", "2026-02-15T00:00:00Z"),
     ],
 )
 def test_window_over_31_days_is_refused_with_its_code(world, admin_client, path, start, end):
@@ -307,3 +316,9 @@ def resident_bytes() -> int:
     """This process's resident set now (Linux)."""
     with open("/proc/self/statm") as statm:
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def test_patient_exports_only_own_referrals(rich_world, patient_client):
+    _, rows = csv_of(patient_client.get("/api/v1/referrals", {"format": "csv"}))
+    assert {row["patient_id"] for row in rows} == {str(rich_world.patient.pk)}
+    assert all(json.loads(row["events"]) for row in rows)
