@@ -213,18 +213,25 @@ def location_hospital(hospital: Hospital) -> dict:
     )
 
 
+def _location_within(resource_id: str, row) -> dict:
+    """What a ward's and a bed's Location share: ids, time, status (their hospital's), mode."""
+    return {
+        "resourceType": "Location",
+        "id": resource_id,
+        "meta": meta(row.updated_at),
+        "identifier": identifier(resource_id),
+        "status": "active" if row.hospital.is_active else "inactive",
+        "mode": "instance",
+    }
+
+
 def location_ward(ward) -> dict:
     return _drop_empty(
         {
-            "resourceType": "Location",
-            "id": f"ward-{ward.pk}",
-            "meta": meta(ward.updated_at),
-            "identifier": identifier(f"ward-{ward.pk}"),
-            "status": "active" if ward.hospital.is_active else "inactive",
+            **_location_within(f"ward-{ward.pk}", ward),
             "name": ward.name,
             "description": f"{ward.get_ward_type_display()} ward"
             + (f" {ward.ward_number}" if ward.ward_number else ""),
-            "mode": "instance",
             "type": [{"text": ward.get_ward_type_display()}],
             "physicalType": _physical_type("wa", "Ward"),
             "managingOrganization": reference("Organization", f"hospital-{ward.hospital_id}"),
@@ -237,14 +244,9 @@ def location_bed(bed, now=None) -> dict:
     code, display = BED_STATUS_CODES[bed.shown_status_at(now)]
     return _drop_empty(
         {
-            "resourceType": "Location",
-            "id": f"bed-{bed.pk}",
-            "meta": meta(bed.updated_at),
-            "identifier": identifier(f"bed-{bed.pk}"),
-            "status": "active" if bed.hospital.is_active else "inactive",
+            **_location_within(f"bed-{bed.pk}", bed),
             "operationalStatus": {"system": BED_STATUS, "code": code, "display": display},
             "name": f"{bed.ward.name} bed {bed.bed_number}",
-            "mode": "instance",
             "type": [{"text": bed.get_bed_type_display()}],
             "physicalType": _physical_type("bd", "Bed"),
             "managingOrganization": reference("Organization", f"hospital-{bed.hospital_id}"),

@@ -238,12 +238,16 @@ PRACTITIONER_ROLE = ResourceType(
 # --- Organization ------------------------------------------------------------------------------------------
 
 
+def _hospitals(ctx):
+    return scoped(HospitalViewSet, ctx.request, Hospital.objects.order_by("id"))
+
+
 ORGANIZATION = ResourceType(
     "Organization",
     [
         Part(
             "hospital",
-            lambda ctx: scoped(HospitalViewSet, ctx.request, Hospital.objects.order_by("id")),
+            _hospitals,
             lambda row, ctx: mapping.organization_hospital(row),
             "updated_at",
             zone_field="timezone",
@@ -298,7 +302,7 @@ LOCATION = ResourceType(
     [
         Part(
             "hospital",
-            lambda ctx: scoped(HospitalViewSet, ctx.request, Hospital.objects.order_by("id")),
+            _hospitals,
             lambda row, ctx: mapping.location_hospital(row),
             "updated_at",
             zone_field="timezone",
