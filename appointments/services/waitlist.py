@@ -147,9 +147,15 @@ def waitlist_leave(*, by: User, entry: WaitlistEntry) -> WaitlistEntry:
         slot = bookings._locked_slots().select_related("doctor__user").get(pk=slot_id)
         settle_lapsed_holds(slot)
     entry = WaitlistEntry.objects.select_for_update(of=("self",)).select_related("hold").get(pk=entry.pk)
+    if entry.status == Status.OFFERED and (slot is None or entry.hold.slot_id != slot.pk):
+        # Offered between our first read and the entry's lock: its slot is locked now (after the entry,
+        # against the usual order; offers themselves never wait for an entry, they skip locked ones).
+        slot = bookings._locked_slots().select_related("doctor__user").get(pk=entry.hold.slot_id)
+        settle_lapsed_holds(slot)
+        entry.hold.refresh_from_db()
     if entry.current_status not in WaitlistEntry.ACTIVE:
         raise Conflict(f"This waitlist entry is {entry.current_status}; it is no longer in line.", code=WAITLIST_CLOSED)
-    if entry.status == Status.OFFERED and slot is not None and entry.hold.slot_id == slot.pk:
+    if entry.status == Status.OFFERED:
         _release_offer_hold(entry.hold, slot)
     entry.status = Status.LEFT
     entry.save(update_fields=["status", "updated_at"])
