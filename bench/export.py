@@ -150,7 +150,7 @@ def main() -> None:
 
         def count(chunk: bytes) -> None:
             nonlocal lines
-            lines += chunk.count(b"\r\n")
+            lines += chunk.count(b"\n")  # reads split anywhere, "\r\n" too; lot numbers hold no newline
 
         status, size, first, seconds = get(port, path + "?format=csv", token, sink=count)
         peak = memory_kb(worker, "VmHWM")
