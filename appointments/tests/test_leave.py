@@ -230,3 +230,21 @@ def test_leave_list_runs_in_bounded_queries(django_assert_max_num_queries, docto
         body = doctor_client.get(leaves_url(doctor)).json()
     assert body["count"] == 6
     assert all(len(row["closed_slot_ids"]) == 1 for row in body["results"])
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"start": "0001-01-01T00:00:00Z", "end": "9999-12-31T23:59:59Z"},
+        {"start": "9999-12-31T23:59:59Z", "end": "9999-12-31T23:59:59Z"},
+        {"start": "2030-01-01T10:00:00", "end": "2030-01-01T11:00:00", "cancel_bookings": "maybe"},
+        {"start": [], "end": {}, "reason": "x" * 600},
+    ],
+)
+def test_junk_leave_and_waitlist_input_is_400_never_500(doctor_client, patient_client, doctor, body):
+    assert_error(doctor_client.post(leaves_url(doctor), body, format="json"), 400)
+    junk = {"doctor_id": body.get("start", "x"), "date": "9999-12-31", "from_time": "25:00", **body}
+    assert_error(patient_client.post("/api/v1/waitlist", junk, format="json"), 400)
+    assert_error(doctor_client.get(f"/api/v1/doctors/{'9' * 19}/leaves"), 404)
+    assert patient_client.get("/api/v1/waitlist", {"date": "junk", "status": "nope"}).status_code == 400
