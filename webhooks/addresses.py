@@ -6,6 +6,7 @@ The sender connects to the address checked here, never resolving the name a seco
 
 import ipaddress
 import socket
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -20,12 +21,14 @@ METADATA_ADDRESSES = frozenset(
 )
 
 
-class AddressRefused(Exception):
-    """`code`: url_not_https, url_invalid, url_unresolvable or url_private_address."""
+@dataclass(frozen=True)
+class Target:
+    """Where a webhook URL's request goes: the URL's host (for TLS and `Host`) and the address checked."""
 
-    def __init__(self, code: str, detail: str):
-        super().__init__(detail)
-        self.code, self.detail = code, detail
+    host: str
+    port: int
+    path: str  # path and query
+    address: str
 
 
 def resolve(host: str, port: int) -> list[str]:
@@ -62,38 +65,31 @@ def address_refusal(raw: str) -> str | None:
     return None
 
 
-def parse_url(url: str) -> tuple[str, int, str]:
-    """`(host, port, path_and_query)` of an https URL, or AddressRefused."""
+def target_refusal(url: str) -> Target | tuple[str, str]:
+    """The one address to connect to for `url`, after checking every address its host resolves to;
+    or why it may not be used, as `(code, sentence)` (the refusal codes of the API)."""
     try:
         parts = urlsplit(url)
         port = parts.port or 443
     except ValueError:
-        raise AddressRefused("url_invalid", "Enter a valid https URL.") from None
+        return "url_invalid", "Enter a valid https URL."
     if parts.scheme.lower() != "https":
-        raise AddressRefused("url_not_https", "Webhook URLs must use https.")
+        return "url_not_https", "Webhook URLs must use https."
     if not parts.hostname:
-        raise AddressRefused("url_invalid", "Enter a valid https URL.")
+        return "url_invalid", "Enter a valid https URL."
     if parts.username is not None or parts.password is not None:
-        raise AddressRefused("url_invalid", "A webhook URL may not carry credentials; sign with the secret instead.")
-    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    return parts.hostname, port, target
-
-
-def checked_address(url: str) -> tuple[str, int, str, str]:
-    """`(host, port, path, address)`: the URL's parts and the one address to connect to, after
-    checking every address the host resolves to; AddressRefused when any of them is refused."""
-    host, port, target = parse_url(url)
+        return "url_invalid", "A webhook URL may not carry credentials; sign with the secret instead."
+    host = parts.hostname
     try:
         addresses = resolve(host, port)
     except (OSError, UnicodeError, ValueError):
-        raise AddressRefused("url_unresolvable", f"The host '{host[:100]}' does not resolve.") from None
+        addresses = []
     if not addresses:
-        raise AddressRefused("url_unresolvable", f"The host '{host[:100]}' does not resolve.")
+        return "url_unresolvable", f"The host '{host[:100]}' does not resolve."
     for address in addresses:
         refusal = address_refusal(address)
         if refusal:
-            raise AddressRefused(
-                "url_private_address", f"The host '{host[:100]}' is not reachable from here: {refusal}"
-            )
+            return "url_private_address", f"The host '{host[:100]}' is not reachable from here: {refusal}"
     ipv4 = [address for address in addresses if ":" not in address]
-    return host, port, target, (ipv4 or addresses)[0]
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return Target(host, port, path, (ipv4 or addresses)[0])

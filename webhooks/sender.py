@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from webhooks.addresses import AddressRefused, checked_address
+from webhooks.addresses import target_refusal
 
 CONNECT_TIMEOUT = 5.0
 MAX_KEPT_BODY = 1024
@@ -54,20 +54,20 @@ def _abort(connection: PinnedHTTPSConnection) -> None:
 
 def post(url: str, body: bytes, headers: dict[str, str]) -> Outcome:
     """POST `body`; delivered when a 2xx arrives within WEBHOOKS_TIMEOUT_SECONDS."""
-    try:
-        host, port, target, address = checked_address(url)
-    except AddressRefused as refused:
-        return Outcome(False, error=f"{refused.code}: {refused.detail}")
+    target = target_refusal(url)
+    if isinstance(target, tuple):
+        code, detail = target
+        return Outcome(False, error=f"{code}: {detail}")
     deadline = time.monotonic() + settings.WEBHOOKS_TIMEOUT_SECONDS
     connection = PinnedHTTPSConnection(
-        host, port, address, timeout=settings.WEBHOOKS_TIMEOUT_SECONDS, context=_tls_context()
+        target.host, target.port, target.address, timeout=settings.WEBHOOKS_TIMEOUT_SECONDS, context=_tls_context()
     )
     # The socket timeout bounds each read; this bounds the whole exchange (an endpoint dripping a
     # byte at a time): at the deadline the socket is shut down under the blocked read.
     watchdog = threading.Timer(settings.WEBHOOKS_TIMEOUT_SECONDS, _abort, args=(connection,))
     watchdog.start()
     try:
-        connection.request("POST", target, body=body, headers={**headers, "Content-Type": "application/json"})
+        connection.request("POST", target.path, body=body, headers={**headers, "Content-Type": "application/json"})
         response = connection.getresponse()
         kept = response.read(MAX_KEPT_BODY).decode("utf-8", "replace")
         status = response.status

@@ -16,7 +16,7 @@ from hms.api.exceptions import Conflict
 from hms.api.permissions import role_of
 from hms.api.roles import Role
 from webhooks import signing
-from webhooks.addresses import AddressRefused, checked_address
+from webhooks.addresses import target_refusal
 from webhooks.models import Webhook, WebhookDelivery
 
 PING_TYPE = "webhook.ping"
@@ -38,8 +38,8 @@ def topic_refusal(user: User, name) -> tuple[str, str] | None:
     by the feed's own rule for that user (the registry in feed/topics.py)."""
     try:
         topic = topics.parse(name)
-    except topics.TopicRefused as refused:
-        return refused.code, refused.detail
+    except topics.TopicRefused as refused:  # the feed's only refusal of a name: no such topic
+        return "unknown_topic", refused.detail
     if topic.kind.derived:
         return "topic_not_allowed", f"'{name}' is computed per reader and cannot be sent to a webhook."
     role = role_of(user)
@@ -62,10 +62,10 @@ def _check_topics(user: User, names: list[str]) -> None:
 
 
 def _check_url(url: str) -> None:
-    try:
-        checked_address(url)
-    except AddressRefused as refused:
-        raise ValidationError({"url": [refused.detail]}, code=refused.code) from None
+    target = target_refusal(url)
+    if isinstance(target, tuple):
+        code, detail = target
+        raise ValidationError({"url": [detail]}, code=code)
 
 
 @transaction.atomic
