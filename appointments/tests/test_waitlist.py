@@ -355,3 +355,35 @@ def test_waitlist_list_runs_in_bounded_queries(django_assert_max_num_queries, ad
         body = admin_client.get("/api/v1/waitlist?page_size=100").json()
     assert body["count"] == 8
     assert sorted(row["position"] or 0 for row in body["results"]) == [0, 1, 2, 3, 4, 5, 6, 7]
+
+
+# --- demo and admin -----------------------------------------------------------------------------
+
+
+def test_seed_makes_a_waitlist_once_and_the_admin_lists_it_read_only(admin_site):
+    from io import StringIO
+
+    from accounts.tests.factories import HospitalFactory
+    from appointments.demo import seed_appointments
+    from appointments.waitlist_models import DoctorLeave
+
+    hospitals = [HospitalFactory(), HospitalFactory()]
+    out = StringIO()
+    seed_appointments(hospitals=hospitals, stdout=out)
+    assert "waitlist: 2 new entries" in out.getvalue()
+    assert WaitlistEntry.objects.filter(status=Status.WAITING).count() == 2
+    seed_appointments(hospitals=hospitals, stdout=StringIO())
+    assert WaitlistEntry.objects.count() == 2
+    first = WaitlistEntry.objects.first()
+    leave = DoctorLeave.objects.create(
+        doctor=first.doctor,
+        hospital=first.hospital,
+        start=timezone.now() + timedelta(days=40),
+        end=timezone.now() + timedelta(days=41),
+    )
+    for path in ("waitlistentry", "doctorleave"):
+        assert admin_site.get(f"/admin/appointments/{path}/").status_code == 200, path
+        assert admin_site.get(f"/admin/appointments/{path}/add/").status_code == 403, path
+    assert admin_site.get(f"/admin/appointments/waitlistentry/{first.pk}/change/").status_code == 200
+    assert admin_site.get(f"/admin/appointments/doctorleave/{leave.pk}/change/").status_code == 200
+    assert admin_site.post(f"/admin/appointments/doctorleave/{leave.pk}/delete/", {"post": "yes"}).status_code == 403
