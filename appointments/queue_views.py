@@ -15,11 +15,11 @@ from appointments.queue_models import OpdQueue, QueueEntry
 from appointments.queue_selectors import queue_board, with_counters
 from appointments.queue_serializers import (
     CallIn,
+    OpdQueueOut,
     QueueBoardOut,
     QueueCreateIn,
     QueueEntryIn,
     QueueEntryOut,
-    OpdQueueOut,
 )
 from appointments.services import queues as services
 from hms.api.filters import FilterSet, IdFilter
@@ -102,7 +102,7 @@ class QueueViewSet(ScopedQuerysetMixin, mixins.ListModelMixin, mixins.RetrieveMo
         ],
         responses={200: QueueEntryOut(many=True)},
     )
-    @action(detail=True, methods=["get"], filterset_class=None)
+    @action(detail=True, methods=["get"], filterset_class=None, ordering_fields=[])
     def entries(self, request, pk=None):
         """The queue's entries in token order (names included: staff only)."""
         queue = self.get_object()

@@ -37,7 +37,7 @@ from appointments.models import (
     Slot,
     booking_refusal,
 )
-from appointments.services.queues import queue_join_checked_in, queue_leave_for_appointment
+from appointments.services.queues import queue_join_checked_in, queue_settle_for_appointment
 from appointments.services.seats import settle_lapsed_holds
 from appointments.topics import appointment_changed, slots_topic
 from hms.api.db import prepared_cursor
@@ -359,11 +359,12 @@ def appointment_transition(*, by: User, appointment: Appointment, status: str, r
         patient_id=appointment.patient_id,
         detail={"action": "cancel" if status == Status.CANCELLED else status},
     )
-    # The OPD queue (section 17): a checked-in patient joins with its token; a no-show leaves.
+    # The OPD queue (section 17): a checked-in patient joins with its token; a no-show leaves, a
+    # completed appointment is done.
     if status == Status.CHECKED_IN:
         queue_join_checked_in(by=by, appointment=appointment)
-    elif status == Status.NO_SHOW:
-        queue_leave_for_appointment(by=by, appointment=appointment)
+    else:
+        queue_settle_for_appointment(by=by, appointment=appointment)
     return appointment
 
 

@@ -153,25 +153,35 @@ def queue_join_checked_in(*, by: User | None, appointment: Appointment) -> Queue
     return entry
 
 
-def queue_leave_for_appointment(*, by: User | None, appointment: Appointment) -> None:
-    """The appointment no longer attends (no-show): its open entry, if any, leaves the queue."""
+def queue_settle_for_appointment(*, by: User | None, appointment: Appointment) -> None:
+    """The appointment's queue entry follows it: a no-show leaves the queue (`left`, if still in it),
+    a completed appointment (its action or a visit) is `done`. Called inside the appointment's
+    transaction; no entry (never checked in), nothing to do."""
+    if appointment.status == Appointment.Status.NO_SHOW:
+        sources, target = QueueEntry.OPEN, QueueEntry.Status.LEFT
+    elif appointment.status == Appointment.Status.COMPLETED:
+        sources, target = (*QueueEntry.OPEN, *QueueEntry.SERVING), QueueEntry.Status.DONE
+    else:
+        return
     entry = (
-        QueueEntry.objects.select_for_update()
-        .filter(appointment=appointment, status__in=QueueEntry.OPEN)
+        QueueEntry.objects.select_for_update(of=("self",))
+        .filter(appointment=appointment, status__in=sources)
         .select_related("queue")
         .first()
     )
     if entry is None:
         return
-    entry.status = QueueEntry.Status.LEFT
-    entry.save(update_fields=["status", "updated_at"])
+    entry.status = target
+    if target == QueueEntry.Status.DONE and entry.called_at is None:
+        entry.called_at = timezone.now()  # seen without a call from the queue: when it was settled
+    entry.save(update_fields=["status", "called_at", "updated_at"])
     record(
         action=Action.ACTION,
         actor=by,
         object_type="queue_entry",
         object_id=entry.pk,
         patient_id=entry.patient_id,
-        detail={"action": "left", "appointment_id": appointment.pk},
+        detail={"action": target, "appointment_id": appointment.pk},
     )
     queue_changed(hospital_id=entry.queue.hospital_id)
 

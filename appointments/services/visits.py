@@ -5,6 +5,7 @@ from accounts.activity import Action, record
 from accounts.models import User
 from appointments.models import Appointment, Prescription, Visit
 from appointments.permissions import doctor_of
+from appointments.services.queues import queue_settle_for_appointment
 from appointments.topics import appointment_changed
 from hms.api.exceptions import Conflict
 
@@ -51,6 +52,7 @@ def visit_create(
         appointment.status = Appointment.Status.COMPLETED
         appointment.save(update_fields=["status", "updated_at"])
         appointment_changed(appointment, what=Appointment.Status.COMPLETED)
+        queue_settle_for_appointment(by=by, appointment=appointment)  # its queue entry is done
         record(
             action=Action.ACTION,
             actor=by,

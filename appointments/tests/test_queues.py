@@ -196,6 +196,22 @@ def test_no_show_takes_the_entry_out_of_the_queue(hospital_admin_client, appoint
     assert QueueEntry.objects.get(appointment=appointment).status == "left"
 
 
+def test_completed_appointment_is_done_in_the_queue(hospital_admin_client, appointment):
+    hospital_admin_client.post(f"/api/v1/appointments/{appointment.pk}/check-in")
+    entry = QueueEntry.objects.get(appointment=appointment)
+    hospital_admin_client.post(f"/api/v1/queues/{entry.queue_id}/call-next")
+    assert hospital_admin_client.post(f"/api/v1/appointments/{appointment.pk}/complete").status_code == 200
+    entry.refresh_from_db()
+    assert entry.status == "done"
+
+
+def test_a_visit_completes_the_queue_entry(doctor_client, appointment):
+    doctor_client.post(f"/api/v1/appointments/{appointment.pk}/check-in")
+    response = doctor_client.post("/api/v1/visits", {"appointment_id": appointment.pk}, format="json")
+    assert response.status_code == 201, response.json()
+    assert QueueEntry.objects.get(appointment=appointment).status == "done"
+
+
 # --- call-next -----------------------------------------------------------------------------------
 
 
