@@ -61,6 +61,8 @@ class DateValue:
 def parse_date(parameter: str, text: str) -> DateValue:
     prefix = text[:2] if text[:2] in DATE_PREFIXES else "eq"
     value = text[2:] if text[:2] in DATE_PREFIXES else text
+    # An offset's "+" sent unencoded in a query string arrives as a space.
+    value = value.replace(" ", "+")
     match = _DATE.match(value)
     if match is None:
         raise invalid(parameter, f"'{text[:40]}' is not a FHIR date (YYYY, YYYY-MM, YYYY-MM-DD or a dateTime).")

@@ -425,6 +425,9 @@ def test_slot_start_prefixes_at_local_midnight_boundaries(api):
         response, bundle = get(api, f"Slot?start={value.replace('+', '%2B')}&schedule={schedule.pk}")
         assert response.status_code == 200, value
         assert sorted(ids_of(bundle)) == sorted(expected), value
+    # A "+" left unencoded arrives as a space: read as the offset it was.
+    unencoded = get(api, f"Slot?start=ge{year}-01-10T00:00:00+05:30&schedule={schedule.pk}")[1]
+    assert ids_of(unencoded) == [a]
     both = get(api, f"Slot?start=ge{year}-01-09&start=lt{year}-01-11&schedule={schedule.pk}")[1]
     assert both["total"] == 2
 
