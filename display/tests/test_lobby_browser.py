@@ -184,3 +184,46 @@ def test_lobby_polls_the_feed_where_the_stream_is_unavailable(browser, wsgi_host
     _wait(lambda: _state(browser) == "polling", 15, "the polling state")
     elapsed = _call_next_and_time_it(base, scene, browser, WALK_IN_TOKEN_START)
     assert elapsed < SHOWN_WITHIN, f"shown after {elapsed:.2f} s while polling"
+
+
+@pytest.mark.skipif(not __import__("os").environ.get("LOBBY_BENCH"), reason="a measurement: LOBBY_BENCH=1 to run")
+def test_measure_change_to_screen_over_100_calls(browser, host, scene):
+    """The display's change-to-screen time, measured in the browser: the page itself POSTs call-next
+    (fetch) and a MutationObserver notes when the token on screen changes; p50/p99 over 100 changes."""
+    for index in range(3, 103):
+        QueueEntry.objects.create(queue=scene["queue"], token=WALK_IN_TOKEN_START + index, name=f"P{index}")
+    browser.get(f"{host.base}/display/hospitals/{scene['hospital'].pk}")
+    _wait(lambda: _state(browser) == "live", 15, "the live state")
+    browser.set_script_timeout(60)
+    script = """
+      const [queueId, doctorId, access, done] = arguments;
+      const timings = [];
+      function once() {
+        return new Promise((resolve) => {
+          const before = document.querySelector(`tr[data-doctor-id="${doctorId}"] td.token`).textContent;
+          let answered = null;
+          let shown = null;
+          const finish = () => {
+            if (answered !== null && shown !== null) resolve(Math.max(shown - answered, 0));
+          };
+          const observer = new MutationObserver(() => {
+            const cell = document.querySelector(`tr[data-doctor-id="${doctorId}"] td.token`);
+            if (shown === null && cell && cell.textContent !== before) {
+              observer.disconnect();
+              shown = performance.now();
+              finish();
+            }
+          });
+          const rows = document.getElementById("queue-rows");
+          observer.observe(rows, {childList: true, subtree: true, characterData: true});
+          fetch(`/api/v1/queues/${queueId}/call-next`, {method: "POST", headers: {
+            "Authorization": `Bearer ${access}`, "Content-Type": "application/json"}, body: "{}"})
+            .then(() => { answered = performance.now(); finish(); });
+        });
+      }
+      (async () => { for (let i = 0; i < 100; i++) timings.push(await once()); done(timings); })();
+    """
+    timings = sorted(browser.execute_async_script(script, scene["queue"].pk, scene["doctor"].pk, scene["access"]))
+    p50, p99 = timings[49], timings[98]
+    print(f"lobby display change-to-screen over {len(timings)} changes: p50 {p50:.0f} ms, p99 {p99:.0f} ms")
+    assert p99 < SHOWN_WITHIN * 1000
