@@ -33,6 +33,7 @@ from hms.tests.openapi import openapi
 from hospitals.demo import seed_hospitals
 from hospitals.models import Bed, BedStatus
 from hospitals.tests.factories import AdmissionFactory
+from notifications.tests.conftest import notify
 from webhooks.tests.factories import WebhookDeliveryFactory
 
 pytestmark = pytest.mark.django_db
@@ -111,6 +112,8 @@ def world(admin_user):
         leave.closed_slots.set(slots[:1])
     webhook = WebhookDeliveryFactory.create_batch(3)[0].webhook  # webhooks, and a delivery log of one
     WebhookDeliveryFactory.create_batch(2, webhook=webhook)
+    for number in range(3):  # the caller's own inbox (the admin's), each with its three deliveries
+        notify(admin_user, f"list-queries:{number}")
     return {"hospital": hospital.pk, "ambulance": ambulance.pk, "patient": patient, "webhook": webhook.pk}
 
 
