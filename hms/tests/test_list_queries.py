@@ -34,6 +34,7 @@ from hospitals.demo import seed_hospitals
 from hospitals.models import Bed, BedStatus
 from hospitals.tests.factories import AdmissionFactory
 from notifications.tests.conftest import notify
+from transfers.tests.factories import ReferralFactory
 from webhooks.tests.factories import WebhookDeliveryFactory
 
 pytestmark = pytest.mark.django_db
@@ -110,6 +111,8 @@ def world(admin_user):
             end=start + datetime.timedelta(hours=1),
         )
         leave.closed_slots.set(slots[:1])
+    for _ in range(3):  # referrals between two demo hospitals, each with its request event
+        ReferralFactory(from_hospital=hospitals[0], to_hospital=hospitals[1])
     webhook = WebhookDeliveryFactory.create_batch(3)[0].webhook  # webhooks, and a delivery log of one
     WebhookDeliveryFactory.create_batch(2, webhook=webhook)
     for number in range(3):  # the caller's own inbox (the admin's), each with its three deliveries
