@@ -1,7 +1,7 @@
 import django_filters
 
 from emergency.models import Ambulance, Emergency
-from hms.api.filters import FilterSet, IdFilter
+from hms.api.filters import FilterSet, IdFilter, with_from_to
 
 
 class AmbulanceFilter(FilterSet):
@@ -28,12 +28,6 @@ class EmergencyFilter(FilterSet):
     )
     created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
-    created_from = django_filters.IsoDateTimeFilter(
-        field_name="created_at", lookup_expr="gte", label="from: reported at or after (as `created_after`)."
-    )
-    created_to = django_filters.IsoDateTimeFilter(
-        field_name="created_at", lookup_expr="lte", label="to: reported at or before."
-    )
 
     class Meta:
         model = Emergency
@@ -46,6 +40,4 @@ class EmergencyFilter(FilterSet):
         return queryset.filter(**lookup) if value else queryset.exclude(**lookup)
 
 
-# `from` and `to` (the time window every list names so) are Python keywords: declared under other names.
-EmergencyFilter.base_filters["from"] = EmergencyFilter.base_filters.pop("created_from")
-EmergencyFilter.base_filters["to"] = EmergencyFilter.base_filters.pop("created_to")
+with_from_to(EmergencyFilter, field_name="created_at", what="reported")

@@ -1,6 +1,6 @@
 import django_filters
 
-from hms.api.filters import FilterSet, IdFilter
+from hms.api.filters import FilterSet, IdFilter, with_from_to
 from hospitals.models import BedType
 from transfers.models import Referral, Urgency
 
@@ -13,12 +13,6 @@ class ReferralFilter(FilterSet):
     urgency = django_filters.ChoiceFilter(choices=Urgency.choices)
     bed_type = django_filters.ChoiceFilter(choices=BedType.choices)
     is_open = django_filters.BooleanFilter(method="filter_is_open", label="Open (requested, accepted or in transit)")
-    created_from = django_filters.IsoDateTimeFilter(
-        field_name="created_at", lookup_expr="gte", label="from: requested at or after."
-    )
-    created_to = django_filters.IsoDateTimeFilter(
-        field_name="created_at", lookup_expr="lte", label="to: requested at or before."
-    )
 
     class Meta:
         model = Referral
@@ -31,6 +25,4 @@ class ReferralFilter(FilterSet):
         return queryset.filter(**lookup) if value else queryset.exclude(**lookup)
 
 
-# `from` and `to` (the time window every list names so) are Python keywords: declared under other names.
-ReferralFilter.base_filters["from"] = ReferralFilter.base_filters.pop("created_from")
-ReferralFilter.base_filters["to"] = ReferralFilter.base_filters.pop("created_to")
+with_from_to(ReferralFilter, field_name="created_at", what="requested")

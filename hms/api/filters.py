@@ -75,3 +75,13 @@ class SearchFilter(filters.SearchFilter):
         if not getattr(view, "search_fields", None):
             return []
         return super().get_schema_operation_parameters(view)
+
+
+def with_from_to(filterset, *, field_name: str, what: str):
+    """`from` and `to` on a date-time field, inclusive (Python keywords: added after the class is built).
+    They are the time window a CSV export caps (hms.api.exports)."""
+    for name, lookup, words in (("from", "gte", "at or after"), ("to", "lte", "at or before")):
+        filterset.base_filters[name] = django_filters.IsoDateTimeFilter(
+            field_name=field_name, lookup_expr=lookup, label=f"{name}: {what} {words} this date-time."
+        )
+    return filterset
