@@ -322,3 +322,11 @@ def test_patient_exports_only_own_referrals(rich_world, patient_client):
     _, rows = csv_of(patient_client.get("/api/v1/referrals", {"format": "csv"}))
     assert {row["patient_id"] for row in rows} == {str(rich_world.patient.pk)}
     assert all(json.loads(row["events"]) for row in rows)
+
+
+def test_ordering_applies_to_the_export(rich_world, admin_client):
+    path = _lists(rich_world)["stock_lots"]
+    items = json_all(admin_client, path, {"ordering": "-id"})
+    _, rows = csv_of(admin_client.get(path, {"ordering": "-id", "format": "csv"}))
+    assert [row["id"] for row in rows] == [str(item["id"]) for item in items]
+    assert [item["id"] for item in items] == sorted((item["id"] for item in items), reverse=True)
