@@ -62,18 +62,38 @@ def _called(node) -> str | None:
     return func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
 
 
+def _imported_strings(tree, constants: dict[str, dict[str, str]]) -> dict[str, str]:
+    """`from app.module import NAME` of a refusal-code constant kept in another module of ours."""
+    strings = {}
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.module in constants:
+            for alias in node.names:
+                if alias.name in constants[node.module]:
+                    strings[alias.asname or alias.name] = constants[node.module][alias.name]
+    return strings
+
+
 def _refusals():
     """(file:line, class, codes or None) for each Conflict/ValidationError raised in production code
     (None: no code given), and (file:line, "refusal", codes) for what the models' `*_refusal` rules return."""
-    for path in _production_files():
-        tree = ast.parse(path.read_text(encoding="utf-8"))
+    trees = {path: ast.parse(path.read_text(encoding="utf-8")) for path in _production_files()}
+    constants = {
+        ".".join(path.relative_to(ROOT).with_suffix("").parts): _module_strings(tree) for path, tree in trees.items()
+    }
+    for path, tree in trees.items():
         functions = {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
-        module = (_module_strings(tree), functions)
+        module = ({**_imported_strings(tree, constants), **_module_strings(tree)}, functions)
         where = path.relative_to(ROOT)
         for node in ast.walk(tree):
             if isinstance(node, ast.Call) and _called(node) in REFUSALS:
                 codes = [keyword.value for keyword in node.keywords if keyword.arg == "code"]
                 yield f"{where}:{node.lineno}", _called(node), _values(codes[0], module) if codes else None
+            if isinstance(node, ast.ClassDef) and any(getattr(base, "id", None) in REFUSALS for base in node.bases):
+                # A refusal with a body of its own (e.g. a 409 listing what stands in the way).
+                for inner in ast.walk(node):
+                    if isinstance(inner, ast.Call) and _called(inner) == "__init__":
+                        codes = [keyword.value for keyword in inner.keywords if keyword.arg == "code"]
+                        yield f"{where}:{inner.lineno}", node.bases[0].id, _values(codes[0], module) if codes else None
             if isinstance(node, ast.FunctionDef) and node.name.endswith("_refusal"):
                 for inner in ast.walk(node):
                     if isinstance(inner, ast.Return) and isinstance(inner.value, ast.Tuple):
