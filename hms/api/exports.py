@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ImproperlyConfigured
-from django.http import StreamingHttpResponse
+from django.http import Http404, StreamingHttpResponse
 from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import renderers, serializers
@@ -294,6 +294,17 @@ class ExportMixin:
         if getattr(self, "action", None) == "list":
             renderers_.append(CSVRenderer())
         return renderers_
+
+    def perform_content_negotiation(self, request, force=False):
+        try:
+            return super().perform_content_negotiation(request, force)
+        except Http404:
+            # DRF answers an unknown `?format=` with 404; on a list that offers CSV it is a bad parameter.
+            if getattr(self, "action", None) != "list":
+                raise
+            raise ValidationError(
+                {"format": ["Use format=csv for a CSV export, or leave format out for JSON."]}, code="invalid"
+            ) from None
 
     def finalize_response(self, request, response, *args, **kwargs):
         # An error of an export is JSON like every other error (the caller asked for CSV rows).

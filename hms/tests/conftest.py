@@ -4,6 +4,7 @@ Patient A (`patient`) holds one record of every clinical kind at `hospital`; pat
 (`other_patient`) and the staff of `other_hospital` must never reach them.
 """
 
+import datetime
 from types import SimpleNamespace
 
 import pytest
@@ -62,7 +63,28 @@ def world(
     ambulance = AmbulanceFactory(hospital=hospital, driver=driver_user, latitude=18.521, longitude=73.851)
     emergency = EmergencyFactory(hospital=hospital, reporter=patient)
     Activity.objects.create(action=Activity.Action.LOGIN, actor=admin_user, actor_role="admin")
+    # Part two's records of patient A: in line for the doctor, referred from `hospital` to a third
+    # hospital (so `other_hospital`'s staff may not see it), a notice in its inbox; and the staff side:
+    # today's queue of the doctor, a webhook of the admin.
+    from appointments.queue_models import OpdQueue
+    from appointments.waitlist_models import WaitlistEntry
+    from notifications.tests.conftest import notify
+    from transfers.tests.factories import ReferralFactory
+    from webhooks.tests.factories import WebhookFactory
+
+    waitlist_entry = WaitlistEntry.objects.create(
+        patient=patient, doctor=doctor, hospital=hospital, date=timezone.localdate() + datetime.timedelta(days=3)
+    )
+    referral = ReferralFactory(patient=patient, from_hospital=hospital)
+    notification = notify(patient, "world:1", title="Your appointment", body="See you soon.")
+    queue = OpdQueue.objects.create(doctor=doctor, hospital=hospital, date=timezone.localdate())
+    webhook = WebhookFactory(created_by=admin_user)
     return SimpleNamespace(
+        waitlist_entry=waitlist_entry,
+        referral=referral,
+        notification=notification,
+        queue=queue,
+        webhook=webhook,
         hospital=hospital,
         other_hospital=other_hospital,
         patient=patient,

@@ -268,16 +268,38 @@ def marked_world(world):
     return world
 
 
+# Routes whose `{id}` is not a row of their view's queryset model: the object the path names.
+_PATH_IDS = {
+    "/api/v1/blood-banks/{id}/lots/": lambda world: {"id": world.bank.pk},
+    "/api/v1/hospitals/{id}/queue-board/": lambda world: {"id": world.hospital.pk},
+    "/api/v1/notifications/{id}/": lambda world: {"id": world.notification.pk},
+    "/api/v1/doctors/{doctor_id}/leaves/": lambda world: {"doctor_id": world.doctor.pk},
+}
+
+
 def _every_get(client, world):
-    """GET every documented route (detail routes with a real id of their model); yields (path, response)."""
+    """GET every documented route (detail routes with a real id of their model); yields (path, response).
+    A route whose model has no row in the world is left out (it has nothing to leak)."""
     for route in api_routes():
         if "get" not in route.actions:
             continue
         values = {}
-        if route.parameters:
+        if route.path in _PATH_IDS:
+            values = _PATH_IDS[route.path](world)
+        elif route.parameters:
             queryset = getattr(route.view_class, "queryset", None)
-            values = {"id": queryset.model.objects.order_by("pk").first().pk}
+            first = queryset.model.objects.order_by("pk").first() if queryset is not None else None
+            if first is None or route.parameters != ["id"]:
+                continue
+            values = {"id": first.pk}
         yield route.path, client.get(route.url(**values))
+
+
+def test_api1_the_sweep_reaches_nearly_every_readable_route(marked_world, patient_client):
+    """Guard for the sweep: routes left out for want of a row stay few."""
+    readable = [route for route in api_routes() if "get" in route.actions]
+    swept = list(_every_get(patient_client, marked_world))
+    assert len(swept) >= len(readable) - 2, sorted({r.path for r in readable} - {path for path, _ in swept})
 
 
 @pytest.mark.parametrize(
