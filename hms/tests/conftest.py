@@ -67,7 +67,7 @@ def world(
     # hospital (so `other_hospital`'s staff may not see it), a notice in its inbox; and the staff side:
     # today's queue of the doctor, a webhook of the admin.
     from appointments.queue_models import OpdQueue
-    from appointments.waitlist_models import WaitlistEntry
+    from appointments.waitlist_models import DoctorLeave, WaitlistEntry
     from notifications.tests.conftest import notify
     from transfers.tests.factories import ReferralFactory
     from webhooks.tests.factories import WebhookFactory
@@ -79,7 +79,12 @@ def world(
     notification = notify(patient, "world:1", title="Your appointment", body="See you soon.")
     queue = OpdQueue.objects.create(doctor=doctor, hospital=hospital, date=timezone.localdate())
     webhook = WebhookFactory(created_by=admin_user)
+    leave_start = timezone.now() + datetime.timedelta(days=60)
+    leave = DoctorLeave.objects.create(
+        doctor=doctor, hospital=hospital, start=leave_start, end=leave_start + datetime.timedelta(hours=4)
+    )
     return SimpleNamespace(
+        leave=leave,
         waitlist_entry=waitlist_entry,
         referral=referral,
         notification=notification,
