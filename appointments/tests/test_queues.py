@@ -191,7 +191,8 @@ def test_no_show_takes_the_entry_out_of_the_queue(hospital_admin_client, appoint
     Slot.objects.filter(pk=appointment.slot_id).update(
         start=appointment.slot.start - timedelta(days=2), end=appointment.slot.end - timedelta(days=2)
     )
-    assert hospital_admin_client.post(f"/api/v1/appointments/{appointment.pk}/no-show").status_code == 200
+    response = hospital_admin_client.post(f"/api/v1/appointments/{appointment.pk}/no-show")
+    assert response.status_code == 200, response.content
     assert Appointment.objects.get(pk=appointment.pk).status == "no_show"
     assert QueueEntry.objects.get(appointment=appointment).status == "left"
 
