@@ -3,6 +3,7 @@
 safe to run twice or in two workers at once (the notification's unique key decides)."""
 
 import logging
+import re
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -33,6 +34,11 @@ REMINDER_BATCH = 500
 ELIGIBLE_NOTICE_DAYS = 7
 
 
+def doctor_title(name: str) -> str:
+    """The doctor's name with its title once ("Dr Asha Menon"), whether or not the account's name has it."""
+    return name if re.match(r"(?i)^dr\b", name.strip()) else f"Dr {name}"
+
+
 def local_time(moment, tz_name: str) -> str:
     """`Monday 9 March 2026, 09:00 EDT`: the hospital's wall clock, with the zone's abbreviation then."""
     local = moment.astimezone(ZoneInfo(tz_name or "UTC"))
@@ -58,7 +64,7 @@ def _slot_context(slot_id) -> dict:
     return {
         "slot": slot,
         "hospital_name": slot.hospital.name,
-        "doctor_name": slot.doctor.user.fullname,
+        "doctor_name": doctor_title(slot.doctor.user.fullname),
         "start_local": local_time(slot.start, slot.hospital.timezone),
     }
 
@@ -314,7 +320,7 @@ def _reminder_specs(appointments, hours: int) -> list[Spec]:
                 "slot": appointment.slot,
                 "hours": hours,
                 "hospital_name": appointment.hospital.name,
-                "doctor_name": appointment.doctor.user.fullname,
+                "doctor_name": doctor_title(appointment.doctor.user.fullname),
                 "start_local": local_time(appointment.slot.start, appointment.hospital.timezone),
                 "token_number": appointment.token_number,
             },

@@ -88,3 +88,11 @@ def test_two_workers_racing_the_reminder_job_send_each_reminder_once():
     assert sum(result["created"] for result in results) == 30
     assert Notification.objects.count() == 30
     assert Notification.objects.values("key").distinct().count() == 30
+
+
+def test_a_doctor_named_with_the_title_is_not_titled_twice():
+    from notifications.sources import doctor_title
+
+    assert doctor_title("Dr. Asha Menon") == "Dr. Asha Menon"
+    assert doctor_title("Ada Lovelace") == "Dr Ada Lovelace"
+    assert doctor_title("Drew Barry") == "Dr Drew Barry"
