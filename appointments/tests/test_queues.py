@@ -4,6 +4,7 @@ call-next order, the entry transitions, the public board (no names) and the feed
 from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from appointments.queue_models import WALK_IN_TOKEN_START, OpdQueue, QueueEntry
 from appointments.queue_selectors import local_today
