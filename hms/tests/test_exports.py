@@ -108,7 +108,8 @@ def rich_world(world):
         emergency=world.emergency, status=Emergency.Status.DISPATCHED, note='to "ward", now', actor=world.admin
     )
     Activity.objects.create(action="update", actor=world.admin, object_type="bed", detail={"note": NASTY, "n": 1})
-    referral = ReferralFactory(patient=world.patient, from_hospital=world.hospital, reason='+fast, "ICU"')
+    referral = world.referral  # patient A's one open referral, from `hospital`
+    type(referral).objects.filter(pk=referral.pk).update(reason='+fast, "ICU"')
     ReferralEvent.objects.create(referral=referral, status="accepted", note=NASTY, actor=world.admin)
     ReferralFactory(patient=world.other_patient, to_hospital=world.hospital)
     return world
@@ -189,7 +190,7 @@ def test_patient_exports_only_own_appointments(world, patient_client, other_pati
 
 
 def test_other_hospital_staff_export_none_of_its_records(world, other_hospital_admin_client):
-    ReferralFactory(patient=world.patient, from_hospital=world.hospital)
+    assert world.referral.from_hospital_id == world.hospital.pk  # patient A's referral, not theirs
     for path in ("/api/v1/appointments", "/api/v1/admissions", "/api/v1/emergencies", "/api/v1/referrals"):
         _, rows = csv_of(other_hospital_admin_client.get(path, {"format": "csv"}))
         assert rows == []
