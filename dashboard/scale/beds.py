@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from dashboard.scale.bulk import bulk, weighted
-from hospitals.models import Admission, Bed, BedStatus, Floor, Hospital, Ward, WardType
+from hospitals.models import Admission, Bed, BedStatus, BedType, Floor, Hospital, Ward, WardType
 
 if TYPE_CHECKING:
     from dashboard.scale import BenchData
@@ -22,6 +22,17 @@ WARD_MIX = [
     (WardType.SURGICAL, 0.1),
     (WardType.PRIVATE, 0.1),
 ]
+# What the beds of each ward can do, in turn by their place in the ward (the first of each cycle is
+# there even in the smallest benchmark hospital: every one has ICU and oxygen beds).
+BED_TYPE_CYCLE = {
+    WardType.GENERAL: (BedType.OXYGEN, BedType.GENERAL, BedType.GENERAL, BedType.GENERAL, BedType.ISOLATION),
+    WardType.ICU: (BedType.ICU, BedType.ICU, BedType.VENTILATOR),
+    WardType.EMERGENCY: (BedType.OXYGEN, BedType.HDU),
+    WardType.MATERNITY: (BedType.MATERNITY,),
+    WardType.PEDIATRIC: (BedType.PEDIATRIC, BedType.PEDIATRIC, BedType.OXYGEN),
+    WardType.SURGICAL: (BedType.GENERAL, BedType.HDU),
+    WardType.PRIVATE: (BedType.GENERAL,),
+}
 BED_STATUS_WEIGHTS = [
     (BedStatus.AVAILABLE, 55),
     (BedStatus.OCCUPIED, 30),
@@ -32,8 +43,8 @@ BED_STATUS_WEIGHTS = [
 
 
 def write_beds(bench: BenchData, hospital: Hospital, rng: random.Random) -> None:
-    """Floors (in a multi-level hospital), one ward per WARD_MIX entry, the beds by share and status,
-    and an active walk-in admission in every occupied bed."""
+    """Floors (in a multi-level hospital), one ward per WARD_MIX entry, the beds by share, type and
+    status, and an active walk-in admission in every occupied bed."""
     floors = []
     if hospital.is_multi_level:
         floors = bulk(
@@ -53,17 +64,20 @@ def write_beds(bench: BenchData, hospital: Hospital, rng: random.Random) -> None
             for index, (ward_type, _share) in enumerate(WARD_MIX)
         ],
     )
-    beds = []
+    beds, placed = [], dict.fromkeys(range(len(wards)), 0)
     for index in range(bench.beds):
-        ward = wards[ward_index(index, bench.beds)]
+        ward_position = ward_index(index, bench.beds)
+        ward, cycle = wards[ward_position], BED_TYPE_CYCLE[WARD_MIX[ward_position][0]]
         beds.append(
             Bed(
                 ward=ward,
                 hospital=hospital,
                 bed_number=f"{ward.ward_number}-{index + 1:03d}",
+                bed_type=cycle[placed[ward_position] % len(cycle)],
                 status=weighted(rng, BED_STATUS_WEIGHTS),
             )
         )
+        placed[ward_position] += 1
     beds = bulk(Bed, beds)
     # Every occupied bed holds one active admission (a walk-in known by name).
     bulk(

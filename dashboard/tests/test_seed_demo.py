@@ -168,6 +168,8 @@ def test_seed_demo_scale_writes_consistent_benchmark_data():
     assert Appointment.objects.filter(hospital=hospital).count() == 100
     assert StockLot.objects.filter(blood_bank__hospital=hospital).count() == 50
     assert Bed.objects.filter(hospital=hospital).count() == 10
+    # Bed types as a surge needs them (section 19): ICU and oxygen beds in every benchmark hospital.
+    assert {"icu", "oxygen"} <= set(Bed.objects.filter(hospital=hospital).values_list("bed_type", flat=True))
     assert User.objects.filter(username__startswith="bench.p").count() == 10
     assert Slot.objects.filter(hospital=hospital, start__gt=F("end")).count() == 0
     assert_booking_invariants()
