@@ -300,7 +300,10 @@ class ExportMixin:
             return super().perform_content_negotiation(request, force)
         except Http404:
             # DRF answers an unknown `?format=` with 404; on a list that offers CSV it is a bad parameter.
-            if getattr(self, "action", None) != "list":
+            if getattr(self, "action", None) is None:
+                # A method the route does not have (TRACE ...): negotiate anyway, so the answer is the 405.
+                return super().perform_content_negotiation(request, force=True)
+            if self.action != "list":
                 raise
             raise ValidationError(
                 {"format": ["Use format=csv for a CSV export, or leave format out for JSON."]}, code="invalid"

@@ -331,3 +331,17 @@ def test_ordering_applies_to_the_export(rich_world, admin_client):
     _, rows = csv_of(admin_client.get(path, {"ordering": "-id", "format": "csv"}))
     assert [row["id"] for row in rows] == [str(item["id"]) for item in items]
     assert [item["id"] for item in items] == sorted((item["id"] for item in items), reverse=True)
+
+
+def test_an_undeclared_method_with_format_csv_is_405_not_404(admin_client):
+    """Found by the schema fuzzer: TRACE /api/v1/admissions?format=csv answered 404."""
+    for path in ("/api/v1/admissions", "/api/v1/activity", "/appointment/my-appointments"):
+        response = admin_client.generic("TRACE", f"{path}?format=csv")
+        assert response.status_code == 405, (path, response.status_code)
+        assert response.json()["errors"][0]["code"] == "method_not_allowed"
+
+
+def test_an_unknown_format_on_an_exporting_list_is_400_naming_it(admin_client):
+    response = admin_client.get("/api/v1/admissions", {"format": "xml"})
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["attr"] == "format"
