@@ -72,19 +72,7 @@ def bed_release(*, by: User, bed: Bed) -> Bed:
     bed = lock_bed(bed.pk)
     if bed.shown_status_at() != BedStatus.RESERVED:
         raise Conflict("This bed holds no reservation (or it has lapsed).", code="not_reserved")
-    patient_id = bed.reserved_for_id
-    bed.status = BedStatus.AVAILABLE
-    bed.clear_reservation()
-    bed.save(update_fields=["status", *RESERVATION_FIELDS, "updated_at"])
-    beds_changed(hospital_id=bed.hospital_id)
-    record(
-        action=Action.ACTION,
-        actor=by,
-        object_type="bed",
-        object_id=bed.pk,
-        patient_id=patient_id,
-        detail={"operation": "release"},
-    )
+    _end_reservation(bed, by=by, patient_id=bed.reserved_for_id)
     return bed
 
 
@@ -98,6 +86,12 @@ def reservation_end_for(*, by: User, bed_id: int, patient_id: int, detail: dict 
     bed = lock_bed(bed_id)
     if bed.status != BedStatus.RESERVED or bed.reserved_for_id != patient_id:
         return False
+    _end_reservation(bed, by=by, patient_id=patient_id, detail=detail)
+    return True
+
+
+def _end_reservation(bed: Bed, *, by: User, patient_id: int | None, detail: dict | None = None) -> None:
+    """The locked bed becomes available, its reservation cleared, announced and audited as a release."""
     bed.status = BedStatus.AVAILABLE
     bed.clear_reservation()
     bed.save(update_fields=["status", *RESERVATION_FIELDS, "updated_at"])
@@ -110,4 +104,3 @@ def reservation_end_for(*, by: User, bed_id: int, patient_id: int, detail: dict 
         patient_id=patient_id,
         detail={"operation": "release", **(detail or {})},
     )
-    return True
