@@ -1,6 +1,7 @@
 """`emit()`: what a service calls, inside its transaction, for each change a topic shows."""
 
 from feed.models import PendingEvent
+from feed.topics import cached_topics
 from hms.api.readcache import writes_committed
 
 
@@ -10,7 +11,7 @@ def emit(topic: str, type: str, data: dict) -> None:
     Call it from the service that makes the change, after the change (the event carries the state
     the change left), inside `transaction.atomic()`. It takes no lock and waits for no other writer;
     the event gets its public id once committed (`feed.reader.publish`). Cached reads of the topic
-    are invalidated when the transaction commits.
+    (if a cached read follows it, `feed.topics.register(cached=)`) are invalidated at commit.
     """
     emit_many([(topic, type, data)])
 
@@ -21,4 +22,4 @@ def emit_many(events: list[tuple[str, str, dict]]) -> None:
         PendingEvent.objects.bulk_create(
             [PendingEvent(topic=topic, type=kind, data=data) for topic, kind, data in events]
         )
-        writes_committed(topics=sorted({topic for topic, _kind, _data in events}))
+        writes_committed(topics=cached_topics(sorted({topic for topic, _kind, _data in events})))

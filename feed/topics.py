@@ -31,6 +31,7 @@ class TopicKind:
     allows: Callable  # allows(user | None, object_id | None) -> bool
     snapshot: Callable | None  # snapshot(user | None, object_id | None) -> dict
     derived: bool  # computed per subscriber (not stored in the feed), e.g. `dashboard`
+    cached: bool = True  # a cached read follows it: its events replace that read's generation
 
 
 @dataclass(frozen=True)
@@ -46,10 +47,31 @@ class Topic:
 _KINDS: dict[str, TopicKind] = {}
 
 
-def register(template: str, *, public: bool, allows: Callable, snapshot: Callable | None = None, derived=False):
-    """Declare a topic such as `hospital.{id}.beds` (`{id}`: a positive integer)."""
+def register(
+    template: str,
+    *,
+    public: bool,
+    allows: Callable,
+    snapshot: Callable | None = None,
+    derived=False,
+    cached=True,
+):
+    """Declare a topic such as `hospital.{id}.beds` (`{id}`: a positive integer). `cached=False`: no
+    cached read follows it, so its events invalidate nothing (hms.api.readcache)."""
     pattern = re.compile("^" + re.escape(template).replace(re.escape("{id}"), _ID) + "$")
-    _KINDS[template] = TopicKind(template, pattern, public, allows, snapshot, derived)
+    _KINDS[template] = TopicKind(template, pattern, public, allows, snapshot, derived, cached)
+
+
+def cached_topics(names) -> list[str]:
+    """The topics among `names` that a cached read may follow (an unregistered name counts as one)."""
+    followed = []
+    for name in names:
+        try:
+            if parse(name).kind.cached:
+                followed.append(name)
+        except TopicRefused:
+            followed.append(name)
+    return followed
 
 
 def kinds() -> list[TopicKind]:
@@ -106,6 +128,7 @@ def register_own() -> None:
         public=False,
         allows=lambda user, object_id: user is not None and user.pk == object_id,
         snapshot=lambda user, object_id: {"user_id": object_id},
+        cached=False,  # a user's own events (bookings, notices) are never served from the read cache
     )
 
 

@@ -8,7 +8,6 @@ from django.utils import timezone
 
 from accounts.models import User
 from feed.emit import emit_many
-from feed.models import PendingEvent
 from feed.topics import user_topic
 from notifications.models import Category, Channel, Delivery, Notification, Preference
 
@@ -136,15 +135,10 @@ def _insert_new(notifications: list[Notification]) -> list[Notification]:
 
 
 def _announce(notifications: list[Notification]) -> None:
-    """`notification.created` on each recipient's `user.{id}` topic, in this transaction. Written like
-    `emit_many` but without replacing a read-cache generation per recipient: no cached read depends
-    on a user's topic (a reminder batch would otherwise write one cache entry per patient)."""
-    PendingEvent.objects.bulk_create(
-        [
-            PendingEvent(topic=user_topic(n.user_id), type="notification.created", data=notification_state(n))
-            for n in notifications
-            if n.user_id
-        ]
+    """`notification.created` on each recipient's `user.{id}` topic, in this transaction (user topics
+    replace no read-cache generation: a reminder batch writes no cache entry per patient)."""
+    emit_many(
+        [(user_topic(n.user_id), "notification.created", notification_state(n)) for n in notifications if n.user_id]
     )
 
 

@@ -101,3 +101,17 @@ def test_a_hospital_deactivated_leaves_the_public_availability_at_once(api, admi
     _read(api, path, "hospitals_bed")
     assert client_for(admin_user).delete(f"/api/v1/hospitals/{here.pk}").status_code == 204
     assert api.get(path).status_code == 404
+
+
+@pytest.mark.django_db
+def test_events_on_a_topic_no_cached_read_follows_replace_no_generation(monkeypatch):
+    """A user's own events (bookings, notices: one per recipient in a reminder batch) invalidate no
+    cached read; a hospital's beds do, and so does a name no topic registered (to be safe)."""
+    from feed import emit as emit_module
+
+    replaced = []
+    monkeypatch.setattr(emit_module, "writes_committed", lambda **kwargs: replaced.append(kwargs["topics"]))
+    emit_module.emit_many([("user.5", "notification.created", {}), ("hospital.1.beds", "beds.changed", {})])
+    emit_module.emit_many([("user.6", "notification.created", {})])
+    emit_module.emit_many([("nothing.registered", "x", {})])
+    assert replaced == [["hospital.1.beds"], [], ["nothing.registered"]]
