@@ -7,7 +7,7 @@ from rest_framework.response import Response
 from rest_framework.status import HTTP_200_OK, HTTP_201_CREATED
 
 from accounts.activity import ExportMixin
-from emergency import serializers, services
+from emergency import ambulances, serializers, services
 from emergency.filters import AmbulanceFilter, EmergencyFilter
 from emergency.models import Ambulance, Emergency
 from emergency.permissions import (
@@ -85,7 +85,7 @@ class AmbulanceViewSet(
     def create(self, request, *args, **kwargs):
         data = serializers.AmbulanceIn(data=request.data)
         data.is_valid(raise_exception=True)
-        ambulance = services.ambulance_create(by=request.user, data=dict(data.validated_data))
+        ambulance = ambulances.ambulance_create(by=request.user, data=dict(data.validated_data))
         return self._out(ambulance, HTTP_201_CREATED)
 
     @extend_schema(request=serializers.AmbulanceIn, responses={200: serializers.AmbulanceOut})
@@ -93,7 +93,7 @@ class AmbulanceViewSet(
         ambulance = self.get_object()
         data = serializers.AmbulanceIn(instance=ambulance, data=request.data, partial=kwargs.pop("partial", False))
         data.is_valid(raise_exception=True)
-        ambulance = services.ambulance_update(by=request.user, ambulance=ambulance, data=dict(data.validated_data))
+        ambulance = ambulances.ambulance_update(by=request.user, ambulance=ambulance, data=dict(data.validated_data))
         return self._out(ambulance)
 
     @extend_schema(request=serializers.AmbulanceIn, responses={200: serializers.AmbulanceOut})
@@ -110,7 +110,7 @@ class AmbulanceViewSet(
         ambulance = self.get_object()
         data = serializers.AmbulanceLocationIn(data=request.data)
         data.is_valid(raise_exception=True)
-        ambulance = services.ambulance_location_update(by=request.user, ambulance=ambulance, **data.validated_data)
+        ambulance = ambulances.ambulance_location_update(by=request.user, ambulance=ambulance, **data.validated_data)
         return self._out(ambulance)
 
     @extend_schema(
@@ -138,7 +138,7 @@ class AmbulanceViewSet(
         ambulance = self.get_object()
         data = serializers.AmbulanceStatusIn(data=request.data)
         data.is_valid(raise_exception=True)
-        ambulance = services.ambulance_status_set(
+        ambulance = ambulances.ambulance_status_set(
             by=request.user, ambulance=ambulance, status=data.validated_data["status"]
         )
         return self._out(ambulance)

@@ -6,7 +6,7 @@ class TransfersConfig(AppConfig):
     verbose_name = "Inter-hospital referrals"
 
     def ready(self):
-        from emergency.services import register_ambulance_job
+        from emergency.ambulances import register_ambulance_job
         from transfers.models import Referral
 
         # An ambulance carrying a referral's patient is on a job: its manual status and hospital stay put.

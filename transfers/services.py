@@ -12,8 +12,8 @@ from rest_framework.exceptions import NotFound, PermissionDenied
 
 from accounts.activity import Action, record
 from accounts.models import User
+from emergency.ambulances import ambulance_free, ambulance_take
 from emergency.models import Ambulance
-from emergency.services import ambulance_free, ambulance_take
 from feed.emit import emit
 from feed.topics import user_topic
 from hms.api.exceptions import Conflict
