@@ -3,9 +3,11 @@
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from hospitals.models import Bed, BedStatus, WardType
+from hospitals.models import Bed, BedStatus, BedType, WardType
 from hospitals.tests.factories import (
     AdmissionFactory,
     BedFactory,
@@ -115,3 +117,53 @@ def test_hospital_detail_with_bed_summary_uses_fixed_queries(api, busy_hospital,
     with django_assert_max_num_queries(3):
         response = api.get(f"/api/v1/hospitals/{busy_hospital.pk}")
     assert response.json()["bed_summary"]["total"] > ROWS
+
+
+def _hospital_with_beds(count: int, wards: int):
+    """A hospital whose `count` beds spread over `wards` wards of several ward types, every bed type and
+    several statuses (some reserved until later, some with a lapsed reservation)."""
+    hospital = HospitalFactory()
+    ward_rows = [
+        WardFactory(hospital=hospital, ward_type=WardType.values[index % len(WardType.values)])
+        for index in range(wards)
+    ]
+    now, patient = timezone.now(), UserFactory(role="user")
+    statuses = [BedStatus.AVAILABLE, BedStatus.RESERVED, BedStatus.CLEANING, BedStatus.MAINTENANCE]
+    beds = []
+    for index in range(count):
+        status = statuses[index % len(statuses)]
+        reservation = {}
+        if status == BedStatus.RESERVED and index % 8 == 1:  # the others: the manual `reserved`
+            reservation = {"reserved_for": patient, "reserved_until": now + timedelta(hours=2)}
+        elif status == BedStatus.RESERVED and index % 16 == 5:
+            reservation = {"reserved_for": patient, "reserved_until": now - timedelta(hours=2)}  # lapsed
+        beds.append(
+            Bed(
+                ward=ward_rows[index % wards],
+                hospital=hospital,
+                bed_number=f"F{index}",
+                bed_type=BedType.values[index % len(BedType.values)],
+                status=status,
+                **reservation,
+            )
+        )
+    Bed.objects.bulk_create(beds)
+    return hospital
+
+
+@pytest.mark.parametrize("client_name", ["api", "admin_client"])
+@pytest.mark.parametrize("path", ["/api/v1/hospitals/{id}/availability", "/api/v1/hospitals/{id}"])
+def test_availability_by_bed_type_costs_the_same_queries_for_5_or_300_beds(request, client_name, path):
+    client = request.getfixturevalue(client_name)
+    small, large = _hospital_with_beds(5, wards=1), _hospital_with_beds(300, wards=12)
+    counts = {}
+    for hospital in (small, large):
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(path.format(id=hospital.pk))
+        assert response.status_code == 200
+        body = response.json()
+        summary = body.get("bed_summary", body)
+        assert summary["total"] == Bed.objects.filter(hospital=hospital).count()
+        assert sum(counts["total"] for counts in summary["by_bed_type"].values()) == summary["total"]
+        counts[hospital.pk] = len(queries)
+    assert counts[small.pk] == counts[large.pk], counts
