@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 from hms.api.parsers import JSONParser
 
 FHIR_JSON = "application/fhir+json"
+FHIR_BASE_PATH = "/fhir/R4"  # where hms/urls.py mounts this app
 ERROR_CODE_SYSTEM = "https://hms.example/fhir/CodeSystem/error-code"
 
 # HTTP status -> the issue-type code (http://hl7.org/fhir/issue-type) an OperationOutcome reports.
