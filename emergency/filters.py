@@ -2,6 +2,7 @@ import django_filters
 
 from emergency.models import Ambulance, Emergency
 from hms.api.filters import FilterSet, IdFilter, with_from_to
+from hms.api.status_filters import StatusInFilter
 
 
 class AmbulanceFilter(FilterSet):
@@ -22,7 +23,7 @@ class EmergencyFilter(FilterSet):
     status = django_filters.ChoiceFilter(choices=Emergency.Status.choices)
     severity = django_filters.ChoiceFilter(choices=Emergency.Severity.choices)
     emergency_type = django_filters.ChoiceFilter(choices=Emergency.EmergencyType.choices)
-    is_open = django_filters.BooleanFilter(method="filter_is_open", label="Open (not resolved or cancelled)")
+    is_open = StatusInFilter(statuses=Emergency.OPEN_STATUSES, label="Open (not resolved or cancelled)")
     unassigned = django_filters.BooleanFilter(
         field_name="hospital", lookup_expr="isnull", label="No hospital assigned yet (address-only reports)"
     )
@@ -32,12 +33,6 @@ class EmergencyFilter(FilterSet):
     class Meta:
         model = Emergency
         fields = ["hospital_id", "ambulance_id", "reporter_id", "status", "severity", "emergency_type"]
-
-    def filter_is_open(self, queryset, name, value):
-        if value is None:
-            return queryset
-        lookup = {"status__in": Emergency.OPEN_STATUSES}
-        return queryset.filter(**lookup) if value else queryset.exclude(**lookup)
 
 
 with_from_to(EmergencyFilter, field_name="created_at", what="reported")
