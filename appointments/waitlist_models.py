@@ -18,6 +18,7 @@ WAITLIST_CLOSED = "waitlist_closed"
 LEAVE_HAS_BOOKINGS = "leave_has_bookings"
 LEAVE_OVERLAPS = "leave_overlaps"
 LEAVE_STARTED = "leave_started"
+DOCTOR_ON_LEAVE = "doctor_on_leave"
 
 
 class WaitlistEntry(models.Model):

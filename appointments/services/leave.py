@@ -26,7 +26,14 @@ from appointments.services.bookings import appointment_cancel
 from appointments.services.seats import settle_lapsed_holds
 from appointments.services.waitlist import entries_changed, offer_freed_seats
 from appointments.topics import holds_changed, slots_changed
-from appointments.waitlist_models import LEAVE_HAS_BOOKINGS, LEAVE_OVERLAPS, LEAVE_STARTED, DoctorLeave, WaitlistEntry
+from appointments.waitlist_models import (
+    DOCTOR_ON_LEAVE,
+    LEAVE_HAS_BOOKINGS,
+    LEAVE_OVERLAPS,
+    LEAVE_STARTED,
+    DoctorLeave,
+    WaitlistEntry,
+)
 from hms.api.exceptions import Conflict
 
 CANCEL_REASON = "doctor unavailable"
@@ -50,13 +57,33 @@ def overlapping(start: datetime, end: datetime) -> Q:
     return Q(start__lt=end, end__gt=start)
 
 
+def leaves_overlapping(doctor_id: int, start: datetime, end: datetime):
+    """The doctor's leaves (not deleted) that overlap [start, end)."""
+    return DoctorLeave.objects.filter(doctor_id=doctor_id, deleted_at__isnull=True, start__lt=end, end__gt=start)
+
+
 def leave_spans(doctor_id: int, first: datetime, last: datetime) -> list[tuple[datetime, datetime]]:
     """The doctor's leaves overlapping [first, last], as (start, end) pairs, for slot generation."""
-    return list(
-        DoctorLeave.objects.filter(doctor_id=doctor_id, deleted_at__isnull=True, start__lt=last, end__gt=first)
-        .order_by("start")
-        .values_list("start", "end")
-    )
+    return list(leaves_overlapping(doctor_id, first, last).order_by("start").values_list("start", "end"))
+
+
+def lock_doctor(doctor_id: int) -> None:
+    """The doctor's row: what serialises a doctor's leaves against slots being generated, added or
+    reopened (taken before any slot row, the order leave_create locks in)."""
+    Doctor.objects.select_for_update(of=("self",), no_key=True).filter(pk=doctor_id).first()
+
+
+def check_not_on_leave(doctor_id: int, start: datetime, end: datetime) -> None:
+    """409 doctor_on_leave when an open slot [start, end) would overlap the doctor's leave. The caller
+    holds the doctor's row lock (`lock_doctor`), so a leave being recorded meanwhile either committed
+    before this look or waits and closes the slot."""
+    leave = leaves_overlapping(doctor_id, start, end).order_by("start").first()
+    if leave is not None:
+        raise Conflict(
+            f"The doctor is on leave from {leave.start.isoformat()} to {leave.end.isoformat()}: "
+            "an open slot cannot fall inside it.",
+            code=DOCTOR_ON_LEAVE,
+        )
 
 
 def on_leave(spans, start: datetime, end: datetime) -> bool:
@@ -118,7 +145,7 @@ def leave_create(
     if end - start > timedelta(days=MAX_LEAVE_DAYS):
         raise ValidationError({"end": [f"A leave lasts at most {MAX_LEAVE_DAYS} days."]}, code="invalid")
     doctor = Doctor.objects.select_for_update(of=("self",), no_key=True).select_related("hospital").get(pk=doctor.pk)
-    if DoctorLeave.objects.filter(doctor=doctor, deleted_at__isnull=True, start__lt=end, end__gt=start).exists():
+    if leaves_overlapping(doctor.pk, start, end).exists():
         raise Conflict("This doctor already has leave overlapping that time.", code=LEAVE_OVERLAPS)
     inside = Q(doctor=doctor, start__gt=now) & overlapping(start, end)
     bookings = Appointment.objects.filter(slot__in=Slot.objects.filter(inside), status__in=Appointment.ACTIVE)
@@ -170,7 +197,7 @@ def leave_delete(*, by: User, leave: DoctorLeave) -> DoctorLeave:
     (those still closed and ahead), and their seats go to the waitlist. The record is kept."""
     if not manages_doctor(by, leave.doctor):
         raise PermissionDenied("Only an administrator, the hospital's admin or the doctor itself removes leave.")
-    Doctor.objects.select_for_update(of=("self",), no_key=True).filter(pk=leave.doctor_id).first()
+    lock_doctor(leave.doctor_id)
     leave = DoctorLeave.objects.select_for_update(of=("self",)).filter(pk=leave.pk, deleted_at__isnull=True).first()
     if leave is None:
         raise NotFound("No such leave.")
@@ -182,6 +209,13 @@ def leave_delete(*, by: User, leave: DoctorLeave) -> DoctorLeave:
         .filter(closing_leaves=leave, status=Slot.Status.CLOSED, start__gt=now)
         .order_by("pk")
     )
+    # A slot that straddles this leave and an adjacent one stays closed: an open slot never falls in leave.
+    others = list(
+        leaves_overlapping(leave.doctor_id, leave.start - timedelta(days=1), leave.end + timedelta(days=1))
+        .exclude(pk=leave.pk)
+        .values_list("start", "end")
+    )
+    reopening = [slot for slot in reopening if not on_leave(others, slot.start, slot.end)]
     if reopening:
         Slot.objects.filter(pk__in=[slot.pk for slot in reopening]).update(status=Slot.Status.OPEN, updated_at=now)
     leave.deleted_at, leave.deleted_by = now, by

@@ -8,9 +8,9 @@ from rest_framework.exceptions import PermissionDenied
 
 from accounts.activity import Action, record
 from accounts.models import User
-from appointments.models import Doctor, OpdSchedule, Slot
+from appointments.models import OpdSchedule, Slot
 from appointments.permissions import manages_doctor
-from appointments.services.leave import leave_spans, on_leave
+from appointments.services.leave import leave_spans, lock_doctor, on_leave
 from appointments.topics import slots_changed
 from hms.api.exceptions import Conflict
 
@@ -69,7 +69,7 @@ def slots_generate(*, by: User | None, schedule: OpdSchedule, from_date: date, t
 
     # The doctor's row: a leave being recorded meanwhile (services/leave.py locks it first) either
     # commits before we read the leaves, or waits for these slots and closes them.
-    Doctor.objects.select_for_update(of=("self",), no_key=True).filter(pk=schedule.doctor_id).first()
+    lock_doctor(schedule.doctor_id)
     spans = leave_spans(
         schedule.doctor_id,
         datetime.combine(first, time.min, tzinfo=zone) - timedelta(days=1),

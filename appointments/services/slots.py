@@ -9,6 +9,7 @@ from accounts.activity import Action, record
 from accounts.models import User
 from appointments.models import MAX_DAYS_AHEAD, Appointment, Doctor, Slot
 from appointments.permissions import manages_doctor
+from appointments.services.leave import check_not_on_leave, lock_doctor
 from appointments.services.seats import settle_lapsed_holds
 from appointments.topics import slots_changed
 from hms.api.exceptions import Conflict
@@ -16,7 +17,8 @@ from hms.api.exceptions import Conflict
 
 @transaction.atomic
 def slot_create(*, by: User, doctor: Doctor, start: datetime, end: datetime, capacity: int, status: str) -> Slot:
-    """One slot by hand; a naive `start`/`end` is the hospital's local time."""
+    """One slot by hand; a naive `start`/`end` is the hospital's local time. An open slot inside the
+    doctor's leave -> 409 doctor_on_leave (the doctor's row locked, as leave and generation lock it)."""
     if not manages_doctor(by, doctor):
         raise PermissionDenied("Only an administrator, the hospital's admin or the doctor itself adds slots.")
     zone = ZoneInfo(doctor.hospital.timezone)
@@ -34,6 +36,9 @@ def slot_create(*, by: User, doctor: Doctor, start: datetime, end: datetime, cap
         )
     if end <= start:
         raise ValidationError({"end": ["A slot ends after it starts."]}, code="invalid")
+    lock_doctor(doctor.pk)
+    if status == Slot.Status.OPEN:
+        check_not_on_leave(doctor.pk, start, end)
     if Slot.objects.filter(doctor=doctor, start=start).exists():
         raise Conflict("This doctor already has a slot starting at that time.", code="duplicate_slot")
     slot = Slot.objects.create(
@@ -56,7 +61,11 @@ def slot_update(*, by: User, slot: Slot, capacity: int | None = None, status: st
     not be cancelled.
 
     The slot row lock is the one bookings and holds take, so none slips in between the check and the write.
+    Reopening a slot inside the doctor's leave -> 409 doctor_on_leave: the doctor's row is locked first
+    (the order leave_create locks in), so a leave recorded meanwhile is seen or closes the slot after.
     """
+    if status == Slot.Status.OPEN:
+        lock_doctor(slot.doctor_id)
     slot = Slot.objects.select_for_update().get(pk=slot.pk)
     settle_lapsed_holds(slot)
     changed = []
@@ -77,6 +86,8 @@ def slot_update(*, by: User, slot: Slot, capacity: int | None = None, status: st
             raise Conflict(
                 "This slot has active bookings: close it, or cancel the appointments first.", code="slot_has_bookings"
             )
+        if status == Slot.Status.OPEN:
+            check_not_on_leave(slot.doctor_id, slot.start, slot.end)
         slot.status = status
         changed.append("status")
     if changed:

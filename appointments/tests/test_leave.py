@@ -248,3 +248,80 @@ def test_junk_leave_and_waitlist_input_is_400_never_500(doctor_client, patient_c
     assert_error(patient_client.post("/api/v1/waitlist", junk, format="json"), 400)
     assert_error(doctor_client.get(f"/api/v1/doctors/{'9' * 19}/leaves"), 404)
     assert patient_client.get("/api/v1/waitlist", {"date": "junk", "status": "nope"}).status_code == 400
+
+
+def slot_body(doctor, start, **extra):
+    return {
+        "doctor_id": doctor.pk,
+        "start": start.isoformat(),
+        "end": (start + timedelta(minutes=30)).isoformat(),
+        **extra,
+    }
+
+
+def test_an_open_slot_added_by_hand_inside_leave_is_409_doctor_on_leave(doctor_client, hospital_admin_client, doctor):
+    first = day_start()
+    assert create_leave(doctor_client, doctor, first, first + timedelta(hours=2)).status_code == 201
+    for client in (doctor_client, hospital_admin_client):
+        inside = client.post("/api/v1/slots", slot_body(doctor, first + timedelta(minutes=90)), format="json")
+        assert_error(inside, 409, code="doctor_on_leave")
+        # Overlapping the leave's end is inside it too.
+        straddling = client.post("/api/v1/slots", slot_body(doctor, first + timedelta(minutes=110)), format="json")
+        assert_error(straddling, 409, code="doctor_on_leave")
+    assert not Slot.objects.filter(doctor=doctor).exists()
+    # A closed slot there is harmless, and an open one after the leave is fine.
+    closed = doctor_client.post("/api/v1/slots", slot_body(doctor, first, status="closed"), format="json")
+    assert closed.status_code == 201, closed.content
+    after = doctor_client.post("/api/v1/slots", slot_body(doctor, first + timedelta(hours=2)), format="json")
+    assert after.status_code == 201, after.content
+    assert sorted(Slot.objects.filter(doctor=doctor).values_list("status", flat=True)) == ["closed", "open"]
+
+
+def test_reopening_a_slot_inside_leave_is_409_and_leaves_it_closed(doctor_client, hospital_admin_client, doctor):
+    first = day_start()
+    slots = slots_of(doctor, first, count=2)
+    assert create_leave(doctor_client, doctor, first, first + timedelta(minutes=30)).status_code == 201
+    assert statuses(slots) == ["closed", "open"]
+    for client in (doctor_client, hospital_admin_client):
+        response = client.patch(f"/api/v1/slots/{slots[0].pk}", {"status": "open"}, format="json")
+        assert_error(response, 409, code="doctor_on_leave")
+        response = client.patch(f"/api/v1/slots/{slots[0].pk}", {"status": "open", "capacity": 3}, format="json")
+        assert_error(response, 409, code="doctor_on_leave")
+    assert Slot.objects.filter(pk=slots[0].pk).values_list("status", "capacity").get() == ("closed", slots[0].capacity)
+    # Other edits of a slot inside leave still work, and reopening one outside it does too.
+    assert doctor_client.patch(f"/api/v1/slots/{slots[0].pk}", {"capacity": 2}, format="json").status_code == 200
+    Slot.objects.filter(pk=slots[1].pk).update(status=Slot.Status.CLOSED)
+    assert doctor_client.patch(f"/api/v1/slots/{slots[1].pk}", {"status": "open"}, format="json").status_code == 200
+    assert statuses(slots) == ["closed", "open"]
+
+
+def test_deleting_a_leave_keeps_closed_a_slot_that_an_adjacent_leave_still_covers(doctor_client, doctor):
+    first = day_start()
+    straddling = SlotFactory(doctor=doctor, start=first + timedelta(minutes=45), end=first + timedelta(minutes=75))
+    earlier = create_leave(doctor_client, doctor, first, first + timedelta(hours=1)).json()
+    assert earlier["closed_slot_ids"] == [straddling.pk]
+    assert (
+        create_leave(doctor_client, doctor, first + timedelta(hours=1), first + timedelta(hours=2)).status_code == 201
+    )
+    assert doctor_client.delete(f"{leaves_url(doctor)}/{earlier['id']}").status_code == 204
+    assert statuses([straddling]) == ["closed"]
+
+
+def test_generation_over_several_days_creates_no_open_slot_inside_leave(doctor_client, doctor):
+    """Generation over several days creates no open slot inside any leave."""
+    schedule = OpdScheduleFactory(
+        doctor=doctor, start_time="09:00", end_time="11:00", slot_minutes=60, weekdays=[0, 1, 2, 3, 4, 5, 6]
+    )
+    zone = Slot(hospital=doctor.hospital).zone
+    day = (timezone.now() + timedelta(days=3)).astimezone(zone).date()
+    leave_start = datetime.combine(day, time(10), tzinfo=zone)
+    assert create_leave(doctor_client, doctor, leave_start, leave_start + timedelta(days=1)).status_code == 201
+    response = doctor_client.post(
+        f"/api/v1/opd-schedules/{schedule.pk}/generate-slots",
+        {"from_date": str(day), "to_date": str(day + timedelta(days=2))},
+        format="json",
+    )
+    assert response.status_code == 200, response.content
+    assert response.json() == {"created": 4, "skipped": 2}
+    leave = DoctorLeave.objects.get()
+    assert not Slot.objects.filter(doctor=doctor, start__lt=leave.end, end__gt=leave.start).exists()
