@@ -10,6 +10,11 @@ HMS three times. Prints the table and prepends it to bench/RESULTS.md.
     BENCH_SECONDS=3 BENCH_ROUNDS=1 bench/run.sh   # a quick smoke run
     BENCH_NOTE="before the index" bench/run.sh   # a note in the section heading
     BENCH_ONLY=availability,stock bench/run.sh    # only these endpoints, nothing written
+    BENCH_SCALE=0.01 PG_KEEP_DIR=/tmp/pg-small BENCH_ONLY=hold_book bench/run.sh  # small data, own dir
+
+The write mixes: the booking mix, hold then book from the hold, and call-next over many queues (issue
+18); after them the overbooking check (booked + active holds against capacity, in SQL over every slot)
+and whether each call-next answered 200 moved exactly one waiting entry.
 
 This file runs the steps; common.py holds the endpoints and their targets, servers.py the databases and
 servers, measure.py the wrk runs, report.py the results table. prepare.py and profile.py run inside
@@ -21,9 +26,18 @@ import statistics
 import sys
 import time
 
-from common import BENCH, DATA, ENDPOINTS, GROWTH, ROUNDS, SECONDS, say
-from measure import measure_pairs, median, overbooking_report, summarize, worker_rss_mb, wrk
-from report import machine, render, write_results
+from common import BENCH, DATA, ENDPOINTS, GROWTH, ROUNDS, SCALE, SECONDS, say
+from measure import (
+    call_next_report,
+    hold_book_report,
+    measure_pairs,
+    median,
+    overbooking_report,
+    summarize,
+    worker_rss_mb,
+    wrk,
+)
+from report import machine, notes_text, render, write_results
 from servers import PROCESSES, prepare, seed, setup_floor, start_floor, start_hms, start_redis, stop
 
 
@@ -33,30 +47,50 @@ def main() -> None:
     DATA.mkdir(parents=True, exist_ok=True)
     info = machine()
     start_redis()
-    seed("hms", "1")
+    seed("hms", SCALE)
     only = [name for name in os.environ.get("BENCH_ONLY", "").split(",") if name]
     if not only:
         seed("hms_small", "0.01")
     floor_token = setup_floor()
     data = prepare("hms")
 
-    say(f"\nMeasuring HMS (scale 1) against the floor: {ROUNDS} x {SECONDS}s per side and endpoint")
+    say(f"\nMeasuring HMS (scale {SCALE}) against the floor: {ROUNDS} x {SECONDS}s per side and endpoint")
     floor, floor_port = start_floor()
     hms, hms_port = start_hms("hms")
     names = only or [name for name, *_rest in ENDPOINTS]
     results = measure_pairs(hms_port, floor_port, data, floor_token, names)
+    rss = worker_rss_mb(hms)
+    stop(hms)
+    overbooking = overbooking_report()
+    checks = {
+        "hold_book": hold_book_report(data) if "hold_book" in results else None,
+        "call_next": call_next_report(data) if "call_next" in results else None,
+    }
     if only:  # a quick look while working on some endpoints: nothing is written
+        stop(floor)
+        rows = summarize(results, data)
+        say("\n" + "\n".join(line for line in notes_text(rows, overbooking, checks)))
+        for name in results:
+            alone = data["single"].get(name)
+            say(
+                f"- {name}: SQL/req {data['queries'].get(name, '-')}"
+                + (
+                    f"; alone (test client) wall {alone['wall_ms']:.2f} ms, CPU {alone['cpu_ms']:.2f} ms"
+                    if alone
+                    else ""
+                )
+            )
         say(
             f"\nBENCH_ONLY={','.join(only)}: median ratios "
             + ", ".join(
                 f"{name} {statistics.median(run['ratio'] for run in runs):.2f}" for name, runs in results.items()
             )
+            + f"; load average (1 min) {load_at_start:.1f} at start, {os.getloadavg()[0]:.1f} at end"
         )
+        if any(overbooking.values()) or (checks["call_next"] or {}).get("duplicate_tokens"):
+            sys.exit("bench: OVERBOOKING FOUND")
         return
-    small = prepare("hms_small")
-    rss = worker_rss_mb(hms)
-    stop(hms)
-    overbooking = overbooking_report()
+    small = prepare("hms_small", writes=False)
     stop(floor)
 
     say(f"\nGrowth: the read endpoints at scale 0.01 ({ROUNDS} x {SECONDS}s each)")
@@ -72,7 +106,7 @@ def main() -> None:
 
     rows = summarize(results, data)
     load = (load_at_start, os.getloadavg()[0])
-    section = render(rows, growth, rss, overbooking, data, small, info, time.monotonic() - started, load)
+    section = render(rows, growth, rss, overbooking, checks, data, small, info, time.monotonic() - started, load)
     write_results(section)
     say("\n" + section)
     say(f"Written to {BENCH / 'RESULTS.md'}")

@@ -11,13 +11,16 @@ DATA = BENCH / ".data"
 RAW = DATA / "raw"  # every wrk output, for a second look
 PY = str(ROOT / ".venv" / "bin" / "python")
 GUNICORN = str(ROOT / ".venv" / "bin" / "gunicorn")
+# The data the endpoints run over: seed_demo --scale 1 (BENCH_SCALE=0.01 for a quick look at small data
+# in a data dir of its own, PG_KEEP_DIR: the kept one holds scale 1).
+SCALE = os.environ.get("BENCH_SCALE", "1")
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 CONNECTIONS = 8
 WORKERS = 2
 SECRET_KEY = "bench-only-not-a-secret-" + "x" * 40
 
-# name, label, floor path, kind (read endpoints are held to 0.7x, the booking mix to 0.5x)
+# name, label, floor path, kind (read endpoints are held to 0.7x, the write mixes to 0.5x)
 ENDPOINTS = [
     ("health", "GET /health", "/public", "public"),
     ("slots", "GET /api/v1/slots?available=true&hospital_id=..", "/rows", "read"),
@@ -27,10 +30,19 @@ ENDPOINTS = [
     ("dashboard_admin", "GET /api/v1/dashboard (admin)", "/auth", "read"),
     ("dashboard_patient", "GET /api/v1/dashboard (patient)", "/auth", "read"),
     ("booking", "POST /api/v1/appointments (booking mix)", "/auth", "write"),
+    # Issue 18. req/s counts every request: a pair is two (the hold, then the booking from it).
+    ("hold_book", "POST /api/v1/slots/{id}/hold, then /appointments {hold_id}", "/auth", "write"),
+    ("call_next", "POST /api/v1/queues/{id}/call-next (hospital admins)", "/auth", "write"),
     # FHIR R4 (issue 19): a schedule's free slots from today, a patient's appointments.
     ("fhir_slots", "GET /fhir/R4/Slot?schedule=..&start=ge..&status=free", "/rows", "read"),
     ("fhir_appointments", "GET /fhir/R4/Appointment?patient=..", "/rows", "read"),
 ]
+# The write mixes' material (bench/prepare.py) is sized for this many requests per second in every
+# round, well above what HMS can do here (the floor's /auth: about 1,900): a mix that ran out of seats or
+# waiting entries would measure its refusals instead.
+WRITE_BUDGET = 3000
+HOLD_SEATS = WRITE_BUDGET // 2 * SECONDS * ROUNDS  # one seat per pair (two requests)
+CALL_ENTRIES = WRITE_BUDGET * SECONDS * ROUNDS
 TARGETS = {"public": 0.7, "read": 0.7, "write": 0.5}
 GROWTH = ["slots", "near", "availability", "stock", "dashboard_admin", "dashboard_patient"]
 

@@ -1,8 +1,10 @@
-"""Measuring: wrk runs against HMS and the floor, the booking mix, worker memory, overbooking."""
+"""Measuring: wrk runs against HMS and the floor, the write mixes' Lua scripts (booking; hold then book;
+call-next), worker memory, and the checks after them (overbooking with holds, entries called once)."""
 
 import re
 import statistics
 import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -10,6 +12,7 @@ from pathlib import Path
 from common import CONNECTIONS, DATA, ENDPOINTS, RAW, ROOT, ROUNDS, SECONDS, TARGETS, say
 from servers import psql
 
+WRITE_MIXES = ("booking", "hold_book", "call_next")
 UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0, "h": 3600000.0}
 
 
@@ -45,6 +48,9 @@ def wrk(port: int, path: str, *, token: str | None = None, script: Path | None =
     statuses = re.search(r"STATUS (.*)", output)
     if statuses:
         result["statuses"] = dict(item.split("=") for item in statuses.group(1).split())
+    codes = re.search(r"CODES(.*)", output)
+    if codes:  # the write mixes' refusals, "status:code=count"
+        result["codes"] = {key: int(count) for key, count in (item.rsplit("=", 1) for item in codes.group(1).split())}
     return result
 
 
@@ -95,6 +101,149 @@ end
     return script
 
 
+LUA_CODES = """
+-- The refusal codes of 4xx answers ({"errors": [{"code": ...}]}), tallied for the report.
+codes = {}
+function tally(status, body)
+  local code = string.match(body or "", '"code":%s*"([%w_]+)"') or "none"
+  local key = status .. ":" .. code
+  codes[key] = (codes[key] or 0) + 1
+end
+function codes_line(threads)
+  local merged, parts = {}, {}
+  for _, thread in ipairs(threads) do
+    for key, count in pairs(thread:get("codes")) do merged[key] = (merged[key] or 0) + count end
+  end
+  for key, count in pairs(merged) do table.insert(parts, key .. "=" .. count) end
+  return "CODES " .. table.concat(parts, " ") .. "\\n"
+end
+"""
+
+
+def hold_book_script(data: dict) -> Path:
+    """The hold-then-book mix. wrk calls request() per thread, not per connection, so the pairing is
+    kept in the thread: a 201 hold (its body has `expires_at`) queues its id and patient, and the next
+    request the thread sends books from the oldest queued hold as that patient; with none queued it
+    holds a random slot for a random patient. So every hold is followed by its booking as soon as a
+    connection is free (a few holds are still queued when the run ends: they stay active and count in
+    the overbooking check). wrk's req/s counts every request, hold and booking alike; the pairs (201
+    bookings) are counted here."""
+    patients = ",\n".join(f'[{pk}] = "{token}"' for pk, token in data["hold_patients"])
+    ids = ",".join(str(pk) for pk, _token in data["hold_patients"])
+    slots = ",".join(str(pk) for pk in data["hold_slots"])
+    script = DATA / "hold_book.lua"
+    script.write_text(
+        f"""-- Hold, then book from the hold: random patients over many slots (issue 18).
+local tokens = {{
+{patients}
+}}
+local ids = {{{ids}}}
+local slots = {{{slots}}}
+local threads = {{}}
+{LUA_CODES}
+function setup(thread)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  math.randomseed(os.time())
+  pending, first, last = {{}}, 1, 0
+  holds, pairs_booked, conflicts, other = 0, 0, 0, 0
+end
+
+local function post(path, token, body)
+  return wrk.format("POST", path,
+    {{["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. token}}, body)
+end
+
+function request()
+  if first <= last then
+    local hold = pending[first]
+    pending[first] = nil
+    first = first + 1
+    return post("/api/v1/appointments", tokens[hold.patient], '{{"hold_id": ' .. hold.id .. '}}')
+  end
+  local patient = ids[math.random(#ids)]
+  local slot = slots[math.random(#slots)]
+  return post("/api/v1/slots/" .. slot .. "/hold", tokens[patient], "{{}}")
+end
+
+function response(status, headers, body)
+  if status == 201 and string.find(body, '"expires_at"', 1, true) then
+    holds = holds + 1
+    last = last + 1
+    pending[last] = {{
+      id = string.match(body, '"id":%s*(%d+)'),
+      patient = tonumber(string.match(body, '"patient_id":%s*(%d+)')),
+    }}
+  elseif status == 201 then pairs_booked = pairs_booked + 1
+  elseif status == 409 then conflicts = conflicts + 1; tally(status, body)
+  else other = other + 1; tally(status, body) end
+end
+
+function done(summary, latency, requests)
+  local h, b, k, o = 0, 0, 0, 0
+  for _, thread in ipairs(threads) do
+    h, b = h + thread:get("holds"), b + thread:get("pairs_booked")
+    k, o = k + thread:get("conflicts"), o + thread:get("other")
+  end
+  io.write(string.format("STATUS holds=%d booked=%d 409=%d other=%d\\n", h, b, k, o))
+  io.write(codes_line(threads))
+end
+"""
+    )
+    return script
+
+
+def call_next_script(data: dict) -> Path:
+    """call-next as each hospital's admin over many queues (a random queue per request)."""
+    call = data["call"]
+    staff = ",\n".join(f'"{token}"' for token in call["staff_tokens"])
+    queues = ",".join(f"{{{pk},{who + 1}}}" for pk, who in call["queues"])
+    script = DATA / "call_next.lua"
+    script.write_text(
+        f"""-- call-next over many queues, each by a hospital admin of its hospital (issue 18).
+local staff = {{
+{staff}
+}}
+local queues = {{{queues}}}
+local threads = {{}}
+{LUA_CODES}
+function setup(thread)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  math.randomseed(os.time())
+  called, empty, other = 0, 0, 0
+end
+
+function request()
+  local queue = queues[math.random(#queues)]
+  return wrk.format("POST", "/api/v1/queues/" .. queue[1] .. "/call-next",
+    {{["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. staff[queue[2]]}},
+    '{{"room": "Room ' .. (queue[1] % 20 + 1) .. '"}}')
+end
+
+function response(status, headers, body)
+  if status == 200 then called = called + 1
+  elseif status == 409 then empty = empty + 1; tally(status, body)
+  else other = other + 1; tally(status, body) end
+end
+
+function done(summary, latency, requests)
+  local c, e, o = 0, 0, 0
+  for _, thread in ipairs(threads) do
+    c, e, o = c + thread:get("called"), e + thread:get("empty"), o + thread:get("other")
+  end
+  io.write(string.format("STATUS 200=%d 409=%d other=%d\\n", c, e, o))
+  io.write(codes_line(threads))
+end
+"""
+    )
+    return script
+
+
 def worker_rss_mb(master: subprocess.Popen) -> list[float]:
     children = Path(f"/proc/{master.pid}/task/{master.pid}/children").read_text().split()
     sizes = []
@@ -118,7 +267,64 @@ def overbooking_report(database: str = "hms") -> dict:
            GROUP BY slot_id, token_number HAVING count(*) > 1) d""",
         database=database,
     )[0][0]
-    return {"over_capacity": over, "booked_mismatch": mismatched, "duplicate_tokens": duplicate_tokens}
+    # Holds take seats too (issue 18): booked + active holds not yet lapsed never above the capacity,
+    # and `hold_count` (what the booking statement and the CHECK see) equal to the active holds.
+    over_with_holds = psql(
+        """SELECT count(*) FROM appointments_slot s
+           JOIN (SELECT slot_id, count(*) AS n FROM appointments_hold
+                 WHERE status = 'active' AND expires_at > now() GROUP BY slot_id) h ON h.slot_id = s.id
+           WHERE s.booked + h.n > s.capacity""",
+        database=database,
+    )[0][0]
+    hold_count_mismatch = psql(
+        """SELECT count(*) FROM appointments_slot s
+           LEFT JOIN (SELECT slot_id, count(*) AS n FROM appointments_hold
+                      WHERE status = 'active' GROUP BY slot_id) h ON h.slot_id = s.id
+           WHERE s.hold_count <> coalesce(h.n, 0)""",
+        database=database,
+    )[0][0]
+    return {
+        "over_capacity": over,
+        "over_capacity_with_holds": over_with_holds,
+        "booked_mismatch": mismatched,
+        "hold_count_mismatch": hold_count_mismatch,
+        "duplicate_tokens": duplicate_tokens,
+    }
+
+
+def hold_book_report(data: dict, database: str = "hms") -> dict:
+    """The holds the mix made on its slots since prepare, by status (used: booked from; active: still
+    queued when a run ended), and the appointments booked from them."""
+    rows = psql(
+        """SELECT status, count(*) FROM appointments_hold
+           WHERE slot_id = ANY(%s) AND created_at >= %s GROUP BY status""",
+        database=database,
+        params=(data["hold_slots"], data["hold_since"]),
+    )
+    return {status: count for status, count in rows}
+
+
+def call_next_report(data: dict, database: str = "hms") -> dict:
+    """Entries of the benchmark queues still waiting, and how many left `waiting` since prepare (each
+    call-next answered 200 moves exactly one: two desks never get one entry)."""
+    queues = [pk for pk, _staff in data["call"]["queues"]]
+    waiting = psql(
+        "SELECT count(*) FROM appointments_queueentry WHERE queue_id = ANY(%s) AND status = 'waiting'",
+        database=database,
+        params=(queues,),
+    )[0][0]
+    duplicate = psql(
+        """SELECT count(*) FROM (SELECT queue_id, token FROM appointments_queueentry
+           WHERE queue_id = ANY(%s) AND appointment_id IS NULL GROUP BY queue_id, token HAVING count(*) > 1) d""",
+        database=database,
+        params=(queues,),
+    )[0][0]
+    return {
+        "before": data["call"]["waiting"],
+        "after": waiting,
+        "called": data["call"]["waiting"] - waiting,
+        "duplicate_tokens": duplicate,
+    }
 
 
 def measure_pairs(hms_port: int, floor_port: int, data: dict, floor_token: str, names: list[str]) -> dict:
@@ -126,10 +332,21 @@ def measure_pairs(hms_port: int, floor_port: int, data: dict, floor_token: str, 
     for name, label, floor_path, _kind in ENDPOINTS:
         if name not in names:
             continue
-        script = booking_script(data) if name == "booking" else None
-        path = "/api/v1/appointments" if name == "booking" else data["paths"][name]
-        who = None if name == "booking" else data["auth"][name]
-        token = data["tokens"][who] if who else None
+        script, path, token = None, None, None
+        if name == "booking":
+            script, path = booking_script(data), "/api/v1/appointments"
+        elif name == "hold_book":
+            if not data["hold_slots"]:
+                sys.exit("bench: no bookable slot left for the hold-then-book mix")
+            script, path = hold_book_script(data), "/api/v1/slots"
+        elif name == "call_next":
+            if not data["call"]["queues"]:
+                sys.exit("bench: no queue for call-next")
+            script, path = call_next_script(data), "/api/v1/queues"
+        else:
+            path = data["paths"][name]
+            who = data["auth"][name]
+            token = data["tokens"][who] if who else None
         runs = []
         for _round in range(ROUNDS):
             floor = wrk(floor_port, floor_path, token=None if floor_path == "/public" else floor_token)
@@ -168,11 +385,13 @@ def summarize(results: dict, data: dict) -> list[dict]:
             "queries": data["queries"].get(name),
             "non_2xx": sum(run["hms"]["non_2xx"] for run in runs),
         }
-        if name == "booking":
-            totals = {}
+        if name in WRITE_MIXES:
+            totals, codes = {}, {}
             for run in runs:
                 for status, count in run["hms"].get("statuses", {}).items():
                     totals[status] = totals.get(status, 0) + int(count)
-            row["statuses"] = totals
+                for code, count in run["hms"].get("codes", {}).items():
+                    codes[code] = codes.get(code, 0) + count
+            row["statuses"], row["codes"] = totals, codes
         rows.append(row)
     return rows

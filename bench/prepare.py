@@ -5,7 +5,16 @@ login), the slots and patient tokens of the booking mix, and the SQL queries one
 endpoint costs (Django test client + CaptureQueriesContext, after warm-up requests), and each read
 endpoint's median wall and CPU time for one request at a time in this process.
 
+The write mixes of issue 18 get their material here too (skipped with --reads-only, as for the scale
+0.01 database): for the hold-then-book mix, other patients than the booking mix's and bookable slots
+(none of the booking mix's) with at least --hold-seats free seats between them; for call-next, the
+queues of --call-queues doctors of the benchmark hospitals on the hospital-local date (opened if
+missing), each topped up with waiting walk-ins (bulk insert, tokens from the queue's own walk-in
+counter, so unique per queue as the model requires) until they hold --call-entries between them, and
+the hospital admins' tokens to call them with.
+
     DATABASE_URL=... .venv/bin/python bench/prepare.py [--booking-patients N] [--booking-slots N]
+        [--hold-seats N] [--call-entries N] [--reads-only]
 """
 
 import argparse
@@ -27,15 +36,16 @@ import django  # noqa: E402
 
 django.setup()
 
-from django.db import connection  # noqa: E402
-from django.db.models import Count, Q  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
+from django.db.models import Count, F, Q  # noqa: E402
 from django.test import Client, override_settings  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from accounts.models import User  # noqa: E402
 from accounts.tokens import tokens_issue  # noqa: E402
-from appointments.models import Appointment, Slot  # noqa: E402
+from appointments.models import Appointment, Doctor, Slot  # noqa: E402
+from appointments.queue_models import OpdQueue, QueueEntry  # noqa: E402
 from bloodbank.models import BloodBank  # noqa: E402
 from hospitals.models import Hospital  # noqa: E402
 
@@ -59,11 +69,113 @@ def one_at_a_time(client: Client, path: str, headers: dict, samples: int) -> dic
     return {"wall_ms": statistics.median(walls), "cpu_ms": statistics.median(cpus)}
 
 
+def post(client: Client, path: str, token: str, body: dict) -> tuple[int, dict, int]:
+    """One POST through the test client: (status, JSON body, SQL queries it cost)."""
+    with CaptureQueriesContext(connection) as captured:
+        response = client.post(
+            path, data=json.dumps(body), content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}"
+        )
+    return response.status_code, response.json(), len(captured.captured_queries)
+
+
+def hold_material(args, rng: random.Random, now, exclude: set[int]) -> tuple[list[int], int]:
+    """Bookable slots of the benchmark hospitals from tomorrow on (none of the booking mix's), picked at
+    random until their free seats add up to --hold-seats: (slot ids, free seats)."""
+    rows = list(
+        Slot.objects.bookable()
+        .filter(hospital__registration_number__startswith="BENCH-", start__gte=now + timedelta(days=1))
+        .annotate(free=F("capacity") - F("booked") - F("hold_count"))
+        .values_list("pk", "free")[:200_000]
+    )
+    rng.shuffle(rows)
+    picked, seats = [], 0
+    for pk, free in rows:
+        if seats >= args.hold_seats:
+            break
+        if pk not in exclude and free > 0:
+            picked.append(pk)
+            seats += free
+    return picked, seats
+
+
+def queue_material(args, rng: random.Random) -> dict:
+    """The queues call-next spreads over: one per doctor (--call-queues doctors of the benchmark
+    hospitals) on the hospital-local date, or the next date when the day ends within 30 minutes (a run
+    never crosses it: a past day's queue refuses calls). Each is topped up to its share of
+    --call-entries waiting walk-ins (priorities mixed: mostly normal), with tokens drawn from the queue's
+    walk-in counter as the service does; a hospital admin of each hospital calls its queues."""
+    doctors = list(
+        Doctor.objects.filter(hospital__registration_number__startswith="BENCH-", hospital__is_active=True)
+        .order_by("pk")
+        .values_list("pk", "hospital_id", "hospital__timezone")[: args.call_queues]
+    )
+    if not doctors:
+        return {"queues": [], "staff_tokens": [], "waiting": 0, "added": 0}
+    later = timezone.now() + timedelta(minutes=30)
+    dates = {pk: later.astimezone(ZoneInfo(zone)).date() for pk, _hospital, zone in doctors}
+    share = -(-args.call_entries // len(doctors))
+    added = 0
+    with transaction.atomic():
+        existing = {
+            (queue.doctor_id, queue.date): queue
+            for queue in OpdQueue.objects.filter(doctor_id__in=list(dates), date__in=set(dates.values()))
+        }
+        missing = [
+            OpdQueue(doctor_id=pk, hospital_id=hospital, date=dates[pk])
+            for pk, hospital, _zone in doctors
+            if (pk, dates[pk]) not in existing
+        ]
+        OpdQueue.objects.bulk_create(missing)
+        queues = list(
+            OpdQueue.objects.select_for_update()
+            .filter(doctor_id__in=list(dates), date__in=set(dates.values()))
+            .order_by("pk")
+        )
+        queues = [queue for queue in queues if queue.date == dates[queue.doctor_id]]
+        waiting = dict(
+            QueueEntry.objects.filter(queue__in=queues, status=QueueEntry.Status.WAITING)
+            .values("queue")
+            .annotate(n=Count("pk"))
+            .values_list("queue", "n")
+        )
+        entries = []
+        for queue in queues:
+            for _ in range(share - waiting.get(queue.pk, 0)):
+                queue.last_walk_in_token += 1
+                priority = rng.choices(["normal", "senior", "urgent"], weights=[85, 10, 5])[0]
+                entries.append(
+                    QueueEntry(queue=queue, token=queue.last_walk_in_token, name="Bench walk-in", priority=priority)
+                )
+        QueueEntry.objects.bulk_create(entries, batch_size=5000)
+        OpdQueue.objects.bulk_update(queues, ["last_walk_in_token"], batch_size=1000)
+        added = len(entries)
+    hospitals = sorted({queue.hospital_id for queue in queues})
+    admins = {}
+    for user in User.objects.filter(role=User.Role.HOSPITAL_ADMIN, is_active=True, hospital_id__in=hospitals).order_by(
+        "pk"
+    ):
+        admins.setdefault(user.hospital_id, user)
+    queues = [queue for queue in queues if queue.hospital_id in admins]
+    staff = sorted(admins)
+    return {
+        "queues": [[queue.pk, staff.index(queue.hospital_id)] for queue in queues],
+        "staff_tokens": [access(admins[hospital]) for hospital in staff],
+        "date": str(min(queue.date for queue in queues)) if queues else None,
+        "added": added,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--booking-patients", type=int, default=1000)
     parser.add_argument("--booking-slots", type=int, default=400)
     parser.add_argument("--samples", type=int, default=60, help="requests per endpoint timed one at a time")
+    parser.add_argument("--hold-patients", type=int, default=1000)
+    parser.add_argument("--hold-seats", type=int, default=20_000, help="free seats the hold-then-book mix may take")
+    parser.add_argument("--call-queues", type=int, default=1000, help="queues call-next spreads over")
+    parser.add_argument("--call-entries", type=int, default=40_000, help="waiting walk-ins across those queues")
+    parser.add_argument("--write-samples", type=int, default=20, help="hold+book pairs and calls timed alone")
+    parser.add_argument("--reads-only", action="store_true", help="no material for the write mixes")
     args = parser.parse_args()
     rng = random.Random(2026)
 
@@ -126,6 +238,7 @@ def main() -> None:
     }
     client = Client(HTTP_HOST="127.0.0.1")
     queries, rows, single = {}, {}, {}
+    bed_types = {}
     computed_queries, computed_single = {}, {}
     for name, (path, who) in reads.items():
         headers = {"HTTP_AUTHORIZATION": f"Bearer {tokens[who]}"} if who else {}
@@ -137,6 +250,8 @@ def main() -> None:
             sys.exit(f"prepare: {path} answered {response.status_code}: {response.content[:300]!r}")
         queries[name] = len(captured.captured_queries)
         body = response.json()
+        if name == "availability":  # issue 20: the bed types the answer counts (seed_demo gives them)
+            bed_types = {kind: counts["total"] for kind, counts in body.get("by_bed_type", {}).items()}
         if isinstance(body, dict) and "count" in body:
             rows[name] = {"count": body["count"], "page": len(body["results"])}
         single[name] = one_at_a_time(client, path, headers, args.samples)
@@ -164,6 +279,56 @@ def main() -> None:
         sys.exit(f"prepare: booking answered {response.status_code}: {response.content[:300]!r}")
     queries["booking"] = len(captured.captured_queries)
 
+    material = {"hold_patients": [], "hold_slots": [], "hold_seats": 0, "call": {"queues": [], "staff_tokens": []}}
+    if not args.reads_only:
+        hold_slots, hold_seats = hold_material(args, rng, now, set(slots) | {spare})
+        hold_patients = list(
+            User.objects.filter(username__startswith="bench.p", role=User.Role.USER).order_by("username")[
+                args.booking_patients + 1 : args.booking_patients + 1 + args.hold_patients
+            ]
+        )
+        # Holds and the bookings from them (slots the mix does not use), one at a time: the pair's query
+        # counts (hold + booking) and its wall and CPU time with nothing else in flight.
+        taken = set(slots) | set(hold_slots) | {spare}
+        spares = [pk for pk in candidates if pk not in taken][: args.write_samples]
+        walls, cpus = [], []
+        for spare_hold in spares:
+            wall, cpu = time.perf_counter(), time.process_time()
+            held, hold, hold_queries = post(client, f"/api/v1/slots/{spare_hold}/hold", booker_token, {})
+            if held != 201:
+                sys.exit(f"prepare: hold answered {held}: {hold!r}")
+            booked, answer, book_queries = post(client, "/api/v1/appointments", booker_token, {"hold_id": hold["id"]})
+            if booked != 201:
+                sys.exit(f"prepare: booking from a hold answered {booked}: {answer!r}")
+            walls.append((time.perf_counter() - wall) * 1000)
+            cpus.append((time.process_time() - cpu) * 1000)
+        queries["hold_book"] = f"{hold_queries} + {book_queries}"
+        single["hold_book"] = {"wall_ms": statistics.median(walls), "cpu_ms": statistics.median(cpus)}
+        call = queue_material(args, rng)
+        if call["queues"]:
+            walls, cpus = [], []
+            for queue_id, staff in call["queues"][: args.write_samples]:  # one call each: the top-up covers it
+                wall, cpu = time.perf_counter(), time.process_time()
+                called, answer, call_queries = post(
+                    client, f"/api/v1/queues/{queue_id}/call-next", call["staff_tokens"][staff], {"room": "Room 1"}
+                )
+                if called != 200:
+                    sys.exit(f"prepare: call-next answered {called}: {answer!r}")
+                walls.append((time.perf_counter() - wall) * 1000)
+                cpus.append((time.process_time() - cpu) * 1000)
+            queries["call_next"] = call_queries
+            single["call_next"] = {"wall_ms": statistics.median(walls), "cpu_ms": statistics.median(cpus)}
+        call["waiting"] = QueueEntry.objects.filter(
+            queue_id__in=[pk for pk, _staff in call["queues"]], status=QueueEntry.Status.WAITING
+        ).count()
+        material = {
+            "hold_patients": [[user.pk, access(user)] for user in hold_patients],
+            "hold_slots": hold_slots,
+            "hold_seats": hold_seats,
+            "hold_since": timezone.now().isoformat(),
+            "call": call,
+        }
+
     json.dump(
         {
             "hospital_id": hospital.pk,
@@ -174,6 +339,8 @@ def main() -> None:
             "tokens": tokens,
             "booking_tokens": [access(user) for user in patients],
             "booking_slots": slots,
+            **material,
+            "bed_types": bed_types,
             "queries": queries,
             "single": single,
             "computed_queries": computed_queries,

@@ -41,7 +41,63 @@ def git_revision() -> str:
         return "unknown"
 
 
-def render(rows, growth, rss, overbooking, data, small, info, elapsed, load) -> str:
+def write_mix_notes(rows, checks) -> list[str]:
+    """The write mixes' answers, and for call-next whether every 200 moved exactly one entry."""
+    notes = []
+    for row in rows:
+        statuses = row.get("statuses", {})
+        codes = ", ".join(f"{code}: {count}" for code, count in sorted(row.get("codes", {}).items()))
+        refusals = f" Refusals by status and code: {codes}." if codes else ""
+        if row["name"] == "booking":
+            text = ", ".join(f"{status}: {count}" for status, count in sorted(statuses.items()))
+            notes.append(f"- Booking mix responses ({ROUNDS} runs): {text}.{refusals}")
+        elif row["name"] == "hold_book":
+            holds, booked = int(statuses.get("holds", 0)), int(statuses.get("booked", 0))
+            used = (checks.get("hold_book") or {}) if checks else {}
+            notes.append(
+                f"- Hold then book ({ROUNDS} runs, req/s counts holds and bookings alike): {holds} holds (201), "
+                f"{booked} bookings from them (201): {booked / (ROUNDS * SECONDS):.0f} completed pairs/s; "
+                f"409: {statuses.get('409', 0)}, other: {statuses.get('other', 0)}.{refusals} Holds the mix left "
+                f"on its slots, by status (SQL): {', '.join(f'{k} {v}' for k, v in sorted(used.items())) or '-'} "
+                "(active: still waiting for their booking when a run ended; they keep their seats until they lapse)."
+            )
+        elif row["name"] == "call_next":
+            called = int(statuses.get("200", 0))
+            check = (checks.get("call_next") or {}) if checks else {}
+            moved = check.get("called")
+            verdict = (
+                "ok: none called twice"
+                if moved is not None and called <= moved <= called + ROUNDS * CONNECTIONS
+                else "**mismatch**"
+            )
+            notes.append(
+                f"- call-next ({ROUNDS} runs): {called} called (200), {statuses.get('409', 0)} 409, "
+                f"{statuses.get('other', 0)} other.{refusals} Waiting entries in the benchmark queues "
+                f"(SQL): {check.get('before')} before, {check.get('after')} after, so {moved} left `waiting` "
+                f"(wrk does not count answers still in flight when a run ends: up to {CONNECTIONS} a run): "
+                f"{verdict}; {check.get('duplicate_tokens')} duplicate walk-in tokens."
+            )
+        elif row["non_2xx"]:
+            notes.append(f"- {row['label']}: {row['non_2xx']} non-2xx responses (unexpected).")
+    return notes
+
+
+def overbooking_note(overbooking) -> str:
+    return (
+        f"- Overbooking after the run (SQL over every slot): {overbooking['over_capacity']} slots over capacity, "
+        f"{overbooking['over_capacity_with_holds']} slots whose booked seats and active holds (not yet lapsed) "
+        f"exceed the capacity, {overbooking['booked_mismatch']} slots whose `booked` differs from their "
+        f"non-cancelled appointments, {overbooking['hold_count_mismatch']} whose `hold_count` differs from their "
+        f"active holds, {overbooking['duplicate_tokens']} duplicate tokens."
+    )
+
+
+def notes_text(rows, overbooking, checks) -> list[str]:
+    """The write mixes' notes and the overbooking check (also printed by a BENCH_ONLY run)."""
+    return [*write_mix_notes(rows, checks), overbooking_note(overbooking)]
+
+
+def render(rows, growth, rss, overbooking, checks, data, small, info, elapsed, load) -> str:
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         f"## {now} (commit {git_revision()})"
@@ -77,18 +133,19 @@ def render(rows, growth, rss, overbooking, data, small, info, elapsed, load) -> 
             f"{alone_text(data.get('computed_single', {}).get(row['name']))} |"
         )
     lines.append("")
-    notes = []
-    for row in rows:
-        if row["name"] == "booking":
-            statuses = ", ".join(f"{status}: {count}" for status, count in sorted(row.get("statuses", {}).items()))
-            notes.append(f"- Booking mix responses ({ROUNDS} runs): {statuses}.")
-        elif row["non_2xx"]:
-            notes.append(f"- {row['label']}: {row['non_2xx']} non-2xx responses (unexpected).")
-    notes.append(
-        f"- Overbooking after the run (SQL over every slot): {overbooking['over_capacity']} slots over capacity, "
-        f"{overbooking['booked_mismatch']} slots whose `booked` differs from their non-cancelled appointments, "
-        f"{overbooking['duplicate_tokens']} duplicate tokens."
-    )
+    notes = notes_text(rows, overbooking, checks)
+    if data.get("call", {}).get("queues"):
+        call = data["call"]
+        notes.append(
+            f"- call-next ran over {len(call['queues'])} queues (one per doctor, dated {call['date']}, hospital-local) "
+            f"of {len(call['staff_tokens'])} hospitals, a random queue per request as that hospital's admin; "
+            f"prepare topped them up with {call['added']:,} waiting walk-ins (bulk insert)."
+        )
+    if data.get("hold_slots"):
+        notes.append(
+            f"- Hold then book ran over {len(data['hold_slots']):,} bookable slots ({data['hold_seats']:,} free "
+            f"seats, none of the booking mix's) and {len(data['hold_patients']):,} patients, a random pair each."
+        )
     notes.append(
         f"- Gunicorn worker RSS after the run: {', '.join(f'{size:.0f} MB' for size in rss)} (target < 150 MB)."
     )
@@ -130,6 +187,16 @@ def render(rows, growth, rss, overbooking, data, small, info, elapsed, load) -> 
                 f"| {labels[name]} | {small_p50:.2f} | {large_p50:.2f} | {factor:.2f} | {alone_small:.2f} | "
                 f"{alone_large:.2f} | {alone:.2f} {met} |"
             )
+            if name == "availability":
+                issue20 = (
+                    f"Issue 20, availability with `by_bed_type` ({len(data.get('bed_types', {}))} bed types at "
+                    f"scale 1: {', '.join(f'{kind} {n}' for kind, n in data.get('bed_types', {}).items()) or '-'}"
+                    f"; at 0.01: {', '.join(f'{kind} {n}' for kind, n in small.get('bed_types', {}).items()) or '-'}"
+                    f"): computed alone {alone_small:.2f} ms at scale 0.01, {alone_large:.2f} ms at scale 1, growth "
+                    f"{alone:.2f} ({'flat with data' if alone <= 1.2 else '**not flat**'}: target <= 1.2)."
+                )
+        if growth.get("availability"):
+            lines += ["", issue20]
     return "\n".join(lines) + "\n"
 
 

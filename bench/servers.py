@@ -13,7 +13,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 # ruff: noqa: S603, S607 - runs this machine's own servers, wrk and the project's venv only.
-from common import BENCH, DATA, GUNICORN, PY, ROOT, SECRET_KEY, WORKERS, run, say
+from common import BENCH, CALL_ENTRIES, DATA, GUNICORN, HOLD_SEATS, PY, ROOT, SECRET_KEY, WORKERS, run, say
 
 PROCESSES: list[subprocess.Popen] = []
 
@@ -108,8 +108,11 @@ def seed(database: str, scale: str) -> None:
     say(f"  ready in {time.monotonic() - started:.0f}s")
 
 
-def prepare(database: str) -> dict:
-    return json.loads(run([PY, str(BENCH / "prepare.py")], cwd=ROOT, env=hms_env(database)))
+def prepare(database: str, *, writes: bool = True) -> dict:
+    """bench/prepare.py's ids, tokens and query counts; with `writes`, also the write mixes' material
+    (seats for the hold-then-book mix, waiting walk-ins for call-next), sized by common.py's budget."""
+    args = ["--hold-seats", str(HOLD_SEATS), "--call-entries", str(CALL_ENTRIES)] if writes else ["--reads-only"]
+    return json.loads(run([PY, str(BENCH / "prepare.py"), *args], cwd=ROOT, env=hms_env(database)))
 
 
 def floor_dir() -> Path:
