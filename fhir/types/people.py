@@ -1,0 +1,105 @@
+"""Patient (users of the patient roles), Practitioner and PractitionerRole (doctors)."""
+
+from django.db.models import Q
+
+from accounts.models import User
+from appointments.models import Appointment, Doctor, Visit
+from appointments.views import AppointmentViewSet, DoctorViewSet, VisitViewSet
+from hms.api.permissions import role_of
+from hms.api.roles import Role
+from hospitals.models import Admission
+from hospitals.views import AdmissionViewSet
+
+from .. import mapping
+from .base import Part, ResourceType, SearchParam, scoped
+
+# --- Patient ----------------------------------------------------------------------------------------------
+
+
+def _patients(ctx):
+    request = ctx.request
+    queryset = User.objects.filter(role__in=mapping.PATIENT_ROLES).order_by("id")
+    role = role_of(request.user)
+    if role == Role.ADMIN:
+        return queryset
+    if role is None:
+        return queryset.none()
+    condition = Q(pk=request.user.pk)
+    if role in (Role.HOSPITAL_ADMIN, Role.DOCTOR):
+        # Staff see the patients of the records they see: appointments, visits, admissions.
+        condition |= Q(pk__in=scoped(AppointmentViewSet, request, Appointment.objects.values("patient_id")))
+        condition |= Q(pk__in=scoped(VisitViewSet, request, Visit.objects.values("patient_id")))
+        condition |= Q(
+            pk__in=scoped(
+                AdmissionViewSet, request, Admission.objects.filter(patient__isnull=False).values("patient_id")
+            )
+        )
+    return queryset.filter(condition & (Q(is_active=True) | Q(pk=request.user.pk)))
+
+
+PATIENT = ResourceType(
+    "Patient",
+    [
+        Part(
+            None,
+            _patients,
+            lambda row, ctx: mapping.patient(row, contact=ctx.sees_contact(row)),
+            "date_joined",
+            zone_field=None,
+        )
+    ],
+    clinical=True,
+)
+
+
+# --- Practitioner, PractitionerRole ----------------------------------------------------------------------
+
+
+def _doctors(ctx):
+    return scoped(DoctorViewSet, ctx.request, Doctor.objects.select_related("user").order_by("id"))
+
+
+def _name_filter(queryset, values, ctx):
+    for value in values:
+        condition = Q(pk__in=[])
+        for item in value.split(","):
+            item = item.strip()
+            condition |= Q(user__fullname__istartswith=item) | Q(user__fullname__icontains=f" {item}")
+        queryset = queryset.filter(condition)
+    return queryset
+
+
+def _name_contains(queryset, values, ctx):
+    for value in values:
+        condition = Q(pk__in=[])
+        for item in value.split(","):
+            condition |= Q(user__fullname__icontains=item.strip())
+        queryset = queryset.filter(condition)
+    return queryset
+
+
+def _name_exact(queryset, values, ctx):
+    for value in values:
+        queryset = queryset.filter(user__fullname__in=value.split(","))
+    return queryset
+
+
+PRACTITIONER = ResourceType(
+    "Practitioner",
+    [
+        Part(
+            None,
+            _doctors,
+            lambda row, ctx: mapping.practitioner(row),
+            "updated_at",
+            filters={"name": _name_filter, "name:contains": _name_contains, "name:exact": _name_exact},
+        )
+    ],
+    params=[
+        SearchParam("name", "string", "The doctor's full name: a word starting with the value (:contains, :exact).")
+    ],
+)
+PRACTITIONER_ROLE = ResourceType(
+    "PractitionerRole",
+    [Part(None, _doctors, lambda row, ctx: mapping.practitioner_role(row), "updated_at")],
+)
