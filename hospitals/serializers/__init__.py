@@ -1,0 +1,63 @@
+"""Serializers of hospitals, floors, wards, beds and admissions: one module per sub-domain; every name is
+importable from here as before."""
+
+from hospitals.serializers.beds import (
+    AdmissionOut,
+    AdmitIn,
+    BedIn,
+    BedOut,
+    BedReservationOut,
+    BedStatusIn,
+    BedUpdateIn,
+    CurrentAdmissionOut,
+    ReserveIn,
+    TransferIn,
+)
+from hospitals.serializers.hospitals import (
+    HOSPITAL_FIELDS,
+    BedCountsByBedType,
+    BedCountsByStatus,
+    BedCountsByWardType,
+    BedCountsOfBedType,
+    BedCountsOfWardType,
+    BedSummaryOut,
+    HospitalCreatedOut,
+    HospitalCreateIn,
+    HospitalDetailOut,
+    HospitalIn,
+    HospitalOut,
+    TimeZoneField,
+)
+from hospitals.serializers.structure import FloorIn, FloorOut, FloorUpdateIn, HospitalFloorIn, WardIn, WardOut
+
+__all__ = [
+    "AdmissionOut",
+    "AdmitIn",
+    "BedCountsByBedType",
+    "BedCountsByStatus",
+    "BedCountsByWardType",
+    "BedCountsOfBedType",
+    "BedCountsOfWardType",
+    "BedIn",
+    "BedOut",
+    "BedReservationOut",
+    "BedStatusIn",
+    "BedSummaryOut",
+    "BedUpdateIn",
+    "CurrentAdmissionOut",
+    "FloorIn",
+    "FloorOut",
+    "FloorUpdateIn",
+    "HOSPITAL_FIELDS",
+    "HospitalCreatedOut",
+    "HospitalCreateIn",
+    "HospitalDetailOut",
+    "HospitalFloorIn",
+    "HospitalIn",
+    "HospitalOut",
+    "ReserveIn",
+    "TimeZoneField",
+    "TransferIn",
+    "WardIn",
+    "WardOut",
+]

@@ -1,0 +1,144 @@
+"""Hospitals: public reads with the bed summary and live availability, floors of a hospital, writes by managers."""
+
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+
+from hms.api.listcache import CachedListMixin
+from hms.api.scoping import ScopedQuerysetMixin, visibility_scope
+from hospitals import selectors, serializers, services
+from hospitals.filters import HospitalFilter
+from hospitals.models import Hospital
+from hospitals.permissions import (
+    HospitalPermission,
+)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Active hospitals (public)", auth=[{}, {"jwtAuth": []}]),
+    retrieve=extend_schema(summary="A hospital with its bed summary (public)", auth=[{}, {"jwtAuth": []}]),
+)
+@extend_schema(tags=["hospitals"])
+class HospitalViewSet(
+    CachedListMixin,
+    ScopedQuerysetMixin,
+    viewsets.ModelViewSet,
+):
+    """Hospitals. Public reads of active hospitals; admin creates and deactivates; admin or its admin edits."""
+
+    queryset = Hospital.objects.all()
+    permission_classes = [HospitalPermission]
+    # Lists default to active hospitals in HospitalFilter; an admin may ask for `is_active=false`.
+    public_read, active_lookups = True, ("is_active",)
+    filterset_class = HospitalFilter
+    search_fields = ["name", "city", "registration_number"]
+    ordering_fields = ["id", "name", "city", "created_at"]
+
+    def list_cache_scope(self, request) -> str:
+        # Lists are kept on the read cache until the next committed write, or, when they filter on free
+        # beds, until the next reservation lapses (the only change time makes).
+        return visibility_scope(request.user)
+
+    def list_cache_totals(self, queryset) -> dict:
+        totals = super().list_cache_totals(queryset)
+        if {"has_beds", "has_bed_type"} & set(self.request.query_params):
+            totals["next_lapse"] = selectors.next_reservation_lapse()
+        return totals
+
+    def list_cache_still_valid(self, entry: dict) -> bool:
+        next_lapse = entry.get("next_lapse")
+        return next_lapse is None or next_lapse > timezone.now()
+
+    def get_serializer_class(self):
+        if self.action == "create":
+            return serializers.HospitalCreateIn
+        if self.action in ("update", "partial_update"):
+            return serializers.HospitalIn
+        if self.action == "retrieve":
+            return serializers.HospitalDetailOut
+        return serializers.HospitalOut
+
+    def filter_queryset(self, queryset):
+        # Filters and search apply to the list only (detail routes take the id alone).
+        if self.action != "list":
+            return queryset
+        return super().filter_queryset(queryset)
+
+    @extend_schema(request=serializers.HospitalCreateIn, responses={201: serializers.HospitalCreatedOut})
+    def create(self, request, *args, **kwargs):
+        data = serializers.HospitalCreateIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        admin_data = values.pop("admin", None)
+        hospital, admin = services.hospital_create(by=request.user, data=values, admin_data=admin_data)
+        out = serializers.HospitalCreatedOut(hospital, context={**self.get_serializer_context(), "admin": admin})
+        return Response(out.data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=serializers.HospitalIn, responses={200: serializers.HospitalDetailOut})
+    def update(self, request, *args, **kwargs):
+        partial = kwargs.pop("partial", False)
+        hospital = self.get_object()
+        data = serializers.HospitalIn(instance=hospital, data=request.data, partial=partial)
+        data.is_valid(raise_exception=True)
+        hospital = services.hospital_update(by=request.user, hospital=hospital, data=dict(data.validated_data))
+        return Response(serializers.HospitalDetailOut(hospital, context=self.get_serializer_context()).data)
+
+    @extend_schema(request=serializers.HospitalIn, responses={200: serializers.HospitalDetailOut})
+    def partial_update(self, request, *args, **kwargs):
+        return self.update(request, *args, partial=True, **kwargs)
+
+    @extend_schema(summary="Deactivate a hospital (data kept)", responses={204: None})
+    def destroy(self, request, *args, **kwargs):
+        services.hospital_deactivate(by=request.user, hospital=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        summary="Live bed availability of a hospital (public)",
+        auth=[{}, {"jwtAuth": []}],
+        responses={200: serializers.BedSummaryOut},
+    )
+    @action(detail=True, methods=["get"], permission_classes=[AllowAny], filter_backends=[])
+    def availability(self, request, pk=None):
+        # One query answers both "may the caller see this hospital?" and the counts; the selector
+        # returns exactly BedSummaryOut's shape (as the detail's bed_summary does): no serializer pass
+        # over its 70 counters.
+        try:
+            hospital_id = int(pk)
+        except ValueError:
+            raise NotFound from None
+        summary = selectors.bed_summary(
+            hospital_id=hospital_id,
+            hospitals=self.get_queryset,
+            cache_scope=visibility_scope(request.user),
+        )
+        if summary is None:
+            raise NotFound
+        return Response(summary)
+
+    @extend_schema(
+        methods=["GET"],
+        summary="Floors of a hospital (public)",
+        auth=[{}, {"jwtAuth": []}],
+        responses={200: serializers.FloorOut(many=True)},
+    )
+    @extend_schema(
+        methods=["POST"],
+        summary="Add a floor to a multi-level hospital",
+        request=serializers.HospitalFloorIn,
+        responses={201: serializers.FloorOut},
+    )
+    @action(detail=True, methods=["get", "post"], url_path="floors", filter_backends=[])
+    def floors(self, request, pk=None):
+        hospital = self.get_object()
+        if request.method == "POST":
+            data = serializers.HospitalFloorIn(data=request.data)
+            data.is_valid(raise_exception=True)
+            floor = services.floor_create(by=request.user, hospital=hospital, **data.validated_data)
+            return Response(serializers.FloorOut(floor).data, status=status.HTTP_201_CREATED)
+        floors = hospital.floors.order_by("id")
+        page = self.paginate_queryset(floors)
+        return self.get_paginated_response(serializers.FloorOut(page, many=True).data)
