@@ -66,6 +66,12 @@ clean:
 fuzz: venv
 	HMS_TESTING=0 bin/with-postgres bin/fuzz
 
+# requirements.lock, pinned with hashes at .venv's versions (production installs: the Dockerfile). After
+# changing requirements.txt: make venv && make lock (hms/tests/test_requirements_lock.py checks the two agree).
+.PHONY: lock
+lock: venv
+	bin/lock
+
 race: venv
 	HMS_TESTING=0 bin/with-postgres bin/race
 
