@@ -37,7 +37,7 @@ from measure import (
     worker_rss_mb,
     wrk,
 )
-from report import machine, notes_text, render, write_results
+from report import failures, machine, notes_text, render, write_results
 from servers import PROCESSES, prepare, seed, setup_floor, start_floor, start_hms, start_redis, stop
 
 
@@ -87,8 +87,8 @@ def main() -> None:
             )
             + f"; load average (1 min) {load_at_start:.1f} at start, {os.getloadavg()[0]:.1f} at end"
         )
-        if any(overbooking.values()) or (checks["call_next"] or {}).get("duplicate_tokens"):
-            sys.exit("bench: OVERBOOKING FOUND")
+        if failed := failures(rows, overbooking, checks):
+            sys.exit("bench: CHECK FAILED: " + "; ".join(failed))
         return
     small = prepare("hms_small", writes=False)
     stop(floor)
@@ -110,8 +110,8 @@ def main() -> None:
     write_results(section)
     say("\n" + section)
     say(f"Written to {BENCH / 'RESULTS.md'}")
-    if any(overbooking.values()):
-        sys.exit("bench: OVERBOOKING FOUND")
+    if failed := failures(rows, overbooking, checks):
+        sys.exit("bench: CHECK FAILED: " + "; ".join(failed))
 
 
 if __name__ == "__main__":

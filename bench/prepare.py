@@ -69,12 +69,20 @@ def one_at_a_time(client: Client, path: str, headers: dict, samples: int) -> dic
     return {"wall_ms": statistics.median(walls), "cpu_ms": statistics.median(cpus)}
 
 
+# The SQL of the last hold, booking from a hold and call-next, for a second look at what a write costs.
+WRITE_SQL = ROOT / "bench" / ".data" / "write-sql.txt"
+LAST_SQL: dict[str, list[str]] = {}
+
+
 def post(client: Client, path: str, token: str, body: dict) -> tuple[int, dict, int]:
     """One POST through the test client: (status, JSON body, SQL queries it cost)."""
     with CaptureQueriesContext(connection) as captured:
         response = client.post(
             path, data=json.dumps(body), content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}"
         )
+    LAST_SQL[path.rsplit("/", 1)[-1] if "/hold" in path or "call-next" in path else path] = [
+        query["sql"] for query in captured.captured_queries
+    ]
     return response.status_code, response.json(), len(captured.captured_queries)
 
 
@@ -290,6 +298,9 @@ def main() -> None:
         # Holds and the bookings from them (slots the mix does not use), one at a time: the pair's query
         # counts (hold + booking) and its wall and CPU time with nothing else in flight.
         taken = set(slots) | set(hold_slots) | {spare}
+        taken |= set(  # the booker's own bookings (earlier runs made them): a hold there is refused
+            Appointment.objects.filter(patient=booker, status__in=Appointment.ACTIVE).values_list("slot_id", flat=True)
+        )
         spares = [pk for pk in candidates if pk not in taken][: args.write_samples]
         walls, cpus = [], []
         for spare_hold in spares:
@@ -329,6 +340,14 @@ def main() -> None:
             "call": call,
         }
 
+    if LAST_SQL:
+        WRITE_SQL.parent.mkdir(parents=True, exist_ok=True)
+        WRITE_SQL.write_text(
+            "".join(
+                f"== POST {name}: {len(sql)} queries\n" + "".join(f"{q}\n" for q in sql)
+                for name, sql in LAST_SQL.items()
+            )
+        )
     json.dump(
         {
             "hospital_id": hospital.pk,

@@ -112,7 +112,12 @@ def prepare(database: str, *, writes: bool = True) -> dict:
     """bench/prepare.py's ids, tokens and query counts; with `writes`, also the write mixes' material
     (seats for the hold-then-book mix, waiting walk-ins for call-next), sized by common.py's budget."""
     args = ["--hold-seats", str(HOLD_SEATS), "--call-entries", str(CALL_ENTRIES)] if writes else ["--reads-only"]
-    return json.loads(run([PY, str(BENCH / "prepare.py"), *args], cwd=ROOT, env=hms_env(database)))
+    done = subprocess.run(
+        [PY, str(BENCH / "prepare.py"), *args], cwd=ROOT, env=hms_env(database), text=True, capture_output=True
+    )
+    if done.returncode != 0:
+        sys.exit(f"bench: prepare.py on {database} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout)
 
 
 def floor_dir() -> Path:
