@@ -4,6 +4,8 @@ Each takes the caller (a user, possibly anonymous) and a hospital id (possibly N
 which only an administrator manages). Roles are the one vocabulary of hms.api.roles.
 """
 
+from rest_framework.exceptions import PermissionDenied
+
 from hms.api.permissions import role_of
 from hms.api.roles import STAFF_ROLES, Role
 
@@ -20,6 +22,12 @@ def _works_at(user, hospital_id, roles) -> bool:
 def manages_hospital(user, hospital_id) -> bool:
     """Admin, or the hospital admin of that hospital."""
     return is_admin(user) or _works_at(user, hospital_id, (Role.HOSPITAL_ADMIN,))
+
+
+def require_manager(user, hospital_id) -> None:
+    """403 unless the caller manages that hospital (`manages_hospital`): the check of every structure write."""
+    if not manages_hospital(user, hospital_id):
+        raise PermissionDenied("Only an administrator or this hospital's admin may change it.")
 
 
 def operates_beds_of(user, hospital_id) -> bool:

@@ -3,7 +3,7 @@ from django.contrib import admin
 from rest_framework.exceptions import ValidationError as ApiValidationError
 
 from hms.admin import NoDeleteAdmin, ReadOnlyAdmin
-from hospitals import services
+from hospitals import structure
 from hospitals.models import RESERVATION_FIELDS, Admission, Bed, Floor, Hospital, Ward
 
 
@@ -57,7 +57,7 @@ class WardForm(forms.ModelForm):
         hospital = cleaned.get("hospital") or getattr(self.instance, "hospital", None)
         if hospital is not None:
             try:
-                services.check_ward_placement(hospital=hospital, floor=cleaned.get("floor"))
+                structure.check_ward_placement(hospital=hospital, floor=cleaned.get("floor"))
             except ApiValidationError as exc:
                 raise forms.ValidationError({"floor": [str(m) for m in exc.detail.get("floor_id", [])]}) from exc
         return cleaned

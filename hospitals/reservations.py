@@ -13,13 +13,11 @@ from django.db import transaction
 from django.utils import timezone
 from rest_framework.exceptions import PermissionDenied, ValidationError
 
-from accounts.activity import Action, record
 from accounts.models import User
 from hms.api.exceptions import Conflict
 from hospitals.access import operates_beds_of
-from hospitals.models import MAX_RESERVATION, RESERVATION_FIELDS, Bed, BedStatus
-from hospitals.services import lock_bed, unavailable_bed_code
-from hospitals.topics import beds_changed
+from hospitals.models import MAX_RESERVATION, Bed, BedStatus
+from hospitals.services import lock_bed, record_bed_operation, save_bed, unavailable_bed_code
 
 
 def check_reservation_until(until: datetime, now: datetime | None = None) -> None:
@@ -52,16 +50,8 @@ def bed_reserve(*, by: User, bed: Bed, patient: User, until: datetime, reason: s
         )
     bed.status = BedStatus.RESERVED
     bed.reserved_for, bed.reserved_until, bed.reservation_reason = patient, until, reason
-    bed.save(update_fields=["status", *RESERVATION_FIELDS, "updated_at"])
-    beds_changed(hospital_id=bed.hospital_id)
-    record(
-        action=Action.ACTION,
-        actor=by,
-        object_type="bed",
-        object_id=bed.pk,
-        patient_id=patient.pk,
-        detail={"operation": "reserve", "until": until.isoformat()},
-    )
+    save_bed(bed)
+    record_bed_operation(bed, by=by, patient_id=patient.pk, detail={"operation": "reserve", "until": until.isoformat()})
     return bed
 
 
@@ -94,13 +84,5 @@ def _end_reservation(bed: Bed, *, by: User, patient_id: int | None, detail: dict
     """The locked bed becomes available, its reservation cleared, announced and audited as a release."""
     bed.status = BedStatus.AVAILABLE
     bed.clear_reservation()
-    bed.save(update_fields=["status", *RESERVATION_FIELDS, "updated_at"])
-    beds_changed(hospital_id=bed.hospital_id)
-    record(
-        action=Action.ACTION,
-        actor=by,
-        object_type="bed",
-        object_id=bed.pk,
-        patient_id=patient_id,
-        detail={"operation": "release", **(detail or {})},
-    )
+    save_bed(bed)
+    record_bed_operation(bed, by=by, patient_id=patient_id, detail={"operation": "release", **(detail or {})})

@@ -11,9 +11,7 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from accounts.activity import Action, audited_deactivate, audited_update, record
 from accounts.models import User
 from hms.api.exceptions import Conflict
-from hms.api.permissions import role_of
-from hms.api.roles import Role
-from hospitals.access import is_admin, manages_hospital, operates_beds_of
+from hospitals.access import is_admin, operates_beds_of, require_manager
 from hospitals.models import (
     ADMITTABLE_BED_STATUSES,
     RESERVATION_FIELDS,
@@ -21,17 +19,10 @@ from hospitals.models import (
     Bed,
     BedStatus,
     BedType,
-    Floor,
     Hospital,
     Ward,
 )
 from hospitals.topics import beds_changed, hospital_topic
-
-
-def _require_manager(by: User, hospital_id: int) -> None:
-    if not manages_hospital(by, hospital_id):
-        raise PermissionDenied("Only an administrator or this hospital's admin may change it.")
-
 
 # --- Hospitals --------------------------------------------------------------------------------
 
@@ -61,7 +52,7 @@ def hospital_create(*, by: User, data: dict, admin_data: dict | None) -> tuple[H
 @transaction.atomic
 def hospital_update(*, by: User, hospital: Hospital, data: dict) -> Hospital:
     """Edit a hospital. Switching between multi- and single-level must not strand floors or wards."""
-    _require_manager(by, hospital.pk)
+    require_manager(by, hospital.pk)
     hospital = Hospital.objects.select_for_update().get(pk=hospital.pk)
     if "is_active" in data and data["is_active"] != hospital.is_active and not is_admin(by):
         raise PermissionDenied("Only an administrator may activate or deactivate a hospital.")
@@ -86,97 +77,6 @@ def hospital_deactivate(*, by: User, hospital: Hospital) -> None:
     audited_deactivate(hospital, by=by, object_type="hospital", topics=[hospital_topic(hospital.pk)])
 
 
-# --- Floors and wards -------------------------------------------------------------------------
-
-
-def _default_hospital(by: User) -> Hospital | None:
-    return by.hospital if role_of(by) == Role.HOSPITAL_ADMIN else None
-
-
-@transaction.atomic
-def floor_create(*, by: User, hospital: Hospital | None, floor_number: str, name: str = "") -> Floor:
-    """A floor; only multi-level hospitals have floors. The hospital row lock orders us with level changes."""
-    hospital = hospital or _default_hospital(by)
-    if hospital is None:
-        raise ValidationError({"hospital_id": ["This field is required."]}, code="required")
-    _require_manager(by, hospital.pk)
-    hospital = Hospital.objects.select_for_update().get(pk=hospital.pk)
-    if not hospital.is_multi_level:
-        raise ValidationError(
-            {"hospital_id": ["A single-level hospital has no floors; create its wards directly."]},
-            code="single_level_hospital",
-        )
-    floor = Floor.objects.create(hospital=hospital, floor_number=floor_number, name=name)
-    record(action=Action.CREATE, actor=by, object_type="floor", object_id=floor.pk)
-    return floor
-
-
-@transaction.atomic
-def floor_update(*, by: User, floor: Floor, data: dict) -> Floor:
-    _require_manager(by, floor.hospital_id)
-    if "hospital" in data and data["hospital"].pk != floor.hospital_id:
-        raise ValidationError({"hospital_id": ["A floor cannot move to another hospital."]}, code="hospital_mismatch")
-    floor = Floor.objects.select_for_update().get(pk=floor.pk)
-    for field in ("floor_number", "name"):
-        if field in data:
-            setattr(floor, field, data[field])
-    floor.save()
-    record(action=Action.UPDATE, actor=by, object_type="floor", object_id=floor.pk)
-    return floor
-
-
-def check_ward_placement(*, hospital: Hospital, floor: Floor | None) -> None:
-    """A multi-level hospital's ward is on one of its floors; a single-level hospital's has none."""
-    if hospital.is_multi_level:
-        if floor is None:
-            raise ValidationError({"floor_id": ["A ward of a multi-level hospital needs a floor."]}, code="required")
-        if floor.hospital_id != hospital.pk:
-            raise ValidationError({"floor_id": ["This floor belongs to another hospital."]}, code="hospital_mismatch")
-    elif floor is not None:
-        raise ValidationError(
-            {"floor_id": ["A single-level hospital has no floors; leave floor_id empty."]}, code="single_level_hospital"
-        )
-
-
-@transaction.atomic
-def ward_create(*, by: User, data: dict) -> Ward:
-    floor = data.get("floor")
-    hospital = data.get("hospital") or (floor.hospital if floor is not None else None) or _default_hospital(by)
-    if hospital is None:
-        raise ValidationError({"hospital_id": ["This field is required."]}, code="required")
-    _require_manager(by, hospital.pk)
-    hospital = Hospital.objects.select_for_update().get(pk=hospital.pk)
-    check_ward_placement(hospital=hospital, floor=floor)
-    ward = Ward.objects.create(
-        hospital=hospital,
-        floor=floor,
-        name=data["name"],
-        ward_number=data.get("ward_number", ""),
-        ward_type=data.get("ward_type", Ward._meta.get_field("ward_type").default),
-    )
-    record(action=Action.CREATE, actor=by, object_type="ward", object_id=ward.pk)
-    return ward
-
-
-@transaction.atomic
-def ward_update(*, by: User, ward: Ward, data: dict) -> Ward:
-    _require_manager(by, ward.hospital_id)
-    if "hospital" in data and data["hospital"].pk != ward.hospital_id:
-        raise ValidationError({"hospital_id": ["A ward cannot move to another hospital."]}, code="hospital_mismatch")
-    hospital = Hospital.objects.select_for_update().get(pk=ward.hospital_id)
-    ward = Ward.objects.select_for_update().get(pk=ward.pk)
-    if "floor" in data:
-        check_ward_placement(hospital=hospital, floor=data["floor"])
-        ward.floor = data["floor"]
-    for field in ("name", "ward_number", "ward_type"):
-        if field in data:
-            setattr(ward, field, data[field])
-    ward.save()
-    beds_changed(hospital_id=ward.hospital_id)  # a new ward type moves its beds between counts
-    record(action=Action.UPDATE, actor=by, object_type="ward", object_id=ward.pk)
-    return ward
-
-
 # --- Beds -------------------------------------------------------------------------------------
 
 
@@ -185,7 +85,7 @@ def bed_create(
     *, by: User, ward: Ward, bed_number: str, status: str = BedStatus.AVAILABLE, bed_type: str = BedType.GENERAL
 ) -> Bed:
     """A bed in a ward; its hospital is the ward's."""
-    _require_manager(by, ward.hospital_id)
+    require_manager(by, ward.hospital_id)
     bed = Bed.objects.create(
         ward=ward, hospital_id=ward.hospital_id, bed_number=bed_number, status=status, bed_type=bed_type
     )
@@ -197,10 +97,10 @@ def bed_create(
 @transaction.atomic
 def bed_update(*, by: User, bed: Bed, data: dict) -> Bed:
     """Renumber a bed or move it to another ward of the same hospital (its admission stays with it)."""
-    _require_manager(by, bed.hospital_id)
+    require_manager(by, bed.hospital_id)
     ward = data.get("ward")
     if ward is not None and ward.pk != bed.ward_id:
-        _require_manager(by, ward.hospital_id)
+        require_manager(by, ward.hospital_id)
         if ward.hospital_id != bed.hospital_id:
             raise ValidationError(
                 {"ward_id": ["A bed moves only between wards of its hospital."]}, code="hospital_mismatch"
@@ -228,6 +128,30 @@ def unavailable_bed_code(bed: Bed) -> str:
 
 def lock_bed(bed_id: int) -> Bed:
     return Bed.objects.select_for_update().get(pk=bed_id)
+
+
+def save_bed(bed: Bed) -> None:
+    """Write the locked bed's status and reservation, and announce the change to its hospital."""
+    bed.save(update_fields=["status", *RESERVATION_FIELDS, "updated_at"])
+    beds_changed(hospital_id=bed.hospital_id)
+
+
+def record_bed_operation(bed: Bed, *, by: User, patient_id: int | None, detail: dict) -> None:
+    """The audit entry of an operation on a bed (status, reserve, release), naming the patient it concerns."""
+    record(action=Action.ACTION, actor=by, object_type="bed", object_id=bed.pk, patient_id=patient_id, detail=detail)
+
+
+def _record_admission(admission: Admission, *, by: User, detail: dict, action: str = Action.ACTION) -> None:
+    """The audit entry of an admission's creation or of an operation on it (discharge, transfer), naming
+    its patient."""
+    record(
+        action=action,
+        actor=by,
+        object_type="admission",
+        object_id=admission.pk,
+        patient_id=admission.patient_id,
+        detail=detail,
+    )
 
 
 def _active_admission(bed: Bed) -> Admission | None:
@@ -274,14 +198,11 @@ def bed_admit(*, by: User, bed: Bed, patient: User | None, patient_name: str = "
     )
     bed.status = BedStatus.OCCUPIED
     bed.clear_reservation()  # the patient's reservation is used; a lapsed one is forgotten
-    bed.save(update_fields=["status", *RESERVATION_FIELDS, "updated_at"])
-    beds_changed(hospital_id=bed.hospital_id)
-    record(
+    save_bed(bed)
+    _record_admission(
+        admission,
+        by=by,
         action=Action.CREATE,
-        actor=by,
-        object_type="admission",
-        object_id=admission.pk,
-        patient_id=admission.patient_id,
         detail={"bed_id": bed.pk, **({"reservation_used": True} if reservation_used else {})},
     )
     return admission
@@ -308,14 +229,7 @@ def discharge_from_bed(*, by: User, bed: Bed, detail: dict | None = None) -> Adm
     bed.status = BedStatus.CLEANING
     bed.save(update_fields=["status", "updated_at"])
     beds_changed(hospital_id=bed.hospital_id)
-    record(
-        action=Action.ACTION,
-        actor=by,
-        object_type="admission",
-        object_id=admission.pk,
-        patient_id=admission.patient_id,
-        detail={"operation": "discharge", "bed_id": bed.pk, **(detail or {})},
-    )
+    _record_admission(admission, by=by, detail={"operation": "discharge", "bed_id": bed.pk, **(detail or {})})
     return admission
 
 
@@ -347,13 +261,8 @@ def bed_transfer(*, by: User, bed: Bed, to_bed: Bed) -> Admission:
     source.save(update_fields=["status", "updated_at"])
     target.save(update_fields=["status", *RESERVATION_FIELDS, "updated_at"])
     beds_changed(hospital_id=target.hospital_id)
-    record(
-        action=Action.ACTION,
-        actor=by,
-        object_type="admission",
-        object_id=admission.pk,
-        patient_id=admission.patient_id,
-        detail={"operation": "transfer", "from_bed_id": source.pk, "to_bed_id": target.pk},
+    _record_admission(
+        admission, by=by, detail={"operation": "transfer", "from_bed_id": source.pk, "to_bed_id": target.pk}
     )
     return admission
 
@@ -378,14 +287,8 @@ def bed_status_set(*, by: User, bed: Bed, status: str) -> Bed:
     if status != previous or (bed.reserved_until is not None and status != BedStatus.RESERVED):
         bed.status = status
         bed.clear_reservation()
-        bed.save(update_fields=["status", *RESERVATION_FIELDS, "updated_at"])
-        beds_changed(hospital_id=bed.hospital_id)
-    record(
-        action=Action.ACTION,
-        actor=by,
-        object_type="bed",
-        object_id=bed.pk,
-        patient_id=ended_reservation_of,
-        detail={"operation": "status", "from": previous, "to": status},
+        save_bed(bed)
+    record_bed_operation(
+        bed, by=by, patient_id=ended_reservation_of, detail={"operation": "status", "from": previous, "to": status}
     )
     return bed

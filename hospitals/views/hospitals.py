@@ -10,7 +10,7 @@ from rest_framework.response import Response
 
 from hms.api.listcache import CachedListMixin
 from hms.api.scoping import ScopedQuerysetMixin, visibility_scope
-from hospitals import selectors, serializers, services
+from hospitals import selectors, serializers, services, structure
 from hospitals.filters import HospitalFilter
 from hospitals.models import Hospital
 from hospitals.permissions import (
@@ -137,7 +137,7 @@ class HospitalViewSet(
         if request.method == "POST":
             data = serializers.HospitalFloorIn(data=request.data)
             data.is_valid(raise_exception=True)
-            floor = services.floor_create(by=request.user, hospital=hospital, **data.validated_data)
+            floor = structure.floor_create(by=request.user, hospital=hospital, **data.validated_data)
             return Response(serializers.FloorOut(floor).data, status=status.HTTP_201_CREATED)
         floors = hospital.floors.order_by("id")
         page = self.paginate_queryset(floors)

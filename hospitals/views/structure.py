@@ -4,7 +4,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status
 
 from hms.api.scoping import ScopedQuerysetMixin
-from hospitals import serializers, services
+from hospitals import serializers, structure
 from hospitals.filters import FloorFilter, WardFilter
 from hospitals.models import Floor, Ward
 from hospitals.permissions import (
@@ -35,7 +35,7 @@ class FloorViewSet(ScopedQuerysetMixin, mixins.ListModelMixin, mixins.RetrieveMo
         data = serializers.FloorIn(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        floor = services.floor_create(
+        floor = structure.floor_create(
             by=request.user,
             hospital=values.get("hospital"),
             floor_number=values["floor_number"],
@@ -48,7 +48,7 @@ class FloorViewSet(ScopedQuerysetMixin, mixins.ListModelMixin, mixins.RetrieveMo
         floor = self.get_object()
         data = serializers.FloorUpdateIn(data=request.data, partial=kwargs.pop("partial", False))
         data.is_valid(raise_exception=True)
-        return self.output(services.floor_update(by=request.user, floor=floor, data=data.validated_data))
+        return self.output(structure.floor_update(by=request.user, floor=floor, data=data.validated_data))
 
     @extend_schema(responses={200: serializers.FloorOut})
     def partial_update(self, request, *args, **kwargs):
@@ -76,14 +76,14 @@ class WardViewSet(ScopedQuerysetMixin, mixins.ListModelMixin, mixins.RetrieveMod
     def create(self, request, *args, **kwargs):
         data = serializers.WardIn(data=request.data)
         data.is_valid(raise_exception=True)
-        return self.output(services.ward_create(by=request.user, data=data.validated_data), 201)
+        return self.output(structure.ward_create(by=request.user, data=data.validated_data), 201)
 
     @extend_schema(responses={200: serializers.WardOut})
     def update(self, request, *args, **kwargs):
         ward = self.get_object()
         data = serializers.WardIn(data=request.data, partial=kwargs.pop("partial", False))
         data.is_valid(raise_exception=True)
-        return self.output(services.ward_update(by=request.user, ward=ward, data=data.validated_data))
+        return self.output(structure.ward_update(by=request.user, ward=ward, data=data.validated_data))
 
     @extend_schema(responses={200: serializers.WardOut})
     def partial_update(self, request, *args, **kwargs):
