@@ -16,6 +16,7 @@ from hms.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, IDEMPOTENCY_RESPONSES
 from hms.api.permissions import IsAdminRole, has_role
 from hms.api.roles import Role
 from hms.api.scoping import ScopedQuerysetMixin, sees_deactivated, visibility_scope
+from hms.api.viewsets import CreateListRetrieveViewSet
 
 
 @extend_schema(tags=["blood bank"])
@@ -139,10 +140,7 @@ class StockLotViewSet(ExportMixin, mixins.ListModelMixin, viewsets.GenericViewSe
 class BloodRequestViewSet(
     ClinicalReadAuditMixin,
     ScopedQuerysetMixin,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    viewsets.GenericViewSet,
+    CreateListRetrieveViewSet,
 ):
     """Blood requests. Any signed-in user creates; visible to the requester, the bank's managers and
     admin (others 404). Approve, reject and fulfil: bank managers; cancel: the requester or managers."""
@@ -220,10 +218,7 @@ class BloodRequestViewSet(
 @extend_schema(tags=["blood bank"])
 class DonationViewSet(
     ScopedQuerysetMixin,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    viewsets.GenericViewSet,
+    CreateListRetrieveViewSet,
 ):
     """Donations. Recorded by a manager of the bank (creates the stock lot); a donor sees its own,
     a hospital admin those of its hospital's banks, admin all."""

@@ -21,6 +21,7 @@ from emergency.throttling import EmergencyReportThrottle
 from hms.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, IDEMPOTENCY_RESPONSES, idempotent
 from hms.api.roles import STAFF_ROLES, Role
 from hms.api.scoping import ScopedQuerysetMixin
+from hms.api.viewsets import CreateListRetrieveViewSet
 
 STAFF_OF_HOSPITAL = dict.fromkeys(STAFF_ROLES, "hospital_id")
 
@@ -152,10 +153,7 @@ class AmbulanceViewSet(
 class EmergencyViewSet(
     ExportMixin,
     ScopedQuerysetMixin,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    viewsets.GenericViewSet,
+    CreateListRetrieveViewSet,
 ):
     """Emergencies: reported by anyone; seen by the reporter, the assigned hospital's staff, the
     assigned ambulance's driver and admin (others 404). Changed only through the actions; never deleted.

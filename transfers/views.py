@@ -1,6 +1,5 @@
 from django.db.models import Prefetch
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
@@ -11,6 +10,7 @@ from hms.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, IDEMPOTENCY_RESPONSES
 from hms.api.permissions import has_role
 from hms.api.roles import STAFF_ROLES, Role
 from hms.api.scoping import ScopedQuerysetMixin
+from hms.api.viewsets import CreateListRetrieveViewSet
 from transfers import serializers, services
 from transfers.filters import ReferralFilter
 from transfers.models import Referral, ReferralEvent
@@ -38,10 +38,7 @@ class ReferralViewSet(
     ExportMixin,
     ClinicalReadAuditMixin,
     ScopedQuerysetMixin,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.CreateModelMixin,
-    viewsets.GenericViewSet,
+    CreateListRetrieveViewSet,
 ):
     """Inter-hospital referrals: requested by the origin, accepted (with a bed reserved) or rejected by the
     destination, carried by an ambulance, completed by admitting at the destination; cancellable while open.
