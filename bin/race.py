@@ -317,6 +317,18 @@ def main():
         for e in emergencies:
             call("POST", f"/api/v1/emergencies/{e['id']}/status", {"status": "cancelled"}, admin)
 
+    # --- exports: six CSV streams at once across both hosts (a server-side cursor in one transaction
+    # each, which must hold its server connection behind a pooler in transaction mode) ---
+    status, listed = call("GET", f"/api/v1/emergencies?hospital_id={hospital_id}&page_size=1", token=admin)
+    expected_lines = listed["count"] + 1  # the header
+    path = f"/api/v1/emergencies?hospital_id={hospital_id}&format=csv"
+    results = fire([lambda i=i: send("GET", HOSTS[i % 2] + path, None, admin)[::2] for i in range(6)])
+    for status, payload in results:
+        counts["CSV export: requests"] += 1
+        lines = payload.decode().count("\r\n")
+        if status != 200 or lines != expected_lines:
+            failures.append(f"CSV export: {status}, {lines} lines, expected 200 and {expected_lines}")
+
 
 INVARIANTS = {
     "slot seats (booked + held) exceed capacity": """

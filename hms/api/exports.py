@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ImproperlyConfigured
+from django.db import transaction
 from django.http import Http404, StreamingHttpResponse
 from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
@@ -187,7 +188,7 @@ def _nested_cells(model, nested: NestedList, ids: list) -> dict:
 
 
 def rows(queryset, columns: dict[str, Column | NestedList], *, chunk_size: int = CHUNK_ROWS) -> Iterator[list[str]]:
-    """The queryset's rows as lists of cells, read in chunks from one server-side cursor."""
+    """The queryset's rows as lists of cells, read in chunks from one server-side cursor in one transaction."""
     lookups = list(dict.fromkeys(lookup for c in columns.values() if isinstance(c, Column) for lookup in c.lookups))
     position = {lookup: index + 1 for index, lookup in enumerate(lookups)}
     nested = {name: column for name, column in columns.items() if isinstance(column, NestedList)}
@@ -209,12 +210,16 @@ def rows(queryset, columns: dict[str, Column | NestedList], *, chunk_size: int =
             yield [function(values) for function in functions]
         batch.clear()
 
-    for values in queryset.prefetch_related(None).values_list("pk", *lookups).iterator(chunk_size=chunk_size):
-        batch.append(values)
-        if len(batch) >= chunk_size:
+    # One read-only transaction around the cursor: Django then opens it WITHOUT HOLD, so it lives and
+    # dies with this transaction, which keeps one server connection behind a pooler in transaction
+    # mode (PgBouncer) for the whole export (a cursor WITH HOLD would outlive its server connection).
+    with transaction.atomic():
+        for values in queryset.prefetch_related(None).values_list("pk", *lookups).iterator(chunk_size=chunk_size):
+            batch.append(values)
+            if len(batch) >= chunk_size:
+                yield from flush()
+        if batch:
             yield from flush()
-    if batch:
-        yield from flush()
 
 
 class _Line:
