@@ -1,5 +1,6 @@
 """Creating notifications (exactly once per occurrence and recipient), reading them, and preferences."""
 
+import json
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
@@ -35,9 +36,23 @@ def template_name(event: str, extension: str) -> list[str]:
     return [f"notifications/{event}.{extension}", f"notifications/default.{extension}"]
 
 
-def render_text(event: str, context: dict) -> tuple[str, str]:
+class Templates:
+    """The compiled template of each event for one extension, looked up once per batch."""
+
+    def __init__(self, extension: str):
+        self.extension = extension
+        self._compiled = {}
+
+    def get(self, event: str):
+        template = self._compiled.get(event)
+        if template is None:
+            template = self._compiled[event] = select_template(template_name(event, self.extension))
+        return template
+
+
+def render_text(event: str, context: dict, templates: Templates | None = None) -> tuple[str, str]:
     """The title (the template's first line) and the plain-text body (the rest)."""
-    text = select_template(template_name(event, "txt")).render(context).strip()
+    text = (templates or Templates("txt")).get(event).render(context).strip()
     title, _, body = text.partition("\n")
     return title.strip()[:200], body.strip()
 
@@ -73,21 +88,21 @@ def preferences_set(*, by: User, choices: dict) -> dict:
 # --- creation -------------------------------------------------------------------------------
 
 
-def _deliveries(notification: Notification, user: User | None, preferences: dict | None, now) -> list[Delivery]:
-    category = notification.category
-    in_app = Delivery(notification=notification, channel=Channel.IN_APP)
-    if user is not None:
-        in_app.status, in_app.attempts, in_app.sent_at = Delivery.Status.SENT, 1, now
-    else:
-        in_app.status = Delivery.Status.SKIPPED
-    email = Delivery(notification=notification, channel=Channel.EMAIL, status=Delivery.Status.SKIPPED)
+def _deliveries(notification: Notification, user: User | None, preferences: dict | None) -> list[tuple]:
+    """(notification id, channel, address, status) of each channel: in-app sent to a user, e-mail and
+    SMS pending where the recipient has an address and has not opted out, else skipped."""
+    category, pk = notification.category, notification.pk
+    rows = [(pk, Channel.IN_APP, "", Delivery.Status.SENT if user is not None else Delivery.Status.SKIPPED)]
     if user is not None and user.email and preferences["email"][category]:
-        email.status, email.address, email.next_attempt_at = Delivery.Status.PENDING, user.email, now
-    sms = Delivery(notification=notification, channel=Channel.SMS, status=Delivery.Status.SKIPPED)
+        rows.append((pk, Channel.EMAIL, user.email, Delivery.Status.PENDING))
+    else:
+        rows.append((pk, Channel.EMAIL, "", Delivery.Status.SKIPPED))
     number = notification.sms_to or (user.phone_num if user is not None else "")
     if number and (user is None or preferences["sms"][category]):
-        sms.status, sms.address, sms.next_attempt_at = Delivery.Status.PENDING, number, now
-    return [in_app, email, sms]
+        rows.append((pk, Channel.SMS, number, Delivery.Status.PENDING))
+    else:
+        rows.append((pk, Channel.SMS, "", Delivery.Status.SKIPPED))
+    return rows
 
 
 def notification_state(notification: Notification) -> dict:
@@ -99,30 +114,43 @@ def notification_state(notification: Notification) -> dict:
     }
 
 
-_INSERT_FIELDS = ("user", "recipient_key", "key", "category", "event", "title", "body", "data", "sms_to", "created_at")
+def _table(model) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
 
 
-def _insert_new(notifications: list[Notification]) -> list[Notification]:
-    """One INSERT ... ON CONFLICT DO NOTHING RETURNING id: the rows inserted (ids set), in order.
+def _existing(specs: list[Spec]) -> set[tuple[str, str]]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT key, recipient_key FROM {_table(Notification)} WHERE key = ANY(%s)",  # noqa: S608
+            [sorted({spec.key for spec in specs})],
+        )
+        return set(cursor.fetchall())
+
+
+def _insert_new(notifications: list[Notification], now) -> list[Notification]:
+    """One INSERT ... SELECT FROM unnest(columns) ON CONFLICT DO NOTHING RETURNING id: the rows
+    inserted (ids set), in order.
 
     A row whose (key, recipient_key) exists, or is being inserted by a racing transaction (PostgreSQL
     makes this statement wait for that one's outcome), is left out: created by exactly one of them.
     """
-    fields = [Notification._meta.get_field(name) for name in _INSERT_FIELDS]
-    table = connection.ops.quote_name(Notification._meta.db_table)
-    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
-    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    params = [
-        field.get_db_prep_save(getattr(notification, field.attname), connection)
-        for notification in notifications
-        for field in fields
-    ]
-    # Names from the model, values as parameters.
-    values = ", ".join([row] * len(notifications))
-    sql = f"INSERT INTO {table} ({columns}) VALUES {values} ON CONFLICT (key, recipient_key) DO NOTHING"  # noqa: S608
-    sql += " RETURNING id, key, recipient_key"
+    sql = f"""
+        INSERT INTO {_table(Notification)}
+            (user_id, recipient_key, key, category, event, title, body, data, sms_to, created_at)
+        SELECT user_id, recipient_key, key, category, event, title, body, data::jsonb, sms_to, %s
+        FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[],
+                    %s::text[], %s::text[])
+            AS page(user_id, recipient_key, key, category, event, title, body, data, sms_to)
+        ON CONFLICT (key, recipient_key) DO NOTHING
+        RETURNING id, key, recipient_key
+    """  # noqa: S608 - the table name from the model, values as parameters
+    columns = [[] for _ in range(9)]
+    for n in notifications:
+        row = (n.user_id, n.recipient_key, n.key, n.category, n.event, n.title, n.body, json.dumps(n.data), n.sms_to)
+        for column, value in zip(columns, row, strict=True):
+            column.append(value)
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, [now, *columns])
         ids = {(key, recipient): pk for pk, key, recipient in cursor.fetchall()}
     inserted = []
     for notification in notifications:
@@ -132,6 +160,27 @@ def _insert_new(notifications: list[Notification]) -> list[Notification]:
             notification._state.adding, notification._state.db = False, connection.alias
             inserted.append(notification)
     return inserted
+
+
+def _insert_deliveries(rows: list[tuple], now) -> None:
+    """The deliveries of new notifications in one INSERT ... SELECT FROM unnest: in-app ones sent now
+    (one attempt), e-mail and SMS ones due now."""
+    if not rows:
+        return
+    sent, pending = Delivery.Status.SENT, Delivery.Status.PENDING
+    sql = f"""
+        INSERT INTO {_table(Delivery)}
+            (notification_id, channel, address, status, attempts, sent_at, next_attempt_at, last_error)
+        SELECT notification_id, channel, address, status,
+               CASE WHEN status = %s THEN 1 ELSE 0 END,
+               CASE WHEN status = %s THEN %s::timestamptz END,
+               CASE WHEN status = %s THEN %s::timestamptz END,
+               ''
+        FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[]) AS page(notification_id, channel, address, status)
+    """  # noqa: S608 - the table name from the model, values as parameters
+    columns = [list(column) for column in zip(*rows, strict=True)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [sent, sent, now, pending, now, *columns])
 
 
 def _announce(notifications: list[Notification]) -> None:
@@ -149,18 +198,20 @@ def notifications_create(specs: list[Spec]) -> list[Notification]:
     """Create what is not there yet, with its deliveries, and announce each on its user's topic.
 
     Call inside a transaction (the feed cursor's or a job batch's). The unique (key, recipient_key)
-    is the guard, not the look-up before it: see `_insert_new`.
+    is the guard, not the look-up before it (which only saves rendering): see `_insert_new`.
     """
     specs = [spec for spec in specs if spec.user_id or spec.sms_to]
     if not specs:
         return []
-    existing = set(
-        Notification.objects.filter(key__in={spec.key for spec in specs}).values_list("key", "recipient_key")
-    )
+    existing = _existing(specs)
     user_ids = {spec.user_id for spec in specs if spec.user_id}
-    users = {user.pk: user for user in User.objects.filter(pk__in=user_ids, is_active=True)}
+    users = {
+        user.pk: user
+        for user in User.objects.filter(pk__in=user_ids, is_active=True).only("pk", "email", "phone_num", "fullname")
+    }
     stored = {preference.user_id: preference for preference in Preference.objects.filter(user_id__in=user_ids)}
     now = timezone.now()
+    templates = Templates("txt")
     candidates, seen = [], set()
     for spec in specs:
         identity = (spec.key, spec.recipient_key)
@@ -170,7 +221,7 @@ def notifications_create(specs: list[Spec]) -> list[Notification]:
         user = users.get(spec.user_id) if spec.user_id else None
         if spec.user_id and user is None:
             continue  # deactivated or gone: nobody to tell
-        title, body = render_text(spec.event, {**spec.context, "user": user})
+        title, body = render_text(spec.event, {**spec.context, "user": user}, templates)
         notification = Notification(
             user=user,
             recipient_key=spec.recipient_key,
@@ -186,15 +237,16 @@ def notifications_create(specs: list[Spec]) -> list[Notification]:
         candidates.append(notification)
     created = []
     for start in range(0, len(candidates), INSERT_BATCH):
-        created += _insert_new(candidates[start : start + INSERT_BATCH])
+        created += _insert_new(candidates[start : start + INSERT_BATCH], now)
     deliveries = []
     for notification in created:
         user = notification.user
         preferences = None
         if user is not None:
             preferences = preferences_of(user, stored.get(user.pk), phone=notification.sms_to)
-        deliveries += _deliveries(notification, user, preferences, now)
-    Delivery.objects.bulk_create(deliveries, batch_size=1000)
+        deliveries += _deliveries(notification, user, preferences)
+    for start in range(0, len(deliveries), 3 * INSERT_BATCH):
+        _insert_deliveries(deliveries[start : start + 3 * INSERT_BATCH], now)
     _announce(created)
     return created
 

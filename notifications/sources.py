@@ -309,32 +309,41 @@ def from_feed(*, limit: int = FEED_BATCH) -> dict:
 # --- reminders ------------------------------------------------------------------------------
 
 
-def _reminder_specs(appointments, hours: int) -> list[Spec]:
-    return [
-        Spec(
-            key=f"reminder:{appointment.pk}:{hours}",
-            user_id=appointment.patient_id,
-            category=Category.APPOINTMENTS,
-            event="appointment.reminder",
-            context={
-                "slot": appointment.slot,
-                "hours": hours,
-                "hospital_name": appointment.hospital.name,
-                "doctor_name": doctor_title(appointment.doctor.user.fullname),
-                "start_local": local_time(appointment.slot.start, appointment.hospital.timezone),
-                "token_number": appointment.token_number,
-            },
-            data={
-                "appointment_id": appointment.pk,
-                "hospital_id": appointment.hospital_id,
-                "doctor_id": appointment.doctor_id,
-                "start": appointment.slot.start.isoformat(),
-                "token_number": appointment.token_number,
-                "hours": hours,
-            },
+REMINDER_FIELDS = ("pk", "patient_id", "hospital_id", "doctor_id", "token_number", "slot__start", "hospital__name",
+                   "hospital__timezone", "doctor__user__fullname")  # fmt: skip
+
+
+def _reminder_specs(page: list[dict], hours: int) -> list[Spec]:
+    doctors = {}
+    specs = []
+    for row in page:
+        name = row["doctor__user__fullname"]
+        doctor = doctors.get(name) or doctors.setdefault(name, doctor_title(name))
+        start = row["slot__start"]
+        specs.append(
+            Spec(
+                key=f"reminder:{row['pk']}:{hours}",
+                user_id=row["patient_id"],
+                category=Category.APPOINTMENTS,
+                event="appointment.reminder",
+                context={
+                    "hours": hours,
+                    "hospital_name": row["hospital__name"],
+                    "doctor_name": doctor,
+                    "start_local": local_time(start, row["hospital__timezone"]),
+                    "token_number": row["token_number"],
+                },
+                data={
+                    "appointment_id": row["pk"],
+                    "hospital_id": row["hospital_id"],
+                    "doctor_id": row["doctor_id"],
+                    "start": start.isoformat(),
+                    "token_number": row["token_number"],
+                    "hours": hours,
+                },
+            )
         )
-        for appointment in appointments
-    ]
+    return specs
 
 
 def reminders(*, batch: int = REMINDER_BATCH) -> dict:
@@ -356,7 +365,6 @@ def reminders(*, batch: int = REMINDER_BATCH) -> dict:
                 slot__start__lte=now + timedelta(hours=window),
             )
             .exclude(Exists(reminded))
-            .select_related("slot", "hospital", "doctor__user")
             .order_by("pk")
         )
         after = 0
@@ -364,11 +372,12 @@ def reminders(*, batch: int = REMINDER_BATCH) -> dict:
             with transaction.atomic():
                 # A page of rows no other worker is on (SKIP LOCKED): two workers share the work
                 # instead of rendering the same reminders; the unique key still decides.
-                page = list(due.filter(pk__gt=after).select_for_update(skip_locked=True, of=("self",))[:batch])
+                locked = due.filter(pk__gt=after).select_for_update(skip_locked=True, of=("self",))
+                page = list(locked.values(*REMINDER_FIELDS)[:batch])
                 if not page:
                     break
                 created += len(notifications_create(_reminder_specs(page, window)))
-            after = page[-1].pk
+            after = page[-1]["pk"]
     return {"created": created}
 
 
