@@ -29,51 +29,29 @@ def ambulance(hospital):
 
 
 @pytest.fixture
-def destination_doctor(other_hospital):
-    return UserFactory(role="doctor", hospital=other_hospital)
-
-
-@pytest.fixture
-def destination_driver(other_hospital):
-    return UserFactory(role="ambulance_driver", hospital=other_hospital)
-
-
-@pytest.fixture
-def third_hospital_admin(db):
-    return UserFactory(role="hospital_admin", hospital=HospitalFactory())
-
-
-@pytest.fixture
-def third_hospital_doctor(db):
-    return UserFactory(role="doctor", hospital=HospitalFactory())
-
-
-@pytest.fixture
 def people(
     admin_user,
     hospital_admin,
     doctor_user,
     driver_user,
+    other_hospital,
     other_hospital_admin,
-    destination_doctor,
-    destination_driver,
-    third_hospital_admin,
-    third_hospital_doctor,
     patient,
     other_patient,
     donor,
 ):
-    """Every role the rules name, by a short name."""
+    """Every role the rules name, by a short name: the root fixtures' origin staff and destination admin,
+    the destination's doctor and driver, and the staff of two hospitals outside the referral."""
     return {
         "admin": admin_user,
         "origin_admin": hospital_admin,
         "origin_doctor": doctor_user,
         "origin_driver": driver_user,
         "destination_admin": other_hospital_admin,
-        "destination_doctor": destination_doctor,
-        "destination_driver": destination_driver,
-        "third_admin": third_hospital_admin,
-        "third_doctor": third_hospital_doctor,
+        "destination_doctor": UserFactory(role="doctor", hospital=other_hospital),
+        "destination_driver": UserFactory(role="ambulance_driver", hospital=other_hospital),
+        "third_admin": UserFactory(role="hospital_admin", hospital=HospitalFactory()),
+        "third_doctor": UserFactory(role="doctor", hospital=HospitalFactory()),
         "patient": patient,
         "other_patient": other_patient,
         "donor": donor,
