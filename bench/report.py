@@ -202,7 +202,14 @@ def render(rows, growth, rss, overbooking, checks, data, small, info, elapsed, l
                     f"scale 1: {', '.join(f'{kind} {n}' for kind, n in data.get('bed_types', {}).items()) or '-'}"
                     f"; at 0.01: {', '.join(f'{kind} {n}' for kind, n in small.get('bed_types', {}).items()) or '-'}"
                     f"): computed alone {alone_small:.2f} ms at scale 0.01, {alone_large:.2f} ms at scale 1, growth "
-                    f"{alone:.2f} ({'flat with data' if alone <= 1.2 else '**not flat**'}: target <= 1.2)."
+                    f"{alone:.2f} ({'flat with data' if alone <= 1.2 else '**not flat**'}: target <= 1.2)"
+                )
+                computed = next((row for row in rows if row["name"] == "availability_computed"), None)
+                issue20 += (
+                    f"; under wrk with the read cache off {computed['ratio']:.2f}x the floor's `/auth` (target >= "
+                    f"{computed['target']}: {'ok' if computed['ratio'] >= computed['target'] else '**below**'})."
+                    if computed
+                    else "."
                 )
         if growth.get("availability"):
             lines += ["", issue20]

@@ -175,10 +175,11 @@ def stop(process: subprocess.Popen) -> None:
         PROCESSES.remove(process)
 
 
-def start_hms(database: str) -> tuple[subprocess.Popen, int]:
+def start_hms(database: str, **extra: str) -> tuple[subprocess.Popen, int]:
     port = free_port()
     env = hms_env(
         database,
+        **extra,
         BIND=f"127.0.0.1:{port}",
         WEB_CONCURRENCY=str(WORKERS),
         # Workers are not recycled during a run (production recycles after 2000 requests).
