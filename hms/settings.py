@@ -215,10 +215,14 @@ EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="HMS <no-reply@hms.example>")
+# The file backend (django.core.mail.backends.filebased.EmailBackend) writes one file per connection here.
+EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(BASE_DIR / "var" / "mail"))
 # Hours before an appointment's start at which its patient is reminded.
 REMINDER_HOURS = sorted({int(hours) for hours in env.list("REMINDER_HOURS", default=["24", "2"])}, reverse=True)
 NOTIFY_MAX_ATTEMPTS = env.int("NOTIFY_MAX_ATTEMPTS", default=5)
 NOTIFY_BACKOFF_SECONDS = env.int("NOTIFY_BACKOFF_SECONDS", default=60)  # doubled after each failed attempt
+# A claimed delivery whose worker died is sent by another this many seconds after the claim.
+NOTIFY_LEASE_SECONDS = env.int("NOTIFY_LEASE_SECONDS", default=300)
 # SMS: console (stdout), file (one JSON line per message appended to SMS_FILE_PATH) or http (a JSON POST
 # of {"to", "text"} to SMS_HTTP_URL with `Authorization: Bearer SMS_HTTP_TOKEN`).
 SMS_BACKEND = env.str("SMS_BACKEND", default="console")

@@ -7,10 +7,10 @@ Claim, send, record:
 - It sends outside any transaction (an SMTP server or SMS provider that hangs holds no lock), over
   one e-mail connection per run.
 - It records each message as sent right after handing it over (one short UPDATE, committed), so a
-  worker killed mid-page leaves the rest of the page pending, retried when the lease ends: nothing
-  is lost, and at most the one message in flight at the kill goes out twice (no mail system can make
-  "handed over" and "recorded" one step). The e-mail's Message-ID names the delivery, so a resent
-  copy carries the same id and a mail client shows it once.
+  worker killed mid-page leaves the rest of the page pending, retried when the lease
+  (NOTIFY_LEASE_SECONDS) ends: nothing is lost, and at most the one message in flight at the kill
+  goes out twice (no mail system can make "handed over" and "recorded" one step). The e-mail's
+  Message-ID names the delivery, so a resent copy carries the same id and a mail client shows it once.
 An outage fails no API write: the write only created the row.
 """
 
@@ -31,7 +31,6 @@ from notifications.sms import send_sms
 
 logger = logging.getLogger(__name__)
 
-LEASE_SECONDS = 300
 BATCH = 500
 # One run sends pages until nothing is due or this long has passed (the next run goes on).
 RUN_SECONDS = 120
@@ -114,7 +113,7 @@ def _claim(now, limit: int) -> list[Delivery]:
         FROM claimed JOIN {notification} note ON note.id = claimed.notification_id
         ORDER BY claimed.id
     """.format(**tables)  # noqa: S608
-    lease = now + timedelta(seconds=LEASE_SECONDS)
+    lease = now + timedelta(seconds=settings.NOTIFY_LEASE_SECONDS)
     with connection.cursor() as cursor:
         cursor.execute(sql, [lease, Delivery.Status.PENDING, now, limit])
         rows = cursor.fetchall()

@@ -195,14 +195,16 @@ def test_two_delivery_workers_send_each_message_once(settings):
     assert Delivery.objects.filter(channel="email", status="sent", attempts=1).count() == 20
 
 
-def test_a_worker_killed_after_claiming_leaves_the_message_to_another_after_the_lease(email_only, time_machine):
-    from notifications.delivery import LEASE_SECONDS, _claim
+def test_a_worker_killed_after_claiming_leaves_the_message_to_another_after_the_lease(
+    email_only, time_machine, settings
+):
+    from notifications.delivery import _claim
 
     time_machine.move_to(timezone.now(), tick=False)
     notification = notify(email_only, "k:1")
     assert len(_claim(timezone.now(), 10)) == 1  # claimed, then the worker dies before sending
     assert deliver() == {"sent": 0, "retrying": 0, "failed": 0}  # leased: no other worker takes it
-    time_machine.shift(timedelta(seconds=LEASE_SECONDS + 1))
+    time_machine.shift(timedelta(seconds=settings.NOTIFY_LEASE_SECONDS + 1))
     assert deliver() == {"sent": 1, "retrying": 0, "failed": 0}
     email = notification.deliveries.get(channel="email")
     assert (email.status, email.attempts) == ("sent", 2)
