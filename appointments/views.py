@@ -2,9 +2,8 @@
 
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, F, Min
+from django.db.models import F
 from django.utils import timezone
-from django_filters.widgets import BooleanWidget
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -15,17 +14,12 @@ from appointments import services
 from appointments.filters import (
     AppointmentFilter,
     DoctorFilter,
-    HoldFilter,
     OpdScheduleFilter,
-    SlotFilter,
     VisitFilter,
 )
-from appointments.holds import HoldCreateIn, HoldOut
-from appointments.models import Appointment, Doctor, Hold, OpdSchedule, Slot, Visit
+from appointments.models import Appointment, Doctor, OpdSchedule, Visit
 from appointments.permissions import (
     AppointmentAccess,
-    HoldAccess,
-    HoldPlacement,
     PublicReadDoctorWrite,
     PublicReadHospitalWrite,
     VisitAccess,
@@ -42,23 +36,18 @@ from appointments.serializers import (
     GenerateSlotsOut,
     OpdScheduleIn,
     OpdScheduleOut,
-    SlotCreateIn,
-    SlotOut,
-    SlotUpdateIn,
     VisitCreateIn,
     VisitOut,
 )
 from appointments.serializers.common import local_iso
-from appointments.topics import slot_list_topics
+from appointments.slot_views import AvailableSlotViewSet, HoldViewSet, SlotViewSet  # noqa: F401 (re-exported)
 from hms.api.exports import Column
 from hms.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, IDEMPOTENCY_RESPONSES, idempotent
-from hms.api.listcache import CachedListMixin
 from hms.api.roles import Role
-from hms.api.scoping import ScopedQuerysetMixin, visibility_scope
+from hms.api.scoping import ScopedQuerysetMixin
 from hms.api.throttling import ScopedRateThrottle
 
 BOOKING_ROUTE = "appointment-book"
-HOLD_ROUTE = "slot-hold"
 
 
 @extend_schema(tags=["doctors"])
@@ -143,118 +132,6 @@ class OpdScheduleViewSet(
         data.is_valid(raise_exception=True)
         result = services.slots_generate(by=request.user, schedule=schedule, **data.validated_data)
         return Response(result)
-
-
-@extend_schema(tags=["opd"])
-class SlotViewSet(
-    CachedListMixin, ScopedQuerysetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
-):
-    """Bookable OPD slots; times are returned with the hospital's UTC offset. Public read; staff of the
-    hospital (and the doctor itself) add slots and change capacity or status. Never deleted (set
-    `status: cancelled`)."""
-
-    queryset = Slot.objects.select_related("hospital", "doctor__user").order_by("start", "id")
-    serializer_class = SlotOut
-    permission_classes = [PublicReadDoctorWrite]
-    public_read, active_lookups = True, ("hospital__is_active",)
-    filterset_class = SlotFilter
-    ordering_fields = ["start", "id", "booked", "capacity"]
-    throttle_scope = "booking"  # counted by the hold action only (the one with a throttle class)
-
-    # The columns SlotOut reads (the list is the busiest public read: no 60-column rows).
-    list_columns = (
-        *("id", "hospital_id", "doctor_id", "opd_schedule_id", "start", "end", "local_date"),
-        *("capacity", "booked", "hold_count", "status"),
-        *("hospital__timezone", "hospital__is_active", "hospital__opd_status"),
-        *("doctor__specialization", "doctor__department", "doctor__is_available", "doctor__user__fullname"),
-    )
-
-    def get_queryset(self):
-        # `held` for every slot of the page in the page's one query (0 without a look at the holds
-        # for slots nobody holds).
-        queryset = super().get_queryset().with_held()
-        return queryset.only(*self.list_columns) if self.action == "list" else queryset
-
-    # Bookable listings (`available=true`, what patients browse) are kept on the read cache until the
-    # next committed write or until the first slot counted starts: the only two ways the set of
-    # bookable slots changes (a slot never becomes bookable by time passing).
-    def list_cache_scope(self, request) -> str | None:
-        # Read as the `available` filter reads it (django-filter's widget).
-        if BooleanWidget().value_from_datadict(request.query_params, {}, "available") is not True:
-            return None
-        return visibility_scope(request.user)
-
-    def list_cache_topics(self, request) -> list[str] | None:
-        # One hospital's bookable slots change only with its slots, doctors and the hospital itself.
-        hospital_ids = request.query_params.getlist("hospital_id")
-        if len(hospital_ids) == 1 and hospital_ids[0].isascii() and hospital_ids[0].isdigit():
-            return slot_list_topics(int(hospital_ids[0]))
-        return None
-
-    def list_cache_totals(self, queryset) -> dict:
-        totals = queryset.aggregate(count=Count("pk"), first_start=Min("start"))
-        # A hold lapsing frees its seat with no write: the page holds until the first one lapses.
-        lapse = Hold.objects.filter(status=Hold.Status.ACTIVE, expires_at__gt=timezone.now()).aggregate(
-            at=Min("expires_at")
-        )
-        return {**totals, "next_hold_lapse": lapse["at"]}
-
-    def list_cache_still_valid(self, entry: dict) -> bool:
-        now = timezone.now()
-        lapse = entry.get("next_hold_lapse")
-        return (entry["first_start"] is None or entry["first_start"] > now) and (lapse is None or lapse > now)
-
-    def _out(self, slot: Slot) -> dict:
-        return SlotOut(Slot.objects.select_related("hospital", "doctor__user").with_held().get(pk=slot.pk)).data
-
-    @extend_schema(request=SlotCreateIn, responses={201: SlotOut})
-    def create(self, request, *args, **kwargs):
-        data = SlotCreateIn(data=request.data, context={"request": request})
-        data.is_valid(raise_exception=True)
-        values = dict(data.validated_data)
-        slot = services.slot_create(by=request.user, doctor=values.pop("doctor_id"), **values)
-        return Response(self._out(slot), status=status.HTTP_201_CREATED)
-
-    @extend_schema(request=SlotUpdateIn, responses={200: SlotOut})
-    def partial_update(self, request, *args, **kwargs):
-        """Change `capacity` (never below `booked` -> 409) and/or `status` (cancelled only without
-        active bookings -> else 409)."""
-        slot = self.get_object()
-        data = SlotUpdateIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        slot = services.slot_update(by=request.user, slot=slot, **data.validated_data)
-        return Response(self._out(slot))
-
-    @extend_schema(
-        tags=["appointments"],
-        request=HoldCreateIn,
-        parameters=[IDEMPOTENCY_KEY_PARAMETER],
-        responses={201: HoldOut, **IDEMPOTENCY_RESPONSES},
-    )
-    @action(
-        detail=True,
-        methods=["post"],
-        permission_classes=[HoldPlacement],
-        throttle_classes=[ScopedRateThrottle],
-    )
-    @idempotent(HOLD_ROUTE)
-    def hold(self, request, pk=None):
-        """Keep a seat for `HOLD_MINUTES` while the patient confirms; book it with `POST /appointments
-        {hold_id}`. A patient (or donor) for themselves; admin, or the slot's hospital admin or doctors,
-        for a patient (`patient_id`). Full, closed, already held or booked by the patient -> 409."""
-        slot = self.get_object()
-        data = HoldCreateIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        hold = services.hold_create(by=request.user, slot_id=slot.pk, **data.validated_data)
-        return Response(HoldOut(hold).data, status=status.HTTP_201_CREATED)
-
-
-@extend_schema(tags=["opd"])
-class AvailableSlotViewSet(SlotViewSet):
-    """Slots that can be booked now (`GET /api/v1/slots?available=true`)."""
-
-    def get_queryset(self):
-        return super().get_queryset().bookable()
 
 
 APPOINTMENT_TRANSITION = {"check_in": "checked_in", "complete": "completed", "no_show": "no_show"}
@@ -361,26 +238,6 @@ class AppointmentViewSet(
         """booked or checked_in -> no_show, once the slot has started. The slot's doctor, the hospital's
         admin or admin."""
         return self._transition(request)
-
-
-@extend_schema(tags=["appointments"])
-class HoldViewSet(ScopedQuerysetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """Slot holds (`POST /slots/{id}/hold` makes one). Visible to the patient, the hospital's admin and
-    doctors, and admin; anyone else gets 404. DELETE releases an active hold (the record is kept)."""
-
-    queryset = Hold.objects.order_by("-id")
-    serializer_class = HoldOut
-    permission_classes = [HoldAccess]
-    filterset_class = HoldFilter
-    ordering_fields = ["id", "expires_at", "created_at"]
-    owner_lookups = ("patient_id",)
-    hospital_lookups = {Role.HOSPITAL_ADMIN: "hospital_id", Role.DOCTOR: "hospital_id"}
-
-    @extend_schema(request=None, responses={204: None})
-    def destroy(self, request, *args, **kwargs):
-        """Release an active hold: its seat is free again. Used, released or expired -> 409."""
-        services.hold_release(by=request.user, hold=self.get_object())
-        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 @extend_schema(tags=["appointments"])

@@ -1,12 +1,10 @@
 """Appointments: booking input, output, edits and cancellation."""
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import User
 from appointments.models import Appointment
-from appointments.serializers.common import local_iso
+from appointments.serializers.common import HospitalTimeField
 from appointments.serializers.doctors import DoctorBriefOut
 from hms.api.serializers import IdField, ModelSerializer
 
@@ -25,8 +23,8 @@ class AppointmentOut(ModelSerializer):
     doctor = DoctorBriefOut(read_only=True)
     hospital_id = serializers.IntegerField(read_only=True)
     slot_id = serializers.IntegerField(read_only=True)
-    start = serializers.SerializerMethodField()
-    end = serializers.SerializerMethodField()
+    start = HospitalTimeField(source="slot.start")
+    end = HospitalTimeField(source="slot.end")
 
     class Meta:
         model = Appointment
@@ -48,14 +46,6 @@ class AppointmentOut(ModelSerializer):
             "updated_at",
         ]
         read_only_fields = fields
-
-    @extend_schema_field(OpenApiTypes.DATETIME)
-    def get_start(self, obj) -> str:
-        return local_iso(obj.slot.start, obj.hospital.timezone)
-
-    @extend_schema_field(OpenApiTypes.DATETIME)
-    def get_end(self, obj) -> str:
-        return local_iso(obj.slot.end, obj.hospital.timezone)
 
 
 class AppointmentCreateIn(serializers.Serializer):

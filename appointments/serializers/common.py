@@ -2,6 +2,8 @@
 
 from zoneinfo import ZoneInfo
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 
@@ -17,3 +19,11 @@ class TimeZoneAwareInputField(serializers.DateTimeField):
 
     def enforce_timezone(self, value):
         return value
+
+
+@extend_schema_field(OpenApiTypes.DATETIME)
+class HospitalTimeField(serializers.ReadOnlyField):
+    """A moment (`source`, e.g. `slot.start`) shown with the offset of the object's hospital."""
+
+    def get_attribute(self, instance):
+        return local_iso(super().get_attribute(instance), instance.hospital.timezone)

@@ -1,12 +1,10 @@
 """Slots: output with bookability, creation and edits."""
 
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from appointments.models import MAX_SLOT_CAPACITY, Doctor, Slot, booking_refusal
 from appointments.permissions import doctor_of
-from appointments.serializers.common import TimeZoneAwareInputField, local_iso
+from appointments.serializers.common import HospitalTimeField, TimeZoneAwareInputField
 from appointments.serializers.doctors import DoctorBriefOut
 from hms.api.serializers import IdField, ModelSerializer
 
@@ -16,8 +14,8 @@ class SlotOut(ModelSerializer):
     doctor_id = serializers.IntegerField(read_only=True)
     opd_schedule_id = serializers.IntegerField(read_only=True, allow_null=True)
     doctor = DoctorBriefOut(read_only=True)
-    start = serializers.SerializerMethodField()
-    end = serializers.SerializerMethodField()
+    start = HospitalTimeField()
+    end = HospitalTimeField()
     date = serializers.DateField(source="local_date", read_only=True, help_text="The hospital-local date.")
     held = serializers.IntegerField(read_only=True, help_text="Seats kept by active holds not yet expired.")
     available = serializers.IntegerField(
@@ -44,14 +42,6 @@ class SlotOut(ModelSerializer):
             "status",
         ]
         read_only_fields = fields
-
-    @extend_schema_field(OpenApiTypes.DATETIME)
-    def get_start(self, obj) -> str:
-        return local_iso(obj.start, obj.hospital.timezone)
-
-    @extend_schema_field(OpenApiTypes.DATETIME)
-    def get_end(self, obj) -> str:
-        return local_iso(obj.end, obj.hospital.timezone)
 
     def get_is_bookable(self, obj) -> bool:
         """True when `booking_refusal` has no answer (open, in the future, free seats, doctor available,

@@ -24,18 +24,25 @@ from types import SimpleNamespace
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
-from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied
 
 from accounts.activity import Action, entry_fields, record
 from accounts.models import User
 from appointments.models import (
     ALREADY_BOOKED,
     ALREADY_BOOKED_MESSAGE,
-    SLOT_STARTED,
     Appointment,
     Doctor,
     Slot,
-    booking_refusal,
+)
+from appointments.services.booking_rules import (
+    check_open,
+    has_active_booking,
+    hospital_scope,
+    locked_slots,
+    patient_for,
+    refuse,
+    take_seat,
 )
 from appointments.services.queues import queue_join_checked_in, queue_settle_for_appointment
 from appointments.services.seats import settle_lapsed_holds
@@ -43,81 +50,14 @@ from appointments.topics import appointment_changed, slots_topic
 from hms.api.db import prepared_cursor
 from hms.api.exceptions import Conflict
 from hms.api.readcache import writes_committed
-from hms.api.roles import Role
 from hospitals.access import manages_hospital
 from hospitals.models import Hospital
-
-PATIENT_ROLES = (User.Role.USER, User.Role.DONOR)
 
 Status = Appointment.Status
 
 ONE_ACTIVE_CONSTRAINT = "appointment_one_active_per_patient_slot"
 # Databases on which a booking is the one statement below (it needs data-modifying WITH queries).
 ONE_STATEMENT_VENDORS = frozenset({"postgresql"})
-
-
-def _patient_for(*, by: User, patient_id: int | None) -> User:
-    """Patients and donors book for themselves; staff must name an active patient or donor account."""
-    if by.role in PATIENT_ROLES:
-        if patient_id is not None and patient_id != by.pk:
-            raise PermissionDenied("Patients book for themselves only.")
-        return by
-    if patient_id is None:
-        raise ValidationError({"patient_id": ["Staff booking for a patient must name the patient."]}, code="required")
-    patient = User.objects.filter(pk=patient_id, is_active=True, role__in=PATIENT_ROLES).first()
-    if patient is None:
-        raise ValidationError({"patient_id": ["No active patient account has this id."]}, code="does_not_exist")
-    return patient
-
-
-def _hospital_scope(by: User) -> int | None:
-    """The hospital a booker is confined to: None for patients and admin; a hospital admin or doctor
-    books into their own hospital's slots only (0, matching no hospital, when they have none)."""
-    if by.role in (Role.HOSPITAL_ADMIN, Role.DOCTOR):
-        return by.hospital_id or 0
-    return None
-
-
-def _check_open(slot: Slot, *, holds: bool, seat_held: bool = False) -> None:
-    """Raise `booking_refusal`'s answer: a slot that has started is a 400 on `slot_id`, the rest 409."""
-    refusal = booking_refusal(slot, holds=holds, seat_held=seat_held)
-    if refusal is None:
-        return
-    code, message = refusal
-    if code == SLOT_STARTED:
-        raise ValidationError({"slot_id": [message]}, code=code)
-    raise Conflict(message, code=code)
-
-
-def _check_scope(*, by: User, slot: Slot, hospital_id: int | None = None) -> None:
-    """Staff book (and hold) into their own hospital's slots only (403); a `hospital_id` given must be
-    the slot's (400)."""
-    scope = _hospital_scope(by)
-    if scope is not None and scope != slot.hospital_id:
-        raise PermissionDenied("Staff book patients into their own hospital's slots only.")
-    if hospital_id is not None and hospital_id != slot.hospital_id:
-        raise ValidationError({"hospital_id": ["This slot belongs to another hospital."]}, code="hospital_mismatch")
-
-
-def _refuse(*, by: User, slot: Slot, hospital_id: int | None, holds: bool, seat_held: bool = False) -> None:
-    """Raise the 403, 400 or 409 that refuses booking `slot`, in the contract's order; `holds`: the
-    patient already holds a booking in it; `seat_held`: booking from a hold (its seat is taken)."""
-    _check_scope(by=by, slot=slot, hospital_id=hospital_id)
-    _check_open(slot, holds=holds, seat_held=seat_held)
-
-
-def _take_seat(slot: Slot) -> int:
-    """Occupy a seat of a locked slot; returns the next token (never one issued before)."""
-    Slot.objects.filter(pk=slot.pk).update(booked=F("booked") + 1, last_token=F("last_token") + 1)
-    return slot.last_token + 1
-
-
-def _has_active_booking(*, patient_id: int, slot: Slot) -> bool:
-    return Appointment.objects.filter(patient_id=patient_id, slot=slot, status__in=Appointment.ACTIVE).exists()
-
-
-def _locked_slots():
-    return Slot.objects.select_for_update(of=("self",)).select_related("hospital", "doctor")
 
 
 # The slot as the statement's snapshot saw it (`target`, also what a refusal is explained from); the
@@ -196,7 +136,7 @@ def _book_in_one_statement(
         "patient": patient.pk,
         "slot": slot_id,
         "now": now,
-        "scope": _hospital_scope(by),
+        "scope": hospital_scope(by),
         "hospital": hospital_id,
         "reason": reason,
         "by": by.pk,
@@ -229,7 +169,7 @@ def _book_in_one_statement(
         seen = SimpleNamespace(id=pk, hospital_id=hospital_pk, start=start, status=status, booked=booked, held=0,
                                capacity=capacity, hospital=SimpleNamespace(opd_status=opd_status, is_active=True),
                                doctor=SimpleNamespace(is_available=is_available))  # fmt: skip
-        _refuse(by=by, slot=seen, hospital_id=hospital_id, holds=holds)
+        refuse(by=by, slot=seen, hospital_id=hospital_id, holds=holds)
         return None
     hospital = Hospital(id=hospital_pk, opd_status=opd_status, timezone=tz, is_active=True)
     doctor = Doctor(
@@ -266,17 +206,17 @@ def _book_locking(*, by: User, patient: User, slot_id: int, hospital_id: int | N
     """Book under the slot's row lock: the capacity check and the increment are one step."""
     try:
         # The doctor's user comes along for the response (no query after the commit).
-        slot = _locked_slots().select_related("doctor__user").get(pk=slot_id, hospital__is_active=True)
+        slot = locked_slots().select_related("doctor__user").get(pk=slot_id, hospital__is_active=True)
     except Slot.DoesNotExist:
         raise NotFound("No such slot.")
     settle_lapsed_holds(slot)
-    _refuse(by=by, slot=slot, hospital_id=hospital_id, holds=_has_active_booking(patient_id=patient.pk, slot=slot))
+    refuse(by=by, slot=slot, hospital_id=hospital_id, holds=has_active_booking(patient_id=patient.pk, slot=slot))
     appointment = Appointment.objects.create(
         patient=patient,
         slot=slot,
         doctor=slot.doctor,
         hospital=slot.hospital,
-        token_number=_take_seat(slot),
+        token_number=take_seat(slot),
         reason=reason,
         booked_by=by,
     )
@@ -294,11 +234,11 @@ def _book_locking(*, by: User, patient: User, slot_id: int, hospital_id: int | N
 def appointment_book(
     *, by: User, slot_id: int, patient_id: int | None = None, hospital_id: int | None = None, reason: str = ""
 ) -> Appointment:
-    """Book a seat; 404 unknown slot, 403/400/409 as `_refuse` and the one-booking rule say.
+    """Book a seat; 404 unknown slot, 403/400/409 as `refuse` and the one-booking rule say.
 
     The appointment comes back with its patient, slot, doctor (and user) and hospital loaded.
     """
-    patient = _patient_for(by=by, patient_id=patient_id)
+    patient = patient_for(by=by, patient_id=patient_id)
     booking = {
         "by": by,
         "patient": patient,
@@ -376,12 +316,12 @@ def _reschedule(*, by: User, appointment: Appointment, slot_id: int) -> None:
     if by.pk != appointment.patient_id and not manages_hospital(by, target):
         raise PermissionDenied("A hospital admin moves appointments within its own hospital only.")
     # Both slot rows, in primary-key order: two reschedules crossing the same pair cannot deadlock.
-    locked = {slot.pk: slot for slot in _locked_slots().filter(pk__in=[appointment.slot_id, slot_id]).order_by("pk")}
+    locked = {slot.pk: slot for slot in locked_slots().filter(pk__in=[appointment.slot_id, slot_id]).order_by("pk")}
     new_slot = locked[slot_id]
     settle_lapsed_holds(new_slot)
-    _check_open(new_slot, holds=_has_active_booking(patient_id=appointment.patient_id, slot=new_slot))
+    check_open(new_slot, holds=has_active_booking(patient_id=appointment.patient_id, slot=new_slot))
     _release_seat(appointment.slot_id)
-    appointment.token_number = _take_seat(new_slot)
+    appointment.token_number = take_seat(new_slot)
     appointment.slot, appointment.doctor_id, appointment.hospital_id = (
         new_slot,
         new_slot.doctor_id,

@@ -28,24 +28,28 @@ from appointments.models import (
     Hold,
     Slot,
 )
-from appointments.services.bookings import (
-    _check_open,
-    _check_scope,
-    _has_active_booking,
-    _hospital_scope,
-    _locked_slots,
-    _patient_for,
+from appointments.services.booking_rules import (
+    check_open,
+    check_scope,
+    has_active_booking,
+    locked_slots,
+    may_act_for,
+    patient_for,
 )
-from appointments.services.seats import settle_lapsed_holds
+from appointments.services.seats import release_hold_seat, settle_lapsed_holds
 from appointments.topics import appointment_changed, holds_changed, slots_changed
 from hms.api.exceptions import Conflict
-from hms.api.roles import Role
+
+
+def _audit_hold(action: str, *, by: User | None, hold: Hold, detail: dict) -> None:
+    """A hold's audit entry (under its patient)."""
+    record(action=action, actor=by, object_type="hold", object_id=hold.pk, patient_id=hold.patient_id, detail=detail)
 
 
 def _locked_slot(slot_id: int) -> Slot:
     try:
         # The doctor's user comes along for an appointment's response (no query after the commit).
-        return _locked_slots().select_related("doctor__user").get(pk=slot_id, hospital__is_active=True)
+        return locked_slots().select_related("doctor__user").get(pk=slot_id, hospital__is_active=True)
     except Slot.DoesNotExist:
         raise NotFound("No such slot.") from None
 
@@ -58,7 +62,7 @@ def hold_place(*, by: User | None, slot: Slot, patient: User, minutes: int, now=
     settle_lapsed_holds(slot, now=now)
     if Hold.objects.filter(slot_id=slot.pk, patient_id=patient.pk, status=Hold.Status.ACTIVE).exists():
         raise Conflict(ALREADY_HELD_MESSAGE, code=ALREADY_HELD)
-    _check_open(slot, holds=_has_active_booking(patient_id=patient.pk, slot=slot))
+    check_open(slot, holds=has_active_booking(patient_id=patient.pk, slot=slot))
     Slot.objects.filter(pk=slot.pk).update(hold_count=F("hold_count") + 1)
     slot.hold_count += 1
     slot.held = slot.hold_count
@@ -73,14 +77,7 @@ def hold_place(*, by: User | None, slot: Slot, patient: User, minutes: int, now=
     )
     slots_changed([slot])
     holds_changed([hold])
-    record(
-        action=Action.CREATE,
-        actor=by,
-        object_type="hold",
-        object_id=hold.pk,
-        patient_id=patient.pk,
-        detail={"slot_id": slot.pk},
-    )
+    _audit_hold(Action.CREATE, by=by, hold=hold, detail={"slot_id": slot.pk})
     return hold
 
 
@@ -89,18 +86,15 @@ def hold_create(*, by: User, slot_id: int, patient_id: int | None = None) -> Hol
     """Hold a seat for `HOLD_MINUTES`: a patient (or donor) for themselves; admin, or a hospital admin or
     doctor of the slot's hospital, for a patient (`patient_id`). 404 unknown slot; 403 another
     hospital's slot; refusals as `hold_place`."""
-    patient = _patient_for(by=by, patient_id=patient_id)
+    patient = patient_for(by=by, patient_id=patient_id)
     slot = _locked_slot(slot_id)
-    _check_scope(by=by, slot=slot)
+    check_scope(by=by, slot=slot)
     return hold_place(by=by, slot=slot, patient=patient, minutes=settings.HOLD_MINUTES)
 
 
 def _may_act_for(by: User, hold: Hold) -> bool:
     """The hold's patient; admin; a hospital admin or doctor of the hold's hospital."""
-    if by.pk == hold.patient_id:
-        return True
-    scope = _hospital_scope(by)
-    return (scope is None and by.role == Role.ADMIN) or (scope is not None and scope == hold.hospital_id)
+    return may_act_for(by, patient_id=hold.patient_id, hospital_id=hold.hospital_id)
 
 
 def _locked_hold(hold_id: int) -> tuple[Hold, Slot]:
@@ -121,21 +115,10 @@ def hold_release(*, by: User, hold: Hold) -> Hold:
         raise PermissionDenied("Only the patient or staff of the slot's hospital may release this hold.")
     hold, slot = _locked_hold(hold.pk)
     Conflict.raise_for(hold.use_refusal())
-    hold.status = Hold.Status.RELEASED
-    hold.save(update_fields=["status", "updated_at"])
-    Slot.objects.filter(pk=slot.pk).update(hold_count=F("hold_count") - 1)
-    slot.hold_count -= 1
-    slot.held = slot.hold_count
+    release_hold_seat(hold, slot)
     slots_changed([slot])
     holds_changed([hold])
-    record(
-        action=Action.ACTION,
-        actor=by,
-        object_type="hold",
-        object_id=hold.pk,
-        patient_id=hold.patient_id,
-        detail={"action": "release"},
-    )
+    _audit_hold(Action.ACTION, by=by, hold=hold, detail={"action": "release"})
     # A released offer is declined; the seat goes to the next waiting entry (imported here: the
     # waitlist builds on this module).
     from appointments.services.waitlist import hold_released
@@ -174,7 +157,7 @@ def hold_book(
     _check_matches(hold, slot_id=slot_id, patient_id=patient_id, hospital_id=hospital_id)
     hold, slot = _locked_hold(hold.pk)
     Conflict.raise_for(hold.use_refusal())
-    _check_open(slot, holds=_has_active_booking(patient_id=hold.patient_id, slot=slot), seat_held=True)
+    check_open(slot, holds=has_active_booking(patient_id=hold.patient_id, slot=slot), seat_held=True)
     Slot.objects.filter(pk=slot.pk).update(
         booked=F("booked") + 1, hold_count=F("hold_count") - 1, last_token=F("last_token") + 1
     )
@@ -202,12 +185,5 @@ def hold_book(
         patient_id=hold.patient_id,
         detail={"hold_id": hold.pk},
     )
-    record(
-        action=Action.ACTION,
-        actor=by,
-        object_type="hold",
-        object_id=hold.pk,
-        patient_id=hold.patient_id,
-        detail={"action": "use", "appointment_id": appointment.pk},
-    )
+    _audit_hold(Action.ACTION, by=by, hold=hold, detail={"action": "use", "appointment_id": appointment.pk})
     return appointment

@@ -83,6 +83,29 @@ def _check_not_queued(queue: OpdQueue, patient_id: int | None) -> None:
         raise Conflict("This patient is already waiting in this queue.", code=ALREADY_QUEUED)
 
 
+def _audit_entry(action: str, *, by: User | None, entry: QueueEntry, detail: dict) -> None:
+    """A queue entry's audit entry (under its patient, when it has one)."""
+    record(
+        action=action,
+        actor=by,
+        object_type="queue_entry",
+        object_id=entry.pk,
+        patient_id=entry.patient_id,
+        detail=detail,
+    )
+
+
+def _add_entry(*, by: User | None, queue: OpdQueue, patient_id: int | None, **fields) -> QueueEntry:
+    """An entry joins the (locked) queue: created, audited and announced on the board."""
+    entry = QueueEntry.objects.create(queue=queue, patient_id=patient_id, added_by=by, **fields)
+    detail = {"queue_id": queue.pk, "token": entry.token}
+    if entry.appointment_id is not None:
+        detail["appointment_id"] = entry.appointment_id
+    _audit_entry(Action.CREATE, by=by, entry=entry, detail=detail)
+    queue_changed(hospital_id=queue.hospital_id)
+    return entry
+
+
 @transaction.atomic
 def queue_entry_add(
     *, by: User, queue: OpdQueue, patient_id: int | None = None, name: str = "", priority: str = "normal"
@@ -100,24 +123,14 @@ def queue_entry_add(
         _check_not_queued(queue, patient.pk)
     queue.last_walk_in_token += 1
     queue.save(update_fields=["last_walk_in_token", "updated_at"])
-    entry = QueueEntry.objects.create(
+    return _add_entry(
+        by=by,
         queue=queue,
+        patient_id=patient.pk if patient else None,
         token=queue.last_walk_in_token,
-        patient=patient,
         name=name or (patient.fullname if patient else ""),
         priority=priority,
-        added_by=by,
     )
-    record(
-        action=Action.CREATE,
-        actor=by,
-        object_type="queue_entry",
-        object_id=entry.pk,
-        patient_id=patient.pk if patient else None,
-        detail={"queue_id": queue.pk, "token": entry.token},
-    )
-    queue_changed(hospital_id=queue.hospital_id)
-    return entry
 
 
 def queue_join_checked_in(*, by: User | None, appointment: Appointment) -> QueueEntry:
@@ -133,24 +146,14 @@ def queue_join_checked_in(*, by: User | None, appointment: Appointment) -> Queue
     existing = QueueEntry.objects.filter(appointment=appointment).first()
     if existing is not None:
         return existing
-    entry = QueueEntry.objects.create(
+    return _add_entry(
+        by=by,
         queue=queue,
+        patient_id=appointment.patient_id,
         token=appointment.token_number,
         appointment=appointment,
-        patient_id=appointment.patient_id,
         name=appointment.patient.fullname,
-        added_by=by,
     )
-    record(
-        action=Action.CREATE,
-        actor=by,
-        object_type="queue_entry",
-        object_id=entry.pk,
-        patient_id=appointment.patient_id,
-        detail={"queue_id": queue.pk, "token": entry.token, "appointment_id": appointment.pk},
-    )
-    queue_changed(hospital_id=queue.hospital_id)
-    return entry
 
 
 def queue_settle_for_appointment(*, by: User | None, appointment: Appointment) -> None:
@@ -175,14 +178,7 @@ def queue_settle_for_appointment(*, by: User | None, appointment: Appointment) -
     if target == QueueEntry.Status.DONE and entry.called_at is None:
         entry.called_at = timezone.now()  # seen without a call from the queue: when it was settled
     entry.save(update_fields=["status", "called_at", "updated_at"])
-    record(
-        action=Action.ACTION,
-        actor=by,
-        object_type="queue_entry",
-        object_id=entry.pk,
-        patient_id=entry.patient_id,
-        detail={"action": target, "appointment_id": appointment.pk},
-    )
+    _audit_entry(Action.ACTION, by=by, entry=entry, detail={"action": target, "appointment_id": appointment.pk})
     queue_changed(hospital_id=entry.queue.hospital_id)
 
 
@@ -212,12 +208,10 @@ def _call(*, by: User, queue: OpdQueue, entry: QueueEntry, room: str, action: st
     if entry.room and entry.room != queue.room:
         # The board shows the room of the latest call. A plain UPDATE (no lock held across desks).
         OpdQueue.objects.filter(pk=queue.pk).update(room=entry.room, updated_at=timezone.now())
-    record(
-        action=Action.ACTION,
-        actor=by,
-        object_type="queue_entry",
-        object_id=entry.pk,
-        patient_id=entry.patient_id,
+    _audit_entry(
+        Action.ACTION,
+        by=by,
+        entry=entry,
         detail={"action": action, "queue_id": queue.pk, "token": entry.token, "room": entry.room},
     )
     queue_changed(hospital_id=queue.hospital_id)
@@ -236,13 +230,8 @@ def queue_entry_act(*, by: User, entry: QueueEntry, action: str, room: str = "")
         return _call(by=by, queue=entry.queue, entry=entry, room=room, action=action)
     entry.status = target
     entry.save(update_fields=["status", "updated_at"])
-    record(
-        action=Action.ACTION,
-        actor=by,
-        object_type="queue_entry",
-        object_id=entry.pk,
-        patient_id=entry.patient_id,
-        detail={"action": action, "queue_id": entry.queue_id, "token": entry.token},
+    _audit_entry(
+        Action.ACTION, by=by, entry=entry, detail={"action": action, "queue_id": entry.queue_id, "token": entry.token}
     )
     queue_changed(hospital_id=entry.queue.hospital_id)
     return entry

@@ -38,6 +38,16 @@ def settle_lapsed_holds(slot: Slot, now=None) -> list[Hold]:
     return lapsed
 
 
+def release_hold_seat(hold: Hold, slot: Slot) -> None:
+    """Release an active hold and give its seat back to `hold_count` (the slot locked and settled; the
+    caller emits the events)."""
+    hold.status = Hold.Status.RELEASED
+    hold.save(update_fields=["status", "updated_at"])
+    Slot.objects.filter(pk=slot.pk).update(hold_count=F("hold_count") - 1)
+    slot.hold_count -= 1
+    slot.held = slot.hold_count
+
+
 def holds_expire_lapsed(*, now=None) -> dict:
     """Settle the lapsed holds of every slot that has one, one transaction per slot under its row lock
     (as every hold write does), with the holds' and the slot's events. Idempotent: a slot settled

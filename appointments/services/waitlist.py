@@ -19,15 +19,15 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from rest_framework.exceptions import PermissionDenied, ValidationError
 
 from accounts.activity import Action, record
 from accounts.models import User
 from appointments.models import DOCTOR_UNAVAILABLE, MAX_DAYS_AHEAD, Appointment, Doctor, Hold, Slot, booking_refusal
-from appointments.services import bookings, holds
-from appointments.services.seats import settle_lapsed_holds
+from appointments.services import booking_rules, holds
+from appointments.services.seats import release_hold_seat, settle_lapsed_holds
 from appointments.topics import holds_changed, slots_changed
 from appointments.waitlist_models import ALREADY_WAITING, WAITLIST_CLOSED, WaitlistEntry
 from feed.emit import emit_many
@@ -55,12 +55,21 @@ def entries_changed(entries) -> None:
     emit_many([(user_topic(entry.patient_id), f"waitlist.{entry.status}", entry_state(entry)) for entry in entries])
 
 
+def _audit_entry(action: str, *, by: User | None, entry: WaitlistEntry, detail: dict) -> None:
+    """A waitlist entry's audit entry (under its patient)."""
+    record(
+        action=action,
+        actor=by,
+        object_type="waitlist_entry",
+        object_id=entry.pk,
+        patient_id=entry.patient_id,
+        detail=detail,
+    )
+
+
 def _may_act_for(by: User, entry: WaitlistEntry) -> bool:
     """The entry's patient; admin; a hospital admin or doctor of the doctor's hospital."""
-    if by.pk == entry.patient_id:
-        return True
-    scope = bookings._hospital_scope(by)
-    return (scope is None and by.role == User.Role.ADMIN) or (scope is not None and scope == entry.hospital_id)
+    return booking_rules.may_act_for(by, patient_id=entry.patient_id, hospital_id=entry.hospital_id)
 
 
 @transaction.atomic
@@ -76,7 +85,7 @@ def waitlist_join(
     """Put a patient in line for a seat with a doctor on a date (the hospital's local date), optionally
     for slots starting in [from_time, to_time). A patient for itself; admin, or staff of the doctor's
     hospital, for a patient. One waiting entry per patient, doctor and date (409 already_waiting)."""
-    patient = bookings._patient_for(by=by, patient_id=patient_id)
+    patient = booking_rules.patient_for(by=by, patient_id=patient_id)
     doctor = (
         Doctor.objects.select_related("hospital")
         .filter(pk=doctor_id, hospital__is_active=True, user__is_active=True)
@@ -84,7 +93,7 @@ def waitlist_join(
     )
     if doctor is None:
         raise ValidationError({"doctor_id": ["No doctor has this id."]}, code="does_not_exist")
-    scope = bookings._hospital_scope(by)
+    scope = booking_rules.hospital_scope(by)
     if scope is not None and scope != doctor.hospital_id:
         raise PermissionDenied("Staff put patients on their own hospital's waitlists only.")
     today = timezone.now().astimezone(ZoneInfo(doctor.hospital.timezone)).date()
@@ -112,14 +121,7 @@ def waitlist_join(
         created_by=by,
     )
     entries_changed([entry])
-    record(
-        action=Action.CREATE,
-        actor=by,
-        object_type="waitlist_entry",
-        object_id=entry.pk,
-        patient_id=patient.pk,
-        detail={"doctor_id": doctor.pk, "date": date.isoformat()},
-    )
+    _audit_entry(Action.CREATE, by=by, entry=entry, detail={"doctor_id": doctor.pk, "date": date.isoformat()})
     return entry
 
 
@@ -127,11 +129,7 @@ def _release_offer_hold(hold: Hold, slot: Slot) -> None:
     """Give an offer's active hold's seat back (the slot locked and settled)."""
     if hold.status != Hold.Status.ACTIVE:
         return
-    hold.status = Hold.Status.RELEASED
-    hold.save(update_fields=["status", "updated_at"])
-    Slot.objects.filter(pk=slot.pk).update(hold_count=F("hold_count") - 1)
-    slot.hold_count -= 1
-    slot.held = slot.hold_count
+    release_hold_seat(hold, slot)
     holds_changed([hold])
 
 
@@ -144,13 +142,13 @@ def waitlist_leave(*, by: User, entry: WaitlistEntry) -> WaitlistEntry:
     slot = None
     slot_id = Hold.objects.filter(pk=entry.hold_id).values_list("slot_id", flat=True).first() if entry.hold_id else None
     if slot_id is not None:
-        slot = bookings._locked_slots().select_related("doctor__user").get(pk=slot_id)
+        slot = booking_rules.locked_slots().select_related("doctor__user").get(pk=slot_id)
         settle_lapsed_holds(slot)
     entry = WaitlistEntry.objects.select_for_update(of=("self",)).select_related("hold").get(pk=entry.pk)
     if entry.status == Status.OFFERED and (slot is None or entry.hold.slot_id != slot.pk):
         # Offered between our first read and the entry's lock: its slot is locked now (after the entry,
         # against the usual order; offers themselves never wait for an entry, they skip locked ones).
-        slot = bookings._locked_slots().select_related("doctor__user").get(pk=entry.hold.slot_id)
+        slot = booking_rules.locked_slots().select_related("doctor__user").get(pk=entry.hold.slot_id)
         settle_lapsed_holds(slot)
         entry.hold.refresh_from_db()
     if entry.current_status not in WaitlistEntry.ACTIVE:
@@ -160,14 +158,7 @@ def waitlist_leave(*, by: User, entry: WaitlistEntry) -> WaitlistEntry:
     entry.status = Status.LEFT
     entry.save(update_fields=["status", "updated_at"])
     entries_changed([entry])
-    record(
-        action=Action.ACTION,
-        actor=by,
-        object_type="waitlist_entry",
-        object_id=entry.pk,
-        patient_id=entry.patient_id,
-        detail={"action": "leave"},
-    )
+    _audit_entry(Action.ACTION, by=by, entry=entry, detail={"action": "leave"})
     if slot is not None:
         slots_changed([slot])
         _offer_into(slot)
@@ -225,13 +216,8 @@ def _offer_into(slot: Slot, now=None) -> list[WaitlistEntry]:
                 )
             ]
         )
-        record(
-            action=Action.ACTION,
-            actor=None,
-            object_type="waitlist_entry",
-            object_id=entry.pk,
-            patient_id=entry.patient_id,
-            detail={"action": "offer", "slot_id": slot.pk, "hold_id": hold.pk},
+        _audit_entry(
+            Action.ACTION, by=None, entry=entry, detail={"action": "offer", "slot_id": slot.pk, "hold_id": hold.pk}
         )
     return offered
 
@@ -244,7 +230,7 @@ def offer_freed_seats(*, slot_id: int, now=None) -> list[WaitlistEntry]:
     )
     if not Slot.objects.filter(pk=slot_id).filter(Exists(waiting)).exists():
         return []
-    slot = bookings._locked_slots().select_related("doctor__user").get(pk=slot_id)
+    slot = booking_rules.locked_slots().select_related("doctor__user").get(pk=slot_id)
     settle_lapsed_holds(slot, now=now)
     return _offer_into(slot, now=now)
 
@@ -271,7 +257,7 @@ def hold_released(hold: Hold, slot: Slot) -> None:
 
 def _expire_slot_offers(slot_id: int, now) -> tuple[int, int]:
     with transaction.atomic():
-        slot = bookings._locked_slots().select_related("doctor__user").get(pk=slot_id)
+        slot = booking_rules.locked_slots().select_related("doctor__user").get(pk=slot_id)
         settle_lapsed_holds(slot, now=now)
         lapsed = list(
             WaitlistEntry.objects.select_for_update(of=("self",))
