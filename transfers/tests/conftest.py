@@ -28,6 +28,23 @@ def ambulance(hospital):
     return AmbulanceFactory(hospital=hospital, latitude=hospital.latitude, longitude=hospital.longitude)
 
 
+# The short names `people` gives every role the rules name, in the order the tests list them.
+ROLES = (
+    "admin",
+    "origin_admin",
+    "origin_doctor",
+    "origin_driver",
+    "destination_admin",
+    "destination_doctor",
+    "destination_driver",
+    "third_admin",
+    "third_doctor",
+    "patient",
+    "other_patient",
+    "donor",
+)
+
+
 @pytest.fixture
 def people(
     admin_user,

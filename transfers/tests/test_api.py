@@ -11,6 +11,7 @@ from feed.models import PendingEvent
 from hospitals.models import Admission, Bed, BedStatus, BedType
 from hospitals.tests.factories import AdmissionFactory, BedFactory, WardFactory
 from transfers.models import BED_HOLD, Referral
+from transfers.tests.conftest import ROLES
 from transfers.tests.factories import ReferralFactory
 
 pytestmark = pytest.mark.django_db
@@ -371,17 +372,8 @@ def test_cancel_needs_a_reason(admin_client, make_referral):
 
 # --- Visibility -------------------------------------------------------------------------------
 
-SEES = [
-    "admin",
-    "origin_admin",
-    "origin_doctor",
-    "origin_driver",
-    "destination_admin",
-    "destination_doctor",
-    "destination_driver",
-    "patient",
-]
 HIDDEN = ["other_patient", "donor", "third_admin", "third_doctor"]
+SEES = [role for role in ROLES if role not in HIDDEN]
 
 
 @pytest.mark.parametrize("role", SEES + HIDDEN)

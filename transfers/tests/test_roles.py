@@ -3,24 +3,12 @@
 import pytest
 
 from transfers.models import Referral
+from transfers.tests.conftest import ROLES
 
 pytestmark = pytest.mark.django_db
 
 Status = Referral.Status
-EVERYONE = [
-    "admin",
-    "origin_admin",
-    "origin_doctor",
-    "origin_driver",
-    "destination_admin",
-    "destination_doctor",
-    "destination_driver",
-    "third_admin",
-    "third_doctor",
-    "patient",
-    "other_patient",
-    "donor",
-]
+EVERYONE = list(ROLES)
 # Roles that never act on referrals: 403 whatever the referral.
 NOT_ACTING = {"origin_driver", "destination_driver", "patient", "other_patient", "donor"}
 # Staff of a third hospital do not see the referral: 404.
