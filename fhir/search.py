@@ -1,7 +1,8 @@
 """Read and search: one scoped queryset per HMS table, a searchset Bundle with `total` and paging links.
 
 A search costs a fixed number of queries whatever the page holds: the hospitals' time zones (when a
-date is searched), one count and at most one page query per table, one query per `_include`.
+date is searched), at most one count and one page query per table (no count when a first page is
+not full: its length is the count), one query per `_include`.
 """
 
 from urllib.parse import urlencode
@@ -90,20 +91,20 @@ def search(rtype: ResourceType, request) -> dict:
             elif name in own:
                 queryset = queryset.none()  # the parameter names another table of this type
         querysets.append(queryset)
-    totals = [queryset.count() for queryset in querysets]
-    total = sum(totals)
 
-    rows, skip, room = [], offset, count
-    for part, queryset, part_total in zip(rtype.parts, querysets, totals, strict=True):
-        if room <= 0:
-            break
-        if skip >= part_total:
-            skip -= part_total
-            continue
-        page = list(part.page(queryset, ctx)[skip : skip + room])
+    total, rows, skip, room = 0, [], offset, count
+    for part, queryset in zip(rtype.parts, querysets, strict=True):
+        if room > 0 and skip == 0:
+            # A first page with room to spare holds all the part's rows: its length is the count.
+            page = list(part.page(queryset, ctx)[:room])
+            part_total = len(page) if len(page) < room else queryset.count()
+        else:
+            part_total = queryset.count()
+            page = list(part.page(queryset, ctx)[skip : skip + room]) if room > 0 and skip < part_total else []
+            skip = max(skip - part_total, 0)
         rows.extend((part, row) for row in page)
         room -= len(page)
-        skip = 0
+        total += part_total
 
     base = base_url(request)
     entries = [

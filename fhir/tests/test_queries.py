@@ -70,3 +70,29 @@ def test_search_cost_does_not_grow_with_the_page(
         large = fhir_json(client.get(path + ("&" if "?" in path else "?") + "_count=100"))
     if not query.startswith("Patient"):  # one patient, however many records
         assert large["total"] > small["total"] and len(large["entry"]) > ROWS
+
+
+def _counts_of(client, path) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        fhir_json(client.get(path))
+    return sum(1 for query in captured.captured_queries if 'COUNT(*) AS "__count"' in query["sql"])
+
+
+def test_a_first_page_with_room_to_spare_needs_no_count(hospital, patient):
+    doctor = DoctorFactory(hospital=hospital)
+    for _ in range(3):
+        AppointmentFactory(slot=SlotFactory(doctor=doctor), patient=patient)
+    client = client_for(patient)
+    path = f"/fhir/R4/Appointment?patient={patient.pk}"
+    assert _counts_of(client, path) == 0
+    bundle = fhir_json(client.get(path))
+    assert bundle["total"] == 3 and len(bundle["entry"]) == 3
+    # A full page, or a later one, counts.
+    assert _counts_of(client, f"{path}&_count=3") == 1
+    assert fhir_json(client.get(f"{path}&_count=3"))["total"] == 3
+    assert _counts_of(client, f"{path}&_count=2&_offset=2") == 1
+    bundle = fhir_json(client.get(f"{path}&_count=2&_offset=2"))
+    assert bundle["total"] == 3 and len(bundle["entry"]) == 1
