@@ -3,7 +3,7 @@ and date), FIFO and windows, an offer on each path that frees a seat (cancel, re
 raised, slot reopened, hold released), booking from an offer, declining and expiry passing it on (the
 job, and the status shown at read time), leaving, roles and visibility, list query bounds."""
 
-from datetime import time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 import time_machine
@@ -37,8 +37,8 @@ def joined(patient, slot, date=None, **body) -> dict:
     return response.json()
 
 
-def full_slot(doctor, capacity=1) -> Slot:
-    slot = SlotFactory(doctor=doctor, capacity=capacity)
+def full_slot(doctor, capacity=1, **fields) -> Slot:
+    slot = SlotFactory(doctor=doctor, capacity=capacity, **fields)
     for _ in range(capacity):
         AppointmentFactory(slot=slot)
     slot.refresh_from_db()
@@ -142,12 +142,14 @@ def test_a_cancel_offers_the_seat_to_the_earliest_waiting_entry_in_the_same_tran
     assert_seats_consistent(slot)
 
 
+@time_machine.travel(datetime(2027, 6, 7, 5, 0, tzinfo=UTC), tick=False)
 def test_only_entries_whose_window_holds_the_slot_start_get_the_offer(doctor, patient):
-    slot = full_slot(doctor)
+    # A fixed clock and a slot at 10:00 local two days ahead: a window after its start always exists.
+    zone = Slot(hospital=doctor.hospital).zone
+    slot_start = datetime.combine(timezone.now().astimezone(zone).date() + timedelta(days=2), time(10), tzinfo=zone)
+    slot = full_slot(doctor, start=slot_start, end=slot_start + timedelta(minutes=15))
     start = local_time(slot)
-    later_window = (timezone.datetime.combine(slot.local_date, start) + timedelta(minutes=1)).time()
-    if later_window < start:  # the slot starts a minute before midnight: no later window that day
-        pytest.skip("no window after the slot's start on its day")
+    later_window = time(10, 1)
     outside = joined(UserFactory(), slot, from_time=later_window.isoformat())
     ends_at_start = joined(UserFactory(), slot, to_time=start.isoformat())
     inside = joined(patient, slot, from_time=start.isoformat())

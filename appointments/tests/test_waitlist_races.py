@@ -20,15 +20,6 @@ from conftest import run_together
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("booking_path")]
 
 
-@pytest.fixture(autouse=True)
-def audit_chain_heads():
-    """The audit log's chain heads are rows its migration writes; a transactional test's flush empties
-    the table, so they are put back (the audit trigger needs them)."""
-    from accounts.models import AuditChainHead
-
-    AuditChainHead.objects.bulk_create([AuditChainHead(chain=chain) for chain in range(32)], ignore_conflicts=True)
-
-
 def attempt(call):
     """Run a service call; its refusal's code instead of raising (a thread must not fail the run)."""
 
