@@ -14,7 +14,8 @@ HMS three times. Prints the table and prepends it to bench/RESULTS.md.
 
 The write mixes: the booking mix, hold then book from the hold, and call-next over many queues (issue
 18); after them the overbooking check (booked + active holds against capacity, in SQL over every slot)
-and whether each call-next answered 200 moved exactly one waiting entry.
+and whether each call-next answered 200 moved exactly one waiting entry. `availability_computed` repeats
+the availability read (by_bed_type included, issue 20) on a second HMS with the read cache off.
 
 This file runs the steps; common.py holds the endpoints and their targets, servers.py the databases and
 servers, measure.py the wrk runs, report.py the results table. prepare.py and profile.py run inside

@@ -59,7 +59,8 @@ def write_mix_notes(rows, checks) -> list[str]:
                 f"{booked} bookings from them (201): {booked / (ROUNDS * SECONDS):.0f} completed pairs/s; "
                 f"409: {statuses.get('409', 0)}, other: {statuses.get('other', 0)}.{refusals} Holds the mix left "
                 f"on its slots, by status (SQL): {', '.join(f'{k} {v}' for k, v in sorted(used.items())) or '-'} "
-                "(active: still waiting for their booking when a run ended; they keep their seats until they lapse)."
+                "(active: still waiting for their booking when a run ended; they keep their seats until they lapse). "
+                "Its SQL/req and alone columns are for a pair: the hold + the booking from it."
             )
         elif row["name"] == "call_next":
             called = int(statuses.get("200", 0))
