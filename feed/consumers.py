@@ -8,13 +8,13 @@ import asyncio
 import json
 import logging
 
-from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from rest_framework.exceptions import AuthenticationFailed
 
 from feed import topics
 from feed.hub import in_thread
 from feed.session import Principal, Session, dumps, principal_from_token
+from feed.sinks import sink_for
 
 logger = logging.getLogger(__name__)
 
@@ -29,20 +29,63 @@ class ProtocolError(Exception):
         self.close_code, self.code, self.detail = close_code, code, detail
 
 
-class EventsConsumer(AsyncWebsocketConsumer):
-    async def connect(self):
+class EventsConsumer:
+    """One WebSocket connection, as a plain ASGI application (`EventsConsumer.as_asgi()`).
+
+    Not a Channels consumer: with no channel layer to listen to, a consumer only added a task, a
+    copied scope and an instance dictionary to every open connection. This one holds a few slots;
+    its connection runs in the server's task, plus one small task (`_pump`) that queued events,
+    the token re-check and a client too far behind wake.
+    """
+
+    __slots__ = ("base_send", "session", "send_lock", "closed", "sink", "pump", "auth_timer")
+
+    def __init__(self, send):
+        self.base_send = send
         self.session = Session(Principal())
         self.send_lock = asyncio.Lock()
         self.closed = False
-        await self.accept()
-        self.tasks = [asyncio.create_task(self._pump()), asyncio.create_task(self._require_auth())]
+        self.sink = self.pump = self.auth_timer = None
 
-    async def disconnect(self, code):
+    @classmethod
+    def as_asgi(cls):
+        async def application(scope, receive, send):
+            await cls(send).run(receive)
+
+        return application
+
+    async def run(self, receive) -> None:
+        try:
+            while True:
+                message = await receive()
+                kind = message["type"]
+                if kind == "websocket.receive":
+                    await self.receive(message.get("text"), message.get("bytes"))
+                elif kind == "websocket.connect":
+                    await self.connect()
+                elif kind == "websocket.disconnect":
+                    return
+        finally:
+            self.disconnect()
+
+    async def connect(self):
+        await self.base_send({"type": "websocket.accept"})
+        self.sink = sink_for(self.base_send)  # the hub writes live events to the socket itself
+        self.pump = asyncio.create_task(self._pump())
+        self.auth_timer = asyncio.get_running_loop().call_later(AUTH_WITHIN_SECONDS, self._require_auth)
+
+    def disconnect(self):
         self.closed = True
-        for task in getattr(self, "tasks", ()):
-            task.cancel()
-        if hasattr(self, "session"):
-            self.session.close()
+        for pending in (self.pump, self.auth_timer):
+            if pending is not None:
+                pending.cancel()
+        self.session.close()
+
+    async def send(self, text_data: str) -> None:
+        await self.base_send({"type": "websocket.send", "text": text_data})
+
+    async def close(self, code: int) -> None:
+        await self.base_send({"type": "websocket.close", "code": code})
 
     async def receive(self, text_data=None, bytes_data=None):
         try:
@@ -82,8 +125,10 @@ class EventsConsumer(AsyncWebsocketConsumer):
             return
         names = self._topic_names(message)
         if action == "unsubscribe":
-            self.session.remove(names)
-            await self._send({"type": "subscribed", "topics": self.session.topics})
+            async with self.send_lock:
+                self.session.remove(names)
+                await self.send(text_data=dumps({"type": "subscribed", "topics": self.session.topics}))
+                self.session.go_live(self.sink)  # e.g. once no derived topic is left
             return
         last_event_id = message.get("last_event_id")
         if last_event_id is not None and (type(last_event_id) is not int or last_event_id < 0):
@@ -93,10 +138,12 @@ class EventsConsumer(AsyncWebsocketConsumer):
         except topics.TopicRefused as error:
             raise ProtocolError(CLOSE_FOR_STATUS[error.status], error.code, error.detail) from None
         async with self.send_lock:
+            self.session.hold()  # the new topics' replay goes first; live events wait until it is sent
             first = await self.session.add(parsed, last_event_id=last_event_id, snapshot=bool(message.get("snapshot")))
             await self.send(text_data=dumps({"type": "subscribed", "topics": self.session.topics}))
             for event in first:
                 await self.send(text_data=dumps(event))
+            self.session.go_live(self.sink)
 
     def _topic_names(self, message: dict) -> list[str]:
         try:
@@ -116,21 +163,26 @@ class EventsConsumer(AsyncWebsocketConsumer):
         self.closed = True
         await self.close(code=close_code)
 
-    async def _require_auth(self) -> None:
-        await asyncio.sleep(AUTH_WITHIN_SECONDS)
-        if self.session.principal.user is None and not self.session.topics:
-            await self._close_with(
-                4401, "not_authenticated", "Authenticate (or subscribe to public topics) within 10 s."
+    def _require_auth(self) -> None:
+        self.auth_timer = None
+        if self.session.principal.user is None and not self.session.topics and not self.closed:
+            self.pump.cancel()  # it would not send again: the connection closes
+            self.pump = asyncio.create_task(
+                self._close_with(4401, "not_authenticated", "Authenticate (or subscribe to public topics) within 10 s.")
             )
 
     async def _pump(self) -> None:
+        """Sends what the hub queued (a live session with a sink gets its events from the hub
+        directly: then this only wakes to re-check the token and to close a client too far behind)."""
         while not self.closed:
-            message = await self.session.next(settings.EVENTS_AUTH_RECHECK_SECONDS)
+            await self.session.wait(settings.EVENTS_AUTH_RECHECK_SECONDS)
             if self.session.overflowed:
                 await self._close_with(1013, "too_slow", "Too many events unread; reconnect with last_event_id.")
                 return
-            if message is not None:
-                await self._send(message)
+            async with self.send_lock:  # taken under the lock: a subscription's replay is never overtaken
+                for message in await self.session.drain():
+                    if not self.closed:
+                        await self.send(text_data=dumps(message))
             if not await self.session.still_valid():
                 await self._close_with(4401, "not_authenticated", "The access token expired or was revoked.")
                 return

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
@@ -45,22 +46,61 @@ async def in_thread(function, *args, **kwargs):
 
 
 class Subscriber:
-    """The queue of one stream: the hub puts ready events of its topics (or all, for `everything`)."""
+    """What the hub knows of one stream: its topics and how to hand it an event. With a `sink` (the
+    stream is live, feed.sinks) an event of a topic past its floor is written to the connection at
+    once; without one it waits in `pending` for the stream's task, which `waiter` wakes."""
 
-    def __init__(self):
-        self.queue: asyncio.Queue = asyncio.Queue()
+    __slots__ = ("topics", "everything", "overflowed", "floors", "sink", "pending", "waiter")
+
+    def __init__(self, floors: dict[str, int] | None = None):
         self.topics: set[str] = set()
         self.everything = False
         self.overflowed = False
+        self.floors = {} if floors is None else floors  # topic -> the last id the stream has had
+        self.sink = None
+        self.pending: deque | None = None  # made at the first queued event: an idle stream holds none
+        self.waiter: asyncio.Future | None = None
 
     def offer(self, message: dict) -> None:
         if self.overflowed:
             return
-        if self.queue.qsize() >= QUEUE_LIMIT:
-            self.overflowed = True
-            self.queue.put_nowait(None)  # wakes the stream, which then closes
+        sink = self.sink
+        if sink is not None:
+            floor = self.floors.get(message["topic"])
+            if floor is not None and message["id"] > floor and not sink.write(message):
+                self.overflow()
             return
-        self.queue.put_nowait(message)
+        pending = self.pending
+        if pending is None:
+            pending = self.pending = deque()
+        elif len(pending) >= QUEUE_LIMIT:
+            self.overflow()
+            return
+        pending.append(message)
+        self.wake()
+
+    def overflow(self) -> None:
+        """Too far behind: the stream's task closes it (the client reconnects with Last-Event-ID)."""
+        self.overflowed, self.sink, self.pending = True, None, None
+        self.wake()
+
+    def wake(self) -> None:
+        waiter = self.waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def wait(self, timeout: float) -> None:
+        """Until an event is queued, the stream overflowed, or `timeout` seconds pass."""
+        if self.pending or self.overflowed or timeout <= 0:
+            return
+        self.waiter = waiter = asyncio.get_running_loop().create_future()
+        try:
+            async with asyncio.timeout(timeout):  # a timer handle, not a task per wait
+                await waiter
+        except TimeoutError:
+            pass
+        finally:
+            self.waiter = None
 
 
 class Hub:
@@ -136,8 +176,7 @@ class Hub:
                     await asyncio.wait_for(self._wake.wait(), timeout=settings.EVENTS_POLL_SECONDS)
             self._wake.clear()
             try:
-                published = await self._db(reader.publish, limit=PAGE)
-                messages = await self._db(reader.read, self.position, limit=PAGE)
+                published, messages = await self._db(_publish_and_read, self.position)
             except Exception:
                 logger.warning("change feed: database unavailable; retrying", exc_info=True)
                 await asyncio.sleep(1)
@@ -156,10 +195,11 @@ class Hub:
 
         message = Message(message)
         self.position = message["id"]
-        for subscriber in self._by_topic.get(message["topic"], ()):
+        topic = message["topic"]
+        for subscriber in self._by_topic.get(topic, ()):
             subscriber.offer(message)
         for subscriber in self._everything:
-            if message["topic"] not in subscriber.topics:
+            if topic not in subscriber.topics:
                 subscriber.offer(message)
 
     async def _listen(self) -> None:
@@ -175,6 +215,11 @@ class Hub:
             except Exception:
                 logger.warning("change feed: LISTEN connection lost; polling until it is back", exc_info=True)
                 await asyncio.sleep(1)
+
+
+def _publish_and_read(position: int) -> tuple[int | None, list[dict]]:
+    """One trip to the reader's thread: number what committed, then read past `position`."""
+    return reader.publish(limit=PAGE), reader.read(position, limit=PAGE)
 
 
 def _conninfo() -> str:

@@ -5,7 +5,6 @@ events up to the position the hub had reached: replayed ids are at most that pos
 above it, so nothing is missed and nothing is sent twice.
 """
 
-import asyncio
 import hashlib
 import json
 import secrets
@@ -38,7 +37,9 @@ class Message(dict):
     """An event as the hub hands it to every subscriber: encoded once, however many streams send it."""
 
     _text: str | None = None
-    _frame: bytes | None = None
+    _frame: bytes | None = None  # SSE
+    _chunk: bytes | None = None  # SSE, as an HTTP/1.1 chunk (feed.sinks)
+    _websocket: bytes | None = None  # a WebSocket text frame
 
 
 def dumps(message: dict) -> str:
@@ -56,6 +57,24 @@ def sse_frame(message: dict) -> bytes:
         frame = f"id: {message['id']}\nevent: {message['type']}\ndata: {dumps(message)}\n\n".encode()
         if isinstance(message, Message):
             message._frame = frame
+    return frame
+
+
+def websocket_frame(message: dict) -> bytes:
+    """One unmasked WebSocket text frame (RFC 6455 5.2) carrying the event, as a server sends it."""
+    frame = getattr(message, "_websocket", None)
+    if frame is None:
+        payload = dumps(message).encode()
+        size = len(payload)
+        if size < 126:
+            head = bytes((0x81, size))
+        elif size < 1 << 16:
+            head = bytes((0x81, 126)) + size.to_bytes(2, "big")
+        else:
+            head = bytes((0x81, 127)) + size.to_bytes(8, "big")
+        frame = head + payload
+        if isinstance(message, Message):
+            message._websocket = frame
     return frame
 
 
@@ -146,10 +165,20 @@ def ticket_redeem(ticket: str) -> tuple[Principal, list[str]]:
 
 
 class Session:
+    """One stream's topics, what it has had of each, and how its events reach it.
+
+    Until `go_live()` (and again while `hold()` is in force) the hub queues its events and the
+    stream's task sends them (`wait()`, then `drain()`); once live, with a sink (feed.sinks) and no
+    derived topic, the hub writes each event to the connection itself and the task only wakes for
+    heartbeats, the token re-check and a client too far behind.
+    """
+
+    __slots__ = ("principal", "subscriber", "floors", "derived", "_derived_due", "_derived_dirty", "_recheck_at")
+
     def __init__(self, principal: Principal):
         self.principal = principal
-        self.subscriber = Subscriber()
         self.floors: dict[str, int] = {}  # topic -> the last id it has had (replayed or skipped)
+        self.subscriber = Subscriber(self.floors)
         self.derived: dict[str, Topic] = {}  # e.g. `dashboard`: computed for this user
         self._derived_due = 0.0
         self._derived_dirty = False
@@ -164,7 +193,10 @@ class Session:
         return sorted(set(self.floors) | set(self.derived))
 
     async def add(self, topics: list[Topic], *, last_event_id: int | None, snapshot: bool) -> list[dict]:
-        """Follow `topics`; returns what to send before live events: a `reset`, the replay, snapshots."""
+        """Follow `topics`; returns what to send before live events: a `reset`, the replay, snapshots.
+
+        Live events of these topics wait in the queue until `go_live()`: call `hold()` first when
+        the session is already live."""
         await hub.ready()
         stored = [topic.name for topic in topics if not topic.kind.derived]
         derived = [topic for topic in topics if topic.kind.derived]
@@ -206,42 +238,56 @@ class Session:
             hub._everything.discard(self.subscriber)
 
     def close(self) -> None:
+        self.subscriber.sink = None
         hub.unsubscribe(self.subscriber)
 
     def _message(self, event_id: int, topic: str, type_: str, data: dict) -> dict:
         return {"id": event_id, "at": timezone.now(), "topic": topic, "type": type_, "data": data}
 
-    async def next(self, timeout: float) -> dict | None:
-        """The next message for this session, or None when `timeout` seconds pass without one."""
-        deadline = monotonic() + timeout
-        while not self.overflowed:
-            now = monotonic()
-            if self._derived_dirty and now >= self._derived_due:
-                self._derived_dirty = False
-                self._derived_due = now + 1.0  # at most once a second
-                return await self._derived_message()
-            wait = deadline - now
-            if self._derived_dirty:
-                wait = min(wait, self._derived_due - now)
-            if wait <= 0:
-                return None
-            queue = self.subscriber.queue
-            if not queue.empty():
-                message = queue.get_nowait()  # a burst: no timer, no wait
-            else:
-                try:
-                    async with asyncio.timeout(wait):  # a timer handle, not a task per wait
-                        message = await queue.get()
-                except TimeoutError:
-                    continue
-            if message is None:
-                return None
-            if self.derived:
-                self._derived_dirty = True
-            floor = self.floors.get(message["topic"])
-            if floor is not None and message["id"] > floor:
-                return message
-        return None
+    # --- delivery ---------------------------------------------------------------------------------
+
+    def hold(self) -> None:
+        """Queue live events again (e.g. while a new subscription's replay is sent): `go_live()` ends it."""
+        self.subscriber.sink = None
+
+    def go_live(self, sink) -> None:
+        """Everything sent so far is on the connection: the queued events go to `sink` now, and the
+        hub writes later ones to it directly. Without a sink, or while a derived topic needs this
+        session's task to see every event, events stay queued for `drain()`."""
+        subscriber = self.subscriber
+        if sink is None or self.derived or subscriber.overflowed:
+            return
+        for message in self._queued():
+            if not sink.write(message):
+                subscriber.overflow()
+                return
+        subscriber.sink = sink
+
+    def _queued(self) -> list[dict]:
+        pending = self.subscriber.pending
+        if not pending:
+            return []
+        self.subscriber.pending = None
+        if self.derived:
+            self._derived_dirty = True
+        floors = self.floors
+        return [m for m in pending if (floor := floors.get(m["topic"])) is not None and m["id"] > floor]
+
+    async def wait(self, timeout: float) -> None:
+        """Until something is queued, the derived topics are due, the client fell too far behind, or `timeout`."""
+        if self._derived_dirty:
+            timeout = min(timeout, self._derived_due - monotonic())
+        await self.subscriber.wait(timeout)
+
+    async def drain(self) -> list[dict]:
+        """What to send now, in id order: the queued events, then (at most once a second, after a
+        change) the derived topics' state."""
+        ready = self._queued()
+        if self._derived_dirty and monotonic() >= self._derived_due:
+            self._derived_dirty = False
+            self._derived_due = monotonic() + 1.0
+            ready.append(await self._derived_message())
+        return ready
 
     async def _derived_message(self) -> dict:
         name, topic = next(iter(self.derived.items()))

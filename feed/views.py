@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from feed import reader, topics
 from feed.hub import in_thread, monotonic
 from feed.session import Principal, Session, principal_from_token, sse_frame, ticket_issue, ticket_redeem
+from feed.sinks import SEND_KEY, sink_for
 from hms.api.middleware import error_response
 
 EventOut = inline_serializer(
@@ -181,25 +182,29 @@ async def stream(request):
     except Exception:
         session.close()
         raise
-    response = StreamingHttpResponse(_events(session, first), content_type="text/event-stream")
+    response = StreamingHttpResponse(content_type="text/event-stream")
+    response.streaming_content = _events(session, first, sink_for(request.scope.get(SEND_KEY)), response)
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"  # nginx: pass each event on at once
     return response
 
 
-async def _events(session: Session, first: list[dict]):
+async def _events(session: Session, first: list[dict], sink, response):
     heartbeat = settings.EVENTS_HEARTBEAT_SECONDS
     try:
         yield b"retry: 2000\n\n"
         for message in first:
             yield sse_frame(message)
+        # Resumed: what came before is on the connection. The hub now writes live events to it
+        # (unless something between the view and the server re-encodes the body).
+        session.go_live(None if response.has_header("Content-Encoding") else sink)
         comment_due = monotonic() + heartbeat
         while True:
             until_comment = max(comment_due - monotonic(), 0)
-            message = await session.next(min(until_comment, settings.EVENTS_AUTH_RECHECK_SECONDS))
+            await session.wait(min(until_comment, settings.EVENTS_AUTH_RECHECK_SECONDS))
             if session.overflowed:
                 return  # too far behind: the client reconnects with Last-Event-ID
-            if message is not None:
+            for message in await session.drain():
                 yield sse_frame(message)
             if monotonic() >= comment_due:
                 yield b": keep-alive\n\n"

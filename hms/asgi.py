@@ -17,10 +17,12 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402  (after
 from django.urls import path  # noqa: E402
 
 from feed.consumers import EventsConsumer  # noqa: E402
+from feed.sinks import with_send_in_scope  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_application,
+        # The SSE view writes live events to the server's transport itself (feed/sinks.py).
+        "http": with_send_in_scope(django_application),
         "websocket": URLRouter([path("ws/v1/events", EventsConsumer.as_asgi())]),
     }
 )
