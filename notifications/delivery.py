@@ -16,6 +16,7 @@ An outage fails no API write: the write only created the row.
 
 import json
 import logging
+import secrets
 import time
 from datetime import timedelta
 
@@ -64,11 +65,23 @@ class _Outbox:
             self._connection = None
 
 
+class _Email(EmailMultiAlternatives):
+    """A random 128-bit MIME boundary chosen here: the standard library would otherwise compile a
+    regular expression per message to prove its own boundary absent from the text (a sixth of the
+    cost of a message)."""
+
+    def message(self, *args, **kwargs):
+        message = super().message(*args, **kwargs)
+        if message.is_multipart():
+            message.set_boundary(f"==hms-{secrets.token_hex(16)}==")
+        return message
+
+
 def _send_email(delivery: Delivery, outbox: _Outbox) -> None:
     notification = delivery.notification
     context = {"notification": notification, "title": notification.title, "body": notification.body}
     html = outbox.templates.get(notification.event).render(context)
-    message = EmailMultiAlternatives(
+    message = _Email(
         subject=notification.title,
         body=f"{notification.body}\n",
         from_email=settings.DEFAULT_FROM_EMAIL,
