@@ -10,9 +10,10 @@ from hms.api.idempotency import idempotent
 from hms.api.throttling import ScopedRateThrottle
 
 from . import booking, mapping
+from .cache import kept_search
 from .capability import capability_statement
 from .http import FhirView
-from .search import base_url, read, search
+from .search import base_url, prefers_strict, read, search
 from .types import TYPES
 
 # The Idempotency-Key scope of FHIR bookings (a FHIR body is not a REST body: keys are not shared).
@@ -43,7 +44,11 @@ class TypeView(FhirView):
         return [ScopedRateThrottle()] if self.request.method == "POST" else []
 
     def get(self, request, resource_type):
-        return Response(search(_type(resource_type), request))
+        rtype = _type(resource_type)
+        bundle = kept_search(
+            rtype, request, lambda: search(rtype, request), strict=prefers_strict(request), base=base_url(request)
+        )
+        return Response(bundle)
 
     def post(self, request, resource_type):
         rtype = _type(resource_type)
