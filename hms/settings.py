@@ -99,6 +99,7 @@ MIDDLEWARE = [
     # Under /fhir/R4, the errors of the middleware and handlers below as OperationOutcomes (API.md 18).
     "fhir.middleware.OperationOutcomeMiddleware",
     "hms.api.middleware.BodySizeLimitMiddleware",
+    "hms.api.null_characters.NullCharacterMiddleware",  # %00 in path or query: 400 null_character
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

@@ -1,4 +1,4 @@
-"""The one request parser: JSON, where every malformed body is a 400 and never a 500."""
+"""The one request parser: JSON, where every malformed body (or one carrying U+0000) is a 400 and never a 500."""
 
 import codecs
 import json
@@ -7,6 +7,8 @@ import math
 from django.conf import settings
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
+
+from hms.api.null_characters import refuse_null_characters
 
 
 def _reject_constant(value: str):
@@ -28,7 +30,7 @@ class JSONParser(parsers.JSONParser):
         encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
         try:
             decoded = codecs.getreader(encoding)(stream)
-            return json.load(decoded, parse_constant=_reject_constant, parse_float=_finite_float)
+            data = json.load(decoded, parse_constant=_reject_constant, parse_float=_finite_float)
         except json.JSONDecodeError as exc:
             raise ParseError(f"The body is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).") from exc
         except UnicodeDecodeError as exc:
@@ -39,3 +41,5 @@ class JSONParser(parsers.JSONParser):
             raise ParseError("The body is not valid JSON: it is nested too deeply.") from exc
         except ValueError as exc:
             raise ParseError(f"The body is not valid JSON: {exc}.") from exc
+        refuse_null_characters(data)  # "\u0000": PostgreSQL's text and jsonb cannot hold it
+        return data
