@@ -128,8 +128,8 @@ def _existing(specs: list[Spec]) -> set[tuple[str, str]]:
 
 
 def _insert_new(notifications: list[Notification], now) -> list[Notification]:
-    """One INSERT ... SELECT FROM unnest(columns) ON CONFLICT DO NOTHING RETURNING id: the rows
-    inserted (ids set), in order.
+    """One INSERT ... SELECT FROM jsonb_to_recordset(page) ON CONFLICT DO NOTHING RETURNING id: the rows
+    inserted (ids set), in order. The page goes as one JSON document (one parameter, serialised in C).
 
     A row whose (key, recipient_key) exists, or is being inserted by a racing transaction (PostgreSQL
     makes this statement wait for that one's outcome), is left out: created by exactly one of them.
@@ -137,20 +137,19 @@ def _insert_new(notifications: list[Notification], now) -> list[Notification]:
     sql = f"""
         INSERT INTO {_table(Notification)}
             (user_id, recipient_key, key, category, event, title, body, data, sms_to, created_at)
-        SELECT user_id, recipient_key, key, category, event, title, body, data::jsonb, sms_to, %s
-        FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[],
-                    %s::text[], %s::text[])
-            AS page(user_id, recipient_key, key, category, event, title, body, data, sms_to)
+        SELECT user_id, recipient_key, key, category, event, title, body, data, sms_to, %s
+        FROM jsonb_to_recordset(%s::jsonb) AS page(user_id bigint, recipient_key text, key text, category text,
+                                                   event text, title text, body text, data jsonb, sms_to text)
         ON CONFLICT (key, recipient_key) DO NOTHING
         RETURNING id, key, recipient_key
     """  # noqa: S608 - the table name from the model, values as parameters
-    columns = [[] for _ in range(9)]
-    for n in notifications:
-        row = (n.user_id, n.recipient_key, n.key, n.category, n.event, n.title, n.body, json.dumps(n.data), n.sms_to)
-        for column, value in zip(columns, row, strict=True):
-            column.append(value)
+    page = [
+        {"user_id": n.user_id, "recipient_key": n.recipient_key, "key": n.key, "category": n.category,
+         "event": n.event, "title": n.title, "body": n.body, "data": n.data, "sms_to": n.sms_to}
+        for n in notifications
+    ]  # fmt: skip
     with connection.cursor() as cursor:
-        cursor.execute(sql, [now, *columns])
+        cursor.execute(sql, [now, json.dumps(page)])
         ids = {(key, recipient): pk for pk, key, recipient in cursor.fetchall()}
     inserted = []
     for notification in notifications:
@@ -163,7 +162,7 @@ def _insert_new(notifications: list[Notification], now) -> list[Notification]:
 
 
 def _insert_deliveries(rows: list[tuple], now) -> None:
-    """The deliveries of new notifications in one INSERT ... SELECT FROM unnest: in-app ones sent now
+    """The deliveries of new notifications in one INSERT ... SELECT FROM jsonb_to_recordset: in-app ones sent now
     (one attempt), e-mail and SMS ones due now."""
     if not rows:
         return
@@ -176,11 +175,12 @@ def _insert_deliveries(rows: list[tuple], now) -> None:
                CASE WHEN status = %s THEN %s::timestamptz END,
                CASE WHEN status = %s THEN %s::timestamptz END,
                ''
-        FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[]) AS page(notification_id, channel, address, status)
+        FROM jsonb_to_recordset(%s::jsonb) AS page(notification_id bigint, channel text, address text, status text)
     """  # noqa: S608 - the table name from the model, values as parameters
-    columns = [list(column) for column in zip(*rows, strict=True)]
+    page = [{"notification_id": pk, "channel": channel, "address": address, "status": status}
+            for pk, channel, address, status in rows]  # fmt: skip
     with connection.cursor() as cursor:
-        cursor.execute(sql, [sent, sent, now, pending, now, *columns])
+        cursor.execute(sql, [sent, sent, now, pending, now, json.dumps(page)])
 
 
 def _announce(notifications: list[Notification]) -> None:
