@@ -1,8 +1,8 @@
 """Beds and their operations (admit, discharge, transfer, status, reserve, release), and admissions (read)."""
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import mixins, status, viewsets
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
@@ -13,12 +13,8 @@ from hms.api.scoping import ScopedQuerysetMixin
 from hospitals import reservations, selectors, serializers, services
 from hospitals.filters import AdmissionFilter, BedFilter
 from hospitals.models import Admission, Bed
-from hospitals.permissions import (
-    CanOperateBeds,
-    PublicReadManagersWrite,
-    SignedInReadOnly,
-)
-from hospitals.views.common import NOT_FOUND, WriteViewSet
+from hospitals.permissions import CanOperateBeds, SignedInReadOnly
+from hospitals.views.common import NOT_FOUND, StructureViewSet
 
 # --- Beds -------------------------------------------------------------------------------------
 
@@ -29,19 +25,13 @@ BED_ACTION_ERRORS = {
 
 
 @extend_schema(tags=["beds"])
-@extend_schema_view(
-    list=extend_schema(auth=[{}, {"jwtAuth": []}]),
-    retrieve=extend_schema(auth=[{}, {"jwtAuth": []}]),
-)
-class BedViewSet(ScopedQuerysetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, WriteViewSet):
+class BedViewSet(StructureViewSet):
     """Beds and their operations. `current_admission` is shown only to the hospital's staff and admins.
 
     DELETE is 405: a bed leaves service through `status` maintenance.
     """
 
     queryset = Bed.objects.all()
-    permission_classes = [PublicReadManagersWrite]
-    public_read, active_lookups = True, ("hospital__is_active",)
     filterset_class = BedFilter
     ordering_fields = ["id", "bed_number", "status"]
     input_serializer_class = serializers.BedIn

@@ -1,15 +1,35 @@
-"""What the viewsets of the hospitals app share: the 404 answer and create/update through services."""
+"""What the viewsets of the hospitals app share: the 404 answer, the public-read declaration, and the
+base of the viewsets of a hospital's structure (floors, wards, beds)."""
 
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.response import Response
 
+from hms.api.scoping import ScopedQuerysetMixin
+from hospitals.permissions import PublicReadManagersWrite
+
 NOT_FOUND = OpenApiResponse(description="No such row, or not visible to the caller.")
+# The schema's `auth` of a public read: anonymous, or with a token.
+PUBLIC = [{}, {"jwtAuth": []}]
 
 
-class WriteViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.GenericViewSet):
-    """Create and update go through services: an input serializer validates, `output()` answers."""
+@extend_schema_view(list=extend_schema(auth=PUBLIC), retrieve=extend_schema(auth=PUBLIC))
+class StructureViewSet(
+    ScopedQuerysetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Rows of a hospital's structure (floors, wards, beds): public reads of active hospitals' rows; the
+    administrator and the hospital's managers write. No DELETE (405).
 
+    Create and update go through services: an input serializer validates, `output()` answers.
+    """
+
+    permission_classes = [PublicReadManagersWrite]
+    public_read, active_lookups = True, ("hospital__is_active",)
     input_serializer_class = None
     update_serializer_class = None
     output_serializer_class = None

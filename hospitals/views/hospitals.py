@@ -13,14 +13,13 @@ from hms.api.scoping import ScopedQuerysetMixin, visibility_scope
 from hospitals import selectors, serializers, services, structure
 from hospitals.filters import HospitalFilter
 from hospitals.models import Hospital
-from hospitals.permissions import (
-    HospitalPermission,
-)
+from hospitals.permissions import HospitalPermission
+from hospitals.views.common import PUBLIC
 
 
 @extend_schema_view(
-    list=extend_schema(summary="Active hospitals (public)", auth=[{}, {"jwtAuth": []}]),
-    retrieve=extend_schema(summary="A hospital with its bed summary (public)", auth=[{}, {"jwtAuth": []}]),
+    list=extend_schema(summary="Active hospitals (public)", auth=PUBLIC),
+    retrieve=extend_schema(summary="A hospital with its bed summary (public)", auth=PUBLIC),
 )
 @extend_schema(tags=["hospitals"])
 class HospitalViewSet(
@@ -98,7 +97,7 @@ class HospitalViewSet(
 
     @extend_schema(
         summary="Live bed availability of a hospital (public)",
-        auth=[{}, {"jwtAuth": []}],
+        auth=PUBLIC,
         responses={200: serializers.BedSummaryOut},
     )
     @action(detail=True, methods=["get"], permission_classes=[AllowAny], filter_backends=[])
@@ -122,7 +121,7 @@ class HospitalViewSet(
     @extend_schema(
         methods=["GET"],
         summary="Floors of a hospital (public)",
-        auth=[{}, {"jwtAuth": []}],
+        auth=PUBLIC,
         responses={200: serializers.FloorOut(many=True)},
     )
     @extend_schema(

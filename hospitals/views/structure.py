@@ -1,29 +1,19 @@
 """Floors and wards: public reads; the administrator and the hospital's admin write."""
 
-from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import mixins, status
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
 
-from hms.api.scoping import ScopedQuerysetMixin
 from hospitals import serializers, structure
 from hospitals.filters import FloorFilter, WardFilter
 from hospitals.models import Floor, Ward
-from hospitals.permissions import (
-    PublicReadManagersWrite,
-)
-from hospitals.views.common import WriteViewSet
+from hospitals.views.common import StructureViewSet
 
 
 @extend_schema(tags=["floors"])
-@extend_schema_view(
-    list=extend_schema(auth=[{}, {"jwtAuth": []}]),
-    retrieve=extend_schema(auth=[{}, {"jwtAuth": []}]),
-)
-class FloorViewSet(ScopedQuerysetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, WriteViewSet):
+class FloorViewSet(StructureViewSet):
     """Floors of multi-level hospitals. Public reads; admin and the hospital's admin write; DELETE is 405."""
 
     queryset = Floor.objects.all()
-    permission_classes = [PublicReadManagersWrite]
-    public_read, active_lookups = True, ("hospital__is_active",)
     filterset_class = FloorFilter
     ordering_fields = ["id", "floor_number"]
     input_serializer_class = serializers.FloorIn
@@ -56,16 +46,10 @@ class FloorViewSet(ScopedQuerysetMixin, mixins.ListModelMixin, mixins.RetrieveMo
 
 
 @extend_schema(tags=["wards"])
-@extend_schema_view(
-    list=extend_schema(auth=[{}, {"jwtAuth": []}]),
-    retrieve=extend_schema(auth=[{}, {"jwtAuth": []}]),
-)
-class WardViewSet(ScopedQuerysetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, WriteViewSet):
+class WardViewSet(StructureViewSet):
     """Wards: on a floor of a multi-level hospital, or directly under a single-level one. DELETE is 405."""
 
     queryset = Ward.objects.all()
-    permission_classes = [PublicReadManagersWrite]
-    public_read, active_lookups = True, ("hospital__is_active",)
     filterset_class = WardFilter
     ordering_fields = ["id", "name", "ward_number", "ward_type"]
     search_fields = ["name", "ward_number"]
