@@ -89,6 +89,8 @@ class SlotViewSet(
 
     @extend_schema(request=SlotCreateIn, responses={201: SlotOut})
     def create(self, request, *args, **kwargs):
+        """Add a slot by hand. Another slot of the doctor at that start -> 409 duplicate_slot; an open
+        slot inside the doctor's leave -> 409 doctor_on_leave."""
         data = SlotCreateIn(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
@@ -98,7 +100,7 @@ class SlotViewSet(
     @extend_schema(request=SlotUpdateIn, responses={200: SlotOut})
     def partial_update(self, request, *args, **kwargs):
         """Change `capacity` (never below `booked` -> 409) and/or `status` (cancelled only without
-        active bookings -> else 409)."""
+        active bookings -> else 409; reopened inside the doctor's leave -> 409 doctor_on_leave)."""
         slot = self.get_object()
         data = SlotUpdateIn(data=request.data)
         data.is_valid(raise_exception=True)
