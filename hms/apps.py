@@ -18,6 +18,15 @@ class HmsConfig(AppConfig):
         post_save.connect(model_saved_or_deleted, dispatch_uid="hms.readcache.saved")
         post_delete.connect(model_saved_or_deleted, dispatch_uid="hms.readcache.deleted")
         # Beat's schedules (django-celery-beat): one PeriodicTask per registered job after every migrate.
+        from hms import jobs
+        from hms.api.idempotency import prune_expired
         from hms.jobs.schedules import sync_periodic_tasks
+
+        jobs.register(
+            "hms.idempotency_prune",
+            prune_expired,
+            every_seconds=3600,
+            description="Idempotency keys past their 24 hours deleted.",
+        )
 
         post_migrate.connect(sync_periodic_tasks, sender=self, dispatch_uid="hms.jobs.sync_periodic_tasks")

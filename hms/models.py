@@ -38,3 +38,26 @@ class JobRun(models.Model):
 
 
 JobRunTrigger = JobRun.Trigger  # for the OpenAPI enum's name (SPECTACULAR_SETTINGS)
+
+
+class IdempotencyRecord(models.Model):
+    """One `Idempotency-Key` in use or answered (hms.api.idempotency), kept in the database with the
+    write it guards: the answer is stored in the same transaction as the write, so no cache outage or
+    restart can let a retry act twice.
+
+    A row is claimed (status null) with a random `lease` until `locked_until`; the request's
+    transaction stores the answer only while it still holds that lease. Rows past `expires_at` (24 h)
+    count for nothing and are deleted by the job `hms.idempotency_prune`.
+    """
+
+    scope = models.CharField(max_length=64, primary_key=True, help_text="sha256 of caller, method, route, key.")
+    fingerprint = models.CharField(max_length=64)
+    lease = models.CharField(max_length=32)
+    status = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Null while the request runs.")
+    body = models.TextField(null=True, blank=True)
+    locked_until = models.DateTimeField()
+    expires_at = models.DateTimeField(db_index=True)
+    created_at = models.DateTimeField()
+
+    def __str__(self):
+        return f"{self.scope[:12]}… ({self.status or 'running'})"

@@ -11,8 +11,11 @@ A retried request carrying the same key returns the first response instead of ac
 - the same key while the first request is still running -> 409 (the lock lasts until the request
   finishes, or 60 seconds at most).
 
-State lives on the shared Django cache (Redis or the database cache), so every worker and host sees
-it: `cache.add` is the atomic "take the lock" step.
+State lives in the database (hms.models.IdempotencyRecord), not in the cache: a request claims its key
+with a row (a unique primary key decides between two at once), runs its write and stores its answer in
+one transaction that also re-checks the claim, so a retry can never act twice, whether Redis is up,
+down or restarted empty, and whatever crashes in between (a claim left by a dead worker lapses after
+60 seconds).
 
     @extend_schema(parameters=[IDEMPOTENCY_KEY_PARAMETER], responses={201: Out, **IDEMPOTENCY_RESPONSES})
     @idempotent("appointment-book")
@@ -23,8 +26,12 @@ import functools
 import hashlib
 import json
 import re
+import uuid
+from datetime import timedelta
 
-from django.core.cache import cache
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import exceptions
 from rest_framework.response import Response
@@ -33,6 +40,7 @@ from rest_framework.utils.encoders import JSONEncoder
 from hms.api.client import client_ip
 from hms.api.exceptions import Conflict, UnprocessableIdempotencyKey
 from hms.api.schema import ErrorResponse422Serializer
+from hms.models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -79,10 +87,59 @@ def _replay(stored: dict) -> Response:
     return response
 
 
-def _stored_or_conflict(stored: dict, fingerprint: str) -> Response:
-    if stored["fingerprint"] != fingerprint:
+def _claim(scope: str, fingerprint: str, now) -> str | None:
+    """Claim the key for this request: a new row, or one whose claim lapsed or whose answer expired.
+    Returns the lease, or None when someone else's claim or answer stands."""
+    lease = uuid.uuid4().hex
+    fields = {
+        "fingerprint": fingerprint,
+        "lease": lease,
+        "status": None,
+        "body": None,
+        "locked_until": now + timedelta(seconds=LOCK_SECONDS),
+        "expires_at": now + timedelta(seconds=KEEP_SECONDS),
+        "created_at": now,
+    }
+    try:
+        with transaction.atomic():
+            # bulk_create: no model signals (a claim is not a change any cached read shows).
+            IdempotencyRecord.objects.bulk_create([IdempotencyRecord(scope=scope, **fields)])
+        return lease
+    except IntegrityError:
+        lapsed = Q(status__isnull=True, locked_until__lt=now) | Q(expires_at__lt=now)
+        taken = IdempotencyRecord.objects.filter(lapsed, scope=scope).update(**fields)
+        return lease if taken else None
+
+
+def _standing(scope: str, fingerprint: str) -> Response:
+    """The answer to a request whose key someone else holds: the stored answer, 422 or 409."""
+    record = IdempotencyRecord.objects.filter(scope=scope).values("fingerprint", "status", "body").first()
+    if record is None:  # released between our claim and this read: the client may simply retry
+        raise Conflict("This Idempotency-Key was just released; retry.", code="idempotency_key_in_use")
+    if record["fingerprint"] != fingerprint:
         raise UnprocessableIdempotencyKey()
-    return _replay(stored)
+    if record["status"] is None:
+        raise Conflict(
+            "A request with this Idempotency-Key is still being processed; retry shortly.",
+            code="idempotency_key_in_use",
+        )
+    return _replay(record)
+
+
+class _LeaseLost(Exception):
+    """The claim lapsed while the request ran and another request took the key: undo this one."""
+
+
+def _store(scope: str, lease: str, response: Response) -> bool:
+    body = json.dumps(response.data, cls=JSONEncoder)
+    return bool(
+        IdempotencyRecord.objects.filter(scope=scope, lease=lease).update(status=response.status_code, body=body)
+    )
+
+
+def _release(scope: str, lease: str) -> None:
+    """Nothing kept (a 5xx, or an error DRF does not handle): the next retry runs again."""
+    IdempotencyRecord.objects.filter(scope=scope, lease=lease).update(expires_at=timezone.now() - timedelta(seconds=1))
 
 
 def idempotent(route: str):
@@ -99,45 +156,41 @@ def idempotent(route: str):
                     {HEADER: ["The Idempotency-Key is 1-255 printable ASCII characters."]}, code="invalid"
                 )
             scope = _digest(_caller(request), request.method, route, sorted(kwargs.items()), key)
-            result_key, lock_key = f"idem:result:{scope}", f"idem:lock:{scope}"
             fingerprint = body_fingerprint(request.data)
-
-            stored = cache.get(result_key)
-            if stored is not None:
-                return _stored_or_conflict(stored, fingerprint)
-            if not cache.add(lock_key, fingerprint, timeout=LOCK_SECONDS):
-                # Someone holds the key: it may have finished between our two reads.
-                stored = cache.get(result_key)
-                if stored is not None:
-                    return _stored_or_conflict(stored, fingerprint)
-                if cache.get(lock_key, fingerprint) != fingerprint:
-                    raise UnprocessableIdempotencyKey()
-                raise Conflict(
-                    "A request with this Idempotency-Key is still being processed; retry shortly.",
-                    code="idempotency_key_in_use",
-                )
+            lease = _claim(scope, fingerprint, timezone.now())
+            if lease is None:
+                return _standing(scope, fingerprint)
             try:
-                # The first request may have finished (result kept, lock freed) since our first look.
-                stored = cache.get(result_key)
-                if stored is not None:
-                    return _stored_or_conflict(stored, fingerprint)
-                try:
+                # The write and its stored answer commit together, or neither does.
+                with transaction.atomic():
                     response = handler(view, request, *args, **kwargs)
-                except Exception as exc:
-                    # Render the error now (as DRF's dispatch would) so an error answer is kept too;
-                    # an exception DRF does not handle propagates and keeps nothing.
+                    if response.status_code < 500 and not _store(scope, lease, response):
+                        raise _LeaseLost()
+            except _LeaseLost:
+                return _standing(scope, fingerprint)
+            except Exception as exc:
+                # Render the error now (as DRF's dispatch would) so an error answer is kept too; an
+                # exception DRF does not handle propagates and keeps nothing.
+                try:
                     response = view.handle_exception(exc)
-                if response.status_code < 500:
-                    body = json.dumps(response.data, cls=JSONEncoder)
-                    cache.set(
-                        result_key,
-                        {"fingerprint": fingerprint, "status": response.status_code, "body": body},
-                        timeout=KEEP_SECONDS,
-                    )
+                except BaseException:
+                    _release(scope, lease)
+                    raise
+                if response.status_code >= 500 or not _store(scope, lease, response):
+                    _release(scope, lease)
                 return response
-            finally:
-                cache.delete(lock_key)
+            if response.status_code >= 500:
+                _release(scope, lease)
+            return response
 
         return wrapper
 
     return decorator
+
+
+def prune_expired() -> dict:
+    """Delete the keys past their 24 hours (the job `hms.idempotency_prune`), without model signals."""
+    table = IdempotencyRecord._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {table} WHERE expires_at < %s", [timezone.now()])  # noqa: S608
+        return {"deleted": cursor.rowcount}
