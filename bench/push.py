@@ -1,10 +1,13 @@
 """`make bench-push`: the change feed under load (issue: real time).
 
-On a throwaway PostgreSQL (bin/with-postgres): one uvicorn stream process, gunicorn for REST, N SSE
-streams plus N WebSocket clients on one hospital's slot topic while bookings run at a fixed rate
-through REST. Reports commit-to-client latency (p50/p99, from the event's `at` to its arrival at a
-sampled client), the stream process's memory per idle connection, and REST req/s with and without the
-streams open.
+On a throwaway PostgreSQL (bin/with-postgres): one uvicorn stream process (PUSH_WORKERS for more),
+gunicorn for REST, N SSE streams plus N WebSocket clients on one hospital's slot topic while bookings
+run at a fixed rate through REST. Reports commit-to-client latency (p50/p99, from the event's `at` to
+its arrival at a sampled client; and for the first sampled client of each event, and the spread to the
+last: the path to the stream process vs the fan-out), the stream processes' memory per idle
+connection and CPU while bookings run (per event and connection), the clients' CPU (they run in
+PUSH_CLIENT_PROCESSES processes on bare sockets, timestamps taken on arrival and parsed after the run,
+so that the client is not what is measured), and REST req/s with and without the streams open.
 
     PUSH_CLIENTS=1000 PUSH_RATE=20 PUSH_SECONDS=20 bin/with-postgres .venv/bin/python bench/push.py
 """
@@ -103,6 +106,7 @@ def start(command: list[str], port: int) -> subprocess.Popen:
             return process
         except OSError:
             time.sleep(0.1)
+    process.kill()  # not left behind, holding its port, after the database it served is gone
     raise SystemExit(f"server on {port} did not start; see {log.name}")
 
 
@@ -304,8 +308,9 @@ def main() -> None:
                "--ws-per-message-deflate", os.environ.get("PUSH_DEFLATE", "false")]  # fmt: skip
     gunicorn = [str(ROOT / ".venv/bin/gunicorn"), "hms.wsgi:application", "-c", "deploy/gunicorn.conf.py",
                 "-b", f"127.0.0.1:{rest_port}", "-w", "2"]  # fmt: skip
-    servers = [start(uvicorn, stream_port), start(gunicorn, rest_port)]
+    servers = [start(uvicorn, stream_port)]
     try:
+        servers.append(start(gunicorn, rest_port))
         measure(servers[0].pid, stream_port, rest_port, data)
     finally:
         for server in servers:
