@@ -49,7 +49,7 @@ run: venv .env migrate
 # backup/restore check and schema-driven fuzzing, then the whole pytest suite last, so that its
 # summary line ends the output (with PYTEST_ARGS: pytest only).
 test: venv
-	@if [ -z "$(PYTEST_ARGS)" ]; then $(MAKE) --no-print-directory race faults backup-check fuzz; fi
+	@if [ -z "$(PYTEST_ARGS)" ]; then $(MAKE) --no-print-directory race faults chaos backup-check fuzz; fi
 	bin/ensure-chromium && HMS_TESTING=1 bin/with-postgres $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: venv
@@ -75,7 +75,17 @@ lock: venv
 race: venv
 	HMS_TESTING=0 bin/with-postgres bin/race
 
-.PHONY: faults backup-check
+# Soak (not part of make test): SOAK_SECONDS (default 1800) of mixed traffic over two gunicorn hosts and a
+# stream server on one PostgreSQL; 0 x 5xx, flat worker RSS, bounded connections, stable p99, race invariants.
+.PHONY: soak
+soak: venv
+	HMS_TESTING=0 bin/with-postgres bin/soak
+
+.PHONY: faults chaos backup-check
+# Redis killed and started again empty under gunicorn: reads, throttled writes and Idempotency-Keys (bin/chaos).
+chaos: venv
+	HMS_TESTING=0 bin/with-postgres bin/chaos
+
 faults: venv
 	HMS_TESTING=0 bin/with-postgres bin/faults
 

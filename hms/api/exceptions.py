@@ -104,8 +104,8 @@ class ExceptionHandler(handler.ExceptionHandler):
         if isinstance(exc, DatabaseError):
             return ServiceUnavailable()
         if isinstance(exc, (CacheConnectionError, CacheTimeoutError)):
-            # Throttle counters and idempotency keys live on the shared cache (Redis): without it a
-            # throttled or keyed write cannot be checked. Cached reads fall back to the database.
+            # Throttle counters live on the shared cache (Redis): without it a throttled write cannot
+            # be counted, so it acts on nothing. Cached reads fall back to the database (bin/chaos).
             return ServiceUnavailable("The shared cache is not reachable; try again shortly.")
         return super().convert_known_exceptions(exc)
 
