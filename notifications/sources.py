@@ -76,6 +76,12 @@ def _cancel_reason(event: Event) -> str:
     return Appointment.objects.filter(pk=appointment_id).values_list("cancel_reason", flat=True).first() or ""
 
 
+def _event_spec(event: Event, user_id: int, category: str, *, context: dict, data: dict) -> list[Spec]:
+    """The one notification of a feed event to the user on whose topic it was sent (`event:{id}`)."""
+    return [Spec(key=f"event:{event.pk}", user_id=user_id, category=category, event=event.type, context=context,
+                 data=data)]  # fmt: skip
+
+
 def appointment_specs(event: Event) -> list[Spec]:
     user_id = _user_of(event.topic)
     data = event.data or {}
@@ -83,22 +89,19 @@ def appointment_specs(event: Event) -> list[Spec]:
     if user_id is None or not context:
         return []
     slot = context["slot"]
-    return [
-        Spec(
-            key=f"event:{event.pk}",
-            user_id=user_id,
-            category=Category.APPOINTMENTS,
-            event=event.type,
-            context={**context, "token_number": data.get("token_number"), "reason": _cancel_reason(event)},
-            data={
-                "appointment_id": data.get("appointment_id"),
-                "hospital_id": slot.hospital_id,
-                "doctor_id": slot.doctor_id,
-                "start": slot.start.isoformat(),
-                "token_number": data.get("token_number"),
-            },
-        )
-    ]
+    return _event_spec(
+        event,
+        user_id,
+        Category.APPOINTMENTS,
+        context={**context, "token_number": data.get("token_number"), "reason": _cancel_reason(event)},
+        data={
+            "appointment_id": data.get("appointment_id"),
+            "hospital_id": slot.hospital_id,
+            "doctor_id": slot.doctor_id,
+            "start": slot.start.isoformat(),
+            "token_number": data.get("token_number"),
+        },
+    )
 
 
 def waitlist_specs(event: Event) -> list[Spec]:
@@ -111,16 +114,13 @@ def waitlist_specs(event: Event) -> list[Spec]:
     expires_at = parse_datetime(data["expires_at"]) if isinstance(data.get("expires_at"), str) else None
     if expires_at is not None and slot is not None:
         context["expires_local"] = local_time(expires_at, slot.hospital.timezone)
-    return [
-        Spec(
-            key=f"event:{event.pk}",
-            user_id=user_id,
-            category=Category.APPOINTMENTS,
-            event=event.type,
-            context={**context, "expires_at": data.get("expires_at")},
-            data=data,
-        )
-    ]
+    return _event_spec(
+        event,
+        user_id,
+        Category.APPOINTMENTS,
+        context={**context, "expires_at": data.get("expires_at")},
+        data=data,
+    )
 
 
 def blood_request_specs(event: Event) -> list[Spec]:
@@ -129,18 +129,13 @@ def blood_request_specs(event: Event) -> list[Spec]:
     request = BloodRequest.objects.select_related("blood_bank").filter(pk=data.get("blood_request_id")).first()
     if user_id is None or request is None:
         return []
-    return [
-        Spec(
-            key=f"event:{event.pk}",
-            user_id=user_id,
-            category=Category.BLOOD,
-            event=event.type,
-            context={"request": request, "bank_name": request.blood_bank.name},
-            data={
-                key: data.get(key) for key in ("blood_request_id", "blood_bank_id", "blood_group", "component", "units")
-            },
-        )
-    ]
+    return _event_spec(
+        event,
+        user_id,
+        Category.BLOOD,
+        context={"request": request, "bank_name": request.blood_bank.name},
+        data={key: data.get(key) for key in ("blood_request_id", "blood_bank_id", "blood_group", "component", "units")},
+    )
 
 
 def bank_managers(bank: BloodBank) -> list[int]:
@@ -180,28 +175,14 @@ def low_stock_specs(event: Event) -> list[Spec]:
     specs = []
     managers = bank_managers(bank) if crossed else []
     for (group, component), count, crossing in crossed:
+        data = {"blood_bank_id": bank.pk, "blood_group": group, "component": component, "units": count,
+                "threshold": bank.low_stock_threshold}  # fmt: skip
+        label = Component(component).label if component in Component.values else component
+        context = {**data, "bank_name": bank.name, "component": label}
         for user_id in managers:
+            key = f"low_stock:{bank.pk}:{group}:{component}:{crossing}"
             specs.append(
-                Spec(
-                    key=f"low_stock:{bank.pk}:{group}:{component}:{crossing}",
-                    user_id=user_id,
-                    category=Category.BLOOD,
-                    event="stock.low",
-                    context={
-                        "bank_name": bank.name,
-                        "blood_group": group,
-                        "component": Component(component).label if component in Component.values else component,
-                        "units": count,
-                        "threshold": bank.low_stock_threshold,
-                    },
-                    data={
-                        "blood_bank_id": bank.pk,
-                        "blood_group": group,
-                        "component": component,
-                        "units": count,
-                        "threshold": bank.low_stock_threshold,
-                    },
-                )
+                Spec(key=key, user_id=user_id, category=Category.BLOOD, event="stock.low", context=context, data=data)
             )
     return specs
 
@@ -239,20 +220,13 @@ def webhook_specs(event: Event) -> list[Spec]:
     data = event.data or {}
     if user_id is None:
         return []
-    return [
-        Spec(
-            key=f"event:{event.pk}",
-            user_id=user_id,
-            category=Category.ACCOUNT,
-            event=event.type,
-            context={
-                "webhook_id": data.get("webhook_id"),
-                "url": data.get("url"),
-                "last_error": data.get("last_error"),
-            },
-            data={"webhook_id": data.get("webhook_id"), "url": data.get("url")},
-        )
-    ]
+    return _event_spec(
+        event,
+        user_id,
+        Category.ACCOUNT,
+        context={key: data.get(key) for key in ("webhook_id", "url", "last_error")},
+        data={"webhook_id": data.get("webhook_id"), "url": data.get("url")},
+    )
 
 
 HANDLERS = {
