@@ -28,6 +28,7 @@ from appointments.models import (
     Hold,
     Slot,
 )
+from appointments.services.audit import record_patient_row
 from appointments.services.booking_rules import (
     check_open,
     check_scope,
@@ -39,11 +40,6 @@ from appointments.services.booking_rules import (
 from appointments.services.seats import release_hold_seat, settle_lapsed_holds
 from appointments.topics import appointment_changed, holds_changed, slots_changed
 from hms.api.exceptions import Conflict
-
-
-def _audit_hold(action: str, *, by: User | None, hold: Hold, detail: dict) -> None:
-    """A hold's audit entry (under its patient)."""
-    record(action=action, actor=by, object_type="hold", object_id=hold.pk, patient_id=hold.patient_id, detail=detail)
 
 
 def _locked_slot(slot_id: int) -> Slot:
@@ -77,7 +73,7 @@ def hold_place(*, by: User | None, slot: Slot, patient: User, minutes: int, now=
     )
     slots_changed([slot])
     holds_changed([hold])
-    _audit_hold(Action.CREATE, by=by, hold=hold, detail={"slot_id": slot.pk})
+    record_patient_row(Action.CREATE, by=by, object_type="hold", row=hold, detail={"slot_id": slot.pk})
     return hold
 
 
@@ -118,7 +114,7 @@ def hold_release(*, by: User, hold: Hold) -> Hold:
     release_hold_seat(hold, slot)
     slots_changed([slot])
     holds_changed([hold])
-    _audit_hold(Action.ACTION, by=by, hold=hold, detail={"action": "release"})
+    record_patient_row(Action.ACTION, by=by, object_type="hold", row=hold, detail={"action": "release"})
     # A released offer is declined; the seat goes to the next waiting entry (imported here: the
     # waitlist builds on this module).
     from appointments.services.waitlist import hold_released
@@ -185,5 +181,7 @@ def hold_book(
         patient_id=hold.patient_id,
         detail={"hold_id": hold.pk},
     )
-    _audit_hold(Action.ACTION, by=by, hold=hold, detail={"action": "use", "appointment_id": appointment.pk})
+    record_patient_row(
+        Action.ACTION, by=by, object_type="hold", row=hold, detail={"action": "use", "appointment_id": appointment.pk}
+    )
     return appointment

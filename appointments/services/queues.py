@@ -19,6 +19,7 @@ from accounts.models import User
 from appointments.models import Appointment, Doctor
 from appointments.queue_models import OpdQueue, QueueEntry
 from appointments.queue_selectors import local_today, queue_board
+from appointments.services.audit import record_patient_row
 from feed.emit import emit
 from hms.api.exceptions import Conflict
 from hospitals.access import is_staff_of
@@ -83,25 +84,13 @@ def _check_not_queued(queue: OpdQueue, patient_id: int | None) -> None:
         raise Conflict("This patient is already waiting in this queue.", code=ALREADY_QUEUED)
 
 
-def _audit_entry(action: str, *, by: User | None, entry: QueueEntry, detail: dict) -> None:
-    """A queue entry's audit entry (under its patient, when it has one)."""
-    record(
-        action=action,
-        actor=by,
-        object_type="queue_entry",
-        object_id=entry.pk,
-        patient_id=entry.patient_id,
-        detail=detail,
-    )
-
-
 def _add_entry(*, by: User | None, queue: OpdQueue, patient_id: int | None, **fields) -> QueueEntry:
     """An entry joins the (locked) queue: created, audited and announced on the board."""
     entry = QueueEntry.objects.create(queue=queue, patient_id=patient_id, added_by=by, **fields)
     detail = {"queue_id": queue.pk, "token": entry.token}
     if entry.appointment_id is not None:
         detail["appointment_id"] = entry.appointment_id
-    _audit_entry(Action.CREATE, by=by, entry=entry, detail=detail)
+    record_patient_row(Action.CREATE, by=by, object_type="queue_entry", row=entry, detail=detail)
     queue_changed(hospital_id=queue.hospital_id)
     return entry
 
@@ -178,7 +167,13 @@ def queue_settle_for_appointment(*, by: User | None, appointment: Appointment) -
     if target == QueueEntry.Status.DONE and entry.called_at is None:
         entry.called_at = timezone.now()  # seen without a call from the queue: when it was settled
     entry.save(update_fields=["status", "called_at", "updated_at"])
-    _audit_entry(Action.ACTION, by=by, entry=entry, detail={"action": target, "appointment_id": appointment.pk})
+    record_patient_row(
+        Action.ACTION,
+        by=by,
+        object_type="queue_entry",
+        row=entry,
+        detail={"action": target, "appointment_id": appointment.pk},
+    )
     queue_changed(hospital_id=entry.queue.hospital_id)
 
 
@@ -208,10 +203,11 @@ def _call(*, by: User, queue: OpdQueue, entry: QueueEntry, room: str, action: st
     if entry.room and entry.room != queue.room:
         # The board shows the room of the latest call. A plain UPDATE (no lock held across desks).
         OpdQueue.objects.filter(pk=queue.pk).update(room=entry.room, updated_at=timezone.now())
-    _audit_entry(
+    record_patient_row(
         Action.ACTION,
         by=by,
-        entry=entry,
+        object_type="queue_entry",
+        row=entry,
         detail={"action": action, "queue_id": queue.pk, "token": entry.token, "room": entry.room},
     )
     queue_changed(hospital_id=queue.hospital_id)
@@ -230,8 +226,12 @@ def queue_entry_act(*, by: User, entry: QueueEntry, action: str, room: str = "")
         return _call(by=by, queue=entry.queue, entry=entry, room=room, action=action)
     entry.status = target
     entry.save(update_fields=["status", "updated_at"])
-    _audit_entry(
-        Action.ACTION, by=by, entry=entry, detail={"action": action, "queue_id": entry.queue_id, "token": entry.token}
+    record_patient_row(
+        Action.ACTION,
+        by=by,
+        object_type="queue_entry",
+        row=entry,
+        detail={"action": action, "queue_id": entry.queue_id, "token": entry.token},
     )
     queue_changed(hospital_id=entry.queue.hospital_id)
     return entry

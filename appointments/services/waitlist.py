@@ -23,10 +23,11 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from rest_framework.exceptions import PermissionDenied, ValidationError
 
-from accounts.activity import Action, record
+from accounts.activity import Action
 from accounts.models import User
 from appointments.models import DOCTOR_UNAVAILABLE, MAX_DAYS_AHEAD, Appointment, Doctor, Hold, Slot, booking_refusal
 from appointments.services import booking_rules, holds
+from appointments.services.audit import record_patient_row
 from appointments.services.seats import release_hold_seat, settle_lapsed_holds
 from appointments.topics import holds_changed, slots_changed
 from appointments.waitlist_models import ALREADY_WAITING, WAITLIST_CLOSED, WaitlistEntry
@@ -53,18 +54,6 @@ def entry_state(entry: WaitlistEntry) -> dict:
 def entries_changed(entries) -> None:
     """Each entry's `waitlist.<status>` event on its patient's topic (inside the changing transaction)."""
     emit_many([(user_topic(entry.patient_id), f"waitlist.{entry.status}", entry_state(entry)) for entry in entries])
-
-
-def _audit_entry(action: str, *, by: User | None, entry: WaitlistEntry, detail: dict) -> None:
-    """A waitlist entry's audit entry (under its patient)."""
-    record(
-        action=action,
-        actor=by,
-        object_type="waitlist_entry",
-        object_id=entry.pk,
-        patient_id=entry.patient_id,
-        detail=detail,
-    )
 
 
 def _may_act_for(by: User, entry: WaitlistEntry) -> bool:
@@ -121,7 +110,13 @@ def waitlist_join(
         created_by=by,
     )
     entries_changed([entry])
-    _audit_entry(Action.CREATE, by=by, entry=entry, detail={"doctor_id": doctor.pk, "date": date.isoformat()})
+    record_patient_row(
+        Action.CREATE,
+        by=by,
+        object_type="waitlist_entry",
+        row=entry,
+        detail={"doctor_id": doctor.pk, "date": date.isoformat()},
+    )
     return entry
 
 
@@ -158,7 +153,7 @@ def waitlist_leave(*, by: User, entry: WaitlistEntry) -> WaitlistEntry:
     entry.status = Status.LEFT
     entry.save(update_fields=["status", "updated_at"])
     entries_changed([entry])
-    _audit_entry(Action.ACTION, by=by, entry=entry, detail={"action": "leave"})
+    record_patient_row(Action.ACTION, by=by, object_type="waitlist_entry", row=entry, detail={"action": "leave"})
     if slot is not None:
         slots_changed([slot])
         _offer_into(slot)
@@ -216,8 +211,12 @@ def _offer_into(slot: Slot, now=None) -> list[WaitlistEntry]:
                 )
             ]
         )
-        _audit_entry(
-            Action.ACTION, by=None, entry=entry, detail={"action": "offer", "slot_id": slot.pk, "hold_id": hold.pk}
+        record_patient_row(
+            Action.ACTION,
+            by=None,
+            object_type="waitlist_entry",
+            row=entry,
+            detail={"action": "offer", "slot_id": slot.pk, "hold_id": hold.pk},
         )
     return offered
 
