@@ -282,9 +282,10 @@ def rest_rps(port: int, hospital_id: int, seconds: float = 5) -> float:
 
 def stream_processes(pid: int) -> list[int]:
     """The processes that hold streams: uvicorn itself, or its workers when it runs several."""
-    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    workers = [int(child) for child in children if "uvicorn" in Path(f"/proc/{child}/cmdline").read_text()]
-    return workers or [pid]
+    if WORKERS == 1:
+        return [pid]
+    # Its workers are multiprocessing children (their command line does not name uvicorn).
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()] or [pid]
 
 
 def cpu_seconds(pids: list[int]) -> float:
