@@ -7,7 +7,7 @@ answers for every endpoint, before any filter, lookup or serializer sees the val
 """
 
 from django.http import JsonResponse
-from rest_framework import exceptions, status
+from rest_framework import exceptions
 
 NULL_CHARACTER = "\x00"
 NULL_CHARACTER_CODE = "null_character"
@@ -35,11 +35,6 @@ def null_character_path(data, prefix: str = "") -> str | None:
     return None
 
 
-class NullCharacterInBody(exceptions.ValidationError):
-    status_code = status.HTTP_400_BAD_REQUEST
-    default_code = NULL_CHARACTER_CODE
-
-
 def refuse_null_characters(data) -> None:
     """Raise a 400 `null_character` on the field of parsed JSON holding U+0000 (the JSON parser calls this)."""
     path = null_character_path(data)
@@ -47,12 +42,12 @@ def refuse_null_characters(data) -> None:
         return
     detail = "Text may not contain NUL characters (U+0000)."
     if path == "":
-        raise NullCharacterInBody(detail, code=NULL_CHARACTER_CODE)
+        raise exceptions.ValidationError(detail, code=NULL_CHARACTER_CODE)
     # A flat {attr: [detail]} names the (dotted) field as `attr` in the error shape.
-    raise NullCharacterInBody({path: [detail]}, code=NULL_CHARACTER_CODE)
+    raise exceptions.ValidationError({path: [detail]}, code=NULL_CHARACTER_CODE)
 
 
-def _refusal(status: int, code: str, detail: str, attr: str | None) -> JsonResponse:
+def _error_answer(status: int, code: str, detail: str, attr: str | None) -> JsonResponse:
     return JsonResponse(
         {
             "type": "validation_error" if attr else "client_error",
@@ -71,11 +66,11 @@ class NullCharacterMiddleware:
 
     def __call__(self, request):
         if NULL_CHARACTER in request.path_info:
-            return _refusal(404, "not_found", "Not found.", None)
+            return _error_answer(404, "not_found", "Not found.", None)
         if "%00" in request.META.get("QUERY_STRING", "") or NULL_CHARACTER in request.META.get("QUERY_STRING", ""):
             for name, values in request.GET.lists():
                 if NULL_CHARACTER in name or any(NULL_CHARACTER in value for value in values):
                     attr = name.replace(NULL_CHARACTER, "%00")
                     detail = "Query parameters may not contain NUL characters (%00)."
-                    return _refusal(400, NULL_CHARACTER_CODE, detail, attr)
+                    return _error_answer(400, NULL_CHARACTER_CODE, detail, attr)
         return self.get_response(request)
