@@ -36,13 +36,15 @@ PY
 
 if [ "${1:-}" = "stream" ]; then
   # Long-lived connections: no request timeout; each worker holds its streams and one feed reader.
+  # httptools and websockets-sansio: behind these the feed writes live events to the socket itself
+  # (feed/sinks.py); another implementation works, at about twice the CPU per event and connection.
   UVICORN=${UVICORN:-$( [ -x .venv/bin/uvicorn ] && echo .venv/bin/uvicorn || echo uvicorn )}
   exec "$UVICORN" hms.asgi:application \
     --host "${BIND%:*}" --port "${BIND##*:}" \
     --workers "${STREAM_WORKERS:-2}" \
     --proxy-headers --forwarded-allow-ips "${FORWARDED_ALLOW_IPS:-127.0.0.1}" \
     --timeout-keep-alive 75 --limit-concurrency "${STREAM_MAX_CONNECTIONS:-5000}" \
-    --ws websockets-sansio --ws-per-message-deflate false \
+    --http httptools --ws websockets-sansio --ws-per-message-deflate false \
     --no-access-log
 fi
 
