@@ -4,6 +4,7 @@ Every variable is listed in `.env.example`. Defaults are the safe ones: DEBUG of
 flags on, SQLite only when DATABASE_URL is unset.
 """
 
+import contextlib
 import hashlib
 import os
 import sys
@@ -350,10 +351,8 @@ CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesyste
 _CELERY_FOLDER = Path(env.str("CELERY_FILESYSTEM_DIR", default=str(BASE_DIR / "var" / "celery")))
 if CELERY_BROKER_URL.startswith("filesystem://"):
     for _sub in ("queue", "processed", "control"):
-        try:
+        with contextlib.suppress(OSError):  # a read-only tree (an image using Redis never needs them)
             (_CELERY_FOLDER / _sub).mkdir(parents=True, exist_ok=True)
-        except OSError:  # a read-only tree (an image using Redis never needs them)
-            pass
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_CELERY_FOLDER / "queue"),
         "data_folder_out": str(_CELERY_FOLDER / "queue"),
