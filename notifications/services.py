@@ -118,7 +118,16 @@ def _table(model) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
 
+def postgresql_path() -> bool:
+    """The set-based statements below are PostgreSQL's; other databases (SQLite for `make run`) take the
+    portable path beside each, with the same guards (the unique key, ON CONFLICT DO NOTHING)."""
+    return connection.vendor == "postgresql"
+
+
 def _existing(specs: list[Spec]) -> set[tuple[str, str]]:
+    if not postgresql_path():
+        keys = {spec.key for spec in specs}
+        return set(Notification.objects.filter(key__in=keys).values_list("key", "recipient_key"))
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT key, recipient_key FROM {_table(Notification)} WHERE key = ANY(%s)",  # noqa: S608
@@ -134,6 +143,8 @@ def _insert_new(notifications: list[Notification], now) -> list[Notification]:
     A row whose (key, recipient_key) exists, or is being inserted by a racing transaction (PostgreSQL
     makes this statement wait for that one's outcome), is left out: created by exactly one of them.
     """
+    if not postgresql_path():
+        return _insert_new_portable(notifications, now)
     sql = f"""
         INSERT INTO {_table(Notification)}
             (user_id, recipient_key, key, category, event, title, body, data, sms_to, created_at)
@@ -151,6 +162,35 @@ def _insert_new(notifications: list[Notification], now) -> list[Notification]:
     with connection.cursor() as cursor:
         cursor.execute(sql, [now, json.dumps(page)])
         ids = {(key, recipient): pk for pk, key, recipient in cursor.fetchall()}
+    return _with_ids(notifications, ids)
+
+
+_INSERT_FIELDS = ("user", "recipient_key", "key", "category", "event", "title", "body", "data", "sms_to", "created_at")
+
+
+def _insert_new_portable(notifications: list[Notification], now) -> list[Notification]:
+    """The same insert as a VALUES list with ON CONFLICT DO NOTHING RETURNING (SQLite 3.35+)."""
+    fields = [Notification._meta.get_field(name) for name in _INSERT_FIELDS]
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    params = [
+        field.get_db_prep_save(getattr(notification, field.attname), connection)
+        for notification in notifications
+        for field in fields
+    ]
+    values = ", ".join([row] * len(notifications))
+    sql = (
+        f"INSERT INTO {_table(Notification)} ({columns}) VALUES {values}"  # noqa: S608 - names from the model
+        " ON CONFLICT (key, recipient_key) DO NOTHING RETURNING id, key, recipient_key"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        ids = {(key, recipient): pk for pk, key, recipient in cursor.fetchall()}
+    return _with_ids(notifications, ids)
+
+
+def _with_ids(notifications: list[Notification], ids: dict) -> list[Notification]:
+    """The notifications the insert created, in order, with their ids set."""
     inserted = []
     for notification in notifications:
         pk = ids.get((notification.key, notification.recipient_key))
@@ -167,6 +207,20 @@ def _insert_deliveries(rows: list[tuple], now) -> None:
     if not rows:
         return
     sent, pending = Delivery.Status.SENT, Delivery.Status.PENDING
+    if not postgresql_path():
+        Delivery.objects.bulk_create(
+            Delivery(
+                notification_id=pk,
+                channel=channel,
+                address=address,
+                status=status,
+                attempts=1 if status == sent else 0,
+                sent_at=now if status == sent else None,
+                next_attempt_at=now if status == pending else None,
+            )
+            for pk, channel, address, status in rows
+        )
+        return
     sql = f"""
         INSERT INTO {_table(Delivery)}
             (notification_id, channel, address, status, attempts, sent_at, next_attempt_at, last_error)
