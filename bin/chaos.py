@@ -19,7 +19,8 @@ import urllib.error
 import urllib.request
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+
+from scenario import booking_world  # bin/, beside this script
 
 BASE = f"http://127.0.0.1:{sys.argv[1]}"
 REDIS_PORT = os.environ["REDIS_PORT"]
@@ -68,46 +69,8 @@ def redis_start() -> subprocess.Popen:
 
 
 def setup() -> dict:
-    """A hospital, a doctor, two roomy slots and 40 patients with tokens, made with the ORM."""
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hms.settings")
-    sys.path.insert(0, os.getcwd())
-    import django
-
-    django.setup()
-    from django.db import connection
-
-    from accounts.models import User
-    from accounts.tokens import tokens_issue
-    from appointments.models import Doctor, Slot
-    from hospitals.models import Hospital
-
-    hospital = Hospital.objects.create(name="Chaos General", registration_number="CHAOS-1", city="Pune")
-    doctor_user = User.objects.create(
-        username="chaosdoc", fullname="Chaos Doc", role=User.Role.DOCTOR, hospital=hospital
-    )
-    doctor = Doctor.objects.create(user=doctor_user, hospital=hospital, specialization="GP", license_number="C-1")
-    start = (datetime.now(UTC) + timedelta(days=2)).replace(minute=0, second=0, microsecond=0)
-    slots = [
-        Slot.objects.create(
-            hospital=hospital,
-            doctor=doctor,
-            start=start + timedelta(minutes=15 * n),
-            end=start + timedelta(minutes=15 * (n + 1)),
-            local_date=start.date(),
-            capacity=500,
-        ).pk
-        for n in range(3)
-    ]
-    patients = [
-        User.objects.create(username=f"chaospatient{n}", fullname=f"P {n}", role=User.Role.USER) for n in range(40)
-    ]
-    state = {
-        "hospital": hospital.pk,
-        "slots": slots,
-        "tokens": [tokens_issue(user=patient)["access"] for patient in patients],
-    }
-    connection.close()
-    return state
+    """A hospital, a doctor, three roomy slots and 40 patients with tokens, made with the ORM."""
+    return booking_world("Chaos", slots=3, patients=40)
 
 
 def book_all(state: dict, slot: int, prefix: str) -> list:

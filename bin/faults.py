@@ -13,9 +13,9 @@ import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
 
 from httpsend import send  # bin/, beside this script
+from scenario import booking_world
 
 BASE = f"http://127.0.0.1:{sys.argv[1]}"
 GUNICORN_PID = int(sys.argv[2])
@@ -95,43 +95,7 @@ def is_503_in_the_error_shape(status, headers, text) -> bool:
 
 def setup() -> dict:
     """A patient token, a hospital with a doctor and a slot with room for the burst; made with the ORM."""
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hms.settings")
-    sys.path.insert(0, os.getcwd())
-    import django
-
-    django.setup()
-    from django.db import connection
-
-    from accounts.models import User
-    from accounts.tokens import tokens_issue
-    from appointments.models import Doctor, Slot
-    from hospitals.models import Hospital
-
-    hospital = Hospital.objects.create(name="Fault General", registration_number="FAULT-1", city="Pune")
-    doctor_user = User.objects.create(
-        username="faultdoc", fullname="Fault Doc", role=User.Role.DOCTOR, hospital=hospital
-    )
-    doctor = Doctor.objects.create(user=doctor_user, hospital=hospital, specialization="GP", license_number="F-1")
-    start = (datetime.now(UTC) + timedelta(days=2)).replace(minute=0, second=0, microsecond=0)
-    slots = [
-        Slot.objects.create(
-            hospital=hospital,
-            doctor=doctor,
-            start=start + timedelta(minutes=15 * n),
-            end=start + timedelta(minutes=15 * (n + 1)),
-            local_date=start.date(),
-            capacity=500,
-        ).pk
-        for n in range(4)
-    ]
-    patients = [
-        User.objects.create(username=f"faultpatient{n}", fullname=f"P {n}", role=User.Role.USER) for n in range(60)
-    ]
-    tokens = [tokens_issue(user=patient)["access"] for patient in patients]
-    admin = User.objects.get(username=os.environ["ADMIN_USERNAME"])
-    state = {"tokens": tokens, "slots": slots, "admin": tokens_issue(user=admin)["access"]}
-    connection.close()
-    return state
+    return booking_world("Fault", slots=4, patients=60)
 
 
 def outage_checks(state: dict) -> None:
