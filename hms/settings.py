@@ -342,6 +342,8 @@ WEBHOOKS_CA_BUNDLE = env.str("WEBHOOKS_CA_BUNDLE", default="")
 WEBHOOKS_TIMEOUT_SECONDS = env.float("WEBHOOKS_TIMEOUT_SECONDS", default=10.0)  # a 2xx within it = delivered
 WEBHOOKS_RETRY_HOURS = env.int("WEBHOOKS_RETRY_HOURS", default=24)  # retry a delivery at least this long
 WEBHOOKS_DEACTIVATE_AFTER_HOURS = env.int("WEBHOOKS_DEACTIVATE_AFTER_HOURS", default=72)  # of continuous failure
+# A claimed delivery whose worker died goes out again after this (never sooner than two sends' time).
+WEBHOOKS_LEASE_SECONDS = env.float("WEBHOOKS_LEASE_SECONDS", default=120.0)
 
 # --- Scheduled jobs (API.md section 16): Celery worker + beat, hms/jobs -----------------------
 # Production: Redis (redis://...). Default: REDIS_URL when set, else kombu's filesystem transport

@@ -23,9 +23,9 @@ from webhooks.models import FanOutCursor, Webhook, WebhookDelivery
 # attempts at 0, 5 s, 5 min, 35 min, 2.6 h, 7.6 h, 17.6 h, 27.6 h -> failed.
 BACKOFF = [timedelta(seconds=5), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2),
            timedelta(hours=5), timedelta(hours=10)]  # fmt: skip
-# A claimed delivery is not claimed again for this long: longer than one send can take (connect +
-# answer), so only a worker killed mid-send makes it go out again (at least once).
-LEASE = timedelta(seconds=120)
+# A claimed delivery is not claimed again for WEBHOOKS_LEASE_SECONDS (default 120), and never sooner than
+# twice what one send can take (connect + answer), so only a worker killed mid-send makes it go out
+# again (at least once).
 # One run stops claiming after this long, so a beat tick never holds a worker for long.
 RUN_SECONDS = 50
 
@@ -93,7 +93,11 @@ def _claim(limit: int) -> list[WebhookDelivery]:
             .order_by("next_attempt_at", "id")
             .values_list("id", flat=True)[:limit]
         )
-        lease = max(LEASE, timedelta(seconds=2 * (settings.WEBHOOKS_TIMEOUT_SECONDS + sender.CONNECT_TIMEOUT)))
+        lease = timedelta(
+            seconds=max(
+                settings.WEBHOOKS_LEASE_SECONDS, 2 * (settings.WEBHOOKS_TIMEOUT_SECONDS + sender.CONNECT_TIMEOUT)
+            )
+        )
         WebhookDelivery.objects.filter(id__in=claimed).update(next_attempt_at=now + lease)
     return list(WebhookDelivery.objects.filter(id__in=claimed).select_related("webhook").order_by("id"))
 

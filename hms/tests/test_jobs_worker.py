@@ -400,3 +400,65 @@ def test_system_status_counts_the_redis_queue(redis_url, admin_client, settings)
     queue = admin_client.get("/api/v1/system/status").json()["queue"]
     assert queue == {"name": "celery", "broker": "redis", "depth": 3}
     redis.Redis.from_url(redis_url).delete("celery")
+
+
+def test_worker_killed_mid_delivery_every_webhook_delivered_once(redis_url, celery_processes, tmp_path):
+    """A worker SIGKILLed while an endpoint holds its request: a second worker sends the rest at once
+    and the one in flight after its lease, so every delivery reaches the endpoint, is recorded
+    delivered once, and only the one in flight arrives twice (same `webhook-id`, for the receiver's
+    dedupe)."""
+    import standardwebhooks
+
+    from webhooks.models import WebhookDelivery
+    from webhooks.tests.endpoint import make_certificate, serve
+    from webhooks.tests.factories import WebhookDeliveryFactory, WebhookFactory
+
+    certificate = make_certificate(tmp_path)
+    endpoint, server = serve(certificate)
+    try:
+        webhook = WebhookFactory(url=endpoint.url, topics=["hospital.1.beds"])
+        deliveries = WebhookDeliveryFactory.create_batch(12, webhook=webhook)
+        in_flight = 4
+        endpoint.hold(in_flight)  # the 4th request is held, unanswered, until the worker is dead
+        celery_processes.env.update(
+            # The tests' allowance for the local endpoint (https stays required; SSRF rules unchanged).
+            WEBHOOKS_ALLOW_PRIVATE="true",
+            WEBHOOKS_CA_BUNDLE=str(certificate[0]),
+            WEBHOOKS_TIMEOUT_SECONDS="2",
+            WEBHOOKS_LEASE_SECONDS="1",  # raised to twice one send's limit: 2 x (2 s + 5 s connect) = 14 s
+        )
+        first = celery_processes.worker("first")
+        _send(redis_url, "webhooks.deliver")
+        if not endpoint.arrived.wait(60):
+            pytest.fail(f"the first worker never reached the endpoint\n{celery_processes.logs()}")
+        celery_processes.kill(first)
+        endpoint.release()
+        delivered = WebhookDelivery.objects.filter(webhook=webhook, status=WebhookDelivery.Status.DELIVERED)
+        assert delivered.count() == in_flight - 1, "the kill did not land mid-batch"
+        _wait_for(lambda: _advisory_locks_held() == 0, timeout=10, processes=celery_processes, what="the lock to go")
+
+        celery_processes.worker("second")
+
+        def all_delivered() -> bool:
+            if delivered.count() == len(deliveries):
+                return True
+            _send(redis_url, "webhooks.deliver")  # what beat does every few seconds
+            return False
+
+        _wait_for(all_delivered, timeout=60, processes=celery_processes, what="every delivery", interval=1)
+        celery_processes.stop_all()
+    finally:
+        endpoint.release()
+        server.shutdown()
+        server.server_close()
+
+    received = Counter(request["headers"]["webhook-id"] for request in endpoint.received)
+    held_id = endpoint.received[in_flight - 1]["headers"]["webhook-id"]
+    assert set(received) == {delivery.message_id for delivery in deliveries}, "a delivery never reached it"
+    assert received == {**dict.fromkeys(received, 1), held_id: 2}, received  # only the one in flight twice
+    rows = list(WebhookDelivery.objects.filter(webhook=webhook))
+    assert {(row.status, row.attempts, row.response_status) for row in rows} == {("delivered", 1, 204)}
+    for request in endpoint.received:  # each one signed (Standard Webhooks, checked independently)
+        standardwebhooks.Webhook(webhook.secret).verify(request["body"], request["headers"])
+    runs = list(JobRun.objects.filter(name="webhooks.deliver").order_by("started_at"))
+    assert runs[0].finished_at is None and runs[0].trigger == "worker"  # the run cut off by the kill

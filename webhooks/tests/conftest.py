@@ -6,80 +6,16 @@ through WEBHOOKS_CA_BUNDLE; reaching 127.0.0.1 needs WEBHOOKS_ALLOW_PRIVATE, whi
 that talk to this server turn on (the SSRF tests run with it off)."""
 
 import json
-import ssl
-import subprocess
-import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from webhooks import addresses
-
-
-class Endpoint:
-    """What the server answers (`status`, `headers`, `body`, `delay` seconds) and what it received."""
-
-    def __init__(self, port: int):
-        self.port = port
-        self.url = f"https://localhost:{port}/hook"
-        self.received: list[dict] = []
-        self.status, self.headers, self.body, self.delay, self.drip = 204, {}, b"", 0.0, 0.0
-
-    def answer(self, status=204, *, headers=None, body=b"", delay=0.0, drip=0.0):
-        self.status, self.headers, self.body, self.delay, self.drip = status, headers or {}, body, delay, drip
-
-
-def _handler(endpoint: Endpoint):
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):  # noqa: N802 - http.server's name
-            raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            endpoint.received.append({"path": self.path, "headers": dict(self.headers), "body": raw})
-            if endpoint.delay:
-                time.sleep(endpoint.delay)
-            self.send_response(endpoint.status)
-            for name, value in endpoint.headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(endpoint.body)))
-            self.end_headers()
-            if endpoint.drip:  # one byte at a time: each read is quick, the whole answer is not
-                for byte in endpoint.body:
-                    self.wfile.write(bytes([byte]))
-                    self.wfile.flush()
-                    time.sleep(endpoint.drip)
-            else:
-                self.wfile.write(endpoint.body)
-
-        do_GET = do_POST  # noqa: N815 - a followed redirect would arrive as a GET
-
-        def log_message(self, *args):
-            pass
-
-    return Handler
+from webhooks.tests.endpoint import make_certificate, serve
 
 
 @pytest.fixture(scope="session")
 def certificate(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("tls")
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost",
-         "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    return cert, key
-
-
-def _serve(certificate) -> tuple[Endpoint, ThreadingHTTPServer]:
-    cert, key = certificate
-    server = ThreadingHTTPServer(("127.0.0.1", 0), None)
-    endpoint = Endpoint(server.server_address[1])
-    server.RequestHandlerClass = _handler(endpoint)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(str(cert), str(key))
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return endpoint, server
+    return make_certificate(tmp_path_factory.mktemp("tls"))
 
 
 @pytest.fixture
@@ -90,7 +26,7 @@ def endpoint(certificate, settings, monkeypatch):
     settings.WEBHOOKS_TIMEOUT_SECONDS = 3.0
     dns = {"localhost": ["127.0.0.1"]}
     monkeypatch.setattr(addresses, "resolve", lambda host, port: dns.get(host, []))
-    endpoint, server = _serve(certificate)
+    endpoint, server = serve(certificate)
     endpoint.dns = dns
     yield endpoint
     server.shutdown()
@@ -100,7 +36,7 @@ def endpoint(certificate, settings, monkeypatch):
 @pytest.fixture
 def second_endpoint(certificate, endpoint):
     """Another local HTTPS endpoint (e.g. where a redirect points)."""
-    other, server = _serve(certificate)
+    other, server = serve(certificate)
     yield other
     server.shutdown()
     server.server_close()
