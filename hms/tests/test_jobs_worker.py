@@ -9,6 +9,10 @@ port, `celery worker` and `celery beat` subprocesses on the test database.
   file backend): a second worker finishes the batch, and every reminder is created once and its
   e-mail written once (at most the one message in flight at the kill twice, with the same Message-ID).
 - Two beat processes sending the same job every second to two workers: its effects are not doubled.
+- A worker killed with SIGKILL while a webhook endpoint (local HTTPS, webhooks/tests/endpoint.py) holds
+  its request: a second worker sends the rest, and the one in flight once its lease lapses; every
+  delivery is received and recorded delivered once (only the one in flight received twice, same
+  `webhook-id`).
 
 Redis: the `redis-server` binary (installed with apt when missing and we are root, else skipped).
 """
