@@ -8,13 +8,15 @@ With --with-bookings (issue 17's "with the API's booking ratio measured at the s
 served by gunicorn with 2 workers (bench/servers.py's start_hms, behind a throwaway Redis) and wrk's
 booking mix (bench/measure.py) runs against `POST /api/v1/appointments` in back-to-back windows of
 BENCH_SECONDS: BENCH_ROUNDS windows before the reminders (idle), then while the 2 worker processes
-create and send them; the windows wholly inside that run are "during". Its own booking material: 1,000
-patients and 1,000 slots of 500 seats 2 to 20 days ahead (never due a reminder). With --floor also the floor's `/auth`
-(../shared/floor, 1M rows set up on first use), idle, as bench/bench.py compares writes with it.
+create and send them; the windows wholly inside that run are "during". Its own booking material:
+1,000 patients and 1,000 slots of 500 seats 2 to 20 days ahead (never due a reminder). With --floor
+also the floor's `/auth` (../shared/floor, 1M rows set up on first use), idle, as bench/bench.py
+compares writes with it.
 Prints a markdown section for bench/RESULTS.md:
 
-    bin/with-postgres .venv/bin/python bench/reminders.py 100000 2 --with-bookings [--floor]
-    BENCH_SECONDS=2 BENCH_ROUNDS=2 bin/with-postgres .venv/bin/python bench/reminders.py 3000 2 --with-bookings
+    HMS_TESTING=1 bin/with-postgres .venv/bin/python bench/reminders.py 100000 2 --with-bookings [--floor]
+
+A smoke run: BENCH_SECONDS=2 BENCH_ROUNDS=2 and 3000 reminders.
 """
 
 import multiprocessing
