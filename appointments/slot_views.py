@@ -21,11 +21,13 @@ from hms.api.listcache import CachedListMixin
 from hms.api.roles import Role
 from hms.api.scoping import ScopedQuerysetMixin, visibility_scope
 from hms.api.throttling import ScopedRateThrottle
+from hms.db_router import replica_reads
 
 HOLD_ROUTE = "slot-hold"
 
 
 @extend_schema(tags=["opd"])
+@replica_reads("list")  # public, lag-tolerant: on the read replica when one is configured
 class SlotViewSet(
     CachedListMixin, ScopedQuerysetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):

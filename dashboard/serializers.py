@@ -102,10 +102,28 @@ class JobQueueOut(serializers.Serializer):
     )
 
 
+class ReplicaStatusOut(serializers.Serializer):
+    lag_seconds = serializers.FloatField(
+        allow_null=True, help_text="How far the replica's replay is behind; null when it cannot be measured."
+    )
+    reachable = serializers.BooleanField()
+    in_use = serializers.BooleanField(
+        help_text="Opted-in public reads go there now: reachable and lag within REPLICA_MAX_LAG_SECONDS."
+    )
+
+
+class DatabaseStatusOut(serializers.Serializer):
+    vendor = serializers.CharField()
+    latency_ms = serializers.FloatField(help_text="One `SELECT 1` on the primary.")
+    replica = ReplicaStatusOut(
+        allow_null=True, help_text='The read replica (README, "Read replica"); null when none is configured.'
+    )
+
+
 class SystemStatusOut(serializers.Serializer):
     version = serializers.CharField()
     uptime_seconds = serializers.FloatField()
-    database = serializers.DictField()
+    database = DatabaseStatusOut()
     row_counts = serializers.DictField(child=serializers.IntegerField())
     jobs = JobStatusOut(many=True, help_text="Every scheduled job (API.md section 16), by name.")
     queue = JobQueueOut()

@@ -26,7 +26,7 @@ from dashboard.serializers import (
     MyRecordAccessOut,
     SystemStatusOut,
 )
-from hms import __version__
+from hms import __version__, db_router
 from hms.api.middleware import error_response
 from hms.api.permissions import IsAdminRole
 from hms.api.roles import Role
@@ -72,8 +72,8 @@ class ActivityViewSet(ExportMixin, mixins.ListModelMixin, mixins.RetrieveModelMi
 
 
 class SystemStatusView(APIView):
-    """Version, uptime, database latency, row counts, and the scheduled jobs: each job's schedule and
-    last run, and the depth of the job queue (admin)."""
+    """Version, uptime, database latency and the read replica's lag, row counts, and the scheduled jobs:
+    each job's schedule and last run, and the depth of the job queue (admin)."""
 
     permission_classes = [IsAdminRole]
 
@@ -87,12 +87,23 @@ class SystemStatusView(APIView):
             {
                 "version": __version__,
                 "uptime_seconds": round(time.monotonic() - STARTED_AT, 1),
-                "database": {"vendor": connection.vendor, "latency_ms": round(latency_ms, 2)},
+                "database": {
+                    "vendor": connection.vendor,
+                    "latency_ms": round(latency_ms, 2),
+                    "replica": _replica_status(),
+                },
                 "row_counts": selectors.row_counts(),
                 "jobs": JobStatusOut(selectors.jobs_status(), many=True).data,
                 "queue": selectors.queue_status(),
             }
         )
+
+
+def _replica_status() -> dict | None:
+    health = db_router.replica_health(fresh=True)
+    if health is None:
+        return None
+    return {"lag_seconds": health.lag_seconds, "reachable": health.reachable, "in_use": health.usable}
 
 
 def _metrics_allowed(request) -> bool:

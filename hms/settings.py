@@ -42,9 +42,7 @@ JWT_SECRET_KEY = env.str("JWT_SECRET_KEY", default="") or SECRET_KEY
 # Key rotation (accounts/signing_keys.py): tokens name their key in a `kid` header; retired keys stay
 # accepted, as `kid:secret,...` in JWT_PREVIOUS_KEYS, for the lifetime of the tokens they signed.
 JWT_KEY_ID = env.str("JWT_KEY_ID", default="") or "k" + hashlib.sha256(JWT_SECRET_KEY.encode()).hexdigest()[:8]
-JWT_PREVIOUS_KEYS = dict(
-    entry.split(":", 1) for entry in env.list("JWT_PREVIOUS_KEYS", default=[]) if ":" in entry
-)
+JWT_PREVIOUS_KEYS = dict(entry.split(":", 1) for entry in env.list("JWT_PREVIOUS_KEYS", default=[]) if ":" in entry)
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
@@ -164,6 +162,19 @@ else:
         _db["OPTIONS"].setdefault("options", f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS}")
     if METRICS_ENABLED and _db["ENGINE"] == "django.db.backends.postgresql":
         _db["ENGINE"] = "django_prometheus.db.backends.postgresql"
+# A streaming replica (README, "Read replica"): lag-tolerant public reads go there (hms/db_router.py),
+# everything else to the primary. Unset (the default): one database, no router.
+REPLICA_DATABASE_URL = env.str("REPLICA_DATABASE_URL", default="")
+REPLICA_MAX_LAG_SECONDS = env.float("REPLICA_MAX_LAG_SECONDS", default=5.0)  # beyond it: reads on the primary
+READ_YOUR_WRITES_SECONDS = env.int("READ_YOUR_WRITES_SECONDS", default=10)  # a writer reads the primary this long
+if REPLICA_DATABASE_URL:
+    _replica = env.db_url_config(REPLICA_DATABASE_URL)
+    _replica.update({key: _db[key] for key in ("ENGINE", "CONN_MAX_AGE", "CONN_HEALTH_CHECKS") if key in _db})
+    _replica["OPTIONS"] = {**_db.get("OPTIONS", {}), **_replica.get("OPTIONS", {})}
+    _replica["TEST"] = {"MIRROR": "default"}  # pytest creates no second test database
+    DATABASES["replica"] = _replica
+    DATABASE_ROUTERS = ["hms.db_router.ReplicaRouter"]
+    MIDDLEWARE = [*MIDDLEWARE, "hms.db_router.ReadYourWritesMiddleware"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (throttle counters, idempotency keys, login failures) ----------------------------

@@ -28,6 +28,8 @@ from django.apps import apps as global_apps
 from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
+from hms.db_router import replica_used
+
 logger = logging.getLogger(__name__)
 
 GENERATION_KEY = "hms:write-generation"  # replaced by every committed write
@@ -155,7 +157,8 @@ def cached(key: str, compute, *, seconds: int, still_valid=None, generation_key:
     if current and (still_valid is None or still_valid(entry[1])):
         return entry[1]
     result = compute()
-    if None not in generations:
+    # A result read on a lagging replica may predate the generation it would be stored under.
+    if None not in generations and not replica_used():
         try:
             cache.set(key, (generations, result), timeout=seconds)
         except Exception:

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 
 from hms.api.listcache import CachedListMixin
 from hms.api.scoping import ScopedQuerysetMixin, visibility_scope
+from hms.db_router import replica_reads
 from hospitals import selectors, serializers, services, structure
 from hospitals.filters import HospitalFilter
 from hospitals.models import Hospital
@@ -22,6 +23,7 @@ from hospitals.views.common import PUBLIC
     retrieve=extend_schema(summary="A hospital with its bed summary (public)", auth=PUBLIC),
 )
 @extend_schema(tags=["hospitals"])
+@replica_reads("list", "retrieve")  # public, lag-tolerant: on the read replica when one is configured
 class HospitalViewSet(
     CachedListMixin,
     ScopedQuerysetMixin,
