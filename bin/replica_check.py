@@ -1,0 +1,134 @@
+"""The read replica from outside (run by bin/replica-check): gunicorn on argv[1] with REPLICA_DATABASE_URL
+set to a streaming standby (STANDBY_URL) of the primary (DATABASE_URL). What served a read is told by the
+databases, not by the API: the standby's table scan counters, and reads that only a standby whose replay
+is paused (pg_wal_replay_pause) can answer, or cannot."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+
+import psycopg
+from httpsend import send  # bin/, beside this script
+
+BASE = f"http://127.0.0.1:{sys.argv[1]}"
+PRIMARY, STANDBY = os.environ["DATABASE_URL"], os.environ["STANDBY_URL"]
+MAX_LAG = float(os.environ["REPLICA_MAX_LAG_SECONDS"])
+failures: list[str] = []
+
+
+def call(method: str, path: str, body=None, token: str | None = None):
+    status, _, payload = send(method, BASE + path, body, token)
+    try:
+        return status, json.loads(payload or b"null")
+    except ValueError:
+        return status, payload.decode(errors="replace")
+
+
+def check(condition: bool, what: str) -> None:
+    print(f"   {'ok  ' if condition else 'FAIL'} {what}")
+    if not condition:
+        failures.append(what)
+
+
+def sql(url: str, query: str):
+    with psycopg.connect(url, autocommit=True, connect_timeout=5) as connection:
+        return connection.execute(query).fetchone()[0]
+
+
+def standby_hospital_scans() -> int:
+    return sql(
+        STANDBY,
+        "SELECT coalesce(seq_scan, 0) + coalesce(idx_scan, 0) FROM pg_stat_user_tables "
+        "WHERE relname = 'hospitals_hospital'",
+    )
+
+
+def wait_for(predicate, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.25)
+    return predicate()
+
+
+def replica_status(token: str) -> dict:
+    status, body = call("GET", "/api/v1/system/status", token=token)
+    assert status == 200, (status, body)
+    return body["database"]["replica"]
+
+
+def name_of(hospital_id: int, token: str | None = None) -> str:
+    status, body = call("GET", f"/api/v1/hospitals/{hospital_id}", token=token)
+    assert status == 200, (status, body)
+    return body["name"]
+
+
+status, body = call(
+    "POST", "/api/v1/auth/login", {"username": os.environ["ADMIN_USERNAME"], "password": os.environ["ADMIN_PASSWORD"]}
+)
+assert status == 200, (status, body)
+admin = body["access"]
+status, hospitals = call("GET", "/api/v1/hospitals")
+assert status == 200 and hospitals["results"], (status, hospitals)
+hospital_id = hospitals["results"][0]["id"]
+
+print("== public reads are served by the standby (its scan counter of hospitals_hospital)")
+before = standby_hospital_scans()
+for _ in range(4):
+    call("GET", "/api/v1/hospitals")
+    call("GET", f"/api/v1/hospitals/{hospital_id}")
+    call("GET", "/api/v1/slots?available=true")
+# Statistics reach the counters when a backend goes idle, at most every second (10 s when busy).
+check(wait_for(lambda: standby_hospital_scans() > before, 15), "public hospital reads counted on the standby")
+
+print("== the status endpoint shows the lag")
+shown = replica_status(admin)
+check(shown["reachable"] and shown["in_use"] and 0 <= shown["lag_seconds"] <= MAX_LAG, f"replica status {shown}")
+
+print("== read-your-writes: the standby's replay paused, the writer sees its write, others the old row")
+sql(PRIMARY, "SELECT txid_current()")  # a fresh commit, so the lag is measured from now
+target = sql(PRIMARY, "SELECT pg_current_wal_lsn()::text")
+check(
+    wait_for(lambda: sql(STANDBY, f"SELECT pg_last_wal_replay_lsn() >= '{target}'::pg_lsn"), 10),
+    "the standby replayed the primary",
+)
+sql(STANDBY, "SELECT pg_wal_replay_pause()")
+paused_at = time.monotonic()
+old_name = name_of(hospital_id)
+new_name = f"Replica check {uuid.uuid4().hex[:8]}"
+status, body = call("PATCH", f"/api/v1/hospitals/{hospital_id}", {"name": new_name}, admin)
+check(status == 200, f"the admin renames the hospital ({status})")
+check(name_of(hospital_id, admin) == new_name, "the writer reads its write at once (from the primary)")
+stale = name_of(hospital_id)
+if time.monotonic() - paused_at < MAX_LAG - 1:
+    check(stale == old_name, "an anonymous reader within the lag bound gets the standby's (old) row")
+else:
+    print("   skip the machine was too slow to read within the lag bound")
+
+print(f"== a standby lagging more than {MAX_LAG:g} s is skipped")
+time.sleep(max(0.0, MAX_LAG + 1.5 - (time.monotonic() - paused_at)))
+check(name_of(hospital_id) == new_name, "an anonymous reader gets the primary's row")
+shown = replica_status(admin)
+check(shown["lag_seconds"] is not None and shown["lag_seconds"] > MAX_LAG and not shown["in_use"], f"status {shown}")
+sql(STANDBY, "SELECT pg_wal_replay_resume()")
+check(wait_for(lambda: replica_status(admin)["in_use"], 15), "replay resumed: the standby is used again")
+check(name_of(hospital_id) == new_name, "the standby has the write")
+
+print("== the standby stopped: reads still answer 200 (from the primary)")
+subprocess.run(["bash", "-c", os.environ["STOP_STANDBY"]], check=True, stdout=subprocess.DEVNULL)
+statuses = [
+    call("GET", path)[0] for _ in range(4) for path in ("/api/v1/hospitals", f"/api/v1/hospitals/{hospital_id}")
+]
+statuses += [call("GET", "/api/v1/slots?available=true")[0] for _ in range(4)]
+check(set(statuses) == {200}, f"public reads with the standby down: {sorted(set(statuses))}")
+shown = replica_status(admin)
+check(not shown["reachable"] and not shown["in_use"], f"status {shown}")
+
+if failures:
+    print(f"replica-check: FAIL {len(failures)}: {failures}")
+    sys.exit(1)
+print("replica-check: public reads on the standby, read-your-writes, lag bound, status and fallback all hold")
