@@ -46,10 +46,10 @@ run: venv .env migrate
 	  --ws websockets-sansio --ws-per-message-deflate false
 
 # Everything on throwaway PostgreSQL servers: the multi-host races, the database-outage run, the
-# backup/restore check and schema-driven fuzzing, then the whole pytest suite last, so that its
-# summary line ends the output (with PYTEST_ARGS: pytest only).
+# backup/restore check, the read replica check and schema-driven fuzzing, then the whole pytest suite
+# last, so that its summary line ends the output (with PYTEST_ARGS: pytest only).
 test: venv
-	@if [ -z "$(PYTEST_ARGS)" ]; then $(MAKE) --no-print-directory race faults chaos backup-check fuzz; fi
+	@if [ -z "$(PYTEST_ARGS)" ]; then $(MAKE) --no-print-directory race faults chaos backup-check replica-check fuzz; fi
 	bin/ensure-chromium && HMS_TESTING=1 bin/with-postgres $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: venv
@@ -91,6 +91,12 @@ faults: venv
 
 backup-check: venv
 	HMS_TESTING=0 bin/with-postgres bin/backup-restore
+
+# A pg_basebackup -R streaming standby beside the throwaway primary, gunicorn with REPLICA_DATABASE_URL:
+# public reads on the standby, read-your-writes, lag bound, status, fallback when it stops (bin/replica-check).
+.PHONY: replica-check
+replica-check: venv
+	HMS_TESTING=0 bin/with-postgres bin/replica-check
 
 bench: venv
 	bench/run.sh
