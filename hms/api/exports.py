@@ -340,6 +340,10 @@ class ExportMixin:
         """Called once the export is allowed, before the first row (accounts.activity records it)."""
 
     def export(self, request):
+        # Every row is exported, but a malformed `page` or `page_size` is still a 400, as on the JSON list.
+        check_query = getattr(self.paginator, "check_query", None)
+        if check_query is not None:
+            check_query(self.request)
         base = self.get_queryset()
         queryset = self.filter_queryset(base)  # a bad filter value is a 400 here, before anything streams
         lower_names, upper_names = self.export_window

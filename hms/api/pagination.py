@@ -37,6 +37,11 @@ class PageNumberPagination(pagination.PageNumberPagination):
             )
         return self.page_size if size is None else min(size, self.max_page_size)
 
+    def check_query(self, request) -> None:
+        """Refuse a malformed `page` or `page_size` where nothing is paged (a CSV export streams every row)."""
+        self.get_page_size(request)
+        self._whole_number(request, self.page_query_param)
+
     def get_page_number(self, request, paginator):
         # Page 0 passes here and is a 404 from the paginator, like any page past the end.
         number = self._whole_number(request, self.page_query_param)

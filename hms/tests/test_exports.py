@@ -345,3 +345,21 @@ def test_an_unknown_format_on_an_exporting_list_is_400_naming_it(admin_client):
     response = admin_client.get("/api/v1/admissions", {"format": "xml"})
     assert response.status_code == 400
     assert response.json()["errors"][0]["attr"] == "format"
+
+
+@pytest.mark.parametrize(
+    "query", ["page=-1051", "page=abc", "page=", "page=1&page=2", "page_size=0", "page_size=-5", "page_size=x"]
+)
+def test_a_malformed_page_or_page_size_is_a_400_on_the_export_too(world, admin_client, query):
+    """Nothing is paged in an export, but `page` and `page_size` are checked as on the JSON list."""
+    response = admin_client.get(f"/api/v1/admissions?format=csv&{query}")
+    assert response.status_code == 400, response.content
+    name = query.split("=")[0]
+    assert response.json()["errors"][0]["attr"] == name
+
+
+def test_a_well_formed_page_is_ignored_by_the_export(rich_world, admin_client):
+    whole = admin_client.get("/api/v1/appointments?format=csv")
+    paged = admin_client.get("/api/v1/appointments?format=csv&page=2&page_size=1")
+    assert paged.status_code == 200
+    assert b"".join(paged.streaming_content) == b"".join(whole.streaming_content)
