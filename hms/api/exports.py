@@ -353,6 +353,9 @@ class ExportMixin:
                     filterset = backend().get_filterset(request, base, self)
                     if filterset is not None and filterset.is_valid():
                         check_window(filterset.form.cleaned_data, lower_names, upper_names)
+        # The filters run once here, in the view: a value the database refuses (a date it cannot hold,
+        # an offset out of range) is answered like the JSON list's, not as a stream broken after its start.
+        list(queryset.values_list("pk", flat=True)[:1])
         columns = columns_of(self.get_serializer(), self.export_columns)
         self.export_started(request, {"list": self.export_name, "filters": self.export_filters(request)})
         response = StreamingHttpResponse(

@@ -363,3 +363,14 @@ def test_a_well_formed_page_is_ignored_by_the_export(rich_world, admin_client):
     paged = admin_client.get("/api/v1/appointments?format=csv&page=2&page_size=1")
     assert paged.status_code == 200
     assert b"".join(paged.streaming_content) == b"".join(whole.streaming_content)
+
+
+@pytest.mark.django_db(transaction=True)  # the refused statement must not poison the next request's
+def test_a_filter_value_the_database_refuses_is_answered_as_on_the_json_list(world, admin_client):
+    """Found by the fuzzer: an offset PostgreSQL cannot hold (+16:15) broke the stream after it began (500)."""
+    query = {"created_before": "0600-07-05T15:57:23.0+16:15", "from": "0838-01-26T18:59:00Z"}
+    as_json = admin_client.get("/api/v1/emergencies", query)
+    as_csv = admin_client.get("/api/v1/emergencies", {**query, "format": "csv"})
+    assert as_csv.status_code == as_json.status_code and as_csv.status_code != 500
+    assert as_csv["Content-Type"].startswith("application/json")
+    assert as_csv.json()["errors"][0]["code"] == as_json.json()["errors"][0]["code"]
