@@ -18,6 +18,7 @@ from httpsend import send  # bin/, beside this script
 
 HOSTS = [f"http://127.0.0.1:{port}" for port in sys.argv[1:3]]
 ROUNDS = int(os.environ.get("RACE_ROUNDS", "3"))
+PASSWORD = "Race-Pass-2026!"  # every account race (and bin/soak.py) creates
 failures: list[str] = []
 counts: Counter = Counter()
 _host_turn = iter(range(10**9))
@@ -80,7 +81,7 @@ def register(prefix, n, role="user"):
                     "username": name,
                     "fullname": f"Race {name}",
                     "email": f"{name}@race.example.org",
-                    "password": "Race-Pass-2026!",
+                    "password": PASSWORD,
                     "role": role,
                 },
             ),
@@ -91,58 +92,54 @@ def register(prefix, n, role="user"):
     return tokens
 
 
+def create_hospital(token, name, registration_number, **extra):
+    """A hospital in Pune with emergency services, on UTC (extra: e.g. its `admin`)."""
+    body = {
+        "name": name,
+        "registration_number": registration_number,
+        "city": "Pune",
+        "latitude": 18.52,
+        "longitude": 73.85,
+        "emergency_services": True,
+        "is_multi_level": False,
+        "timezone": "UTC",
+        **extra,
+    }
+    return ok(*call("POST", "/api/v1/hospitals", body, token), {201}, "hospital")
+
+
+def create_doctor(token, hospital_id, license_number, username, fullname, email):
+    """A general OPD doctor of the hospital, with a new account."""
+    body = {
+        "hospital_id": hospital_id,
+        "specialization": "General",
+        "department": "OPD",
+        "license_number": license_number,
+        "user": {"username": username, "fullname": fullname, "email": email, "password": PASSWORD},
+    }
+    return ok(*call("POST", "/api/v1/doctors", body, token), {201}, "doctor")
+
+
 def main():
     admin = login(os.environ["ADMIN_USERNAME"], os.environ["ADMIN_PASSWORD"])
     run_id = datetime.now().strftime("%H%M%S%f")
-    hospital = ok(
-        *call(
-            "POST",
-            "/api/v1/hospitals",
-            {
-                "name": f"Race Hospital {run_id}",
-                "registration_number": f"RACE-{run_id}",
-                "city": "Pune",
-                "latitude": 18.52,
-                "longitude": 73.85,
-                "emergency_services": True,
-                "is_multi_level": False,
-                "timezone": "UTC",
-                "admin": {
-                    "username": f"raceha{run_id}",
-                    "fullname": "Race Admin",
-                    "email": f"ha{run_id}@race.example.org",
-                    "password": "Race-Pass-2026!",
-                },
-            },
-            admin,
-        ),
-        {201},
-        "hospital",
+    hospital = create_hospital(
+        admin,
+        f"Race Hospital {run_id}",
+        f"RACE-{run_id}",
+        admin={
+            "username": f"raceha{run_id}",
+            "fullname": "Race Admin",
+            "email": f"ha{run_id}@race.example.org",
+            "password": PASSWORD,
+        },
     )
     hospital_id = hospital["id"]
     patients = register(f"racep{run_id}_", 40)
 
     # --- bookings: capacity 5, 40 patients at once, per round a new slot ---
-    doctor = ok(
-        *call(
-            "POST",
-            "/api/v1/doctors",
-            {
-                "hospital_id": hospital_id,
-                "specialization": "General",
-                "department": "OPD",
-                "license_number": f"LIC-{run_id}",
-                "user": {
-                    "username": f"racedoc{run_id}",
-                    "fullname": "Race Doctor",
-                    "email": f"doc{run_id}@race.example.org",
-                    "password": "Race-Pass-2026!",
-                },
-            },
-            admin,
-        ),
-        {201},
-        "doctor",
+    doctor = create_doctor(
+        admin, hospital_id, f"LIC-{run_id}", f"racedoc{run_id}", "Race Doctor", f"doc{run_id}@race.example.org"
     )
     for round_ in range(ROUNDS):
         start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=2, hours=round_)
