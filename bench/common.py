@@ -1,7 +1,9 @@
 """What every part of the benchmark shares: paths, run lengths, the endpoints and their targets."""
 
 import os
+import socket
 import subprocess
+import sys
 from pathlib import Path
 
 # ruff: noqa: S603, S607 - runs this machine's own servers, wrk and the project's venv only.
@@ -71,3 +73,42 @@ def say(message: str) -> None:
 def run(cmd: list[str], **kwargs) -> str:
     result = subprocess.run(cmd, check=True, text=True, capture_output=True, **kwargs)
     return result.stdout
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def memory_kb(pid: int, field: str = "VmRSS") -> int:
+    """A process's memory in KiB from /proc (VmRSS: resident now; VmHWM: its peak)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+def server_env(secret_key: str, **extra: str) -> dict:
+    """The environment of a one-database benchmark (bench/push.py, bench/export.py): production's settings
+    without a .env file, answering on this machine's address, over bin/with-postgres's DATABASE_URL."""
+    return {
+        **os.environ,
+        "SECRET_KEY": secret_key,
+        "DEBUG": "false",
+        "HMS_TESTING": "0",
+        "HMS_ENV_FILE": "/dev/null",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "SECURE_SSL_REDIRECT": "false",
+        **extra,
+    }
+
+
+def django_setup(env: dict) -> None:
+    """Django in this process, with `env` (as its servers get it; HMS_TESTING always from `env`)."""
+    os.environ.update({key: value for key, value in env.items() if key not in os.environ or key == "HMS_TESTING"})
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hms.settings")
+    import django
+
+    django.setup()

@@ -17,32 +17,15 @@ import urllib.request
 from pathlib import Path
 
 # ruff: noqa: S603, S607, S310 - this machine's own servers and the project's venv only.
-ROOT = Path(__file__).resolve().parents[1]
+from common import ROOT, django_setup, free_port, memory_kb, server_env  # bench/common.py
+
 ROWS = int(os.environ.get("EXPORT_ROWS", "200000"))
 TIMEOUT = os.environ.get("GUNICORN_TIMEOUT", "30")  # deploy/entrypoint.sh's default
-ENV = {
-    **os.environ,
-    "SECRET_KEY": "bench-export-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
-    "DEBUG": "false",
-    "HMS_TESTING": "0",
-    "HMS_ENV_FILE": "/dev/null",
-    "ALLOWED_HOSTS": "127.0.0.1,localhost",
-    "SECURE_SSL_REDIRECT": "false",
-    "LOG_LEVEL": "WARNING",
-}
+ENV = server_env("bench-export-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz", LOG_LEVEL="WARNING")
 
 
 def say(text: str) -> None:
     print(f"[export] {text}", flush=True)
-
-
-def django_setup():
-    os.environ.update({key: value for key, value in ENV.items() if key not in os.environ or key == "HMS_TESTING"})
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hms.settings")
-    import django
-
-    django.setup()
 
 
 def prepare() -> tuple[int, str]:
@@ -73,14 +56,6 @@ def prepare() -> tuple[int, str]:
     return bank.pk, tokens_issue(user=admin)["access"]
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def worker_pid(master: int) -> int:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -89,13 +64,6 @@ def worker_pid(master: int) -> int:
             return int(children[0])
         time.sleep(0.2)
     sys.exit("bench: no gunicorn worker")
-
-
-def memory_kb(pid: int, field: str) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    return 0
 
 
 def get(port: int, path: str, token: str, sink=None) -> tuple[int, int, float, float]:
@@ -115,7 +83,7 @@ def get(port: int, path: str, token: str, sink=None) -> tuple[int, int, float, f
 
 
 def main() -> None:
-    django_setup()
+    django_setup(ENV)
     bank_id, token = prepare()
     port = free_port()
     command = [

@@ -12,21 +12,19 @@ so that the client is not what is measured), and REST req/s with and without the
     PUSH_CLIENTS=1000 PUSH_RATE=20 PUSH_SECONDS=20 bin/with-postgres .venv/bin/python bench/push.py
 """
 
-import asyncio
 import json
 import os
 import statistics
 import subprocess
-import sys
 import threading
 import time
 import urllib.request
-from datetime import datetime
 from pathlib import Path
 
 # ruff: noqa: S603, S607, S310 - this machine's own servers and the project's venv only.
-ROOT = Path(__file__).resolve().parents[1]
-PY = str(ROOT / ".venv" / "bin" / "python")
+from common import PY, ROOT, django_setup, free_port, memory_kb, server_env  # bench/common.py
+from push_client import client_process  # bench/push_client.py: the SSE and WebSocket clients
+
 CLIENTS = int(os.environ.get("PUSH_CLIENTS", "1000"))  # of each kind: SSE and WebSocket
 RATE = float(os.environ.get("PUSH_RATE", "20"))  # bookings per second
 SECONDS = float(os.environ.get("PUSH_SECONDS", "20"))
@@ -35,30 +33,15 @@ KINDS = os.environ.get("PUSH_KINDS", "sse,websocket").split(",")  # e.g. `sse` a
 WORKERS = int(os.environ.get("PUSH_WORKERS", "1"))  # uvicorn --workers (STREAM_WORKERS in production)
 # The clients run in this many processes (each an asyncio loop); their CPU share is reported.
 CLIENT_PROCESSES = int(os.environ.get("PUSH_CLIENT_PROCESSES", "2"))
-ENV = {
-    **os.environ,
-    "SECRET_KEY": "bench-push-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
-    "DEBUG": "false",
-    "HMS_TESTING": "0",
-    "HMS_ENV_FILE": "/dev/null",
-    "ALLOWED_HOSTS": "127.0.0.1,localhost",
-    "SECURE_SSL_REDIRECT": "false",
-    "THROTTLE_BOOKING": "100000000/min",
-    "EVENTS_HEARTBEAT_SECONDS": "15",
-}
+ENV = server_env(
+    "bench-push-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
+    THROTTLE_BOOKING="100000000/min",
+    EVENTS_HEARTBEAT_SECONDS="15",
+)
 
 
 def say(text: str) -> None:
     print(f"[push] {text}", flush=True)
-
-
-def django_setup():
-    os.environ.update({key: value for key, value in ENV.items() if key not in os.environ or key == "HMS_TESTING"})
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hms.settings")
-    import django
-
-    django.setup()
 
 
 def prepare(patients: int) -> dict:
@@ -108,140 +91,6 @@ def start(command: list[str], port: int) -> subprocess.Popen:
             time.sleep(0.1)
     process.kill()  # not left behind, holding its port, after the database it served is gone
     raise SystemExit(f"server on {port} did not start; see {log.name}")
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def rss_kb(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
-
-
-def latency_ms(arrived: float, payload: bytes) -> tuple[int, float] | None:
-    """(event id, milliseconds from its `at` (written in the booking's transaction) to `arrived`)."""
-    message = json.loads(payload)
-    at = message.get("at")
-    if not at or message.get("type") in ("subscribed", "snapshot"):
-        return None
-    return message["id"], (arrived - datetime.fromisoformat(at.replace("Z", "+00:00")).timestamp()) * 1000
-
-
-async def sse_client(port: int, topic: str, arrivals: list | None, opened: list) -> None:
-    """An SSE stream; a sampled one notes each `data:` line with its arrival time (parsed after the run)."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=1 << 20)
-    writer.write(f"GET /api/v1/events/stream?topics={topic} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
-    await writer.drain()
-    opened[0] += 1
-    if arrivals is None:
-        while await reader.read(1 << 16):  # not sampled: read and drop, as cheaply as a client can
-            pass
-        return
-    while line := await reader.readline():
-        if line.startswith(b"data: "):
-            arrivals.append((time.time(), line[6:]))
-
-
-async def ws_client(port: int, topic: str, arrivals: list | None, opened: list) -> None:
-    """A WebSocket client on the bare socket (RFC 6455 framing: it answers pings; a sampled one notes
-    each text frame with its arrival time): a library's per-message cost would be the client's, not
-    the server's, and 1,000 of them would make the client process the bottleneck."""
-    import base64
-
-    reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=1 << 20)
-    key = base64.b64encode(os.urandom(16)).decode()
-    writer.write(
-        (
-            "GET /ws/v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
-        ).encode()
-    )
-    head = await reader.readuntil(b"\r\n\r\n")
-    if not head.startswith(b"HTTP/1.1 101"):
-        raise RuntimeError(f"websocket handshake refused: {head[:40]!r}")
-    writer.write(masked(0x1, json.dumps({"action": "subscribe", "topics": [topic]}).encode()))
-    buffer = b""
-    counted = False
-    while data := await reader.read(1 << 16):
-        arrived = time.time()
-        buffer += data
-        while len(buffer) >= 2:
-            length, start = buffer[1] & 0x7F, 2
-            if length == 126:
-                length, start = int.from_bytes(buffer[2:4], "big"), 4
-            elif length == 127:
-                length, start = int.from_bytes(buffer[2:10], "big"), 10
-            if len(buffer) < start + length:
-                break
-            opcode, payload, buffer = buffer[0] & 0x0F, buffer[start : start + length], buffer[start + length :]
-            if opcode == 0x1:
-                if not counted:  # the `subscribed` reply
-                    counted = True
-                    opened[0] += 1
-                elif arrivals is not None:
-                    arrivals.append((arrived, payload))
-            elif opcode == 0x9:
-                writer.write(masked(0xA, payload))
-            elif opcode == 0x8:
-                return
-
-
-def masked(opcode: int, payload: bytes) -> bytes:
-    """One client-to-server frame (clients mask; a zero mask keeps the payload as it is)."""
-    assert len(payload) < 126
-    return bytes([0x80 | opcode, 0x80 | len(payload)]) + b"\0\0\0\0" + payload
-
-
-def client_process(pipe, port: int, topic: str, kinds: list[str], numbers: list[int], sampled: int) -> None:
-    """One of PUSH_CLIENT_PROCESSES client processes; the parent steers it through `pipe`:
-    ("open", upto) opens its clients numbered below `upto`, ("mark",) starts the CPU clock, ("stop",)
-    returns its latencies and the CPU share it used since the mark."""
-    asyncio.run(_client_process(pipe, port, topic, kinds, numbers, sampled))
-
-
-async def _client_process(pipe, port, topic, kinds, numbers, sampled) -> None:
-    loop = asyncio.get_running_loop()
-    arrivals: dict[str, list] = {"sse": [], "websocket": []}
-    opened, tasks, done = [0], [], 0
-    clock = (0.0, 0.0)
-    while True:
-        command = await loop.run_in_executor(None, pipe.recv)
-        if command[0] == "open":
-            mine = [n for n in numbers[done:] if n < command[1]]
-            for index, n in enumerate(mine):
-                for kind in kinds:
-                    sample = arrivals[kind] if n < sampled else None
-                    client = sse_client if kind == "sse" else ws_client
-                    tasks.append(asyncio.create_task(client(port, topic, sample, opened)))
-                if index % 50 == 49:
-                    await asyncio.sleep(0.1)
-            done += len(mine)
-            expected = done * len(kinds)
-            deadline = time.monotonic() + 120
-            while opened[0] < expected and time.monotonic() < deadline:
-                await asyncio.sleep(0.05)
-            failed = [task for task in tasks if task.done() and task.exception()]
-            pipe.send(("opened", opened[0], repr(failed[0].exception()) if failed else ""))
-        elif command[0] == "mark":
-            clock = (time.process_time(), time.monotonic())
-            pipe.send(("marked",))
-        elif command[0] == "stop":
-            cpu = (time.process_time() - clock[0]) / max(time.monotonic() - clock[1], 1e-9)
-            for task in tasks:
-                task.cancel()
-            latencies = {
-                kind: [timed for arrived, payload in found if (timed := latency_ms(arrived, payload)) is not None]
-                for kind, found in arrivals.items()
-            }
-            pipe.send(("result", latencies, cpu))
-            return
 
 
 def book_at_rate(rest_port: int, data: dict, seconds: float, rate: float) -> int:
@@ -298,7 +147,7 @@ def cpu_seconds(pids: list[int]) -> float:
 
 def main() -> None:
     (ROOT / "bench" / ".data").mkdir(exist_ok=True)
-    django_setup()
+    django_setup(ENV)
     bookings = int(RATE * SECONDS) + 10
     data = prepare(bookings)
     stream_port, rest_port = free_port(), free_port()
@@ -353,9 +202,9 @@ def measure(stream_pid: int, stream_port: int, rest_port: int, data: dict) -> No
     # connections also pay one-time costs: thread pools, lazily imported modules, allocator arenas).
     warm = max(CLIENTS // 5, 1)
     open_clients(warm)
-    idle_before = sum(rss_kb(pid) for pid in pids)
+    idle_before = sum(memory_kb(pid) for pid in pids)
     open_clients(CLIENTS)
-    idle_after = sum(rss_kb(pid) for pid in pids)
+    idle_after = sum(memory_kb(pid) for pid in pids)
     per_connection = (idle_after - idle_before) * 1024 / (len(KINDS) * (CLIENTS - warm))
     say(f"{len(KINDS) * CLIENTS} connections open: stream process{'es' if len(pids) > 1 else ''} RSS {idle_before} KB "
         f"at {len(KINDS) * warm}, {idle_after} KB at {len(KINDS) * CLIENTS}: "

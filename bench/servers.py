@@ -13,15 +13,9 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 # ruff: noqa: S603, S607 - runs this machine's own servers, wrk and the project's venv only.
-from common import BENCH, CALL_ENTRIES, DATA, GUNICORN, HOLD_SEATS, PY, ROOT, SECRET_KEY, WORKERS, run, say
+from common import BENCH, CALL_ENTRIES, DATA, GUNICORN, HOLD_SEATS, PY, ROOT, SECRET_KEY, WORKERS, free_port, run, say
 
 PROCESSES: list[subprocess.Popen] = []
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def database_url(name: str) -> str:
