@@ -9,6 +9,7 @@ from datetime import datetime, time, timedelta
 
 from django.apps import apps
 from django.conf import settings
+from django.db import connection
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
@@ -16,6 +17,7 @@ from accounts.models import BloodGroup, User
 from appointments.models import Appointment
 from bloodbank.models import BloodRequest, Donation, StockLot
 from bloodbank.services import donor_eligibility
+from dashboard import figures
 from emergency.models import Ambulance, Emergency
 from hms import jobs
 from hms.api import readcache
@@ -101,7 +103,56 @@ def _usable_units_by_group(lots) -> dict[str, int]:
     return {group: found.get(group, 0) for group, _label in BloodGroup.choices}
 
 
+CHOICES = {
+    "users": User.Role.choices,
+    "beds": Bed._meta.get_field("status").choices,
+    "appointments": Appointment.Status.choices,
+    "blood": BloodGroup.choices,
+    "emergencies": Emergency.Severity.choices,
+    "ambulances": Ambulance.Status.choices,
+}
+
+
+def _appointments_today(start: datetime, end: datetime, **scope) -> dict[str, int]:
+    return _counts(
+        Appointment.objects.filter(slot__start__gte=start, slot__start__lt=end, **scope),
+        "status",
+        Appointment.Status.choices,
+    )
+
+
 def admin_dashboard() -> dict:
+    """The network's figures: from the maintained counters on PostgreSQL (flat with the data), counted
+    from the tables elsewhere (SQLite: `make run`)."""
+    if connection.vendor != "postgresql":
+        return live_admin_dashboard()
+    return counted_admin_dashboard()
+
+
+def counted_admin_dashboard() -> dict:
+    start, end = _today_window(settings.TIME_ZONE)
+    return figures.admin_figures(start, end, CHOICES, lambda: _appointments_today(start, end))
+
+
+def hospital_admin_dashboard(user: User) -> dict:
+    if connection.vendor != "postgresql":
+        return live_hospital_admin_dashboard(user.hospital)
+    return counted_hospital_admin_dashboard(user.hospital)
+
+
+def counted_hospital_admin_dashboard(hospital: Hospital) -> dict:
+    start, end = _today_window(hospital.timezone)
+    return {
+        "hospital_id": hospital.pk,
+        "hospital_name": hospital.name,
+        **figures.hospital_admin_figures(
+            hospital.pk, start, end, CHOICES, lambda: _appointments_today(start, end, hospital=hospital)
+        ),
+    }
+
+
+def live_admin_dashboard() -> dict:
+    """The admin's figures counted from the tables (the reference the counters are tested against)."""
     start, end = _today_window(settings.TIME_ZONE)
     return {
         "users_by_role": _counts(User.objects.filter(is_active=True), "role", User.Role.choices),
@@ -109,11 +160,7 @@ def admin_dashboard() -> dict:
         "beds_by_status": _counts(
             _beds_shown(Bed.objects.filter(hospital__is_active=True)), "shown", Bed._meta.get_field("status").choices
         ),
-        "appointments_today_by_status": _counts(
-            Appointment.objects.filter(slot__start__gte=start, slot__start__lt=end),
-            "status",
-            Appointment.Status.choices,
-        ),
+        "appointments_today_by_status": _appointments_today(start, end),
         "usable_blood_units_by_group": _usable_units_by_group(StockLot.objects.filter(blood_bank__is_active=True)),
         "open_emergencies_by_severity": _counts(
             Emergency.objects.filter(OPEN_EMERGENCY), "severity", Emergency.Severity.choices
@@ -122,8 +169,7 @@ def admin_dashboard() -> dict:
     }
 
 
-def hospital_admin_dashboard(user: User) -> dict:
-    hospital = user.hospital
+def live_hospital_admin_dashboard(hospital: Hospital) -> dict:
     start, end = _today_window(hospital.timezone)
     return {
         "hospital_id": hospital.pk,
@@ -132,11 +178,7 @@ def hospital_admin_dashboard(user: User) -> dict:
         "beds_by_status": _counts(
             _beds_shown(Bed.objects.filter(hospital=hospital)), "shown", Bed._meta.get_field("status").choices
         ),
-        "appointments_today_by_status": _counts(
-            Appointment.objects.filter(hospital=hospital, slot__start__gte=start, slot__start__lt=end),
-            "status",
-            Appointment.Status.choices,
-        ),
+        "appointments_today_by_status": _appointments_today(start, end, hospital=hospital),
         "usable_blood_units_by_group": _usable_units_by_group(
             StockLot.objects.filter(blood_bank__hospital=hospital, blood_bank__is_active=True)
         ),
