@@ -26,16 +26,13 @@ import shutil
 import signal
 import statistics
 import sys
-import threading
 import time
-import urllib.error
-import urllib.request
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 # ruff: noqa: S310, S311 - this machine's own servers; random picks for load, not for secrets.
-from common import BENCH, CONNECTIONS, DATA, PY, ROOT, SECONDS, WORKERS, run, say
+from common import BENCH, DATA, PY, ROOT, SECONDS, run, say
+from mixed_writer import CANCEL_SHARE, Writer  # bench/mixed_writer.py: the bookings and cancellations
 
 DATABASE = "hms_mixed"
 SCALE = "0.1"
@@ -43,7 +40,6 @@ ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))
 RATES = [0.0] + [float(rate) for rate in os.environ.get("MIXED_RATES", "10,50").split(",") if rate]
 TARGET = 0.8
 SLOT_PAGES = 5  # the slot list asks for one of a hospital's first pages
-CANCEL_SHARE = 0.3  # of the writes, once there is a booking of ours to cancel
 PATIENTS = 500
 SLOTS_PER_HOSPITAL = 300
 
@@ -144,102 +140,6 @@ end
     return script
 
 
-# --- The writes: bookings and cancellations at a fixed rate -------------------------------------
-
-
-class Writer:
-    """Books random slots of random hospitals as random patients and cancels some of those bookings,
-    through the REST API at `rate` writes per second. A ticker keeps the schedule (start + n / rate)
-    and hands each write to a pool, so a slow answer does not slow the rate down."""
-
-    def __init__(self, port: int, data: dict, rate: float):
-        self.port, self.rate = port, rate
-        self.tokens = data["booking_tokens"]
-        self.slots = {int(hospital): slots for hospital, slots in data["booking_slots"].items()}
-        self.rng = random.Random()  # seeded afresh: a run never replays an earlier run's bookings
-        self.lock = threading.Lock()
-        self.ours: list[tuple[int, str]] = []  # (appointment id, its patient's token), still booked
-        self.counts: Counter = Counter()
-        self.refusals: Counter = Counter()  # the error codes of 409s
-        self.latencies: list[float] = []
-        self.starts: list[float] = []
-        self.stopping = threading.Event()
-        self.thread = threading.Thread(target=self._tick, daemon=True)
-
-    def start(self) -> "Writer":
-        if self.rate > 0:
-            self.thread.start()
-        return self
-
-    def stop(self) -> dict:
-        self.stopping.set()
-        if self.thread.is_alive():
-            self.thread.join()
-        done = sum(self.counts.values())
-        ordered = sorted(self.latencies)
-        # The rate achieved: writes begun per second, first to last (the ticker's own clock).
-        span = max(self.starts) - min(self.starts) if len(self.starts) > 1 else 0.0
-        return {
-            "rate": self.rate,
-            "achieved": (len(self.starts) - 1) / span if span else 0.0,
-            "done": done,
-            "counts": dict(self.counts),
-            "refusals": dict(self.refusals),
-            "p50": statistics.median(ordered) if ordered else float("nan"),
-            "p99": ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] if ordered else float("nan"),
-        }
-
-    def _tick(self) -> None:
-        pool = ThreadPoolExecutor(max_workers=16)
-        started = time.monotonic()
-        n = 0
-        while not self.stopping.is_set():
-            wait = started + n / self.rate - time.monotonic()
-            if wait > 0 and self.stopping.wait(wait):
-                break
-            pool.submit(self._write)
-            n += 1
-        pool.shutdown(wait=True, cancel_futures=True)  # writes not yet begun are not counted
-
-    def _write(self) -> None:
-        with self.lock:
-            if self.ours and self.rng.random() < CANCEL_SHARE:
-                kind = "cancel"
-                appointment, token = self.ours.pop(self.rng.randrange(len(self.ours)))
-                path, body = f"/api/v1/appointments/{appointment}/cancel", {"reason": "bench"}
-            else:
-                kind = "book"
-                slot = self.rng.choice(self.slots[self.rng.choice(list(self.slots))])
-                token = self.rng.choice(self.tokens)
-                path, body = "/api/v1/appointments", {"slot_id": slot}
-        status, answer, code, began = "other", None, None, time.monotonic()
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{self.port}{path}",
-            data=json.dumps(body).encode(),
-            headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                status, answer = str(response.status), response.read()
-        except urllib.error.HTTPError as error:
-            status = str(error.code)
-            try:
-                code = json.loads(error.read())["errors"][0]["code"]
-            except (ValueError, KeyError, IndexError, TypeError):
-                code = "?"
-        except OSError as error:
-            status = type(error).__name__
-        elapsed = (time.monotonic() - began) * 1000
-        with self.lock:
-            self.counts[f"{kind} {status}"] += 1
-            if status == "409":
-                self.refusals[f"{kind}: {code}"] += 1
-            self.latencies.append(elapsed)
-            self.starts.append(began)
-            if kind == "book" and status == "201":
-                self.ours.append((json.loads(answer)["id"], token))
-
-
 # --- The run -------------------------------------------------------------------------------------
 
 
@@ -272,25 +172,19 @@ def cell(value: float, digits: int = 2) -> str:
 
 
 def render(results: dict, data: dict, info: dict, elapsed: float, load: tuple, overbooking: dict) -> str:
-    from report import git_revision
+    from report import machine_text, run_text, title
 
-    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     columns = ["no writes" if rate == 0 else f"{rate:g} writes/s" for rate in RATES]
     sizes = data["sizes"]
     lines = [
-        f"## {now} (commit {git_revision()}): mixed load, `make bench-mixed`"
-        + (f": {os.environ['BENCH_NOTE']}" if os.environ.get("BENCH_NOTE") else ""),
+        title(": mixed load, `make bench-mixed`"),
         "",
-        f"Machine: {info['nproc']} CPUs ({info['cpu']}), {info['memory_mb'] / 1024:.1f} GiB RAM; Python "
-        f"{info['python']}, PostgreSQL {info['postgresql']} (fsync off, throwaway), Redis {info['redis']} "
-        f"as the shared cache with the read cache on (as in compose.yaml), {info['wrk']}. gunicorn sync, "
-        f"{WORKERS} workers for HMS and for the floor; wrk -t1 -c{CONNECTIONS} -d{SECONDS}s with a Lua script "
-        f"that picks a random path per request. Per read and round: the floor (no writes), then HMS in each "
-        f"column; {ROUNDS} rounds, medians (ratio: median of the per-round ratios HMS/floor req/s).",
+        machine_text(info, " with the read cache on")
+        + " with a Lua script that picks a random path per request. Per read and round: the floor (no writes), "
+        f"then HMS in each column; {ROUNDS} rounds, medians (ratio: median of the per-round ratios HMS/floor req/s).",
         f"Data (scale {SCALE}): {sizes['hospitals']} hospitals, {sizes['banks']} blood banks, "
-        f"{sizes['slots']:,} slots, {sizes['appointments']:,} appointments, {sizes['users']:,} users. Whole run "
-        f"{elapsed / 60:.1f} min. Load average (1 min) at start and end: {load[0]:.1f}, {load[1]:.1f} (on "
-        f"{info['nproc']} cores; above ~1.5 means other processes shared the machine: compare ratios, not absolutes).",
+        f"{sizes['slots']:,} slots, {sizes['appointments']:,} appointments, {sizes['users']:,} users. "
+        + run_text(elapsed, load, info),
         "",
         "| Read (paths picked at random) | floor | floor req/s | "
         + " | ".join(f"{column}: req/s | p50 / p99 ms | ratio" for column in columns)

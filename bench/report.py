@@ -41,6 +41,31 @@ def git_revision() -> str:
         return "unknown"
 
 
+def title(what: str = "") -> str:
+    """A section's title: now, the commit, what ran (`what`, e.g. ": mixed load") and BENCH_NOTE."""
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    note = f": {os.environ['BENCH_NOTE']}" if os.environ.get("BENCH_NOTE") else ""
+    return f"## {now} (commit {git_revision()}){what}{note}"
+
+
+def machine_text(info: dict, cache: str) -> str:
+    """The machine, the versions, the servers and wrk's shape (`cache`: what the read cache does)."""
+    return (
+        f"Machine: {info['nproc']} CPUs ({info['cpu']}), {info['memory_mb'] / 1024:.1f} GiB RAM; Python "
+        f"{info['python']}, PostgreSQL {info['postgresql']} (fsync off, throwaway), Redis {info['redis']} "
+        f"as the shared cache{cache} (as in compose.yaml), {info['wrk']}. gunicorn sync, "
+        f"{WORKERS} workers for HMS and for the floor; wrk -t1 -c{CONNECTIONS} -d{SECONDS}s"
+    )
+
+
+def run_text(elapsed: float, load: tuple, info: dict) -> str:
+    """How long the run took and how busy the machine was at its start and end."""
+    return (
+        f"Whole run {elapsed / 60:.1f} min. Load average (1 min) at start and end: {load[0]:.1f}, {load[1]:.1f} (on "
+        f"{info['nproc']} cores; above ~1.5 means other processes shared the machine: compare ratios, not absolutes)."
+    )
+
+
 def write_mix_notes(rows, checks) -> list[str]:
     """The write mixes' answers, and for call-next whether every 200 moved exactly one entry."""
     notes = []
@@ -108,20 +133,15 @@ def notes_text(rows, overbooking, checks) -> list[str]:
 
 
 def render(rows, growth, rss, overbooking, checks, data, small, info, elapsed, load) -> str:
-    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
-        f"## {now} (commit {git_revision()})"
-        + (f": {os.environ['BENCH_NOTE']}" if os.environ.get("BENCH_NOTE") else ""),
+        title(),
         "",
-        f"Machine: {info['nproc']} CPUs ({info['cpu']}), {info['memory_mb'] / 1024:.1f} GiB RAM; Python "
-        f"{info['python']}, PostgreSQL {info['postgresql']} (fsync off, throwaway), Redis {info['redis']} "
-        f"as the shared cache (as in compose.yaml), {info['wrk']}. gunicorn sync, "
-        f"{WORKERS} workers for HMS and for the floor; wrk -t1 -c{CONNECTIONS} -d{SECONDS}s, floor and HMS "
-        f"alternated {ROUNDS} times, medians (ratio: median of the per-round ratios HMS/floor req/s).",
+        machine_text(info, "")
+        + f", floor and HMS alternated {ROUNDS} times, medians (ratio: median of the per-round ratios HMS/floor "
+        "req/s).",
         f"Data (scale 1): {data['sizes']['hospitals']} hospitals, {data['sizes']['slots']:,} slots, "
-        f"{data['sizes']['appointments']:,} appointments, {data['sizes']['users']:,} users. Whole run "
-        f"{elapsed / 60:.1f} min. Load average (1 min) at start and end: {load[0]:.1f}, {load[1]:.1f} (on "
-        f"{info['nproc']} cores; above ~1.5 means other processes shared the machine: compare ratios, not absolutes).",
+        f"{data['sizes']['appointments']:,} appointments, {data['sizes']['users']:,} users. "
+        + run_text(elapsed, load, info),
         "",
         "| Endpoint | req/s | p50 ms | p99 ms | floor | floor req/s | floor p50 ms | ratio | target | SQL/req "
         "| computed: SQL/req | alone: wall / CPU ms | computed alone: wall / CPU ms |",
