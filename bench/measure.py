@@ -64,16 +64,7 @@ local tokens = {{
 {tokens}
 }}
 local slots = {{{slots}}}
-local threads = {{}}
-
-function setup(thread)
-  table.insert(threads, thread)
-end
-
-function init(args)
-  math.randomseed(os.time())
-  created, conflicts, other = 0, 0, 0
-end
+{lua_threads("created, conflicts, other = 0, 0, 0", codes=False)}
 
 function request()
   local token = tokens[math.random(#tokens)]
@@ -120,6 +111,23 @@ end
 """
 
 
+def lua_threads(*state: str, codes: bool = True) -> str:
+    """The part every write mix's script shares: the threads kept for done() (which sums their counters),
+    the refusal codes' tally (LUA_CODES, unless `codes` is false), and init() seeding the random picks and
+    setting each thread's `state` (Lua assignments)."""
+    assignments = "\n".join(f"  {line}" for line in state)
+    return f"""local threads = {{}}
+{LUA_CODES if codes else ""}
+function setup(thread)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  math.randomseed(os.time())
+{assignments}
+end"""
+
+
 def hold_book_script(data: dict) -> Path:
     """The hold-then-book mix. wrk calls request() per thread, not per connection, so the pairing is
     kept in the thread: a 201 hold (its body has `expires_at`) queues its id and patient, and the next
@@ -139,17 +147,7 @@ local tokens = {{
 }}
 local ids = {{{ids}}}
 local slots = {{{slots}}}
-local threads = {{}}
-{LUA_CODES}
-function setup(thread)
-  table.insert(threads, thread)
-end
-
-function init(args)
-  math.randomseed(os.time())
-  pending, first, last = {{}}, 1, 0
-  holds, pairs_booked, conflicts, other = 0, 0, 0, 0
-end
+{lua_threads("pending, first, last = {}, 1, 0", "holds, pairs_booked, conflicts, other = 0, 0, 0, 0")}
 
 local function post(path, token, body)
   return wrk.format("POST", path,
@@ -207,16 +205,7 @@ local staff = {{
 {staff}
 }}
 local queues = {{{queues}}}
-local threads = {{}}
-{LUA_CODES}
-function setup(thread)
-  table.insert(threads, thread)
-end
-
-function init(args)
-  math.randomseed(os.time())
-  called, empty, other = 0, 0, 0
-end
+{lua_threads("called, empty, other = 0, 0, 0")}
 
 function request()
   local queue = queues[math.random(#queues)]
