@@ -2,14 +2,30 @@
 
 DRF's rate parser reads only the first letter of the period ('5/15m' would be five a minute),
 so login limits are parsed here; the window is fixed from the first failure.
+
+Each limit is one counter per window, changed with an atomic step, so an attempt costs a constant
+number of cache operations whatever the limit (counting one key per allowed failure made a login
+at 100000/1m read 100,000 keys):
+
+- the database cache (the default without REDIS_URL): one row holding (window end, count), read
+  and written under a row lock (`SELECT ... FOR UPDATE`) in one short transaction;
+- Redis and the local-memory cache: the window's end under one key, opened with `cache.add` (one
+  opener wins, SET NX on Redis), and a counter named after that end, changed with `cache.incr`
+  (INCRBY on Redis, under a lock in local memory). A counter of an ended window is never read again.
 """
 
+import base64
 import hashlib
+import math
+import pickle
 import re
 import time
+from datetime import UTC, datetime
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
+from django.core.cache.backends.db import DatabaseCache
+from django.db import IntegrityError, connections, router, transaction
 
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*(s|sec|second|m|min|minute|h|hour|d|day)s?\s*$")
 _UNIT_SECONDS = {
@@ -24,6 +40,9 @@ _UNIT_SECONDS = {
     "d": 86400,
     "day": 86400,
 }
+# A counter outlives its window's end by this much, so giving back a failure just before the end
+# never finds it gone (a stale counter is never read: the next window's counter has another name).
+_COUNTER_MARGIN_SECONDS = 60
 
 
 def parse_rate(rate: str) -> tuple[int, int]:
@@ -35,9 +54,9 @@ def parse_rate(rate: str) -> tuple[int, int]:
     return int(count), int(multiplier or 1) * _UNIT_SECONDS[unit]
 
 
-def _keys(kind: str, value: str) -> tuple[str, str]:
+def _key(kind: str, value: str) -> str:
     digest = hashlib.sha256(value.lower().encode()).hexdigest()[:32]
-    return f"loginfail:{kind}:{digest}:slot", f"loginfail:{kind}:{digest}:t0"
+    return f"loginfail:{kind}:{digest}"
 
 
 def _limits(username: str, ip: str):
@@ -45,43 +64,100 @@ def _limits(username: str, ip: str):
     yield ("ip", ip, *parse_rate(settings.THROTTLE_LOGIN_IP))
 
 
-def _reserve(kind: str, value: str, limit: int, window: int, now: float) -> tuple[str | None, int]:
-    """Take one of the `limit` failure slots of this window: (slot key, 0), or (None, seconds to wait).
+def _count_on_database_cache(backend: DatabaseCache, key: str, delta: int, window: int, end: float | None, now: float):
+    """One locked row per counter: its value is (window end, failures). `end` None: count in the
+    current window, opening one if none is open; else change that window's count only (a give-back)."""
+    key = backend.make_and_validate_key(key)
+    alias = router.db_for_write(backend.cache_model_class)
+    connection = connections[alias]
+    table = connection.ops.quote_name(backend._table)  # the cache table's name, from the settings
+    for _ in range(2):  # two first failures insert the row at once: the loser counts on the winner's row
+        try:
+            with transaction.atomic(using=alias), connection.cursor() as cursor:
+                cursor.execute(f"SELECT value FROM {table} WHERE cache_key = %s FOR UPDATE", [key])  # noqa: S608
+                row = cursor.fetchone()
+                stored_end, count = (
+                    # Written below, in the cache backend's own format (a pickle, base64).
+                    pickle.loads(base64.b64decode(connection.ops.process_clob(row[0]).encode()))  # noqa: S301
+                    if row
+                    else (0.0, 0)
+                )
+                if end is not None:
+                    if stored_end != end:
+                        return 0, end  # that window has ended: nothing to give back
+                elif stored_end <= now:
+                    stored_end, count = now + window, 0
+                count += delta
+                value = base64.b64encode(pickle.dumps((stored_end, count), backend.pickle_protocol)).decode("latin1")
+                expires = connection.ops.adapt_datetimefield_value(
+                    datetime.fromtimestamp(math.ceil(stored_end) + _COUNTER_MARGIN_SECONDS, tz=UTC)
+                )
+                if row:
+                    cursor.execute(
+                        f"UPDATE {table} SET value = %s, expires = %s WHERE cache_key = %s",  # noqa: S608
+                        [value, expires, key],
+                    )
+                else:
+                    cursor.execute(
+                        f"INSERT INTO {table} (cache_key, value, expires) VALUES (%s, %s, %s)",  # noqa: S608
+                        [key, value, expires],
+                    )
+                return count, stored_end
+        except IntegrityError:
+            continue
+    raise RuntimeError(f"could not count a login failure at {key}")
 
-    A slot is taken with cache.add, which is atomic on every backend (a unique row in the database
-    cache, SET NX in Redis), so concurrent guesses can never take more than `limit` slots.
-    """
-    slot_prefix, start_key = _keys(kind, value)
-    cache.add(start_key, now, window)
-    remaining = max(int(cache.get(start_key, now) + window - now), 0) + 1
-    slots = [f"{slot_prefix}:{number}" for number in range(limit)]
-    taken = cache.get_many(slots)
-    for slot in slots:
-        if slot not in taken and cache.add(slot, 1, remaining):
-            return slot, 0
-    return None, remaining
+
+def _count_with_incr(key: str, delta: int, window: int, end: float | None, now: float) -> tuple[int, float]:
+    """A window's end under `key`:end (opened by the first failure, cache.add), its count under `key`:<end>."""
+    if end is None:
+        end = cache.get(f"{key}:end")
+        if end is None or end <= now:
+            cache.add(f"{key}:end", now + window, window)
+            end = cache.get(f"{key}:end", now + window)
+    counter = f"{key}:{round(end * 1000)}"
+    for _ in range(2):
+        try:
+            return cache.incr(counter, delta), end
+        except ValueError:  # no counter yet in this window (or it expired: then there is nothing to give back)
+            if delta < 0:
+                return 0, end
+            cache.add(counter, 0, max(math.ceil(end - now), 0) + _COUNTER_MARGIN_SECONDS)
+    raise RuntimeError(f"could not count a login failure at {counter}")
 
 
-def login_attempt_begin(*, username: str, ip: str) -> tuple[list[str], int | None]:
+def _count(key: str, delta: int, window: int, now: float, end: float | None = None) -> tuple[int, float]:
+    """Add `delta` failures to the counter at `key`; returns the failures of its window and the window's end."""
+    backend = caches[DEFAULT_CACHE_ALIAS]
+    if isinstance(backend, DatabaseCache):
+        return _count_on_database_cache(backend, key, delta, window, end, now)
+    return _count_with_incr(key, delta, window, end, now)
+
+
+def login_attempt_begin(*, username: str, ip: str) -> tuple[list[tuple[str, float]], int | None]:
     """Count this attempt as a failure before the password is checked.
 
-    Returns the slots taken (give them back with login_attempt_succeeded when the password is
-    right) and None, or no slots and the seconds to wait when the username or the address is
+    Returns the failures counted (give them back with login_attempt_succeeded when the password is
+    right) and None, or nothing and the seconds to wait when the username or the address is
     throttled. Counting first means concurrent guesses cannot all slip past the check while the
-    slow password hash runs. A throttled attempt takes no slot, so it does not extend the window.
+    slow password hash runs. A throttled attempt is given back at once, so it is not counted and
+    does not extend the window.
     """
     now = time.time()
-    reserved = []
+    counted = []
     for kind, value, limit, window in _limits(username, ip):
-        slot, wait = _reserve(kind, value, limit, window, now)
-        if slot is None:
-            login_attempt_succeeded(slots=reserved)
-            return [], wait
-        reserved.append(slot)
-    return reserved, None
+        key = _key(kind, value)
+        failures, end = _count(key, 1, window, now)
+        if failures > limit:
+            _count(key, -1, window, now, end)
+            login_attempt_succeeded(slots=counted)
+            return [], max(int(end - now), 0) + 1
+        counted.append((key, end))
+    return counted, None
 
 
-def login_attempt_succeeded(*, slots: list[str]) -> None:
-    """The password was right: the attempt was not a failure."""
-    if slots:
-        cache.delete_many(slots)
+def login_attempt_succeeded(*, slots: list[tuple[str, float]]) -> None:
+    """The password was right: the attempt was not a failure (`slots`: what login_attempt_begin counted)."""
+    now = time.time()
+    for key, end in slots:
+        _count(key, -1, 0, now, end)
