@@ -5,6 +5,7 @@ from django.db.models import Count, Exists, Min, OuterRef, Prefetch, Q
 from django.utils import timezone
 
 from hms.api import readcache
+from hospitals.bed_counts import hospital_bed_counts
 from hospitals.models import Admission, Bed, BedStatus, BedType, WardType, free_beds, shown_status
 from hospitals.topics import beds_topic, hospital_topic
 
@@ -31,9 +32,8 @@ def _bed_counts(beds, now, prefix: str = "") -> list:
     )
 
 
-def _visible_bed_counts(hospital_id: int, hospitals) -> list | None:
-    rows = _bed_counts(hospitals().filter(pk=hospital_id), timezone.now(), prefix="beds__")
-    return rows or None
+def _visible_bed_counts(hospital_id: int, active_only: bool) -> list | None:
+    return hospital_bed_counts(hospital_id, active_only=active_only, now=timezone.now()) or None
 
 
 def _no_lapse_since(rows) -> bool:
@@ -42,30 +42,40 @@ def _no_lapse_since(rows) -> bool:
     return rows is None or all(next_lapse is None or next_lapse > now for *_, next_lapse in rows)
 
 
-def bed_summary(*, hospital_id: int, hospitals=None, cache_scope: str = "") -> dict | None:
+def bed_summary(*, hospital_id: int, active_only: bool | None = None, cache_scope: str = "") -> dict | None:
     """`{hospital_id, as_of, total, by_status, by_ward_type, by_bed_type}` from the current bed rows,
     in one query. A reservation whose `until` has passed counts as available.
 
     Every status, ward type and bed type is present (zero when there is none), so clients see one shape.
-    With `hospitals` (a function giving the caller's visible hospitals, called only when the counts
-    are not on the cache), the same query also checks that the hospital is among them (a LEFT
-    JOIN from the hospital to its beds): None when it is not. With `cache_scope`
-    (a name for that visibility), the counts are kept on the shared cache until the next committed
-    write (READ_CACHE_SECONDS, hms.api.readcache), or until a reservation they count lapses: figures
-    exactly as fresh as the database's.
+    With `active_only` (True: the caller sees active hospitals only, False: every hospital), the same
+    query also checks that the caller may see the hospital (a LEFT JOIN from the hospital to its beds):
+    None when it may not. With `cache_scope` (a name for that visibility), the counts are kept on the
+    shared cache until the next committed write (READ_CACHE_SECONDS, hms.api.readcache), or until a
+    reservation they count lapses: figures exactly as fresh as the database's.
     """
-    if hospitals is None:
-        rows = _bed_counts(Bed.objects.filter(hospital_id=hospital_id), timezone.now())
+    if active_only is None:
+        rows = hospital_bed_counts(hospital_id, active_only=False, now=timezone.now())
     else:
         rows = readcache.cached(
             f"hms:bed-counts:{cache_scope}:{hospital_id}",
-            lambda: _visible_bed_counts(hospital_id, hospitals),
+            lambda: _visible_bed_counts(hospital_id, active_only),
             seconds=settings.READ_CACHE_SECONDS if cache_scope else 0,
             still_valid=_no_lapse_since,
             topics=[beds_topic(hospital_id), hospital_topic(hospital_id)],
         )
         if rows is None:
             return None
+    return _summary(hospital_id, rows)
+
+
+def hospital_with_bed_summary(*, hospital_id: int, active_only: bool):
+    """`(hospital, bed_summary)` in one query (the detail): None when the caller does not see it (absent,
+    or deactivated with `active_only`)."""
+    hospital, rows = hospital_bed_counts(hospital_id, active_only=active_only, now=timezone.now(), with_hospital=True)
+    return None if hospital is None else (hospital, _summary(hospital_id, rows))
+
+
+def _summary(hospital_id: int, rows) -> dict:
     by_status = dict.fromkeys(_STATUSES, 0)
     by_ward_type = {ward_type: {"total": 0, **by_status} for ward_type in _WARD_TYPES}
     by_bed_type = {bed_type: {"total": 0, **dict.fromkeys(BED_TYPE_COUNTS, 0)} for bed_type in _BED_TYPES}

@@ -9,13 +9,24 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from hms.api.listcache import CachedListMixin
-from hms.api.scoping import ScopedQuerysetMixin, visibility_scope
+from hms.api.scoping import ScopedQuerysetMixin, sees_deactivated, visibility_scope
 from hms.db_router import replica_reads
 from hospitals import selectors, serializers, services, structure
 from hospitals.filters import HospitalFilter
 from hospitals.models import Hospital
 from hospitals.permissions import HospitalPermission
 from hospitals.views.common import PUBLIC
+
+
+def _hospital_id(pk: str) -> int:
+    """The id of a detail route's hospital; 404 for what no row can have (and no 64-bit overflow)."""
+    try:
+        hospital_id = int(pk)
+    except ValueError:
+        raise NotFound from None
+    if not 0 < hospital_id < 2**63:
+        raise NotFound
+    return hospital_id
 
 
 @extend_schema_view(
@@ -69,6 +80,20 @@ class HospitalViewSet(
             return queryset
         return super().filter_queryset(queryset)
 
+    def retrieve(self, request, *args, **kwargs):
+        # One query: the hospital row (this viewset's scope: active hospitals, every one for
+        # administrators) and its bed counts, for the shape of HospitalDetailOut.
+        found = selectors.hospital_with_bed_summary(
+            hospital_id=_hospital_id(kwargs[self.lookup_url_kwarg or self.lookup_field]),
+            active_only=not sees_deactivated(request.user),
+        )
+        if found is None:
+            raise NotFound
+        hospital, summary = found
+        return Response(
+            {**serializers.HospitalOut(hospital, context=self.get_serializer_context()).data, "bed_summary": summary}
+        )
+
     @extend_schema(request=serializers.HospitalCreateIn, responses={201: serializers.HospitalCreatedOut})
     def create(self, request, *args, **kwargs):
         data = serializers.HospitalCreateIn(data=request.data)
@@ -104,16 +129,12 @@ class HospitalViewSet(
     )
     @action(detail=True, methods=["get"], permission_classes=[AllowAny], filter_backends=[])
     def availability(self, request, pk=None):
-        # One query answers both "may the caller see this hospital?" and the counts; the selector
-        # returns exactly BedSummaryOut's shape (as the detail's bed_summary does): no serializer pass
-        # over its 70 counters.
-        try:
-            hospital_id = int(pk)
-        except ValueError:
-            raise NotFound from None
+        # One query answers both "may the caller see this hospital?" (this viewset's scope: every active
+        # hospital, deactivated ones for administrators) and the counts; the selector returns exactly
+        # BedSummaryOut's shape (as the detail's bed_summary does): no serializer pass over its counters.
         summary = selectors.bed_summary(
-            hospital_id=hospital_id,
-            hospitals=self.get_queryset,
+            hospital_id=_hospital_id(pk),
+            active_only=not sees_deactivated(request.user),
             cache_scope=visibility_scope(request.user),
         )
         if summary is None:
