@@ -10,8 +10,9 @@ into `dashboard_countersbase` (one row per metric, scope, bucket and key) and dr
 will ask for again; `rebuild()` recounts everything from the tables.
 
 Figures that depend on the clock are kept by bucket and chosen at read time: appointments by their
-slot's 15-minute start bucket ("today" in any zone is a whole number of buckets), usable blood by
-expiry day (usable = expires after today). A lapsed bed reservation is counted live (few beds are
+slot's 15-minute start bucket ("today" in any zone is a whole number of buckets); blood both in all
+(bucket 0) and by expiry day, usable = all minus what expired by today (a handful of rows: the expiry
+job marks expired lots, which takes them off both). A lapsed bed reservation is counted live (few beds are
 reserved; `reserved_until` is indexed).
 """
 
@@ -40,7 +41,7 @@ class Counted:
     scope: str
     key: str
     when: str = "TRUE"
-    bucket: str = "0"
+    buckets: tuple[str, ...] = ("0",)  # the row counts once in each
     n: str = "1"
 
 
@@ -64,9 +65,9 @@ COUNTED = [
         ("status", "hospital_id", "slot_id"),
         "{r}.hospital_id",
         "{r}.status",
-        bucket="COALESCE((SELECT "
-        + _slot_bucket("s.start")
-        + " FROM appointments_slot s WHERE s.id = {r}.slot_id), 0)",
+        buckets=(
+            "COALESCE((SELECT " + _slot_bucket("s.start") + " FROM appointments_slot s WHERE s.id = {r}.slot_id), 0)",
+        ),
     ),
     Counted(
         "blood",
@@ -75,7 +76,8 @@ COUNTED = [
         "{r}.blood_bank_id",
         "{r}.blood_group",
         when=f"{{r}}.status = '{StockLot.Status.AVAILABLE}' AND {{r}}.units > 0",
-        bucket="({r}.expires_on - DATE '1970-01-01')",
+        # All usable units (bucket 0) and the same by expiry day: usable today = all - expired by today.
+        buckets=("0", "({r}.expires_on - DATE '1970-01-01')"),
         n="{r}.units",
     ),
     Counted(
@@ -91,15 +93,17 @@ COUNTED = [
 
 
 def _contribution(counted: Counted, row: str, sign: str = "", *, recount: bool = False) -> str:
-    """SELECT of the row's signed contribution to the network (scope 0) and to its own scope; with
-    `recount`, the summed contributions of every row of the table."""
-    part = {name: getattr(counted, name).format(r=row) for name in ("scope", "key", "bucket", "n", "when")}
+    """SELECT of the row's signed contribution to the network (scope 0) and to its own scope, in each of
+    its buckets; with `recount`, the summed contributions of every row of the table."""
+    part = {name: getattr(counted, name).format(r=row) for name in ("scope", "key", "n", "when")}
+    buckets = ", ".join(f"({bucket.format(r=row)})" for bucket in counted.buckets)
     n, source = (
         (f"SUM({part['n']})", f"{counted.table} {row} CROSS JOIN LATERAL ") if recount else (f"{sign}({part['n']})", "")
     )
     select = (
-        f"SELECT '{counted.metric}', s.scope, {part['bucket']}, {part['key']}, {n} "
-        f"FROM {source}(VALUES (0), ({part['scope']})) AS s(scope) WHERE s.scope IS NOT NULL"
+        f"SELECT '{counted.metric}', s.scope, b.bucket, {part['key']}, {n} "
+        f"FROM {source}(VALUES (0), ({part['scope']})) AS s(scope) CROSS JOIN LATERAL (VALUES {buckets}) AS b(bucket) "
+        "WHERE s.scope IS NOT NULL"
     )
     return f"{select} AND ({part['when']}) GROUP BY 1, 2, 3, 4" if recount else select
 
@@ -192,9 +196,9 @@ ON CONFLICT (metric, scope, bucket, key) DO UPDATE SET n = {BASE}.n + EXCLUDED.n
 """
 
 
-def fold(*, now_epoch: int, today_day: int) -> dict:
+def fold(*, now_epoch: int) -> dict:
     """Move the deltas into the base rows; drop rows that sum to zero and buckets no reader asks for
-    again (appointments that started days ago, blood that expired days ago). One fold at a time; a
+    again (appointments that started days ago). One fold at a time; a
     second one meanwhile returns at once (the first does its work)."""
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [FOLD_LOCK])
@@ -203,8 +207,7 @@ def fold(*, now_epoch: int, today_day: int) -> dict:
         cursor.execute(FOLD_SQL)
         folded = cursor.rowcount
         cursor.execute(
-            f"DELETE FROM {BASE} WHERE n = 0 OR (metric = 'appointments' AND bucket < %s) "
-            f"OR (metric = 'blood' AND bucket < %s)",
-            [now_epoch - KEEP_PAST_DAYS * 86400, today_day - KEEP_PAST_DAYS],
+            f"DELETE FROM {BASE} WHERE n = 0 OR (metric = 'appointments' AND bucket < %s)",
+            [now_epoch - KEEP_PAST_DAYS * 86400],
         )
         return {"folded": folded, "dropped": cursor.rowcount}

@@ -20,8 +20,11 @@ EPOCH_DAY = date(1970, 1, 1)
 # Deltas read by one dashboard beyond which the read folds them into the base rows (the job does too).
 FOLD_AFTER = 2000
 PLAIN = "'users', 'beds', 'emergencies', 'ambulances'"
-ACTIVE_BANKS = "SELECT id FROM bloodbank_bloodbank WHERE is_active"
-INACTIVE_BANKS = "SELECT id FROM bloodbank_bloodbank WHERE NOT is_active"
+INACTIVE_HOSPITALS = "ARRAY(SELECT id FROM hospitals_hospital WHERE NOT is_active)"
+INACTIVE_BANKS = "ARRAY(SELECT id FROM bloodbank_bloodbank WHERE NOT is_active)"
+HOSPITAL_BANKS = "ARRAY(SELECT id FROM bloodbank_bloodbank WHERE is_active AND hospital_id = %s)"
+# Usable blood: every available unit (bucket 0) less the units whose expiry day has come (0 < bucket <= today).
+ALL_BLOOD, EXPIRED_BLOOD = "metric = 'blood' AND bucket = 0", "metric = 'blood' AND bucket > 0 AND bucket <= %s"
 
 
 def _bucket(moment: datetime) -> int | None:
@@ -57,7 +60,7 @@ def _read(parts: list[tuple[str, list]]) -> dict[tuple[str, str], int]:
 
 
 def fold() -> dict:
-    return counters.fold(now_epoch=int(timezone.now().timestamp()), today_day=today_day())
+    return counters.fold(now_epoch=int(timezone.now().timestamp()))
 
 
 def _appointments_part(scope: int, start: datetime, end: datetime) -> tuple[str, list] | None:
@@ -91,16 +94,12 @@ def admin_figures(start: datetime, end: datetime, choices: dict, live_appointmen
     day, now = today_day(), timezone.now()
     parts = [
         (_counter_rows(f"metric IN ({PLAIN}) AND scope = 0", 1), []),
-        (_counter_rows("metric = 'blood' AND scope = 0 AND bucket > %s", 1), [day] * 2),
+        (_counter_rows(f"{ALL_BLOOD} AND scope = 0", 1), []),
+        (_counter_rows(f"{EXPIRED_BLOOD} AND scope = 0", -1), [day] * 2),
         # Deactivated hospitals' beds and deactivated banks' blood are not shown: taken off the network's.
-        (
-            _counter_rows("metric = 'beds' AND scope IN (SELECT id FROM hospitals_hospital WHERE NOT is_active)", -1),
-            [],
-        ),
-        (
-            _counter_rows(f"metric = 'blood' AND bucket > %s AND scope IN ({INACTIVE_BANKS})", -1),
-            [day] * 2,
-        ),
+        (_counter_rows(f"metric = 'beds' AND scope = ANY({INACTIVE_HOSPITALS})", -1), []),
+        (_counter_rows(f"{ALL_BLOOD} AND scope = ANY({INACTIVE_BANKS})", -1), []),
+        (_counter_rows(f"{EXPIRED_BLOOD} AND scope = ANY({INACTIVE_BANKS})", 1), [day] * 2),
         ("SELECT 'hospitals', '', COUNT(*), 0 FROM hospitals_hospital WHERE is_active", []),
         (
             "SELECT 'lapsed', '', COUNT(*), 0 FROM hospitals_bed b JOIN hospitals_hospital h ON h.id = b.hospital_id"
@@ -125,13 +124,8 @@ def hospital_admin_figures(hospital_id: int, start: datetime, end: datetime, cho
     day, now = today_day(), timezone.now()
     parts = [
         (_counter_rows(f"metric IN ({PLAIN}) AND scope = %s", 1), [hospital_id] * 2),
-        (
-            _counter_rows(
-                f"metric = 'blood' AND bucket > %s AND scope IN ({ACTIVE_BANKS} AND hospital_id = %s)",
-                1,
-            ),
-            [day, hospital_id] * 2,
-        ),
+        (_counter_rows(f"{ALL_BLOOD} AND scope = ANY({HOSPITAL_BANKS})", 1), [hospital_id] * 2),
+        (_counter_rows(f"{EXPIRED_BLOOD} AND scope = ANY({HOSPITAL_BANKS})", -1), [day, hospital_id] * 2),
         (
             "SELECT 'lapsed', '', COUNT(*), 0 FROM hospitals_bed"
             " WHERE hospital_id = %s AND status = %s AND reserved_until <= %s",

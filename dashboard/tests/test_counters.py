@@ -2,6 +2,7 @@
 
 import datetime as dt
 import random
+from io import StringIO
 
 import pytest
 import time_machine
@@ -135,10 +136,11 @@ def test_every_figure_equals_a_recount_after_a_random_sequence_of_api_writes(adm
         assert not CounterDelta.objects.exists()
         assert_exact()
     # Tomorrow (in UTC and in Asia/Kolkata): other appointments are today's; a lot expires.
-    with time_machine.travel(NOW + dt.timedelta(days=1), tick=False):
-        assert_exact()
-    with time_machine.travel(NOW + dt.timedelta(days=400), tick=False):
-        assert_exact()
+    for later in (dt.timedelta(days=1), dt.timedelta(days=400)):
+        with time_machine.travel(NOW + later, tick=False):
+            assert_exact()
+            figures.fold()
+            assert_exact()
 
 
 @pytest.mark.django_db
@@ -204,6 +206,7 @@ def test_the_command_finds_a_drifted_counter_and_rebuild_repairs_it(capsys):
         with pytest.raises(CommandError, match="differ from a recount"):
             call_command("dashboard_counters")
         call_command("dashboard_counters", "--rebuild")
+        call_command("dashboard_counters", "--install")
         call_command("dashboard_counters", "--fold")
         call_command("dashboard_counters")
         assert "counters match a recount" in capsys.readouterr().out
@@ -279,3 +282,10 @@ def test_concurrent_bookings_and_cancellations_leave_exact_counters():
     counted = selectors.counted_hospital_admin_dashboard(hospital)["appointments_today_by_status"]
     live = selectors.live_hospital_admin_dashboard(hospital)["appointments_today_by_status"]
     assert counted == live
+
+
+@pytest.mark.django_db
+def test_seed_demo_at_scale_leaves_folded_exact_counters():
+    call_command("seed_demo", "--scale", "0.001", stdout=StringIO())
+    assert not CounterDelta.objects.exists() and CounterBase.objects.exists()
+    assert_exact()

@@ -32,18 +32,25 @@ class Command(BaseCommand):
     help = "Check the dashboard counters against a recount (default), fold their deltas, or rebuild them."
 
     def add_arguments(self, parser):
+        parser.add_argument(
+            "--install", action="store_true", help="(re)create the counting triggers, then rebuild the counters"
+        )
         parser.add_argument("--rebuild", action="store_true", help="recount every counter from the tables")
         parser.add_argument("--fold", action="store_true", help="fold the deltas into the base rows")
 
-    def handle(self, *args, rebuild=False, fold=False, **options):
+    def handle(self, *args, install=False, rebuild=False, fold=False, **options):
         if connection.vendor != "postgresql":
             raise CommandError("The dashboard counters exist on PostgreSQL only (SQLite dashboards count live).")
-        if rebuild:
+        if install:
+            with connection.cursor() as cursor:
+                cursor.execute(counters.install_sql())
+            self.stdout.write("triggers installed")
+        if rebuild or install:
             counters.rebuild()
             self.stdout.write("rebuilt")
         if fold:
             self.stdout.write(f"folded: {figures.fold()}")
-        if not (rebuild or fold):
+        if not (install or rebuild or fold):
             found = differences()
             for line in found:
                 self.stdout.write(line)
