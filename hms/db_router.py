@@ -14,7 +14,10 @@ public, lag-tolerant reads. Inside it, reads still go to the primary:
 - when the replica's measured lag exceeds REPLICA_MAX_LAG_SECONDS, or it cannot be reached (the probe
   is cached per process: LAG_CHECK_SECONDS while reachable, DOWN_RECHECK_SECONDS after a failure). A
   read that fails on the replica mid-request (it stopped since the probe) is answered again from the
-  primary.
+  primary;
+- when the standby has lost its link to the primary (no WAL receiver streaming): it has then replayed
+  all it received, so a lag computed from what it received reads 0 while the primary moves on; its
+  lag is unknown (None) and it is not used.
 
 The authentication of the request (token, user row) happens before the scope opens, on the primary.
 Cache tables (the database cache backend) are always read on the primary. Plumbing: imports no app.
@@ -39,21 +42,33 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 LAG_CHECK_SECONDS = 1.0
 DOWN_RECHECK_SECONDS = 5.0
 PRIMARY_ONLY_APPS = frozenset({"django_cache"})  # the database cache backend's table
+# (a standby?, its WAL receiver's status, lag). pg_stat_wal_receiver has no row without a WAL receiver
+# (the link to the primary lost, or being re-established); its status is NULL for a role without
+# pg_read_all_stats, which only sees that a receiver runs ('hidden': taken as streaming).
 LAG_SQL = """
-SELECT CASE WHEN NOT pg_is_in_recovery() THEN 0
+SELECT pg_is_in_recovery(),
+       (SELECT coalesce(status, 'hidden') FROM pg_stat_wal_receiver LIMIT 1),
+       CASE WHEN NOT pg_is_in_recovery() THEN 0
             WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
             ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp()) END
 """
+RECEIVING = frozenset({"streaming", "hidden"})
 
 
 @dataclass(frozen=True)
 class ReplicaHealth:
     reachable: bool
-    lag_seconds: float | None  # None: unreachable, or no transaction replayed yet while behind
+    lag_seconds: float | None  # None: unreachable, link lost, or no transaction replayed yet while behind
+    link_lost: bool = False  # reachable, but its WAL receiver is not streaming from the primary
 
     @property
     def usable(self) -> bool:
-        return self.reachable and self.lag_seconds is not None and self.lag_seconds <= settings.REPLICA_MAX_LAG_SECONDS
+        return (
+            self.reachable
+            and not self.link_lost
+            and self.lag_seconds is not None
+            and self.lag_seconds <= settings.REPLICA_MAX_LAG_SECONDS
+        )
 
 
 class _Scope:
@@ -73,8 +88,8 @@ def replica_configured() -> bool:
 
 
 def measure_replica(connection) -> ReplicaHealth:
-    """Ask the replica (an alias or a connection) how far behind it is (0 when it has replayed all it
-    received)."""
+    """Ask the replica (an alias or a connection) how far behind it is: 0 when it has replayed all it
+    received while its WAL receiver streams, None (and `link_lost`) when it receives nothing."""
     if isinstance(connection, str):
         connection = connections[connection]
     try:
@@ -83,12 +98,14 @@ def measure_replica(connection) -> ReplicaHealth:
             return ReplicaHealth(reachable=True, lag_seconds=0.0)
         with connection.cursor() as cursor:
             cursor.execute(LAG_SQL)
-            lag = cursor.fetchone()[0]
+            in_recovery, receiver, lag = cursor.fetchone()
     except Exception:
         logger.warning("read replica unreachable; reads go to the primary", exc_info=True)
         with contextlib.suppress(Exception):  # a half-open connection: the next probe reconnects
             connection.close()
         return ReplicaHealth(reachable=False, lag_seconds=None)
+    if in_recovery and receiver not in RECEIVING:
+        return ReplicaHealth(reachable=True, lag_seconds=None, link_lost=True)
     return ReplicaHealth(reachable=True, lag_seconds=None if lag is None else round(float(lag), 3))
 
 
@@ -106,6 +123,8 @@ def replica_health(*, fresh: bool = False) -> ReplicaHealth | None:
                 return health
     health = measure_replica(REPLICA)
     with _health_lock:
+        if health.link_lost and (_health is None or not _health[1].link_lost):
+            logger.warning("read replica receives no WAL from the primary (link lost); reads go to the primary")
         _health = (time.monotonic(), health)
     return health
 
