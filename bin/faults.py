@@ -1,9 +1,12 @@
 """Real faults under a running gunicorn (see bin/faults): PostgreSQL stopped and started again, then
-crashed in the middle of a burst of bookings. Exits non-zero on the first broken expectation.
+crashed in the middle of a burst of bookings; an SSE stream on the stream server (uvicorn) is kept open
+through the outage. Exits non-zero when any expectation is broken.
 
-    bin/faults.py PORT GUNICORN_PID      (DATABASE_URL, PGPORT, PG_DATA_DIR from bin/with-postgres)
+    bin/faults.py PORT GUNICORN_PID [STREAM_PORT STREAM_PID]
+        (DATABASE_URL, PGPORT, PG_DATA_DIR from bin/with-postgres)
 """
 
+import http.client
 import json
 import os
 import shlex
@@ -19,6 +22,8 @@ from scenario import booking_world
 
 BASE = f"http://127.0.0.1:{sys.argv[1]}"
 GUNICORN_PID = int(sys.argv[2])
+STREAM_PORT = int(sys.argv[3]) if len(sys.argv) > 3 else None
+STREAM_PID = int(sys.argv[4]) if len(sys.argv) > 4 else None
 PG_BIN = os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin")
 DATA_DIR = os.environ["PG_DATA_DIR"]
 PG_PORT = os.environ["PGPORT"]
@@ -91,6 +96,60 @@ def is_503_in_the_error_shape(status, headers, text) -> bool:
         and [error.get("code") for error in body.get("errors", [])] == ["service_unavailable"]
         and not any(leak in text for leak in LEAKS)
     )
+
+
+class Stream:
+    """An SSE stream on the stream server, read in a thread: event ids, events and comment lines."""
+
+    def __init__(self, topic: str):
+        self.topic = topic
+        self.conn = http.client.HTTPConnection("127.0.0.1", STREAM_PORT, timeout=60)
+        self.conn.request("GET", f"/api/v1/events/stream?topics={topic}", headers={"Accept": "text/event-stream"})
+        self.response = self.conn.getresponse()
+        self.status = self.response.status
+        self.events: list[dict] = []
+        self.comments = 0
+        self.closed = threading.Event()
+        if self.status == 200:
+            threading.Thread(target=self._read, daemon=True).start()
+        else:
+            self.closed.set()
+
+    def _read(self) -> None:
+        data = None
+        try:
+            while line := self.response.readline():
+                line = line.decode().rstrip("\n")
+                if line.startswith(":"):
+                    self.comments += 1
+                elif line.startswith("data: "):
+                    data = json.loads(line[6:])
+                elif line == "" and data is not None:
+                    self.events.append(data)
+                    data = None
+        except (OSError, ValueError, AttributeError):
+            pass
+        finally:
+            self.closed.set()
+
+    def wait_for(self, slot_id: int, booked: int, seconds: float) -> bool:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline and not self.closed.is_set():
+            if any(e["data"].get("slot_id") == slot_id and e["data"].get("booked") == booked for e in self.events):
+                return True
+            time.sleep(0.05)
+        return False
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def stream_alive() -> bool:
+    try:
+        os.kill(STREAM_PID, 0)
+    except OSError:
+        return False
+    return True
 
 
 def setup() -> dict:
@@ -210,6 +269,55 @@ def crash_mid_burst(state: dict) -> None:
     print(f"      appointments kept: {rows} (201 answers: {statuses[201]})")
 
 
+def book_on(state: dict, slot_id: int, patient: int) -> int:
+    return call("POST", "/api/v1/appointments", {"slot_id": slot_id}, state["tokens"][patient])[0]
+
+
+def stream_before_outage(state: dict) -> "Stream | None":
+    """An SSE stream on the hospital's slot topic, shown to work: a booking's event reaches it."""
+    if not STREAM_PORT:
+        return None
+    stream = Stream(f"hospital.{state['hospital']}.slots")
+    check(stream.status == 200, f"SSE stream opened on the stream server: {stream.status}")
+    slot = state["slots"][-1]
+    check(book_on(state, slot, -1) == 201, "a booking before the outage")
+    check(stream.wait_for(slot, 1, 15), "the stream received that booking's slot event")
+    return stream
+
+
+def stream_during_outage(stream: "Stream | None") -> None:
+    if stream is None:
+        return
+    comments = stream.comments
+    time.sleep(5)  # the stream server sends a comment line every EVENTS_HEARTBEAT_SECONDS (2 here)
+    check(not stream.closed.is_set(), "the open SSE stream stays open while PostgreSQL is down")
+    check(stream.comments > comments, f"its heartbeats keep coming ({stream.comments - comments} in 5 s)")
+    check(stream_alive(), "the stream server is still running")
+    fresh = Stream(stream.topic)
+    answer = fresh.response.read().decode() if fresh.status != 200 else ""
+    headers = {name.title(): value for name, value in fresh.response.getheaders()}  # uvicorn sends lower case
+    check(
+        fresh.status == 200 or is_503_in_the_error_shape(fresh.status, headers, answer),
+        f"a stream opened during the outage: 200, or 503 with Retry-After in the error shape ({fresh.status} {answer})",
+    )
+    fresh.close()
+
+
+def stream_after_outage(state: dict, stream: "Stream | None") -> None:
+    if stream is None:
+        return
+    slot = state["slots"][-1]
+    check(book_on(state, slot, -2) == 201, "a booking after PostgreSQL is back")
+    check(stream.wait_for(slot, 2, 20), "the stream opened before the outage received the new booking's event")
+    ids = [event["id"] for event in stream.events]
+    check(ids == sorted(set(ids)), f"its event ids are strictly increasing, no duplicate: {ids}")
+    fresh = Stream(f"hospital.{state['hospital']}.slots")
+    check(fresh.status == 200, f"a new SSE stream opens after the outage: {fresh.status}")
+    fresh.close()
+    stream.close()
+    check(stream_alive(), "the same stream server process served throughout")
+
+
 def main() -> None:
     state = setup()
     before = workers()
@@ -218,16 +326,19 @@ def main() -> None:
     check(call("GET", "/health")[0] == 200, "/health")
     check(call("GET", "/health/ready")[0] == 200, "/health/ready")
     check(call("GET", "/auth/profile", token=state["tokens"][0])[0] == 200, "signed-in API call")
+    stream = stream_before_outage(state)
 
     print("== PostgreSQL stopped (pg_ctl stop -m fast)")
     pg_stop("fast")
     outage_checks(state)
+    stream_during_outage(stream)
 
     print("== PostgreSQL started again on the same port (synchronous_commit on, as in production)")
     # bin/with-postgres turns synchronous_commit off for speed; with it on, an acknowledged commit
     # survives the crash below, so every 201 can be checked.
     pg_start("-c", "synchronous_commit=on")
     recovery_checks(state, before)
+    stream_after_outage(state, stream)
 
     print("== PostgreSQL crashes (pg_ctl stop -m immediate) during a burst of bookings")
     crash_mid_burst(state)
