@@ -186,6 +186,7 @@ def rebuild(using=connection) -> None:
         cursor.execute(f"DELETE FROM {BASE}")
         for counted in COUNTED:
             cursor.execute(_recount_sql(counted))
+        cursor.execute(f"ANALYZE {BASE}")  # fresh statistics: the read's plan depends on the rows' spread
 
 
 FOLD_SQL = f"""
