@@ -2,9 +2,9 @@
 
 The ORM spends more time building that GROUP BY than the database spends answering it, on the hottest
 read there is (availability, the detail's `bed_summary`, every bed change's feed event). The rule is
-the one of `selectors._bed_counts` (`shown_status`: a reservation whose `until` has passed shows as
-available; `next lapse`: the earliest `reserved_until` still ahead) and a test holds the two to the same
-answers on random data. Portable SQL: PostgreSQL and SQLite (`make run`).
+`hospitals.models.shown_status` (a reservation whose `until` has passed shows as available); `next
+lapse` is the earliest `reserved_until` still ahead. hospitals/tests/test_fast_reads.py holds the
+answers to a row-by-row reference on random data. Portable SQL: PostgreSQL and SQLite (`make run`).
 """
 
 from datetime import UTC, datetime

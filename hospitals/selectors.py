@@ -1,12 +1,12 @@
 """Reads with rules: bed counts (one aggregate query) and what each caller may see."""
 
 from django.conf import settings
-from django.db.models import Count, Exists, Min, OuterRef, Prefetch, Q
+from django.db.models import Exists, Min, OuterRef, Prefetch
 from django.utils import timezone
 
 from hms.api import readcache
 from hospitals.bed_counts import hospital_bed_counts
-from hospitals.models import Admission, Bed, BedStatus, BedType, WardType, free_beds, shown_status
+from hospitals.models import Admission, Bed, BedStatus, BedType, WardType, free_beds
 from hospitals.topics import beds_topic, hospital_topic
 
 _STATUSES = tuple(BedStatus.values)
@@ -14,22 +14,6 @@ _WARD_TYPES = tuple(WardType.values)
 _BED_TYPES = tuple(BedType.values)
 # by_bed_type's counters: `free` is the shown status `available`; cleaning beds count in `total` only.
 BED_TYPE_COUNTS = {"free": BedStatus.AVAILABLE, **{s: s for s in ("occupied", "reserved", "maintenance")}}
-
-
-def _bed_counts(beds, now, prefix: str = "") -> list:
-    """(ward_type, bed_type, shown status, count, next lapse) rows: one GROUP BY over the beds.
-
-    `next lapse`: the earliest `reserved_until` still ahead in the group (when cached counts go stale).
-    """
-    return list(
-        beds.annotate(shown=shown_status(now, prefix))
-        .values_list(f"{prefix}ward__ward_type", f"{prefix}bed_type", "shown")
-        .annotate(
-            count=Count(f"{prefix}id"),
-            next_lapse=Min(f"{prefix}reserved_until", filter=Q(**{f"{prefix}reserved_until__gt": now})),
-        )
-        .order_by()
-    )
 
 
 def _visible_bed_counts(hospital_id: int, active_only: bool) -> list | None:
