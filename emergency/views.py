@@ -21,6 +21,7 @@ from emergency.throttling import EmergencyReportThrottle
 from hms.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, IDEMPOTENCY_RESPONSES, idempotent
 from hms.api.roles import STAFF_ROLES, Role
 from hms.api.scoping import ScopedQuerysetMixin
+from hms.api.steps import StepMixin
 from hms.api.viewsets import CreateListRetrieveViewSet
 
 STAFF_OF_HOSPITAL = dict.fromkeys(STAFF_ROLES, "hospital_id")
@@ -46,6 +47,7 @@ def _emergencies():
 @extend_schema(tags=["ambulances"])
 class AmbulanceViewSet(
     ScopedQuerysetMixin,
+    StepMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -64,6 +66,7 @@ class AmbulanceViewSet(
     search_fields = ["vehicle_number"]
     ordering_fields = ["id", "vehicle_number", "status", "location_updated_at"]
     ordering = ["id"]
+    step_object = "ambulance"
 
     def get_queryset(self):
         if self.action == "list":
@@ -108,11 +111,7 @@ class AmbulanceViewSet(
     )
     @action(detail=True, methods=["post"])
     def location(self, request, pk=None):
-        ambulance = self.get_object()
-        data = serializers.AmbulanceLocationIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        ambulance = ambulances.ambulance_location_update(by=request.user, ambulance=ambulance, **data.validated_data)
-        return self._out(ambulance)
+        return self.step(ambulances.ambulance_location_update, serializers.AmbulanceLocationIn)
 
     @extend_schema(
         summary="Position history, newest first",
@@ -136,13 +135,7 @@ class AmbulanceViewSet(
     )
     @action(detail=True, methods=["post"])
     def status(self, request, pk=None):
-        ambulance = self.get_object()
-        data = serializers.AmbulanceStatusIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        ambulance = ambulances.ambulance_status_set(
-            by=request.user, ambulance=ambulance, status=data.validated_data["status"]
-        )
-        return self._out(ambulance)
+        return self.step(ambulances.ambulance_status_set, serializers.AmbulanceStatusIn)
 
 
 @extend_schema_view(
@@ -153,6 +146,7 @@ class AmbulanceViewSet(
 class EmergencyViewSet(
     ExportMixin,
     ScopedQuerysetMixin,
+    StepMixin,
     CreateListRetrieveViewSet,
 ):
     """Emergencies: reported by anyone; seen by the reporter, the assigned hospital's staff, the
@@ -170,6 +164,7 @@ class EmergencyViewSet(
     ordering = ["-created_at", "-id"]
     export_name = "emergencies"
     export_window = (("from", "created_after"), ("to", "created_before"))
+    step_object = "emergency"
 
     def get_queryset(self):
         return self.scope_queryset(_emergencies())
@@ -230,13 +225,7 @@ class EmergencyViewSet(
     )
     @action(detail=True, methods=["post"], url_path="dispatch", url_name="dispatch")
     def dispatch_ambulance(self, request, pk=None):
-        emergency = self.get_object()
-        data = serializers.EmergencyDispatchIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        emergency = services.emergency_dispatch(
-            by=request.user, emergency=emergency, ambulance_id=data.validated_data.get("ambulance_id")
-        )
-        return self._out(emergency)
+        return self.step(services.emergency_dispatch, serializers.EmergencyDispatchIn)
 
     @extend_schema(
         summary="Move the emergency one step forward, or cancel it",
@@ -251,16 +240,7 @@ class EmergencyViewSet(
     )
     @action(detail=True, methods=["post"])
     def status(self, request, pk=None):
-        emergency = self.get_object()
-        data = serializers.EmergencyStatusIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        emergency = services.emergency_status_change(
-            by=request.user,
-            emergency=emergency,
-            status=data.validated_data["status"],
-            note=data.validated_data["note"],
-        )
-        return self._out(emergency)
+        return self.step(services.emergency_status_change, serializers.EmergencyStatusIn)
 
     @extend_schema(
         summary="Hand the emergency to another active hospital (admin, the current hospital's admin)",
@@ -270,8 +250,4 @@ class EmergencyViewSet(
     )
     @action(detail=True, methods=["post"])
     def forward(self, request, pk=None):
-        emergency = self.get_object()
-        data = serializers.EmergencyForwardIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        emergency = services.emergency_forward(by=request.user, emergency=emergency, **data.validated_data)
-        return self._out(emergency)
+        return self.step(services.emergency_forward, serializers.EmergencyForwardIn)

@@ -10,6 +10,7 @@ from hms.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, IDEMPOTENCY_RESPONSES
 from hms.api.permissions import has_role
 from hms.api.roles import STAFF_ROLES, Role
 from hms.api.scoping import ScopedQuerysetMixin
+from hms.api.steps import StepMixin
 from hms.api.viewsets import CreateListRetrieveViewSet
 from transfers import serializers, services
 from transfers.filters import ReferralFilter
@@ -21,6 +22,8 @@ ActsOnReferrals = has_role(Role.ADMIN, Role.HOSPITAL_ADMIN, Role.DOCTOR)
 NOT_FOUND = OpenApiResponse(description="No such referral, or not visible to the caller.")
 FORBIDDEN = OpenApiResponse(description="The caller's role or hospital may not take this step.")
 CONFLICT = OpenApiResponse(description="The step is not legal now (see the codes in the description).")
+# Every step (accept, reject, dispatch, complete, cancel) answers the referral, or one of these refusals.
+STEP_RESPONSES = {200: serializers.ReferralOut, 403: FORBIDDEN, 404: NOT_FOUND, 409: CONFLICT}
 
 
 def _referrals():
@@ -38,6 +41,7 @@ class ReferralViewSet(
     ExportMixin,
     ClinicalReadAuditMixin,
     ScopedQuerysetMixin,
+    StepMixin,
     CreateListRetrieveViewSet,
 ):
     """Inter-hospital referrals: requested by the origin, accepted (with a bed reserved) or rejected by the
@@ -57,6 +61,7 @@ class ReferralViewSet(
     audit_object_type = "referral"
     export_name = "referrals"
     export_window = (("from",), ("to",))
+    step_object = "referral"
 
     def get_queryset(self):
         return self.scope_queryset(_referrals())
@@ -99,31 +104,21 @@ class ReferralViewSet(
             "Any other status: 409 `illegal_transition`."
         ),
         request=serializers.AcceptIn,
-        responses={200: serializers.ReferralOut, 403: FORBIDDEN, 404: NOT_FOUND, 409: CONFLICT},
+        responses=STEP_RESPONSES,
     )
     @action(detail=True, methods=["post"])
     def accept(self, request, pk=None):
-        referral = self.get_object()
-        data = serializers.AcceptIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        referral = services.referral_accept(
-            by=request.user, referral=referral, bed_id=data.validated_data.get("bed_id")
-        )
-        return self._out(referral)
+        return self.step(services.referral_accept, serializers.AcceptIn)
 
     @extend_schema(
         summary="Decline a requested referral (the destination's hospital admin, admin)",
         description="requested -> rejected; any other status: 409 `illegal_transition`.",
         request=serializers.ReasonIn,
-        responses={200: serializers.ReferralOut, 403: FORBIDDEN, 404: NOT_FOUND, 409: CONFLICT},
+        responses=STEP_RESPONSES,
     )
     @action(detail=True, methods=["post"])
     def reject(self, request, pk=None):
-        referral = self.get_object()
-        data = serializers.ReasonIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        referral = services.referral_reject(by=request.user, referral=referral, reason=data.validated_data["reason"])
-        return self._out(referral)
+        return self.step(services.referral_reject, serializers.ReasonIn)
 
     @extend_schema(
         summary="Send an ambulance (either hospital's admin or doctors, admin)",
@@ -135,17 +130,11 @@ class ReferralViewSet(
             "or cancelled. Any other status: 409 `illegal_transition`."
         ),
         request=serializers.DispatchIn,
-        responses={200: serializers.ReferralOut, 403: FORBIDDEN, 404: NOT_FOUND, 409: CONFLICT},
+        responses=STEP_RESPONSES,
     )
     @action(detail=True, methods=["post"], url_path="dispatch", url_name="dispatch")
     def dispatch_ambulance(self, request, pk=None):
-        referral = self.get_object()
-        data = serializers.DispatchIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        referral = services.referral_dispatch(
-            by=request.user, referral=referral, ambulance_id=data.validated_data.get("ambulance_id")
-        )
-        return self._out(referral)
+        return self.step(services.referral_dispatch, serializers.DispatchIn)
 
     @extend_schema(
         summary="Admit the patient at the destination (the destination's hospital admin or doctors, admin)",
@@ -157,12 +146,11 @@ class ReferralViewSet(
             "409 `illegal_transition`."
         ),
         request=None,
-        responses={200: serializers.ReferralOut, 403: FORBIDDEN, 404: NOT_FOUND, 409: CONFLICT},
+        responses=STEP_RESPONSES,
     )
     @action(detail=True, methods=["post"])
     def complete(self, request, pk=None):
-        referral = services.referral_complete(by=request.user, referral=self.get_object())
-        return self._out(referral)
+        return self.step(services.referral_complete)
 
     @extend_schema(
         summary="Cancel an open referral (either hospital's admin or doctors, admin)",
@@ -171,12 +159,8 @@ class ReferralViewSet(
             "ambulance freed. A rejected, completed or cancelled referral: 409 `illegal_transition`."
         ),
         request=serializers.ReasonIn,
-        responses={200: serializers.ReferralOut, 403: FORBIDDEN, 404: NOT_FOUND, 409: CONFLICT},
+        responses=STEP_RESPONSES,
     )
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
-        referral = self.get_object()
-        data = serializers.ReasonIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        referral = services.referral_cancel(by=request.user, referral=referral, reason=data.validated_data["reason"])
-        return self._out(referral)
+        return self.step(services.referral_cancel, serializers.ReasonIn)
