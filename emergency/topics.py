@@ -3,7 +3,7 @@
 from types import SimpleNamespace
 
 from emergency.models import Ambulance, AmbulanceLocation, Emergency, EmergencyEvent
-from feed.emit import emit_many
+from feed.emit import emit_many, snapshot
 from feed.topics import register
 from hms.api.readcache import model_topics
 from hospitals.access import is_staff_of
@@ -25,10 +25,7 @@ def _location(ambulance) -> dict | None:
 
 def emergency_state(emergency: Emergency) -> dict:
     return {
-        "emergency_id": emergency.pk,
-        "status": emergency.status,
-        "hospital_id": emergency.hospital_id,
-        "ambulance_id": emergency.ambulance_id,
+        **snapshot(emergency, "emergency_id", ("status", "hospital_id", "ambulance_id")),
         "ambulance_location": _location(emergency.ambulance),
     }
 

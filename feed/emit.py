@@ -16,6 +16,12 @@ def emit(topic: str, type: str, data: dict) -> None:
     emit_many([(topic, type, data)])
 
 
+def snapshot(row, id_key: str, fields: tuple[str, ...]) -> dict:
+    """What an event carries about a row: its id under `id_key`, then each of `fields` as the row holds it
+    (the services declare which fields their topics show)."""
+    return {id_key: row.pk, **{name: getattr(row, name) for name in fields}}
+
+
 def emit_many(events: list[tuple[str, str, dict]]) -> None:
     """Several events of one change, in one INSERT, in the order given."""
     if events:

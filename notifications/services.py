@@ -8,7 +8,7 @@ from django.template.loader import select_template
 from django.utils import timezone
 
 from accounts.models import User
-from feed.emit import emit_many
+from feed.emit import emit_many, snapshot
 from feed.topics import user_topic
 from notifications.models import Category, Channel, Delivery, Notification, Preference
 
@@ -106,12 +106,7 @@ def _deliveries(notification: Notification, user: User | None, preferences: dict
 
 
 def notification_state(notification: Notification) -> dict:
-    return {
-        "notification_id": notification.pk,
-        "category": notification.category,
-        "event": notification.event,
-        "title": notification.title,
-    }
+    return snapshot(notification, "notification_id", ("category", "event", "title"))
 
 
 def _table(model) -> str:

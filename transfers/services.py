@@ -14,7 +14,7 @@ from accounts.activity import Action, record
 from accounts.models import User
 from emergency.ambulances import ambulance_free, ambulance_take
 from emergency.models import Ambulance
-from feed.emit import emit
+from feed.emit import emit, snapshot
 from feed.topics import user_topic
 from hms.api.exceptions import Conflict
 from hms.api.permissions import role_of
@@ -30,14 +30,9 @@ Status = Referral.Status
 
 def referral_state(referral: Referral) -> dict:
     """What the patient's `user.{id}` topic carries after each step."""
-    return {
-        "referral_id": referral.pk,
-        "status": referral.status,
-        "from_hospital_id": referral.from_hospital_id,
-        "to_hospital_id": referral.to_hospital_id,
-        "reserved_bed_id": referral.reserved_bed_id,
-        "ambulance_id": referral.ambulance_id,
-    }
+    return snapshot(
+        referral, "referral_id", ("status", "from_hospital_id", "to_hospital_id", "reserved_bed_id", "ambulance_id")
+    )
 
 
 def _step_recorded(*, referral: Referral, by: User, note: str = "", action: str = Action.ACTION, **detail) -> None:
