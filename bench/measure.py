@@ -80,13 +80,7 @@ function response(status, headers, body)
   else other = other + 1 end
 end
 
-function done(summary, latency, requests)
-  local c, k, o = 0, 0, 0
-  for _, thread in ipairs(threads) do
-    c, k, o = c + thread:get("created"), k + thread:get("conflicts"), o + thread:get("other")
-  end
-  io.write(string.format("STATUS 201=%d 409=%d other=%d\\n", c, k, o))
-end
+{lua_done({"201": "created", "409": "conflicts", "other": "other"}, codes=False)}
 """
     )
     return script
@@ -125,6 +119,24 @@ end
 function init(args)
   math.randomseed(os.time())
 {assignments}
+end"""
+
+
+def lua_done(counters: dict[str, str], codes: bool = True) -> str:
+    """The done() every write mix ends with: each of `counters` (label: the threads' Lua variable) summed
+    over the threads and written as `STATUS label=n ...` (read back by wrk() above), then the refusal
+    codes (unless `codes` is false)."""
+    totals = ", ".join(f"n{index}" for index in range(len(counters)))
+    zeros = ", ".join("0" for _ in counters)
+    sums = ", ".join(f'n{index} + thread:get("{name}")' for index, name in enumerate(counters.values()))
+    labels = " ".join(f"{label}=%d" for label in counters)
+    codes_line = "\n  io.write(codes_line(threads))" if codes else ""
+    return f"""function done(summary, latency, requests)
+  local {totals} = {zeros}
+  for _, thread in ipairs(threads) do
+    {totals} = {sums}
+  end
+  io.write(string.format("STATUS {labels}\\n", {totals})){codes_line}
 end"""
 
 
@@ -179,15 +191,7 @@ function response(status, headers, body)
   else other = other + 1; tally(status, body) end
 end
 
-function done(summary, latency, requests)
-  local h, b, k, o = 0, 0, 0, 0
-  for _, thread in ipairs(threads) do
-    h, b = h + thread:get("holds"), b + thread:get("pairs_booked")
-    k, o = k + thread:get("conflicts"), o + thread:get("other")
-  end
-  io.write(string.format("STATUS holds=%d booked=%d 409=%d other=%d\\n", h, b, k, o))
-  io.write(codes_line(threads))
-end
+{lua_done({"holds": "holds", "booked": "pairs_booked", "409": "conflicts", "other": "other"})}
 """
     )
     return script
@@ -220,14 +224,7 @@ function response(status, headers, body)
   else other = other + 1; tally(status, body) end
 end
 
-function done(summary, latency, requests)
-  local c, e, o = 0, 0, 0
-  for _, thread in ipairs(threads) do
-    c, e, o = c + thread:get("called"), e + thread:get("empty"), o + thread:get("other")
-  end
-  io.write(string.format("STATUS 200=%d 409=%d other=%d\\n", c, e, o))
-  io.write(codes_line(threads))
-end
+{lua_done({"200": "called", "409": "empty", "other": "other"})}
 """
     )
     return script
