@@ -5,6 +5,7 @@ is paused (pg_wal_replay_pause) can answer, or cannot."""
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -33,9 +34,9 @@ def check(condition: bool, what: str) -> None:
         failures.append(what)
 
 
-def sql(url: str, query: str):
+def sql(url: str, query: str, params=None):
     with psycopg.connect(url, autocommit=True, connect_timeout=5) as connection:
-        return connection.execute(query).fetchone()[0]
+        return connection.execute(query, params).fetchone()[0]
 
 
 def standby_hospital_scans() -> int:
@@ -46,12 +47,23 @@ def standby_hospital_scans() -> int:
     )
 
 
-def wait_for(predicate, seconds: float) -> bool:
+def alter(url: str, statement: str) -> None:
+    """ALTER SYSTEM on a server, then reload its configuration."""
+    with psycopg.connect(url, autocommit=True, connect_timeout=5) as connection:
+        connection.execute(statement)
+        connection.execute("SELECT pg_reload_conf()")
+
+
+def literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def wait_for(predicate, seconds: float, step: float = 0.25) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if predicate():
             return True
-        time.sleep(0.25)
+        time.sleep(step)
     return predicate()
 
 
@@ -90,33 +102,77 @@ shown = replica_status(admin)
 check(shown["reachable"] and shown["in_use"] and 0 <= shown["lag_seconds"] <= MAX_LAG, f"replica status {shown}")
 
 print("== read-your-writes: the standby's replay paused, the writer sees its write, others the old row")
-sql(PRIMARY, "SELECT txid_current()")  # a fresh commit, so the lag is measured from now
+# While replay is paused the standby's lag is measured from the last commit it replayed: this one.
+committed_at = time.monotonic()
+sql(PRIMARY, "SELECT txid_current()")
 target = sql(PRIMARY, "SELECT pg_current_wal_lsn()::text")
 check(
-    wait_for(lambda: sql(STANDBY, f"SELECT pg_last_wal_replay_lsn() >= '{target}'::pg_lsn"), 10),
-    "the standby replayed the primary",
+    wait_for(lambda: sql(STANDBY, f"SELECT pg_last_wal_replay_lsn() >= '{target}'::pg_lsn"), 10, step=0.05),
+    "the standby replayed the primary up to its last commit",
 )
 sql(STANDBY, "SELECT pg_wal_replay_pause()")
-paused_at = time.monotonic()
+print(f"   replay pause state once requested: {sql(STANDBY, 'SELECT pg_get_wal_replay_pause_state()')}")
+# pg_wal_replay_pause() only requests the pause: the startup process stops before the next WAL record
+# it reads, and pg_get_wal_replay_pause_state() says 'pause requested' until then. A record that
+# commits nothing (a logical message) gives it one to stop at; the writer's commit comes after it.
+sql(PRIMARY, "SELECT pg_logical_emit_message(false, 'replica-check', 'pause')")
+check(
+    wait_for(lambda: sql(STANDBY, "SELECT pg_get_wal_replay_pause_state()") == "paused", 10, step=0.05),
+    "the standby's replay is paused",
+)
 old_name = name_of(hospital_id)
 new_name = f"Replica check {uuid.uuid4().hex[:8]}"
 status, body = call("PATCH", f"/api/v1/hospitals/{hospital_id}", {"name": new_name}, admin)
 check(status == 200, f"the admin renames the hospital ({status})")
 check(name_of(hospital_id, admin) == new_name, "the writer reads its write at once (from the primary)")
 stale = name_of(hospital_id)
-if time.monotonic() - paused_at < MAX_LAG - 1:
-    check(stale == old_name, "an anonymous reader within the lag bound gets the standby's (old) row")
+elapsed = time.monotonic() - committed_at
+if elapsed < MAX_LAG - 1:
+    check(
+        stale == old_name,
+        f"an anonymous reader within the lag bound gets the standby's (old) row ({elapsed:.1f} s after the "
+        f"last replayed commit; status {replica_status(admin)})",
+    )
 else:
-    print("   skip the machine was too slow to read within the lag bound")
+    print(f"   skip the machine was too slow to read within the lag bound ({elapsed:.1f} s)")
 
 print(f"== a standby lagging more than {MAX_LAG:g} s is skipped")
-time.sleep(max(0.0, MAX_LAG + 1.5 - (time.monotonic() - paused_at)))
+time.sleep(max(0.0, MAX_LAG + 1.5 - (time.monotonic() - committed_at)))
 check(name_of(hospital_id) == new_name, "an anonymous reader gets the primary's row")
 shown = replica_status(admin)
 check(shown["lag_seconds"] is not None and shown["lag_seconds"] > MAX_LAG and not shown["in_use"], f"status {shown}")
 sql(STANDBY, "SELECT pg_wal_replay_resume()")
 check(wait_for(lambda: replica_status(admin)["in_use"], 15), "replay resumed: the standby is used again")
 check(name_of(hospital_id) == new_name, "the standby has the write")
+
+print("== the standby cut off from the primary (a wrong port): not used, its lag unknown")
+# Having replayed all it received, such a standby reads a lag of 0 from its LSNs; its WAL receiver
+# (pg_stat_wal_receiver) tells the link is lost.
+conninfo = sql(STANDBY, "SHOW primary_conninfo")
+with socket.socket() as probe:
+    probe.bind(("127.0.0.1", 0))
+    closed_port = probe.getsockname()[1]
+alter(STANDBY, f"ALTER SYSTEM SET primary_conninfo = 'host=127.0.0.1 port={closed_port} user=postgres'")
+check(
+    wait_for(lambda: sql(STANDBY, "SELECT count(*) FROM pg_stat_wal_receiver WHERE status = 'streaming'") == 0, 20),
+    "the standby's WAL receiver stopped streaming",
+)
+wait_for(lambda: not replica_status(admin)["in_use"], 10)
+shown = replica_status(admin)
+check(shown["lag_seconds"] is None and shown["reachable"] and not shown["in_use"], f"status {shown}")
+cut_off_name = f"Replica check {uuid.uuid4().hex[:8]}"
+status, body = call("PATCH", f"/api/v1/hospitals/{hospital_id}", {"name": cut_off_name}, admin)
+check(status == 200, f"the admin renames the hospital again ({status})")
+time.sleep(1.5)  # every worker's probe (cached for a second) has seen the lost link
+check(
+    sql(STANDBY, "SELECT name FROM hospitals_hospital WHERE id = %s", [hospital_id]) == new_name,
+    "the cut-off standby does not have the new write",
+)
+names = {name_of(hospital_id) for _ in range(6)}
+check(names == {cut_off_name}, f"anonymous readers get the primary's row ({sorted(names)})")
+alter(STANDBY, f"ALTER SYSTEM SET primary_conninfo = {literal(conninfo)}")
+check(wait_for(lambda: replica_status(admin)["in_use"], 30), "the link restored: the standby is used again")
+check(name_of(hospital_id) == cut_off_name, "the standby has the write made while it was cut off")
 
 print("== the standby stopped: reads still answer 200 (from the primary)")
 subprocess.run(["bash", "-c", os.environ["STOP_STANDBY"]], check=True, stdout=subprocess.DEVNULL)
