@@ -33,12 +33,12 @@ def stock_summary(**kwargs):
 
 def stock_state(user, bank_id: int) -> dict:
     """The shape of GET /blood-banks/{id}/stock."""
-    return stock_summary(bank_id=bank_id, banks=lambda: _banks_shown(user)) or {"blood_bank_id": bank_id, "items": []}
+    return stock_summary(bank_id=bank_id, active_only=not is_admin(user)) or {"blood_bank_id": bank_id, "items": []}
 
 
 def stock_changed(*, bank_id: int) -> None:
     """Call inside the transaction that changed the bank's lots (received, allocated, expired, ...)."""
-    emit(stock_topic(bank_id), "stock.changed", stock_summary(bank_id=bank_id, banks=BloodBank.objects.all))
+    emit(stock_topic(bank_id), "stock.changed", stock_summary(bank_id=bank_id, active_only=False))
 
 
 def register_topics() -> None:
@@ -56,7 +56,7 @@ def request_changed(blood_request, *, stock_moved: bool = False) -> None:
     stock when units were allocated or given back."""
     events = []
     if stock_moved:
-        summary = stock_summary(bank_id=blood_request.blood_bank_id, banks=BloodBank.objects.all)
+        summary = stock_summary(bank_id=blood_request.blood_bank_id, active_only=False)
         events.append((stock_topic(blood_request.blood_bank_id), "stock.changed", summary))
     data = {
         "blood_request_id": blood_request.pk,

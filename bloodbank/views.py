@@ -89,8 +89,14 @@ class BloodBankViewSet(
                 bank_id = int(pk)
             except ValueError:
                 raise NotFound from None
+            if not 0 < bank_id < 2**63:  # no row has it (and no 64-bit overflow in a driver)
+                raise NotFound
+            # This viewset's scope (active banks; every bank for administrators), checked by the
+            # summary's own query.
             summary = selectors.stock_summary(
-                bank_id=bank_id, banks=self.get_queryset, cache_scope=visibility_scope(request.user)
+                bank_id=bank_id,
+                active_only=not sees_deactivated(request.user),
+                cache_scope=visibility_scope(request.user),
             )
             if summary is None:
                 raise NotFound
