@@ -308,6 +308,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_standardized_errors.openapi_hooks.postprocess_schema_enums",
         "hms.api.schema.mark_seed_aliases_deprecated",
+        "hms.api.schema_links.add_links",
     ],
 }
 
