@@ -289,3 +289,18 @@ def test_seed_demo_at_scale_leaves_folded_exact_counters():
     call_command("seed_demo", "--scale", "0.001", stdout=StringIO())
     assert not CounterDelta.objects.exists() and CounterBase.objects.exists()
     assert_exact()
+
+
+@pytest.mark.django_db
+def test_a_management_command_is_counted_and_expired_lots_leave_no_rows_behind():
+    with time_machine.travel(NOW, tick=False):
+        world = build_world()
+        StockLotFactory(blood_bank=world["banks"][0], blood_group="A+", units=2)
+    with time_machine.travel(NOW + dt.timedelta(days=60), tick=False):
+        assert selectors.counted_admin_dashboard()["usable_blood_units_by_group"]["O+"] == 0
+        call_command("expire_blood_stock", stdout=StringIO())
+        assert not StockLot.objects.filter(status=StockLot.Status.AVAILABLE).exists()
+        assert_exact()
+        figures.fold()
+        assert not CounterBase.objects.filter(metric="blood").exists()
+        assert_exact()
