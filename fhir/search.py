@@ -12,6 +12,7 @@ from rest_framework.exceptions import NotAuthenticated, NotFound, ValidationErro
 
 from accounts.activity import Action, record
 
+from .compiled import CompiledRows
 from .params import count_value, date_condition, integer_ids, offset_value, prefixed_ids
 from .types import Context, ResourceType
 
@@ -94,13 +95,14 @@ def search(rtype: ResourceType, request) -> dict:
 
     total, rows, skip, room = 0, [], offset, count
     for part, queryset in zip(rtype.parts, querysets, strict=True):
+        page_of, count_of = _fetchers(part, queryset, ctx, [name for name in includes if name in rtype.includes])
         if room > 0 and skip == 0:
             # A first page with room to spare holds all the part's rows: its length is the count.
-            page = list(part.page(queryset, ctx)[:room])
-            part_total = len(page) if len(page) < room else queryset.count()
+            page = page_of(0, room)
+            part_total = len(page) if len(page) < room else count_of()
         else:
-            part_total = queryset.count()
-            page = list(part.page(queryset, ctx)[skip : skip + room]) if room > 0 and skip < part_total else []
+            part_total = count_of()
+            page = page_of(skip, room) if room > 0 and skip < part_total else []
             skip = max(skip - part_total, 0)
         rows.extend((part, row) for row in page)
         room -= len(page)
@@ -109,7 +111,7 @@ def search(rtype: ResourceType, request) -> dict:
     base = base_url(request)
     entries = [
         {
-            "fullUrl": f"{base}/{rtype.name}/{part.resource_id(row.pk)}",
+            "fullUrl": f"{base}/{rtype.name}/{part.resource_id(part.pk_of(row))}",
             "resource": part.render(row, ctx),
             "search": {"mode": "match"},
         }
@@ -145,6 +147,15 @@ def search(rtype: ResourceType, request) -> dict:
     return bundle
 
 
+def _fetchers(part, queryset, ctx, includes):
+    """(page(offset, limit) -> rows, count() -> int) of one part's matches."""
+    rows = part.rows(queryset, ctx, includes)
+    if part.columns:
+        compiled = CompiledRows(rows)
+        return compiled.page, compiled.count
+    return (lambda offset, limit: list(rows[offset : offset + limit])), queryset.count
+
+
 def _link(base: str, type_name: str, kept: list, count: int, offset: int) -> str:
     query = [*kept, ("_count", str(count))]
     if offset:
@@ -162,7 +173,7 @@ def read(rtype: ResourceType, resource_id: str, request) -> dict:
     row = None
     if found is not None:
         part, pk = found
-        row = part.page(part.queryset(ctx), ctx).filter(pk=pk).first()
+        row = part.rows(part.queryset(ctx).filter(pk=pk), ctx).first()
     audited = found is not None and found[0].audit_type
     if row is None:
         if audited:
@@ -183,7 +194,7 @@ def read(rtype: ResourceType, resource_id: str, request) -> dict:
             action=Action.READ,
             actor=request.user,
             object_type=part.audit_type,
-            object_id=row.pk,
+            object_id=pk,
             patient_id=part.patient_of(row),
             detail={"fhir": f"{rtype.name}/{resource_id}"},
         )

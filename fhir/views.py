@@ -14,7 +14,7 @@ from .cache import kept_search
 from .capability import capability_statement
 from .http import FhirView
 from .search import base_url, prefers_strict, read, search
-from .types import TYPES
+from .types import TYPES, appointment_row
 
 # The Idempotency-Key scope of FHIR bookings (a FHIR body is not a REST body: keys are not shared).
 BOOKING_ROUTE = "fhir-appointment-book"
@@ -69,8 +69,7 @@ class TypeView(FhirView):
         if not permission.has_permission(request, view):
             self.permission_denied(request, message=permission.message)
         appointment = booking.book(by=request.user, body=request.data)
-        appointment = AppointmentViewSet.queryset.get(pk=appointment.pk)
-        return Response(mapping.appointment(appointment), status=status.HTTP_201_CREATED)
+        return Response(mapping.appointment(appointment_row(appointment.pk)), status=status.HTTP_201_CREATED)
 
 
 class InstanceView(FhirView):

@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 from appointments.models import Appointment, Slot, booking_refusal
 from hospitals.models import Hospital
 
-from .common import PARTICIPATION_TYPE, drop_empty, identifier, local, meta, reference
+from .common import PARTICIPATION_TYPE, drop_empty, identifier, meta, reference
 
 # HMS appointment status -> http://hl7.org/fhir/appointmentstatus (R4).
 APPOINTMENT_STATUS_CODES = {
@@ -43,76 +43,102 @@ def schedule(opd) -> dict:
     )
 
 
-def slot_status(slot: Slot, now) -> str:
+def slot_status(row: dict, now) -> str:
     """free: bookable now; busy-unavailable: closed or cancelled, or its OPD, doctor or hospital not
     taking bookings; busy: the rest (full, or already started). `types.slot_status_queries` is the
-    same rule in SQL."""
+    same rule in SQL. `row`: a slot's columns as `types.SLOT_COLUMNS` reads them."""
     if (
-        slot.status != Slot.Status.OPEN
-        or slot.hospital.opd_status == Hospital.OpdStatus.CLOSED
-        or not slot.doctor.is_available
-        or not slot.hospital.is_active
+        row["status"] != Slot.Status.OPEN
+        or row["hospital__opd_status"] == Hospital.OpdStatus.CLOSED
+        or not row["doctor__is_available"]
+        or not row["hospital__is_active"]
     ):
         return SLOT_UNAVAILABLE
-    return SLOT_FREE if booking_refusal(slot, now) is None else SLOT_BUSY
+    return SLOT_FREE if booking_refusal(_SlotView(row), now) is None else SLOT_BUSY
 
 
-def slot(row: Slot, now) -> dict:
-    zone = row.hospital.timezone
+class _SlotView:
+    """A slot's columns as `booking_refusal` reads a slot (`slot.hospital.is_active`, ...)."""
+
+    __slots__ = ("booked", "capacity", "doctor", "held", "hospital", "start", "status")
+
+    def __init__(self, row: dict):
+        self.start, self.status, self.booked = row["start"], row["status"], row["booked"]
+        self.capacity, self.held = row["capacity"], row["held"]
+        self.hospital = _Related(is_active=row["hospital__is_active"], opd_status=row["hospital__opd_status"])
+        self.doctor = _Related(is_available=row["doctor__is_available"])
+
+
+class _Related:
+    def __init__(self, **values):
+        self.__dict__.update(values)
+
+
+def slot(row: dict, now) -> dict:
+    zone = ZoneInfo(row["hospital__timezone"])
+    pk, specialization, capacity = row["id"], row["doctor__specialization"], row["capacity"]
+    available = max(capacity - row["booked"] - row["held"], 0)
     return drop_empty(
         {
             "resourceType": "Slot",
-            "id": str(row.pk),
-            "meta": meta(row.updated_at),
-            "identifier": identifier(f"slot-{row.pk}"),
-            "specialty": [{"text": row.doctor.specialization}] if row.doctor.specialization else [],
-            "schedule": reference("Schedule", row.opd_schedule_id),
+            "id": str(pk),
+            "meta": meta(row["updated_at"]),
+            "identifier": identifier(f"slot-{pk}"),
+            "specialty": [{"text": specialization}] if specialization else [],
+            "schedule": reference("Schedule", row["opd_schedule_id"]),
             "status": slot_status(row, now),
-            "start": local(row.start, zone),
-            "end": local(row.end, zone),
-            "comment": f"{row.available} of {row.capacity} seats available",
+            "start": row["start"].astimezone(zone).isoformat(),
+            "end": row["end"].astimezone(zone).isoformat(),
+            "comment": f"{available} of {capacity} seats available",
         }
     )
 
 
-def appointment(row: Appointment) -> dict:
-    zone = row.hospital.timezone
-    doctor_name = row.doctor.user.fullname if row.doctor.user_id else ""
+_SUBJECT = [{"coding": [{"system": PARTICIPATION_TYPE, "code": "SBJ", "display": "subject"}]}]
+_PERFORMER = [{"coding": [{"system": PARTICIPATION_TYPE, "code": "PPRF", "display": "primary performer"}]}]
+
+
+def _actor(resource_type: str, resource_id, display: str) -> dict:
+    actor = reference(resource_type, resource_id)
+    if display:
+        actor["display"] = display
+    return actor
+
+
+def appointment(row: dict) -> dict:
+    """`row`: an appointment's columns as `types.APPOINTMENT_COLUMNS` reads them."""
+    zone = ZoneInfo(row["hospital__timezone"])
+    pk, cancel_reason = row["id"], row["cancel_reason"]
+    doctor_name = row["doctor__user__fullname"] if row["doctor__user_id"] else ""
     return drop_empty(
         {
             "resourceType": "Appointment",
-            "id": str(row.pk),
-            "meta": meta(row.updated_at),
-            "identifier": identifier(f"appointment-{row.pk}"),
-            "status": APPOINTMENT_STATUS_CODES[row.status],
-            "cancelationReason": {"text": row.cancel_reason} if row.cancel_reason else None,
-            "description": row.reason,
-            "start": local(row.slot.start, zone),
-            "end": local(row.slot.end, zone),
-            "created": row.created_at.astimezone(ZoneInfo(zone)).date().isoformat(),
-            "comment": f"Token {row.token_number}",
-            "slot": [reference("Slot", row.slot_id)] if row.slot.opd_schedule_id else [],
+            "id": str(pk),
+            "meta": meta(row["updated_at"]),
+            "identifier": identifier(f"appointment-{pk}"),
+            "status": APPOINTMENT_STATUS_CODES[row["status"]],
+            "cancelationReason": {"text": cancel_reason} if cancel_reason else None,
+            "description": row["reason"],
+            "start": row["slot__start"].astimezone(zone).isoformat(),
+            "end": row["slot__end"].astimezone(zone).isoformat(),
+            "created": row["created_at"].astimezone(zone).date().isoformat(),
+            "comment": f"Token {row['token_number']}",
+            "slot": [reference("Slot", row["slot_id"])] if row["slot__opd_schedule_id"] else [],
             "participant": [
                 {
-                    "type": [{"coding": [{"system": PARTICIPATION_TYPE, "code": "SBJ", "display": "subject"}]}],
-                    "actor": {**reference("Patient", row.patient_id), "display": row.patient.fullname}
-                    if row.patient.fullname
-                    else reference("Patient", row.patient_id),
+                    "type": _SUBJECT,
+                    "actor": _actor("Patient", row["patient_id"], row["patient__fullname"]),
                     "required": "required",
                     "status": "accepted",
                 },
                 {
-                    "type": [
-                        {"coding": [{"system": PARTICIPATION_TYPE, "code": "PPRF", "display": "primary performer"}]}
-                    ],
-                    "actor": {**reference("Practitioner", row.doctor_id), "display": doctor_name}
-                    if doctor_name
-                    else reference("Practitioner", row.doctor_id),
+                    "type": _PERFORMER,
+                    "actor": _actor("Practitioner", row["doctor_id"], doctor_name),
                     "required": "required",
                     "status": "accepted",
                 },
                 {
-                    "actor": reference("Location", f"hospital-{row.hospital_id}"),
+                    "actor": reference("Location", f"hospital-{row['hospital_id']}"),
                     "required": "required",
                     "status": "accepted",
                 },

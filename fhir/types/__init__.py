@@ -7,7 +7,7 @@ from .base import Context, Filter, Part, ResourceType, SearchParam, scoped
 from .clinical import ENCOUNTER, MEDICATION_REQUEST
 from .people import PATIENT, PRACTITIONER, PRACTITIONER_ROLE
 from .places import LOCATION, ORGANIZATION
-from .scheduling import APPOINTMENT, HMS_APPOINTMENT_STATUS, SCHEDULE, SLOT, slot_status_queries
+from .scheduling import APPOINTMENT, HMS_APPOINTMENT_STATUS, SCHEDULE, SLOT, appointment_row, slot_status_queries
 
 __all__ = [
     "APPOINTMENT",
@@ -22,6 +22,7 @@ __all__ = [
     "SCHEDULE",
     "SLOT",
     "TYPES",
+    "appointment_row",
     "Context",
     "Filter",
     "Part",

@@ -6,9 +6,11 @@ Visibility is the REST API's own: every part's rows come from the REST viewset's
 `user_lookups`, `public_read` and `active_lookups`), so a row the REST API hides is absent here too.
 """
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from django.db import connections
 from django.utils import timezone
 
 from hms.api.permissions import role_of
@@ -17,6 +19,15 @@ from hms.api.scoping import ScopedQuerysetMixin
 from hospitals.models import Hospital
 
 from ..params import date_condition, integer_ids, prefixed_ids, reference_ids
+
+
+@functools.cache
+def _zones_sql() -> str:
+    """The time zones in use, as SQL compiled once (it takes no parameter)."""
+    queryset = Hospital.objects.order_by().values_list("timezone", flat=True).distinct()
+    sql, params = queryset.query.get_compiler(using=queryset.db).as_sql()
+    assert not params
+    return sql
 
 
 def scoped(viewset_class, request, queryset):
@@ -39,13 +50,15 @@ class Context:
         if self._zones is None:
             from django.conf import settings
 
-            found = sorted(set(Hospital.objects.values_list("timezone", flat=True).distinct()))
+            with connections[Hospital.objects.db].cursor() as cursor:
+                cursor.execute(_zones_sql())
+                found = sorted({zone for (zone,) in cursor.fetchall()})
             self._zones = found or [settings.TIME_ZONE]
         return self._zones
 
-    def sees_contact(self, user) -> bool:
+    def sees_contact(self, user_id: int) -> bool:
         """A patient's e-mail: the patient itself and admins only."""
-        return role_of(self.request.user) == Role.ADMIN or self.request.user.pk == user.pk
+        return role_of(self.request.user) == Role.ADMIN or self.request.user.pk == user_id
 
 
 Filter = Callable  # (queryset, values: list[str], ctx: Context) -> queryset
@@ -67,8 +80,28 @@ class Part:
     audit_patient: str = "patient_id"  # a lookup from the row to the patient's id
     # What only the rows shown need (annotations the count must not compute).
     page: Callable = lambda queryset, ctx: queryset  # noqa: E731
+    # The columns `render` reads, when it renders a dict of them (`.values(*columns)`: no model
+    # instances, the search's page and count one compiled query); None: `render` takes model rows.
+    columns: tuple[str, ...] | None = None
+    # The further columns an `_include` reads of the rows ("Appointment:patient" -> the patient's).
+    include_columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def rows(self, queryset, ctx, includes=()):
+        """The page's queryset: what `render` (and the `includes` named) take, in the search's order."""
+        queryset = self.page(queryset, ctx)
+        if not self.columns:
+            return queryset
+        columns = dict.fromkeys(self.columns)
+        for include in includes:
+            columns.update(dict.fromkeys(self.include_columns.get(include, ())))
+        return queryset.values(*columns)
+
+    def pk_of(self, row) -> int:
+        return row["id"] if self.columns else row.pk
 
     def patient_of(self, row) -> int | None:
+        if self.columns:
+            return row[self.audit_patient]
         for name in self.audit_patient.split("__"):
             row = getattr(row, name, None)
         return row

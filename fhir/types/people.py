@@ -37,15 +37,19 @@ def _patients(ctx):
     return queryset.filter(condition & (Q(is_active=True) | Q(pk=request.user.pk)))
 
 
+# The columns `mapping.patient` reads of a user (its `prefix`ed names in another table's row).
+PATIENT_COLUMNS = ("id", "username", "fullname", "phone_num", "email", "is_active", "date_joined")
+
 PATIENT = ResourceType(
     "Patient",
     [
         Part(
             None,
             _patients,
-            lambda row, ctx: mapping.patient(row, contact=ctx.sees_contact(row)),
+            lambda row, ctx: mapping.patient(row, contact=ctx.sees_contact(row["id"])),
             "date_joined",
             zone_field=None,
+            columns=PATIENT_COLUMNS,
         )
     ],
     clinical=True,
@@ -57,6 +61,13 @@ PATIENT = ResourceType(
 
 def _doctors(ctx):
     return scoped(DoctorViewSet, ctx.request, Doctor.objects.select_related("user").order_by("id"))
+
+
+# The columns `mapping.practitioner` and `mapping.practitioner_role` read of a doctor.
+DOCTOR_COLUMNS = (
+    *("id", "hospital_id", "updated_at", "license_number", "qualification", "specialization", "department"),
+    *("is_available", "user__is_active", "user__fullname", "user__username", "user__phone_num", "user__email"),
+)
 
 
 def _name_filter(queryset, values, ctx):
@@ -93,6 +104,7 @@ PRACTITIONER = ResourceType(
             lambda row, ctx: mapping.practitioner(row),
             "updated_at",
             filters={"name": _name_filter, "name:contains": _name_contains, "name:exact": _name_exact},
+            columns=DOCTOR_COLUMNS,
         )
     ],
     params=[
@@ -101,5 +113,5 @@ PRACTITIONER = ResourceType(
 )
 PRACTITIONER_ROLE = ResourceType(
     "PractitionerRole",
-    [Part(None, _doctors, lambda row, ctx: mapping.practitioner_role(row), "updated_at")],
+    [Part(None, _doctors, lambda row, ctx: mapping.practitioner_role(row), "updated_at", columns=DOCTOR_COLUMNS)],
 )

@@ -2,7 +2,7 @@
 
 from django.db.models import Q
 
-from appointments.models import OpdSchedule, Slot
+from appointments.models import Appointment, OpdSchedule, Slot
 from appointments.views import AppointmentViewSet, OpdScheduleViewSet, SlotViewSet
 from hms.api.permissions import role_of
 from hms.api.roles import Role
@@ -11,6 +11,7 @@ from hospitals.models import Hospital
 from .. import mapping
 from ..params import integer_ids, prefixed_ids, reference_ids, tokens
 from .base import Part, ResourceType, SearchParam, date_filter, reference_filter, scoped
+from .people import DOCTOR_COLUMNS, PATIENT_COLUMNS
 
 # --- Schedule, Slot ----------------------------------------------------------------------------------------
 
@@ -42,35 +43,54 @@ def _slots(ctx):
     return scoped(SlotViewSet, ctx.request, queryset).order_by("start", "id")
 
 
-def slot_status_queries(now) -> dict[str, Q]:
-    """`mapping.slot_status` as conditions."""
-    free = Slot.objects.bookable_q(now)
-    unavailable = (
+def _unavailable() -> Q:
+    return (
         ~Q(status=Slot.Status.OPEN)
         | Q(hospital__opd_status=Hospital.OpdStatus.CLOSED)
         | Q(doctor__is_available=False)
         | Q(hospital__is_active=False)
     )
-    return {mapping.SLOT_FREE: free, mapping.SLOT_UNAVAILABLE: unavailable, mapping.SLOT_BUSY: ~free & ~unavailable}
+
+
+# code -> (now) -> condition: each built only when searched.
+_SLOT_STATUS_QUERIES = {
+    mapping.SLOT_FREE: lambda now: Slot.objects.bookable_q(now),
+    mapping.SLOT_UNAVAILABLE: lambda now: _unavailable(),
+    mapping.SLOT_BUSY: lambda now: ~Slot.objects.bookable_q(now) & ~_unavailable(),
+}
+
+
+def slot_status_queries(now) -> dict[str, Q]:
+    """`mapping.slot_status` as conditions."""
+    return {code: query(now) for code, query in _SLOT_STATUS_QUERIES.items()}
 
 
 def _slot_status_filter(queryset, values, ctx):
-    queries = slot_status_queries(ctx.now)
     for codes in tokens(values):
+        known = [code for code in dict.fromkeys(codes) if code in _SLOT_STATUS_QUERIES]
+        if len(known) == 1:
+            queryset = queryset.filter(_SLOT_STATUS_QUERIES[known[0]](ctx.now))
+            continue
         condition = Q(pk__in=[])
-        for code in codes:
-            if code in queries:
-                condition |= queries[code]
+        for code in known:
+            condition |= _SLOT_STATUS_QUERIES[code](ctx.now)
         queryset = queryset.filter(condition)
     return queryset
 
 
 def _include_schedules(rows, ctx):
-    ids = {row.opd_schedule_id for row in rows if row.opd_schedule_id}
+    ids = {row["opd_schedule_id"] for row in rows if row["opd_schedule_id"]}
     if not ids:
         return []
     return [mapping.schedule(opd) for opd in _schedules(ctx).filter(pk__in=ids)]
 
+
+# The columns `mapping.slot` reads (`held`: the page's annotation).
+SLOT_COLUMNS = (
+    *("id", "opd_schedule_id", "start", "end", "capacity", "booked", "held", "status", "updated_at"),
+    *("hospital__timezone", "hospital__is_active", "hospital__opd_status"),
+    *("doctor__is_available", "doctor__specialization"),
+)
 
 SLOT = ResourceType(
     "Slot",
@@ -81,6 +101,7 @@ SLOT = ResourceType(
             lambda row, ctx: mapping.slot(row, ctx.now),
             "updated_at",
             page=lambda queryset, ctx: queryset.with_held(ctx.now),
+            columns=SLOT_COLUMNS,
             filters={
                 "schedule": reference_filter("Schedule", "opd_schedule_id", parameter="schedule"),
                 "start": date_filter("start", "start"),
@@ -106,15 +127,17 @@ def _appointments(ctx):
     return scoped(AppointmentViewSet, ctx.request, AppointmentViewSet.queryset.all()).order_by("id")
 
 
-# The columns `mapping.appointment` and the two _includes read (of ~90 the REST queryset selects).
-_USER_COLUMNS = ("username", "fullname", "phone_num", "email", "is_active", "date_joined")
+# The columns `mapping.appointment` reads (of ~90 the REST queryset selects), and those each
+# `_include` adds.
 APPOINTMENT_COLUMNS = (
-    *("patient", "slot", "doctor", "hospital", "token_number", "status", "reason", "cancel_reason"),
-    *("created_at", "updated_at", "slot__start", "slot__end", "slot__opd_schedule", "hospital__timezone"),
-    *("hospital__is_active", "doctor__user", "doctor__updated_at", "doctor__license_number"),
-    "doctor__qualification",
-    *(f"{user}__{column}" for user in ("patient", "doctor__user") for column in _USER_COLUMNS),
+    *("id", "patient_id", "slot_id", "doctor_id", "hospital_id", "token_number", "status", "reason"),
+    *("cancel_reason", "created_at", "updated_at", "slot__start", "slot__end", "slot__opd_schedule_id"),
+    *("hospital__timezone", "doctor__user_id", "doctor__user__fullname", "patient__fullname"),
 )
+APPOINTMENT_INCLUDE_COLUMNS = {
+    "Appointment:patient": tuple(f"patient__{column}" for column in PATIENT_COLUMNS),
+    "Appointment:practitioner": ("hospital__is_active", *(f"doctor__{column}" for column in DOCTOR_COLUMNS)),
+}
 
 
 def _appointment_status_filter(queryset, values, ctx):
@@ -128,9 +151,10 @@ def _appointment_status_filter(queryset, values, ctx):
 def _include_patients(rows, ctx):
     seen, out = set(), []
     for row in rows:
-        if row.patient_id not in seen:
-            seen.add(row.patient_id)
-            out.append(mapping.patient(row.patient, contact=ctx.sees_contact(row.patient)))
+        patient_id = row["patient_id"]
+        if patient_id not in seen:
+            seen.add(patient_id)
+            out.append(mapping.patient(row, contact=ctx.sees_contact(patient_id), prefix="patient__"))
     return out
 
 
@@ -138,12 +162,18 @@ def _include_practitioners(rows, ctx):
     admin = role_of(ctx.request.user) == Role.ADMIN
     seen, out = set(), []
     for row in rows:
-        doctor = row.doctor
-        if doctor.pk in seen or not (admin or (doctor.user.is_active and row.hospital.is_active)):
+        doctor_id = row["doctor_id"]
+        if doctor_id in seen or not (admin or (row["doctor__user__is_active"] and row["hospital__is_active"])):
             continue
-        seen.add(doctor.pk)
-        out.append(mapping.practitioner(doctor))
+        seen.add(doctor_id)
+        out.append(mapping.practitioner(row, prefix="doctor__"))
     return out
+
+
+def appointment_row(pk: int) -> dict:
+    """One appointment's columns as the searches read them (whoever may see it: the caller's check is
+    done), for `mapping.appointment`."""
+    return Appointment.objects.filter(pk=pk).values(*APPOINTMENT_COLUMNS).get()
 
 
 APPOINTMENT = ResourceType(
@@ -154,7 +184,8 @@ APPOINTMENT = ResourceType(
             _appointments,
             lambda row, ctx: mapping.appointment(row),
             "updated_at",
-            page=lambda queryset, ctx: queryset.only(*APPOINTMENT_COLUMNS),
+            columns=APPOINTMENT_COLUMNS,
+            include_columns=APPOINTMENT_INCLUDE_COLUMNS,
             filters={
                 "patient": reference_filter("Patient", "patient_id", parameter="patient"),
                 "practitioner": reference_filter("Practitioner", "doctor_id", parameter="practitioner"),
