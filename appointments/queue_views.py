@@ -76,6 +76,9 @@ class QueueViewSet(ScopedQuerysetMixin, mixins.ListModelMixin, mixins.RetrieveMo
     hospital_lookups = dict.fromkeys(STAFF_ROLES, "hospital_id")
 
     def get_queryset(self):
+        if self.action == "call_next":
+            # call-next answers with the entry: it needs the queue's hospital (its time zone), no counters.
+            return super().get_queryset().select_related("hospital")
         return with_counters(super().get_queryset()).order_by("-date", "id")
 
     def _out(self, queue: OpdQueue) -> dict:

@@ -11,35 +11,51 @@ back the rules up.
 freed seat as a hold with it, in the transaction that freed the seat.
 """
 
+from contextlib import nullcontext
 from datetime import timedelta
+from types import SimpleNamespace
 
 from django.conf import settings
-from django.db import transaction
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 
-from accounts.activity import Action, record
+from accounts.activity import Action, entry_fields, record
 from accounts.models import User
 from appointments.models import (
+    ALREADY_BOOKED,
+    ALREADY_BOOKED_MESSAGE,
     ALREADY_HELD,
     ALREADY_HELD_MESSAGE,
     Appointment,
+    Doctor,
     Hold,
     Slot,
 )
+from appointments.services import bookings
 from appointments.services.audit import record_patient_row
 from appointments.services.booking_rules import (
     check_open,
     check_scope,
     has_active_booking,
+    hospital_scope,
     locked_slots,
     may_act_for,
     patient_for,
 )
+from appointments.services.hold_statements import HOLD_BOOK_SQL, HOLD_SQL
 from appointments.services.seats import release_hold_seat, settle_lapsed_holds
-from appointments.topics import appointment_changed, holds_changed, slots_changed
+from appointments.topics import appointment_changed, holds_changed, slots_changed, slots_topic
+from feed.topics import cached_topics, user_topic
+from hms.api.db import prepared_cursor
 from hms.api.exceptions import Conflict
+from hms.api.readcache import writes_committed
+from hms.api.roles import Role
+from hospitals.models import Hospital
+
+ONE_ACTIVE_HOLD_CONSTRAINT = "hold_one_active_per_patient_slot"
 
 
 def _locked_slot(slot_id: int) -> Slot:
@@ -77,12 +93,108 @@ def hold_place(*, by: User | None, slot: Slot, patient: User, minutes: int, now=
     return hold
 
 
-@transaction.atomic
+def _one_statement() -> bool:
+    """Holds take the one-statement paths where bookings do (bookings.ONE_STATEMENT_VENDORS, which the
+    tests' `booking_path` fixture switches off to run the locking paths)."""
+    return connection.vendor in bookings.ONE_STATEMENT_VENDORS
+
+
+def _run(sql: str, params: dict):
+    """Run one of the hold statements: the row it answers, or None. Outside a transaction the statement
+    is its own; inside one, a savepoint keeps a refused statement from aborting the caller's."""
+    try:
+        with transaction.atomic() if connection.in_atomic_block else nullcontext(), prepared_cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchone()
+    except IntegrityError as error:
+        # The same patient's concurrent hold or booking of this slot committed first.
+        constraint = getattr(getattr(error.__cause__, "diag", None), "constraint_name", None)
+        if constraint == ONE_ACTIVE_HOLD_CONSTRAINT:
+            raise Conflict(ALREADY_HELD_MESSAGE, code=ALREADY_HELD) from None
+        if constraint == bookings.ONE_ACTIVE_CONSTRAINT:
+            raise Conflict(ALREADY_BOOKED_MESSAGE, code=ALREADY_BOOKED) from None
+        raise
+
+
+def _statement_params(by: User, now, **values) -> dict:
+    who = entry_fields(actor=by)
+    return {
+        "now": now,
+        "by": by.pk,
+        **{name: who[name] for name in ("actor_role", "actor_name", "ip", "request_id")},
+        **values,
+    }
+
+
+def _written(*, hospital_id: int, patient_id: int) -> None:
+    """The statement wrote rows and events in SQL: the cached reads that record(), emit() and the saves
+    of the hold and appointment would have marked changed."""
+    slots = slots_topic(hospital_id)
+    writes_committed(topics=sorted({slots, *cached_topics(sorted({slots, user_topic(patient_id)}))}))
+
+
+def _hold_in_one_statement(*, by: User, patient: User, slot_id: int, minutes: int) -> Hold | None:
+    """Hold with `HOLD_SQL`. None when the locking path decides (lapsed holds to settle, or the slot
+    changed under the statement)."""
+    now = timezone.now()
+    expires = now + timedelta(minutes=minutes)
+    params = _statement_params(
+        by,
+        now,
+        slot=slot_id,
+        patient=patient.pk,
+        expires=expires,
+        expires_json=DjangoJSONEncoder().default(expires),
+        scope=hospital_scope(by),
+    )
+    row = _run(HOLD_SQL, params)
+    if row is None:
+        raise NotFound("No such slot.")
+    (pk, hospital_id, _doctor_id, start, status, booked, capacity, hold_count, opd_status, is_available,
+     booked_here, held_here, lapsed, hold_id) = row  # fmt: skip
+    if hold_id is None:
+        # Explained from the slot as the statement saw it, in `hold_create`'s order.
+        seen = SimpleNamespace(id=pk, hospital_id=hospital_id, start=start, status=status, booked=booked,
+                               held=hold_count, capacity=capacity,
+                               hospital=SimpleNamespace(opd_status=opd_status, is_active=True),
+                               doctor=SimpleNamespace(is_available=is_available))  # fmt: skip
+        check_scope(by=by, slot=seen)
+        if lapsed:
+            return None
+        if held_here:
+            raise Conflict(ALREADY_HELD_MESSAGE, code=ALREADY_HELD)
+        check_open(seen, holds=booked_here)
+        return None
+    _written(hospital_id=hospital_id, patient_id=patient.pk)
+    return Hold(
+        id=hold_id,
+        slot_id=pk,
+        patient=patient,
+        hospital_id=hospital_id,
+        status=Hold.Status.ACTIVE,
+        expires_at=expires,
+        appointment=None,
+        held_by=by,
+        created_at=now,
+        updated_at=now,
+    )
+
+
 def hold_create(*, by: User, slot_id: int, patient_id: int | None = None) -> Hold:
     """Hold a seat for `HOLD_MINUTES`: a patient (or donor) for themselves; admin, or a hospital admin or
     doctor of the slot's hospital, for a patient (`patient_id`). 404 unknown slot; 403 another
-    hospital's slot; refusals as `hold_place`."""
+    hospital's slot; refusals as `hold_place`. On PostgreSQL one statement (services/hold_statements.py)
+    unless lapsed holds are to be settled or the slot changed under it; then the locking path."""
     patient = patient_for(by=by, patient_id=patient_id)
+    if _one_statement():
+        hold = _hold_in_one_statement(by=by, patient=patient, slot_id=slot_id, minutes=settings.HOLD_MINUTES)
+        if hold is not None:
+            return hold
+    return _hold_create_locking(by=by, patient=patient, slot_id=slot_id)
+
+
+@transaction.atomic
+def _hold_create_locking(*, by: User, patient: User, slot_id: int) -> Hold:
     slot = _locked_slot(slot_id)
     check_scope(by=by, slot=slot)
     return hold_place(by=by, slot=slot, patient=patient, minutes=settings.HOLD_MINUTES)
@@ -133,7 +245,77 @@ def _check_matches(hold: Hold, *, slot_id: int | None, patient_id: int | None, h
         raise ValidationError({"hospital_id": ["This slot belongs to another hospital."]}, code="hospital_mismatch")
 
 
-@transaction.atomic
+def _hold_book_in_one_statement(
+    *, by: User, hold_id: int, reason: str, slot_id: int | None, patient_id: int | None, hospital_id: int | None
+) -> Appointment | None:
+    """Book from a hold with `HOLD_BOOK_SQL`. None when the locking path decides (lapsed holds to
+    settle, a waitlist offer's hold, or the slot or hold changed under the statement)."""
+    now = timezone.now()
+    scope = hospital_scope(by)
+    params = _statement_params(
+        by,
+        now,
+        hold=hold_id,
+        reason=reason,
+        admin=scope is None and by.role == Role.ADMIN,
+        scope=scope,
+        slot_id=slot_id,
+        patient_id=patient_id,
+        hospital_id=hospital_id,
+    )
+    row = _run(HOLD_BOOK_SQL, params)
+    if row is None:
+        raise NotFound("No such hold.")
+    (pk, slot_pk, patient_pk, hold_hospital_id, hold_status, expires_at, hospital_pk, doctor_pk, start, end, status,
+     booked, capacity, hold_count, hospital_active, opd_status, tz, is_available, specialization, department,
+     doctor_user_id, doctor_name, patient_name, patient_phone, booked_here, _lapsed, _offered,
+     appointment_id, token, now_booked) = row  # fmt: skip
+    if appointment_id is None:
+        # Explained from the hold and slot as the statement saw them, in the locking path's order.
+        hold = Hold(id=pk, slot_id=slot_pk, patient_id=patient_pk, hospital_id=hold_hospital_id, status=hold_status,
+                    expires_at=expires_at)  # fmt: skip
+        if not _may_act_for(by, hold):
+            raise NotFound("No such hold.")
+        _check_matches(hold, slot_id=slot_id, patient_id=patient_id, hospital_id=hospital_id)
+        if not hospital_active:
+            raise NotFound("No such slot.")
+        Conflict.raise_for(hold.use_refusal(now))
+        seen = SimpleNamespace(id=slot_pk, hospital_id=hospital_pk, start=start, status=status, booked=booked,
+                               held=hold_count, capacity=capacity,
+                               hospital=SimpleNamespace(opd_status=opd_status, is_active=True),
+                               doctor=SimpleNamespace(is_available=is_available))  # fmt: skip
+        check_open(seen, holds=booked_here, seat_held=True)
+        return None
+    _written(hospital_id=hospital_pk, patient_id=patient_pk)
+    hospital = Hospital(id=hospital_pk, opd_status=opd_status, timezone=tz, is_active=True)
+    doctor = Doctor(
+        id=doctor_pk,
+        hospital=hospital,
+        user=User(id=doctor_user_id, fullname=doctor_name),
+        specialization=specialization,
+        department=department,
+        is_available=is_available,
+    )
+    slot = Slot(id=slot_pk, hospital=hospital, doctor=doctor, start=start, end=end, status=status,
+                booked=now_booked, last_token=token, capacity=capacity, hold_count=hold_count - 1)  # fmt: skip
+    slot.held = slot.hold_count
+    patient = by if by.pk == patient_pk else User(id=patient_pk, fullname=patient_name, phone_num=patient_phone)
+    return Appointment(
+        id=appointment_id,
+        patient=patient,
+        slot=slot,
+        doctor=doctor,
+        hospital=hospital,
+        token_number=token,
+        status=Appointment.Status.BOOKED,
+        reason=reason,
+        cancel_reason="",
+        booked_by=by,
+        created_at=now,
+        updated_at=now,
+    )
+
+
 def hold_book(
     *,
     by: User,
@@ -146,7 +328,20 @@ def hold_book(
     """Book the seat an active hold keeps: the hold becomes `used` (with the appointment) and its seat
     moves from `hold_count` to `booked` in one transaction; no free seat is needed. The hold's patient,
     or staff who may book for them; a hold the caller may not see -> 404; expired, used or released
-    -> 409 with its code; the slot closed, OPD closed, doctor unavailable since -> 409 as booking."""
+    -> 409 with its code; the slot closed, OPD closed, doctor unavailable since -> 409 as booking.
+    On PostgreSQL one statement (services/hold_statements.py) unless the locking path must decide."""
+    booking = {"slot_id": slot_id, "patient_id": patient_id, "hospital_id": hospital_id}
+    if _one_statement():
+        appointment = _hold_book_in_one_statement(by=by, hold_id=hold_id, reason=reason, **booking)
+        if appointment is not None:
+            return appointment
+    return _hold_book_locking(by=by, hold_id=hold_id, reason=reason, **booking)
+
+
+@transaction.atomic
+def _hold_book_locking(
+    *, by: User, hold_id: int, reason: str, slot_id: int | None, patient_id: int | None, hospital_id: int | None
+) -> Appointment:
     hold = Hold.objects.filter(pk=hold_id).first()
     if hold is None or not _may_act_for(by, hold):
         raise NotFound("No such hold.")

@@ -10,24 +10,30 @@ entry per appointment) are the backstop. Each change emits the hospital's queue 
 `hospital.{id}.queue` topic (token numbers and counts only) in the same transaction.
 """
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from rest_framework.exceptions import PermissionDenied, ValidationError
 
-from accounts.activity import Action, record
+from accounts.activity import Action, entry_fields, record
 from accounts.models import User
 from appointments.models import Appointment, Doctor
 from appointments.queue_models import OpdQueue, QueueEntry
 from appointments.queue_selectors import local_today, queue_board
+from appointments.queue_statements import CALL_NEXT_SQL
 from appointments.services.audit import record_patient_row
 from feed.emit import emit
+from feed.topics import cached_topics
+from hms.api.db import prepared_cursor
 from hms.api.exceptions import Conflict
+from hms.api.readcache import writes_committed
 from hospitals.access import is_staff_of
 
 ALREADY_QUEUED = "already_queued"
 QUEUE_EMPTY = "queue_empty"
 HOSPITAL_INACTIVE = "inactive"
 QUEUE_CLOSED = "queue_closed"
+# Databases on which call-next is one statement (FOR UPDATE SKIP LOCKED and data-modifying WITH).
+ONE_STATEMENT_VENDORS = frozenset({"postgresql"})
 
 
 def queue_topic(hospital_id: int) -> str:
@@ -177,13 +183,71 @@ def queue_settle_for_appointment(*, by: User | None, appointment: Appointment) -
     queue_changed(hospital_id=entry.queue.hospital_id)
 
 
-@transaction.atomic
 def queue_call_next(*, by: User, queue: OpdQueue, room: str = "") -> QueueEntry:
     """Call the first waiting entry: urgent, then senior, then normal, then by token. 409 queue_empty
-    when nobody waits. Two desks calling at once never get the same entry (SKIP LOCKED)."""
+    when nobody waits. Two desks calling at once never get the same entry (SKIP LOCKED).
+
+    On PostgreSQL the call is one statement (appointments/queue_statements.py); elsewhere the ORM
+    steps below, in one transaction."""
     _require_staff(by, queue.hospital_id)
-    queue = OpdQueue.objects.select_related("hospital").get(pk=queue.pk)
+    if not OpdQueue.hospital.is_cached(queue):
+        # The view reads it with its hospital; other callers' queue is read here (no lock: see above).
+        queue = OpdQueue.objects.select_related("hospital").get(pk=queue.pk)
     _require_open_day(queue)
+    if connection.vendor in ONE_STATEMENT_VENDORS:
+        return _call_next_in_one_statement(by=by, queue=queue, room=room)
+    return _call_next_locking(by=by, queue=queue, room=room)
+
+
+def _call_next_in_one_statement(*, by: User, queue: OpdQueue, room: str) -> QueueEntry:
+    now = timezone.now()
+    today = local_today(queue.hospital.timezone)
+    who = entry_fields(actor=by)
+    topic = queue_topic(queue.hospital_id)
+    params = {
+        "queue": queue.pk,
+        "queue_room": queue.room,
+        "room": room,
+        "now": now,
+        "hospital": queue.hospital_id,
+        "today": today,
+        "today_text": today.isoformat(),
+        "topic": topic,
+        "by": by.pk,
+        "actor_role": who["actor_role"],
+        "actor_name": who["actor_name"],
+        "ip": who["ip"],
+        "request_id": who["request_id"],
+    }
+    with prepared_cursor() as cursor:
+        cursor.execute(CALL_NEXT_SQL, params)
+        row = cursor.fetchone()
+    if row is None:
+        raise Conflict("Nobody is waiting in this queue.", code=QUEUE_EMPTY)
+    pk, token, appointment_id, patient_id, name, priority, rank, entry_room, called_at, added_by_id, created_at = row
+    # The statement wrote the audit entry and the event in SQL: the cached reads they change, as
+    # record() and emit() would have marked.
+    writes_committed(topics=cached_topics([topic]))
+    return QueueEntry(
+        id=pk,
+        queue=queue,
+        token=token,
+        appointment_id=appointment_id,
+        patient_id=patient_id,
+        name=name,
+        priority=priority,
+        rank=rank,
+        status=QueueEntry.Status.CALLED,
+        room=entry_room,
+        called_at=called_at,
+        added_by_id=added_by_id,
+        created_at=created_at,
+        updated_at=now,
+    )
+
+
+@transaction.atomic
+def _call_next_locking(*, by: User, queue: OpdQueue, room: str) -> QueueEntry:
     entry = (
         QueueEntry.objects.select_for_update(skip_locked=True, of=("self",))
         .filter(queue=queue, status=QueueEntry.Status.WAITING)
