@@ -12,12 +12,11 @@ from datetime import UTC, datetime
 from django.db import connections, router
 from django.utils.dateparse import parse_datetime
 
+from hms.api.rawrows import ModelRows
 from hospitals.models import Bed, BedStatus, Hospital, Ward
 
-_HOSPITAL_FIELDS = Hospital._meta.concrete_fields
-_HOSPITAL_ATTNAMES = [field.attname for field in _HOSPITAL_FIELDS]
+_HOSPITAL_ROWS = ModelRows(Hospital, [field.name for field in Hospital._meta.concrete_fields])
 _SQL: dict[tuple[str, bool, bool], str] = {}
-_CONVERTERS: dict[str, list] = {}
 
 
 def _sql(connection, *, active_only: bool, with_hospital: bool) -> str:
@@ -32,13 +31,12 @@ def _sql(connection, *, active_only: bool, with_hospital: bool) -> str:
         return f"{quote(meta.db_table)}.{quote(meta.get_field(name).column)}"
 
     status, reserved_until = column(bed, "status"), column(bed, "reserved_until")
-    hospital_columns = "".join(f", {column(hospital, field.name)}" for field in _HOSPITAL_FIELDS)
     sql = (
         f"SELECT {column(ward, 'ward_type')}, {column(bed, 'bed_type')}, "  # noqa: S608 - names from _meta
         f"CASE WHEN {status} = '{BedStatus.RESERVED}' AND {reserved_until} <= %s "
         f"THEN '{BedStatus.AVAILABLE}' ELSE {status} END, "
         f"COUNT({column(bed, 'id')}), MIN(CASE WHEN {reserved_until} > %s THEN {reserved_until} END)"
-        f"{hospital_columns if with_hospital else ''} "
+        f"{', ' + _HOSPITAL_ROWS.select_list(connection) if with_hospital else ''} "
         f"FROM {quote(hospital.db_table)} "
         f"LEFT OUTER JOIN {quote(bed.db_table)} ON {column(bed, 'hospital')} = {column(hospital, 'id')} "
         f"LEFT OUTER JOIN {quote(ward.db_table)} ON {column(bed, 'ward')} = {column(ward, 'id')} "
@@ -58,25 +56,6 @@ def _as_datetime(value):
     return value
 
 
-def _hospital(alias: str, connection, values) -> Hospital:
-    """The Hospital of a raw row's columns, converted as the ORM converts them (SQLite's booleans and
-    datetimes, say)."""
-    converters = _CONVERTERS.get(alias)
-    if converters is None:
-        converters = []
-        for field in _HOSPITAL_FIELDS:
-            column = field.get_col(Hospital._meta.db_table)
-            functions = (*connection.ops.get_db_converters(column), *column.get_db_converters(connection))
-            converters.append((functions, column))
-        _CONVERTERS[alias] = converters
-    converted = []
-    for value, (functions, column) in zip(values, converters, strict=True):
-        for function in functions:
-            value = function(value, column, connection)
-        converted.append(value)
-    return Hospital.from_db(alias, _HOSPITAL_ATTNAMES, converted)
-
-
 def hospital_bed_counts(hospital_id: int, *, active_only: bool, now: datetime, with_hospital: bool = False):
     """`(ward_type, bed_type, shown status, count, next lapse)` rows of one hospital: [] when it is not
     seen. With `with_hospital`: `(Hospital or None, rows)`."""
@@ -93,4 +72,4 @@ def hospital_bed_counts(hospital_id: int, *, active_only: bool, now: datetime, w
     rows = [(row[0], row[1], row[2], row[3], _as_datetime(row[4])) for row in found]
     if not with_hospital:
         return rows
-    return (_hospital(alias, connection, found[0][5:]) if found else None), rows
+    return (_HOSPITAL_ROWS.instance(connection, found[0][5:]) if found else None), rows
