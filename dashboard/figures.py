@@ -39,7 +39,7 @@ def today_day() -> int:
 
 def _counter_rows(condition: str, sign: int) -> str:
     return " UNION ALL ".join(
-        f"SELECT metric, key, {sign} * n AS n, {is_delta} AS deltas FROM {table} WHERE {condition}"  # noqa: S608
+        f"SELECT metric, key, {sign} * n AS n, {is_delta} AS deltas FROM {table} WHERE {condition}"
         for table, is_delta in ((BASE, 0), (DELTA, 1))
     )
 
