@@ -102,16 +102,28 @@ shown = replica_status(admin)
 check(shown["reachable"] and shown["in_use"] and 0 <= shown["lag_seconds"] <= MAX_LAG, f"replica status {shown}")
 
 print("== read-your-writes: the standby's replay paused, the writer sees its write, others the old row")
-# While replay is paused the standby's lag is measured from the last commit it replayed: this one.
+# While replay is paused the standby's lag is measured from the last commit it replayed: this one. The
+# throwaway primary runs with synchronous_commit=off, so pg_current_wal_lsn() (the WAL *written*) can
+# still be short of a commit that just returned: waiting for that made the standby pause before
+# replaying it, the lag then counted from an older commit passed REPLICA_MAX_LAG_SECONDS, and the
+# anonymous read rightly went to the primary (the one failure in five). This commit is flushed, and
+# the standby must replay up to the WAL *inserted* after it.
 committed_at = time.monotonic()
-sql(PRIMARY, "SELECT txid_current()")
-target = sql(PRIMARY, "SELECT pg_current_wal_lsn()::text")
+with psycopg.connect(PRIMARY, autocommit=True, connect_timeout=5) as primary:
+    primary.execute("SET synchronous_commit = on")
+    primary.execute("SELECT txid_current()")
+    target = primary.execute("SELECT pg_current_wal_insert_lsn()::text").fetchone()[0]
 check(
     wait_for(lambda: sql(STANDBY, f"SELECT pg_last_wal_replay_lsn() >= '{target}'::pg_lsn"), 10, step=0.05),
     "the standby replayed the primary up to its last commit",
 )
 sql(STANDBY, "SELECT pg_wal_replay_pause()")
 print(f"   replay pause state once requested: {sql(STANDBY, 'SELECT pg_get_wal_replay_pause_state()')}")
+replayed_age = sql(STANDBY, "SELECT extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float")
+check(
+    replayed_age <= time.monotonic() - committed_at + 0.5,
+    f"the standby's last replayed commit is that one ({replayed_age:.2f} s old)",
+)
 # pg_wal_replay_pause() only requests the pause: the startup process stops before the next WAL record
 # it reads, and pg_get_wal_replay_pause_state() says 'pause requested' until then. A record that
 # commits nothing (a logical message) gives it one to stop at; the writer's commit comes after it.
