@@ -165,26 +165,56 @@ def _book_in_one_statement(
         if hold_count:
             # Holds keep seats (some may have lapsed): settled and counted under the row lock.
             return None
-        # Explained from the slot as the statement saw it (plain attributes: no model is built for a refusal).
-        seen = SimpleNamespace(id=pk, hospital_id=hospital_pk, start=start, status=status, booked=booked, held=0,
-                               capacity=capacity, hospital=SimpleNamespace(opd_status=opd_status, is_active=True),
-                               doctor=SimpleNamespace(is_available=is_available))  # fmt: skip
+        # Explained from the slot as the statement saw it.
+        seen = seen_slot(pk=pk, hospital_id=hospital_pk, start=start, status=status, booked=booked, held=0,
+                         capacity=capacity, opd_status=opd_status, is_available=is_available)  # fmt: skip
         refuse(by=by, slot=seen, hospital_id=hospital_id, holds=holds)
         return None
-    hospital = Hospital(id=hospital_pk, opd_status=opd_status, timezone=tz, is_active=True)
-    doctor = Doctor(
-        id=doctor_pk,
-        hospital=hospital,
-        user=User(id=doctor_user_id, fullname=doctor_name),
-        specialization=specialization,
-        department=department,
-        is_available=is_available,
-    )
-    slot = Slot(id=pk, hospital=hospital, doctor=doctor, start=start, end=end, status=status, booked=now_booked,
-                last_token=token, capacity=capacity, hold_count=0)  # fmt: skip
-    slot.held = 0
     # The statement wrote the slot's feed event in SQL: emit() did not run to invalidate its pages.
     writes_committed(topics=[slots_topic(hospital_pk)])
+    return booked_from_row(
+        by=by,
+        patient=patient,
+        now=now,
+        reason=reason,
+        appointment_id=appointment_id,
+        token=token,
+        hospital={"id": hospital_pk, "opd_status": opd_status, "timezone": tz},
+        doctor={"id": doctor_pk, "specialization": specialization, "department": department,
+                "is_available": is_available},
+        doctor_user=User(id=doctor_user_id, fullname=doctor_name),
+        slot={"id": pk, "start": start, "end": end, "status": status, "booked": now_booked, "capacity": capacity,
+              "hold_count": 0},
+    )  # fmt: skip
+
+
+def seen_slot(*, pk, hospital_id, start, status, booked, held, capacity, opd_status, is_available) -> SimpleNamespace:
+    """A slot as a booking statement saw it, for `booking_refusal` (plain attributes: no model is built
+    for a refusal)."""
+    return SimpleNamespace(id=pk, hospital_id=hospital_id, start=start, status=status, booked=booked, held=held,
+                           capacity=capacity, hospital=SimpleNamespace(opd_status=opd_status, is_active=True),
+                           doctor=SimpleNamespace(is_available=is_available))  # fmt: skip
+
+
+def booked_from_row(
+    *,
+    by: User,
+    patient: User,
+    now,
+    reason: str,
+    appointment_id: int,
+    token: int,
+    hospital: dict,
+    doctor: dict,
+    doctor_user: User,
+    slot: dict,
+) -> Appointment:
+    """The appointment a booking statement inserted, with its slot, doctor (and user) and hospital built
+    from the statement's row: the response needs no query. `slot` as the statement left it."""
+    hospital = Hospital(is_active=True, **hospital)
+    doctor = Doctor(hospital=hospital, user=doctor_user, **doctor)
+    slot = Slot(hospital=hospital, doctor=doctor, last_token=token, **slot)
+    slot.held = slot.hold_count
     return Appointment(
         id=appointment_id,
         patient=patient,

@@ -188,6 +188,6 @@ SELECT t.hold_id, t.slot_id, t.patient_id, t.hold_hospital_id, t.hold_status, t.
        t.hospital_id, t.doctor_id, t.start, t."end", t.status, t.booked, t.capacity, t.hold_count,
        t.is_active, t.opd_status, t.timezone, t.is_available, t.specialization, t.department, t.user_id,
        t.doctor_name, t.patient_name, t.patient_phone, t.booked_here, t.lapsed, t.offered,
-       b.id, b.token_number, seat.booked
+       b.id, b.token_number, seat.booked, seat.hold_count
 FROM target t LEFT JOIN booking b ON true LEFT JOIN seat ON true
 """  # noqa: S608 - only the constants above are interpolated

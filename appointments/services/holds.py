@@ -13,7 +13,6 @@ freed seat as a hold with it, in the transaction that freed the seat.
 
 from contextlib import nullcontext
 from datetime import timedelta
-from types import SimpleNamespace
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
@@ -30,7 +29,6 @@ from appointments.models import (
     ALREADY_HELD,
     ALREADY_HELD_MESSAGE,
     Appointment,
-    Doctor,
     Hold,
     Slot,
 )
@@ -53,7 +51,6 @@ from hms.api.db import prepared_cursor
 from hms.api.exceptions import Conflict
 from hms.api.readcache import writes_committed
 from hms.api.roles import Role
-from hospitals.models import Hospital
 
 ONE_ACTIVE_HOLD_CONSTRAINT = "hold_one_active_per_patient_slot"
 
@@ -154,10 +151,9 @@ def _hold_in_one_statement(*, by: User, patient: User, slot_id: int, minutes: in
      booked_here, held_here, lapsed, hold_id) = row  # fmt: skip
     if hold_id is None:
         # Explained from the slot as the statement saw it, in `hold_create`'s order.
-        seen = SimpleNamespace(id=pk, hospital_id=hospital_id, start=start, status=status, booked=booked,
-                               held=hold_count, capacity=capacity,
-                               hospital=SimpleNamespace(opd_status=opd_status, is_active=True),
-                               doctor=SimpleNamespace(is_available=is_available))  # fmt: skip
+        seen = bookings.seen_slot(pk=pk, hospital_id=hospital_id, start=start, status=status, booked=booked,
+                                  held=hold_count, capacity=capacity, opd_status=opd_status,
+                                  is_available=is_available)  # fmt: skip
         check_scope(by=by, slot=seen)
         if lapsed:
             return None
@@ -269,7 +265,7 @@ def _hold_book_in_one_statement(
     (pk, slot_pk, patient_pk, hold_hospital_id, hold_status, expires_at, hospital_pk, doctor_pk, start, end, status,
      booked, capacity, hold_count, hospital_active, opd_status, tz, is_available, specialization, department,
      doctor_user_id, doctor_name, patient_name, patient_phone, booked_here, _lapsed, _offered,
-     appointment_id, token, now_booked) = row  # fmt: skip
+     appointment_id, token, now_booked, now_held) = row  # fmt: skip
     if appointment_id is None:
         # Explained from the hold and slot as the statement saw them, in the locking path's order.
         hold = Hold(id=pk, slot_id=slot_pk, patient_id=patient_pk, hospital_id=hold_hospital_id, status=hold_status,
@@ -280,40 +276,26 @@ def _hold_book_in_one_statement(
         if not hospital_active:
             raise NotFound("No such slot.")
         Conflict.raise_for(hold.use_refusal(now))
-        seen = SimpleNamespace(id=slot_pk, hospital_id=hospital_pk, start=start, status=status, booked=booked,
-                               held=hold_count, capacity=capacity,
-                               hospital=SimpleNamespace(opd_status=opd_status, is_active=True),
-                               doctor=SimpleNamespace(is_available=is_available))  # fmt: skip
+        seen = bookings.seen_slot(pk=slot_pk, hospital_id=hospital_pk, start=start, status=status, booked=booked,
+                                  held=hold_count, capacity=capacity, opd_status=opd_status,
+                                  is_available=is_available)  # fmt: skip
         check_open(seen, holds=booked_here, seat_held=True)
         return None
     _written(hospital_id=hospital_pk, patient_id=patient_pk)
-    hospital = Hospital(id=hospital_pk, opd_status=opd_status, timezone=tz, is_active=True)
-    doctor = Doctor(
-        id=doctor_pk,
-        hospital=hospital,
-        user=User(id=doctor_user_id, fullname=doctor_name),
-        specialization=specialization,
-        department=department,
-        is_available=is_available,
-    )
-    slot = Slot(id=slot_pk, hospital=hospital, doctor=doctor, start=start, end=end, status=status,
-                booked=now_booked, last_token=token, capacity=capacity, hold_count=hold_count - 1)  # fmt: skip
-    slot.held = slot.hold_count
-    patient = by if by.pk == patient_pk else User(id=patient_pk, fullname=patient_name, phone_num=patient_phone)
-    return Appointment(
-        id=appointment_id,
-        patient=patient,
-        slot=slot,
-        doctor=doctor,
-        hospital=hospital,
-        token_number=token,
-        status=Appointment.Status.BOOKED,
+    return bookings.booked_from_row(
+        by=by,
+        patient=by if by.pk == patient_pk else User(id=patient_pk, fullname=patient_name, phone_num=patient_phone),
+        now=now,
         reason=reason,
-        cancel_reason="",
-        booked_by=by,
-        created_at=now,
-        updated_at=now,
-    )
+        appointment_id=appointment_id,
+        token=token,
+        hospital={"id": hospital_pk, "opd_status": opd_status, "timezone": tz},
+        doctor={"id": doctor_pk, "specialization": specialization, "department": department,
+                "is_available": is_available},
+        doctor_user=User(id=doctor_user_id, fullname=doctor_name),
+        slot={"id": slot_pk, "start": start, "end": end, "status": status, "booked": now_booked, "capacity": capacity,
+              "hold_count": now_held},
+    )  # fmt: skip
 
 
 def hold_book(
