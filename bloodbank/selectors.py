@@ -17,29 +17,13 @@ _COMPONENT_ORDER = {value: index for index, value in enumerate(Component.values)
 _SQL: dict[tuple[str, bool], str] = {}
 _BANK_ROWS = ModelRows(BloodBank, BLOOD_BANK_FIELDS)
 _BANK_OUT = Representation(BloodBankOut, BLOOD_BANK_FIELDS, {"distance_km": None})
-_PAGE_SQL: dict[tuple[str, bool], str] = {}
 
 
 def bank_page(*, active_only: bool, limit: int, offset: int) -> tuple[int | None, list[dict]]:
-    """`(count, rows)` of the bank list with no filter (BloodBankOut's rows, by id), in one query: the
-    count of every row beside the page's (a window). `count` is None when the page holds no row."""
-    connection = connections[router.db_for_read(BloodBank)]
-    key = (connection.vendor, active_only)
-    sql = _PAGE_SQL.get(key)
-    if sql is None:
-        quote = connection.ops.quote_name
-        table, meta = quote(BloodBank._meta.db_table), BloodBank._meta
-        where = f" WHERE {table}.{quote(meta.get_field('is_active').column)}" if active_only else ""
-        sql = _PAGE_SQL[key] = (
-            f"SELECT {_BANK_ROWS.select_list(connection)}, COUNT(*) OVER () FROM {table}{where} "  # noqa: S608 - names from _meta
-            f"ORDER BY {table}.{quote(meta.pk.column)} LIMIT %s OFFSET %s"
-        )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [limit, offset])
-        found = cursor.fetchall()
-    if not found:
-        return None, []
-    return found[0][-1], [_BANK_OUT(_BANK_ROWS.convert(connection, row[:-1])) for row in found]
+    """`(count, rows)` of the bank list with no filter (BloodBankOut's rows, by id), in one query.
+    `count` is None when the page holds no row."""
+    count, rows = _BANK_ROWS.page(true_field="is_active" if active_only else None, limit=limit, offset=offset)
+    return count, [_BANK_OUT(row) for row in rows]
 
 
 def _stock_sql(connection, *, active_only: bool) -> str:

@@ -11,12 +11,15 @@ imports no app.
 
 from functools import cached_property
 
+from django.db import connections, router
+
 
 class ModelRows:
     def __init__(self, model, field_names: list[str]):
         self.model = model
         self.field_names = list(field_names)
         self._converters: dict[str, list] = {}
+        self._page_sql: dict[tuple[str, str | None], str] = {}
 
     @cached_property
     def fields(self) -> list:
@@ -42,6 +45,29 @@ class ModelRows:
                 value = function(value, column, connection)
             converted.append(value)
         return converted
+
+    def page(self, *, true_field: str | None, limit: int, offset: int) -> tuple[int | None, list[list]]:
+        """`(count, rows)`: the converted rows of one page by primary key, where `true_field` (a boolean
+        field, when given) is true, with the count of every such row beside them (a window: one query).
+        `count` is None when the page holds no row."""
+        meta = self.model._meta
+        connection = connections[router.db_for_read(self.model)]
+        key = (connection.alias, true_field)
+        sql = self._page_sql.get(key)
+        if sql is None:
+            quote = connection.ops.quote_name
+            table = quote(meta.db_table)
+            where = f" WHERE {table}.{quote(meta.get_field(true_field).column)}" if true_field else ""
+            sql = self._page_sql[key] = (
+                f"SELECT {self.select_list(connection)}, COUNT(*) OVER () FROM {table}{where} "  # noqa: S608 - names from _meta
+                f"ORDER BY {table}.{quote(meta.pk.column)} LIMIT %s OFFSET %s"
+            )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [limit, offset])
+            found = cursor.fetchall()
+        if not found:
+            return None, []
+        return found[0][-1], [self.convert(connection, row[:-1]) for row in found]
 
     def instance(self, connection, values):
         """The model instance of a row's values (all of `field_names`, converted here)."""

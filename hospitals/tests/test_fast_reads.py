@@ -136,3 +136,33 @@ def test_ids_no_row_can_have_answer_404(api, pk):
         response = api.get(path)
         assert response.status_code == 404, path
         assert response.json()["errors"][0]["code"] == "not_found"
+
+
+@pytest.mark.parametrize("who", ["anonymous", "patient", "admin"])
+@pytest.mark.parametrize("path", ["/api/v1/hospitals?page_size=100", "/hospital/all"])
+def test_hospital_lists_match_the_serializer(random_hospitals, callers, who, path, django_assert_max_num_queries):
+    client = _client(callers[who])
+    with django_assert_max_num_queries(2 if who != "anonymous" else 1):  # the page and its count: one query
+        response = client.get(path)
+    assert response.status_code == 200, response.content
+    active = Hospital.objects.filter(is_active=True).order_by("id")  # every caller, unless is_active=false
+    assert response.json()["results"] == _json(serializers.HospitalOut(active, many=True).data)
+    assert response.json()["count"] == active.count()
+
+
+def test_hospital_list_pages_match_the_generic_list(random_hospitals, api):
+    active = list(Hospital.objects.filter(is_active=True).order_by("id"))
+    body = api.get("/api/v1/hospitals?page=2&page_size=2").json()
+    assert body["count"] == len(active)
+    assert [row["id"] for row in body["results"]] == [hospital.pk for hospital in active[2:4]]
+    assert body["previous"].endswith("/api/v1/hospitals?page_size=2")
+    assert body["next"] is None if len(active) <= 4 else body["next"].endswith("page=3&page_size=2")
+    assert api.get("/api/v1/hospitals?page=9").status_code == 404
+    assert api.get("/api/v1/hospitals?page=-1").status_code == 400
+    # A filter takes the generic list (the deactivated one for an administrator only).
+    assert api.get("/api/v1/hospitals?is_active=false").json()["count"] == 0
+    assert api.get(f"/api/v1/hospitals?city={active[0].city}").status_code == 200
+
+
+def test_empty_hospital_list_is_an_empty_first_page(api, db):
+    assert api.get("/hospital/all").json() == {"count": 0, "next": None, "previous": None, "results": []}

@@ -9,6 +9,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from hms.api.listcache import CachedListMixin
+from hms.api.rawrows import ModelRows, Representation, page_response, plain_page
 from hms.api.scoping import ScopedQuerysetMixin, sees_deactivated, visibility_scope
 from hms.db_router import replica_reads
 from hospitals import selectors, serializers, services, structure
@@ -16,6 +17,10 @@ from hospitals.filters import HospitalFilter
 from hospitals.models import Hospital
 from hospitals.permissions import HospitalPermission
 from hospitals.views.common import PUBLIC
+
+# HospitalOut's rows without a serializer per row (no `near`: no distance).
+_HOSPITAL_ROWS = ModelRows(Hospital, serializers.HOSPITAL_FIELDS)
+_HOSPITAL_OUT = Representation(serializers.HospitalOut, serializers.HOSPITAL_FIELDS, {"distance_km": None})
 
 
 def _hospital_id(pk: str) -> int:
@@ -80,6 +85,19 @@ class HospitalViewSet(
             return queryset
         return super().filter_queryset(queryset)
 
+    def list(self, request, *args, **kwargs):
+        # The list every client polls (and /hospital/all) asks for nothing but a page of the active
+        # hospitals: one query for the page and its count, rows written without a serializer per row.
+        # Anything else (filters, search, ordering, `near`): the generic list, through the read cache.
+        page = plain_page(self, request)
+        if page is not None:
+            number, size = page
+            count, rows = _HOSPITAL_ROWS.page(true_field="is_active", limit=size, offset=(number - 1) * size)
+            if count is not None or number == 1:
+                results = [_HOSPITAL_OUT(row) for row in rows]
+                return page_response(self, request, number=number, count=count or 0, results=results)
+        return super().list(request, *args, **kwargs)
+
     def retrieve(self, request, *args, **kwargs):
         # One query: the hospital row (this viewset's scope: active hospitals, every one for
         # administrators) and its bed counts, for the shape of HospitalDetailOut.
@@ -90,9 +108,8 @@ class HospitalViewSet(
         if found is None:
             raise NotFound
         hospital, summary = found
-        return Response(
-            {**serializers.HospitalOut(hospital, context=self.get_serializer_context()).data, "bed_summary": summary}
-        )
+        fields = _HOSPITAL_OUT([getattr(hospital, name) for name in serializers.HOSPITAL_FIELDS])
+        return Response({**fields, "bed_summary": summary})
 
     @extend_schema(request=serializers.HospitalCreateIn, responses={201: serializers.HospitalCreatedOut})
     def create(self, request, *args, **kwargs):
