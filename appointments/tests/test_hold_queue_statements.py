@@ -4,6 +4,7 @@ appointments/queue_statements.py) against their locking paths: the same answers,
 audit entries with an intact hash chain; and the queries each request costs, pinned."""
 
 import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -15,16 +16,19 @@ from accounts import audit_chain
 from accounts.models import Activity
 from accounts.tests.factories import UserFactory
 from appointments.holds import HoldOut
-from appointments.models import Appointment, Hold, Slot
+from appointments.models import Appointment, Hold, Slot, WaitlistEntry
 from appointments.queue_models import WALK_IN_TOKEN_START, OpdQueue, QueueEntry
 from appointments.queue_selectors import local_today, queue_board
 from appointments.queue_serializers import QueueEntryOut
+from appointments.queue_statements import CALL_NEXT_SQL
 from appointments.serializers import AppointmentOut
 from appointments.services import queues
+from appointments.services.hold_statements import HOLD_BOOK_SQL, HOLD_SQL
 from appointments.tests.factories import DoctorFactory, SlotFactory
 from appointments.topics import appointment_state, hold_state, slot_state
 from conftest import client_for
 from feed.models import PendingEvent
+from hospitals.models import Hospital
 
 pytestmark = pytest.mark.django_db
 
@@ -53,6 +57,21 @@ def audit_since(pk: int) -> list[tuple]:
 
 def last_activity() -> int:
     return Activity.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+
+
+@pytest.mark.parametrize("sql", [HOLD_SQL, HOLD_BOOK_SQL, CALL_NEXT_SQL], ids=["hold", "book", "call"])
+def test_statements_compare_with_the_models_values(sql):
+    compared = re.findall(r"status\s*(?:=|<>)\s*'([^']*)'", sql)
+    compared += [
+        value for group in re.findall(r"status IN \(([^)]*)\)", sql) for value in re.findall(r"'([^']*)'", group)
+    ]
+    assert len(compared) >= 2
+    enums = (Slot.Status, Appointment.Status, Hospital.OpdStatus, Hold.Status, QueueEntry.Status, WaitlistEntry.Status)
+    assert set(compared) <= {value for enum in enums for value in enum.values}
+    for group in re.findall(r"\.status IN \(([^)]*)\)", sql):
+        assert tuple(re.findall(r"'([^']*)'", group)) in (Appointment.ACTIVE, QueueEntry.SERVING)
+    actions = re.findall(r"%\(actor_name\)s, '([a-z_]+)'", sql)
+    assert actions and set(actions) <= set(Activity.Action.values)
 
 
 @pytest.fixture
