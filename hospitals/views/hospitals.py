@@ -1,5 +1,6 @@
 """Hospitals: public reads with the bed summary and live availability, floors of a hospital, writes by managers."""
 
+from django.conf import settings
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import status, viewsets
@@ -9,7 +10,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from hms.api.listcache import CachedListMixin
-from hms.api.rawrows import ModelRows, Representation, page_response, plain_page
+from hms.api.rawrows import ModelRows, Representation, plain_page
 from hms.api.scoping import ScopedQuerysetMixin, sees_deactivated, visibility_scope
 from hms.db_router import replica_reads
 from hospitals import selectors, serializers, services, structure
@@ -86,17 +87,29 @@ class HospitalViewSet(
         return super().filter_queryset(queryset)
 
     def list(self, request, *args, **kwargs):
-        # The list every client polls (and /hospital/all) asks for nothing but a page of the active
-        # hospitals: one query for the page and its count, rows written without a serializer per row.
-        # Anything else (filters, search, ordering, `near`): the generic list, through the read cache.
-        page = plain_page(self, request)
-        if page is not None:
-            number, size = page
-            count, rows = _HOSPITAL_ROWS.page(true_field="is_active", limit=size, offset=(number - 1) * size)
-            if count is not None or number == 1:
-                results = [_HOSPITAL_OUT(row) for row in rows]
-                return page_response(self, request, number=number, count=count or 0, results=results)
+        # With the read cache on, kept pages answer (computed below on a miss); off, the plain page below.
+        if settings.READ_CACHE_SECONDS <= 0:
+            entry = self._plain_page_entry(request)
+            if entry is not None:
+                return self.paginator.response_from_entry(entry, request)
         return super().list(request, *args, **kwargs)
+
+    def _list_cache_entry(self, request) -> dict:
+        return self._plain_page_entry(request) or super()._list_cache_entry(request)
+
+    def _plain_page_entry(self, request) -> dict | None:
+        """The list every client polls (and /hospital/all) asks for nothing but a page of the active
+        hospitals: one query for the page and its count, rows written without a serializer per row.
+        None for anything else (filters, search, ordering, `near`: the generic list), or a page past
+        the end (the paginator's 404)."""
+        page = plain_page(self, request)
+        if page is None:
+            return None
+        number, size = page
+        count, rows = _HOSPITAL_ROWS.page(true_field="is_active", limit=size, offset=(number - 1) * size)
+        if count is None and number > 1:
+            return None
+        return {"count": count or 0, "number": number, "results": [_HOSPITAL_OUT(row) for row in rows]}
 
     def retrieve(self, request, *args, **kwargs):
         # One query: the hospital row (this viewset's scope: active hospitals, every one for
