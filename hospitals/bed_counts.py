@@ -20,10 +20,13 @@ _SQL: dict[tuple[str, bool, bool], str] = {}
 
 
 def _sql(connection, *, active_only: bool, with_hospital: bool) -> str:
-    """Parameters: now, now, hospital id. Rows: ward type, bed type, shown status, count, next lapse
-    (then the hospital's columns with `with_hospital`): the hospital LEFT JOIN its beds, so a hospital
-    without beds gives one row counting 0, and a hospital not seen (absent, or deactivated with
-    `active_only`) none."""
+    """Parameters: now, now, hospital id (with `with_hospital`: the hospital id first too).
+
+    Rows: ward type, bed type, shown status, count, next lapse. Without `with_hospital`, from the
+    hospital row (a LEFT JOIN to its beds): none when the hospital is not seen (absent, or deactivated
+    with `active_only`), one counting 0 when it has no beds. With `with_hospital`, the hospital's row
+    (NULL counts, then its columns) UNION ALL its beds' rows (NULL hospital columns): each value is
+    read once, not once per group."""
     quote = connection.ops.quote_name
     bed, ward, hospital = (model._meta for model in (Bed, Ward, Hospital))
 
@@ -31,21 +34,28 @@ def _sql(connection, *, active_only: bool, with_hospital: bool) -> str:
         return f"{quote(meta.db_table)}.{quote(meta.get_field(name).column)}"
 
     status, reserved_until = column(bed, "status"), column(bed, "reserved_until")
-    sql = (
+    counts = (
         f"SELECT {column(ward, 'ward_type')}, {column(bed, 'bed_type')}, "  # noqa: S608 - names from _meta
         f"CASE WHEN {status} = '{BedStatus.RESERVED}' AND {reserved_until} <= %s "
         f"THEN '{BedStatus.AVAILABLE}' ELSE {status} END, "
         f"COUNT({column(bed, 'id')}), MIN(CASE WHEN {reserved_until} > %s THEN {reserved_until} END)"
-        f"{', ' + _HOSPITAL_ROWS.select_list(connection) if with_hospital else ''} "
-        f"FROM {quote(hospital.db_table)} "
-        f"LEFT OUTER JOIN {quote(bed.db_table)} ON {column(bed, 'hospital')} = {column(hospital, 'id')} "
-        f"LEFT OUTER JOIN {quote(ward.db_table)} ON {column(bed, 'ward')} = {column(ward, 'id')} "
-        f"WHERE {column(hospital, 'id')} = %s"
     )
-    if active_only:
-        sql += f" AND {column(hospital, 'is_active')}"
-    # The hospital's other columns depend on its primary key (PostgreSQL accepts them grouped by it).
-    return sql + " GROUP BY 1, 2, 3" + (f", {column(hospital, 'id')}" if with_hospital else "")
+    seen = f" AND {column(hospital, 'is_active')}" if active_only else ""
+    if not with_hospital:
+        return (
+            f"{counts} FROM {quote(hospital.db_table)} "
+            f"LEFT OUTER JOIN {quote(bed.db_table)} ON {column(bed, 'hospital')} = {column(hospital, 'id')} "
+            f"LEFT OUTER JOIN {quote(ward.db_table)} ON {column(bed, 'ward')} = {column(ward, 'id')} "
+            f"WHERE {column(hospital, 'id')} = %s{seen} GROUP BY 1, 2, 3"
+        )
+    nulls = len(_HOSPITAL_ROWS.field_names)
+    return (
+        f"SELECT NULL, NULL, NULL, NULL, NULL, {_HOSPITAL_ROWS.select_list(connection)} "  # noqa: S608 - names from _meta
+        f"FROM {quote(hospital.db_table)} WHERE {column(hospital, 'id')} = %s{seen} "
+        f"UNION ALL {counts}{', NULL' * nulls} FROM {quote(bed.db_table)} "
+        f"INNER JOIN {quote(ward.db_table)} ON {column(bed, 'ward')} = {column(ward, 'id')} "
+        f"WHERE {column(bed, 'hospital')} = %s GROUP BY 1, 2, 3"
+    )
 
 
 def _as_datetime(value):
@@ -67,9 +77,14 @@ def hospital_bed_counts(hospital_id: int, *, active_only: bool, now: datetime, w
         sql = _SQL[key] = _sql(connection, active_only=active_only, with_hospital=with_hospital)
     moment = connection.ops.adapt_datetimefield_value(now)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [moment, moment, hospital_id])
+        cursor.execute(sql, [*([hospital_id] if with_hospital else []), moment, moment, hospital_id])
         found = cursor.fetchall()
-    rows = [(row[0], row[1], row[2], row[3], _as_datetime(row[4])) for row in found]
     if not with_hospital:
-        return rows
-    return (_HOSPITAL_ROWS.instance(connection, found[0][5:]) if found else None), rows
+        return [(row[0], row[1], row[2], row[3], _as_datetime(row[4])) for row in found]
+    hospital, rows = None, []
+    for row in found:
+        if row[5] is not None:  # the hospital's own row (its id)
+            hospital = _HOSPITAL_ROWS.instance(connection, row[5:])
+        else:
+            rows.append((row[0], row[1], row[2], row[3], _as_datetime(row[4])))
+    return hospital, rows
