@@ -7,6 +7,7 @@ from django_filters.widgets import BooleanWidget
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from appointments import services
@@ -50,6 +51,14 @@ class SlotViewSet(
         *("hospital__timezone", "hospital__is_active", "hospital__opd_status"),
         *("doctor__specialization", "doctor__department", "doctor__is_available", "doctor__user__fullname"),
     )
+
+    def _visible_slot_id(self) -> int:
+        """The path's slot as get_object finds it (the caller's scope; hidden or unknown -> 404), by one
+        EXISTS instead of the whole row with its hospital and doctor (the write path reads what it needs)."""
+        pk = self.kwargs["pk"]
+        if not (pk.isascii() and pk.isdigit()) or not self.scope_queryset(Slot.objects.filter(pk=pk)).exists():
+            raise NotFound("No Slot matches the given query.")
+        return int(pk)
 
     def get_queryset(self):
         # `held` for every slot of the page in the page's one query (0 without a look at the holds
@@ -126,10 +135,10 @@ class SlotViewSet(
         """Keep a seat for `HOLD_MINUTES` while the patient confirms; book it with `POST /appointments
         {hold_id}`. A patient (or donor) for themselves; admin, or the slot's hospital admin or doctors,
         for a patient (`patient_id`). Full, closed, already held or booked by the patient -> 409."""
-        slot = self.get_object()
+        slot_id = self._visible_slot_id()
         data = HoldCreateIn(data=request.data)
         data.is_valid(raise_exception=True)
-        hold = services.hold_create(by=request.user, slot_id=slot.pk, **data.validated_data)
+        hold = services.hold_create(by=request.user, slot_id=slot_id, **data.validated_data)
         return Response(HoldOut(hold).data, status=status.HTTP_201_CREATED)
 
 
