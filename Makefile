@@ -49,7 +49,7 @@ run: venv .env migrate
 # backup/restore check, the read replica check and schema-driven fuzzing, then the whole pytest suite
 # last, so that its summary line ends the output (with PYTEST_ARGS: pytest only).
 test: venv
-	@if [ -z "$(PYTEST_ARGS)" ]; then $(MAKE) --no-print-directory race faults chaos backup-check fuzz; fi
+	@if [ -z "$(PYTEST_ARGS)" ]; then $(MAKE) --no-print-directory race faults chaos backup-check replica-check fuzz; fi
 	bin/ensure-chromium && HMS_TESTING=1 bin/with-postgres $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: venv
