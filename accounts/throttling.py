@@ -71,10 +71,13 @@ def _count_on_database_cache(backend: DatabaseCache, key: str, delta: int, windo
     alias = router.db_for_write(backend.cache_model_class)
     connection = connections[alias]
     table = connection.ops.quote_name(backend._table)  # the cache table's name, from the settings
+    # SQLite (the zero-setup default) has no row locks and no FOR UPDATE: a writing transaction holds the
+    # whole database there, which serialises counters all the same.
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
     for _ in range(2):  # two first failures insert the row at once: the loser counts on the winner's row
         try:
             with transaction.atomic(using=alias), connection.cursor() as cursor:
-                cursor.execute(f"SELECT value FROM {table} WHERE cache_key = %s FOR UPDATE", [key])  # noqa: S608
+                cursor.execute(f"SELECT value FROM {table} WHERE cache_key = %s{lock}", [key])  # noqa: S608
                 row = cursor.fetchone()
                 stored_end, count = (
                     # Written below, in the cache backend's own format (a pickle, base64).
