@@ -301,6 +301,10 @@ class ExportMixin:
         return renderers_
 
     def perform_content_negotiation(self, request, force=False):
+        empty = request.query_params.get(api_settings.URL_FORMAT_OVERRIDE) == ""
+        if not force and empty and getattr(self, "action", None) == "list":
+            # DRF reads an empty `?format=` as no format at all (JSON); the schema offers json or csv only.
+            raise ValidationError({"format": ["Use format=csv for a CSV export, or leave format out for JSON."]})
         try:
             return super().perform_content_negotiation(request, force)
         except Http404:

@@ -347,6 +347,16 @@ def test_an_unknown_format_on_an_exporting_list_is_400_naming_it(admin_client):
     assert response.json()["errors"][0]["attr"] == "format"
 
 
+@pytest.mark.parametrize("path", ["/api/v1/admissions", "/api/v1/emergencies", "/api/v1/activity"])
+def test_an_empty_format_on_an_exporting_list_is_400_naming_it(admin_client, path):
+    """Found by make fuzz's seed 1636076828: `?format=` answered the JSON list although the schema offers
+    json or csv only (DRF reads an empty format as none)."""
+    response = admin_client.get(f"{path}?format=")
+    assert response.status_code == 400, response.content
+    assert response.json()["errors"][0]["attr"] == "format"
+    assert admin_client.get(path, {"format": "json"}).status_code == 200
+
+
 @pytest.mark.parametrize(
     "query", ["page=-1051", "page=abc", "page=", "page=1&page=2", "page_size=0", "page_size=-5", "page_size=x"]
 )
