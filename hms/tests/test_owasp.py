@@ -1824,7 +1824,8 @@ def test_api8_unhandled_errors_answer_500_without_stack_trace_or_exception_text(
     def explode(*args, **kwargs):
         raise RuntimeError(secret)
 
-    monkeypatch.setattr(hospitals.views.HospitalViewSet, "get_queryset", explode)
+    # The list itself raises (its plain page no longer goes through get_queryset).
+    monkeypatch.setattr(hospitals.views.HospitalViewSet, "list", explode)
     monkeypatch.setattr(sites.AdminSite, "each_context", explode)
     client = APIClient(raise_request_exception=False)
     for path in ("/api/v1/hospitals", "/admin/login/"):
