@@ -2,15 +2,35 @@
 
 import contextlib
 import threading
+import time
 from collections.abc import Callable, Sequence
 
 import pytest
 from django.core.cache import cache
-from django.db import connection
-from django.test import Client
+from django.db import OperationalError, connection
+from django.test import Client, testcases
 from rest_framework.test import APIClient
 
 from accounts.tests.factories import HospitalFactory, UserFactory
+
+_flush = testcases.TransactionTestCase._fixture_teardown
+
+
+def _flush_again_after_a_deadlock(self):
+    """A transactional test ends with a flush (one TRUNCATE of every table) while the feed tests' live
+    uvicorn hosts may still read the feed's tables: PostgreSQL can pick the flush as the victim of that
+    deadlock (a rolled-back TRUNCATE changes nothing), so it is run again, up to three times."""
+    for attempt in range(3):
+        try:
+            return _flush(self)
+        except OperationalError as error:
+            if attempt == 2 or "deadlock detected" not in str(error):
+                raise
+            time.sleep(0.2)
+    return None
+
+
+testcases.TransactionTestCase._fixture_teardown = _flush_again_after_a_deadlock
 
 
 def _clear_cache():
