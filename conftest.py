@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 
 import pytest
 from django.core.cache import cache
+from django.core.management.base import CommandError
 from django.db import OperationalError, connection
 from django.test import Client, testcases
 from rest_framework.test import APIClient
@@ -16,6 +17,15 @@ from accounts.tests.factories import HospitalFactory, UserFactory
 _flush = testcases.TransactionTestCase._fixture_teardown
 
 
+def _is_deadlock(error: BaseException | None) -> bool:
+    """`flush` wraps the database's error in a CommandError (raise ... from exc): look down the chain."""
+    while error is not None:
+        if isinstance(error, OperationalError) and "deadlock detected" in str(error):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
+
+
 def _flush_again_after_a_deadlock(self):
     """A transactional test ends with a flush (one TRUNCATE of every table) while the feed tests' live
     uvicorn hosts may still read the feed's tables: PostgreSQL can pick the flush as the victim of that
@@ -23,8 +33,8 @@ def _flush_again_after_a_deadlock(self):
     for attempt in range(3):
         try:
             return _flush(self)
-        except OperationalError as error:
-            if attempt == 2 or "deadlock detected" not in str(error):
+        except (OperationalError, CommandError) as error:
+            if attempt == 2 or not _is_deadlock(error):
                 raise
             time.sleep(0.2)
     return None
