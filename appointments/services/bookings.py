@@ -18,23 +18,22 @@ transaction left); otherwise (some of those holds may have lapsed) the locking p
 lapsed holds under the row lock and counts `booked + hold_count` against the capacity.
 """
 
-from contextlib import nullcontext
-from types import SimpleNamespace
+from collections import namedtuple
 
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from rest_framework.exceptions import NotFound, PermissionDenied
 
-from accounts.activity import Action, entry_fields, record
+from accounts.activity import Action
 from accounts.models import User
 from appointments.models import (
     ALREADY_BOOKED,
     ALREADY_BOOKED_MESSAGE,
     Appointment,
-    Doctor,
     Slot,
 )
+from appointments.services.audit import record_patient_row
 from appointments.services.booking_rules import (
     check_open,
     has_active_booking,
@@ -46,16 +45,16 @@ from appointments.services.booking_rules import (
 )
 from appointments.services.queues import queue_join_checked_in, queue_settle_for_appointment
 from appointments.services.seats import settle_lapsed_holds
+from appointments.services.statement_rows import booked_from_row, run_statement, seen_slot, statement_params
 from appointments.topics import appointment_changed, slots_topic
-from hms.api.db import prepared_cursor
 from hms.api.exceptions import Conflict
 from hms.api.readcache import writes_committed
 from hospitals.access import manages_hospital
-from hospitals.models import Hospital
 
 Status = Appointment.Status
 
 ONE_ACTIVE_CONSTRAINT = "appointment_one_active_per_patient_slot"
+ALREADY_BOOKED_REFUSAL = (ALREADY_BOOKED_MESSAGE, ALREADY_BOOKED)
 # Databases on which a booking is the one statement below (it needs data-modifying WITH queries).
 ONE_STATEMENT_VENDORS = frozenset({"postgresql"})
 
@@ -126,109 +125,45 @@ FROM target t LEFT JOIN booking ON true LEFT JOIN seat ON true
 """
 
 
+# The answer of BOOK_SQL, in its final SELECT's order (read by services/statement_rows.py); a booked
+# slot had no holds (`hold_count = 0`), so it keeps none.
+BookRow = namedtuple(
+    "BookRow",
+    "slot_id hospital_id doctor_id start end status booked capacity hold_count opd_status timezone is_available"
+    " specialization department doctor_user_id doctor_name booked_here appointment_id token now_booked now_held",
+    defaults=(0,),
+)
+
+
 def _book_in_one_statement(
     *, by: User, patient: User, slot_id: int, hospital_id: int | None, reason: str
 ) -> Appointment | None:
     """Book with `BOOK_SQL`. None when the slot changed under the statement (the locking path decides)."""
     now = timezone.now()
-    who = entry_fields(actor=by)
-    params = {
-        "patient": patient.pk,
-        "slot": slot_id,
-        "now": now,
-        "scope": hospital_scope(by),
-        "hospital": hospital_id,
-        "reason": reason,
-        "by": by.pk,
-        "actor_role": who["actor_role"],
-        "actor_name": who["actor_name"],
-        "ip": who["ip"],
-        "request_id": who["request_id"],
-    }
-    # Outside a transaction the statement is its own; inside one, a savepoint keeps a refused
-    # statement from aborting the caller's transaction.
-    try:
-        with transaction.atomic() if connection.in_atomic_block else nullcontext(), prepared_cursor() as cursor:
-            cursor.execute(BOOK_SQL, params)
-            row = cursor.fetchone()
-    except IntegrityError as error:
-        # The same patient's concurrent booking of this slot committed first.
-        if getattr(getattr(error.__cause__, "diag", None), "constraint_name", None) == ONE_ACTIVE_CONSTRAINT:
-            raise Conflict(ALREADY_BOOKED_MESSAGE, code=ALREADY_BOOKED) from None
-        raise
+    params = statement_params(
+        by,
+        now,
+        patient=patient.pk,
+        slot=slot_id,
+        scope=hospital_scope(by),
+        hospital=hospital_id,
+        reason=reason,
+    )
+    # The same patient's concurrent booking of this slot may commit first.
+    row = run_statement(BOOK_SQL, params, constraint_refusals={ONE_ACTIVE_CONSTRAINT: ALREADY_BOOKED_REFUSAL})
     if row is None:
         raise NotFound("No such slot.")
-    (pk, hospital_pk, doctor_pk, start, end, status, booked, capacity, hold_count, opd_status, tz, is_available,
-     specialization, department, doctor_user_id, doctor_name, holds,
-     appointment_id, token, now_booked) = row  # fmt: skip
-    if appointment_id is None:
-        if hold_count:
+    row = BookRow(*row)
+    if row.appointment_id is None:
+        if row.hold_count:
             # Holds keep seats (some may have lapsed): settled and counted under the row lock.
             return None
         # Explained from the slot as the statement saw it.
-        seen = seen_slot(pk=pk, hospital_id=hospital_pk, start=start, status=status, booked=booked, held=0,
-                         capacity=capacity, opd_status=opd_status, is_available=is_available)  # fmt: skip
-        refuse(by=by, slot=seen, hospital_id=hospital_id, holds=holds)
+        refuse(by=by, slot=seen_slot(row), hospital_id=hospital_id, holds=row.booked_here)
         return None
     # The statement wrote the slot's feed event in SQL: emit() did not run to invalidate its pages.
-    writes_committed(topics=[slots_topic(hospital_pk)])
-    return booked_from_row(
-        by=by,
-        patient=patient,
-        now=now,
-        reason=reason,
-        appointment_id=appointment_id,
-        token=token,
-        hospital={"id": hospital_pk, "opd_status": opd_status, "timezone": tz},
-        doctor={"id": doctor_pk, "specialization": specialization, "department": department,
-                "is_available": is_available},
-        doctor_user=User(id=doctor_user_id, fullname=doctor_name),
-        slot={"id": pk, "start": start, "end": end, "status": status, "booked": now_booked, "capacity": capacity,
-              "hold_count": 0},
-    )  # fmt: skip
-
-
-def seen_slot(*, pk, hospital_id, start, status, booked, held, capacity, opd_status, is_available) -> SimpleNamespace:
-    """A slot as a booking statement saw it, for `booking_refusal` (plain attributes: no model is built
-    for a refusal)."""
-    return SimpleNamespace(id=pk, hospital_id=hospital_id, start=start, status=status, booked=booked, held=held,
-                           capacity=capacity, hospital=SimpleNamespace(opd_status=opd_status, is_active=True),
-                           doctor=SimpleNamespace(is_available=is_available))  # fmt: skip
-
-
-def booked_from_row(
-    *,
-    by: User,
-    patient: User,
-    now,
-    reason: str,
-    appointment_id: int,
-    token: int,
-    hospital: dict,
-    doctor: dict,
-    doctor_user: User,
-    slot: dict,
-) -> Appointment:
-    """The appointment a booking statement inserted, with its slot, doctor (and user) and hospital built
-    from the statement's row: the response needs no query. `slot` as the statement left it."""
-    hospital = Hospital(is_active=True, **hospital)
-    doctor = Doctor(hospital=hospital, user=doctor_user, **doctor)
-    slot = Slot(hospital=hospital, doctor=doctor, last_token=token, **slot)
-    slot.held = slot.hold_count
-    return Appointment(
-        id=appointment_id,
-        patient=patient,
-        slot=slot,
-        doctor=doctor,
-        hospital=hospital,
-        token_number=token,
-        status=Status.BOOKED,
-        reason=reason,
-        cancel_reason="",
-        booked_by=by,
-        created_at=now,
-        updated_at=now,
-    )
+    writes_committed(topics=[slots_topic(row.hospital_id)])
+    return booked_from_row(row, by=by, patient=patient, now=now, reason=reason)
 
 
 @transaction.atomic
@@ -251,13 +186,7 @@ def _book_locking(*, by: User, patient: User, slot_id: int, hospital_id: int | N
         booked_by=by,
     )
     appointment_changed(appointment, what="booked", slot_ids=[slot.pk])
-    record(
-        action=Action.CREATE,
-        actor=by,
-        object_type="appointment",
-        object_id=appointment.pk,
-        patient_id=patient.pk,
-    )
+    record_patient_row(Action.CREATE, by=by, object_type="appointment", row=appointment)
     return appointment
 
 
@@ -321,12 +250,11 @@ def appointment_transition(*, by: User, appointment: Appointment, status: str, r
     appointment_changed(appointment, what=status, slot_ids=freed)
     if freed:
         _offer_freed_seats(slot_id=appointment.slot_id)
-    record(
-        action=Action.ACTION,
-        actor=by,
+    record_patient_row(
+        Action.ACTION,
+        by=by,
         object_type="appointment",
-        object_id=appointment.pk,
-        patient_id=appointment.patient_id,
+        row=appointment,
         detail={"action": "cancel" if status == Status.CANCELLED else status},
     )
     # The OPD queue (section 17): a checked-in patient joins with its token; a no-show leaves, a
@@ -379,12 +307,5 @@ def appointment_update(*, by: User, appointment: Appointment, data: dict) -> App
         appointment_changed(appointment, what="rescheduled" if moved else "updated", slot_ids=moved)
         if moved:
             _offer_freed_seats(slot_id=old_slot_id)
-        record(
-            action=Action.UPDATE,
-            actor=by,
-            object_type="appointment",
-            object_id=appointment.pk,
-            patient_id=appointment.patient_id,
-            detail={"fields": fields},
-        )
+        record_patient_row(Action.UPDATE, by=by, object_type="appointment", row=appointment, detail={"fields": fields})
     return appointment

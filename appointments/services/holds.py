@@ -11,21 +11,19 @@ back the rules up.
 freed seat as a hold with it, in the transaction that freed the seat.
 """
 
-from contextlib import nullcontext
+from collections import namedtuple
 from datetime import timedelta
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 
-from accounts.activity import Action, entry_fields, record
+from accounts.activity import Action
 from accounts.models import User
 from appointments.models import (
-    ALREADY_BOOKED,
-    ALREADY_BOOKED_MESSAGE,
     ALREADY_HELD,
     ALREADY_HELD_MESSAGE,
     Appointment,
@@ -45,9 +43,9 @@ from appointments.services.booking_rules import (
 )
 from appointments.services.hold_statements import HOLD_BOOK_SQL, HOLD_SQL
 from appointments.services.seats import release_hold_seat, settle_lapsed_holds
+from appointments.services.statement_rows import booked_from_row, run_statement, seen_slot, statement_params
 from appointments.topics import appointment_changed, holds_changed, slots_changed, slots_topic
 from feed.topics import cached_topics, user_topic
-from hms.api.db import prepared_cursor
 from hms.api.exceptions import Conflict
 from hms.api.readcache import writes_committed
 from hms.api.roles import Role
@@ -96,31 +94,25 @@ def _one_statement() -> bool:
     return connection.vendor in bookings.ONE_STATEMENT_VENDORS
 
 
-def _run(sql: str, params: dict):
-    """Run one of the hold statements: the row it answers, or None. Outside a transaction the statement
-    is its own; inside one, a savepoint keeps a refused statement from aborting the caller's."""
-    try:
-        with transaction.atomic() if connection.in_atomic_block else nullcontext(), prepared_cursor() as cursor:
-            cursor.execute(sql, params)
-            return cursor.fetchone()
-    except IntegrityError as error:
-        # The same patient's concurrent hold or booking of this slot committed first.
-        constraint = getattr(getattr(error.__cause__, "diag", None), "constraint_name", None)
-        if constraint == ONE_ACTIVE_HOLD_CONSTRAINT:
-            raise Conflict(ALREADY_HELD_MESSAGE, code=ALREADY_HELD) from None
-        if constraint == bookings.ONE_ACTIVE_CONSTRAINT:
-            raise Conflict(ALREADY_BOOKED_MESSAGE, code=ALREADY_BOOKED) from None
-        raise
+# A concurrent hold or booking of the same patient and slot may commit first.
+_CONSTRAINT_REFUSALS = {
+    ONE_ACTIVE_HOLD_CONSTRAINT: (ALREADY_HELD_MESSAGE, ALREADY_HELD),
+    bookings.ONE_ACTIVE_CONSTRAINT: bookings.ALREADY_BOOKED_REFUSAL,
+}
 
-
-def _statement_params(by: User, now, **values) -> dict:
-    who = entry_fields(actor=by)
-    return {
-        "now": now,
-        "by": by.pk,
-        **{name: who[name] for name in ("actor_role", "actor_name", "ip", "request_id")},
-        **values,
-    }
+# The answers of HOLD_SQL and HOLD_BOOK_SQL, in their final SELECTs' order (services/statement_rows.py).
+HoldRow = namedtuple(
+    "HoldRow",
+    "slot_id hospital_id doctor_id start status booked capacity hold_count opd_status is_available booked_here"
+    " held_here lapsed hold_id",
+)
+HoldBookRow = namedtuple(
+    "HoldBookRow",
+    "hold_id slot_id patient_id hold_hospital_id hold_status expires_at hospital_id doctor_id start end status"
+    " booked capacity hold_count hospital_active opd_status timezone is_available specialization department"
+    " doctor_user_id doctor_name patient_name patient_phone booked_here lapsed offered appointment_id token"
+    " now_booked now_held",
+)
 
 
 def _written(*, hospital_id: int, patient_id: int) -> None:
@@ -135,7 +127,7 @@ def _hold_in_one_statement(*, by: User, patient: User, slot_id: int, minutes: in
     changed under the statement)."""
     now = timezone.now()
     expires = now + timedelta(minutes=minutes)
-    params = _statement_params(
+    params = statement_params(
         by,
         now,
         slot=slot_id,
@@ -144,29 +136,26 @@ def _hold_in_one_statement(*, by: User, patient: User, slot_id: int, minutes: in
         expires_json=DjangoJSONEncoder().default(expires),
         scope=hospital_scope(by),
     )
-    row = _run(HOLD_SQL, params)
+    row = run_statement(HOLD_SQL, params, constraint_refusals=_CONSTRAINT_REFUSALS)
     if row is None:
         raise NotFound("No such slot.")
-    (pk, hospital_id, _doctor_id, start, status, booked, capacity, hold_count, opd_status, is_available,
-     booked_here, held_here, lapsed, hold_id) = row  # fmt: skip
-    if hold_id is None:
+    row = HoldRow(*row)
+    if row.hold_id is None:
         # Explained from the slot as the statement saw it, in `hold_create`'s order.
-        seen = bookings.seen_slot(pk=pk, hospital_id=hospital_id, start=start, status=status, booked=booked,
-                                  held=hold_count, capacity=capacity, opd_status=opd_status,
-                                  is_available=is_available)  # fmt: skip
+        seen = seen_slot(row)
         check_scope(by=by, slot=seen)
-        if lapsed:
+        if row.lapsed:
             return None
-        if held_here:
+        if row.held_here:
             raise Conflict(ALREADY_HELD_MESSAGE, code=ALREADY_HELD)
-        check_open(seen, holds=booked_here)
+        check_open(seen, holds=row.booked_here)
         return None
-    _written(hospital_id=hospital_id, patient_id=patient.pk)
+    _written(hospital_id=row.hospital_id, patient_id=patient.pk)
     return Hold(
-        id=hold_id,
-        slot_id=pk,
+        id=row.hold_id,
+        slot_id=row.slot_id,
         patient=patient,
-        hospital_id=hospital_id,
+        hospital_id=row.hospital_id,
         status=Hold.Status.ACTIVE,
         expires_at=expires,
         appointment=None,
@@ -248,7 +237,7 @@ def _hold_book_in_one_statement(
     settle, a waitlist offer's hold, or the slot or hold changed under the statement)."""
     now = timezone.now()
     scope = hospital_scope(by)
-    params = _statement_params(
+    params = statement_params(
         by,
         now,
         hold=hold_id,
@@ -259,43 +248,28 @@ def _hold_book_in_one_statement(
         patient_id=patient_id,
         hospital_id=hospital_id,
     )
-    row = _run(HOLD_BOOK_SQL, params)
+    row = run_statement(HOLD_BOOK_SQL, params, constraint_refusals=_CONSTRAINT_REFUSALS)
     if row is None:
         raise NotFound("No such hold.")
-    (pk, slot_pk, patient_pk, hold_hospital_id, hold_status, expires_at, hospital_pk, doctor_pk, start, end, status,
-     booked, capacity, hold_count, hospital_active, opd_status, tz, is_available, specialization, department,
-     doctor_user_id, doctor_name, patient_name, patient_phone, booked_here, _lapsed, _offered,
-     appointment_id, token, now_booked, now_held) = row  # fmt: skip
-    if appointment_id is None:
+    row = HoldBookRow(*row)
+    if row.appointment_id is None:
         # Explained from the hold and slot as the statement saw them, in the locking path's order.
-        hold = Hold(id=pk, slot_id=slot_pk, patient_id=patient_pk, hospital_id=hold_hospital_id, status=hold_status,
-                    expires_at=expires_at)  # fmt: skip
+        hold = Hold(id=row.hold_id, slot_id=row.slot_id, patient_id=row.patient_id,
+                    hospital_id=row.hold_hospital_id, status=row.hold_status, expires_at=row.expires_at)  # fmt: skip
         if not _may_act_for(by, hold):
             raise NotFound("No such hold.")
         _check_matches(hold, slot_id=slot_id, patient_id=patient_id, hospital_id=hospital_id)
-        if not hospital_active:
+        if not row.hospital_active:
             raise NotFound("No such slot.")
         Conflict.raise_for(hold.use_refusal(now))
-        seen = bookings.seen_slot(pk=slot_pk, hospital_id=hospital_pk, start=start, status=status, booked=booked,
-                                  held=hold_count, capacity=capacity, opd_status=opd_status,
-                                  is_available=is_available)  # fmt: skip
-        check_open(seen, holds=booked_here, seat_held=True)
+        check_open(seen_slot(row), holds=row.booked_here, seat_held=True)
         return None
-    _written(hospital_id=hospital_pk, patient_id=patient_pk)
-    return bookings.booked_from_row(
-        by=by,
-        patient=by if by.pk == patient_pk else User(id=patient_pk, fullname=patient_name, phone_num=patient_phone),
-        now=now,
-        reason=reason,
-        appointment_id=appointment_id,
-        token=token,
-        hospital={"id": hospital_pk, "opd_status": opd_status, "timezone": tz},
-        doctor={"id": doctor_pk, "specialization": specialization, "department": department,
-                "is_available": is_available},
-        doctor_user=User(id=doctor_user_id, fullname=doctor_name),
-        slot={"id": slot_pk, "start": start, "end": end, "status": status, "booked": now_booked, "capacity": capacity,
-              "hold_count": now_held},
-    )  # fmt: skip
+    _written(hospital_id=row.hospital_id, patient_id=row.patient_id)
+    if by.pk == row.patient_id:
+        patient = by
+    else:
+        patient = User(id=row.patient_id, fullname=row.patient_name, phone_num=row.patient_phone)
+    return booked_from_row(row, by=by, patient=patient, now=now, reason=reason)
 
 
 def hold_book(
@@ -350,14 +324,7 @@ def _hold_book_locking(
     hold_used(hold)
     appointment_changed(appointment, what="booked", slot_ids=[slot.pk])
     holds_changed([hold])
-    record(
-        action=Action.CREATE,
-        actor=by,
-        object_type="appointment",
-        object_id=appointment.pk,
-        patient_id=hold.patient_id,
-        detail={"hold_id": hold.pk},
-    )
+    record_patient_row(Action.CREATE, by=by, object_type="appointment", row=appointment, detail={"hold_id": hold.pk})
     record_patient_row(
         Action.ACTION, by=by, object_type="hold", row=hold, detail={"action": "use", "appointment_id": appointment.pk}
     )

@@ -14,13 +14,14 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from rest_framework.exceptions import PermissionDenied, ValidationError
 
-from accounts.activity import Action, entry_fields, record
+from accounts.activity import Action, record
 from accounts.models import User
 from appointments.models import Appointment, Doctor
 from appointments.queue_models import OpdQueue, QueueEntry
 from appointments.queue_selectors import local_today, queue_board
 from appointments.queue_statements import CALL_NEXT_SQL
 from appointments.services.audit import record_patient_row
+from appointments.services.statement_rows import statement_params
 from feed.emit import emit
 from feed.topics import cached_topics
 from hms.api.db import prepared_cursor
@@ -34,6 +35,20 @@ HOSPITAL_INACTIVE = "inactive"
 QUEUE_CLOSED = "queue_closed"
 # Databases on which call-next is one statement (FOR UPDATE SKIP LOCKED and data-modifying WITH).
 ONE_STATEMENT_VENDORS = frozenset({"postgresql"})
+# The entry CALL_NEXT_SQL called: its final SELECT's columns, in order (the entry's field names).
+CALL_NEXT_FIELDS = (
+    "id",
+    "token",
+    "appointment_id",
+    "patient_id",
+    "name",
+    "priority",
+    "rank",
+    "room",
+    "called_at",
+    "added_by_id",
+    "created_at",
+)
 
 
 def queue_topic(hospital_id: int) -> str:
@@ -202,47 +217,28 @@ def queue_call_next(*, by: User, queue: OpdQueue, room: str = "") -> QueueEntry:
 def _call_next_in_one_statement(*, by: User, queue: OpdQueue, room: str) -> QueueEntry:
     now = timezone.now()
     today = local_today(queue.hospital.timezone)
-    who = entry_fields(actor=by)
     topic = queue_topic(queue.hospital_id)
-    params = {
-        "queue": queue.pk,
-        "queue_room": queue.room,
-        "room": room,
-        "now": now,
-        "hospital": queue.hospital_id,
-        "today": today,
-        "today_text": today.isoformat(),
-        "topic": topic,
-        "by": by.pk,
-        "actor_role": who["actor_role"],
-        "actor_name": who["actor_name"],
-        "ip": who["ip"],
-        "request_id": who["request_id"],
-    }
+    params = statement_params(
+        by,
+        now,
+        queue=queue.pk,
+        queue_room=queue.room,
+        room=room,
+        hospital=queue.hospital_id,
+        today=today,
+        today_text=today.isoformat(),
+        topic=topic,
+    )
     with prepared_cursor() as cursor:
         cursor.execute(CALL_NEXT_SQL, params)
         row = cursor.fetchone()
     if row is None:
         raise Conflict("Nobody is waiting in this queue.", code=QUEUE_EMPTY)
-    pk, token, appointment_id, patient_id, name, priority, rank, entry_room, called_at, added_by_id, created_at = row
     # The statement wrote the audit entry and the event in SQL: the cached reads they change, as
     # record() and emit() would have marked.
     writes_committed(topics=cached_topics([topic]))
     return QueueEntry(
-        id=pk,
-        queue=queue,
-        token=token,
-        appointment_id=appointment_id,
-        patient_id=patient_id,
-        name=name,
-        priority=priority,
-        rank=rank,
-        status=QueueEntry.Status.CALLED,
-        room=entry_room,
-        called_at=called_at,
-        added_by_id=added_by_id,
-        created_at=created_at,
-        updated_at=now,
+        queue=queue, status=QueueEntry.Status.CALLED, updated_at=now, **dict(zip(CALL_NEXT_FIELDS, row, strict=True))
     )
 
 
