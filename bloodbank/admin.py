@@ -38,18 +38,7 @@ class ExpiryListFilter(admin.SimpleListFilter):
 
 @admin.register(StockLot)
 class StockLotAdmin(NoDeleteAdmin):
-    list_display = [
-        "id",
-        "lot_number",
-        "blood_bank",
-        "blood_group",
-        "component",
-        "units",
-        "initial_units",
-        "collected_on",
-        "expires_on",
-        "status",
-    ]
+    list_display = ["id", "lot_number", "blood_bank", *StockLot.CONTENT_FIELDS, "status"]
     list_filter = ["blood_group", "component", "status", ExpiryListFilter, "expires_on", "blood_bank"]
     search_fields = ["lot_number", "blood_bank__name"]
     date_hierarchy = "expires_on"

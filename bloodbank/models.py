@@ -69,6 +69,9 @@ class StockLotQuerySet(models.QuerySet):
 
 
 class StockLot(models.Model):
+    # What a lot holds, in the order the API, the admin and the benchmark generator list it.
+    CONTENT_FIELDS = ("blood_group", "component", "units", "initial_units", "collected_on", "expires_on")
+
     class Status(models.TextChoices):
         AVAILABLE = "available"
         EXPIRED = "expired"

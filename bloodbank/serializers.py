@@ -5,7 +5,13 @@ from rest_framework.validators import UniqueValidator
 
 from accounts.models import BloodGroup, User
 from bloodbank.models import Allocation, BloodBank, BloodRequest, Component, Donation, StockLot
-from hms.api.serializers import LatitudeField, LongitudeField, ModelSerializer, validate_coordinates
+from hms.api.serializers import (
+    LatitudeField,
+    LongitudeField,
+    ModelSerializer,
+    ReadOnlyModelSerializer,
+    validate_coordinates,
+)
 from hospitals.models import Hospital
 
 LOT_NUMBER_VALIDATOR = RegexValidator(
@@ -34,8 +40,7 @@ BLOOD_BANK_FIELDS = [
 ]
 
 
-class BloodBankOut(ModelSerializer):
-    hospital_id = serializers.IntegerField(read_only=True, allow_null=True)
+class BloodBankOut(ReadOnlyModelSerializer):
     distance_km = serializers.FloatField(
         read_only=True, allow_null=True, help_text="Distance from `near`; null without it."
     )
@@ -43,7 +48,6 @@ class BloodBankOut(ModelSerializer):
     class Meta:
         model = BloodBank
         fields = [*BLOOD_BANK_FIELDS, "distance_km"]
-        read_only_fields = fields
 
 
 class BloodBankIn(ModelSerializer):
@@ -94,25 +98,10 @@ class StockLotIn(serializers.Serializer):
     )
 
 
-class StockLotOut(ModelSerializer):
-    blood_bank_id = serializers.IntegerField(read_only=True)
-
+class StockLotOut(ReadOnlyModelSerializer):
     class Meta:
         model = StockLot
-        fields = [
-            "id",
-            "blood_bank_id",
-            "blood_group",
-            "component",
-            "units",
-            "initial_units",
-            "collected_on",
-            "expires_on",
-            "lot_number",
-            "status",
-            "created_at",
-        ]
-        read_only_fields = fields
+        fields = ["id", "blood_bank_id", *StockLot.CONTENT_FIELDS, "lot_number", "status", "created_at"]
 
 
 class StockSummaryItemOut(serializers.Serializer):
@@ -132,8 +121,7 @@ class StockSummaryOut(serializers.Serializer):
 # --- Blood requests --------------------------------------------------------------------------
 
 
-class AllocationOut(ModelSerializer):
-    lot_id = serializers.IntegerField(read_only=True)
+class AllocationOut(ReadOnlyModelSerializer):
     lot_number = serializers.CharField(source="lot.lot_number", read_only=True)
     blood_group = serializers.ChoiceField(source="lot.blood_group", choices=BloodGroup.choices, read_only=True)
     expires_on = serializers.DateField(source="lot.expires_on", read_only=True)
@@ -141,13 +129,9 @@ class AllocationOut(ModelSerializer):
     class Meta:
         model = Allocation
         fields = ["lot_id", "lot_number", "blood_group", "units", "expires_on", "returned"]
-        read_only_fields = fields
 
 
-class BloodRequestOut(ModelSerializer):
-    requester_id = serializers.IntegerField(read_only=True)
-    blood_bank_id = serializers.IntegerField(read_only=True)
-    hospital_id = serializers.IntegerField(read_only=True, allow_null=True)
+class BloodRequestOut(ReadOnlyModelSerializer):
     allocations = AllocationOut(many=True, read_only=True)
 
     class Meta:
@@ -170,7 +154,6 @@ class BloodRequestOut(ModelSerializer):
             "created_at",
             "updated_at",
         ]
-        read_only_fields = fields
 
 
 class BloodRequestIn(serializers.Serializer):
@@ -230,11 +213,7 @@ class DonationIn(serializers.Serializer):
     )
 
 
-class DonationOut(ModelSerializer):
-    donor_id = serializers.IntegerField(read_only=True)
-    blood_bank_id = serializers.IntegerField(read_only=True)
-    lot_id = serializers.IntegerField(read_only=True)
-
+class DonationOut(ReadOnlyModelSerializer):
     class Meta:
         model = Donation
         fields = [
@@ -248,7 +227,6 @@ class DonationOut(ModelSerializer):
             "lot_id",
             "created_at",
         ]
-        read_only_fields = fields
 
 
 class EligibilityOut(serializers.Serializer):

@@ -1,15 +1,12 @@
 from rest_framework import serializers
 
 from accounts.models import Activity, User
-from hms.api.serializers import ModelSerializer
+from hms.api.serializers import ReadOnlyModelSerializer
 from hms.jobs.schedules import ScheduleSource
 from hms.models import JobRun
 
 
-class ActivityOut(ModelSerializer):
-    actor_id = serializers.IntegerField(read_only=True, allow_null=True)
-    patient_id = serializers.IntegerField(read_only=True, allow_null=True)
-
+class ActivityOut(ReadOnlyModelSerializer):
     class Meta:
         model = Activity
         fields = [
@@ -26,14 +23,12 @@ class ActivityOut(ModelSerializer):
             "request_id",
             "detail",
         ]
-        read_only_fields = fields
 
 
-class MyRecordAccessOut(ModelSerializer):
+class MyRecordAccessOut(ReadOnlyModelSerializer):
     class Meta:
         model = Activity
         fields = ["at", "actor_name", "actor_role", "action", "object_type", "object_id"]
-        read_only_fields = fields
 
 
 class BrokenLinkOut(serializers.Serializer):

@@ -5,7 +5,14 @@ from rest_framework.validators import UniqueValidator
 
 from accounts.models import User
 from emergency.models import Ambulance, AmbulanceLocation, Emergency, EmergencyEvent
-from hms.api.serializers import IdField, LatitudeField, LongitudeField, ModelSerializer, validate_coordinates
+from hms.api.serializers import (
+    IdField,
+    LatitudeField,
+    LongitudeField,
+    ModelSerializer,
+    ReadOnlyModelSerializer,
+    validate_coordinates,
+)
 from hospitals.models import Hospital
 
 # Digits (at least three), an optional leading +, and spaces, dashes, dots, slashes or brackets.
@@ -19,16 +26,13 @@ PHONE = RegexValidator(
 # --- Ambulances ------------------------------------------------------------------------------
 
 
-class DriverBrief(ModelSerializer):
+class DriverBrief(ReadOnlyModelSerializer):
     class Meta:
         model = User
         fields = ["id", "fullname", "phone_num"]
-        read_only_fields = fields
 
 
-class AmbulanceOut(ModelSerializer):
-    hospital_id = serializers.IntegerField(read_only=True)
-    driver_id = serializers.IntegerField(read_only=True, allow_null=True)
+class AmbulanceOut(ReadOnlyModelSerializer):
     driver = DriverBrief(read_only=True, allow_null=True)
     current_emergency_id = serializers.SerializerMethodField(
         help_text="The open emergency this ambulance serves, if any."
@@ -51,7 +55,6 @@ class AmbulanceOut(ModelSerializer):
             "created_at",
             "updated_at",
         ]
-        read_only_fields = fields
 
     @extend_schema_field(serializers.IntegerField(allow_null=True))
     def get_current_emergency_id(self, ambulance) -> int | None:
@@ -108,13 +111,10 @@ class AmbulanceLocationIn(serializers.Serializer):
     longitude = LongitudeField()
 
 
-class AmbulanceLocationOut(ModelSerializer):
-    recorded_by_id = serializers.IntegerField(read_only=True, allow_null=True)
-
+class AmbulanceLocationOut(ReadOnlyModelSerializer):
     class Meta:
         model = AmbulanceLocation
         fields = ["id", "latitude", "longitude", "recorded_at", "recorded_by_id"]
-        read_only_fields = fields
 
 
 class AmbulanceStatusIn(serializers.Serializer):
@@ -135,38 +135,26 @@ class AmbulanceStatusIn(serializers.Serializer):
 # --- Emergencies -----------------------------------------------------------------------------
 
 
-class EmergencyEventOut(ModelSerializer):
-    actor_id = serializers.IntegerField(read_only=True, allow_null=True)
-    from_hospital_id = serializers.IntegerField(read_only=True, allow_null=True)
-    to_hospital_id = serializers.IntegerField(read_only=True, allow_null=True)
-
+class EmergencyEventOut(ReadOnlyModelSerializer):
     class Meta:
         model = EmergencyEvent
         fields = ["at", "status", "actor_id", "note", "from_hospital_id", "to_hospital_id"]
-        read_only_fields = fields
 
 
-class HospitalBrief(ModelSerializer):
+class HospitalBrief(ReadOnlyModelSerializer):
     class Meta:
         model = Hospital
         fields = ["id", "name", "phone", "address", "city", "latitude", "longitude"]
-        read_only_fields = fields
 
 
-class AmbulanceBrief(ModelSerializer):
-    driver_id = serializers.IntegerField(read_only=True, allow_null=True)
-
+class AmbulanceBrief(ReadOnlyModelSerializer):
     class Meta:
         model = Ambulance
         fields = ["id", "vehicle_number", "ambulance_type", "driver_id", "latitude", "longitude", "location_updated_at"]
-        read_only_fields = fields
 
 
-class EmergencyOut(ModelSerializer):
-    reporter_id = serializers.IntegerField(read_only=True, allow_null=True)
-    hospital_id = serializers.IntegerField(read_only=True, allow_null=True)
+class EmergencyOut(ReadOnlyModelSerializer):
     hospital = HospitalBrief(read_only=True, allow_null=True)
-    ambulance_id = serializers.IntegerField(read_only=True, allow_null=True)
     ambulance = AmbulanceBrief(read_only=True, allow_null=True)
     events = EmergencyEventOut(many=True, read_only=True)
 
@@ -192,7 +180,6 @@ class EmergencyOut(ModelSerializer):
             "created_at",
             "updated_at",
         ]
-        read_only_fields = fields
 
 
 class EmergencyIn(serializers.Serializer):

@@ -1,24 +1,22 @@
 from rest_framework import serializers
 
-from hms.api.serializers import ModelSerializer
+from hms.api.serializers import ReadOnlyModelSerializer
 from notifications.models import Delivery, Notification
 from notifications.services import CATEGORIES
 
 
-class DeliveryOut(ModelSerializer):
+class DeliveryOut(ReadOnlyModelSerializer):
     class Meta:
         model = Delivery
         fields = ["channel", "status", "attempts", "sent_at"]
-        read_only_fields = fields
 
 
-class NotificationOut(ModelSerializer):
+class NotificationOut(ReadOnlyModelSerializer):
     deliveries = DeliveryOut(many=True, read_only=True)
 
     class Meta:
         model = Notification
         fields = ["id", "category", "event", "title", "body", "data", "created_at", "read_at", "deliveries"]
-        read_only_fields = fields
 
 
 class ReadAllOut(serializers.Serializer):

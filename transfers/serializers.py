@@ -1,27 +1,20 @@
 from rest_framework import serializers
 
 from accounts.models import User
-from hms.api.serializers import IdField, IdRelatedField, ModelSerializer
+from hms.api.serializers import IdField, IdRelatedField, ReadOnlyModelSerializer
 from hospitals.models import BedType, Hospital
 from transfers.models import Referral, ReferralEvent, Urgency
 
 
-class ReferralEventOut(ModelSerializer):
+class ReferralEventOut(ReadOnlyModelSerializer):
     by = serializers.IntegerField(source="actor_id", read_only=True, allow_null=True, help_text="The acting user's id.")
 
     class Meta:
         model = ReferralEvent
         fields = ["at", "status", "by", "note"]
-        read_only_fields = fields
 
 
-class ReferralOut(ModelSerializer):
-    patient_id = serializers.IntegerField(read_only=True)
-    from_hospital_id = serializers.IntegerField(read_only=True)
-    to_hospital_id = serializers.IntegerField(read_only=True)
-    reserved_bed_id = serializers.IntegerField(read_only=True, allow_null=True)
-    ambulance_id = serializers.IntegerField(read_only=True, allow_null=True)
-    requested_by_id = serializers.IntegerField(read_only=True, allow_null=True)
+class ReferralOut(ReadOnlyModelSerializer):
     events = ReferralEventOut(many=True, read_only=True)
 
     class Meta:
@@ -42,7 +35,6 @@ class ReferralOut(ModelSerializer):
             "created_at",
             "updated_at",
         ]
-        read_only_fields = fields
 
 
 class ReferralIn(serializers.Serializer):

@@ -31,18 +31,7 @@ def write_blood_bank(bench: BenchData, hospital: Hospital, tag: str, rng: random
         phone=hospital.phone,
         email=f"bank.{tag}@bench.hms.local",
     )
-    fields = [
-        "blood_bank_id",
-        "blood_group",
-        "component",
-        "units",
-        "initial_units",
-        "collected_on",
-        "expires_on",
-        "lot_number",
-        "status",
-        "created_at",
-    ]
+    fields = ["blood_bank_id", *StockLot.CONTENT_FIELDS, "lot_number", "status", "created_at"]
     rows = []
     for index in range(bench.lots):
         component = rng.choice(Component.values)

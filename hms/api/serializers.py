@@ -29,6 +29,32 @@ class ModelSerializer(serializers.ModelSerializer):
         return {name: _copy_field(field) for name, field in template.items()}
 
 
+# An answer's shape: every field its Meta lists is read-only (what `read_only_fields = fields` said in
+# each), and a foreign key it lists by its column (`hospital_id`) is that integer, null where the key
+# may be (no `hospital_id = IntegerField(...)` beside it). No docstring: drf-spectacular would show it
+# as the description of every answer in the schema.
+class ReadOnlyModelSerializer(ModelSerializer):
+    def build_field(self, field_name, info, model_class, nested_depth):
+        foreign_key = _foreign_key_by_column(model_class, field_name)
+        if foreign_key is not None:
+            return serializers.IntegerField, {"allow_null": foreign_key.null}
+        return super().build_field(field_name, info, model_class, nested_depth)
+
+    def get_extra_kwargs(self):
+        extra_kwargs = super().get_extra_kwargs()
+        for name in self.Meta.fields:
+            extra_kwargs[name] = {**extra_kwargs.get(name, {}), "read_only": True}
+        return extra_kwargs
+
+
+def _foreign_key_by_column(model, name):
+    """The foreign key (or one-to-one) of `model` whose column is `name`, or None."""
+    for field in model._meta.concrete_fields:
+        if field.is_relation and field.attname == name and field.attname != field.name:
+            return field
+    return None
+
+
 def _copy_field(field):
     if isinstance(field, serializers.BaseSerializer) or hasattr(field, "child") or hasattr(field, "child_relation"):
         return copy.deepcopy(field)

@@ -4,18 +4,15 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import User
-from hms.api.serializers import IdField, IdRelatedField, ModelSerializer
+from hms.api.serializers import IdField, IdRelatedField, ReadOnlyModelSerializer
 from hospitals.access import is_staff_of
 from hospitals.models import MAX_RESERVATION, Admission, Bed, BedStatus, BedType, Ward, WardType
 
 
-class CurrentAdmissionOut(ModelSerializer):
-    patient_id = serializers.IntegerField(read_only=True, allow_null=True)
-
+class CurrentAdmissionOut(ReadOnlyModelSerializer):
     class Meta:
         model = Admission
         fields = ["id", "patient_id", "patient_name", "reason", "admitted_at"]
-        read_only_fields = fields
 
 
 class BedReservationOut(serializers.Serializer):
@@ -24,9 +21,7 @@ class BedReservationOut(serializers.Serializer):
     reason = serializers.CharField(source="reservation_reason")
 
 
-class BedOut(ModelSerializer):
-    ward_id = serializers.IntegerField(read_only=True)
-    hospital_id = serializers.IntegerField(read_only=True)
+class BedOut(ReadOnlyModelSerializer):
     status = serializers.ChoiceField(
         source="shown_status",
         choices=BedStatus.choices,
@@ -55,7 +50,6 @@ class BedOut(ModelSerializer):
             "current_admission",
             "reservation",
         ]
-        read_only_fields = fields
 
     def _shown_to_staff(self, obj) -> bool:
         request = self.context.get("request")
@@ -158,12 +152,7 @@ class TransferIn(serializers.Serializer):
     to_bed_id = IdField()
 
 
-class AdmissionOut(ModelSerializer):
-    bed_id = serializers.IntegerField(read_only=True)
-    hospital_id = serializers.IntegerField(read_only=True)
-    patient_id = serializers.IntegerField(read_only=True, allow_null=True)
-    admitted_by_id = serializers.IntegerField(read_only=True, allow_null=True)
-
+class AdmissionOut(ReadOnlyModelSerializer):
     class Meta:
         model = Admission
         fields = [
@@ -177,4 +166,3 @@ class AdmissionOut(ModelSerializer):
             "discharged_at",
             "admitted_by_id",
         ]
-        read_only_fields = fields

@@ -6,7 +6,13 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.serializers import StaffAccountIn, UserOut
-from hms.api.serializers import LatitudeField, LongitudeField, ModelSerializer, validate_coordinates
+from hms.api.serializers import (
+    LatitudeField,
+    LongitudeField,
+    ModelSerializer,
+    ReadOnlyModelSerializer,
+    validate_coordinates,
+)
 from hospitals.models import BedStatus, BedType, Hospital, WardType, validate_timezone
 
 
@@ -75,7 +81,7 @@ class HospitalCreateIn(HospitalIn):
         fields = [*HospitalIn.Meta.fields, "admin"]
 
 
-class HospitalOut(ModelSerializer):
+class HospitalOut(ReadOnlyModelSerializer):
     distance_km = serializers.SerializerMethodField(
         help_text="Great-circle distance from `near`, in km; null when `near` is not given."
     )
@@ -83,7 +89,6 @@ class HospitalOut(ModelSerializer):
     class Meta:
         model = Hospital
         fields = [*HOSPITAL_FIELDS, "distance_km"]
-        read_only_fields = fields
 
     def get_distance_km(self, obj) -> float | None:
         distance = getattr(obj, "distance_km", None)
@@ -147,7 +152,6 @@ class HospitalDetailOut(HospitalOut):
 
     class Meta(HospitalOut.Meta):
         fields = [*HospitalOut.Meta.fields, "bed_summary"]
-        read_only_fields = fields
 
     @extend_schema_field(BedSummaryOut)
     def get_bed_summary(self, obj):
@@ -161,7 +165,6 @@ class HospitalCreatedOut(HospitalDetailOut):
 
     class Meta(HospitalDetailOut.Meta):
         fields = [*HospitalDetailOut.Meta.fields, "admin"]
-        read_only_fields = fields
 
     @extend_schema_field(UserOut(allow_null=True))
     def get_admin(self, obj):

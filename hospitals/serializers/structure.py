@@ -2,17 +2,14 @@
 
 from rest_framework import serializers
 
-from hms.api.serializers import IdRelatedField, ModelSerializer
+from hms.api.serializers import IdRelatedField, ReadOnlyModelSerializer
 from hospitals.models import Floor, Hospital, Ward, WardType
 
 
-class FloorOut(ModelSerializer):
-    hospital_id = serializers.IntegerField(read_only=True)
-
+class FloorOut(ReadOnlyModelSerializer):
     class Meta:
         model = Floor
         fields = ["id", "hospital_id", "floor_number", "name"]
-        read_only_fields = fields
 
 
 class HospitalFloorIn(serializers.Serializer):
@@ -39,14 +36,10 @@ class FloorUpdateIn(serializers.Serializer):
     )
 
 
-class WardOut(ModelSerializer):
-    hospital_id = serializers.IntegerField(read_only=True)
-    floor_id = serializers.IntegerField(read_only=True, allow_null=True)
-
+class WardOut(ReadOnlyModelSerializer):
     class Meta:
         model = Ward
         fields = ["id", "hospital_id", "floor_id", "name", "ward_number", "ward_type"]
-        read_only_fields = fields
 
 
 class WardIn(serializers.Serializer):
