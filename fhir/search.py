@@ -12,8 +12,8 @@ from rest_framework.exceptions import NotAuthenticated, NotFound, ValidationErro
 
 from accounts.activity import Action, record
 
-from .compiled import CompiledRows
 from .params import count_value, date_condition, integer_ids, offset_value, prefixed_ids
+from .shapes import compiled_rows, shape_key
 from .types import Context, ResourceType
 
 # Parameters every type takes (besides its own); `_format` and `_pretty` are accepted and change
@@ -79,23 +79,11 @@ def search(rtype: ResourceType, request) -> dict:
     count = count_value(given.get("_count", []))
     offset = offset_value(given.get("_offset", []))
 
-    querysets = []
-    for part in rtype.parts:
-        queryset = part.queryset(ctx)
-        for name, values in used:
-            if name == "_id":
-                queryset = _id_filter(part, queryset, values)
-            elif name == "_lastUpdated":
-                queryset = _last_updated(part, queryset, values, ctx)
-            elif name in part.filters:
-                queryset = part.filters[name](queryset, values, ctx)
-            elif name in own:
-                queryset = queryset.none()  # the parameter names another table of this type
-        querysets.append(queryset)
+    part_includes = [name for name in includes if name in rtype.includes]
+    fetchers = [_fetchers(rtype, index, part, used, own, part_includes, ctx) for index, part in enumerate(rtype.parts)]
 
     total, rows, skip, room = 0, [], offset, count
-    for part, queryset in zip(rtype.parts, querysets, strict=True):
-        page_of, count_of = _fetchers(part, queryset, ctx, [name for name in includes if name in rtype.includes])
+    for part, (page_of, count_of) in zip(rtype.parts, fetchers, strict=True):
         if room > 0 and skip == 0:
             # A first page with room to spare holds all the part's rows: its length is the count.
             page = page_of(0, room)
@@ -147,12 +135,32 @@ def search(rtype: ResourceType, request) -> dict:
     return bundle
 
 
-def _fetchers(part, queryset, ctx, includes):
+def _filtered(part, used, own, ctx):
+    """The part's scoped queryset with the search's filters."""
+    queryset = part.queryset(ctx)
+    for name, values in used:
+        if name == "_id":
+            queryset = _id_filter(part, queryset, values)
+        elif name == "_lastUpdated":
+            queryset = _last_updated(part, queryset, values, ctx)
+        elif name in part.filters:
+            queryset = part.filters[name](queryset, values, ctx)
+        elif name in own:
+            queryset = queryset.none()  # the parameter names another table of this type
+    return queryset
+
+
+def _fetchers(rtype, index, part, used, own, includes, ctx):
     """(page(offset, limit) -> rows, count() -> int) of one part's matches."""
-    rows = part.rows(queryset, ctx, includes)
     if part.columns:
-        compiled = CompiledRows(rows)
+        compiled = compiled_rows(
+            shape_key(rtype, index, ctx.request, used, includes),
+            lambda ctx: part.rows(_filtered(part, used, own, ctx), ctx, includes),
+            ctx,
+        )
         return compiled.page, compiled.count
+    queryset = _filtered(part, used, own, ctx)
+    rows = part.rows(queryset, ctx, includes)
     return (lambda offset, limit: list(rows[offset : offset + limit])), queryset.count
 
 

@@ -56,6 +56,10 @@ class Context:
             self._zones = found or [settings.TIME_ZONE]
         return self._zones
 
+    @property
+    def zones_read(self) -> bool:
+        return self._zones is not None
+
     def sees_contact(self, user_id: int) -> bool:
         """A patient's e-mail: the patient itself and admins only."""
         return role_of(self.request.user) == Role.ADMIN or self.request.user.pk == user_id
