@@ -4,13 +4,25 @@ from datetime import UTC, datetime
 
 import django_filters
 from django import forms
+from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from drf_spectacular.drainage import set_override
 
 from appointments.models import Appointment, Doctor, Hold, OpdSchedule, Slot, SlotQuerySet, Visit
-from hms.api.filters import FilterSet, IdFilter
+from hms.api import filters
+
+
+class FilterSet(filters.FilterSet):
+    """The OPD filter sets' base: a foreign key named in `Meta.fields` (`hospital_id`, `slot_id`) filters by
+    the id, an `IdFilter` (1 .. 2**63-1; anything else is a 400 naming the parameter)."""
+
+    @classmethod
+    def filter_for_lookup(cls, field, lookup_type):
+        if isinstance(field, models.ForeignKey) and lookup_type == "exact":
+            return filters.IdFilter, {}
+        return super().filter_for_lookup(field, lookup_type)
 
 
 class MomentField(forms.Field):
@@ -65,7 +77,6 @@ def _with_from_to(filterset, *, datetime_field: str, date_field: str, label: str
 
 
 class DoctorFilter(FilterSet):
-    hospital_id = IdFilter(field_name="hospital_id")
     specialization = django_filters.CharFilter(lookup_expr="iexact", max_length=100)
     department = django_filters.CharFilter(lookup_expr="iexact", max_length=100)
     is_available = django_filters.BooleanFilter()
@@ -76,8 +87,6 @@ class DoctorFilter(FilterSet):
 
 
 class OpdScheduleFilter(FilterSet):
-    hospital_id = IdFilter(field_name="hospital_id")
-    doctor_id = IdFilter(field_name="doctor_id")
     department = django_filters.CharFilter(lookup_expr="iexact", max_length=100)
     is_active = django_filters.BooleanFilter()
 
@@ -87,9 +96,6 @@ class OpdScheduleFilter(FilterSet):
 
 
 class SlotFilter(FilterSet):
-    hospital_id = IdFilter(field_name="hospital_id")
-    doctor_id = IdFilter(field_name="doctor_id")
-    opd_schedule_id = IdFilter(field_name="opd_schedule_id")
     specialization = django_filters.CharFilter(
         field_name="doctor__specialization", lookup_expr="iexact", max_length=100
     )
@@ -115,10 +121,6 @@ _with_from_to(SlotFilter, datetime_field="start", date_field="local_date", label
 
 class AppointmentFilter(FilterSet):
     status = django_filters.ChoiceFilter(choices=Appointment.Status.choices)
-    patient_id = IdFilter(field_name="patient_id")
-    doctor_id = IdFilter(field_name="doctor_id")
-    hospital_id = IdFilter(field_name="hospital_id")
-    slot_id = IdFilter(field_name="slot_id")
     date = django_filters.DateFilter(field_name="slot__local_date", label="The hospital-local date of the slot.")
 
     class Meta:
@@ -135,9 +137,6 @@ class HoldFilter(FilterSet):
         method="filter_status",
         label="As shown: an active hold past its expires_at is expired.",
     )
-    slot_id = IdFilter(field_name="slot_id")
-    patient_id = IdFilter(field_name="patient_id")
-    hospital_id = IdFilter(field_name="hospital_id")
 
     class Meta:
         model = Hold
@@ -153,11 +152,6 @@ class HoldFilter(FilterSet):
 
 
 class VisitFilter(FilterSet):
-    patient_id = IdFilter(field_name="patient_id")
-    doctor_id = IdFilter(field_name="doctor_id")
-    hospital_id = IdFilter(field_name="hospital_id")
-    appointment_id = IdFilter(field_name="appointment_id")
-
     class Meta:
         model = Visit
         fields = ["patient_id", "doctor_id", "hospital_id", "appointment_id"]

@@ -4,6 +4,7 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 from hms.api.permissions import role_of
 from hms.api.roles import Role
+from hms.api.scoping import ScopedQuerysetMixin
 from hospitals.access import manages_hospital
 
 BOOKING_ROLES = (Role.ADMIN, Role.HOSPITAL_ADMIN, Role.DOCTOR, Role.USER, Role.DONOR)
@@ -29,6 +30,23 @@ def doctor_of(user):
 def manages_doctor(user, doctor) -> bool:
     """Admin, the doctor's hospital admin, or the doctor itself (its schedules and slots)."""
     return manages_hospital(user, doctor.hospital_id) or (role_of(user) == Role.DOCTOR and doctor.user_id == user.pk)
+
+
+class ClinicalRecordScope(ScopedQuerysetMixin):
+    """An appointment or a visit is seen by its patient, its doctor, the hospital's admin and admin;
+    anyone else gets 404."""
+
+    owner_lookups = ("patient_id",)
+    hospital_lookups = {Role.HOSPITAL_ADMIN: "hospital_id"}
+    user_lookups = {Role.DOCTOR: "doctor__user_id"}
+
+
+class SeatRequestScope(ScopedQuerysetMixin):
+    """A hold or a waitlist entry is seen by its patient, the hospital's admin and doctors, and admin;
+    anyone else gets 404."""
+
+    owner_lookups = ("patient_id",)
+    hospital_lookups = {Role.HOSPITAL_ADMIN: "hospital_id", Role.DOCTOR: "hospital_id"}
 
 
 class PublicReadHospitalWrite(BasePermission):

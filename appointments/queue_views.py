@@ -11,6 +11,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from appointments.filters import FilterSet
 from appointments.queue_models import OpdQueue, QueueEntry
 from appointments.queue_selectors import queue_board, with_counters
 from appointments.queue_serializers import (
@@ -22,7 +23,6 @@ from appointments.queue_serializers import (
     QueueEntryOut,
 )
 from appointments.services import queues as services
-from hms.api.filters import FilterSet, IdFilter
 from hms.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, IDEMPOTENCY_RESPONSES, idempotent
 from hms.api.permissions import role_of
 from hms.api.roles import STAFF_ROLES, Role
@@ -44,8 +44,6 @@ class QueueStaff(BasePermission):
 
 
 class QueueFilter(FilterSet):
-    doctor_id = IdFilter(field_name="doctor_id")
-    hospital_id = IdFilter(field_name="hospital_id")
     date = django_filters.DateFilter(field_name="date")
 
     class Meta:

@@ -14,12 +14,11 @@ from appointments import services
 from appointments.filters import HoldFilter, SlotFilter
 from appointments.holds import HoldCreateIn, HoldOut
 from appointments.models import Hold, Slot
-from appointments.permissions import HoldAccess, HoldPlacement, PublicReadDoctorWrite
+from appointments.permissions import HoldAccess, HoldPlacement, PublicReadDoctorWrite, SeatRequestScope
 from appointments.serializers import SlotCreateIn, SlotOut, SlotUpdateIn
 from appointments.topics import slot_list_topics
 from hms.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, IDEMPOTENCY_RESPONSES, idempotent
 from hms.api.listcache import CachedListMixin
-from hms.api.roles import Role
 from hms.api.scoping import ScopedQuerysetMixin, visibility_scope
 from hms.api.throttling import ScopedRateThrottle
 from hms.db_router import replica_reads
@@ -151,7 +150,7 @@ class AvailableSlotViewSet(SlotViewSet):
 
 
 @extend_schema(tags=["appointments"])
-class HoldViewSet(ScopedQuerysetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class HoldViewSet(SeatRequestScope, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Slot holds (`POST /slots/{id}/hold` makes one). Visible to the patient, the hospital's admin and
     doctors, and admin; anyone else gets 404. DELETE releases an active hold (the record is kept)."""
 
@@ -160,8 +159,6 @@ class HoldViewSet(ScopedQuerysetMixin, mixins.ListModelMixin, mixins.RetrieveMod
     permission_classes = [HoldAccess]
     filterset_class = HoldFilter
     ordering_fields = ["id", "expires_at", "created_at"]
-    owner_lookups = ("patient_id",)
-    hospital_lookups = {Role.HOSPITAL_ADMIN: "hospital_id", Role.DOCTOR: "hospital_id"}
 
     @extend_schema(request=None, responses={204: None})
     def destroy(self, request, *args, **kwargs):

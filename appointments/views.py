@@ -20,6 +20,7 @@ from appointments.filters import (
 from appointments.models import Appointment, Doctor, OpdSchedule, Visit
 from appointments.permissions import (
     AppointmentAccess,
+    ClinicalRecordScope,
     PublicReadDoctorWrite,
     PublicReadHospitalWrite,
     VisitAccess,
@@ -43,7 +44,6 @@ from appointments.serializers.common import local_iso
 from appointments.slot_views import AvailableSlotViewSet, HoldViewSet, SlotViewSet  # noqa: F401 (re-exported)
 from hms.api.exports import Column
 from hms.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, IDEMPOTENCY_RESPONSES, idempotent
-from hms.api.roles import Role
 from hms.api.scoping import ScopedQuerysetMixin
 from hms.api.throttling import ScopedRateThrottle
 
@@ -139,7 +139,7 @@ APPOINTMENT_TRANSITION = {"check_in": "checked_in", "complete": "completed", "no
 
 @extend_schema(tags=["appointments"])
 class AppointmentViewSet(
-    ExportMixin, ClinicalReadAuditMixin, ScopedQuerysetMixin, mixins.ListModelMixin, viewsets.GenericViewSet
+    ExportMixin, ClinicalReadAuditMixin, ClinicalRecordScope, mixins.ListModelMixin, viewsets.GenericViewSet
 ):
     """OPD appointments. Visible to the patient, the slot's doctor, the hospital's admin and admin;
     anyone else gets 404. Never deleted: cancel instead."""
@@ -149,9 +149,6 @@ class AppointmentViewSet(
     permission_classes = [AppointmentAccess]
     filterset_class = AppointmentFilter
     ordering_fields = ["id", "created_at", "start", "token_number"]
-    owner_lookups = ("patient_id",)
-    hospital_lookups = {Role.HOSPITAL_ADMIN: "hospital_id"}
-    user_lookups = {Role.DOCTOR: "doctor__user_id"}
     audit_object_type = "appointment"
     throttle_scope = "booking"
     export_name = "appointments"
@@ -249,7 +246,7 @@ class MyAppointmentViewSet(AppointmentViewSet):
 
 
 @extend_schema(tags=["visits"])
-class VisitViewSet(ClinicalReadAuditMixin, ScopedQuerysetMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+class VisitViewSet(ClinicalReadAuditMixin, ClinicalRecordScope, mixins.ListModelMixin, viewsets.GenericViewSet):
     """Visits with their prescriptions. Recorded by the doctor for its own patient; readable by the
     patient, that doctor, the hospital's admin and admin. Never changed or deleted."""
 
@@ -258,9 +255,6 @@ class VisitViewSet(ClinicalReadAuditMixin, ScopedQuerysetMixin, mixins.ListModel
     permission_classes = [VisitAccess]
     filterset_class = VisitFilter
     ordering_fields = ["visited_at", "id"]
-    owner_lookups = ("patient_id",)
-    hospital_lookups = {Role.HOSPITAL_ADMIN: "hospital_id"}
-    user_lookups = {Role.DOCTOR: "doctor__user_id"}
     audit_object_type = "visit"
 
     @extend_schema(

@@ -4,9 +4,9 @@ import django_filters
 from django.db.models import Q
 from django.utils import timezone
 
+from appointments.filters import FilterSet
 from appointments.models import Hold
 from appointments.waitlist_models import DoctorLeave, WaitlistEntry
-from hms.api.filters import FilterSet, IdFilter
 
 
 class WaitlistFilter(FilterSet):
@@ -15,9 +15,6 @@ class WaitlistFilter(FilterSet):
         method="filter_status",
         label="As shown: an offer whose hold has lapsed is expired.",
     )
-    doctor_id = IdFilter(field_name="doctor_id")
-    patient_id = IdFilter(field_name="patient_id")
-    hospital_id = IdFilter(field_name="hospital_id")
     date = django_filters.DateFilter(field_name="date")
 
     class Meta:

@@ -10,7 +10,7 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.response import Response
 
 from appointments.models import Doctor, Slot
-from appointments.permissions import BOOKING_ROLES, manages_doctor
+from appointments.permissions import BOOKING_ROLES, SeatRequestScope, manages_doctor
 from appointments.services import leave as leave_services
 from appointments.services import waitlist as waitlist_services
 from appointments.waitlist_filters import LeaveFilter, WaitlistFilter
@@ -25,8 +25,7 @@ from appointments.waitlist_serializers import (
 )
 from hms.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, IDEMPOTENCY_RESPONSES, idempotent
 from hms.api.permissions import role_of
-from hms.api.roles import Role
-from hms.api.scoping import ScopedQuerysetMixin, sees_deactivated
+from hms.api.scoping import sees_deactivated
 
 
 class WaitlistAccess(BasePermission):
@@ -61,7 +60,7 @@ def _with_ahead(queryset):
 
 @extend_schema(tags=["appointments"])
 class WaitlistViewSet(
-    ScopedQuerysetMixin,
+    SeatRequestScope,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     viewsets.GenericViewSet,
@@ -74,8 +73,6 @@ class WaitlistViewSet(
     permission_classes = [WaitlistAccess]
     filterset_class = WaitlistFilter
     ordering_fields = ["id", "date", "created_at"]
-    owner_lookups = ("patient_id",)
-    hospital_lookups = {Role.HOSPITAL_ADMIN: "hospital_id", Role.DOCTOR: "hospital_id"}
 
     def get_queryset(self):
         return _with_ahead(super().get_queryset()).order_by("-id")
