@@ -16,13 +16,23 @@ from hms.api import filters
 
 class FilterSet(filters.FilterSet):
     """The OPD filter sets' base: a foreign key named in `Meta.fields` (`hospital_id`, `slot_id`) filters by
-    the id, an `IdFilter` (1 .. 2**63-1; anything else is a 400 naming the parameter)."""
+    the id, an `IdFilter` (1 .. 2**63-1; anything else is a 400 naming the parameter). A boolean field
+    named there gets django-filter's BooleanFilter."""
 
     @classmethod
     def filter_for_lookup(cls, field, lookup_type):
         if isinstance(field, models.ForeignKey) and lookup_type == "exact":
             return filters.IdFilter, {}
         return super().filter_for_lookup(field, lookup_type)
+
+
+class NameFilter(django_filters.CharFilter):
+    """A specialization or department: matched ignoring case, at most as long as the field (100)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("lookup_expr", "iexact")
+        kwargs.setdefault("max_length", 100)
+        super().__init__(*args, **kwargs)
 
 
 class MomentField(forms.Field):
@@ -77,9 +87,8 @@ def _with_from_to(filterset, *, datetime_field: str, date_field: str, label: str
 
 
 class DoctorFilter(FilterSet):
-    specialization = django_filters.CharFilter(lookup_expr="iexact", max_length=100)
-    department = django_filters.CharFilter(lookup_expr="iexact", max_length=100)
-    is_available = django_filters.BooleanFilter()
+    specialization = NameFilter()
+    department = NameFilter()
 
     class Meta:
         model = Doctor
@@ -87,8 +96,7 @@ class DoctorFilter(FilterSet):
 
 
 class OpdScheduleFilter(FilterSet):
-    department = django_filters.CharFilter(lookup_expr="iexact", max_length=100)
-    is_active = django_filters.BooleanFilter()
+    department = NameFilter()
 
     class Meta:
         model = OpdSchedule
@@ -96,10 +104,8 @@ class OpdScheduleFilter(FilterSet):
 
 
 class SlotFilter(FilterSet):
-    specialization = django_filters.CharFilter(
-        field_name="doctor__specialization", lookup_expr="iexact", max_length=100
-    )
-    department = django_filters.CharFilter(field_name="doctor__department", lookup_expr="iexact", max_length=100)
+    specialization = NameFilter(field_name="doctor__specialization")
+    department = NameFilter(field_name="doctor__department")
     date = django_filters.DateFilter(field_name="local_date", label="The hospital-local date (YYYY-MM-DD).")
     status = django_filters.ChoiceFilter(choices=Slot.Status.choices)
     available = django_filters.BooleanFilter(
