@@ -111,6 +111,18 @@ def user_create(*, by: User, data: dict) -> User:
     return user
 
 
+def staff_account_create(*, by: User, account: dict, role: str, hospital, detail: dict | None = None) -> User:
+    """A staff account of `hospital` from the staff-account input (`StaffAccountIn`: a hospital's admin
+    created with it, a doctor added with a new account), recorded; in the caller's transaction."""
+    account = dict(account)
+    password = account.pop("password")
+    user = User(**account, role=role, hospital=hospital)
+    user.set_password(password)
+    user.save()
+    record(action=Action.CREATE, actor=by, object_type="user", object_id=user.pk, detail=detail)
+    return user
+
+
 @transaction.atomic
 def user_update(*, by: User, user: User, data: dict) -> User:
     user = User.objects.select_for_update().get(pk=user.pk)

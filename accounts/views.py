@@ -11,6 +11,7 @@ from accounts.models import User
 from accounts.permissions import CanManageUsers
 from hms.api.schema import ErrorResponse401Serializer, ErrorResponse403Serializer, ErrorResponse429Serializer
 from hms.api.throttling import ScopedRateThrottle
+from hms.api.viewsets import DeactivateMixin, ServiceWriteMixin
 
 LOGIN_RESPONSES = {
     200: serializers.LoginOut,
@@ -140,6 +141,8 @@ class ChangePasswordView(APIView):
 
 @extend_schema(tags=["users"])
 class UserViewSet(
+    ServiceWriteMixin,
+    DeactivateMixin,
     viewsets.ModelViewSet,
 ):
     """Accounts. Admin: all. Hospital admin: staff of its hospital. DELETE deactivates (204)."""
@@ -148,6 +151,7 @@ class UserViewSet(
     permission_classes = [CanManageUsers]
     filterset_class = UserFilter
     search_fields = ["username", "fullname", "email"]
+    output_serializer_class = serializers.UserOut
     ordering_fields = ["id", "username", "fullname", "date_joined"]
 
     def get_queryset(self):
@@ -160,27 +164,11 @@ class UserViewSet(
     def get_serializer_class(self):
         return serializers.UserIn if self.action in ("create", "update", "partial_update") else serializers.UserOut
 
-    @extend_schema(request=serializers.UserIn, responses={201: serializers.UserOut})
-    def create(self, request, *args, **kwargs):
-        data = serializers.UserIn(data=request.data, context={"request": request})
-        data.is_valid(raise_exception=True)
-        user = services.user_create(by=request.user, data=dict(data.validated_data))
-        return Response(serializers.UserOut(user).data, status=status.HTTP_201_CREATED)
+    def create_row(self, values):
+        return services.user_create(by=self.request.user, data=dict(values))
 
-    @extend_schema(request=serializers.UserIn, responses={200: serializers.UserOut})
-    def update(self, request, *args, **kwargs):
-        partial = kwargs.pop("partial", False)
-        user = self.get_object()
-        data = serializers.UserIn(instance=user, data=request.data, partial=partial, context={"request": request})
-        data.is_valid(raise_exception=True)
-        user = services.user_update(by=request.user, user=user, data=dict(data.validated_data))
-        return Response(serializers.UserOut(user).data)
+    def update_row(self, user, values):
+        return services.user_update(by=self.request.user, user=user, data=dict(values))
 
-    @extend_schema(request=serializers.UserIn, responses={200: serializers.UserOut})
-    def partial_update(self, request, *args, **kwargs):
-        return self.update(request, *args, partial=True, **kwargs)
-
-    @extend_schema(responses={204: None})
-    def destroy(self, request, *args, **kwargs):
-        services.user_deactivate(by=request.user, user=self.get_object())
-        return Response(status=status.HTTP_204_NO_CONTENT)
+    def deactivate_row(self, user):
+        services.user_deactivate(by=self.request.user, user=user)

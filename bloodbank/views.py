@@ -17,11 +17,14 @@ from hms.api.permissions import IsAdminRole, has_role
 from hms.api.rawrows import page_response, plain_page
 from hms.api.roles import Role
 from hms.api.scoping import ScopedQuerysetMixin, sees_deactivated, visibility_scope
-from hms.api.viewsets import CreateListRetrieveViewSet
+from hms.api.steps import StepMixin
+from hms.api.viewsets import CreateListRetrieveViewSet, DeactivateMixin, ServiceWriteMixin
 
 
 @extend_schema(tags=["blood bank"])
 class BloodBankViewSet(
+    ServiceWriteMixin,
+    DeactivateMixin,
     ScopedQuerysetMixin,
     viewsets.ModelViewSet,
 ):
@@ -33,6 +36,7 @@ class BloodBankViewSet(
     filterset_class = BloodBankFilter
     search_fields = ["name", "city", "license_number"]
     ordering_fields = ["id", "name", "city"]
+    output_serializer_class = serializers.BloodBankOut
 
     def get_permissions(self):
         if self.action in ("create", "destroy"):
@@ -59,30 +63,14 @@ class BloodBankViewSet(
                 return page_response(self, request, number=number, count=count or 0, results=rows)
         return super().list(request, *args, **kwargs)
 
-    @extend_schema(request=serializers.BloodBankIn, responses={201: serializers.BloodBankOut})
-    def create(self, request, *args, **kwargs):
-        data = serializers.BloodBankIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        bank = services.blood_bank_create(by=request.user, data=dict(data.validated_data))
-        return Response(serializers.BloodBankOut(bank).data, status=status.HTTP_201_CREATED)
+    def create_row(self, values):
+        return services.blood_bank_create(by=self.request.user, data=dict(values))
 
-    @extend_schema(request=serializers.BloodBankIn, responses={200: serializers.BloodBankOut})
-    def update(self, request, *args, **kwargs):
-        partial = kwargs.pop("partial", False)
-        bank = self.get_object()
-        data = serializers.BloodBankIn(instance=bank, data=request.data, partial=partial)
-        data.is_valid(raise_exception=True)
-        bank = services.blood_bank_update(by=request.user, bank=bank, data=dict(data.validated_data))
-        return Response(serializers.BloodBankOut(bank).data)
+    def update_row(self, bank, values):
+        return services.blood_bank_update(by=self.request.user, bank=bank, data=dict(values))
 
-    @extend_schema(request=serializers.BloodBankIn, responses={200: serializers.BloodBankOut})
-    def partial_update(self, request, *args, **kwargs):
-        return self.update(request, *args, partial=True, **kwargs)
-
-    @extend_schema(responses={204: None})
-    def destroy(self, request, *args, **kwargs):
-        services.blood_bank_deactivate(by=request.user, bank=self.get_object())
-        return Response(status=status.HTTP_204_NO_CONTENT)
+    def deactivate_row(self, bank):
+        services.blood_bank_deactivate(by=self.request.user, bank=bank)
 
     @extend_schema(
         methods=["GET"],
@@ -160,6 +148,7 @@ class StockLotViewSet(ExportMixin, mixins.ListModelMixin, viewsets.GenericViewSe
 class BloodRequestViewSet(
     ClinicalReadAuditMixin,
     ScopedQuerysetMixin,
+    StepMixin,
     CreateListRetrieveViewSet,
 ):
     """Blood requests. Any signed-in user creates; visible to the requester, the bank's managers and
@@ -177,10 +166,11 @@ class BloodRequestViewSet(
     hospital_lookups = {Role.HOSPITAL_ADMIN: "blood_bank__hospital_id"}
     audit_object_type = "blood_request"
     audit_patient_field = "requester_id"
+    step_object = "blood_request"
 
-    def _out(self, blood_request: BloodRequest) -> Response:
+    def _out(self, blood_request: BloodRequest, code=status.HTTP_200_OK) -> Response:
         fresh = self.queryset.get(pk=blood_request.pk)
-        return Response(serializers.BloodRequestOut(fresh).data)
+        return Response(serializers.BloodRequestOut(fresh).data, status=code)
 
     @extend_schema(
         request=serializers.BloodRequestIn,
@@ -192,9 +182,7 @@ class BloodRequestViewSet(
         data = serializers.BloodRequestIn(data=request.data)
         data.is_valid(raise_exception=True)
         blood_request = services.blood_request_create(by=request.user, data=dict(data.validated_data))
-        return Response(
-            serializers.BloodRequestOut(self.queryset.get(pk=blood_request.pk)).data, status=status.HTTP_201_CREATED
-        )
+        return self._out(blood_request, status.HTTP_201_CREATED)
 
     @extend_schema(
         request=None,
@@ -204,25 +192,17 @@ class BloodRequestViewSet(
     )
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
-        blood_request = services.blood_request_approve(by=request.user, blood_request=self.get_object())
-        return self._out(blood_request)
+        return self.step(services.blood_request_approve)
 
     @extend_schema(request=serializers.RejectIn, responses={200: serializers.BloodRequestOut})
     @action(detail=True, methods=["post"])
     def reject(self, request, pk=None):
-        blood_request = self.get_object()
-        data = serializers.RejectIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        blood_request = services.blood_request_reject(
-            by=request.user, blood_request=blood_request, reason=data.validated_data["reason"]
-        )
-        return self._out(blood_request)
+        return self.step(services.blood_request_reject, serializers.RejectIn)
 
     @extend_schema(request=None, responses={200: serializers.BloodRequestOut})
     @action(detail=True, methods=["post"])
     def fulfil(self, request, pk=None):
-        blood_request = services.blood_request_fulfil(by=request.user, blood_request=self.get_object())
-        return self._out(blood_request)
+        return self.step(services.blood_request_fulfil)
 
     @extend_schema(
         request=None,
@@ -231,8 +211,7 @@ class BloodRequestViewSet(
     )
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
-        blood_request = services.blood_request_cancel(by=request.user, blood_request=self.get_object())
-        return self._out(blood_request)
+        return self.step(services.blood_request_cancel)
 
 
 @extend_schema(tags=["blood bank"])

@@ -22,7 +22,7 @@ from hms.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, IDEMPOTENCY_RESPONSES
 from hms.api.roles import STAFF_ROLES, Role
 from hms.api.scoping import ScopedQuerysetMixin
 from hms.api.steps import StepMixin
-from hms.api.viewsets import CreateListRetrieveViewSet
+from hms.api.viewsets import CreateListRetrieveViewSet, ServiceWriteMixin
 
 STAFF_OF_HOSPITAL = dict.fromkeys(STAFF_ROLES, "hospital_id")
 
@@ -46,6 +46,7 @@ def _emergencies():
 )
 @extend_schema(tags=["ambulances"])
 class AmbulanceViewSet(
+    ServiceWriteMixin,
     ScopedQuerysetMixin,
     StepMixin,
     mixins.ListModelMixin,
@@ -60,7 +61,7 @@ class AmbulanceViewSet(
     """
 
     queryset = Ambulance.objects.all()
-    serializer_class = serializers.AmbulanceOut
+    output_serializer_class = serializers.AmbulanceOut
     hospital_lookups = STAFF_OF_HOSPITAL
     filterset_class = AmbulanceFilter
     search_fields = ["vehicle_number"]
@@ -82,27 +83,21 @@ class AmbulanceViewSet(
             return [ReportsLocation(), OfItsHospital()]
         return [IsAdminOrHospitalStaff(), OfItsHospital()]
 
-    def _out(self, ambulance, code=HTTP_200_OK):
-        return Response(serializers.AmbulanceOut(_ambulances().get(pk=ambulance.pk)).data, status=code)
+    def get_serializer_class(self):
+        if self.action in ("create", "update", "partial_update"):
+            return serializers.AmbulanceIn
+        return serializers.AmbulanceOut
 
-    @extend_schema(request=serializers.AmbulanceIn, responses={201: serializers.AmbulanceOut})
-    def create(self, request, *args, **kwargs):
-        data = serializers.AmbulanceIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        ambulance = ambulances.ambulance_create(by=request.user, data=dict(data.validated_data))
-        return self._out(ambulance, HTTP_201_CREATED)
+    def _out(self, ambulance):
+        return self.output(_ambulances().get(pk=ambulance.pk))
 
-    @extend_schema(request=serializers.AmbulanceIn, responses={200: serializers.AmbulanceOut})
-    def update(self, request, *args, **kwargs):
-        ambulance = self.get_object()
-        data = serializers.AmbulanceIn(instance=ambulance, data=request.data, partial=kwargs.pop("partial", False))
-        data.is_valid(raise_exception=True)
-        ambulance = ambulances.ambulance_update(by=request.user, ambulance=ambulance, data=dict(data.validated_data))
-        return self._out(ambulance)
+    def create_row(self, values):
+        ambulance = ambulances.ambulance_create(by=self.request.user, data=dict(values))
+        return _ambulances().get(pk=ambulance.pk)
 
-    @extend_schema(request=serializers.AmbulanceIn, responses={200: serializers.AmbulanceOut})
-    def partial_update(self, request, *args, **kwargs):
-        return self.update(request, *args, partial=True, **kwargs)
+    def update_row(self, ambulance, values):
+        ambulance = ambulances.ambulance_update(by=self.request.user, ambulance=ambulance, data=dict(values))
+        return _ambulances().get(pk=ambulance.pk)
 
     @extend_schema(
         summary="Report the ambulance's position (its driver, its hospital's admin); kept as history",

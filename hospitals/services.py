@@ -10,6 +10,7 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 
 from accounts.activity import Action, audited_deactivate, audited_update, record
 from accounts.models import User
+from accounts.services import staff_account_create
 from hms.api.exceptions import Conflict
 from hospitals.access import is_admin, operates_beds_of, require_manager
 from hospitals.models import (
@@ -34,17 +35,12 @@ def hospital_create(*, by: User, data: dict, admin_data: dict | None) -> tuple[H
     record(action=Action.CREATE, actor=by, object_type="hospital", object_id=hospital.pk)
     admin = None
     if admin_data is not None:
-        admin_data = dict(admin_data)
-        password = admin_data.pop("password")
-        admin = User(**admin_data, role=User.Role.HOSPITAL_ADMIN, hospital=hospital)
-        admin.set_password(password)
-        admin.save()
-        record(
-            action=Action.CREATE,
-            actor=by,
-            object_type="user",
-            object_id=admin.pk,
-            detail={"role": admin.role, "hospital_id": hospital.pk},
+        admin = staff_account_create(
+            by=by,
+            account=admin_data,
+            role=User.Role.HOSPITAL_ADMIN,
+            hospital=hospital,
+            detail={"role": User.Role.HOSPITAL_ADMIN, "hospital_id": hospital.pk},
         )
     return hospital, admin
 

@@ -1,4 +1,7 @@
-from rest_framework import mixins, viewsets
+from rest_framework import mixins, status, viewsets
+from rest_framework.response import Response
+
+from hms.api.schema import AutoSchema
 
 
 class CreateListRetrieveViewSet(
@@ -6,3 +9,57 @@ class CreateListRetrieveViewSet(
 ):
     """Records created and read through the API, changed afterwards only by their actions (services) and
     never deleted: PUT, PATCH and DELETE are 405."""
+
+
+class OutputSchema(AutoSchema):
+    """A create or update answers with the viewset's `output_serializer_class`, not with the input
+    serializer it validates with (an operation's own `extend_schema(responses=...)` still wins)."""
+
+    def get_response_serializers(self):
+        if self.view.action in ("create", "update", "partial_update") and self.view.output_serializer_class:
+            return self.view.output_serializer_class
+        return super().get_response_serializers()
+
+
+class ServiceWriteMixin:
+    """POST, PUT and PATCH written once. The input serializer of `get_serializer_class()` validates (for
+    PUT and PATCH bound to the row, looked up first: 404 when the caller may not see it; PATCH partial),
+    one service call in the viewset's `create_row(values)` or `update_row(row, values)`, the row out
+    through `output()` (`output_serializer_class`; 201 for a create)."""
+
+    schema = OutputSchema()
+    output_serializer_class = None
+
+    def output(self, instance, status_code=status.HTTP_200_OK):
+        return Response(self.output_serializer_class(instance, context=self.get_serializer_context()).data, status_code)
+
+    def create(self, request, *args, **kwargs):
+        data = self.get_serializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return self.output(self.create_row(data.validated_data), status.HTTP_201_CREATED)
+
+    def update(self, request, *args, **kwargs):
+        row = self.get_object()
+        data = self.get_serializer(row, data=request.data, partial=kwargs.pop("partial", False))
+        data.is_valid(raise_exception=True)
+        return self.output(self.update_row(row, data.validated_data))
+
+    def partial_update(self, request, *args, **kwargs):
+        return self.update(request, *args, partial=True, **kwargs)
+
+    def create_row(self, values: dict):
+        raise NotImplementedError
+
+    def update_row(self, row, values: dict):
+        raise NotImplementedError
+
+
+class DeactivateMixin:
+    """DELETE keeps the row: `deactivate_row(row)` (the service) marks it inactive; 204."""
+
+    def destroy(self, request, *args, **kwargs):
+        self.deactivate_row(self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    def deactivate_row(self, row) -> None:
+        raise NotImplementedError

@@ -10,6 +10,7 @@ from accounts.activity import ClinicalReadAuditMixin, ExportMixin
 from hms.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, IDEMPOTENCY_RESPONSES, idempotent
 from hms.api.roles import Role
 from hms.api.scoping import ScopedQuerysetMixin
+from hms.api.steps import StepMixin
 from hospitals import reservations, selectors, serializers, services
 from hospitals.filters import AdmissionFilter, BedFilter
 from hospitals.models import Admission, Bed
@@ -25,7 +26,7 @@ BED_ACTION_ERRORS = {
 
 
 @extend_schema(tags=["beds"])
-class BedViewSet(StructureViewSet):
+class BedViewSet(StepMixin, StructureViewSet):
     """Beds and their operations. `current_admission` is shown only to the hospital's staff and admins.
 
     DELETE is 405: a bed leaves service through `status` maintenance.
@@ -37,34 +38,28 @@ class BedViewSet(StructureViewSet):
     input_serializer_class = serializers.BedIn
     update_serializer_class = serializers.BedUpdateIn
     output_serializer_class = serializers.BedOut
+    step_object = "bed"
 
     def get_queryset(self):
         return selectors.beds_with_current_admission(super().get_queryset())
 
-    @extend_schema(responses={201: serializers.BedOut})
-    def create(self, request, *args, **kwargs):
-        data = serializers.BedIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = data.validated_data
-        bed = services.bed_create(
-            by=request.user,
+    def create_row(self, values):
+        return services.bed_create(
+            by=self.request.user,
             ward=values["ward"],
             bed_number=values["bed_number"],
             **{field: values[field] for field in ("status", "bed_type") if field in values},
         )
-        return self.output(bed, status.HTTP_201_CREATED)
 
-    @extend_schema(responses={200: serializers.BedOut})
-    def update(self, request, *args, **kwargs):
-        bed = self.get_object()
-        data = serializers.BedUpdateIn(data=request.data, partial=kwargs.pop("partial", False))
-        data.is_valid(raise_exception=True)
-        bed = services.bed_update(by=request.user, bed=bed, data=data.validated_data)
-        return self.output(self.get_queryset().get(pk=bed.pk))
+    def update_row(self, bed, values):
+        return self._fresh(services.bed_update(by=self.request.user, bed=bed, data=values))
 
-    @extend_schema(responses={200: serializers.BedOut})
-    def partial_update(self, request, *args, **kwargs):
-        return self.update(request, *args, partial=True, **kwargs)
+    def _fresh(self, bed):
+        """The bed re-read with its current admission, as the list shows it."""
+        return self.get_queryset().get(pk=bed.pk)
+
+    def _out(self, bed):
+        return self.output(self._fresh(bed))
 
     @extend_schema(
         summary="Admit a patient to this bed",
@@ -119,11 +114,7 @@ class BedViewSet(StructureViewSet):
     )
     @action(detail=True, methods=["post"], url_path="status", permission_classes=[CanOperateBeds])
     def set_status(self, request, pk=None):
-        bed = self.get_object()
-        data = serializers.BedStatusIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        bed = services.bed_status_set(by=request.user, bed=bed, status=data.validated_data["status"])
-        return self.output(self.get_queryset().get(pk=bed.pk))
+        return self.step(services.bed_status_set, serializers.BedStatusIn)
 
     @extend_schema(
         summary="Hold an available bed for one patient until a time (status -> reserved)",
@@ -135,14 +126,7 @@ class BedViewSet(StructureViewSet):
     )
     @action(detail=True, methods=["post"], permission_classes=[CanOperateBeds])
     def reserve(self, request, pk=None):
-        bed = self.get_object()
-        data = serializers.ReserveIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = data.validated_data
-        bed = reservations.bed_reserve(
-            by=request.user, bed=bed, patient=values["patient"], until=values["until"], reason=values["reason"]
-        )
-        return self.output(self.get_queryset().get(pk=bed.pk))
+        return self.step(reservations.bed_reserve, serializers.ReserveIn)
 
     @extend_schema(
         summary="End this bed's reservation (status -> available)",
@@ -152,8 +136,7 @@ class BedViewSet(StructureViewSet):
     )
     @action(detail=True, methods=["post"], permission_classes=[CanOperateBeds])
     def release(self, request, pk=None):
-        bed = reservations.bed_release(by=request.user, bed=self.get_object())
-        return self.output(self.get_queryset().get(pk=bed.pk))
+        return self.step(reservations.bed_release)
 
 
 # --- Admissions -------------------------------------------------------------------------------

@@ -2,10 +2,10 @@
 base of the viewsets of a hospital's structure (floors, wards, beds)."""
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import mixins, status, viewsets
-from rest_framework.response import Response
+from rest_framework import mixins, viewsets
 
 from hms.api.scoping import ScopedQuerysetMixin
+from hms.api.viewsets import ServiceWriteMixin
 from hospitals.permissions import PublicReadManagersWrite
 
 NOT_FOUND = OpenApiResponse(description="No such row, or not visible to the caller.")
@@ -15,6 +15,7 @@ PUBLIC = [{}, {"jwtAuth": []}]
 
 @extend_schema_view(list=extend_schema(auth=PUBLIC), retrieve=extend_schema(auth=PUBLIC))
 class StructureViewSet(
+    ServiceWriteMixin,
     ScopedQuerysetMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -25,7 +26,8 @@ class StructureViewSet(
     """Rows of a hospital's structure (floors, wards, beds): public reads of active hospitals' rows; the
     administrator and the hospital's managers write. No DELETE (405).
 
-    Create and update go through services: an input serializer validates, `output()` answers.
+    Create and update go through services: an input serializer validates, the subclass's `create_row`
+    or `update_row` calls the service, `output()` answers with the output serializer (the schema says so).
     """
 
     permission_classes = [PublicReadManagersWrite]
@@ -40,6 +42,3 @@ class StructureViewSet(
         if self.action in ("update", "partial_update"):
             return self.update_serializer_class or self.input_serializer_class
         return self.output_serializer_class
-
-    def output(self, instance, status_code=status.HTTP_200_OK):
-        return Response(self.output_serializer_class(instance, context=self.get_serializer_context()).data, status_code)

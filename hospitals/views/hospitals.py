@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from hms.api.listcache import CachedListMixin
 from hms.api.rawrows import ModelRows, Representation, plain_page
 from hms.api.scoping import ScopedQuerysetMixin, sees_deactivated, visibility_scope
+from hms.api.viewsets import ServiceWriteMixin
 from hms.db_router import replica_reads
 from hospitals import selectors, serializers, services, structure
 from hospitals.filters import HospitalFilter
@@ -42,6 +43,7 @@ def _hospital_id(pk: str) -> int:
 @extend_schema(tags=["hospitals"])
 @replica_reads("list", "retrieve")  # public, lag-tolerant: on the read replica when one is configured
 class HospitalViewSet(
+    ServiceWriteMixin,
     CachedListMixin,
     ScopedQuerysetMixin,
     viewsets.ModelViewSet,
@@ -54,6 +56,7 @@ class HospitalViewSet(
     public_read, active_lookups = True, ("is_active",)
     filterset_class = HospitalFilter
     search_fields = ["name", "city", "registration_number"]
+    output_serializer_class = serializers.HospitalDetailOut
     ordering_fields = ["id", "name", "city", "created_at"]
 
     def list_cache_scope(self, request) -> str:
@@ -134,18 +137,8 @@ class HospitalViewSet(
         out = serializers.HospitalCreatedOut(hospital, context={**self.get_serializer_context(), "admin": admin})
         return Response(out.data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=serializers.HospitalIn, responses={200: serializers.HospitalDetailOut})
-    def update(self, request, *args, **kwargs):
-        partial = kwargs.pop("partial", False)
-        hospital = self.get_object()
-        data = serializers.HospitalIn(instance=hospital, data=request.data, partial=partial)
-        data.is_valid(raise_exception=True)
-        hospital = services.hospital_update(by=request.user, hospital=hospital, data=dict(data.validated_data))
-        return Response(serializers.HospitalDetailOut(hospital, context=self.get_serializer_context()).data)
-
-    @extend_schema(request=serializers.HospitalIn, responses={200: serializers.HospitalDetailOut})
-    def partial_update(self, request, *args, **kwargs):
-        return self.update(request, *args, partial=True, **kwargs)
+    def update_row(self, hospital, values):
+        return services.hospital_update(by=self.request.user, hospital=hospital, data=dict(values))
 
     @extend_schema(summary="Deactivate a hospital (data kept)", responses={204: None})
     def destroy(self, request, *args, **kwargs):
