@@ -4,7 +4,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from appointments.models import Hold
-from hms.api.serializers import IdField, ModelSerializer
+from hms.api.serializers import IdField, ReadOnlyModelSerializer
 
 
 class HoldCreateIn(serializers.Serializer):
@@ -13,10 +13,7 @@ class HoldCreateIn(serializers.Serializer):
     )
 
 
-class HoldOut(ModelSerializer):
-    slot_id = serializers.IntegerField(read_only=True)
-    patient_id = serializers.IntegerField(read_only=True)
-    hospital_id = serializers.IntegerField(read_only=True)
+class HoldOut(ReadOnlyModelSerializer):
     appointment_id = serializers.IntegerField(
         read_only=True, allow_null=True, help_text="The appointment booked from it (status used)."
     )
@@ -25,7 +22,6 @@ class HoldOut(ModelSerializer):
     class Meta:
         model = Hold
         fields = ["id", "slot_id", "patient_id", "hospital_id", "status", "expires_at", "appointment_id", "created_at"]
-        read_only_fields = fields
 
     @extend_schema_field(serializers.ChoiceField(choices=Hold.Status.choices))
     def get_status(self, obj) -> str:

@@ -3,7 +3,7 @@
 from rest_framework import serializers
 
 from appointments.queue_models import OpdQueue, QueueEntry
-from hms.api.serializers import IdField, ModelSerializer
+from hms.api.serializers import IdField, ReadOnlyModelSerializer
 
 
 class QueueCreateIn(serializers.Serializer):
@@ -11,9 +11,7 @@ class QueueCreateIn(serializers.Serializer):
     date = serializers.DateField(help_text="The hospital-local date of the queue (YYYY-MM-DD).")
 
 
-class OpdQueueOut(ModelSerializer):
-    doctor_id = serializers.IntegerField(read_only=True)
-    hospital_id = serializers.IntegerField(read_only=True)
+class OpdQueueOut(ReadOnlyModelSerializer):
     now_serving = serializers.IntegerField(
         read_only=True, allow_null=True, help_text="The token of the latest called entry still being served."
     )
@@ -23,7 +21,6 @@ class OpdQueueOut(ModelSerializer):
     class Meta:
         model = OpdQueue
         fields = ["id", "doctor_id", "hospital_id", "date", "now_serving", "waiting", "room", "created_at"]
-        read_only_fields = fields
 
 
 class QueueEntryIn(serializers.Serializer):
@@ -41,11 +38,7 @@ class QueueEntryIn(serializers.Serializer):
         return attrs
 
 
-class QueueEntryOut(ModelSerializer):
-    queue_id = serializers.IntegerField(read_only=True)
-    appointment_id = serializers.IntegerField(read_only=True, allow_null=True)
-    patient_id = serializers.IntegerField(read_only=True, allow_null=True)
-
+class QueueEntryOut(ReadOnlyModelSerializer):
     class Meta:
         model = QueueEntry
         fields = [
@@ -61,7 +54,6 @@ class QueueEntryOut(ModelSerializer):
             "called_at",
             "created_at",
         ]
-        read_only_fields = fields
 
 
 class CallIn(serializers.Serializer):

@@ -5,7 +5,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from appointments.waitlist_models import DoctorLeave, WaitlistEntry
-from hms.api.serializers import IdField, ModelSerializer
+from hms.api.serializers import IdField, ReadOnlyModelSerializer
 
 
 class WaitlistCreateIn(serializers.Serializer):
@@ -26,10 +26,7 @@ class WaitlistOfferOut(serializers.Serializer):
     expires_at = serializers.DateTimeField()
 
 
-class WaitlistOut(ModelSerializer):
-    patient_id = serializers.IntegerField(read_only=True)
-    doctor_id = serializers.IntegerField(read_only=True)
-    hospital_id = serializers.IntegerField(read_only=True)
+class WaitlistOut(ReadOnlyModelSerializer):
     status = serializers.SerializerMethodField()
     position = serializers.SerializerMethodField()
     offer = serializers.SerializerMethodField()
@@ -49,7 +46,6 @@ class WaitlistOut(ModelSerializer):
             "offer",
             "created_at",
         ]
-        read_only_fields = fields
 
     @extend_schema_field(serializers.ChoiceField(choices=WaitlistEntry.Status.choices))
     def get_status(self, obj) -> str:
@@ -89,14 +85,12 @@ class LeaveCreateIn(serializers.Serializer):
     )
 
 
-class LeaveOut(ModelSerializer):
-    doctor_id = serializers.IntegerField(read_only=True)
+class LeaveOut(ReadOnlyModelSerializer):
     closed_slot_ids = serializers.SerializerMethodField()
 
     class Meta:
         model = DoctorLeave
         fields = ["id", "doctor_id", "start", "end", "reason", "created_at", "closed_slot_ids"]
-        read_only_fields = fields
 
     def get_closed_slot_ids(self, obj) -> list[int]:
         """The slots this leave closed (reopened if it is deleted before it starts)."""

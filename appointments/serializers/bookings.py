@@ -6,23 +6,18 @@ from accounts.models import User
 from appointments.models import Appointment
 from appointments.serializers.common import HospitalTimeField
 from appointments.serializers.doctors import DoctorBriefOut
-from hms.api.serializers import IdField, ModelSerializer
+from hms.api.serializers import IdField, ReadOnlyModelSerializer
 
 
-class PatientBriefOut(ModelSerializer):
+class PatientBriefOut(ReadOnlyModelSerializer):
     class Meta:
         model = User
         fields = ["id", "fullname", "phone_num"]
-        read_only_fields = fields
 
 
-class AppointmentOut(ModelSerializer):
-    patient_id = serializers.IntegerField(read_only=True)
+class AppointmentOut(ReadOnlyModelSerializer):
     patient = PatientBriefOut(read_only=True)
-    doctor_id = serializers.IntegerField(read_only=True)
     doctor = DoctorBriefOut(read_only=True)
-    hospital_id = serializers.IntegerField(read_only=True)
-    slot_id = serializers.IntegerField(read_only=True)
     start = HospitalTimeField(source="slot.start")
     end = HospitalTimeField(source="slot.end")
 
@@ -45,7 +40,6 @@ class AppointmentOut(ModelSerializer):
             "created_at",
             "updated_at",
         ]
-        read_only_fields = fields
 
 
 class AppointmentCreateIn(serializers.Serializer):

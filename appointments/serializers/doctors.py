@@ -7,17 +7,16 @@ from accounts.serializers import StaffAccountIn
 from appointments.models import Doctor
 from hms.api.permissions import role_of
 from hms.api.roles import Role
-from hms.api.serializers import ModelSerializer
+from hms.api.serializers import ModelSerializer, ReadOnlyModelSerializer
 from hospitals.models import Hospital
 
 
-class DoctorBriefOut(ModelSerializer):
+class DoctorBriefOut(ReadOnlyModelSerializer):
     fullname = serializers.CharField(source="user.fullname", read_only=True)
 
     class Meta:
         model = Doctor
         fields = ["id", "fullname", "specialization", "department"]
-        read_only_fields = fields
 
 
 DOCTOR_PROFILE_FIELDS = [
@@ -31,15 +30,12 @@ DOCTOR_PROFILE_FIELDS = [
 ]
 
 
-class DoctorOut(ModelSerializer):
-    user_id = serializers.IntegerField(read_only=True)
-    hospital_id = serializers.IntegerField(read_only=True)
+class DoctorOut(ReadOnlyModelSerializer):
     fullname = serializers.CharField(source="user.fullname", read_only=True)
 
     class Meta:
         model = Doctor
         fields = ["id", "user_id", "hospital_id", "fullname", *DOCTOR_PROFILE_FIELDS]
-        read_only_fields = fields
 
 
 class DoctorCreateIn(ModelSerializer):

@@ -8,7 +8,7 @@ from rest_framework import serializers
 
 from appointments.models import MAX_DAYS_AHEAD, MAX_DAYS_BACK, MAX_GENERATE_DAYS, Doctor, OpdSchedule
 from appointments.permissions import doctor_of
-from hms.api.serializers import IdField, ModelSerializer
+from hms.api.serializers import IdField, ModelSerializer, ReadOnlyModelSerializer
 
 # What a schedule says, as written and as shown (the output adds its ids and times).
 SCHEDULE_FIELDS = [
@@ -24,15 +24,12 @@ SCHEDULE_FIELDS = [
 ]
 
 
-class OpdScheduleOut(ModelSerializer):
-    hospital_id = serializers.IntegerField(read_only=True)
-    doctor_id = serializers.IntegerField(read_only=True)
+class OpdScheduleOut(ReadOnlyModelSerializer):
     weekdays = serializers.ListField(child=serializers.IntegerField(min_value=0, max_value=6), read_only=True)
 
     class Meta:
         model = OpdSchedule
         fields = ["id", "hospital_id", "doctor_id", *SCHEDULE_FIELDS, "created_at", "updated_at"]
-        read_only_fields = fields
 
 
 class OpdScheduleIn(ModelSerializer):

@@ -6,13 +6,10 @@ from appointments.models import MAX_SLOT_CAPACITY, Doctor, Slot, booking_refusal
 from appointments.permissions import doctor_of
 from appointments.serializers.common import HospitalTimeField, TimeZoneAwareInputField
 from appointments.serializers.doctors import DoctorBriefOut
-from hms.api.serializers import IdField, ModelSerializer
+from hms.api.serializers import IdField, ReadOnlyModelSerializer
 
 
-class SlotOut(ModelSerializer):
-    hospital_id = serializers.IntegerField(read_only=True)
-    doctor_id = serializers.IntegerField(read_only=True)
-    opd_schedule_id = serializers.IntegerField(read_only=True, allow_null=True)
+class SlotOut(ReadOnlyModelSerializer):
     doctor = DoctorBriefOut(read_only=True)
     start = HospitalTimeField()
     end = HospitalTimeField()
@@ -41,7 +38,6 @@ class SlotOut(ModelSerializer):
             "is_bookable",
             "status",
         ]
-        read_only_fields = fields
 
     def get_is_bookable(self, obj) -> bool:
         """True when `booking_refusal` has no answer (open, in the future, free seats, doctor available,

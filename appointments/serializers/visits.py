@@ -6,7 +6,7 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from appointments.models import Prescription, Visit
-from hms.api.serializers import IdField, ModelSerializer
+from hms.api.serializers import IdField, ModelSerializer, ReadOnlyModelSerializer
 
 MAX_PRESCRIPTIONS = 50
 
@@ -18,11 +18,7 @@ class PrescriptionSerializer(ModelSerializer):
         read_only_fields = ["id"]
 
 
-class VisitOut(ModelSerializer):
-    appointment_id = serializers.IntegerField(read_only=True, allow_null=True)
-    patient_id = serializers.IntegerField(read_only=True)
-    doctor_id = serializers.IntegerField(read_only=True)
-    hospital_id = serializers.IntegerField(read_only=True)
+class VisitOut(ReadOnlyModelSerializer):
     prescriptions = PrescriptionSerializer(many=True, read_only=True)
 
     class Meta:
@@ -40,7 +36,6 @@ class VisitOut(ModelSerializer):
             "prescriptions",
             "created_at",
         ]
-        read_only_fields = fields
 
 
 class VisitCreateIn(ModelSerializer):
