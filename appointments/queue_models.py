@@ -131,6 +131,13 @@ class QueueEntry(models.Model):
                 fields=["queue", "rank", "token", "id"], condition=Q(status="waiting"), name="queue_entry_next"
             ),
             models.Index(fields=["queue", "status"], name="queue_entry_queue_status"),
+            # now serving (the board, queue reads, call-next's event): a queue's latest call still being
+            # served, read backwards as one row however many the day has called.
+            models.Index(
+                fields=["queue", "called_at", "id"],
+                condition=Q(status__in=["called", "in_consultation"]),
+                name="queue_entry_serving",
+            ),
         ]
 
     def __str__(self):

@@ -12,8 +12,9 @@ The event carries the hospital's whole queue board (API.md section 15), built he
 `queue_selectors.queue_board` builds it. Every part of one statement reads the snapshot taken when
 it began, so the board sees the claimed entry as it was (waiting): the called queue's `waiting` is one
 less than the snapshot counts, and its `now_serving` is the latest call among its serving entries
-and the one just made. appointments/tests/test_hold_queue_statements.py checks the event against
-`queue_board` on both paths.
+and the one just made. Each queue's latest serving entry is one row read backwards from the partial
+index `queue_entry_serving` (queue, called_at, id), not a sort of every entry the day has called.
+appointments/tests/test_hold_queue_statements.py checks the event against `queue_board` on both paths.
 """
 
 CALL_NEXT_SQL = """
@@ -54,8 +55,9 @@ board AS (
         'room', CASE WHEN q.id = %(queue)s AND c.room <> '' THEN c.room ELSE q.room END,
         'now_serving', (
             SELECT s.token FROM (
-                SELECT e.token, e.called_at, e.id FROM appointments_queueentry e
-                WHERE e.queue_id = q.id AND e.status IN ('called', 'in_consultation') AND e.id <> c.id
+                (SELECT e.token, e.called_at, e.id FROM appointments_queueentry e
+                 WHERE e.queue_id = q.id AND e.status IN ('called', 'in_consultation') AND e.id <> c.id
+                 ORDER BY e.called_at DESC, e.id DESC LIMIT 1)
                 UNION ALL
                 SELECT c.token, c.called_at, c.id WHERE q.id = %(queue)s
             ) s
