@@ -4,7 +4,7 @@ from rest_framework import serializers
 
 from accounts.models import BloodGroup
 from bloodbank.models import BloodBank, BloodRequest, Component, Donation, StockLot
-from hms.api.filters import FilterSet, IdFilter
+from hms.api.filters import FilterSet
 from hospitals import geo
 
 
@@ -14,7 +14,6 @@ class BloodBankFilter(FilterSet):
     or component is given). `near=<lat>,<lng>` with `radius_km` (default 50): nearest first."""
 
     city = django_filters.CharFilter(field_name="city", lookup_expr="iexact", max_length=100)
-    hospital_id = IdFilter(field_name="hospital_id")
     blood_group = django_filters.ChoiceFilter(choices=BloodGroup.choices, method="filter_by_stock")
     component = django_filters.ChoiceFilter(choices=Component.choices, method="filter_by_stock")
     min_units = django_filters.NumberFilter(min_value=1, max_value=100000, method="filter_by_stock")
@@ -62,9 +61,6 @@ class BloodBankFilter(FilterSet):
 
 
 class BloodRequestFilter(FilterSet):
-    blood_bank_id = IdFilter(field_name="blood_bank_id")
-    hospital_id = IdFilter(field_name="hospital_id")
-    requester_id = IdFilter(field_name="requester_id")
     status = django_filters.ChoiceFilter(choices=BloodRequest.Status.choices)
     urgency = django_filters.ChoiceFilter(choices=BloodRequest.Urgency.choices)
     blood_group = django_filters.ChoiceFilter(choices=BloodGroup.choices)
@@ -76,8 +72,6 @@ class BloodRequestFilter(FilterSet):
 
 
 class DonationFilter(FilterSet):
-    donor_id = IdFilter(field_name="donor_id")
-    blood_bank_id = IdFilter(field_name="blood_bank_id")
     component = django_filters.ChoiceFilter(choices=Component.choices)
     blood_group = django_filters.ChoiceFilter(choices=BloodGroup.choices)
 

@@ -1,12 +1,10 @@
 import django_filters
 
 from accounts.models import Activity
-from hms.api.filters import FilterSet, IdFilter
+from hms.api.filters import FilterSet
 
 
 class ActivityFilter(FilterSet):
-    actor_id = IdFilter(field_name="actor_id")
-    patient_id = IdFilter(field_name="patient_id")
     action = django_filters.ChoiceFilter(choices=Activity.Action.choices)
     object_type = django_filters.CharFilter(field_name="object_type", max_length=50)
     at_from = django_filters.IsoDateTimeFilter(field_name="at", lookup_expr="gte", label="from")

@@ -1,13 +1,11 @@
 import django_filters
 
 from emergency.models import Ambulance, Emergency
-from hms.api.filters import FilterSet, IdFilter, with_from_to
+from hms.api.filters import FilterSet, with_from_to
 from hms.api.status_filters import StatusInFilter
 
 
 class AmbulanceFilter(FilterSet):
-    hospital_id = IdFilter(field_name="hospital_id")
-    driver_id = IdFilter(field_name="driver_id")
     status = django_filters.ChoiceFilter(choices=Ambulance.Status.choices)
     ambulance_type = django_filters.ChoiceFilter(choices=Ambulance.AmbulanceType.choices)
 
@@ -17,9 +15,6 @@ class AmbulanceFilter(FilterSet):
 
 
 class EmergencyFilter(FilterSet):
-    hospital_id = IdFilter(field_name="hospital_id")
-    ambulance_id = IdFilter(field_name="ambulance_id")
-    reporter_id = IdFilter(field_name="reporter_id")
     status = django_filters.ChoiceFilter(choices=Emergency.Status.choices)
     severity = django_filters.ChoiceFilter(choices=Emergency.Severity.choices)
     emergency_type = django_filters.ChoiceFilter(choices=Emergency.EmergencyType.choices)

@@ -4,7 +4,7 @@ import django_filters
 from django import forms
 from rest_framework import serializers
 
-from hms.api.filters import FilterSet, IdFilter
+from hms.api.filters import FilterSet
 from hospitals import geo
 from hospitals.models import Admission, Bed, BedStatus, BedType, Floor, Hospital, Ward, WardType
 from hospitals.selectors import with_available_beds
@@ -111,16 +111,12 @@ class HospitalFilter(FilterSet):
 
 
 class FloorFilter(FilterSet):
-    hospital_id = IdFilter(field_name="hospital_id")
-
     class Meta:
         model = Floor
         fields = ["hospital_id"]
 
 
 class WardFilter(FilterSet):
-    hospital_id = IdFilter(field_name="hospital_id")
-    floor_id = IdFilter(field_name="floor_id")
     ward_type = django_filters.ChoiceFilter(choices=WardType.choices)
 
     class Meta:
@@ -129,8 +125,6 @@ class WardFilter(FilterSet):
 
 
 class BedFilter(FilterSet):
-    hospital_id = IdFilter(field_name="hospital_id")
-    ward_id = IdFilter(field_name="ward_id")
     ward_type = django_filters.ChoiceFilter(field_name="ward__ward_type", choices=WardType.choices)
     bed_type = django_filters.ChoiceFilter(choices=BedType.choices)
     status = django_filters.ChoiceFilter(
@@ -148,9 +142,6 @@ class BedFilter(FilterSet):
 
 
 class AdmissionFilter(FilterSet):
-    hospital_id = IdFilter(field_name="hospital_id")
-    bed_id = IdFilter(field_name="bed_id")
-    patient_id = IdFilter(field_name="patient_id")
     active = BooleanFilter(field_name="discharged_at", lookup_expr="isnull", help_text="true: not yet discharged.")
 
     class Meta:

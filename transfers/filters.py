@@ -1,6 +1,6 @@
 import django_filters
 
-from hms.api.filters import FilterSet, IdFilter, with_from_to
+from hms.api.filters import FilterSet, with_from_to
 from hms.api.status_filters import StatusInFilter
 from hospitals.models import BedType
 from transfers.models import Referral, Urgency
@@ -8,9 +8,6 @@ from transfers.models import Referral, Urgency
 
 class ReferralFilter(FilterSet):
     status = django_filters.ChoiceFilter(choices=Referral.Status.choices)
-    from_hospital_id = IdFilter(field_name="from_hospital_id")
-    to_hospital_id = IdFilter(field_name="to_hospital_id")
-    patient_id = IdFilter(field_name="patient_id")
     urgency = django_filters.ChoiceFilter(choices=Urgency.choices)
     bed_type = django_filters.ChoiceFilter(choices=BedType.choices)
     is_open = StatusInFilter(statuses=Referral.OPEN_STATUSES, label="Open (requested, accepted or in transit)")

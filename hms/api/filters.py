@@ -2,6 +2,7 @@ import re
 
 import django_filters
 from django import forms
+from django.db import models
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import filters
 from rest_framework.exceptions import ValidationError
@@ -30,7 +31,16 @@ class FilterSet(django_filters.FilterSet):
     django-filter builds a new form class (a form field per filter, labels included) for every
     request; ours depend on the FilterSet class only, so the first one is kept. Forms deep-copy their
     fields per instance, as Django does for any form class.
+
+    A foreign key named by its column in `Meta.fields` (`hospital_id`) filters by the id: an `IdFilter`,
+    not declared again in each filter set.
     """
+
+    @classmethod
+    def filter_for_lookup(cls, field, lookup_type):
+        if isinstance(field, models.ForeignKey) and lookup_type == "exact":
+            return IdFilter, {}
+        return super().filter_for_lookup(field, lookup_type)
 
     def get_form_class(self):
         cls = type(self)
