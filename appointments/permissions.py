@@ -49,36 +49,39 @@ class SeatRequestScope(ScopedQuerysetMixin):
     hospital_lookups = {Role.HOSPITAL_ADMIN: "hospital_id", Role.DOCTOR: "hospital_id"}
 
 
-class PublicReadHospitalWrite(BasePermission):
+class _PublicRead(BasePermission):
+    """Anyone reads; `writer_roles` write, each object as `may_write` says."""
+
+    writer_roles: tuple[str, ...] = ()
+
+    def has_permission(self, request, view):
+        return _unrouted(view) or request.method in SAFE_METHODS or role_of(request.user) in self.writer_roles
+
+    def has_object_permission(self, request, view, obj):
+        return request.method in SAFE_METHODS or self.may_write(request.user, obj)
+
+    def may_write(self, user, obj) -> bool:
+        raise NotImplementedError
+
+
+class PublicReadHospitalWrite(_PublicRead):
     """Anyone reads; admin and hospital admins write (their own hospital's rows, checked per object)."""
 
     message = "Only an administrator or the hospital's admin may change this."
+    writer_roles = (Role.ADMIN, Role.HOSPITAL_ADMIN)
 
-    def has_permission(self, request, view):
-        return (
-            _unrouted(view)
-            or request.method in SAFE_METHODS
-            or role_of(request.user) in (Role.ADMIN, Role.HOSPITAL_ADMIN)
-        )
-
-    def has_object_permission(self, request, view, obj):
-        return request.method in SAFE_METHODS or manages_hospital(request.user, obj.hospital_id)
+    def may_write(self, user, obj) -> bool:
+        return manages_hospital(user, obj.hospital_id)
 
 
-class PublicReadDoctorWrite(BasePermission):
+class PublicReadDoctorWrite(_PublicRead):
     """Anyone reads; admin, the hospital's admin and the doctor itself write (schedules, slots)."""
 
     message = "Only an administrator, the hospital's admin or the doctor itself may change this."
+    writer_roles = (Role.ADMIN, Role.HOSPITAL_ADMIN, Role.DOCTOR)
 
-    def has_permission(self, request, view):
-        return (
-            _unrouted(view)
-            or request.method in SAFE_METHODS
-            or role_of(request.user) in (Role.ADMIN, Role.HOSPITAL_ADMIN, Role.DOCTOR)
-        )
-
-    def has_object_permission(self, request, view, obj):
-        return request.method in SAFE_METHODS or manages_doctor(request.user, obj.doctor)
+    def may_write(self, user, obj) -> bool:
+        return manages_doctor(user, obj.doctor)
 
 
 class AppointmentAccess(BasePermission):
