@@ -1,6 +1,10 @@
 """Shared fixtures: API clients signed in per role, clean cache between tests; the race harness."""
 
 import contextlib
+import os
+import shutil
+import socket
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -206,3 +210,46 @@ def booking_path(request, monkeypatch):
     if request.param == "locking":
         monkeypatch.setattr(bookings, "ONE_STATEMENT_VENDORS", frozenset())
     return request.param
+
+
+def _redis_binary() -> str | None:
+    """Debian's redis-server (installed with apt when missing and we are root, as in a fresh CI box)."""
+    found = shutil.which("redis-server")
+    if found is None and os.geteuid() == 0 and shutil.which("apt-get"):
+        subprocess.run(
+            "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server",
+            shell=True,
+            check=False,
+            capture_output=True,
+            timeout=300,
+        )
+        found = shutil.which("redis-server")
+    return found
+
+
+@pytest.fixture(scope="module")
+def redis_url():
+    """A real Redis server on a free port for the tests of one module (a cache, or Celery's broker)."""
+    binary = _redis_binary()
+    if binary is None:
+        pytest.skip("redis-server is not installed (and could not be installed)")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    import redis
+
+    client = redis.Redis(port=port)
+    for _ in range(100):
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            time.sleep(0.05)
+    yield f"redis://127.0.0.1:{port}/0"
+    server.terminate()
+    server.wait(timeout=10)

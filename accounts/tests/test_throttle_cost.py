@@ -1,11 +1,8 @@
 """The login failure counters (accounts/throttling.py) cost a constant number of cache operations per
 attempt whatever the limit, and concurrent failures are all counted, on each cache backend HMS runs on:
-the database cache (the default), Redis (a real `redis-server` on a free port; skipped without one) and
+the database cache (the default), Redis (a real `redis-server` on a free port: the root conftest's `redis_url`) and
 the local-memory cache. API.md section 14 pins what is counted; test_throttle.py tests those rules."""
 
-import shutil
-import socket
-import subprocess
 import time
 from functools import partial
 
@@ -23,38 +20,11 @@ from conftest import run_together
 CACHE_METHODS = ("get", "get_many", "add", "set", "set_many", "incr", "decr", "delete", "delete_many", "touch")
 
 
-@pytest.fixture(scope="module")
-def redis_location():
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.skip("redis-server is not installed")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    import redis
-
-    client = redis.Redis(port=port)
-    for _ in range(100):
-        try:
-            client.ping()
-            break
-        except redis.ConnectionError:
-            time.sleep(0.05)
-    yield f"redis://127.0.0.1:{port}/0"
-    server.terminate()
-    server.wait(timeout=10)
-
-
 @pytest.fixture(params=["database", "redis", "locmem"])
 def backend(request, settings):
     """The default cache on each backend; the counters start empty."""
     if request.param == "redis":
-        location = request.getfixturevalue("redis_location")
+        location = request.getfixturevalue("redis_url")
         settings.CACHES = {"default": {"BACKEND": "hms.api.cache.RedisCache", "LOCATION": location}}
     elif request.param == "locmem":
         settings.CACHES = {

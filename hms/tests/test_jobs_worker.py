@@ -59,45 +59,6 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _redis_binary() -> str | None:
-    found = shutil.which("redis-server")
-    if found is None and os.geteuid() == 0 and shutil.which("apt-get"):
-        subprocess.run(
-            "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server",
-            shell=True,
-            check=False,
-            capture_output=True,
-            timeout=300,
-        )
-        found = shutil.which("redis-server")
-    return found
-
-
-@pytest.fixture(scope="module")
-def redis_url():
-    binary = _redis_binary()
-    if binary is None:
-        pytest.skip("redis-server is not installed (and could not be installed)")
-    port = _free_port()
-    server = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    import redis
-
-    client = redis.Redis(port=port)
-    for _ in range(100):
-        try:
-            client.ping()
-            break
-        except redis.ConnectionError:
-            time.sleep(0.05)
-    yield f"redis://127.0.0.1:{port}/0"
-    server.terminate()
-    server.wait(timeout=10)
-
-
 class Processes:
     """Celery processes on the test database, each in its own process group (killed with it)."""
 
