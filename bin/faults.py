@@ -6,7 +6,6 @@ through the outage. Exits non-zero when any expectation is broken.
         (DATABASE_URL, PGPORT, PG_DATA_DIR from bin/with-postgres)
 """
 
-import http.client
 import json
 import os
 import shlex
@@ -16,9 +15,13 @@ import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 from httpsend import send  # bin/, beside this script
 from scenario import booking_world
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the project, for its stdlib-only SSE reader
+from feed.sse_client import SSE  # noqa: E402
 
 BASE = f"http://127.0.0.1:{sys.argv[1]}"
 GUNICORN_PID = int(sys.argv[2])
@@ -98,50 +101,13 @@ def is_503_in_the_error_shape(status, headers, text) -> bool:
     )
 
 
-class Stream:
-    """An SSE stream on the stream server, read in a thread: event ids, events and comment lines."""
+def open_stream(topic: str) -> SSE:
+    """An SSE stream of `topic` on the stream server (no token: slot topics are public)."""
+    return SSE(f"http://127.0.0.1:{STREAM_PORT}/api/v1/events/stream?topics={topic}", timeout=60)
 
-    def __init__(self, topic: str):
-        self.topic = topic
-        self.conn = http.client.HTTPConnection("127.0.0.1", STREAM_PORT, timeout=60)
-        self.conn.request("GET", f"/api/v1/events/stream?topics={topic}", headers={"Accept": "text/event-stream"})
-        self.response = self.conn.getresponse()
-        self.status = self.response.status
-        self.events: list[dict] = []
-        self.comments = 0
-        self.closed = threading.Event()
-        if self.status == 200:
-            threading.Thread(target=self._read, daemon=True).start()
-        else:
-            self.closed.set()
 
-    def _read(self) -> None:
-        data = None
-        try:
-            while line := self.response.readline():
-                line = line.decode().rstrip("\n")
-                if line.startswith(":"):
-                    self.comments += 1
-                elif line.startswith("data: "):
-                    data = json.loads(line[6:])
-                elif line == "" and data is not None:
-                    self.events.append(data)
-                    data = None
-        except (OSError, ValueError, AttributeError):
-            pass
-        finally:
-            self.closed.set()
-
-    def wait_for(self, slot_id: int, booked: int, seconds: float) -> bool:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline and not self.closed.is_set():
-            if any(e["data"].get("slot_id") == slot_id and e["data"].get("booked") == booked for e in self.events):
-                return True
-            time.sleep(0.05)
-        return False
-
-    def close(self) -> None:
-        self.conn.close()
+def slot_event(slot_id: int, booked: int):
+    return lambda events: any(e["data"].get("slot_id") == slot_id and e["data"].get("booked") == booked for e in events)
 
 
 def stream_alive() -> bool:
@@ -273,19 +239,19 @@ def book_on(state: dict, slot_id: int, patient: int) -> int:
     return call("POST", "/api/v1/appointments", {"slot_id": slot_id}, state["tokens"][patient])[0]
 
 
-def stream_before_outage(state: dict) -> "Stream | None":
+def stream_before_outage(state: dict) -> "SSE | None":
     """An SSE stream on the hospital's slot topic, shown to work: a booking's event reaches it."""
     if not STREAM_PORT:
         return None
-    stream = Stream(f"hospital.{state['hospital']}.slots")
+    stream = open_stream(f"hospital.{state['hospital']}.slots")
     check(stream.status == 200, f"SSE stream opened on the stream server: {stream.status}")
     slot = state["slots"][-1]
     check(book_on(state, slot, -1) == 201, "a booking before the outage")
-    check(stream.wait_for(slot, 1, 15), "the stream received that booking's slot event")
+    check(stream.until(slot_event(slot, 1), 15), "the stream received that booking's slot event")
     return stream
 
 
-def stream_during_outage(stream: "Stream | None") -> None:
+def stream_during_outage(state: dict, stream: "SSE | None") -> None:
     if stream is None:
         return
     comments = stream.comments
@@ -293,9 +259,9 @@ def stream_during_outage(stream: "Stream | None") -> None:
     check(not stream.closed.is_set(), "the open SSE stream stays open while PostgreSQL is down")
     check(stream.comments > comments, f"its heartbeats keep coming ({stream.comments - comments} in 5 s)")
     check(stream_alive(), "the stream server is still running")
-    fresh = Stream(stream.topic)
-    answer = fresh.response.read().decode() if fresh.status != 200 else ""
-    headers = {name.title(): value for name, value in fresh.response.getheaders()}  # uvicorn sends lower case
+    fresh = open_stream(f"hospital.{state['hospital']}.slots")
+    answer = fresh.text
+    headers = {name.title(): value for name, value in fresh.headers.items()}  # uvicorn sends lower case
     check(
         fresh.status == 200 or is_503_in_the_error_shape(fresh.status, headers, answer),
         f"a stream opened during the outage: 200, or 503 with Retry-After in the error shape ({fresh.status} {answer})",
@@ -303,15 +269,15 @@ def stream_during_outage(stream: "Stream | None") -> None:
     fresh.close()
 
 
-def stream_after_outage(state: dict, stream: "Stream | None") -> None:
+def stream_after_outage(state: dict, stream: "SSE | None") -> None:
     if stream is None:
         return
     slot = state["slots"][-1]
     check(book_on(state, slot, -2) == 201, "a booking after PostgreSQL is back")
-    check(stream.wait_for(slot, 2, 20), "the stream opened before the outage received the new booking's event")
+    check(stream.until(slot_event(slot, 2), 20), "the stream opened before the outage received the new booking's event")
     ids = [event["id"] for event in stream.events]
     check(ids == sorted(set(ids)), f"its event ids are strictly increasing, no duplicate: {ids}")
-    fresh = Stream(f"hospital.{state['hospital']}.slots")
+    fresh = open_stream(f"hospital.{state['hospital']}.slots")
     check(fresh.status == 200, f"a new SSE stream opens after the outage: {fresh.status}")
     fresh.close()
     stream.close()
@@ -331,7 +297,7 @@ def main() -> None:
     print("== PostgreSQL stopped (pg_ctl stop -m fast)")
     pg_stop("fast")
     outage_checks(state)
-    stream_during_outage(stream)
+    stream_during_outage(state, stream)
 
     print("== PostgreSQL started again on the same port (synchronous_commit on, as in production)")
     # bin/with-postgres turns synchronous_commit off for speed; with it on, an acknowledged commit

@@ -1,5 +1,5 @@
-"""Real servers and real clients for the feed's tests: uvicorn processes on the test database, an SSE
-reader and a WebSocket client (no mock of the transport)."""
+"""Real servers and real clients for the feed's tests: uvicorn processes on the test database and plain
+HTTP calls (no mock of the transport; streams are read with feed/sse_client.py)."""
 
 import http.client
 import json
@@ -8,7 +8,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from urllib.parse import quote
@@ -115,68 +114,6 @@ def request(method: str, url: str, body=None, token: str | None = None, headers=
         return response.status, json.loads(raw) if raw else None
     except ValueError:
         return response.status, raw
-
-
-class SSE:
-    """Reads an event stream in a thread; `events` are the parsed frames, `comments` the comment lines."""
-
-    def __init__(self, url: str, token: str | None = None, last_event_id: int | None = None):
-        from urllib.parse import urlsplit
-
-        parts = urlsplit(url)
-        self.conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
-        headers = {"Accept": "text/event-stream"}
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-        if last_event_id is not None:
-            headers["Last-Event-ID"] = str(last_event_id)
-        self.conn.request("GET", parts.path + "?" + parts.query, headers=headers)
-        self.response = self.conn.getresponse()
-        self.status = self.response.status
-        self.headers = dict(self.response.getheaders())
-        self.events: list[dict] = []
-        self.comments = 0
-        self.closed = threading.Event()
-        if self.status == 200:
-            threading.Thread(target=self._read, daemon=True).start()
-        else:
-            self.body = json.loads(self.response.read() or b"null")
-            self.closed.set()
-
-    def _read(self) -> None:
-        frame: dict = {}
-        try:
-            while True:
-                line = self.response.readline()
-                if not line:
-                    break
-                line = line.decode().rstrip("\n")
-                if line.startswith(":"):
-                    self.comments += 1
-                elif line == "":
-                    if "data" in frame:
-                        self.events.append(
-                            {"sse_id": frame.get("id"), "event": frame.get("event"), **json.loads(frame["data"])}
-                        )
-                    frame = {}
-                else:
-                    key, _, value = line.partition(": ")
-                    frame[key] = value
-        except (OSError, ValueError, AttributeError):  # AttributeError: closed under the reader
-            pass
-        finally:
-            self.closed.set()
-
-    def wait_for(self, predicate, timeout: float = 10.0) -> list[dict]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if predicate(self.events):
-                return self.events
-            time.sleep(0.02)
-        raise AssertionError(f"stream did not get there in {timeout}s; it has {len(self.events)} events")
-
-    def close(self) -> None:
-        self.conn.close()
 
 
 def publish_all() -> None:

@@ -11,7 +11,8 @@ from accounts.tests.factories import HospitalFactory, UserFactory
 from feed import reader
 from feed.emit import emit
 from feed.models import FeedState
-from feed.tests.live import SSE, publish_all, request
+from feed.sse_client import SSE
+from feed.tests.live import publish_all, request
 from feed.tests.live import token as _token
 
 pytestmark = pytest.mark.django_db(transaction=True)

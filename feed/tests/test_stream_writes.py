@@ -8,7 +8,8 @@ import pytest
 from accounts.tests.factories import UserFactory
 from appointments.models import Appointment
 from appointments.tests.factories import SlotFactory
-from feed.tests.live import SSE, Host, request
+from feed.sse_client import SSE
+from feed.tests.live import Host, request
 from feed.tests.live import token as _token
 
 pytestmark = pytest.mark.django_db(transaction=True)
