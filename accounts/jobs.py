@@ -1,11 +1,12 @@
 """The accounts' scheduled job (API.md section 16), registered in AccountsConfig.ready()."""
 
+from accounts.throttling import forget_ended_windows
 from accounts.tokens import tokens_flush_expired
 from hms import jobs
 
 
 def flush_expired_tokens() -> dict:
-    return tokens_flush_expired()
+    return {**tokens_flush_expired(), "login_failure_windows": forget_ended_windows()}
 
 
 def register_jobs() -> None:
@@ -13,5 +14,8 @@ def register_jobs() -> None:
         "accounts.flush_expired_tokens",
         flush_expired_tokens,
         every_seconds=86400,
-        description="Records of expired refresh tokens (and blacklist entries) and revoked access tokens deleted.",
+        description=(
+            "Records of expired refresh tokens (and blacklist entries), revoked access tokens and ended "
+            "login-failure windows deleted."
+        ),
     )

@@ -5,6 +5,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Lower
 
 from accounts import audit_chain
+from accounts.login_failures import LoginFailureWindow  # noqa: F401 (the login counters' table, registered here)
 from hms.api.roles import SELF_REGISTER_ROLES, STAFF_ROLES, Role
 
 

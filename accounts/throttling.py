@@ -7,25 +7,24 @@ Each limit is one counter per window, changed with an atomic step, so an attempt
 number of cache operations whatever the limit (counting one key per allowed failure made a login
 at 100000/1m read 100,000 keys):
 
-- the database cache (the default without REDIS_URL): one row holding (window end, count), read
-  and written under a row lock (`SELECT ... FOR UPDATE`) in one short transaction;
+- the database cache (the default without REDIS_URL): a row of the counters' own table
+  (accounts/login_failures.py) holding the window's end and its count, changed by one atomic
+  statement (an upsert), so the counter does not depend on how the cache backend stores values;
 - Redis and the local-memory cache: the window's end under one key, opened with `cache.add` (one
   opener wins, SET NX on Redis), and a counter named after that end, changed with `cache.incr`
   (INCRBY on Redis, under a lock in local memory). A counter of an ended window is never read again.
 """
 
-import base64
 import hashlib
 import math
-import pickle
 import re
 import time
-from datetime import UTC, datetime
 
 from django.conf import settings
 from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
 from django.core.cache.backends.db import DatabaseCache
-from django.db import IntegrityError, connections, router, transaction
+
+from accounts import login_failures
 
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*(s|sec|second|m|min|minute|h|hour|d|day)s?\s*$")
 _UNIT_SECONDS = {
@@ -64,53 +63,6 @@ def _limits(username: str, ip: str):
     yield ("ip", ip, *parse_rate(settings.THROTTLE_LOGIN_IP))
 
 
-def _count_on_database_cache(backend: DatabaseCache, key: str, delta: int, window: int, end: float | None, now: float):
-    """One locked row per counter: its value is (window end, failures). `end` None: count in the
-    current window, opening one if none is open; else change that window's count only (a give-back)."""
-    key = backend.make_and_validate_key(key)
-    alias = router.db_for_write(backend.cache_model_class)
-    connection = connections[alias]
-    table = connection.ops.quote_name(backend._table)  # the cache table's name, from the settings
-    # SQLite (the zero-setup default) has no row locks and no FOR UPDATE: a writing transaction holds the
-    # whole database there, which serialises counters all the same.
-    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-    for _ in range(2):  # two first failures insert the row at once: the loser counts on the winner's row
-        try:
-            with transaction.atomic(using=alias), connection.cursor() as cursor:
-                cursor.execute(f"SELECT value FROM {table} WHERE cache_key = %s{lock}", [key])  # noqa: S608
-                row = cursor.fetchone()
-                stored_end, count = (
-                    # Written below, in the cache backend's own format (a pickle, base64).
-                    pickle.loads(base64.b64decode(connection.ops.process_clob(row[0]).encode()))  # noqa: S301
-                    if row
-                    else (0.0, 0)
-                )
-                if end is not None:
-                    if stored_end != end:
-                        return 0, end  # that window has ended: nothing to give back
-                elif stored_end <= now:
-                    stored_end, count = now + window, 0
-                count += delta
-                value = base64.b64encode(pickle.dumps((stored_end, count), backend.pickle_protocol)).decode("latin1")
-                expires = connection.ops.adapt_datetimefield_value(
-                    datetime.fromtimestamp(math.ceil(stored_end) + _COUNTER_MARGIN_SECONDS, tz=UTC)
-                )
-                if row:
-                    cursor.execute(
-                        f"UPDATE {table} SET value = %s, expires = %s WHERE cache_key = %s",  # noqa: S608
-                        [value, expires, key],
-                    )
-                else:
-                    cursor.execute(
-                        f"INSERT INTO {table} (cache_key, value, expires) VALUES (%s, %s, %s)",  # noqa: S608
-                        [key, value, expires],
-                    )
-                return count, stored_end
-        except IntegrityError:
-            continue
-    raise RuntimeError(f"could not count a login failure at {key}")
-
-
 def _count_with_incr(key: str, delta: int, window: int, end: float | None, now: float) -> tuple[int, float]:
     """A window's end under `key`:end (opened by the first failure, cache.add), its count under `key`:<end>."""
     if end is None:
@@ -131,10 +83,16 @@ def _count_with_incr(key: str, delta: int, window: int, end: float | None, now: 
 
 def _count(key: str, delta: int, window: int, now: float, end: float | None = None) -> tuple[int, float]:
     """Add `delta` failures to the counter at `key`; returns the failures of its window and the window's end."""
-    backend = caches[DEFAULT_CACHE_ALIAS]
-    if isinstance(backend, DatabaseCache):
-        return _count_on_database_cache(backend, key, delta, window, end, now)
+    if isinstance(caches[DEFAULT_CACHE_ALIAS], DatabaseCache):
+        if end is None:
+            return login_failures.count(key, delta, window, now)
+        return login_failures.give_back(key, delta, end), end
     return _count_with_incr(key, delta, window, end, now)
+
+
+def forget_ended_windows(now: float | None = None) -> int:
+    """Housekeeping: the database's counters of windows that ended (a minute's margin); none on a cache."""
+    return login_failures.delete_ended(time.time() if now is None else now, _COUNTER_MARGIN_SECONDS)
 
 
 def login_attempt_begin(*, username: str, ip: str) -> tuple[list[tuple[str, float]], int | None]:

@@ -8,6 +8,7 @@ from django.core.cache import cache
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from accounts.jobs import flush_expired_tokens
 from accounts.tests.factories import PASSWORD, UserFactory
 from accounts.tests.utils import assert_error, login
 from accounts.throttling import parse_rate
@@ -109,6 +110,21 @@ def test_throttled_attempts_do_not_extend_the_window(api, patient):
         with time_machine.travel(start + timedelta(minutes=minute), tick=False):
             assert_throttled(login(api, patient.username, WRONG))
     with time_machine.travel(start + timedelta(minutes=15, seconds=2), tick=False):
+        assert login(api, patient.username, PASSWORD).status_code == 200
+
+
+def test_housekeeping_forgets_ended_windows_and_keeps_open_ones(api, patient, other_patient):
+    # On the database cache (the default) the counters are rows of their own table: the daily
+    # accounts job deletes the windows that ended, and an open window keeps counting.
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        fail(api, patient.username, 5)
+    with time_machine.travel(start + timedelta(minutes=10), tick=False):
+        fail(api, other_patient.username, 5)
+    with time_machine.travel(start + timedelta(minutes=17), tick=False):
+        # the first username's window and the address's (opened by the first failure, also at 0 min)
+        assert flush_expired_tokens()["login_failure_windows"] == 2
+        assert_throttled(login(api, other_patient.username, PASSWORD))  # its window is open until 25 min
         assert login(api, patient.username, PASSWORD).status_code == 200
 
 
