@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from accounts.models import BloodGroup
 from bloodbank import compatibility
+from hospitals.geo import coordinate_constraints
 
 
 class Component(models.TextChoices):
@@ -42,16 +43,7 @@ class BloodBank(models.Model):
     class Meta:
         ordering = ["id"]
         indexes = [models.Index(fields=["latitude", "longitude"], name="bloodbank_lat_lng")]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(latitude__isnull=True) | Q(latitude__gte=-90, latitude__lte=90),
-                name="bloodbank_latitude_range",
-            ),
-            models.CheckConstraint(
-                condition=Q(longitude__isnull=True) | Q(longitude__gte=-180, longitude__lte=180),
-                name="bloodbank_longitude_range",
-            ),
-        ]
+        constraints = coordinate_constraints("bloodbank")
 
     def __str__(self):
         return self.name

@@ -8,25 +8,7 @@ from django.db.models.functions import Upper
 from django.utils import timezone
 
 from hms.api.roles import Role
-
-
-def _coordinate_constraints(prefix: str) -> list[models.CheckConstraint]:
-    """Latitude/longitude in range, and either both given or neither."""
-    return [
-        models.CheckConstraint(
-            condition=Q(latitude__isnull=True) | Q(latitude__gte=-90, latitude__lte=90),
-            name=f"{prefix}_latitude_range",
-        ),
-        models.CheckConstraint(
-            condition=Q(longitude__isnull=True) | Q(longitude__gte=-180, longitude__lte=180),
-            name=f"{prefix}_longitude_range",
-        ),
-        models.CheckConstraint(
-            condition=Q(latitude__isnull=True, longitude__isnull=True)
-            | Q(latitude__isnull=False, longitude__isnull=False),
-            name=f"{prefix}_coordinates_paired",
-        ),
-    ]
+from hospitals.geo import coordinate_constraints
 
 
 class Ambulance(models.Model):
@@ -62,7 +44,7 @@ class Ambulance(models.Model):
         indexes = [models.Index(fields=["hospital", "status"], name="ambulance_hospital_status")]
         constraints = [
             models.UniqueConstraint(Upper("vehicle_number"), name="ambulance_vehicle_number_ci_unique"),
-            *_coordinate_constraints("ambulance"),
+            *coordinate_constraints("ambulance", paired=True),
         ]
 
     def __str__(self):
@@ -90,7 +72,7 @@ class AmbulanceLocation(models.Model):
     class Meta:
         ordering = ["-recorded_at", "-id"]
         indexes = [models.Index(fields=["ambulance", "-recorded_at"], name="ambulance_location_at")]
-        constraints = _coordinate_constraints("ambulance_location")
+        constraints = coordinate_constraints("ambulance_location", paired=True)
 
     def __str__(self):
         return f"{self.ambulance_id} @ {self.latitude},{self.longitude}"
@@ -181,7 +163,7 @@ class Emergency(models.Model):
         verbose_name_plural = "emergencies"
         indexes = [models.Index(fields=["hospital", "status"], name="emergency_hospital_status")]
         constraints = [
-            *_coordinate_constraints("emergency"),
+            *coordinate_constraints("emergency", paired=True),
             # The backstop of dispatch: an ambulance serves at most one open emergency.
             models.UniqueConstraint(
                 fields=["ambulance"],

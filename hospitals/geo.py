@@ -6,7 +6,7 @@ Used by hospitals, blood banks and emergencies (nearest hospital / ambulance). T
 
 import math
 
-from django.db.models import F, FloatField, Func, Q
+from django.db.models import CheckConstraint, F, FloatField, Func, Q
 from rest_framework import serializers
 
 EARTH_RADIUS_KM = 6371.0088
@@ -25,6 +25,30 @@ def parse_point(value: str) -> tuple[float, float]:
             "Latitude must be within -90..90 and longitude within -180..180.", code="invalid"
         )
     return lat, lng
+
+
+def coordinate_constraints(prefix: str, *, paired: bool = False) -> list[CheckConstraint]:
+    """A row's latitude within -90..90 and longitude within -180..180 when given (`<prefix>_latitude_range`,
+    `<prefix>_longitude_range`); `paired`: either both given or neither (`<prefix>_coordinates_paired`)."""
+    constraints = [
+        CheckConstraint(
+            condition=Q(latitude__isnull=True) | Q(latitude__gte=-90, latitude__lte=90),
+            name=f"{prefix}_latitude_range",
+        ),
+        CheckConstraint(
+            condition=Q(longitude__isnull=True) | Q(longitude__gte=-180, longitude__lte=180),
+            name=f"{prefix}_longitude_range",
+        ),
+    ]
+    if paired:
+        constraints.append(
+            CheckConstraint(
+                condition=Q(latitude__isnull=True, longitude__isnull=True)
+                | Q(latitude__isnull=False, longitude__isnull=False),
+                name=f"{prefix}_coordinates_paired",
+            )
+        )
+    return constraints
 
 
 def bounding_box(lat: float, lng: float, radius_km: float, lat_field="latitude", lng_field="longitude") -> Q:

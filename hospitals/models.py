@@ -7,6 +7,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
+from hospitals.geo import coordinate_constraints
+
 
 def validate_timezone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
@@ -52,16 +54,7 @@ class Hospital(models.Model):
     class Meta:
         ordering = ["id"]
         indexes = [models.Index(fields=["latitude", "longitude"], name="hospital_lat_lng")]
-        constraints = [
-            models.CheckConstraint(
-                condition=models.Q(latitude__isnull=True) | models.Q(latitude__gte=-90, latitude__lte=90),
-                name="hospital_latitude_range",
-            ),
-            models.CheckConstraint(
-                condition=models.Q(longitude__isnull=True) | models.Q(longitude__gte=-180, longitude__lte=180),
-                name="hospital_longitude_range",
-            ),
-        ]
+        constraints = coordinate_constraints("hospital")
 
     def __str__(self):
         return self.name
