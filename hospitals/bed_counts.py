@@ -4,7 +4,8 @@ The ORM spends more time building that GROUP BY than the database spends answeri
 read there is (availability, the detail's `bed_summary`, every bed change's feed event). The rule is
 `hospitals.models.shown_status` (a reservation whose `until` has passed shows as available); `next
 lapse` is the earliest `reserved_until` still ahead. hospitals/tests/test_fast_reads.py holds the
-answers to a row-by-row reference on random data. Portable SQL: PostgreSQL and SQLite (`make run`).
+answers to a row-by-row reference on random data. Portable SQL: PostgreSQL and SQLite (`make run`);
+on PostgreSQL prepared (hms.api.db), so the database plans it once per connection.
 """
 
 from datetime import UTC, datetime
@@ -12,6 +13,7 @@ from datetime import UTC, datetime
 from django.db import connections, router
 from django.utils.dateparse import parse_datetime
 
+from hms.api.db import prepared_cursor
 from hms.api.rawrows import ModelRows
 from hospitals.models import Bed, BedStatus, Hospital, Ward
 
@@ -20,13 +22,15 @@ _SQL: dict[tuple[str, bool, bool], str] = {}
 
 
 def _sql(connection, *, active_only: bool, with_hospital: bool) -> str:
-    """Parameters: now, now, hospital id (with `with_hospital`: the hospital id first too).
+    """Parameters: now, now, hospital id, hospital id (with `with_hospital`: the hospital id, now, now,
+    hospital id).
 
     Rows: ward type, bed type, shown status, count, next lapse. Without `with_hospital`, from the
     hospital row (a LEFT JOIN to its beds): none when the hospital is not seen (absent, or deactivated
     with `active_only`), one counting 0 when it has no beds. With `with_hospital`, the hospital's row
     (NULL counts, then its columns) UNION ALL its beds' rows (NULL hospital columns): each value is
-    read once, not once per group."""
+    read once, not once per group. The beds are counted per ward first and each ward's type read once
+    after (not once per bed)."""
     quote = connection.ops.quote_name
     bed, ward, hospital = (model._meta for model in (Bed, Ward, Hospital))
 
@@ -34,27 +38,29 @@ def _sql(connection, *, active_only: bool, with_hospital: bool) -> str:
         return f"{quote(meta.db_table)}.{quote(meta.get_field(name).column)}"
 
     status, reserved_until = column(bed, "status"), column(bed, "reserved_until")
-    counts = (
-        f"SELECT {column(ward, 'ward_type')}, {column(bed, 'bed_type')}, "  # noqa: S608 - names from _meta
+    per_ward = (
+        f"(SELECT {column(bed, 'ward')} AS ward_id, {column(bed, 'bed_type')} AS bed_type, "  # noqa: S608 - names from _meta
         f"CASE WHEN {status} = '{BedStatus.RESERVED}' AND {reserved_until} <= %s "
-        f"THEN '{BedStatus.AVAILABLE}' ELSE {status} END, "
-        f"COUNT({column(bed, 'id')}), MIN(CASE WHEN {reserved_until} > %s THEN {reserved_until} END)"
+        f"THEN '{BedStatus.AVAILABLE}' ELSE {status} END AS shown, COUNT({column(bed, 'id')}) AS n, "
+        f"MIN(CASE WHEN {reserved_until} > %s THEN {reserved_until} END) AS lapse "
+        f"FROM {quote(bed.db_table)} WHERE {column(bed, 'hospital')} = %s GROUP BY 1, 2, 3) AS beds"
     )
+    counts = (
+        f"SELECT {column(ward, 'ward_type')}, beds.bed_type, beds.shown, "
+        "CAST(COALESCE(SUM(beds.n), 0) AS BIGINT), MIN(beds.lapse)"
+    )
+    to_ward = f"{quote(ward.db_table)} ON beds.ward_id = {column(ward, 'id')}"
     seen = f" AND {column(hospital, 'is_active')}" if active_only else ""
     if not with_hospital:
         return (
-            f"{counts} FROM {quote(hospital.db_table)} "
-            f"LEFT OUTER JOIN {quote(bed.db_table)} ON {column(bed, 'hospital')} = {column(hospital, 'id')} "
-            f"LEFT OUTER JOIN {quote(ward.db_table)} ON {column(bed, 'ward')} = {column(ward, 'id')} "
-            f"WHERE {column(hospital, 'id')} = %s{seen} GROUP BY 1, 2, 3"
+            f"{counts} FROM {quote(hospital.db_table)} LEFT OUTER JOIN {per_ward} ON 1 = 1 "
+            f"LEFT OUTER JOIN {to_ward} WHERE {column(hospital, 'id')} = %s{seen} GROUP BY 1, 2, 3"
         )
     nulls = len(_HOSPITAL_ROWS.field_names)
     return (
         f"SELECT NULL, NULL, NULL, NULL, NULL, {_HOSPITAL_ROWS.select_list(connection)} "  # noqa: S608 - names from _meta
         f"FROM {quote(hospital.db_table)} WHERE {column(hospital, 'id')} = %s{seen} "
-        f"UNION ALL {counts}{', NULL' * nulls} FROM {quote(bed.db_table)} "
-        f"INNER JOIN {quote(ward.db_table)} ON {column(bed, 'ward')} = {column(ward, 'id')} "
-        f"WHERE {column(bed, 'hospital')} = %s GROUP BY 1, 2, 3"
+        f"UNION ALL {counts}{', NULL' * nulls} FROM {per_ward} INNER JOIN {to_ward} GROUP BY 1, 2, 3"
     )
 
 
@@ -76,8 +82,12 @@ def hospital_bed_counts(hospital_id: int, *, active_only: bool, now: datetime, w
     if sql is None:
         sql = _SQL[key] = _sql(connection, active_only=active_only, with_hospital=with_hospital)
     moment = connection.ops.adapt_datetimefield_value(now)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*([hospital_id] if with_hospital else []), moment, moment, hospital_id])
+    # On PostgreSQL a prepared statement: planned once per connection, not on every read.
+    with prepared_cursor(alias) if connection.vendor == "postgresql" else connection.cursor() as cursor:
+        params = (
+            [hospital_id, moment, moment, hospital_id] if with_hospital else [moment, moment, hospital_id, hospital_id]
+        )
+        cursor.execute(sql, params)
         found = cursor.fetchall()
     if not with_hospital:
         return [(row[0], row[1], row[2], row[3], _as_datetime(row[4])) for row in found]
