@@ -4,12 +4,12 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import F
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from accounts.activity import AuditedWriteMixin, ClinicalReadAuditMixin, ExportMixin
+from accounts.activity import ClinicalReadAuditMixin, ExportMixin
 from appointments import services
 from appointments.filters import (
     AppointmentFilter,
@@ -46,80 +46,72 @@ from hms.api.exports import Column
 from hms.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, IDEMPOTENCY_RESPONSES, idempotent
 from hms.api.scoping import ScopedQuerysetMixin
 from hms.api.throttling import ScopedRateThrottle
+from hms.api.viewsets import ServiceWriteMixin
 
 BOOKING_ROUTE = "appointment-book"
 
 
-@extend_schema(tags=["doctors"])
-class DoctorViewSet(
-    AuditedWriteMixin, ScopedQuerysetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+class ServiceWriteViewSet(
+    ServiceWriteMixin, ScopedQuerysetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
+    """Rows listed and read; POST, PUT and PATCH validated by `input_serializer_classes[action]`, written by
+    the subclass's `create_row` / `update_row` (one service call each) and answered with
+    `output_serializer_class` (hms.api.viewsets.ServiceWriteMixin)."""
+
+    input_serializer_classes: dict = {}
+
+    def get_serializer_class(self):
+        return self.input_serializer_classes.get(self.action, self.output_serializer_class)
+
+
+@extend_schema_view(
+    create=extend_schema(
+        description="Create a doctor with a new account (`user: {...}`) or from an existing account (`user_id`)."
+    )
+)
+@extend_schema(tags=["doctors"])
+class DoctorViewSet(ServiceWriteViewSet):
     """Doctors. Public read; admin and the hospital's admin create and edit. Never deleted (set
     `is_available: false`)."""
 
     queryset = Doctor.objects.select_related("user").order_by("id")
-    serializer_class = DoctorOut
+    output_serializer_class = DoctorOut
+    input_serializer_classes = {"create": DoctorCreateIn, "update": DoctorUpdateIn, "partial_update": DoctorUpdateIn}
     permission_classes = [PublicReadHospitalWrite]
     filterset_class = DoctorFilter
     search_fields = ["user__fullname", "specialization", "department", "qualification"]
     ordering_fields = ["id", "experience_years", "consultation_fee", "specialization"]
-    audit_object_type = "doctor"
     public_read, active_lookups = True, ("hospital__is_active", "user__is_active")
 
-    @extend_schema(request=DoctorCreateIn, responses={201: DoctorOut})
-    def create(self, request, *args, **kwargs):
-        """Create a doctor with a new account (`user: {...}`) or from an existing account (`user_id`)."""
-        data = DoctorCreateIn(data=request.data, context={"request": request})
-        data.is_valid(raise_exception=True)
-        values = dict(data.validated_data)
+    def create_row(self, values):
+        values = dict(values)
         account, user, hospital = values.pop("user", None), values.pop("user_id", None), values.pop("hospital")
-        doctor = services.doctor_create(by=request.user, hospital=hospital, profile=values, account=account, user=user)
-        return Response(DoctorOut(doctor).data, status=status.HTTP_201_CREATED)
+        return services.doctor_create(
+            by=self.request.user, hospital=hospital, profile=values, account=account, user=user
+        )
 
-    @extend_schema(request=DoctorUpdateIn, responses={200: DoctorOut})
-    def update(self, request, *args, partial=False, **kwargs):
-        data = DoctorUpdateIn(self.get_object(), data=request.data, partial=partial)
-        data.is_valid(raise_exception=True)
-        self.perform_update(data)
-        return Response(DoctorOut(data.instance).data)
-
-    @extend_schema(request=DoctorUpdateIn, responses={200: DoctorOut})
-    def partial_update(self, request, *args, **kwargs):
-        return self.update(request, *args, partial=True, **kwargs)
+    def update_row(self, doctor, values):
+        return services.doctor_update(by=self.request.user, doctor=doctor, data=values)
 
 
 @extend_schema(tags=["opd"])
-class OpdScheduleViewSet(
-    AuditedWriteMixin, ScopedQuerysetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
-):
+class OpdScheduleViewSet(ServiceWriteViewSet):
     """Weekly OPD hours (hospital-local times). Public read; written by admin, the hospital's admin, or
     the doctor for itself. Deactivate with `is_active: false`; never deleted."""
 
     queryset = OpdSchedule.objects.select_related("doctor", "hospital").order_by("id")
-    serializer_class = OpdScheduleOut
+    output_serializer_class = OpdScheduleOut
+    input_serializer_classes = dict.fromkeys(("create", "update", "partial_update"), OpdScheduleIn)
     permission_classes = [PublicReadDoctorWrite]
     filterset_class = OpdScheduleFilter
     ordering_fields = ["id", "start_time", "valid_from"]
-    audit_object_type = "opd_schedule"
     public_read, active_lookups = True, ("hospital__is_active",)
 
-    @extend_schema(request=OpdScheduleIn, responses={201: OpdScheduleOut})
-    def create(self, request, *args, **kwargs):
-        data = OpdScheduleIn(data=request.data, context={"request": request})
-        data.is_valid(raise_exception=True)
-        schedule = services.opd_schedule_create(by=request.user, data=dict(data.validated_data))
-        return Response(OpdScheduleOut(schedule).data, status=status.HTTP_201_CREATED)
+    def create_row(self, values):
+        return services.opd_schedule_create(by=self.request.user, data=dict(values))
 
-    @extend_schema(request=OpdScheduleIn, responses={200: OpdScheduleOut})
-    def update(self, request, *args, partial=False, **kwargs):
-        data = OpdScheduleIn(self.get_object(), data=request.data, partial=partial, context={"request": request})
-        data.is_valid(raise_exception=True)
-        self.perform_update(data)
-        return Response(OpdScheduleOut(data.instance).data)
-
-    @extend_schema(request=OpdScheduleIn, responses={200: OpdScheduleOut})
-    def partial_update(self, request, *args, **kwargs):
-        return self.update(request, *args, partial=True, **kwargs)
+    def update_row(self, schedule, values):
+        return services.opd_schedule_update(by=self.request.user, schedule=schedule, data=values)
 
     @extend_schema(request=GenerateSlotsIn, responses={200: GenerateSlotsOut})
     @action(detail=True, methods=["post"], url_path="generate-slots")

@@ -1,8 +1,9 @@
 from django.db import transaction
 from rest_framework.exceptions import PermissionDenied, ValidationError
 
-from accounts.activity import Action, record
+from accounts.activity import Action, audited_update, record
 from accounts.models import User
+from accounts.services import staff_account_create
 from appointments.models import Doctor
 from hms.api.exceptions import Conflict
 from hospitals.access import manages_hospital
@@ -42,15 +43,16 @@ def doctor_create(
     if not manages_hospital(by, hospital.pk):
         raise PermissionDenied("A hospital admin adds doctors to its own hospital only.")
     if account is not None:
-        account = dict(account)
-        password = account.pop("password")
-        user = User(**account, role=User.Role.DOCTOR, hospital=hospital)
-        user.set_password(password)
-        user.save()
-        record(action=Action.CREATE, actor=by, object_type="user", object_id=user.pk)
+        user = staff_account_create(by=by, account=account, role=User.Role.DOCTOR, hospital=hospital)
     else:
         user = _adopt_account(by=by, user=user, hospital=hospital)
         record(action=Action.UPDATE, actor=by, object_type="user", object_id=user.pk, detail={"role": User.Role.DOCTOR})
     doctor = Doctor.objects.create(user=user, hospital=hospital, **profile)
     record(action=Action.CREATE, actor=by, object_type="doctor", object_id=doctor.pk)
     return doctor
+
+
+@transaction.atomic
+def doctor_update(*, by: User, doctor: Doctor, data: dict) -> Doctor:
+    """Profile fields (admin, or the doctor's hospital admin: the view's permission), recorded."""
+    return audited_update(doctor, by=by, data=data, object_type="doctor")

@@ -6,7 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 from rest_framework.exceptions import PermissionDenied
 
-from accounts.activity import Action, record
+from accounts.activity import Action, audited_update, record
 from accounts.models import User
 from appointments.models import OpdSchedule, Slot
 from appointments.permissions import manages_doctor
@@ -26,6 +26,13 @@ def opd_schedule_create(*, by: User, data: dict) -> OpdSchedule:
     schedule = OpdSchedule.objects.create(**data)
     record(action=Action.CREATE, actor=by, object_type="opd_schedule", object_id=schedule.pk)
     return schedule
+
+
+@transaction.atomic
+def opd_schedule_update(*, by: User, schedule: OpdSchedule, data: dict) -> OpdSchedule:
+    """OPD hours as validated (admin, the hospital's admin or the doctor itself: the view's permission),
+    recorded. Slots already generated stay as they are."""
+    return audited_update(schedule, by=by, data=data, object_type="opd_schedule")
 
 
 def local_slot_starts(
