@@ -6,11 +6,8 @@ from rest_framework.validators import UniqueValidator
 from accounts.models import BloodGroup, User
 from bloodbank.models import Allocation, BloodBank, BloodRequest, Component, Donation, StockLot
 from hms.api.serializers import (
-    LatitudeField,
-    LongitudeField,
-    ModelSerializer,
+    PlaceModelSerializer,
     ReadOnlyModelSerializer,
-    validate_coordinates,
 )
 from hospitals.models import Hospital
 
@@ -50,7 +47,7 @@ class BloodBankOut(ReadOnlyModelSerializer):
         fields = [*BLOOD_BANK_FIELDS, "distance_km"]
 
 
-class BloodBankIn(ModelSerializer):
+class BloodBankIn(PlaceModelSerializer):
     hospital_id = serializers.PrimaryKeyRelatedField(
         source="hospital",
         queryset=Hospital.objects.filter(is_active=True),
@@ -65,17 +62,11 @@ class BloodBankIn(ModelSerializer):
         ],
     )
     name = serializers.CharField(max_length=200)
-    latitude = LatitudeField(allow_null=True, required=False)
-    longitude = LongitudeField(allow_null=True, required=False)
     email = serializers.EmailField(max_length=254, required=False, allow_blank=True)
 
     class Meta:
         model = BloodBank
         fields = [field for field in BLOOD_BANK_FIELDS if field not in ("id", "created_at", "updated_at")]
-
-    def validate(self, attrs):
-        validate_coordinates(attrs, self.instance)
-        return attrs
 
 
 # --- Stock -----------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from hms.api.serializers import (
     IdField,
     LatitudeField,
     LongitudeField,
-    ModelSerializer,
+    PlaceModelSerializer,
     ReadOnlyModelSerializer,
     validate_coordinates,
 )
@@ -68,7 +68,7 @@ class AmbulanceOut(ReadOnlyModelSerializer):
         return emergency
 
 
-class AmbulanceIn(ModelSerializer):
+class AmbulanceIn(PlaceModelSerializer):
     hospital_id = serializers.PrimaryKeyRelatedField(
         source="hospital",
         queryset=Hospital.objects.filter(is_active=True),
@@ -88,8 +88,6 @@ class AmbulanceIn(ModelSerializer):
     driver_id = serializers.PrimaryKeyRelatedField(
         source="driver", queryset=User.objects.all(), required=False, allow_null=True
     )
-    latitude = LatitudeField(required=False, allow_null=True)
-    longitude = LongitudeField(required=False, allow_null=True)
 
     class Meta:
         model = Ambulance
@@ -100,10 +98,6 @@ class AmbulanceIn(ModelSerializer):
         if not value:
             raise serializers.ValidationError("This field may not be blank.", code="blank")
         return value
-
-    def validate(self, attrs):
-        validate_coordinates(attrs, self.instance)
-        return attrs
 
 
 class AmbulanceLocationIn(serializers.Serializer):

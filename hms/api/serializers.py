@@ -4,6 +4,8 @@ import copy
 
 from rest_framework import serializers
 
+from hms.api.per_class import once_per_class
+
 
 class ModelSerializer(serializers.ModelSerializer):
     """DRF's ModelSerializer, building its fields from the model once per class, not once per instance.
@@ -21,11 +23,7 @@ class ModelSerializer(serializers.ModelSerializer):
     """
 
     def get_fields(self):
-        cls = type(self)
-        template = cls.__dict__.get("_fields_template")
-        if template is None:
-            template = super().get_fields()
-            cls._fields_template = template
+        template = once_per_class(self, "_fields_template", super().get_fields)
         return {name: _copy_field(field) for name, field in template.items()}
 
 
@@ -102,3 +100,15 @@ def validate_coordinates(attrs: dict, instance=None) -> None:
     if (latitude is None) != (longitude is None):
         missing = "longitude" if longitude is None else "latitude"
         raise serializers.ValidationError({missing: ["Give both latitude and longitude, or neither."]}, code="required")
+
+
+# The input of a row with an optional place (a hospital, a blood bank, an ambulance): latitude and
+# longitude in range, both or neither. No docstring: drf-spectacular would show it as the description
+# of each such input in the schema.
+class PlaceModelSerializer(ModelSerializer):
+    latitude = LatitudeField(required=False, allow_null=True)
+    longitude = LongitudeField(required=False, allow_null=True)
+
+    def validate(self, attrs):
+        validate_coordinates(attrs, self.instance)
+        return attrs

@@ -7,11 +7,8 @@ from rest_framework import serializers
 
 from accounts.serializers import StaffAccountIn, UserOut
 from hms.api.serializers import (
-    LatitudeField,
-    LongitudeField,
-    ModelSerializer,
+    PlaceModelSerializer,
     ReadOnlyModelSerializer,
-    validate_coordinates,
 )
 from hospitals.models import BedStatus, BedType, Hospital, WardType, validate_timezone
 
@@ -53,21 +50,15 @@ HOSPITAL_FIELDS = [
 ]
 
 
-class HospitalIn(ModelSerializer):
+class HospitalIn(PlaceModelSerializer):
     """The writable fields of a hospital (`is_active` only by an administrator)."""
 
-    latitude = LatitudeField(required=False, allow_null=True)
-    longitude = LongitudeField(required=False, allow_null=True)
     email = serializers.EmailField(max_length=254, required=False, allow_blank=True)
     timezone = TimeZoneField(required=False)
 
     class Meta:
         model = Hospital
         fields = [f for f in HOSPITAL_FIELDS if f not in ("id", "created_at", "updated_at")]
-
-    def validate(self, attrs):
-        validate_coordinates(attrs, self.instance)
-        return attrs
 
 
 class HospitalCreateIn(HospitalIn):
