@@ -7,6 +7,7 @@ from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import filters
 from rest_framework.exceptions import ValidationError
 
+from hms.api.per_class import once_per_class
 from hms.api.serializers import MAX_ID
 from hms.api.strict import DATE_PATTERN, DATETIME_PATTERN
 
@@ -43,12 +44,7 @@ class FilterSet(django_filters.FilterSet):
         return super().filter_for_lookup(field, lookup_type)
 
     def get_form_class(self):
-        cls = type(self)
-        form_class = cls.__dict__.get("_form_class")
-        if form_class is None:
-            form_class = super().get_form_class()
-            cls._form_class = form_class
-        return form_class
+        return once_per_class(self, "_form_class", super().get_form_class)
 
 
 class FilterBackend(DjangoFilterBackend):
