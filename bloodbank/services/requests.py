@@ -24,14 +24,20 @@ def blood_request_create(*, by: User, data: dict) -> BloodRequest:
         data["hospital_id"] = by.hospital_id
     blood_request = BloodRequest.objects.create(requester=by, **data)
     request_changed(blood_request)
+    _record(Action.CREATE, blood_request, by=by)
+    return blood_request
+
+
+def _record(action: str, blood_request: BloodRequest, *, by: User, detail: dict | None = None) -> None:
+    """The audit entry of a request's creation or of a decision on it, naming its requester as the patient."""
     record(
-        action=Action.CREATE,
+        action=action,
         actor=by,
         object_type="blood_request",
         object_id=blood_request.pk,
-        patient_id=by.pk,
+        patient_id=blood_request.requester_id,
+        detail=detail,
     )
-    return blood_request
 
 
 def _locked_request(blood_request: BloodRequest, target: str) -> BloodRequest:
@@ -54,14 +60,7 @@ def _decide(
         setattr(blood_request, field, value)
     blood_request.save(update_fields=[*changes, "updated_at"])
     request_changed(blood_request, stock_moved=stock_moved)
-    record(
-        action=Action.ACTION,
-        actor=by,
-        object_type="blood_request",
-        object_id=blood_request.pk,
-        patient_id=blood_request.requester_id,
-        detail={"action": action, **(detail or {})},
-    )
+    _record(Action.ACTION, blood_request, by=by, detail={"action": action, **(detail or {})})
     return blood_request
 
 
