@@ -3,7 +3,8 @@ SQL the ORM compiled the first time, with the request's own instant, instead of 
 compiling the queryset again (most of a computed search's cost).
 
 What a part's SQL and parameters are made of, and so the key: the part, the caller's role, id and
-hospital (all `ScopedQuerysetMixin` and the parts' visibility read), the search parameters that
+hospital (all `ScopedQuerysetMixin` and the parts' visibility read; for a public part, only whether
+the caller sees deactivated hospitals), the search parameters that
 filter (and the `_include`s, which add columns), the server's time zone, and, when dates were
 searched, the hospitals' time zones in use (compared on every reuse: a new zone rebuilds). The
 instant (`ctx.now`: bookable, held) is the one parameter that changes between two requests of a
@@ -13,16 +14,18 @@ embeds a value) leaves the shape compiled afresh on every request, as before.
 """
 
 import dataclasses
+import sys
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import connections, router
 
 from hms.api.permissions import role_of
+from hms.api.scoping import visibility_scope
 
 from .compiled import CompiledRows
 
-MAX_KEPT = 2048  # shapes kept per process (then forgotten all at once)
+MAX_KEPT = 1024  # shapes kept per process (then forgotten all at once)
 MAX_KEY_TEXT = 1000  # longer parameter values are not kept (an id list of hundreds)
 NOT_PARAMETERS = ("_count", "_offset", "_format", "_pretty", "_include")
 
@@ -40,7 +43,10 @@ class Shape:
 def shape_key(rtype, index: int, request, used, includes) -> tuple | None:
     """The key of one part's search, or None when it is not kept."""
     user = request.user
-    caller = (role_of(user), user.pk, getattr(user, "hospital_id", None)) if role_of(user) else None
+    if rtype.parts[index].public:
+        caller = visibility_scope(user)  # every caller but administrators sees the same rows
+    else:
+        caller = (role_of(user), user.pk, getattr(user, "hospital_id", None)) if role_of(user) else None
     given = tuple((name, tuple(values)) for name, values in used if name not in NOT_PARAMETERS)
     if sum(len(value) for _, values in given for value in values) > MAX_KEY_TEXT:
         return None
@@ -86,6 +92,9 @@ def compiled_rows(key, build, ctx) -> CompiledRows:
         instant, other_instant = _instant(rows, ctx.now), _instant(other, other_now)
         now_at = tuple(index for index, (a, b) in enumerate(zip(rows.params, other.params, strict=True)) if a != b)
         if all(rows.params[i] == instant and other.params[i] == other_instant for i in now_at):
+            # Shapes of one search for other callers or ids share the text of their SQL.
+            if rows.sql is not None:
+                rows.sql, rows.count_sql = sys.intern(rows.sql), sys.intern(rows.count_sql)
             shape = Shape(rows, now_at, tuple(ctx.zones) if ctx.zones_read else None)
     if len(_kept) >= MAX_KEPT:
         _kept.clear()

@@ -6,11 +6,16 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.contrib.auth.models import AnonymousUser
+from django.utils import timezone
+from rest_framework.test import APIClient
 
 from appointments.tests.factories import AppointmentFactory, SlotFactory
 from conftest import client_for
 from fhir import shapes
+from fhir.compiled import CompiledRows
 from fhir.tests.conftest import fhir_json, ids_of
+from fhir.types import TYPES, Context
 from hospitals.tests.factories import HospitalFactory
 
 pytestmark = pytest.mark.django_db
@@ -101,3 +106,37 @@ def test_an_unstable_shape_is_compiled_every_time(api, schedule, slot):
     for _ in range(2):
         bundle, compiled = _compiles(api, path)
         assert compiled == 1 and ids_of(bundle) == [str(slot.pk)]
+
+
+def test_callers_who_see_the_same_hospitals_share_a_public_search(patient, other_patient, doctor_user, schedule, slot):
+    path = f"/fhir/R4/Slot?schedule={schedule.pk}&status=free"
+    first, compiled = _compiles(client_for(patient), path)
+    assert compiled == 2
+    for caller in (other_patient, doctor_user, None):
+        bundle, compiled = _compiles(client_for(caller) if caller else APIClient(), path)
+        assert compiled == 0 and bundle == first
+
+
+@pytest.mark.parametrize("name", [rtype.name for rtype in TYPES.values() if any(part.public for part in rtype.parts)])
+def test_a_public_part_compiles_to_the_same_sql_for_every_caller_but_administrators(
+    name, patient, doctor_user, hospital_admin, admin_user, rf
+):
+    """What lets `public` parts share kept searches: their SQL and parameters do not depend on who
+    asks (besides whether the caller sees deactivated hospitals)."""
+    rtype = TYPES[name]
+
+    def compiled(user):
+        request = rf.get("/")
+        request.user = user or AnonymousUser()
+        ctx = Context(request)
+        return [
+            (rows.sql, rows.params)
+            for part in rtype.parts
+            if part.public
+            for rows in [CompiledRows(part.rows(part.queryset(ctx), ctx))]
+        ]
+
+    with time_machine.travel(timezone.now(), tick=False):
+        sql = {str(user): compiled(user) for user in (patient, doctor_user, hospital_admin, None)}
+        assert len({repr(value) for value in sql.values()}) == 1, sql
+        assert compiled(admin_user) != sql[str(patient)]  # administrators see deactivated hospitals too

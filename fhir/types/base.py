@@ -10,7 +10,6 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from django.db import connections
 from django.utils import timezone
 
 from hms.api.permissions import role_of
@@ -18,6 +17,7 @@ from hms.api.roles import Role
 from hms.api.scoping import ScopedQuerysetMixin
 from hospitals.models import Hospital
 
+from ..compiled import cursor_for
 from ..params import date_condition, integer_ids, prefixed_ids, reference_ids
 
 
@@ -50,7 +50,7 @@ class Context:
         if self._zones is None:
             from django.conf import settings
 
-            with connections[Hospital.objects.db].cursor() as cursor:
+            with cursor_for(Hospital.objects.db) as cursor:
                 cursor.execute(_zones_sql())
                 found = sorted({zone for (zone,) in cursor.fetchall()})
             self._zones = found or [settings.TIME_ZONE]
@@ -89,6 +89,9 @@ class Part:
     columns: tuple[str, ...] | None = None
     # The further columns an `_include` reads of the rows ("Appointment:patient" -> the patient's).
     include_columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Rows scoped by a `public_read` REST viewset: they depend on the caller only through whether it
+    # sees deactivated hospitals (`visibility_scope`), so callers share a kept search (fhir/shapes.py).
+    public: bool = False
 
     def rows(self, queryset, ctx, includes=()):
         """The page's queryset: what `render` (and the `includes` named) take, in the search's order."""

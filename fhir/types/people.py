@@ -105,6 +105,7 @@ PRACTITIONER = ResourceType(
             "updated_at",
             filters={"name": _name_filter, "name:contains": _name_contains, "name:exact": _name_exact},
             columns=DOCTOR_COLUMNS,
+            public=True,
         )
     ],
     params=[
@@ -113,5 +114,14 @@ PRACTITIONER = ResourceType(
 )
 PRACTITIONER_ROLE = ResourceType(
     "PractitionerRole",
-    [Part(None, _doctors, lambda row, ctx: mapping.practitioner_role(row), "updated_at", columns=DOCTOR_COLUMNS)],
+    [
+        Part(
+            None,
+            _doctors,
+            lambda row, ctx: mapping.practitioner_role(row),
+            "updated_at",
+            columns=DOCTOR_COLUMNS,
+            public=True,
+        )
+    ],
 )

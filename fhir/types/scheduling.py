@@ -102,6 +102,7 @@ SLOT = ResourceType(
             "updated_at",
             page=lambda queryset, ctx: queryset.with_held(ctx.now),
             columns=SLOT_COLUMNS,
+            public=True,
             filters={
                 "schedule": reference_filter("Schedule", "opd_schedule_id", parameter="schedule"),
                 "start": date_filter("start", "start"),
