@@ -102,6 +102,10 @@ class ReplicaStatusOut(serializers.Serializer):
         allow_null=True, help_text="How far the replica's replay is behind; null when it cannot be measured."
     )
     reachable = serializers.BooleanField()
+    link_lost = serializers.BooleanField(
+        help_text="Reachable, but its WAL receiver is not streaming from the primary: it receives no new "
+        "writes, so its lag cannot be measured (null) and it is not used."
+    )
     in_use = serializers.BooleanField(
         help_text="Opted-in public reads go there now: reachable and lag within REPLICA_MAX_LAG_SECONDS."
     )

@@ -103,7 +103,12 @@ def _replica_status() -> dict | None:
     health = db_router.replica_health(fresh=True)
     if health is None:
         return None
-    return {"lag_seconds": health.lag_seconds, "reachable": health.reachable, "in_use": health.usable}
+    return {
+        "lag_seconds": health.lag_seconds,
+        "reachable": health.reachable,
+        "link_lost": health.link_lost,
+        "in_use": health.usable,
+    }
 
 
 def _metrics_allowed(request) -> bool:

@@ -252,9 +252,9 @@ def test_status_shows_no_replica_when_none_is_configured(admin_client):
 @pytest.mark.parametrize(
     "health, shown",
     [
-        (ReplicaHealth(True, 0.25), {"lag_seconds": 0.25, "reachable": True, "in_use": True}),
-        (ReplicaHealth(True, 42.0), {"lag_seconds": 42.0, "reachable": True, "in_use": False}),
-        (ReplicaHealth(False, None), {"lag_seconds": None, "reachable": False, "in_use": False}),
+        (ReplicaHealth(True, 0.25), {"lag_seconds": 0.25, "reachable": True, "link_lost": False, "in_use": True}),
+        (ReplicaHealth(True, 42.0), {"lag_seconds": 42.0, "reachable": True, "link_lost": False, "in_use": False}),
+        (ReplicaHealth(False, None), {"lag_seconds": None, "reachable": False, "link_lost": False, "in_use": False}),
     ],
 )
 def test_status_shows_the_replica_lag(configured, monkeypatch, admin_client, health, shown):
@@ -269,6 +269,7 @@ def test_status_shows_a_standby_that_lost_its_primary_as_not_in_use(
     assert admin_client.get("/api/v1/system/status").json()["database"]["replica"] == {
         "lag_seconds": None,
         "reachable": True,
+        "link_lost": True,
         "in_use": False,
     }
     with CaptureQueriesContext(replica_alias) as on_replica:
