@@ -51,6 +51,27 @@ def record(
     )
 
 
+def record_row(
+    action: str,
+    row,
+    *,
+    by: User | None,
+    object_type: str,
+    patient_field: str = "patient_id",
+    detail: dict | None = None,
+) -> Activity:
+    """The audit entry of a change to `row` that concerns a patient: the row's id, and as the patient the
+    row's `patient_field` (`patient_id`, or e.g. a blood request's `requester_id`)."""
+    return record(
+        action=action,
+        actor=by,
+        object_type=object_type,
+        object_id=row.pk,
+        patient_id=getattr(row, patient_field),
+        detail=detail,
+    )
+
+
 def entry_fields(*, actor: User | None) -> dict:
     """Who and from where, as an audit entry records them (for a write that inserts its entry in SQL)."""
     if actor is not None and not actor.is_authenticated:

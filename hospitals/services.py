@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 from rest_framework.exceptions import PermissionDenied, ValidationError
 
-from accounts.activity import Action, audited_deactivate, audited_update, record
+from accounts.activity import Action, audited_deactivate, audited_update, record, record_row
 from accounts.models import User
 from accounts.services import staff_account_create
 from hms.api.exceptions import Conflict
@@ -140,14 +140,7 @@ def record_bed_operation(bed: Bed, *, by: User, patient_id: int | None, detail: 
 def _record_admission(admission: Admission, *, by: User, detail: dict, action: str = Action.ACTION) -> None:
     """The audit entry of an admission's creation or of an operation on it (discharge, transfer), naming
     its patient."""
-    record(
-        action=action,
-        actor=by,
-        object_type="admission",
-        object_id=admission.pk,
-        patient_id=admission.patient_id,
-        detail=detail,
-    )
+    record_row(action, admission, by=by, object_type="admission", detail=detail)
 
 
 def _active_admission(bed: Bed) -> Admission | None:

@@ -10,7 +10,7 @@ from django.utils import timezone
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound, PermissionDenied
 
-from accounts.activity import Action, record
+from accounts.activity import Action, record_row
 from accounts.models import User
 from emergency.ambulances import ambulance_free, ambulance_take
 from emergency.models import Ambulance
@@ -38,14 +38,7 @@ def referral_state(referral: Referral) -> dict:
 def _step_recorded(*, referral: Referral, by: User, note: str = "", action: str = Action.ACTION, **detail) -> None:
     """The event, the audit entry and the feed event of one step, in the step's transaction."""
     ReferralEvent.objects.create(referral=referral, status=referral.status, actor=by, note=note)
-    record(
-        action=action,
-        actor=by,
-        object_type="referral",
-        object_id=referral.pk,
-        patient_id=referral.patient_id,
-        detail={"status": referral.status, **detail},
-    )
+    record_row(action, referral, by=by, object_type="referral", detail={"status": referral.status, **detail})
     emit(user_topic(referral.patient_id), f"referral.{referral.status}", referral_state(referral))
 
 

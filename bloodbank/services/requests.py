@@ -4,7 +4,7 @@ from django.db import transaction
 from django.db.models import F
 from rest_framework.exceptions import PermissionDenied, ValidationError
 
-from accounts.activity import Action, record
+from accounts.activity import Action, record_row
 from accounts.models import User
 from bloodbank import compatibility
 from bloodbank.models import Allocation, BloodRequest, Component, StockLot
@@ -30,14 +30,7 @@ def blood_request_create(*, by: User, data: dict) -> BloodRequest:
 
 def _record(action: str, blood_request: BloodRequest, *, by: User, detail: dict | None = None) -> None:
     """The audit entry of a request's creation or of a decision on it, naming its requester as the patient."""
-    record(
-        action=action,
-        actor=by,
-        object_type="blood_request",
-        object_id=blood_request.pk,
-        patient_id=blood_request.requester_id,
-        detail=detail,
-    )
+    record_row(action, blood_request, by=by, object_type="blood_request", patient_field="requester_id", detail=detail)
 
 
 def _locked_request(blood_request: BloodRequest, target: str) -> BloodRequest:
