@@ -6,7 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 from rest_framework.exceptions import PermissionDenied, ValidationError
 
-from accounts.activity import Action, record
+from accounts.activity import Action, record_row
 from accounts.models import User
 from bloodbank.models import BloodBank, Component, Donation
 from bloodbank.services.stock import MAX_LOT_AGE, lot_create
@@ -112,12 +112,12 @@ def donation_record(
         lot=lot,
         recorded_by=by,
     )
-    record(
-        action=Action.CREATE,
-        actor=by,
+    record_row(
+        Action.CREATE,
+        donation,
+        by=by,
         object_type="donation",
-        object_id=donation.pk,
-        patient_id=donor.pk,
+        patient_field="donor_id",
         detail={"blood_bank_id": bank.pk, "lot_id": lot.pk},
     )
     return donation
