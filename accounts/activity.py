@@ -1,6 +1,5 @@
 """The audit trail helper every app calls, and the viewset hooks that use it."""
 
-from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
 from rest_framework.response import Response
@@ -100,35 +99,6 @@ def audited_deactivate(instance, *, by: User, object_type: str, topics) -> None:
     type(instance).objects.filter(pk=instance.pk).update(is_active=False, updated_at=timezone.now())
     writes_committed(topics=topics)
     record(action=Action.DELETE, actor=by, object_type=object_type, object_id=instance.pk)
-
-
-class AuditedWriteMixin:
-    """Plain CRUD writes of a ModelViewSet, each recorded in the same transaction as the change.
-
-    `audit_object_type` names the object; `audit_patient_field` (optional) the patient it concerns.
-    """
-
-    audit_object_type = ""
-    audit_patient_field: str | None = None
-
-    def _audit(self, action, instance):
-        record(
-            action=action,
-            actor=self.request.user,
-            object_type=self.audit_object_type or instance._meta.model_name,
-            object_id=instance.pk,
-            patient_id=getattr(instance, self.audit_patient_field) if self.audit_patient_field else None,
-        )
-
-    def perform_create(self, serializer):
-        with transaction.atomic():
-            instance = serializer.save()
-            self._audit(Action.CREATE, instance)
-
-    def perform_update(self, serializer):
-        with transaction.atomic():
-            instance = serializer.save()
-            self._audit(Action.UPDATE, instance)
 
 
 class ClinicalReadAuditMixin:

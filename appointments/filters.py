@@ -4,26 +4,13 @@ from datetime import UTC, datetime
 
 import django_filters
 from django import forms
-from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from drf_spectacular.drainage import set_override
 
 from appointments.models import Appointment, Doctor, Hold, OpdSchedule, Slot, SlotQuerySet, Visit
-from hms.api import filters
-
-
-class FilterSet(filters.FilterSet):
-    """The OPD filter sets' base: a foreign key named in `Meta.fields` (`hospital_id`, `slot_id`) filters by
-    the id, an `IdFilter` (1 .. 2**63-1; anything else is a 400 naming the parameter). A boolean field
-    named there gets django-filter's BooleanFilter."""
-
-    @classmethod
-    def filter_for_lookup(cls, field, lookup_type):
-        if isinstance(field, models.ForeignKey) and lookup_type == "exact":
-            return filters.IdFilter, {}
-        return super().filter_for_lookup(field, lookup_type)
+from hms.api.filters import FilterSet  # a foreign key in Meta.fields filters by id (IdFilter)
 
 
 class NameFilter(django_filters.CharFilter):

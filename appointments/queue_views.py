@@ -11,7 +11,6 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from appointments.filters import FilterSet
 from appointments.queue_models import OpdQueue, QueueEntry
 from appointments.queue_selectors import queue_board, with_counters
 from appointments.queue_serializers import (
@@ -23,6 +22,7 @@ from appointments.queue_serializers import (
     QueueEntryOut,
 )
 from appointments.services import queues as services
+from hms.api.filters import FilterSet
 from hms.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, IDEMPOTENCY_RESPONSES, idempotent
 from hms.api.permissions import role_of
 from hms.api.roles import STAFF_ROLES, Role

@@ -4,9 +4,9 @@ import django_filters
 from django.db.models import Q
 from django.utils import timezone
 
-from appointments.filters import FilterSet
 from appointments.models import Hold
 from appointments.waitlist_models import DoctorLeave, WaitlistEntry
+from hms.api.filters import FilterSet
 
 
 class WaitlistFilter(FilterSet):

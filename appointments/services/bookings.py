@@ -25,7 +25,7 @@ from django.db.models import F
 from django.utils import timezone
 from rest_framework.exceptions import NotFound, PermissionDenied
 
-from accounts.activity import Action
+from accounts.activity import Action, record_row
 from accounts.models import User
 from appointments.models import (
     ALREADY_BOOKED,
@@ -33,7 +33,6 @@ from appointments.models import (
     Appointment,
     Slot,
 )
-from appointments.services.audit import record_patient_row
 from appointments.services.booking_rules import (
     check_open,
     has_active_booking,
@@ -186,7 +185,7 @@ def _book_locking(*, by: User, patient: User, slot_id: int, hospital_id: int | N
         booked_by=by,
     )
     appointment_changed(appointment, what="booked", slot_ids=[slot.pk])
-    record_patient_row(Action.CREATE, by=by, object_type="appointment", row=appointment)
+    record_row(Action.CREATE, by=by, object_type="appointment", row=appointment)
     return appointment
 
 
@@ -250,7 +249,7 @@ def appointment_transition(*, by: User, appointment: Appointment, status: str, r
     appointment_changed(appointment, what=status, slot_ids=freed)
     if freed:
         _offer_freed_seats(slot_id=appointment.slot_id)
-    record_patient_row(
+    record_row(
         Action.ACTION,
         by=by,
         object_type="appointment",
@@ -307,5 +306,5 @@ def appointment_update(*, by: User, appointment: Appointment, data: dict) -> App
         appointment_changed(appointment, what="rescheduled" if moved else "updated", slot_ids=moved)
         if moved:
             _offer_freed_seats(slot_id=old_slot_id)
-        record_patient_row(Action.UPDATE, by=by, object_type="appointment", row=appointment, detail={"fields": fields})
+        record_row(Action.UPDATE, by=by, object_type="appointment", row=appointment, detail={"fields": fields})
     return appointment

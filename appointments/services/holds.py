@@ -21,7 +21,7 @@ from django.db.models import F
 from django.utils import timezone
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 
-from accounts.activity import Action
+from accounts.activity import Action, record_row
 from accounts.models import User
 from appointments.models import (
     ALREADY_HELD,
@@ -31,7 +31,6 @@ from appointments.models import (
     Slot,
 )
 from appointments.services import bookings
-from appointments.services.audit import record_patient_row
 from appointments.services.booking_rules import (
     check_open,
     check_scope,
@@ -84,7 +83,7 @@ def hold_place(*, by: User | None, slot: Slot, patient: User, minutes: int, now=
     )
     slots_changed([slot])
     holds_changed([hold])
-    record_patient_row(Action.CREATE, by=by, object_type="hold", row=hold, detail={"slot_id": slot.pk})
+    record_row(Action.CREATE, by=by, object_type="hold", row=hold, detail={"slot_id": slot.pk})
     return hold
 
 
@@ -211,7 +210,7 @@ def hold_release(*, by: User, hold: Hold) -> Hold:
     release_hold_seat(hold, slot)
     slots_changed([slot])
     holds_changed([hold])
-    record_patient_row(Action.ACTION, by=by, object_type="hold", row=hold, detail={"action": "release"})
+    record_row(Action.ACTION, by=by, object_type="hold", row=hold, detail={"action": "release"})
     # A released offer is declined; the seat goes to the next waiting entry (imported here: the
     # waitlist builds on this module).
     from appointments.services.waitlist import hold_released
@@ -324,8 +323,8 @@ def _hold_book_locking(
     hold_used(hold)
     appointment_changed(appointment, what="booked", slot_ids=[slot.pk])
     holds_changed([hold])
-    record_patient_row(Action.CREATE, by=by, object_type="appointment", row=appointment, detail={"hold_id": hold.pk})
-    record_patient_row(
+    record_row(Action.CREATE, by=by, object_type="appointment", row=appointment, detail={"hold_id": hold.pk})
+    record_row(
         Action.ACTION, by=by, object_type="hold", row=hold, detail={"action": "use", "appointment_id": appointment.pk}
     )
     return appointment

@@ -14,13 +14,12 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from rest_framework.exceptions import PermissionDenied, ValidationError
 
-from accounts.activity import Action, record
+from accounts.activity import Action, record, record_row
 from accounts.models import User
 from appointments.models import Appointment, Doctor
 from appointments.queue_models import OpdQueue, QueueEntry
 from appointments.queue_selectors import local_today, queue_board
 from appointments.queue_statements import CALL_NEXT_SQL
-from appointments.services.audit import record_patient_row
 from appointments.services.statement_rows import statement_params
 from feed.emit import emit
 from feed.topics import cached_topics
@@ -111,7 +110,7 @@ def _add_entry(*, by: User | None, queue: OpdQueue, patient_id: int | None, **fi
     detail = {"queue_id": queue.pk, "token": entry.token}
     if entry.appointment_id is not None:
         detail["appointment_id"] = entry.appointment_id
-    record_patient_row(Action.CREATE, by=by, object_type="queue_entry", row=entry, detail=detail)
+    record_row(Action.CREATE, by=by, object_type="queue_entry", row=entry, detail=detail)
     queue_changed(hospital_id=queue.hospital_id)
     return entry
 
@@ -188,7 +187,7 @@ def queue_settle_for_appointment(*, by: User | None, appointment: Appointment) -
     if target == QueueEntry.Status.DONE and entry.called_at is None:
         entry.called_at = timezone.now()  # seen without a call from the queue: when it was settled
     entry.save(update_fields=["status", "called_at", "updated_at"])
-    record_patient_row(
+    record_row(
         Action.ACTION,
         by=by,
         object_type="queue_entry",
@@ -263,7 +262,7 @@ def _call(*, by: User, queue: OpdQueue, entry: QueueEntry, room: str, action: st
     if entry.room and entry.room != queue.room:
         # The board shows the room of the latest call. A plain UPDATE (no lock held across desks).
         OpdQueue.objects.filter(pk=queue.pk).update(room=entry.room, updated_at=timezone.now())
-    record_patient_row(
+    record_row(
         Action.ACTION,
         by=by,
         object_type="queue_entry",
@@ -286,7 +285,7 @@ def queue_entry_act(*, by: User, entry: QueueEntry, action: str, room: str = "")
         return _call(by=by, queue=entry.queue, entry=entry, room=room, action=action)
     entry.status = target
     entry.save(update_fields=["status", "updated_at"])
-    record_patient_row(
+    record_row(
         Action.ACTION,
         by=by,
         object_type="queue_entry",

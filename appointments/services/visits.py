@@ -1,11 +1,10 @@
 from django.db import transaction
 from rest_framework.exceptions import PermissionDenied, ValidationError
 
-from accounts.activity import Action
+from accounts.activity import Action, record_row
 from accounts.models import User
 from appointments.models import Appointment, Prescription, Visit
 from appointments.permissions import doctor_of
-from appointments.services.audit import record_patient_row
 from appointments.services.queues import queue_settle_for_appointment
 from appointments.topics import appointment_changed
 from hms.api.exceptions import Conflict
@@ -54,12 +53,12 @@ def visit_create(
         appointment.save(update_fields=["status", "updated_at"])
         appointment_changed(appointment, what=Appointment.Status.COMPLETED)
         queue_settle_for_appointment(by=by, appointment=appointment)  # its queue entry is done
-        record_patient_row(
+        record_row(
             Action.ACTION,
             by=by,
             object_type="appointment",
             row=appointment,
             detail={"action": "completed", "visit_id": visit.pk},
         )
-    record_patient_row(Action.CREATE, by=by, object_type="visit", row=visit)
+    record_row(Action.CREATE, by=by, object_type="visit", row=visit)
     return visit

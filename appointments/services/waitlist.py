@@ -23,11 +23,10 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from rest_framework.exceptions import PermissionDenied, ValidationError
 
-from accounts.activity import Action
+from accounts.activity import Action, record_row
 from accounts.models import User
 from appointments.models import DOCTOR_UNAVAILABLE, MAX_DAYS_AHEAD, Appointment, Doctor, Hold, Slot, booking_refusal
 from appointments.services import booking_rules, holds
-from appointments.services.audit import record_patient_row
 from appointments.services.seats import release_hold_seat, settle_lapsed_holds
 from appointments.topics import holds_changed, slots_changed
 from appointments.waitlist_models import ALREADY_WAITING, WAITLIST_CLOSED, WaitlistEntry
@@ -110,7 +109,7 @@ def waitlist_join(
         created_by=by,
     )
     entries_changed([entry])
-    record_patient_row(
+    record_row(
         Action.CREATE,
         by=by,
         object_type="waitlist_entry",
@@ -153,7 +152,7 @@ def waitlist_leave(*, by: User, entry: WaitlistEntry) -> WaitlistEntry:
     entry.status = Status.LEFT
     entry.save(update_fields=["status", "updated_at"])
     entries_changed([entry])
-    record_patient_row(Action.ACTION, by=by, object_type="waitlist_entry", row=entry, detail={"action": "leave"})
+    record_row(Action.ACTION, by=by, object_type="waitlist_entry", row=entry, detail={"action": "leave"})
     if slot is not None:
         slots_changed([slot])
         _offer_into(slot)
@@ -211,7 +210,7 @@ def _offer_into(slot: Slot, now=None) -> list[WaitlistEntry]:
                 )
             ]
         )
-        record_patient_row(
+        record_row(
             Action.ACTION,
             by=None,
             object_type="waitlist_entry",
