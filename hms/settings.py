@@ -309,6 +309,7 @@ SPECTACULAR_SETTINGS = {
         "drf_standardized_errors.openapi_hooks.postprocess_schema_enums",
         "hms.api.schema.mark_seed_aliases_deprecated",
         "hms.api.schema_links.add_links",
+        "hms.api.schema_constraints.add_constraints",
     ],
 }
 

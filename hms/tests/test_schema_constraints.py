@@ -1,0 +1,40 @@
+"""Rules views enforce by hand are in the schema (hms/api/schema_constraints.py): each listed parameter
+carries its bounds, and the view answers as the schema says on both sides of each bound."""
+
+import json
+
+import pytest
+from django.core.management import call_command
+
+from hms.api.schema_constraints import PARAMETERS
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(scope="module")
+def schema(django_db_blocker, tmp_path_factory):
+    path = tmp_path_factory.mktemp("schema") / "schema.json"
+    with django_db_blocker.unblock():
+        call_command("spectacular", "--validate", "--fail-on-warn", "--format", "openapi-json", "--file", str(path))
+    return json.loads(path.read_text())
+
+
+@pytest.mark.parametrize(("path", "method", "name"), list(PARAMETERS))
+def test_each_listed_parameter_carries_its_bounds(schema, path, method, name):
+    parameters = {parameter["name"]: parameter for parameter in schema["paths"][path][method]["parameters"]}
+    assert parameters[name]["schema"].items() >= PARAMETERS[(path, method, name)].items()
+
+
+@pytest.mark.parametrize(
+    ("query", "status"),
+    [
+        ("after=0&limit=1", 200),
+        ("after=999999999999999999&limit=999999999999999999", 200),
+        ("limit=0", 400),
+        ("after=-1", 400),
+        ("after=1000000000000000000", 400),
+    ],
+)
+def test_the_event_page_answers_as_its_bounds_say(admin_client, hospital, query, status):
+    response = admin_client.get(f"/api/v1/events/?topics=hospital.{hospital.pk}.beds&{query}")
+    assert response.status_code == status, response.content
