@@ -11,6 +11,7 @@ from accounts import signing_keys
 from accounts.models import RevokedAccessToken, User
 from accounts.tokens import VERSION_CLAIM
 from hms.api import readcache
+from hms.api.db import prepared_cursor
 
 # Every column but the password hash: it is never needed to serve a request with a token (the
 # password change reads it again under a row lock), and it never goes to the shared cache.
@@ -41,7 +42,17 @@ def _user_with_revocation_sql(vendor: str) -> str:
 def _token_user_row(jti, user_id: int) -> tuple | None:
     """The user's column values (converted to Python by the backend) and `token_revoked`, or None."""
     # Hand-written SQL: building the same query through the ORM cost more than the rest of a request.
-    query = User.objects.raw(_user_with_revocation_sql(connection.vendor), [jti, user_id])
+    sql = _user_with_revocation_sql(connection.vendor)
+    if connection.vendor == "postgresql":
+        if not -(2**63) <= user_id < 2**63:
+            return None  # no such row (and no bigint parameter to bind)
+        # Prepared: planned once per connection, not on every request whose user is not kept. psycopg
+        # hands back these columns as Python values already (the model has no converters for them).
+        with prepared_cursor() as cursor:
+            cursor.execute(sql, [jti, user_id])
+            row = cursor.fetchone()
+        return None if row is None else (*row[:-1], bool(row[-1]))
+    query = User.objects.raw(sql, [jti, user_id])
     user = next(iter(query), None)
     if user is None:
         return None
