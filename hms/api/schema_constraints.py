@@ -6,6 +6,8 @@ schema-driven fuzzer, bin/fuzz) then sends values the view refuses with 400. Eac
 listed here once, next to the code that enforces it; test: hms/tests/test_schema_constraints.py.
 """
 
+from django.conf import settings
+
 # (path, method, parameter name) -> JSON Schema keywords the parameter's schema gains.
 PARAMETERS: dict[tuple[str, str, str], dict] = {
     # feed.views.EventListView: `after` is an event id (digits, at most 18 of them), `limit` is positive.
@@ -13,9 +15,35 @@ PARAMETERS: dict[tuple[str, str, str], dict] = {
     ("/api/v1/events/", "get", "limit"): {"minimum": 1, "maximum": 10**18 - 1},
 }
 
+# Request bodies' new passwords: Django's password validators (AUTH_PASSWORD_VALIDATORS) refuse a short
+# one and an all-digit one. (The common-password and similar-to-the-account checks stay unwritten.)
+NEW_PASSWORDS = (
+    ("ChangePasswordInRequest", "new_password"),
+    ("PatchedUserInRequest", "password"),
+    ("RegisterInRequest", "password"),
+    ("StaffAccountInRequest", "password"),
+    ("UserInRequest", "password"),
+)
+
+
+def _new_password_keywords() -> dict:
+    keywords = {}
+    for validator in settings.AUTH_PASSWORD_VALIDATORS:
+        name = validator["NAME"].rsplit(".", 1)[-1]
+        if name == "MinimumLengthValidator":
+            keywords["minLength"] = validator.get("OPTIONS", {}).get("min_length", 8)
+        elif name == "NumericPasswordValidator":
+            keywords["pattern"] = "[^0-9]"  # at least one character that is not a digit
+    return keywords
+
 
 def add_constraints(result, generator, request, public):
     paths = result.get("paths", {})
+    components = result.get("components", {}).get("schemas", {})
+    for component, name in NEW_PASSWORDS:
+        field = components.get(component, {}).get("properties", {}).get(name)
+        if field is not None:
+            field.update(_new_password_keywords())
     for (path, method, name), keywords in PARAMETERS.items():
         operation = paths.get(path, {}).get(method)
         if operation is None:

@@ -5,8 +5,9 @@ import json
 
 import pytest
 from django.core.management import call_command
+from rest_framework.test import APIClient
 
-from hms.api.schema_constraints import PARAMETERS
+from hms.api.schema_constraints import NEW_PASSWORDS, PARAMETERS
 
 pytestmark = pytest.mark.django_db
 
@@ -37,4 +38,21 @@ def test_each_listed_parameter_carries_its_bounds(schema, path, method, name):
 )
 def test_the_event_page_answers_as_its_bounds_say(admin_client, hospital, query, status):
     response = admin_client.get(f"/api/v1/events/?topics=hospital.{hospital.pk}.beds&{query}")
+    assert response.status_code == status, response.content
+
+
+@pytest.mark.parametrize(("component", "name"), NEW_PASSWORDS)
+def test_new_passwords_carry_the_password_validators_rules(schema, component, name):
+    field = schema["components"]["schemas"][component]["properties"][name]
+    assert field["minLength"] == 8
+    assert field["pattern"] == "[^0-9]"
+
+
+@pytest.mark.parametrize(
+    ("password", "status"),
+    [("Zq8-fuzz-Pass", 201), ("Zq8-fuz", 400), ("12345678901", 400)],
+)
+def test_registration_answers_as_the_password_rules_say(password, status):
+    body = {"username": "newcomer", "fullname": "New Comer", "email": "newcomer@example.org", "password": password}
+    response = APIClient().post("/api/v1/auth/register/", body, format="json")
     assert response.status_code == status, response.content
