@@ -13,7 +13,8 @@ Derived from the schema itself, so a new route gets its links without a list to 
   own path params are carried over from the creating request);
 - an operation whose JSON body names `<kind>_id` (also `to_<kind>_id`) takes a record of that kind:
   each creator links to it with that field set, when the operation has no path params to fill;
-- a paginated list links to each read and action on one of its records, with the first row's `id`.
+- a paginated list links to each read and action on one of its records, with the first row's `id`
+  (a seed alias's `/all/` list to those under its parent path: /hospital/all/ -> /hospital/{id}/floors/).
 """
 
 import re
@@ -102,7 +103,8 @@ def add_links(result, generator, request, public):
         if not listed or "results" not in components.get(listed, {}).get("properties", {}):
             continue
         carried = PARAM.findall(collection)
-        for _path, method, target, param in _member_operations(paths, collection):
+        members = collection.removesuffix("all/")  # a seed alias lists at /hospital/all/, reads /hospital/{id}/
+        for _path, method, target, param in _member_operations(paths, members):
             if method not in LIST_FOLLOWS:
                 continue  # a list's first row is any record (the caller's own account among users)
             parameters = {name: f"$request.path.{name}" for name in carried}

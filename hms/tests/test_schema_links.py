@@ -81,6 +81,7 @@ def test_every_link_names_an_operation_and_its_parameters(schema):
             "api_v1_notifications_read_create",
             {"parameters": {"id": "$response.body#/results/0/id"}},
         ),
+        ("get /hospital/all/", "hospital_floors_list", {"parameters": {"id": "$response.body#/results/0/id"}}),
     ],
 )
 def test_the_chains_a_client_follows_are_linked(schema, source, target, how):
