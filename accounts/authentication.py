@@ -42,10 +42,10 @@ def _user_with_revocation_sql(vendor: str) -> str:
 def _token_user_row(jti, user_id: int) -> tuple | None:
     """The user's column values (converted to Python by the backend) and `token_revoked`, or None."""
     # Hand-written SQL: building the same query through the ORM cost more than the rest of a request.
+    if not -(2**63) <= user_id < 2**63:
+        return None  # no such row (and no 64-bit parameter to bind: SQLite would raise)
     sql = _user_with_revocation_sql(connection.vendor)
     if connection.vendor == "postgresql":
-        if not -(2**63) <= user_id < 2**63:
-            return None  # no such row (and no bigint parameter to bind)
         # Prepared: planned once per connection, not on every request whose user is not kept. psycopg
         # hands back these columns as Python values already (the model has no converters for them).
         with prepared_cursor() as cursor:
