@@ -8,11 +8,25 @@ listed here once, next to the code that enforces it; test: hms/tests/test_schema
 
 from django.conf import settings
 
+from feed.topics import MAX_TOPICS
+
 # (path, method, parameter name) -> JSON Schema keywords the parameter's schema gains.
 PARAMETERS: dict[tuple[str, str, str], dict] = {
     # feed.views.EventListView: `after` is an event id (digits, at most 18 of them), `limit` is positive.
     ("/api/v1/events/", "get", "after"): {"minimum": 0, "maximum": 10**18 - 1},
     ("/api/v1/events/", "get", "limit"): {"minimum": 1, "maximum": 10**18 - 1},
+    # feed.topics.split: at least one name that is not blank (the names are comma-separated here).
+    ("/api/v1/events/", "get", "topics"): {"pattern": "[^,\\s]"},
+}
+
+# (component, property) -> keywords, for request bodies a view checks by hand.
+PROPERTIES: dict[tuple[str, str], dict] = {
+    # feed.topics.split: one to MAX_TOPICS names, none blank.
+    ("StreamTicketRequestRequest", "topics"): {
+        "minItems": 1,
+        "maxItems": MAX_TOPICS,
+        "items": {"type": "string", "minLength": 1, "pattern": "\\S"},
+    },
 }
 
 # Request bodies' new passwords: Django's password validators (AUTH_PASSWORD_VALIDATORS) refuse a short
@@ -40,6 +54,10 @@ def _new_password_keywords() -> dict:
 def add_constraints(result, generator, request, public):
     paths = result.get("paths", {})
     components = result.get("components", {}).get("schemas", {})
+    for (component, name), keywords in PROPERTIES.items():
+        field = components.get(component, {}).get("properties", {}).get(name)
+        if field is not None:
+            field.update(keywords)
     for component, name in NEW_PASSWORDS:
         field = components.get(component, {}).get("properties", {}).get(name)
         if field is not None:

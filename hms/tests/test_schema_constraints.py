@@ -7,7 +7,7 @@ import pytest
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
-from hms.api.schema_constraints import NEW_PASSWORDS, PARAMETERS
+from hms.api.schema_constraints import NEW_PASSWORDS, PARAMETERS, PROPERTIES
 
 pytestmark = pytest.mark.django_db
 
@@ -56,3 +56,25 @@ def test_registration_answers_as_the_password_rules_say(password, status):
     body = {"username": "newcomer", "fullname": "New Comer", "email": "newcomer@example.org", "password": password}
     response = APIClient().post("/api/v1/auth/register/", body, format="json")
     assert response.status_code == status, response.content
+
+
+@pytest.mark.parametrize(("component", "name"), list(PROPERTIES))
+def test_each_listed_property_carries_its_rules(schema, component, name):
+    field = schema["components"]["schemas"][component]["properties"][name]
+    assert field.items() >= PROPERTIES[(component, name)].items()
+
+
+@pytest.mark.parametrize(
+    ("topics", "ok"),
+    [(["hospital.{pk}.beds"], True), ([], False), ([" "], False), ([f"hospital.{n}.beds" for n in range(51)], False)],
+)
+def test_a_stream_ticket_answers_as_its_topic_rules_say(admin_client, hospital, topics, ok):
+    body = {"topics": [topic.replace("{pk}", str(hospital.pk)) for topic in topics]}
+    response = admin_client.post("/api/v1/events/tickets/", body, format="json")
+    assert (response.status_code < 300) is ok, response.content
+    if not ok:
+        assert response.status_code == 400, response.content
+
+
+def test_the_event_page_refuses_blank_topics(admin_client):
+    assert admin_client.get("/api/v1/events/?topics=,").status_code == 400
