@@ -7,7 +7,7 @@
   gunicorn.)
 - A database error in the middle of a write (after the first statement) is a 503 and leaves nothing
   behind.
-- A request that dies after its first write (the audit `record()` raising) is a 500 in the error shape
+- A request that dies after its first write (its audit entry's insert raising) is a 500 in the error shape
   and commits nothing: every service runs in one transaction.
 """
 
@@ -152,19 +152,20 @@ def test_an_outage_during_the_request_rolls_back_and_answers_503(monkeypatch, pa
 
 @pytest.fixture
 def dying_record(monkeypatch):
-    """Make the audit `record()` of a module raise on its `nth` call, after the service's first writes."""
+    """Make the audit entry's insert raise on its `nth` call, after the service's first writes (every
+    audited write goes through accounts.activity.record, whichever helper calls it)."""
 
-    def install(module, nth: int = 1):
-        original = module.record
+    def install(nth: int = 1):
+        original = Activity.objects.create
         calls = {"n": 0}
 
-        def record(**kwargs):
+        def create(**kwargs):
             calls["n"] += 1
             if calls["n"] >= nth:
                 raise RuntimeError("worker killed mid-transaction")
             return original(**kwargs)
 
-        monkeypatch.setattr(module, "record", record)
+        monkeypatch.setattr(Activity.objects, "create", create)
         return calls
 
     return install
@@ -189,7 +190,7 @@ def test_booking_dying_after_its_writes_leaves_no_appointment_and_no_seat_taken(
 
     # The locking path: the Python side of the transaction dies after the seat UPDATE and the INSERT.
     monkeypatch.setattr(bookings, "ONE_STATEMENT_VENDORS", frozenset())
-    dying_record(bookings)
+    dying_record()
     _dies(_client(world.other_patient).post("/api/v1/appointments", {"slot_id": world.spare_slot.pk}))
     slot = Slot.objects.get(pk=world.spare_slot.pk)
     assert (slot.booked, slot.last_token) == (0, 0)
@@ -219,9 +220,8 @@ def test_booking_failing_at_its_audit_entry_leaves_no_appointment_and_no_seat_ta
 
 @pytest.mark.django_db
 def test_cancel_dying_after_its_writes_keeps_the_booking_and_the_seat(world, dying_record):
-    from appointments.services import bookings
 
-    dying_record(bookings)
+    dying_record()
     _dies(_client(world.patient).post(f"/api/v1/appointments/{world.appointment.pk}/cancel"))
     assert Appointment.objects.get(pk=world.appointment.pk).status == "booked"
     assert Slot.objects.get(pk=world.slot.pk).booked == 1
@@ -229,9 +229,8 @@ def test_cancel_dying_after_its_writes_keeps_the_booking_and_the_seat(world, dyi
 
 @pytest.mark.django_db
 def test_admission_dying_after_its_writes_leaves_the_bed_available(world, dying_record):
-    from hospitals import services
 
-    dying_record(services)
+    dying_record()
     _dies(
         _client(world.hospital_admin).post(
             f"/api/v1/beds/{world.free_bed.pk}/admit", {"patient_id": world.other_patient.pk}
@@ -243,9 +242,8 @@ def test_admission_dying_after_its_writes_leaves_the_bed_available(world, dying_
 
 @pytest.mark.django_db
 def test_transfer_dying_after_its_writes_keeps_the_patient_in_the_old_bed(world, dying_record):
-    from hospitals import services
 
-    dying_record(services)
+    dying_record()
     _dies(_client(world.hospital_admin).post(f"/api/v1/beds/{world.bed.pk}/transfer", {"to_bed_id": world.free_bed.pk}))
     assert Admission.objects.get(pk=world.admission.pk).bed_id == world.bed.pk
     assert Bed.objects.get(pk=world.bed.pk).status == "occupied"
@@ -254,9 +252,8 @@ def test_transfer_dying_after_its_writes_keeps_the_patient_in_the_old_bed(world,
 
 @pytest.mark.django_db
 def test_hospital_with_admin_dying_at_the_second_write_creates_neither(admin_user, dying_record):
-    from hospitals import services
 
-    calls = dying_record(services, nth=2)
+    calls = dying_record(nth=2)
     body = {
         "name": "Half Hospital",
         "registration_number": "HALF-1",
@@ -270,9 +267,8 @@ def test_hospital_with_admin_dying_at_the_second_write_creates_neither(admin_use
 
 @pytest.mark.django_db
 def test_blood_approval_dying_after_its_writes_returns_every_unit(world, dying_record):
-    from bloodbank.services import requests
 
-    dying_record(requests)
+    dying_record()
     _dies(_client(world.hospital_admin).post(f"/api/v1/blood-requests/{world.blood_request.pk}/approve"))
     assert StockLot.objects.get(pk=world.lot.pk).units == 10
     assert not Allocation.objects.exists()
@@ -282,9 +278,8 @@ def test_blood_approval_dying_after_its_writes_returns_every_unit(world, dying_r
 @pytest.mark.django_db
 def test_donation_dying_after_its_writes_leaves_no_lot_and_no_donation(world, dying_record):
     from accounts.tests.factories import UserFactory
-    from bloodbank.services import donations
 
-    dying_record(donations)
+    dying_record()
     donor = UserFactory(role="donor", blood_group="AB-")
     lots = StockLot.objects.count()
     _dies(
@@ -295,9 +290,8 @@ def test_donation_dying_after_its_writes_leaves_no_lot_and_no_donation(world, dy
 
 @pytest.mark.django_db
 def test_dispatch_dying_after_its_writes_leaves_the_ambulance_free(world, dying_record):
-    from emergency import services
 
-    dying_record(services)
+    dying_record()
     events = EmergencyEvent.objects.count()
     _dies(_client(world.hospital_admin).post(f"/api/v1/emergencies/{world.emergency.pk}/dispatch"))
     emergency = Emergency.objects.get(pk=world.emergency.pk)
@@ -308,9 +302,8 @@ def test_dispatch_dying_after_its_writes_leaves_the_ambulance_free(world, dying_
 
 @pytest.mark.django_db
 def test_visit_dying_after_its_writes_leaves_no_visit_no_prescription_and_the_appointment_booked(world, dying_record):
-    from appointments.services import visits
 
-    dying_record(visits)
+    dying_record()
     visits_before, prescriptions_before = Visit.objects.count(), Prescription.objects.count()
     body = {"appointment_id": world.appointment.pk, "complaint": "x", "prescriptions": [{"medicine": "A"}]}
     _dies(_client(world.doctor.user).post("/api/v1/visits", body, format="json"))
@@ -320,9 +313,8 @@ def test_visit_dying_after_its_writes_leaves_no_visit_no_prescription_and_the_ap
 
 @pytest.mark.django_db
 def test_registration_dying_after_its_write_leaves_no_account(api, dying_record):
-    from accounts import services
 
-    dying_record(services)
+    dying_record()
     api.raise_request_exception = False
     body = {"username": "ghost", "fullname": "Ghost", "email": "ghost@x.org", "password": "Str0ng-Pass-99"}
     _dies(api.post("/auth/register", body))
@@ -331,9 +323,8 @@ def test_registration_dying_after_its_write_leaves_no_account(api, dying_record)
 
 @pytest.mark.django_db
 def test_slot_generation_dying_after_its_writes_creates_no_slot(world, dying_record):
-    from appointments.services import schedules
 
-    dying_record(schedules)
+    dying_record()
     slots = Slot.objects.count()
     today = timezone.localdate()
     body = {"from_date": str(today + timedelta(days=1)), "to_date": str(today + timedelta(days=7))}
