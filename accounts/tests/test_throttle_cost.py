@@ -76,10 +76,12 @@ def test_an_attempt_costs_the_same_few_cache_operations_at_a_limit_of_100000(bac
     small = cost_of_one_failed_attempt(monkeypatch, "5/1m", failures_before=3)
     cache.clear()
     large = cost_of_one_failed_attempt(monkeypatch, "100000/1m", failures_before=3)
-    assert large == small, (small, large)
+    # The same operations and statements; their text differs only in the numbers sent (a window's end
+    # as epoch seconds is a float whose printed length varies by a few digits).
+    assert large[:3] == small[:3] and abs(large[3] - small[3]) <= 32, (small, large)
     calls, keys, statements, characters = large
-    # Two counters (username, address): on the database cache one locked row each (begin, select, write,
-    # commit), elsewhere a get of the window's end and an incr each.
+    # Two counters (username, address): on the database cache one upsert each, elsewhere a get of the
+    # window's end and an incr each.
     assert calls <= 8 and keys <= 8, large
     assert statements <= 10 and characters <= 4000, large
 
