@@ -5,7 +5,7 @@ import asyncio
 from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
 from django.http import StreamingHttpResponse
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated, ValidationError
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -17,6 +17,7 @@ from feed.hub import in_thread, monotonic
 from feed.session import Principal, Session, principal_from_token, sse_frame, ticket_issue, ticket_redeem
 from feed.sinks import SEND_KEY, sink_for
 from hms.api.middleware import error_response
+from hms.api.schema import ErrorResponse404Serializer
 
 EventOut = inline_serializer(
     "FeedEvent",
@@ -64,6 +65,14 @@ def _event_id(raw, name: str) -> int | None:
     raise ValidationError({name: ["An event id (a whole number) is required."]}, code="invalid")
 
 
+# A topic the caller may not see is absent, as any hidden record is: 404, never 403 (API.md section 15).
+TOPIC_NOT_VISIBLE = OpenApiResponse(
+    ErrorResponse404Serializer,
+    description="A topic that does not exist or is not visible to the caller (another user's, or a hospital's "
+    "the caller may not see).",
+)
+
+
 class EventListView(APIView):
     """The feed as JSON pages, for clients that poll: the ready events after `after`, in id order."""
 
@@ -76,7 +85,7 @@ class EventListView(APIView):
             OpenApiParameter("after", int, description="The last event id you have (default 0: from the oldest kept)."),
             OpenApiParameter("limit", int, description="At most this many events (default 100, at most 500)."),
         ],
-        responses={200: EventPageOut},
+        responses={200: EventPageOut, 404: TOPIC_NOT_VISIBLE},
     )
     def get(self, request):
         user = request.user if request.user.is_authenticated else None
@@ -105,7 +114,7 @@ class TicketView(APIView):
 
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(tags=["events"], request=TicketIn, responses={201: TicketOut})
+    @extend_schema(tags=["events"], request=TicketIn, responses={201: TicketOut, 404: TOPIC_NOT_VISIBLE})
     def post(self, request):
         try:
             raw = request.data.get("topics") if isinstance(request.data, dict) else None

@@ -69,3 +69,13 @@ def test_ticket_needs_a_signed_in_caller_and_visible_topics(api):
     ticket = StreamTicket.objects.get()
     assert ticket.user_id == patient.pk and ticket.topics == [f"user.{patient.pk}", "dashboard"]
     assert ticket.digest != made.json()["ticket"]  # only a digest is stored
+
+
+@pytest.mark.parametrize(("path", "method"), [("/api/v1/events/", "get"), ("/api/v1/events/tickets/", "post")])
+def test_the_schema_documents_the_404_of_a_hidden_topic(api, path, method):
+    # A patient asking for a hospital's bed topic gets 404 (tested above); the schema must say so, in the
+    # error shape (the fuzzer's undocumented-status check found it missing).
+    operation = api.get("/api/schema", {"format": "json"}).json()["paths"][path][method]
+    assert "404" in operation["responses"]
+    schema = operation["responses"]["404"]["content"]["application/json"]["schema"]
+    assert schema["$ref"] == "#/components/schemas/NotFoundResponse"
