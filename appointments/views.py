@@ -43,7 +43,7 @@ from appointments.serializers import (
 from appointments.serializers.common import local_iso
 from appointments.slot_views import AvailableSlotViewSet, HoldViewSet, SlotViewSet  # noqa: F401 (re-exported)
 from hms.api.exports import Column
-from hms.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, IDEMPOTENCY_RESPONSES, idempotent
+from hms.api.idempotency import idempotent
 from hms.api.scoping import ScopedQuerysetMixin
 from hms.api.throttling import ScopedRateThrottle
 from hms.api.viewsets import ServiceWriteMixin
@@ -159,12 +159,11 @@ class AppointmentViewSet(
     def _out(self, appointment: Appointment):
         return AppointmentOut(self.queryset.get(pk=appointment.pk)).data
 
-    @extend_schema(
+    @idempotent(
+        BOOKING_ROUTE,
         request=AppointmentCreateIn,
-        parameters=[IDEMPOTENCY_KEY_PARAMETER],
-        responses={201: AppointmentOut, **IDEMPOTENCY_RESPONSES},
+        responses={201: AppointmentOut},
     )
-    @idempotent(BOOKING_ROUTE)
     def create(self, request, *args, **kwargs):
         """Book a seat in a slot for the caller (staff of the slot's hospital may pass `patient_id`), or
         the seat an active hold keeps (`hold_id`). Unknown slot or hold -> 404; wrong hospital_id or a

@@ -23,7 +23,7 @@ from appointments.waitlist_serializers import (
     WaitlistCreateIn,
     WaitlistOut,
 )
-from hms.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, IDEMPOTENCY_RESPONSES, idempotent
+from hms.api.idempotency import idempotent
 from hms.api.permissions import role_of
 from hms.api.scoping import sees_deactivated
 
@@ -80,12 +80,11 @@ class WaitlistViewSet(
     def _out(self, entry: WaitlistEntry) -> dict:
         return WaitlistOut(_with_ahead(WaitlistEntry.objects.select_related("hold")).get(pk=entry.pk)).data
 
-    @extend_schema(
+    @idempotent(
+        "waitlist-list",
         request=WaitlistCreateIn,
-        parameters=[IDEMPOTENCY_KEY_PARAMETER],
-        responses={201: WaitlistOut, **IDEMPOTENCY_RESPONSES},
+        responses={201: WaitlistOut},
     )
-    @idempotent("waitlist-list")
     def create(self, request, *args, **kwargs):
         """Join the line for a seat with a doctor on a date (optionally a window of start times): a
         patient for itself; admin, or staff of the doctor's hospital, for a patient (`patient_id`). When
@@ -154,12 +153,11 @@ class DoctorLeaveViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, views
             .order_by("start", "id")
         )
 
-    @extend_schema(
+    @idempotent(
+        "doctor-leave-list",
         request=LeaveCreateIn,
-        parameters=[IDEMPOTENCY_KEY_PARAMETER],
-        responses={201: LeaveCreatedOut, 409: LeaveConflictOut, **IDEMPOTENCY_RESPONSES},
+        responses={201: LeaveCreatedOut, 409: LeaveConflictOut},
     )
-    @idempotent("doctor-leave-list")
     def create(self, request, *args, **kwargs):
         """Record leave: the doctor's future slots overlapping [start, end) close. Active bookings inside
         -> 409 leave_has_bookings with `bookings` listed, unless `cancel_bookings: true` (each cancelled,

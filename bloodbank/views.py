@@ -12,7 +12,7 @@ from bloodbank import selectors, serializers, services
 from bloodbank.filters import BloodBankFilter, BloodRequestFilter, DonationFilter, StockLotFilter
 from bloodbank.models import Allocation, BloodBank, BloodRequest, Donation, StockLot
 from bloodbank.permissions import IsBankManager
-from hms.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, IDEMPOTENCY_RESPONSES, idempotent
+from hms.api.idempotency import idempotent
 from hms.api.permissions import IsAdminRole, has_role
 from hms.api.rawrows import page_response, plain_page
 from hms.api.roles import Role
@@ -172,12 +172,11 @@ class BloodRequestViewSet(
         fresh = self.queryset.get(pk=blood_request.pk)
         return Response(serializers.BloodRequestOut(fresh).data, status=code)
 
-    @extend_schema(
+    @idempotent(
+        "blood-request-create",
         request=serializers.BloodRequestIn,
-        parameters=[IDEMPOTENCY_KEY_PARAMETER],
-        responses={201: serializers.BloodRequestOut, **IDEMPOTENCY_RESPONSES},
+        responses={201: serializers.BloodRequestOut},
     )
-    @idempotent("blood-request-create")
     def create(self, request, *args, **kwargs):
         data = serializers.BloodRequestIn(data=request.data)
         data.is_valid(raise_exception=True)
@@ -236,12 +235,11 @@ class DonationViewSet(
             return [has_role(Role.DONOR)()]
         return [IsAuthenticated()]
 
-    @extend_schema(
+    @idempotent(
+        "donation-create",
         request=serializers.DonationIn,
-        parameters=[IDEMPOTENCY_KEY_PARAMETER],
-        responses={201: serializers.DonationOut, **IDEMPOTENCY_RESPONSES},
+        responses={201: serializers.DonationOut},
     )
-    @idempotent("donation-create")
     def create(self, request, *args, **kwargs):
         data = serializers.DonationIn(data=request.data)
         data.is_valid(raise_exception=True)

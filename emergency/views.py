@@ -18,7 +18,7 @@ from emergency.permissions import (
     ReportsLocation,
 )
 from emergency.throttling import EmergencyReportThrottle
-from hms.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, IDEMPOTENCY_RESPONSES, idempotent
+from hms.api.idempotency import idempotent
 from hms.api.roles import STAFF_ROLES, Role
 from hms.api.scoping import ScopedQuerysetMixin
 from hms.api.steps import StepMixin
@@ -181,7 +181,8 @@ class EmergencyViewSet(
     def _out(self, emergency, code=HTTP_200_OK):
         return Response(serializers.EmergencyOut(_emergencies().get(pk=emergency.pk)).data, status=code)
 
-    @extend_schema(
+    @idempotent(
+        "emergency-report",
         summary="Report an emergency (open to anyone, throttled per client address)",
         description=(
             "Signed in or not. `contact_number`, `emergency_type` and a location (latitude and longitude, "
@@ -191,15 +192,12 @@ class EmergencyViewSet(
             "in this response. Anonymous reports are limited per client address (429)."
         ),
         request=serializers.EmergencyIn,
-        parameters=[IDEMPOTENCY_KEY_PARAMETER],
         responses={
             201: serializers.EmergencyOut,
             429: OpenApiResponse(description="Too many reports."),
-            **IDEMPOTENCY_RESPONSES,
         },
         auth=[{"jwtAuth": []}, {}],
     )
-    @idempotent("emergency-report")
     def create(self, request, *args, **kwargs):
         data = serializers.EmergencyIn(data=request.data)
         data.is_valid(raise_exception=True)

@@ -6,7 +6,7 @@ from rest_framework.response import Response
 from rest_framework.status import HTTP_200_OK, HTTP_201_CREATED
 
 from accounts.activity import ClinicalReadAuditMixin, ExportMixin
-from hms.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, IDEMPOTENCY_RESPONSES, idempotent
+from hms.api.idempotency import idempotent
 from hms.api.permissions import has_role
 from hms.api.roles import STAFF_ROLES, Role
 from hms.api.scoping import ScopedQuerysetMixin
@@ -74,7 +74,8 @@ class ReferralViewSet(
     def _out(self, referral, code=HTTP_200_OK):
         return Response(serializers.ReferralOut(_referrals().get(pk=referral.pk)).data, status=code)
 
-    @extend_schema(
+    @idempotent(
+        "referral-create",
         summary="Refer a patient to another hospital (the origin's hospital admin or doctors, admin)",
         description=(
             "`from_hospital_id` defaults to the caller's hospital (an admin names it); staff of another "
@@ -83,11 +84,9 @@ class ReferralViewSet(
             "admitted at a third hospital cannot be (409 `admitted_elsewhere`); a patient with an open "
             "referral: 409 `referral_open`."
         ),
-        parameters=[IDEMPOTENCY_KEY_PARAMETER],
         request=serializers.ReferralIn,
-        responses={201: serializers.ReferralOut, 403: FORBIDDEN, 409: CONFLICT, **IDEMPOTENCY_RESPONSES},
+        responses={201: serializers.ReferralOut, 403: FORBIDDEN, 409: CONFLICT},
     )
-    @idempotent("referral-create")
     def create(self, request, *args, **kwargs):
         data = serializers.ReferralIn(data=request.data)
         data.is_valid(raise_exception=True)

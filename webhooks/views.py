@@ -4,7 +4,7 @@ from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from hms.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, IDEMPOTENCY_RESPONSES, idempotent
+from hms.api.idempotency import idempotent
 from hms.api.permissions import has_role
 from hms.api.roles import Role
 from hms.api.scoping import ScopedQuerysetMixin
@@ -36,12 +36,11 @@ class WebhookViewSet(ScopedQuerysetMixin, viewsets.ModelViewSet):
             return WebhookDeliveryOut
         return WebhookOut
 
-    @extend_schema(
+    @idempotent(
+        CREATE_ROUTE,
         request=WebhookIn,
-        parameters=[IDEMPOTENCY_KEY_PARAMETER],
-        responses={201: WebhookCreatedOut, **IDEMPOTENCY_RESPONSES},
+        responses={201: WebhookCreatedOut},
     )
-    @idempotent(CREATE_ROUTE)
     def create(self, request, *args, **kwargs):
         """Register an endpoint for some feed topics. The answer carries `secret`, shown this once.
         Not https, a host resolving to a loopback, private, link-local or metadata address, or that

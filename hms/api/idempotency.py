@@ -17,9 +17,12 @@ one transaction that also re-checks the claim, so a retry can never act twice, w
 down or restarted empty, and whatever crashes in between (a claim left by a dead worker lapses after
 60 seconds).
 
-    @extend_schema(parameters=[IDEMPOTENCY_KEY_PARAMETER], responses={201: Out, **IDEMPOTENCY_RESPONSES})
-    @idempotent("appointment-book")
+    @idempotent("appointment-book", request=In, responses={201: Out})
     def create(self, request, *args, **kwargs): ...
+
+Given extend_schema's keywords, the decorator also documents the operation with the `Idempotency-Key`
+header and its 422 added. Under `@action` (which replaces the schema a decorator below it sets) write
+`@extend_schema(parameters=[IDEMPOTENCY_KEY_PARAMETER], responses={..., **IDEMPOTENCY_RESPONSES})` above it.
 """
 
 import functools
@@ -32,7 +35,7 @@ from datetime import timedelta
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.utils.encoders import JSONEncoder
@@ -142,8 +145,16 @@ def _release(scope: str, lease: str) -> None:
     IdempotencyRecord.objects.filter(scope=scope, lease=lease).update(expires_at=timezone.now() - timedelta(seconds=1))
 
 
-def idempotent(route: str):
-    """Make a DRF view method honour `Idempotency-Key`; `route` names the canonical route."""
+def documented(view_method, *, responses: dict, **schema):
+    """`extend_schema(**schema)` with the `Idempotency-Key` header and its 422 response added."""
+    return extend_schema(
+        parameters=[IDEMPOTENCY_KEY_PARAMETER], responses={**responses, **IDEMPOTENCY_RESPONSES}, **schema
+    )(view_method)
+
+
+def idempotent(route: str, **schema):
+    """Make a DRF view method honour `Idempotency-Key`; `route` names the canonical route. With `schema`
+    (extend_schema's keywords, `responses` among them) the method is documented too (see `documented`)."""
 
     def decorator(handler):
         @functools.wraps(handler)
@@ -183,7 +194,7 @@ def idempotent(route: str):
                 _release(scope, lease)
             return response
 
-        return wrapper
+        return documented(wrapper, **schema) if schema else wrapper
 
     return decorator
 
