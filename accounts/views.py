@@ -153,6 +153,12 @@ class UserViewSet(
     search_fields = ["username", "fullname", "email"]
     output_serializer_class = serializers.UserOut
     ordering_fields = ["id", "username", "fullname", "date_joined"]
+    row_object = "user"
+    row_services = {
+        "create": services.user_create,
+        "update": services.user_update,
+        "deactivate": services.user_deactivate,
+    }
 
     def get_queryset(self):
         queryset = super().get_queryset()
@@ -163,12 +169,3 @@ class UserViewSet(
 
     def get_serializer_class(self):
         return serializers.UserIn if self.action in ("create", "update", "partial_update") else serializers.UserOut
-
-    def create_row(self, values):
-        return services.user_create(by=self.request.user, data=dict(values))
-
-    def update_row(self, user, values):
-        return services.user_update(by=self.request.user, user=user, data=dict(values))
-
-    def deactivate_row(self, user):
-        services.user_deactivate(by=self.request.user, user=user)

@@ -82,6 +82,7 @@ class DoctorViewSet(ServiceWriteViewSet):
     search_fields = ["user__fullname", "specialization", "department", "qualification"]
     ordering_fields = ["id", "experience_years", "consultation_fee", "specialization"]
     public_read, active_lookups = True, ("hospital__is_active", "user__is_active")
+    row_object, row_services = "doctor", {"update": services.doctor_update}
 
     def create_row(self, values):
         values = dict(values)
@@ -89,9 +90,6 @@ class DoctorViewSet(ServiceWriteViewSet):
         return services.doctor_create(
             by=self.request.user, hospital=hospital, profile=values, account=account, user=user
         )
-
-    def update_row(self, doctor, values):
-        return services.doctor_update(by=self.request.user, doctor=doctor, data=values)
 
 
 @extend_schema(tags=["opd"])
@@ -106,12 +104,8 @@ class OpdScheduleViewSet(ServiceWriteViewSet):
     filterset_class = OpdScheduleFilter
     ordering_fields = ["id", "start_time", "valid_from"]
     public_read, active_lookups = True, ("hospital__is_active",)
-
-    def create_row(self, values):
-        return services.opd_schedule_create(by=self.request.user, data=dict(values))
-
-    def update_row(self, schedule, values):
-        return services.opd_schedule_update(by=self.request.user, schedule=schedule, data=values)
+    row_object = "schedule"
+    row_services = {"create": services.opd_schedule_create, "update": services.opd_schedule_update}
 
     @extend_schema(request=GenerateSlotsIn, responses={200: GenerateSlotsOut})
     @action(detail=True, methods=["post"], url_path="generate-slots")

@@ -37,6 +37,12 @@ class BloodBankViewSet(
     search_fields = ["name", "city", "license_number"]
     ordering_fields = ["id", "name", "city"]
     output_serializer_class = serializers.BloodBankOut
+    row_object = "bank"
+    row_services = {
+        "create": services.blood_bank_create,
+        "update": services.blood_bank_update,
+        "deactivate": services.blood_bank_deactivate,
+    }
 
     def get_permissions(self):
         if self.action in ("create", "destroy"):
@@ -62,15 +68,6 @@ class BloodBankViewSet(
             if count is not None or number == 1:
                 return page_response(self, request, number=number, count=count or 0, results=rows)
         return super().list(request, *args, **kwargs)
-
-    def create_row(self, values):
-        return services.blood_bank_create(by=self.request.user, data=dict(values))
-
-    def update_row(self, bank, values):
-        return services.blood_bank_update(by=self.request.user, bank=bank, data=dict(values))
-
-    def deactivate_row(self, bank):
-        services.blood_bank_deactivate(by=self.request.user, bank=bank)
 
     @extend_schema(
         methods=["GET"],

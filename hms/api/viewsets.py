@@ -25,10 +25,18 @@ class ServiceWriteMixin:
     """POST, PUT and PATCH written once. The input serializer of `get_serializer_class()` validates (for
     PUT and PATCH bound to the row, looked up first: 404 when the caller may not see it; PATCH partial),
     one service call in the viewset's `create_row(values)` or `update_row(row, values)`, the row out
-    through `output()` (`output_serializer_class`; 201 for a create)."""
+    through `output()` (`output_serializer_class`; 201 for a create).
+
+    The usual services are declared rather than written: `row_services = {"create": thing_create,
+    "update": thing_update}` calls `thing_create(by=user, data=values)` and `thing_update(by=user,
+    <row_object>=row, data=values)` (DeactivateMixin: `"deactivate": thing_deactivate(by=user,
+    <row_object>=row)`); a viewset whose service takes other arguments writes its own `create_row` or
+    `update_row`."""
 
     schema = OutputSchema()
     output_serializer_class = None
+    row_object = ""  # the services' keyword for the row, e.g. "bank" for blood_bank_update(bank=...)
+    row_services: dict = {}
 
     def output(self, instance, status_code=status.HTTP_200_OK):
         return Response(self.output_serializer_class(instance, context=self.get_serializer_context()).data, status_code)
@@ -48,18 +56,19 @@ class ServiceWriteMixin:
         return self.update(request, *args, partial=True, **kwargs)
 
     def create_row(self, values: dict):
-        raise NotImplementedError
+        return self.row_services["create"](by=self.request.user, data=dict(values))
 
     def update_row(self, row, values: dict):
-        raise NotImplementedError
+        return self.row_services["update"](by=self.request.user, **{self.row_object: row}, data=dict(values))
 
 
 class DeactivateMixin:
-    """DELETE keeps the row: `deactivate_row(row)` (the service) marks it inactive; 204."""
+    """DELETE keeps the row: `deactivate_row(row)` (the service: `row_services["deactivate"]`, see
+    ServiceWriteMixin) marks it inactive; 204."""
 
     def destroy(self, request, *args, **kwargs):
         self.deactivate_row(self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     def deactivate_row(self, row) -> None:
-        raise NotImplementedError
+        self.row_services["deactivate"](by=self.request.user, **{self.row_object: row})

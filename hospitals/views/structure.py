@@ -18,6 +18,7 @@ class FloorViewSet(StructureViewSet):
     input_serializer_class = serializers.FloorIn
     update_serializer_class = serializers.FloorUpdateIn
     output_serializer_class = serializers.FloorOut
+    row_object, row_services = "floor", {"update": structure.floor_update}
 
     def create_row(self, values):
         return structure.floor_create(
@@ -26,9 +27,6 @@ class FloorViewSet(StructureViewSet):
             floor_number=values["floor_number"],
             name=values.get("name", ""),
         )
-
-    def update_row(self, floor, values):
-        return structure.floor_update(by=self.request.user, floor=floor, data=values)
 
 
 @extend_schema(tags=["wards"])
@@ -41,9 +39,5 @@ class WardViewSet(StructureViewSet):
     search_fields = ["name", "ward_number"]
     input_serializer_class = serializers.WardIn
     output_serializer_class = serializers.WardOut
-
-    def create_row(self, values):
-        return structure.ward_create(by=self.request.user, data=values)
-
-    def update_row(self, ward, values):
-        return structure.ward_update(by=self.request.user, ward=ward, data=values)
+    row_object = "ward"
+    row_services = {"create": structure.ward_create, "update": structure.ward_update}
