@@ -36,6 +36,15 @@ def sse_chunk(message: dict) -> bytes:
     return chunk
 
 
+def write_unless_behind(transport, frame: bytes) -> bool:
+    """Write the frame; False (nothing written: disconnect the client) when it is BUFFER_LIMIT behind.
+    (The frame is encoded once per event for every client, so one left behind adds no encoding.)"""
+    if transport.get_write_buffer_size() > BUFFER_LIMIT:
+        return False
+    transport.write(frame)
+    return True
+
+
 class SSESink:
     """An SSE response of uvicorn's httptools implementation, after its headers were sent."""
 
@@ -49,11 +58,9 @@ class SSESink:
         cycle = self.cycle
         if cycle.disconnected or cycle.response_complete:
             return True
-        transport = cycle.transport
-        if transport.get_write_buffer_size() > BUFFER_LIMIT:
-            return False
-        transport.write(sse_chunk(message) if cycle.chunked_encoding else sse_frame(message))
-        return True
+        return write_unless_behind(
+            cycle.transport, sse_chunk(message) if cycle.chunked_encoding else sse_frame(message)
+        )
 
 
 class WebSocketSink:
@@ -68,11 +75,7 @@ class WebSocketSink:
         protocol = self.protocol
         if protocol.disconnected or protocol.close_sent or protocol.conn.state is not State.OPEN:
             return True
-        transport = protocol.transport
-        if transport.get_write_buffer_size() > BUFFER_LIMIT:
-            return False
-        transport.write(websocket_frame(message))
-        return True
+        return write_unless_behind(protocol.transport, websocket_frame(message))
 
 
 def sink_for(send):
