@@ -7,6 +7,7 @@ from django.db.models.functions import Lower
 from accounts import audit_chain
 from accounts.login_failures import LoginFailureWindow  # noqa: F401 (the login counters' table, registered here)
 from hms.api.roles import SELF_REGISTER_ROLES, STAFF_ROLES, Role
+from hms.db_fields import text_choices, user_reference
 
 
 class BloodGroup(models.TextChoices):
@@ -100,28 +101,19 @@ class AuditChainHead(models.Model):
 class Activity(models.Model):
     """Append-only audit trail: who did what to which record, from where."""
 
-    class Action(models.TextChoices):
-        LOGIN = "login"
-        LOGIN_FAILED = "login_failed"
-        LOGOUT = "logout"
-        PASSWORD_CHANGE = "password_change"
-        CREATE = "create"
-        UPDATE = "update"
-        DELETE = "delete"
-        ACTION = "action"
-        READ = "read"
-        READ_DENIED = "read_denied"
-        EXPORT = "export"
+    Action = text_choices(
+        "Action", "login login_failed logout password_change create update delete action read read_denied export"
+    )
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
-    actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    actor = user_reference()
     actor_role = models.CharField(max_length=20, blank=True, default="")
     actor_name = models.CharField(max_length=150, blank=True, default="")
     action = models.CharField(max_length=20, choices=Action.choices, db_index=True)
     object_type = models.CharField(max_length=50, blank=True, default="", db_index=True)
     object_id = models.PositiveBigIntegerField(null=True, blank=True)
     # Indexed by activity_patient_at (patient, -at), which leads with it.
-    patient = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False)
+    patient = user_reference(db_index=False)
     ip = models.CharField(max_length=45, blank=True, default="")
     request_id = models.CharField(max_length=64, blank=True, default="")
     detail = models.JSONField(default=dict, blank=True)

@@ -14,6 +14,9 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
+from hms.db_fields import text_choices, user_reference
+from hms.models import Timestamped
+
 MAX_SLOT_CAPACITY = 500
 MAX_FEE = 1_000_000
 MAX_GENERATE_DAYS = 90
@@ -22,7 +25,7 @@ MAX_DAYS_AHEAD = 730
 MAX_DAYS_BACK = 366
 
 
-class Doctor(models.Model):
+class Doctor(Timestamped):
     """A doctor's professional profile; the account (name, login) is the linked user with role doctor."""
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="doctor_profile")
@@ -39,8 +42,6 @@ class Doctor(models.Model):
         validators=[MinValueValidator(0), MaxValueValidator(MAX_FEE)],
     )
     is_available = models.BooleanField(default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["id"]
@@ -66,7 +67,7 @@ def validate_weekdays(value) -> None:
         raise ValidationError("Weekdays are a non-empty list of integers 0..6 (Monday=0).", code="invalid")
 
 
-class OpdSchedule(models.Model):
+class OpdSchedule(Timestamped):
     """A doctor's weekly OPD hours at its hospital, in the hospital's local time; slots are generated from it."""
 
     hospital = models.ForeignKey("hospitals.Hospital", on_delete=models.PROTECT, related_name="opd_schedules")
@@ -85,8 +86,6 @@ class OpdSchedule(models.Model):
     valid_from = models.DateField()
     valid_until = models.DateField(null=True, blank=True)
     is_active = models.BooleanField(default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["id"]
@@ -128,13 +127,8 @@ APPOINTMENT_NOT_BOOKED = "appointment_not_booked"
 APPOINTMENT_CLOSED = "appointment_closed"
 
 
-class Appointment(models.Model):
-    class Status(models.TextChoices):
-        BOOKED = "booked"
-        CHECKED_IN = "checked_in"
-        COMPLETED = "completed"
-        CANCELLED = "cancelled"
-        NO_SHOW = "no_show"
+class Appointment(Timestamped):
+    Status = text_choices("Status", "booked checked_in completed cancelled no_show")
 
     # Statuses that hold a seat a patient could double-book; the partial unique constraint uses them.
     ACTIVE = (Status.BOOKED, Status.CHECKED_IN)
@@ -177,11 +171,7 @@ class Appointment(models.Model):
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.BOOKED, db_index=True)
     reason = models.CharField(max_length=500, blank=True, default="")
     cancel_reason = models.CharField(max_length=500, blank=True, default="")
-    booked_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    booked_by = user_reference()
 
     class Meta:
         ordering = ["-id"]

@@ -16,11 +16,13 @@ from django.db import models
 from django.db.models import Case, Q, Value, When
 
 from appointments.models import ILLEGAL_TRANSITION, Appointment, Doctor
+from hms.db_fields import text_choices, user_reference
+from hms.models import Timestamped
 
 WALK_IN_TOKEN_START = 1001
 
 
-class OpdQueue(models.Model):
+class OpdQueue(Timestamped):
     """The OPD queue of one doctor on one hospital-local date."""
 
     doctor = models.ForeignKey(Doctor, on_delete=models.PROTECT, related_name="queues", db_index=False)
@@ -31,8 +33,6 @@ class OpdQueue(models.Model):
     room = models.CharField(max_length=50, blank=True, default="")
     # The highest walk-in token ever issued here (WALK_IN_TOKEN_START - 1 before the first).
     last_walk_in_token = models.PositiveIntegerField(default=WALK_IN_TOKEN_START - 1)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["date", "id"]
@@ -49,19 +49,9 @@ class OpdQueue(models.Model):
         return f"Queue of {self.doctor} on {self.date}"
 
 
-class QueueEntry(models.Model):
-    class Priority(models.TextChoices):
-        NORMAL = "normal"
-        SENIOR = "senior"
-        URGENT = "urgent"
-
-    class Status(models.TextChoices):
-        WAITING = "waiting"
-        CALLED = "called"
-        IN_CONSULTATION = "in_consultation"
-        DONE = "done"
-        SKIPPED = "skipped"
-        LEFT = "left"
+class QueueEntry(Timestamped):
+    Priority = text_choices("Priority", "normal senior urgent")
+    Status = text_choices("Status", "waiting called in_consultation done skipped left")
 
     # The entry actions (`POST .../entries/{id}/<action>`): from which statuses each moves, and where.
     # call-next moves the first waiting entry to `called`; an appointment marked no-show leaves.
@@ -100,11 +90,7 @@ class QueueEntry(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.WAITING)
     room = models.CharField(max_length=50, blank=True, default="")
     called_at = models.DateTimeField(null=True, blank=True)
-    added_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    added_by = user_reference()
 
     class Meta:
         ordering = ["queue", "token", "id"]

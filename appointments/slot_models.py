@@ -31,6 +31,8 @@ from appointments.models import (
     Doctor,
     OpdSchedule,
 )
+from hms.db_fields import text_choices, user_reference
+from hms.models import Timestamped
 from hospitals.models import Hospital
 
 
@@ -97,11 +99,8 @@ class SlotQuerySet(models.QuerySet):
         ) & ~Q(hospital__opd_status=Hospital.OpdStatus.CLOSED)
 
 
-class Slot(models.Model):
-    class Status(models.TextChoices):
-        OPEN = "open"
-        CLOSED = "closed"
-        CANCELLED = "cancelled"
+class Slot(Timestamped):
+    Status = text_choices("Status", "open closed cancelled")
 
     # The hospital is the doctor's, copied here so the available-slots query filters one table.
     # No single-column indexes on these two: slot_hospital_local_date and slot_doctor_start_unique lead
@@ -125,8 +124,6 @@ class Slot(models.Model):
     # Highest token ever issued here: cancelled tokens are never handed out again.
     last_token = models.PositiveIntegerField(default=0)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
     objects = SlotQuerySet.as_manager()
 
@@ -194,7 +191,7 @@ class Slot(models.Model):
         return ZoneInfo(self.hospital.timezone)
 
 
-class Hold(models.Model):
+class Hold(Timestamped):
     """A seat of a slot kept for a patient for a few minutes while they confirm (API.md section 17).
 
     It takes a seat while `active` and `expires_at` is ahead; past `expires_at` it counts for nothing,
@@ -202,11 +199,7 @@ class Hold(models.Model):
     appointment); the patient or staff may release it. The waitlist offers a freed seat as a hold.
     """
 
-    class Status(models.TextChoices):
-        ACTIVE = "active"
-        USED = "used"
-        RELEASED = "released"
-        EXPIRED = "expired"
+    Status = text_choices("Status", "active used released expired")
 
     slot = models.ForeignKey(Slot, on_delete=models.PROTECT, related_name="holds", db_index=False)
     patient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="slot_holds")
@@ -217,11 +210,7 @@ class Hold(models.Model):
     appointment = models.OneToOneField(
         Appointment, null=True, blank=True, on_delete=models.PROTECT, related_name="hold"
     )
-    held_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    held_by = user_reference()
 
     class Meta:
         ordering = ["-id"]

@@ -11,6 +11,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from appointments.models import Doctor, Hold, Slot
+from hms.db_fields import text_choices, user_reference
+from hms.models import Timestamped
 
 # Refusal codes (API responses carry them; the OpenAPI description lists them).
 ALREADY_WAITING = "already_waiting"
@@ -21,17 +23,12 @@ LEAVE_STARTED = "leave_started"
 DOCTOR_ON_LEAVE = "doctor_on_leave"
 
 
-class WaitlistEntry(models.Model):
+class WaitlistEntry(Timestamped):
     """A patient waiting for a seat with a doctor on a date (hospital-local), optionally within a window
     of start times (`from_time` <= local start < `to_time`). `offered`: `hold` keeps a freed seat for
     the patient until it expires; booking with it makes the entry `booked`."""
 
-    class Status(models.TextChoices):
-        WAITING = "waiting"
-        OFFERED = "offered"
-        BOOKED = "booked"
-        EXPIRED = "expired"
-        LEFT = "left"
+    Status = text_choices("Status", "waiting offered booked expired left")
 
     # Still in line: one per patient, doctor and date (the partial unique constraint).
     ACTIVE = (Status.WAITING, Status.OFFERED)
@@ -55,11 +52,7 @@ class WaitlistEntry(models.Model):
     # The current (or last) offer: a hold on the freed seat.
     hold = models.OneToOneField(Hold, null=True, blank=True, on_delete=models.PROTECT, related_name="waitlist_entry")
     offered_at = models.DateTimeField(null=True, blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_by = user_reference()
 
     class Meta:
         ordering = ["id"]
@@ -118,14 +111,10 @@ class DoctorLeave(models.Model):
     end = models.DateTimeField()
     reason = models.CharField(max_length=500, blank=True, default="")
     closed_slots = models.ManyToManyField(Slot, blank=True, related_name="closing_leaves")
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    created_by = user_reference()
     created_at = models.DateTimeField(auto_now_add=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
-    deleted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    deleted_by = user_reference()
 
     class Meta:
         ordering = ["start", "id"]

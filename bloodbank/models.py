@@ -8,18 +8,18 @@ from django.utils import timezone
 
 from accounts.models import BloodGroup
 from bloodbank import compatibility
+from hms.db_fields import text_choices, user_reference
+from hms.models import Timestamped
 from hospitals.geo import coordinate_constraints
 
-
-class Component(models.TextChoices):
-    WHOLE_BLOOD = compatibility.WHOLE_BLOOD, "Whole blood"
-    PACKED_RED_CELLS = compatibility.PACKED_RED_CELLS, "Packed red cells"
-    PLATELETS = compatibility.PLATELETS, "Platelets"
-    PLASMA = compatibility.PLASMA, "Plasma"
-    CRYOPRECIPITATE = compatibility.CRYOPRECIPITATE, "Cryoprecipitate"
+Component = text_choices(
+    "Component",
+    compatibility.COMPONENTS,
+    labels={compatibility.WHOLE_BLOOD: "Whole blood", compatibility.PACKED_RED_CELLS: "Packed red cells"},
+)
 
 
-class BloodBank(models.Model):
+class BloodBank(Timestamped):
     name = models.CharField(max_length=200)
     hospital = models.ForeignKey(
         "hospitals.Hospital", null=True, blank=True, on_delete=models.PROTECT, related_name="blood_banks"
@@ -37,8 +37,6 @@ class BloodBank(models.Model):
         validators=[MaxValueValidator(100000)],
         help_text="Its managers are notified when a group and component's usable units fall below this.",
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["id"]
@@ -64,10 +62,7 @@ class StockLot(models.Model):
     # What a lot holds, in the order the API, the admin and the benchmark generator list it.
     CONTENT_FIELDS = ("blood_group", "component", "units", "initial_units", "collected_on", "expires_on")
 
-    class Status(models.TextChoices):
-        AVAILABLE = "available"
-        EXPIRED = "expired"
-        DISCARDED = "discarded"
+    Status = text_choices("Status", "available expired discarded")
 
     blood_bank = models.ForeignKey(BloodBank, on_delete=models.PROTECT, related_name="stock_lots")
     blood_group = models.CharField(max_length=3, choices=BloodGroup.choices)
@@ -108,18 +103,9 @@ class StockLot(models.Model):
         return f"{self.lot_number} {self.blood_group} {self.component} ({self.units})"
 
 
-class BloodRequest(models.Model):
-    class Urgency(models.TextChoices):
-        ROUTINE = "routine"
-        URGENT = "urgent"
-        EMERGENCY = "emergency"
-
-    class Status(models.TextChoices):
-        PENDING = "pending"
-        APPROVED = "approved"
-        REJECTED = "rejected"
-        FULFILLED = "fulfilled"
-        CANCELLED = "cancelled"
+class BloodRequest(Timestamped):
+    Urgency = text_choices("Urgency", "routine urgent emergency")
+    Status = text_choices("Status", "pending approved rejected fulfilled cancelled")
 
     # The lifecycle the services consult: any move not listed is a 409.
     ALLOWED = {
@@ -144,11 +130,7 @@ class BloodRequest(models.Model):
     reason = models.CharField(max_length=1000, blank=True, default="")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
     rejection_reason = models.CharField(max_length=500, blank=True, default="")
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    decided_by = user_reference()
 
     class Meta:
         ordering = ["-id"]

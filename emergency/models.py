@@ -8,20 +8,14 @@ from django.db.models.functions import Upper
 from django.utils import timezone
 
 from hms.api.roles import Role
+from hms.db_fields import text_choices, user_reference
+from hms.models import Timestamped
 from hospitals.geo import coordinate_constraints
 
 
-class Ambulance(models.Model):
-    class AmbulanceType(models.TextChoices):
-        BASIC = "basic"
-        ADVANCED = "advanced"
-        TRANSPORT = "transport"
-
-    class Status(models.TextChoices):
-        AVAILABLE = "available"
-        DISPATCHED = "dispatched"
-        BUSY = "busy"
-        OUT_OF_SERVICE = "out_of_service"
+class Ambulance(Timestamped):
+    AmbulanceType = text_choices("AmbulanceType", "basic advanced transport")
+    Status = text_choices("Status", "available dispatched busy out_of_service")
 
     # Set through POST /ambulances/{id}/status; the other two only follow the emergency it serves.
     MANUAL_STATUSES = (Status.AVAILABLE, Status.OUT_OF_SERVICE)
@@ -36,8 +30,6 @@ class Ambulance(models.Model):
     latitude = models.FloatField(null=True, blank=True)
     longitude = models.FloatField(null=True, blank=True)
     location_updated_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["id"]
@@ -65,9 +57,7 @@ class AmbulanceLocation(models.Model):
     latitude = models.FloatField()
     longitude = models.FloatField()
     recorded_at = models.DateTimeField(default=timezone.now)
-    recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    recorded_by = user_reference()
 
     class Meta:
         ordering = ["-recorded_at", "-id"]
@@ -83,32 +73,10 @@ OPEN_EMERGENCY_STATUSES = ("reported", "dispatched", "en_route", "on_scene", "tr
 AMBULANCE_COMMITTED_STATUSES = OPEN_EMERGENCY_STATUSES[1:]
 
 
-class Emergency(models.Model):
-    class EmergencyType(models.TextChoices):
-        ACCIDENT = "accident"
-        CARDIAC = "cardiac"
-        STROKE = "stroke"
-        TRAUMA = "trauma"
-        MATERNITY = "maternity"
-        RESPIRATORY = "respiratory"
-        BURN = "burn"
-        OTHER = "other"
-
-    class Severity(models.TextChoices):
-        CRITICAL = "critical"
-        HIGH = "high"
-        MEDIUM = "medium"
-        LOW = "low"
-
-    class Status(models.TextChoices):
-        REPORTED = "reported"
-        DISPATCHED = "dispatched"
-        EN_ROUTE = "en_route"
-        ON_SCENE = "on_scene"
-        TRANSPORTING = "transporting"
-        AT_HOSPITAL = "at_hospital"
-        RESOLVED = "resolved"
-        CANCELLED = "cancelled"
+class Emergency(Timestamped):
+    EmergencyType = text_choices("EmergencyType", "accident cardiac stroke trauma maternity respiratory burn other")
+    Severity = text_choices("Severity", "critical high medium low")
+    Status = text_choices("Status", "reported dispatched en_route on_scene transporting at_hospital resolved cancelled")
 
     OPEN_STATUSES = OPEN_EMERGENCY_STATUSES
     # The moves of /status: one step forward along the list, or cancelled from any open state.
@@ -155,8 +123,8 @@ class Emergency(models.Model):
         Ambulance, null=True, blank=True, on_delete=models.PROTECT, related_name="emergencies"
     )
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.REPORTED, db_index=True)
+    # Timestamped's, indexed: the list is newest first.
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -194,9 +162,7 @@ class EmergencyEvent(models.Model):
     emergency = models.ForeignKey(Emergency, on_delete=models.PROTECT, related_name="events")
     at = models.DateTimeField(default=timezone.now)
     status = models.CharField(max_length=20, choices=Emergency.Status.choices)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    actor = user_reference()
     note = models.CharField(max_length=500, blank=True, default="")
     from_hospital = models.ForeignKey(
         "hospitals.Hospital", null=True, blank=True, on_delete=models.PROTECT, related_name="+"

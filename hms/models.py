@@ -1,6 +1,19 @@
-"""Plumbing's own rows: the record of each scheduled job's runs (API.md section 16)."""
+"""Plumbing's own rows: the record of each scheduled job's runs (API.md section 16), the idempotency
+keys; and `Timestamped`, the abstract model every app's rows with `created_at` / `updated_at` extend."""
 
 from django.db import models
+
+from hms.db_fields import text_choices
+
+
+class Timestamped(models.Model):
+    """`created_at` is set on insert, `updated_at` on every save."""
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
 
 
 class JobRun(models.Model):
@@ -11,9 +24,7 @@ class JobRun(models.Model):
     last run of a job is one index lookup (name, started_at descending).
     """
 
-    class Trigger(models.TextChoices):
-        WORKER = "worker"
-        COMMAND = "command"
+    Trigger = text_choices("Trigger", "worker command")
 
     name = models.CharField(max_length=100)
     trigger = models.CharField(max_length=10, choices=Trigger.choices)

@@ -7,6 +7,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
+from hms.db_fields import text_choices, user_reference
+from hms.models import Timestamped
 from hospitals.geo import coordinate_constraints
 
 
@@ -19,17 +21,9 @@ def default_timezone() -> str:
     return settings.TIME_ZONE
 
 
-class Hospital(models.Model):
-    class HospitalType(models.TextChoices):
-        GOVERNMENT = "government"
-        PRIVATE = "private"
-        CHARITABLE = "charitable"
-        OTHER = "other"
-
-    class OpdStatus(models.TextChoices):
-        OPEN = "open"
-        CLOSED = "closed"
-        LIMITED = "limited"
+class Hospital(Timestamped):
+    HospitalType = text_choices("HospitalType", "government private charitable other")
+    OpdStatus = text_choices("OpdStatus", "open closed limited")
 
     name = models.CharField(max_length=200)
     registration_number = models.CharField(max_length=64, unique=True)
@@ -48,8 +42,6 @@ class Hospital(models.Model):
     opd_status = models.CharField(max_length=10, choices=OpdStatus.choices, default=OpdStatus.OPEN)
     emergency_services = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True, db_index=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["id"]
@@ -60,38 +52,21 @@ class Hospital(models.Model):
         return self.name
 
 
-class WardType(models.TextChoices):
-    GENERAL = "general"
-    ICU = "icu", "ICU"
-    NICU = "nicu", "NICU"
-    PICU = "picu", "PICU"
-    MATERNITY = "maternity"
-    PEDIATRIC = "pediatric"
-    EMERGENCY = "emergency"
-    ISOLATION = "isolation"
-    SURGICAL = "surgical"
-    PRIVATE = "private"
+WardType = text_choices(
+    "WardType",
+    "general icu nicu picu maternity pediatric emergency isolation surgical private",
+    labels={"icu": "ICU", "nicu": "NICU", "picu": "PICU"},
+)
+
+BedStatus = text_choices("BedStatus", "available occupied reserved cleaning maintenance")
 
 
-class BedStatus(models.TextChoices):
-    AVAILABLE = "available"
-    OCCUPIED = "occupied"
-    RESERVED = "reserved"
-    CLEANING = "cleaning"
-    MAINTENANCE = "maintenance"
-
-
-class BedType(models.TextChoices):
-    """What a bed can do (an oxygen line, a ventilator), whatever the ward it stands in."""
-
-    GENERAL = "general"
-    ICU = "icu", "ICU"
-    HDU = "hdu", "HDU"
-    OXYGEN = "oxygen"
-    VENTILATOR = "ventilator"
-    ISOLATION = "isolation"
-    PEDIATRIC = "pediatric"
-    MATERNITY = "maternity"
+# What a bed can do (an oxygen line, a ventilator), whatever the ward it stands in.
+BedType = text_choices(
+    "BedType",
+    "general icu hdu oxygen ventilator isolation pediatric maternity",
+    labels={"icu": "ICU", "hdu": "HDU"},
+)
 
 
 # Statuses a bed may be given through `/status` (occupied is reached only by admitting a patient).
@@ -100,14 +75,12 @@ SETTABLE_BED_STATUSES = (BedStatus.AVAILABLE, BedStatus.RESERVED, BedStatus.CLEA
 ADMITTABLE_BED_STATUSES = (BedStatus.AVAILABLE, BedStatus.RESERVED)
 
 
-class Floor(models.Model):
+class Floor(Timestamped):
     """A level of a multi-level hospital (single-level hospitals have none)."""
 
     hospital = models.ForeignKey(Hospital, on_delete=models.PROTECT, related_name="floors")
     floor_number = models.CharField(max_length=20)
     name = models.CharField(max_length=100, blank=True, default="")
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["hospital_id", "id"]
@@ -119,7 +92,7 @@ class Floor(models.Model):
         return f"{self.hospital_id}: floor {self.floor_number}"
 
 
-class Ward(models.Model):
+class Ward(Timestamped):
     """A ward of a hospital: on a floor in a multi-level hospital, directly under a single-level one."""
 
     hospital = models.ForeignKey(Hospital, on_delete=models.PROTECT, related_name="wards")
@@ -127,8 +100,6 @@ class Ward(models.Model):
     name = models.CharField(max_length=100)
     ward_number = models.CharField(max_length=20, blank=True, default="")
     ward_type = models.CharField(max_length=20, choices=WardType.choices, default=WardType.GENERAL, db_index=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["hospital_id", "id"]
@@ -170,7 +141,7 @@ class BedQuerySet(models.QuerySet):
         return self.filter(free_beds(timezone.now()))
 
 
-class Bed(models.Model):
+class Bed(Timestamped):
     """A bed. `hospital` is the ward's hospital, stored again so availability filters need no join.
 
     A reservation (`reserved_for`, `reserved_until`, `reservation_reason`) holds the bed for one patient
@@ -183,13 +154,9 @@ class Bed(models.Model):
     bed_number = models.CharField(max_length=20)
     bed_type = models.CharField(max_length=20, choices=BedType.choices, default=BedType.GENERAL, db_index=True)
     status = models.CharField(max_length=20, choices=BedStatus.choices, default=BedStatus.AVAILABLE)
-    reserved_for = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    reserved_for = user_reference()
     reserved_until = models.DateTimeField(null=True, blank=True)
     reservation_reason = models.CharField(max_length=500, blank=True, default="")
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
     objects = BedQuerySet.as_manager()
 
@@ -256,9 +223,7 @@ class Admission(models.Model):
     reason = models.CharField(max_length=500, blank=True, default="")
     admitted_at = models.DateTimeField(db_index=True)
     discharged_at = models.DateTimeField(null=True, blank=True)
-    admitted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    admitted_by = user_reference()
 
     class Meta:
         ordering = ["-admitted_at", "-id"]

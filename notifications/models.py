@@ -12,18 +12,12 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from hms.db_fields import text_choices
 
-class Category(models.TextChoices):
-    APPOINTMENTS = "appointments"
-    BLOOD = "blood"
-    EMERGENCY = "emergency"
-    ACCOUNT = "account"
+Category = text_choices("Category", "appointments blood emergency account")
 
 
-class Channel(models.TextChoices):
-    IN_APP = "in_app"
-    EMAIL = "email"
-    SMS = "sms"
+Channel = text_choices("Channel", "in_app email sms")
 
 
 class Notification(models.Model):
@@ -61,11 +55,7 @@ class Notification(models.Model):
 
 
 class Delivery(models.Model):
-    class Status(models.TextChoices):
-        PENDING = "pending"
-        SENT = "sent"
-        FAILED = "failed"
-        SKIPPED = "skipped"
+    Status = text_choices("Status", "pending sent failed skipped")
 
     notification = models.ForeignKey(Notification, on_delete=models.CASCADE, related_name="deliveries")
     channel = models.CharField(max_length=10, choices=Channel.choices)

@@ -7,6 +7,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
+from hms.db_fields import text_choices, user_reference
+from hms.models import Timestamped
 from hospitals.models import BedType
 
 # Plain strings here because Meta (below) cannot see names of the class body.
@@ -19,20 +21,11 @@ HOLDING_BED_STATUSES = ("accepted", "in_transit")
 BED_HOLD = timedelta(hours=24)
 
 
-class Urgency(models.TextChoices):
-    ROUTINE = "routine"
-    URGENT = "urgent"
-    EMERGENCY = "emergency"
+Urgency = text_choices("Urgency", "routine urgent emergency")
 
 
-class Referral(models.Model):
-    class Status(models.TextChoices):
-        REQUESTED = "requested"
-        ACCEPTED = "accepted"
-        REJECTED = "rejected"
-        IN_TRANSIT = "in_transit"
-        COMPLETED = "completed"
-        CANCELLED = "cancelled"
+class Referral(Timestamped):
+    Status = text_choices("Status", "requested accepted rejected in_transit completed cancelled")
 
     OPEN_STATUSES = OPEN_REFERRAL_STATUSES
     # Every move of the machine; the actions (accept, reject, dispatch, complete, cancel) consult it.
@@ -59,11 +52,9 @@ class Referral(models.Model):
     ambulance = models.ForeignKey(
         "emergency.Ambulance", null=True, blank=True, on_delete=models.PROTECT, related_name="referrals"
     )
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    requested_by = user_reference()
+    # Timestamped's, indexed: the list is newest first.
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -109,9 +100,7 @@ class ReferralEvent(models.Model):
     referral = models.ForeignKey(Referral, on_delete=models.PROTECT, related_name="events")
     at = models.DateTimeField(default=timezone.now)
     status = models.CharField(max_length=20, choices=Referral.Status.choices)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    actor = user_reference()
     note = models.CharField(max_length=1000, blank=True, default="")
 
     class Meta:

@@ -5,8 +5,11 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
 
+from hms.db_fields import text_choices
+from hms.models import Timestamped
 
-class Webhook(models.Model):
+
+class Webhook(Timestamped):
     url = models.URLField(max_length=2000)
     topics = models.JSONField(default=list)  # feed topic names, e.g. ["hospital.1.beds"]
     is_active = models.BooleanField(default=True)
@@ -24,8 +27,6 @@ class Webhook(models.Model):
     created_by = models.ForeignKey(
         "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="webhooks"
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["id"]
@@ -35,11 +36,8 @@ class Webhook(models.Model):
         return f"webhook {self.pk} {self.url}"
 
 
-class WebhookDelivery(models.Model):
-    class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        DELIVERED = "delivered", "Delivered"
-        FAILED = "failed", "Failed"
+class WebhookDelivery(Timestamped):
+    Status = text_choices("Status", "pending delivered failed")
 
     webhook = models.ForeignKey(Webhook, on_delete=models.PROTECT, related_name="deliveries")
     event_id = models.BigIntegerField(null=True, blank=True)  # None for a test ping
@@ -56,8 +54,6 @@ class WebhookDelivery(models.Model):
     next_attempt_at = models.DateTimeField(null=True, blank=True, default=timezone.now)
     retry_started_at = models.DateTimeField(default=timezone.now)  # retries stop WEBHOOKS_RETRY_HOURS after it
     delivered_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-id"]

@@ -1,15 +1,17 @@
 """The one vocabulary of roles. Plumbing (hms imports no app): `accounts.User.Role` is this class."""
 
-from django.db import models
+from hms.db_fields import text_choices
 
-
-class Role(models.TextChoices):
-    ADMIN = "admin", "Administrator"
-    HOSPITAL_ADMIN = "hospital_admin", "Hospital administrator"
-    DOCTOR = "doctor", "Doctor"
-    USER = "user", "Patient"
-    DONOR = "donor", "Donor"
-    AMBULANCE_DRIVER = "ambulance_driver", "Ambulance driver"
+Role = text_choices(
+    "Role",
+    "admin hospital_admin doctor user donor ambulance_driver",
+    labels={
+        "admin": "Administrator",
+        "hospital_admin": "Hospital administrator",
+        "user": "Patient",
+        "ambulance_driver": "Ambulance driver",
+    },
+)
 
 
 # Accounts that belong to one hospital (they must name it).
