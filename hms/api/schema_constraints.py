@@ -40,6 +40,36 @@ NEW_PASSWORDS = (
 )
 
 
+# Record ids (path parameters and request-body `*_id` fields typed integer): a primary key is a positive
+# 64-bit integer (DEFAULT_AUTO_FIELD is BigAutoField), so 0, a negative or a larger number names no record
+# (404 in a path, 400 does_not_exist in a body). Written where the schema only said "integer".
+RECORD_ID = {"minimum": 1, "maximum": 2**63 - 1}
+PATH_IDS = ("id", "doctor_id", "entry_id", "delivery_id")
+
+
+def _is_record_id(name: str, schema: dict) -> bool:
+    return (name == "id" or name.endswith("_id")) and schema.get("type") == "integer" and "minimum" not in schema
+
+
+def _add_record_ids(paths: dict, components: dict) -> None:
+    for operations in paths.values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []) if isinstance(operation, dict) else []:
+                schema = parameter.get("schema", {})
+                if (
+                    parameter.get("in") == "path"
+                    and parameter.get("name") in PATH_IDS
+                    and _is_record_id(parameter["name"], schema)
+                ):
+                    schema.update(RECORD_ID)
+    for name, component in components.items():
+        if not name.endswith("Request"):
+            continue  # request bodies only: a response's ids are what the server wrote
+        for field, schema in component.get("properties", {}).items():
+            if not schema.get("readOnly") and _is_record_id(field, schema):
+                schema.update(RECORD_ID)
+
+
 def _new_password_keywords() -> dict:
     keywords = {}
     for validator in settings.AUTH_PASSWORD_VALIDATORS:
@@ -62,6 +92,7 @@ def add_constraints(result, generator, request, public):
         field = components.get(component, {}).get("properties", {}).get(name)
         if field is not None:
             field.update(_new_password_keywords())
+    _add_record_ids(paths, components)
     for (path, method, name), keywords in PARAMETERS.items():
         operation = paths.get(path, {}).get(method)
         if operation is None:

@@ -7,7 +7,7 @@ import pytest
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
-from hms.api.schema_constraints import NEW_PASSWORDS, PARAMETERS, PROPERTIES
+from hms.api.schema_constraints import NEW_PASSWORDS, PARAMETERS, PROPERTIES, RECORD_ID
 
 pytestmark = pytest.mark.django_db
 
@@ -78,3 +78,25 @@ def test_a_stream_ticket_answers_as_its_topic_rules_say(admin_client, hospital, 
 
 def test_the_event_page_refuses_blank_topics(admin_client):
     assert admin_client.get("/api/v1/events/?topics=,").status_code == 400
+
+
+def test_record_ids_are_positive_64_bit_integers(schema):
+    """Path ids and request-body `*_id` fields say what a primary key can be (BigAutoField)."""
+    bed = schema["paths"]["/api/v1/beds/{id}/admit/"]["post"]["parameters"]
+    assert next(p for p in bed if p["name"] == "id")["schema"] == {"type": "integer", **RECORD_ID}
+    referral = schema["components"]["schemas"]["ReferralInRequest"]["properties"]
+    assert referral["to_hospital_id"].items() >= RECORD_ID.items()
+    assert referral["patient_id"].items() >= RECORD_ID.items()
+
+
+@pytest.mark.parametrize(("bed_id", "status"), [(0, 404), (2**63 - 1, 404), (2**63, 404)])
+def test_a_path_id_outside_the_range_names_no_record(admin_client, bed_id, status):
+    assert admin_client.get(f"/api/v1/beds/{bed_id}/").status_code == status
+
+
+@pytest.mark.parametrize("hospital_id", [0, -1, 2**63])
+def test_a_body_id_outside_the_range_is_refused(admin_client, hospital_id):
+    body = {"floor_number": "X1", "hospital_id": hospital_id}
+    response = admin_client.post("/api/v1/floors/", body, format="json")
+    assert response.status_code == 400, response.content
+    assert response.json()["errors"][0]["attr"] == "hospital_id"
