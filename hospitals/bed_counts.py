@@ -22,45 +22,43 @@ _SQL: dict[tuple[str, bool, bool], str] = {}
 
 
 def _sql(connection, *, active_only: bool, with_hospital: bool) -> str:
-    """Parameters: now, now, hospital id, hospital id (with `with_hospital`: the hospital id, now, now,
-    hospital id).
+    """Parameters: now, now, hospital id (with `with_hospital`: the hospital id, now, now, hospital id).
 
     Rows: ward type, bed type, shown status, count, next lapse. Without `with_hospital`, from the
     hospital row (a LEFT JOIN to its beds): none when the hospital is not seen (absent, or deactivated
     with `active_only`), one counting 0 when it has no beds. With `with_hospital`, the hospital's row
     (NULL counts, then its columns) UNION ALL its beds' rows (NULL hospital columns): each value is
-    read once, not once per group. The beds are counted per ward first and each ward's type read once
-    after (not once per bed)."""
+    read once, not once per group. A bed's ward is looked up among its hospital's wards (a bed's
+    `hospital` is its ward's, Bed's docstring), so PostgreSQL hashes that hospital's few wards (index
+    on the ward's hospital) instead of reading every ward of every hospital: flat with the data."""
     quote = connection.ops.quote_name
     bed, ward, hospital = (model._meta for model in (Bed, Ward, Hospital))
 
     def column(meta, name: str) -> str:
         return f"{quote(meta.db_table)}.{quote(meta.get_field(name).column)}"
 
-    status, reserved_until = column(bed, "status"), column(bed, "reserved_until")
-    per_ward = (
-        f"(SELECT {column(bed, 'ward')} AS ward_id, {column(bed, 'bed_type')} AS bed_type, "  # noqa: S608 - names from _meta
-        f"CASE WHEN {status} = '{BedStatus.RESERVED}' AND {reserved_until} <= %s "
-        f"THEN '{BedStatus.AVAILABLE}' ELSE {status} END AS shown, COUNT({column(bed, 'id')}) AS n, "
-        f"MIN(CASE WHEN {reserved_until} > %s THEN {reserved_until} END) AS lapse "
-        f"FROM {quote(bed.db_table)} WHERE {column(bed, 'hospital')} = %s GROUP BY 1, 2, 3) AS beds"
-    )
+    status, reserved_until, bed_hospital = column(bed, "status"), column(bed, "reserved_until"), column(bed, "hospital")
     counts = (
-        f"SELECT {column(ward, 'ward_type')}, beds.bed_type, beds.shown, "
-        "CAST(COALESCE(SUM(beds.n), 0) AS BIGINT), MIN(beds.lapse)"
+        f"SELECT {column(ward, 'ward_type')}, {column(bed, 'bed_type')}, "
+        f"CASE WHEN {status} = '{BedStatus.RESERVED}' AND {reserved_until} <= %s "
+        f"THEN '{BedStatus.AVAILABLE}' ELSE {status} END, COUNT({column(bed, 'id')}), "
+        f"MIN(CASE WHEN {reserved_until} > %s THEN {reserved_until} END)"
     )
-    to_ward = f"{quote(ward.db_table)} ON beds.ward_id = {column(ward, 'id')}"
+    beds = (
+        f"{quote(bed.db_table)} INNER JOIN {quote(ward.db_table)} ON {column(bed, 'ward')} = {column(ward, 'id')} "
+        f"AND {column(ward, 'hospital')} = {bed_hospital}"
+    )
     seen = f" AND {column(hospital, 'is_active')}" if active_only else ""
     if not with_hospital:
         return (
-            f"{counts} FROM {quote(hospital.db_table)} LEFT OUTER JOIN {per_ward} ON 1 = 1 "
-            f"LEFT OUTER JOIN {to_ward} WHERE {column(hospital, 'id')} = %s{seen} GROUP BY 1, 2, 3"
+            f"{counts} FROM {quote(hospital.db_table)} LEFT OUTER JOIN ({beds}) "  # noqa: S608 - names from _meta
+            f"ON {bed_hospital} = {column(hospital, 'id')} WHERE {column(hospital, 'id')} = %s{seen} GROUP BY 1, 2, 3"
         )
     nulls = len(_HOSPITAL_ROWS.field_names)
     return (
         f"SELECT NULL, NULL, NULL, NULL, NULL, {_HOSPITAL_ROWS.select_list(connection)} "  # noqa: S608 - names from _meta
         f"FROM {quote(hospital.db_table)} WHERE {column(hospital, 'id')} = %s{seen} "
-        f"UNION ALL {counts}{', NULL' * nulls} FROM {per_ward} INNER JOIN {to_ward} GROUP BY 1, 2, 3"
+        f"UNION ALL {counts}{', NULL' * nulls} FROM {beds} WHERE {bed_hospital} = %s GROUP BY 1, 2, 3"
     )
 
 
@@ -84,9 +82,7 @@ def hospital_bed_counts(hospital_id: int, *, active_only: bool, now: datetime, w
     moment = connection.ops.adapt_datetimefield_value(now)
     # On PostgreSQL a prepared statement: planned once per connection, not on every read.
     with prepared_cursor(alias) if connection.vendor == "postgresql" else connection.cursor() as cursor:
-        params = (
-            [hospital_id, moment, moment, hospital_id] if with_hospital else [moment, moment, hospital_id, hospital_id]
-        )
+        params = [hospital_id, moment, moment, hospital_id] if with_hospital else [moment, moment, hospital_id]
         cursor.execute(sql, params)
         found = cursor.fetchall()
     if not with_hospital:
