@@ -2,7 +2,7 @@
 services/queues.py."""
 
 import django_filters
-from django.db import DEFAULT_DB_ALIAS, connection
+from django.db import DEFAULT_DB_ALIAS
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
@@ -23,28 +23,17 @@ from appointments.queue_serializers import (
     QueueEntryOut,
 )
 from appointments.services import queues as services
-from hms.api.db import prepared_cursor
 from hms.api.filters import FilterSet
 from hms.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, IDEMPOTENCY_RESPONSES, idempotent
 from hms.api.permissions import role_of
 from hms.api.roles import STAFF_ROLES, Role
-from hms.api.scoping import ScopedQuerysetMixin, sees_deactivated
+from hms.api.scoped_lookup import ScopedLookup
+from hms.api.scoping import ScopedQuerysetMixin
 from hospitals.models import Hospital
 
 QUEUE_ROLES = (Role.ADMIN, *STAFF_ROLES)
-BIGINT = range(-(2**63), 2**63)
-# call-next's queue as the scoped queryset finds it (QueueViewSet: a deactivated hospital's queue for
-# administrators only; another hospital's for nobody but administrators), with its hospital's time zone.
-# One statement planned once per connection (hms.api.db.prepared_cursor); `scope` is the caller's
-# hospital, NULL for administrators.
+# call-next's queue, with its hospital's time zone (the service reads the hospital's local date).
 QUEUE_FIELDS = ("id", "doctor_id", "hospital_id", "date", "room", "last_walk_in_token", "created_at", "updated_at")
-CALL_NEXT_QUEUE_SQL = """
-SELECT q.id, q.doctor_id, q.hospital_id, q.date, q.room, q.last_walk_in_token, q.created_at, q.updated_at,
-       h.timezone
-  FROM appointments_opdqueue q JOIN hospitals_hospital h ON h.id = q.hospital_id
- WHERE q.id = %(pk)s AND (h.is_active OR %(admin)s)
-   AND (%(scope)s::bigint IS NULL OR q.hospital_id = %(scope)s::bigint)
-"""
 ENTRY_ID = OpenApiParameter("entry_id", int, OpenApiParameter.PATH, description="The entry's id.")
 
 
@@ -87,11 +76,10 @@ class QueueViewSet(ScopedQuerysetMixin, mixins.ListModelMixin, mixins.RetrieveMo
     ordering_fields = ["id", "date"]
     active_lookups = ("hospital__is_active",)
     hospital_lookups = dict.fromkeys(STAFF_ROLES, "hospital_id")
+    # call-next's lookup of its queue: the scoped queryset's row, compiled once per caller's shape.
+    call_next_queue = ScopedLookup(OpdQueue, *QUEUE_FIELDS, "hospital__timezone")
 
     def get_queryset(self):
-        if self.action == "call_next":
-            # call-next answers with the entry: it needs the queue's hospital (its time zone), no counters.
-            return super().get_queryset().select_related("hospital")
         return with_counters(super().get_queryset()).order_by("-date", "id")
 
     def _out(self, queue: OpdQueue) -> dict:
@@ -150,32 +138,25 @@ class QueueViewSet(ScopedQuerysetMixin, mixins.ListModelMixin, mixins.RetrieveMo
     def call_next(self, request, pk=None):
         """Call the next waiting entry (urgent, then senior, then normal; then token) to `room`.
         Nobody waiting -> 409 queue_empty. Two desks calling at once never get the same entry."""
-        queue = self._call_next_queue() if connection.vendor == "postgresql" else self.get_object()
+        queue = self._call_next_queue()
         data = CallIn(data=request.data)
         data.is_valid(raise_exception=True)
         entry = services.queue_call_next(by=request.user, queue=queue, room=data.validated_data.get("room", ""))
         return Response(QueueEntryOut(entry).data)
 
     def _call_next_queue(self) -> OpdQueue:
-        """`get_object()` for call-next (the same rows seen, the same 404) by one prepared statement: the
-        queryset machinery cost more than the rest of the call. The queue comes with its hospital's id
-        and time zone (the rest of the hospital loads on access)."""
-        user = self.request.user
-        admin = role_of(user) == Role.ADMIN
-        try:
-            pk = int(self.kwargs["pk"])  # as the queryset's lookup reads it; anything else is 404
-        except (TypeError, ValueError):
-            raise NotFound() from None
-        if pk not in BIGINT or not (admin or user.hospital_id is not None):
-            raise NotFound()
-        params = {"pk": pk, "admin": sees_deactivated(user), "scope": None if admin else user.hospital_id}
-        with prepared_cursor() as cursor:
-            cursor.execute(CALL_NEXT_QUEUE_SQL, params)
-            row = cursor.fetchone()
+        """`get_object()` for call-next (the same rows seen, the same 404) without the queryset machinery
+        on every call, which cost more than the rest of the call. The queue comes with its hospital's
+        id and time zone (the rest of the hospital loads on access)."""
+        row = self.call_next_queue.row(self, self.kwargs["pk"])
         if row is None:
             raise NotFound()
-        queue = OpdQueue.from_db(DEFAULT_DB_ALIAS, QUEUE_FIELDS, row[:-1])
-        queue.hospital = Hospital.from_db(DEFAULT_DB_ALIAS, ("id", "timezone"), (queue.hospital_id, row[-1]))
+        # from_db takes the values in the model's field order.
+        names = [field.attname for field in OpdQueue._meta.concrete_fields if field.attname in row]
+        queue = OpdQueue.from_db(DEFAULT_DB_ALIAS, names, [row[name] for name in names])
+        queue.hospital = Hospital.from_db(
+            DEFAULT_DB_ALIAS, ("id", "timezone"), (queue.hospital_id, row["hospital__timezone"])
+        )
         self.check_object_permissions(self.request, queue)
         return queue
 

@@ -1,7 +1,6 @@
 """Slots and holds: the busiest public read (the bookable-slots list, kept on the read cache) and the
 seats kept while a patient confirms. Thin viewsets, as in views.py (which re-exports these)."""
 
-from django.db import connection
 from django.db.models import Count, Min
 from django.utils import timezone
 from django_filters.widgets import BooleanWidget
@@ -18,20 +17,14 @@ from appointments.models import Hold, Slot
 from appointments.permissions import HoldAccess, HoldPlacement, PublicReadDoctorWrite, SeatRequestScope
 from appointments.serializers import SlotCreateIn, SlotOut, SlotUpdateIn
 from appointments.topics import slot_list_topics
-from hms.api.db import prepared_cursor
 from hms.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, IDEMPOTENCY_RESPONSES, idempotent
 from hms.api.listcache import CachedListMixin
-from hms.api.scoping import ScopedQuerysetMixin, sees_deactivated, visibility_scope
+from hms.api.scoped_lookup import ScopedLookup
+from hms.api.scoping import ScopedQuerysetMixin, visibility_scope
 from hms.api.throttling import ScopedRateThrottle
 from hms.db_router import replica_reads
 
 HOLD_ROUTE = "slot-hold"
-# The hold action's slot as the (public) scoped queryset sees it: a deactivated hospital's slot for
-# administrators only. One statement planned once per connection (hms.api.db.prepared_cursor).
-VISIBLE_SLOT_SQL = """
-SELECT EXISTS (SELECT 1 FROM appointments_slot s JOIN hospitals_hospital h ON h.id = s.hospital_id
-                WHERE s.id = %(pk)s AND (h.is_active OR %(all)s))
-"""
 
 
 @extend_schema(tags=["opd"])
@@ -59,22 +52,16 @@ class SlotViewSet(
         *("doctor__specialization", "doctor__department", "doctor__is_available", "doctor__user__fullname"),
     )
 
-    def _visible_slot_id(self) -> int:
-        """The path's slot as get_object finds it (the caller's scope; hidden or unknown -> 404), by one
-        EXISTS instead of the whole row with its hospital and doctor (the write path reads what it needs)."""
-        pk = self.kwargs["pk"]
-        if not (pk.isascii() and pk.isdigit()) or not self._slot_seen(int(pk)):
-            raise NotFound("No Slot matches the given query.")
-        return int(pk)
+    # The hold action's slot: its id if the scoped queryset shows it (compiled once per shape).
+    hold_slot = ScopedLookup(Slot, "id")
 
-    def _slot_seen(self, pk: int) -> bool:
-        if connection.vendor != "postgresql":
-            return self.scope_queryset(Slot.objects.filter(pk=pk)).exists()
-        if pk >= 2**63:  # beyond bigint: no such row (as the queryset's lookup answers)
-            return False
-        with prepared_cursor() as cursor:
-            cursor.execute(VISIBLE_SLOT_SQL, {"pk": pk, "all": sees_deactivated(self.request.user)})
-            return cursor.fetchone()[0]
+    def _visible_slot_id(self) -> int:
+        """The path's slot as get_object finds it (the caller's scope; hidden or unknown -> 404), by its
+        id instead of the whole row with its hospital and doctor (the write path reads what it needs)."""
+        row = self.hold_slot.row(self, self.kwargs["pk"])
+        if row is None:
+            raise NotFound("No Slot matches the given query.")
+        return row["id"]
 
     def get_queryset(self):
         # `held` for every slot of the page in the page's one query (0 without a look at the holds

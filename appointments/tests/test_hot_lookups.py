@@ -1,12 +1,25 @@
 """The hot paths' own lookups (issue 18's throughput): call-next reads its queue and the hold action
-checks its slot with one prepared statement instead of DRF's get_object. Who sees which row, and the
-404 answers, are exactly get_object's."""
+checks its slot through hms.api.scoped_lookup (the viewset's scoped queryset compiled once per shape,
+run again with the path's pk) instead of DRF's get_object. Who sees which row, and the 404 answers,
+are exactly get_object's."""
+
+from datetime import date
+from types import SimpleNamespace
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
+from accounts.models import User
 from appointments.queue_models import OpdQueue
 from appointments.queue_selectors import local_today
+from appointments.queue_views import QueueViewSet
+from appointments.slot_views import SlotViewSet
 from appointments.tests.factories import SlotFactory
+from hms.api import scoped_lookup
+from hms.api.scoped_lookup import ScopedLookup
+from hospitals.models import Hospital
 
 pytestmark = pytest.mark.django_db
 
@@ -111,3 +124,114 @@ def test_hold_on_a_visible_slot_is_201(patient_client, doctor):
     response = _hold(patient_client, slot.pk)
     assert response.status_code == 201, response.json()
     assert response.json()["slot_id"] == slot.pk
+
+
+# --- the one helper: hms.api.scoped_lookup.ScopedLookup ------------------------------------------
+# Both lookups are the viewsets' own scoped queryset, compiled once per shape and run again with the
+# path's pk bound: they must find exactly the rows `scope_queryset` shows, for every caller.
+
+CALLERS = ("admin_user", "hospital_admin", "other_hospital_admin", "doctor_user", "driver_user", "patient")
+
+
+def _view(view_class, user, action):
+    view = view_class()
+    view.request, view.action, view.kwargs, view.format_kwarg = SimpleNamespace(user=user), action, {}, None
+    return view
+
+
+def _scoped(view, lookup, pk):
+    return list(view.scope_queryset(lookup.model.objects.filter(pk=pk)).values(*lookup.columns))
+
+
+def _lookups(request, doctor, other_doctor):
+    """(view class, action, lookup, visible pks of each hospital) for call-next's queue and hold's slot."""
+    today = local_today(doctor.hospital.timezone)
+    queues = [OpdQueue.objects.create(doctor=d, hospital=d.hospital, date=today).pk for d in (doctor, other_doctor)]
+    slots = [SlotFactory(doctor=d).pk for d in (doctor, other_doctor)]
+    return [
+        (QueueViewSet, "call_next", QueueViewSet.call_next_queue, queues),
+        (SlotViewSet, "hold", SlotViewSet.hold_slot, slots),
+    ]
+
+
+@pytest.mark.parametrize("deactivated", [False, True])
+def test_scoped_lookup_agrees_with_the_scoped_queryset_for_every_caller(request, doctor, other_doctor, deactivated):
+    lookups = _lookups(request, doctor, other_doctor)
+    if deactivated:
+        Hospital.objects.filter(pk=doctor.hospital_id).update(is_active=False)
+    users = [request.getfixturevalue(name) for name in CALLERS] + [AnonymousUser()]
+    for view_class, action, lookup, pks in lookups:
+        for user in users:
+            view = _view(view_class, user, action)
+            for _ in range(2):  # compiled on the first call, the kept SQL on the second
+                for pk in [*pks, 999999]:
+                    expected = _scoped(view, lookup, pk)
+                    assert lookup.row(view, str(pk)) == (expected[0] if expected else None), (user, pk)
+
+
+def test_scoped_lookup_keeps_one_compiled_statement_per_shape(monkeypatch, doctor, hospital_admin):
+    today = local_today(doctor.hospital.timezone)
+    first = OpdQueue.objects.create(doctor=doctor, hospital=doctor.hospital, date=today)
+    second = OpdQueue.objects.create(doctor=doctor, hospital=doctor.hospital, date=date(2020, 1, 1))
+    lookup = ScopedLookup(OpdQueue, "id", "date")
+    view = _view(QueueViewSet, hospital_admin, "call_next")
+    compiled = []
+    original = scoped_lookup.CompiledRows.__init__
+
+    def counting(self, queryset):
+        compiled.append(queryset)
+        original(self, queryset)
+
+    monkeypatch.setattr(scoped_lookup.CompiledRows, "__init__", counting)
+    assert lookup.row(view, str(first.pk))["id"] == first.pk
+    assert len(compiled) == 2  # the shape, and the same for another pk (to find the pk's places)
+    # Another pk of the same shape: the kept SQL, its own row, one query.
+    with CaptureQueriesContext(connection) as captured:
+        assert lookup.row(view, str(second.pk)) == {"id": second.pk, "date": second.date}
+    assert len(compiled) == 2 and len(captured.captured_queries) == 1
+
+
+@pytest.mark.parametrize("pk", ["abc", "", "1.5", BIGINT_OVERFLOW, str(-(2**63) - 1), "99999999999999999999999"])
+def test_scoped_lookup_finds_no_row_for_a_pk_the_queryset_refuses_without_a_query(admin_user, pk):
+    view = _view(QueueViewSet, admin_user, "call_next")
+    with CaptureQueriesContext(connection) as captured:
+        assert QueueViewSet.call_next_queue.row(view, pk) is None
+    assert captured.captured_queries == []
+
+
+def test_scoped_lookup_at_the_largest_bigint_compiles_against_a_smaller_pk(admin_user, queue):
+    lookup = ScopedLookup(OpdQueue, "id")
+    view = _view(QueueViewSet, admin_user, "call_next")
+    assert lookup.row(view, str(2**63 - 1)) is None
+    assert lookup.row(view, str(queue.pk)) == {"id": queue.pk}
+
+
+def test_scoped_lookup_whose_sql_changes_with_more_than_the_pk_is_compiled_every_time(admin_user, doctor):
+    """A queryset that embeds more than the pk (here a value derived from it) is not kept: each request
+    compiles its own, and still finds exactly the scoped queryset's row."""
+
+    class Unstable(ScopedLookup):
+        def queryset(self, view, pk):
+            return super().queryset(view, pk).exclude(room=f"room {pk}")
+
+    today = local_today(doctor.hospital.timezone)
+    queues = [
+        OpdQueue.objects.create(doctor=doctor, hospital=doctor.hospital, date=day) for day in (today, "2020-01-01")
+    ]
+    lookup = Unstable(OpdQueue, "id")
+    view = _view(QueueViewSet, admin_user, "call_next")
+    for queue in queues * 2:
+        assert lookup.row(view, str(queue.pk)) == {"id": queue.pk}
+    assert set(lookup._kept.values()) == {scoped_lookup._UNSTABLE}
+
+
+def test_scoped_lookup_for_a_caller_who_sees_nothing_runs_no_query(doctor):
+    """A staff role without a hospital (the database refuses such an account; the rule still holds):
+    the scoped queryset is empty (it compiles to nothing)."""
+    orphan = User(id=10**9, role=User.Role.DOCTOR, hospital_id=None)
+    view = _view(QueueViewSet, orphan, "call_next")
+    queue = OpdQueue.objects.create(doctor=doctor, hospital=doctor.hospital, date=local_today(doctor.hospital.timezone))
+    for _ in range(2):
+        with CaptureQueriesContext(connection) as captured:
+            assert QueueViewSet.call_next_queue.row(view, str(queue.pk)) is None
+        assert captured.captured_queries == []

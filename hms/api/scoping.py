@@ -45,6 +45,14 @@ class ScopedQuerysetMixin:
     def get_queryset(self):
         return self.scope_queryset(super().get_queryset())
 
+    def visibility_key(self) -> tuple:
+        """What `scope_queryset` reads of the caller, besides the class's declarations: callers with the
+        same key see the same rows (hms.api.scoped_lookup keeps compiled lookups under it)."""
+        user = self.request.user
+        if self.public_read:
+            return (visibility_scope(user),)
+        return (role_of(user), user.pk, getattr(user, "hospital_id", None))
+
     def scope_queryset(self, queryset):
         user = self.request.user
         role = role_of(user)
