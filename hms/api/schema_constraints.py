@@ -6,7 +6,10 @@ schema-driven fuzzer, bin/fuzz) then sends values the view refuses with 400. Eac
 listed here once, next to the code that enforces it; test: hms/tests/test_schema_constraints.py.
 """
 
+import datetime
+
 from django.conf import settings
+from django.utils import timezone
 
 from feed.topics import MAX_TOPICS
 
@@ -26,6 +29,26 @@ PROPERTIES: dict[tuple[str, str], dict] = {
         "minItems": 1,
         "maxItems": MAX_TOPICS,
         "items": {"type": "string", "minLength": 1, "pattern": "\\S"},
+    },
+}
+
+# Required-together fields (hms.api.serializers.validate_coordinates: latitude and longitude both or
+# neither; an emergency also needs a place: coordinates or a non-blank address). Only on bodies that
+# create: an update's missing coordinate is taken from the stored record, which no schema can know.
+_BOTH = {
+    "required": ["latitude", "longitude"],
+    "properties": {"latitude": {"type": "number"}, "longitude": {"type": "number"}},
+}
+_NEITHER = {
+    "properties": {"latitude": {"nullable": True, "enum": [None]}, "longitude": {"nullable": True, "enum": [None]}}
+}
+COMPONENTS: dict[str, dict] = {
+    "HospitalCreateInRequest": {"anyOf": [_BOTH, _NEITHER]},
+    "EmergencyInRequest": {
+        "anyOf": [
+            _BOTH,
+            {"required": ["address"], "properties": {**_NEITHER["properties"], "address": {"pattern": "\\S"}}},
+        ]
     },
 }
 
@@ -70,6 +93,46 @@ def _add_record_ids(paths: dict, components: dict) -> None:
                 schema.update(RECORD_ID)
 
 
+def _day(days: int) -> str:
+    return (timezone.localdate() + datetime.timedelta(days=days)).isoformat()
+
+
+def _moment(days: int, hour: int = 9) -> str:
+    day = timezone.localdate() + datetime.timedelta(days=days)
+    return datetime.datetime.combine(day, datetime.time(hour), tzinfo=datetime.UTC).isoformat().replace("+00:00", "Z")
+
+
+# (component, property) -> an example the API accepts, for values whose rule is relative to today (a
+# reservation lapses within 7 days, a donation is not in the future, a waitlist date is at most some
+# days ahead, ...) or to another field (an end after its start). Computed when the schema is built: a
+# fixed date would soon be in the past. Examples only document; the rules stay in the serializers.
+EXAMPLES: dict[tuple[str, str], object] = {
+    ("BloodRequestInRequest", "required_by"): lambda: _moment(1),
+    ("DonationInRequest", "donated_on"): lambda: _day(0),
+    ("DonationInRequest", "expires_on"): lambda: _day(30),
+    ("GenerateSlotsInRequest", "from_date"): lambda: _day(1),
+    ("GenerateSlotsInRequest", "to_date"): lambda: _day(7),
+    ("LeaveCreateInRequest", "start"): lambda: _moment(200, 9),
+    ("LeaveCreateInRequest", "end"): lambda: _moment(200, 11),
+    ("OpdScheduleInRequest", "valid_from"): lambda: _day(0),
+    ("OpdScheduleInRequest", "valid_until"): lambda: _day(30),
+    ("OpdScheduleInRequest", "start_time"): "09:00:00",
+    ("OpdScheduleInRequest", "end_time"): "13:00:00",
+    ("PatchedOpdScheduleInRequest", "valid_from"): lambda: _day(0),
+    ("PatchedOpdScheduleInRequest", "valid_until"): lambda: _day(30),
+    ("PatchedOpdScheduleInRequest", "start_time"): "09:00:00",
+    ("PatchedOpdScheduleInRequest", "end_time"): "13:00:00",
+    ("QueueCreateInRequest", "date"): lambda: _day(1),
+    ("ReserveInRequest", "until"): lambda: _moment(1),
+    ("StockLotInRequest", "collected_on"): lambda: _day(0),
+    ("StockLotInRequest", "expires_on"): lambda: _day(30),
+    ("VisitCreateInRequest", "visited_at"): lambda: _moment(-1),
+    ("WaitlistCreateInRequest", "date"): lambda: _day(1),
+    ("WaitlistCreateInRequest", "from_time"): "09:00:00",
+    ("WaitlistCreateInRequest", "to_time"): "17:00:00",
+}
+
+
 def _new_password_keywords() -> dict:
     keywords = {}
     for validator in settings.AUTH_PASSWORD_VALIDATORS:
@@ -93,6 +156,13 @@ def add_constraints(result, generator, request, public):
         if field is not None:
             field.update(_new_password_keywords())
     _add_record_ids(paths, components)
+    for component, keywords in COMPONENTS.items():
+        if component in components:
+            components[component].update(keywords)
+    for (component, name), example in EXAMPLES.items():
+        field = components.get(component, {}).get("properties", {}).get(name)
+        if field is not None:
+            field["example"] = example() if callable(example) else example
     for (path, method, name), keywords in PARAMETERS.items():
         operation = paths.get(path, {}).get(method)
         if operation is None:

@@ -1,13 +1,15 @@
 """Rules views enforce by hand are in the schema (hms/api/schema_constraints.py): each listed parameter
 carries its bounds, and the view answers as the schema says on both sides of each bound."""
 
+import datetime
 import json
+import re
 
 import pytest
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
-from hms.api.schema_constraints import NEW_PASSWORDS, PARAMETERS, PROPERTIES, RECORD_ID
+from hms.api.schema_constraints import COMPONENTS, EXAMPLES, NEW_PASSWORDS, PARAMETERS, PROPERTIES, RECORD_ID
 
 pytestmark = pytest.mark.django_db
 
@@ -100,3 +102,47 @@ def test_a_body_id_outside_the_range_is_refused(admin_client, hospital_id):
     response = admin_client.post("/api/v1/floors/", body, format="json")
     assert response.status_code == 400, response.content
     assert response.json()["errors"][0]["attr"] == "hospital_id"
+
+
+@pytest.mark.parametrize(("component", "name"), list(EXAMPLES))
+def test_each_listed_property_has_an_example_of_its_format(schema, component, name):
+    field = schema["components"]["schemas"][component]["properties"][name]
+    example = field["example"]
+    if field.get("format") == "date":
+        datetime.date.fromisoformat(example)
+    elif field.get("format") == "date-time":
+        datetime.datetime.fromisoformat(example)
+    else:
+        assert re.match(field["pattern"], example)
+
+
+@pytest.mark.parametrize("component", list(COMPONENTS))
+def test_each_listed_component_carries_its_required_together_rule(schema, component):
+    assert schema["components"]["schemas"][component].items() >= COMPONENTS[component].items()
+
+
+@pytest.mark.parametrize(
+    ("place", "status"),
+    [
+        ({"latitude": 12.9, "longitude": 77.6}, 201),  # coordinates
+        ({"address": "1 MG Road"}, 201),  # an address
+        ({"address": "1 MG Road", "latitude": None, "longitude": None}, 201),
+        ({}, 400),  # no place: neither branch of the schema's anyOf
+        ({"address": "   "}, 400),
+        ({"address": "1 MG Road", "latitude": 12.9}, 400),  # one coordinate alone
+    ],
+)
+def test_an_emergency_answers_as_its_place_rule_says(admin_client, hospital, place, status):
+    body = {"contact_number": "+91 98000 00001", "emergency_type": "other", "hospital_id": hospital.pk, **place}
+    response = admin_client.post("/api/v1/emergencies/", body, format="json")
+    assert response.status_code == status, response.content
+
+
+@pytest.mark.parametrize(
+    ("place", "status"),
+    [({"latitude": 12.9, "longitude": 77.6}, 201), ({}, 201), ({"latitude": 12.9}, 400), ({"longitude": 7.6}, 400)],
+)
+def test_a_new_hospital_takes_both_coordinates_or_neither(admin_client, place, status):
+    body = {"name": "Fuzz General", "registration_number": "REG-FUZZ-1", **place}
+    response = admin_client.post("/api/v1/hospitals/", body, format="json")
+    assert response.status_code == status, response.content

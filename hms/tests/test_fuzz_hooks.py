@@ -1,0 +1,59 @@
+"""bin/fuzz_hooks.py (make fuzz): a valid Idempotency-Key already sent with another request is replaced by
+a fresh one; its first use, a replay of the same request and an invalid key go out as generated."""
+
+import importlib.util
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+HOOKS = Path(__file__).resolve().parents[2] / "bin" / "fuzz_hooks.py"
+
+
+@pytest.fixture
+def hooks():
+    spec = importlib.util.spec_from_file_location("fuzz_hooks_under_test", HOOKS)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def case(key, body, path="/api/v1/blood-requests/"):
+    return SimpleNamespace(method="POST", formatted_path=path, body=body, headers={"Idempotency-Key": key})
+
+
+def test_a_key_sent_with_another_body_is_replaced(hooks):
+    first, second = case("0", {"units": 1}), case("0", {"units": 2})
+    hooks.before_call(None, first)
+    hooks.before_call(None, second)
+    assert first.headers["Idempotency-Key"] == "0"
+    assert second.headers["Idempotency-Key"] != "0"
+    assert hooks.VALID_KEY.match(second.headers["Idempotency-Key"])
+
+
+def test_a_key_sent_to_another_path_is_replaced(hooks):
+    first, second = case("k", {"units": 1}), case("k", {"units": 1}, path="/bloodbank/request/")
+    hooks.before_call(None, first)
+    hooks.before_call(None, second)
+    assert second.headers["Idempotency-Key"] != "k"
+
+
+def test_a_replay_of_the_same_request_keeps_its_key(hooks):
+    first, replay = case("same", {"units": 1}), case("same", {"units": 1})
+    hooks.before_call(None, first)
+    hooks.before_call(None, replay)
+    assert replay.headers["Idempotency-Key"] == "same"
+
+
+@pytest.mark.parametrize("key", ["", "with space", "x" * 256, 42])
+def test_an_invalid_key_is_left_for_the_api_to_refuse(hooks, key):
+    hooks.before_call(None, case(key, {"units": 1}))
+    second = case(key, {"units": 2})
+    hooks.before_call(None, second)
+    assert second.headers["Idempotency-Key"] == key
+
+
+def test_a_request_without_the_header_is_left_alone(hooks):
+    request = SimpleNamespace(method="GET", formatted_path="/api/v1/slots/", body=None, headers=None)
+    hooks.before_call(None, request)
+    assert request.headers is None
