@@ -14,7 +14,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
-from hms.db_fields import text_choices, user_reference
+from hms.db_fields import text_choices, transitions, user_reference
 from hms.models import Timestamped
 
 MAX_SLOT_CAPACITY = 500
@@ -133,22 +133,17 @@ class Appointment(Timestamped):
     # Statuses that hold a seat a patient could double-book; the partial unique constraint uses them.
     ACTIVE = (Status.BOOKED, Status.CHECKED_IN)
     # The whole truth about status changes (API.md section 14); `transition_refusal` is their one reader.
-    # The moves of the appointment actions: check-in, cancel, complete, no-show.
-    TRANSITIONS = {
-        Status.BOOKED: {Status.CHECKED_IN, Status.CANCELLED, Status.NO_SHOW},
-        Status.CHECKED_IN: {Status.COMPLETED, Status.NO_SHOW},
-        Status.COMPLETED: set(),
-        Status.CANCELLED: set(),
-        Status.NO_SHOW: set(),
-    }
+    # The moves of the appointment actions: check-in, cancel, complete, no-show (completed, cancelled
+    # and no-show are final).
+    TRANSITIONS = transitions(
+        Status,
+        {
+            Status.BOOKED: {Status.CHECKED_IN, Status.CANCELLED, Status.NO_SHOW},
+            Status.CHECKED_IN: {Status.COMPLETED, Status.NO_SHOW},
+        },
+    )
     # The move recording a visit makes: it completes a booked or checked-in appointment.
-    VISIT_TRANSITIONS = {
-        Status.BOOKED: {Status.COMPLETED},
-        Status.CHECKED_IN: {Status.COMPLETED},
-        Status.COMPLETED: set(),
-        Status.CANCELLED: set(),
-        Status.NO_SHOW: set(),
-    }
+    VISIT_TRANSITIONS = transitions(Status, {Status.BOOKED: {Status.COMPLETED}, Status.CHECKED_IN: {Status.COMPLETED}})
     # Moves tied to the slot's start: a cancel only before it, a no-show only once it has begun.
     BEFORE_START = frozenset({Status.CANCELLED})
     AFTER_START = frozenset({Status.NO_SHOW})

@@ -11,7 +11,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from appointments.models import Doctor, Hold, Slot
-from hms.db_fields import text_choices, user_reference
+from hms.db_fields import text_choices, transitions, user_reference
 from hms.models import Timestamped
 
 # Refusal codes (API responses carry them; the OpenAPI description lists them).
@@ -32,14 +32,15 @@ class WaitlistEntry(Timestamped):
 
     # Still in line: one per patient, doctor and date (the partial unique constraint).
     ACTIVE = (Status.WAITING, Status.OFFERED)
-    TRANSITIONS = {
-        Status.WAITING: {Status.OFFERED, Status.LEFT},
-        # Back to waiting when the offered slot closes (doctor leave) before the patient answered.
-        Status.OFFERED: {Status.BOOKED, Status.EXPIRED, Status.LEFT, Status.WAITING},
-        Status.BOOKED: set(),
-        Status.EXPIRED: set(),
-        Status.LEFT: set(),
-    }
+    # Booked, expired and left are final.
+    TRANSITIONS = transitions(
+        Status,
+        {
+            Status.WAITING: {Status.OFFERED, Status.LEFT},
+            # Back to waiting when the offered slot closes (doctor leave) before the patient answered.
+            Status.OFFERED: {Status.BOOKED, Status.EXPIRED, Status.LEFT, Status.WAITING},
+        },
+    )
 
     patient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="waitlist_entries")
     doctor = models.ForeignKey(Doctor, on_delete=models.PROTECT, related_name="waitlist_entries", db_index=False)

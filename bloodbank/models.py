@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from accounts.models import BloodGroup
 from bloodbank import compatibility
-from hms.db_fields import text_choices, user_reference
+from hms.db_fields import text_choices, transitions, user_reference
 from hms.models import Timestamped
 from hospitals.geo import coordinate_constraints
 
@@ -107,14 +107,15 @@ class BloodRequest(Timestamped):
     Urgency = text_choices("Urgency", "routine urgent emergency")
     Status = text_choices("Status", "pending approved rejected fulfilled cancelled")
 
-    # The lifecycle the services consult: any move not listed is a 409.
-    ALLOWED = {
-        Status.PENDING: {Status.APPROVED, Status.REJECTED, Status.CANCELLED},
-        Status.APPROVED: {Status.FULFILLED, Status.CANCELLED},
-        Status.REJECTED: set(),
-        Status.FULFILLED: set(),
-        Status.CANCELLED: set(),
-    }
+    # The lifecycle the services consult: any move not listed is a 409 (rejected, fulfilled and
+    # cancelled are final).
+    ALLOWED = transitions(
+        Status,
+        {
+            Status.PENDING: {Status.APPROVED, Status.REJECTED, Status.CANCELLED},
+            Status.APPROVED: {Status.FULFILLED, Status.CANCELLED},
+        },
+    )
 
     requester = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="blood_requests")
     blood_bank = models.ForeignKey(BloodBank, on_delete=models.PROTECT, related_name="requests")

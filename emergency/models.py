@@ -8,8 +8,8 @@ from django.db.models.functions import Upper
 from django.utils import timezone
 
 from hms.api.roles import Role
-from hms.db_fields import text_choices, user_reference
-from hms.models import Timestamped
+from hms.db_fields import text_choices, transitions, user_reference
+from hms.models import Timestamped, TrailEntry
 from hospitals.geo import coordinate_constraints
 
 
@@ -79,17 +79,19 @@ class Emergency(Timestamped):
     Status = text_choices("Status", "reported dispatched en_route on_scene transporting at_hospital resolved cancelled")
 
     OPEN_STATUSES = OPEN_EMERGENCY_STATUSES
-    # The moves of /status: one step forward along the list, or cancelled from any open state.
-    TRANSITIONS = {
-        Status.REPORTED: {Status.CANCELLED},
-        Status.DISPATCHED: {Status.EN_ROUTE, Status.CANCELLED},
-        Status.EN_ROUTE: {Status.ON_SCENE, Status.CANCELLED},
-        Status.ON_SCENE: {Status.TRANSPORTING, Status.CANCELLED},
-        Status.TRANSPORTING: {Status.AT_HOSPITAL, Status.CANCELLED},
-        Status.AT_HOSPITAL: {Status.RESOLVED, Status.CANCELLED},
-        Status.RESOLVED: set(),
-        Status.CANCELLED: set(),
-    }
+    # The moves of /status: one step forward along the list, or cancelled from any open state
+    # (resolved and cancelled are final).
+    TRANSITIONS = transitions(
+        Status,
+        {
+            Status.REPORTED: {Status.CANCELLED},
+            Status.DISPATCHED: {Status.EN_ROUTE, Status.CANCELLED},
+            Status.EN_ROUTE: {Status.ON_SCENE, Status.CANCELLED},
+            Status.ON_SCENE: {Status.TRANSPORTING, Status.CANCELLED},
+            Status.TRANSPORTING: {Status.AT_HOSPITAL, Status.CANCELLED},
+            Status.AT_HOSPITAL: {Status.RESOLVED, Status.CANCELLED},
+        },
+    )
     # The move of /dispatch, the only way into `dispatched` (it also assigns the ambulance).
     DISPATCH_TRANSITIONS = {Status.REPORTED: {Status.DISPATCHED}}
     # The moves the assigned ambulance's driver may make (the hospital's admin and admin make any legal one).
@@ -156,13 +158,11 @@ class Emergency(Timestamped):
         return self.status in self.OPEN_STATUSES
 
 
-class EmergencyEvent(models.Model):
+class EmergencyEvent(TrailEntry):
     """Append-only trail of an emergency: every status change and every forward."""
 
     emergency = models.ForeignKey(Emergency, on_delete=models.PROTECT, related_name="events")
-    at = models.DateTimeField(default=timezone.now)
     status = models.CharField(max_length=20, choices=Emergency.Status.choices)
-    actor = user_reference()
     note = models.CharField(max_length=500, blank=True, default="")
     from_hospital = models.ForeignKey(
         "hospitals.Hospital", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -170,9 +170,6 @@ class EmergencyEvent(models.Model):
     to_hospital = models.ForeignKey(
         "hospitals.Hospital", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-
-    class Meta:
-        ordering = ["at", "id"]
 
     def __str__(self):
         return f"{self.emergency_id}: {self.status} at {self.at:%Y-%m-%d %H:%M:%S}"

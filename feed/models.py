@@ -4,6 +4,8 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
 
+from hms.models import SingleRow, single_row_check
+
 
 class PendingEvent(models.Model):
     """An event written by a change's transaction and not yet numbered (see `feed.publish`).
@@ -45,15 +47,14 @@ class Event(models.Model):
         return f"{self.id} {self.topic} {self.type}"
 
 
-class FeedState(models.Model):
+class FeedState(SingleRow):
     """A single row: the publishers' lock, and the highest event id pruned so far (a replay from
     below it is a `reset`)."""
 
-    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     pruned_through = models.BigIntegerField(default=0)
 
     class Meta:
-        constraints = [models.CheckConstraint(condition=models.Q(id=1), name="feed_state_single_row")]
+        constraints = [single_row_check("feed_state_single_row")]
 
     def __str__(self):
         return f"pruned through {self.pruned_through}"

@@ -5,6 +5,7 @@ the `created_at` / `updated_at` pair is `hms.models.Timestamped`.
 - `user_reference()`: a nullable reference to a user with no reverse accessor (who booked, decided,
   recorded...); deleting the user is refused while it is referenced.
 - `text_choices()`: a `TextChoices` declared from its values in one line.
+- `transitions()`: a status machine's table, every status a key (the ones left out are final).
 
 None of them changes the database: the fields deconstruct as the ones they replace, and the enums
 are the enums a class statement would make (same member names, values, labels, module and qualified
@@ -51,3 +52,13 @@ def text_choices(
         module=caller.f_globals["__name__"],
         qualname=name if outer == "<module>" else f"{outer}.{name}",
     )
+
+
+def transitions(statuses: Iterable[str], moves: dict[str, set[str]]) -> dict[str, set[str]]:
+    """The table of a status machine: each of `statuses` (in their order) mapped to the statuses it may
+    move to, as `moves` gives them; a status `moves` leaves out is final (moves nowhere). Every status
+    is a key, so `table[status]` answers for any row's status."""
+    unknown = set(moves) - set(statuses)
+    if unknown:
+        raise ValueError(f"Moves from statuses that do not exist: {sorted(unknown)}")
+    return {status: set(moves.get(status, ())) for status in statuses}

@@ -1,9 +1,11 @@
 """Plumbing's own rows: the record of each scheduled job's runs (API.md section 16), the idempotency
-keys; and `Timestamped`, the abstract model every app's rows with `created_at` / `updated_at` extend."""
+keys; and the abstract models apps extend: `Timestamped` (`created_at` / `updated_at`), `TrailEntry`
+and `SingleRow`."""
 
 from django.db import models
+from django.utils import timezone
 
-from hms.db_fields import text_choices
+from hms.db_fields import text_choices, user_reference
 
 
 class Timestamped(models.Model):
@@ -14,6 +16,31 @@ class Timestamped(models.Model):
 
     class Meta:
         abstract = True
+
+
+class TrailEntry(models.Model):
+    """One entry of an append-only trail (a status change, a step): when, and by whom; oldest first."""
+
+    at = models.DateTimeField(default=timezone.now)
+    actor = user_reference()
+
+    class Meta:
+        abstract = True
+        ordering = ["at", "id"]
+
+
+class SingleRow(models.Model):
+    """A table of one row, id 1 (a lock or a cursor that workers take turns on); its Meta adds
+    `single_row_check(name)`, which keeps a second row out."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+
+    class Meta:
+        abstract = True
+
+
+def single_row_check(name: str) -> models.CheckConstraint:
+    return models.CheckConstraint(condition=models.Q(id=1), name=name)
 
 
 class JobRun(models.Model):

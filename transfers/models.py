@@ -5,10 +5,9 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
-from django.utils import timezone
 
-from hms.db_fields import text_choices, user_reference
-from hms.models import Timestamped
+from hms.db_fields import text_choices, transitions, user_reference
+from hms.models import Timestamped, TrailEntry
 from hospitals.models import BedType
 
 # Plain strings here because Meta (below) cannot see names of the class body.
@@ -28,15 +27,16 @@ class Referral(Timestamped):
     Status = text_choices("Status", "requested accepted rejected in_transit completed cancelled")
 
     OPEN_STATUSES = OPEN_REFERRAL_STATUSES
-    # Every move of the machine; the actions (accept, reject, dispatch, complete, cancel) consult it.
-    TRANSITIONS = {
-        Status.REQUESTED: {Status.ACCEPTED, Status.REJECTED, Status.CANCELLED},
-        Status.ACCEPTED: {Status.IN_TRANSIT, Status.CANCELLED},
-        Status.IN_TRANSIT: {Status.COMPLETED, Status.CANCELLED},
-        Status.REJECTED: set(),
-        Status.COMPLETED: set(),
-        Status.CANCELLED: set(),
-    }
+    # Every move of the machine; the actions (accept, reject, dispatch, complete, cancel) consult it
+    # (rejected, completed and cancelled are final).
+    TRANSITIONS = transitions(
+        Status,
+        {
+            Status.REQUESTED: {Status.ACCEPTED, Status.REJECTED, Status.CANCELLED},
+            Status.ACCEPTED: {Status.IN_TRANSIT, Status.CANCELLED},
+            Status.IN_TRANSIT: {Status.COMPLETED, Status.CANCELLED},
+        },
+    )
 
     patient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="referrals")
     from_hospital = models.ForeignKey("hospitals.Hospital", on_delete=models.PROTECT, related_name="referrals_out")
@@ -94,17 +94,12 @@ class Referral(Timestamped):
         return self.status in self.OPEN_STATUSES
 
 
-class ReferralEvent(models.Model):
+class ReferralEvent(TrailEntry):
     """Append-only trail of a referral: its request and every step."""
 
     referral = models.ForeignKey(Referral, on_delete=models.PROTECT, related_name="events")
-    at = models.DateTimeField(default=timezone.now)
     status = models.CharField(max_length=20, choices=Referral.Status.choices)
-    actor = user_reference()
     note = models.CharField(max_length=1000, blank=True, default="")
-
-    class Meta:
-        ordering = ["at", "id"]
 
     def __str__(self):
         return f"{self.referral_id}: {self.status} at {self.at:%Y-%m-%d %H:%M:%S}"

@@ -6,7 +6,7 @@ from django.db import models
 from django.utils import timezone
 
 from hms.db_fields import text_choices
-from hms.models import Timestamped
+from hms.models import SingleRow, Timestamped, single_row_check
 
 
 class Webhook(Timestamped):
@@ -73,15 +73,14 @@ class WebhookDelivery(Timestamped):
         return f"delivery {self.pk} of {self.message_id} to webhook {self.webhook_id}: {self.status}"
 
 
-class FanOutCursor(models.Model):
+class FanOutCursor(SingleRow):
     """A single row: the highest feed event id fanned out to webhooks. Locked FOR UPDATE per batch,
     so two fan-out runs take turns."""
 
-    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     position = models.BigIntegerField(default=0)
 
     class Meta:
-        constraints = [models.CheckConstraint(condition=models.Q(id=1), name="webhook_cursor_single_row")]
+        constraints = [single_row_check("webhook_cursor_single_row")]
 
     def __str__(self):
         return f"fanned out through event {self.position}"

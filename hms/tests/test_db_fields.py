@@ -8,8 +8,8 @@ from django.db import models
 
 from appointments.models import Appointment
 from hms.api.roles import Role
-from hms.db_fields import text_choices, user_reference
-from hms.models import Timestamped
+from hms.db_fields import text_choices, transitions, user_reference
+from hms.models import SingleRow, Timestamped, TrailEntry
 from hospitals.models import BedType, Hospital
 
 
@@ -99,3 +99,49 @@ def test_timestamped_sets_created_at_on_insert_and_updated_at_on_save():
     hospital.save()
     hospital.refresh_from_db()
     assert hospital.created_at == created and hospital.updated_at >= first_update
+
+
+def test_transitions_name_every_status_and_the_ones_left_out_are_final():
+    table = transitions(OneLine.Status, {OneLine.Status.BOOKED: {OneLine.Status.CHECKED_IN}})
+    assert table == {
+        OneLine.Status.BOOKED: {OneLine.Status.CHECKED_IN},
+        OneLine.Status.CHECKED_IN: set(),
+        OneLine.Status.NO_SHOW: set(),
+    }
+    assert list(table) == list(OneLine.Status)
+
+
+def test_transitions_refuse_moves_from_a_status_that_does_not_exist():
+    with pytest.raises(ValueError, match="gone"):
+        transitions(OneLine.Status, {"gone": {OneLine.Status.BOOKED}})
+
+
+def test_the_status_tables_keep_their_terminal_statuses():
+    from bloodbank.models import BloodRequest
+    from emergency.models import Emergency
+    from transfers.models import Referral
+
+    assert Appointment.TRANSITIONS[Appointment.Status.NO_SHOW] == set()
+    assert BloodRequest.ALLOWED[BloodRequest.Status.FULFILLED] == set()
+    assert Emergency.TRANSITIONS[Emergency.Status.RESOLVED] == set()
+    assert Referral.TRANSITIONS[Referral.Status.REJECTED] == set()
+
+
+def test_trail_entries_are_oldest_first_with_when_and_who():
+    from emergency.models import EmergencyEvent
+    from transfers.models import ReferralEvent
+
+    assert TrailEntry._meta.abstract
+    for model in (EmergencyEvent, ReferralEvent):
+        assert model._meta.ordering == ["at", "id"]
+        assert model._meta.get_field("actor").null and model._meta.get_field("at").default is not None
+
+
+def test_single_row_tables_keep_their_check():
+    from feed.models import FeedState
+    from webhooks.models import FanOutCursor
+
+    assert SingleRow._meta.abstract
+    for model, name in ((FeedState, "feed_state_single_row"), (FanOutCursor, "webhook_cursor_single_row")):
+        assert model._meta.pk.name == "id" and model._meta.pk.default == 1
+        assert [constraint.name for constraint in model._meta.constraints] == [name]
