@@ -1,6 +1,6 @@
 """Model declarations every app repeats, given one home. Plumbing: imports no app of ours, and
-declares no model (hms.api.roles is imported before the app registry is ready); the abstract model with
-the `created_at` / `updated_at` pair is `hms.models.Timestamped`.
+declares no model (hms.api.roles is imported before the app registry is ready); the abstract models
+(`Timestamped`, `TrailEntry`, `SingleRow`) are in hms/models.py.
 
 - `user_reference()`: a nullable reference to a user with no reverse accessor (who booked, decided,
   recorded...); deleting the user is refused while it is referenced.
@@ -43,7 +43,7 @@ def text_choices(
     members = values.split() if isinstance(values, str) else list(values)
     unknown = set(labels) - set(members)
     if unknown:
-        raise ValueError(f"Labels for values {name} does not have: {sorted(unknown)}")
+        raise ValueError(f"{name} has no values {sorted(unknown)} to label.")
     caller = sys._getframe(1)
     outer = caller.f_code.co_qualname
     return models.TextChoices(
