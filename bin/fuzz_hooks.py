@@ -6,7 +6,8 @@ small space (its coverage phase sends the shortest valid key, "0", with every bo
 of its positive POSTs came back 422 and schemathesis reported those operations as "mostly rejected
 generated data" (issue 22). A valid key the run already sent with another request is replaced here by
 a fresh one, so each positive request reaches the rule it was generated for; the first use of each
-drawn key, every replay of the same request, and every invalid (negative) key go out unchanged.
+drawn key, every replay of the same request, every invalid (negative) key and every case probing a
+header go out unchanged.
 """
 
 import json
@@ -29,8 +30,17 @@ def _request(case) -> str:
     return f"{case.method} {case.formatted_path} {body}"
 
 
+def _probes_a_header(case) -> bool:
+    """A coverage case about a header (a missing Authorization, an unexpected header): left exactly as
+    generated, or schemathesis loses track of what it left out and sends the run's own headers."""
+    data = getattr(getattr(getattr(case, "meta", None), "phase", None), "data", None)
+    return "header" in str(getattr(data, "parameter_location", "") or "").lower()
+
+
 @schemathesis.hook
 def before_call(context, case, **kwargs):
+    if _probes_a_header(case):
+        return
     headers = case.headers or {}
     name = next((name for name in headers if name.lower() == HEADER), None)
     key = headers.get(name) if name else None

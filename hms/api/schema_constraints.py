@@ -130,6 +130,12 @@ EXAMPLES: dict[tuple[str, str], object] = {
     ("WaitlistCreateInRequest", "date"): lambda: _day(1),
     ("WaitlistCreateInRequest", "from_time"): "09:00:00",
     ("WaitlistCreateInRequest", "to_time"): "17:00:00",
+    # A webhook's host must resolve to a public address (an IP literal needs no DNS), its topics must be
+    # topics of the feed.
+    ("WebhookInRequest", "url"): "https://93.184.216.34/hms-webhook",
+    ("WebhookInRequest", "topics"): ["hospital.1.beds"],
+    ("PatchedWebhookInRequest", "url"): "https://93.184.216.34/hms-webhook",
+    ("PatchedWebhookInRequest", "topics"): ["hospital.1.beds"],
 }
 
 

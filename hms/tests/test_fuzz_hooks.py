@@ -57,3 +57,11 @@ def test_a_request_without_the_header_is_left_alone(hooks):
     request = SimpleNamespace(method="GET", formatted_path="/api/v1/slots/", body=None, headers=None)
     hooks.before_call(None, request)
     assert request.headers is None
+
+
+def test_a_case_probing_a_header_is_left_alone(hooks):
+    hooks.before_call(None, case("h", {"units": 1}))
+    probe = case("h", {"units": 2})
+    probe.meta = SimpleNamespace(phase=SimpleNamespace(data=SimpleNamespace(parameter_location="header")))
+    hooks.before_call(None, probe)
+    assert probe.headers["Idempotency-Key"] == "h"

@@ -112,6 +112,10 @@ def test_each_listed_property_has_an_example_of_its_format(schema, component, na
         datetime.date.fromisoformat(example)
     elif field.get("format") == "date-time":
         datetime.datetime.fromisoformat(example)
+    elif field.get("format") == "uri":
+        assert example.startswith("https://")
+    elif field["type"] == "array":
+        assert all(isinstance(item, str) for item in example)
     else:
         assert re.match(field["pattern"], example)
 
