@@ -4,10 +4,10 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from appointments.models import Hold
-from hms.api.serializers import IdField, ReadOnlyModelSerializer
+from hms.api.serializers import IdField, ReadOnlyModelSerializer, Serializer
 
 
-class HoldCreateIn(serializers.Serializer):
+class HoldCreateIn(Serializer):
     patient_id = IdField(
         required=False, help_text="Staff only (admin, hospital admin, doctors of the slot's hospital)."
     )
@@ -18,6 +18,8 @@ class HoldOut(ReadOnlyModelSerializer):
         read_only=True, allow_null=True, help_text="The appointment booked from it (status used)."
     )
     status = serializers.SerializerMethodField()
+
+    shared_fields = True  # the object alone decides the answer
 
     class Meta:
         model = Hold

@@ -3,7 +3,7 @@
 from rest_framework import serializers
 
 from appointments.queue_models import OpdQueue, QueueEntry
-from hms.api.serializers import IdField, ReadOnlyModelSerializer
+from hms.api.serializers import IdField, ReadOnlyModelSerializer, Serializer
 
 
 class QueueCreateIn(serializers.Serializer):
@@ -39,6 +39,8 @@ class QueueEntryIn(serializers.Serializer):
 
 
 class QueueEntryOut(ReadOnlyModelSerializer):
+    shared_fields = True  # the object alone decides the answer
+
     class Meta:
         model = QueueEntry
         fields = [
@@ -56,7 +58,7 @@ class QueueEntryOut(ReadOnlyModelSerializer):
         ]
 
 
-class CallIn(serializers.Serializer):
+class CallIn(Serializer):
     room = serializers.CharField(
         required=False,
         allow_blank=True,

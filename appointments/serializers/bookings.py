@@ -6,10 +6,12 @@ from accounts.models import User
 from appointments.models import Appointment
 from appointments.serializers.common import HospitalTimeField
 from appointments.serializers.doctors import DoctorBriefOut
-from hms.api.serializers import IdField, ReadOnlyModelSerializer
+from hms.api.serializers import IdField, ReadOnlyModelSerializer, Serializer
 
 
 class PatientBriefOut(ReadOnlyModelSerializer):
+    shared_fields = True  # the object alone decides the answer
+
     class Meta:
         model = User
         fields = ["id", "fullname", "phone_num"]
@@ -20,6 +22,8 @@ class AppointmentOut(ReadOnlyModelSerializer):
     doctor = DoctorBriefOut(read_only=True)
     start = HospitalTimeField(source="slot.start")
     end = HospitalTimeField(source="slot.end")
+
+    shared_fields = True  # the object alone decides the answer
 
     class Meta:
         model = Appointment
@@ -42,7 +46,7 @@ class AppointmentOut(ReadOnlyModelSerializer):
         ]
 
 
-class AppointmentCreateIn(serializers.Serializer):
+class AppointmentCreateIn(Serializer):
     slot_id = IdField(required=False, help_text="The slot; optional with `hold_id` (then it must be the hold's).")
     hold_id = IdField(required=False, help_text="Book the seat this active hold keeps (POST /slots/{id}/hold).")
     hospital_id = IdField(required=False, help_text="Optional; when given it must be the slot's hospital.")

@@ -27,11 +27,34 @@ class ModelSerializer(serializers.ModelSerializer):
         return {name: _copy_field(field) for name, field in template.items()}
 
 
+# DRF's Serializer, copying its declared fields as `ModelSerializer` above copies its template's. DRF
+# deep-copies every declared field for every serializer it creates, calling each field's constructor
+# again (an `IdField` builds its range validators anew): validating a body of five ids cost more than
+# the booking's own statement's Python side. The declared fields are never bound themselves, so each
+# instance gets the shallow copies that are the same fields (`_copy_field`). No docstring:
+# drf-spectacular would show it as the description of every input built on it.
+class Serializer(serializers.Serializer):
+    def get_fields(self):
+        return {name: _copy_field(field) for name, field in self._declared_fields.items()}
+
+
 # An answer's shape: every field its Meta lists is read-only (what `read_only_fields = fields` said in
 # each), and a foreign key it lists by its column (`hospital_id`) is that integer, null where the key
 # may be (no `hospital_id = IntegerField(...)` beside it). No docstring: drf-spectacular would show it
 # as the description of every answer in the schema.
+#
+# `shared_fields = True` (a declaration of the subclass): the answer depends on the object alone (no
+# field or method reads the serializer's context or state), so every instance writes it with one kept
+# instance's bound fields instead of copying and binding its own (most of a small answer's cost).
 class ReadOnlyModelSerializer(ModelSerializer):
+    shared_fields = False
+
+    def to_representation(self, instance):
+        if not self.shared_fields:
+            return super().to_representation(instance)
+        writer = once_per_class(self, "_shared_writer", type(self))
+        return super(ReadOnlyModelSerializer, writer).to_representation(instance)
+
     def build_field(self, field_name, info, model_class, nested_depth):
         foreign_key = _foreign_key_by_column(model_class, field_name)
         if foreign_key is not None:
