@@ -1,12 +1,14 @@
 """Hospitals: public reads with the bed summary and live availability, floors of a hospital, writes by managers."""
 
 from django.conf import settings
+from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from hms.api.listcache import CachedListMixin
@@ -15,6 +17,7 @@ from hms.api.scoping import ScopedQuerysetMixin, sees_deactivated, visibility_sc
 from hms.api.viewsets import ServiceWriteMixin
 from hms.db_router import replica_reads
 from hospitals import selectors, serializers, services, structure
+from hospitals.availability import answers_plain_json, availability_json
 from hospitals.filters import HospitalFilter
 from hospitals.models import Hospital
 from hospitals.permissions import HospitalPermission
@@ -153,12 +156,18 @@ class HospitalViewSet(
     @action(detail=True, methods=["get"], permission_classes=[AllowAny], filter_backends=[])
     def availability(self, request, pk=None):
         # One query answers both "may the caller see this hospital?" (this viewset's scope: every active
-        # hospital, deactivated ones for administrators) and the counts; the selector returns exactly
-        # BedSummaryOut's shape (as the detail's bed_summary does): no serializer pass over its counters.
+        # hospital, deactivated ones for administrators) and the counts.
+        hospital_id, active_only = _hospital_id(pk), not sees_deactivated(request.user)
+        if settings.READ_CACHE_SECONDS <= 0 and answers_plain_json(request):
+            # Computed on every read: the counts written straight into the bytes JSONRenderer would write.
+            body = availability_json(hospital_id, active_only=active_only)
+            if body is None:
+                raise NotFound
+            return HttpResponse(body, content_type=JSONRenderer.media_type)
+        # The selector returns exactly BedSummaryOut's shape (as the detail's bed_summary does): no
+        # serializer pass over its counters.
         summary = selectors.bed_summary(
-            hospital_id=_hospital_id(pk),
-            active_only=not sees_deactivated(request.user),
-            cache_scope=visibility_scope(request.user),
+            hospital_id=hospital_id, active_only=active_only, cache_scope=visibility_scope(request.user)
         )
         if summary is None:
             raise NotFound
