@@ -32,6 +32,17 @@ PROPERTIES: dict[tuple[str, str], dict] = {
     },
 }
 
+# (component, property) -> the property's whole schema, where the serializer accepts fewer values than the
+# model field it names: an ambulance's status is set by hand only to emergency.models.Ambulance's
+# MANUAL_STATUSES (dispatched and busy follow emergencies).
+REPLACED: dict[tuple[str, str], dict] = {
+    ("AmbulanceStatusInRequest", "status"): {
+        "type": "string",
+        "enum": ["available", "out_of_service"],
+        "description": "`available` or `out_of_service`; `dispatched` and `busy` follow emergencies only.",
+    },
+}
+
 # Required-together fields (hms.api.serializers.validate_coordinates: latitude and longitude both or
 # neither; an emergency also needs a place: coordinates or a non-blank address). Only on bodies that
 # create: an update's missing coordinate is taken from the stored record, which no schema can know.
@@ -123,6 +134,8 @@ EXAMPLES: dict[tuple[str, str], object] = {
     ("PatchedOpdScheduleInRequest", "start_time"): "09:00:00",
     ("PatchedOpdScheduleInRequest", "end_time"): "13:00:00",
     ("QueueCreateInRequest", "date"): lambda: _day(1),
+    ("SlotCreateInRequest", "start"): lambda: f"{_day(2)}T09:00:00",  # hospital-local: no offset
+    ("SlotCreateInRequest", "end"): lambda: f"{_day(2)}T09:30:00",
     ("ReserveInRequest", "until"): lambda: _moment(1),
     ("StockLotInRequest", "collected_on"): lambda: _day(0),
     ("StockLotInRequest", "expires_on"): lambda: _day(30),
@@ -162,6 +175,10 @@ def add_constraints(result, generator, request, public):
         if field is not None:
             field.update(_new_password_keywords())
     _add_record_ids(paths, components)
+    for (component, name), replacement in REPLACED.items():
+        properties = components.get(component, {}).get("properties", {})
+        if name in properties:
+            properties[name] = dict(replacement)
     for component, keywords in COMPONENTS.items():
         if component in components:
             components[component].update(keywords)

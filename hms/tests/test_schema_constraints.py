@@ -9,7 +9,15 @@ import pytest
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
-from hms.api.schema_constraints import COMPONENTS, EXAMPLES, NEW_PASSWORDS, PARAMETERS, PROPERTIES, RECORD_ID
+from hms.api.schema_constraints import (
+    COMPONENTS,
+    EXAMPLES,
+    NEW_PASSWORDS,
+    PARAMETERS,
+    PROPERTIES,
+    RECORD_ID,
+    REPLACED,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -112,6 +120,9 @@ def test_each_listed_property_has_an_example_of_its_format(schema, component, na
         datetime.date.fromisoformat(example)
     elif field.get("format") == "date-time":
         datetime.datetime.fromisoformat(example)
+    elif "pattern" in field and name in ("start", "end"):
+        assert re.match(field["pattern"], example)
+        assert datetime.date.fromisoformat(example[:10]) > datetime.date.today()
     elif field.get("format") == "uri":
         assert example.startswith("https://")
     elif field["type"] == "array":
@@ -150,3 +161,11 @@ def test_a_new_hospital_takes_both_coordinates_or_neither(admin_client, place, s
     body = {"name": "Fuzz General", "registration_number": "REG-FUZZ-1", **place}
     response = admin_client.post("/api/v1/hospitals/", body, format="json")
     assert response.status_code == status, response.content
+
+
+def test_an_ambulance_status_set_by_hand_is_one_of_the_manual_statuses(schema):
+    from emergency.models import Ambulance
+
+    field = schema["components"]["schemas"]["AmbulanceStatusInRequest"]["properties"]["status"]
+    assert field == REPLACED[("AmbulanceStatusInRequest", "status")]
+    assert set(field["enum"]) == set(Ambulance.MANUAL_STATUSES)
