@@ -16,6 +16,8 @@ queryset would refuse (not an integer, beyond the column's range) finds no row, 
 Plumbing: imports no app.
 """
 
+import sys
+
 from django.db import connections, router
 
 from hms.api.compiled import CompiledRows
@@ -97,4 +99,6 @@ class ScopedLookup:
             return _UNSTABLE
         if rows.sql is not None and not pk_at:
             return _UNSTABLE  # the pk is not among the parameters: nothing to bind
+        if rows.sql is not None:
+            rows.sql = sys.intern(rows.sql)  # shapes of other callers share the text of their SQL
         return _Shape(rows, pk_at)
