@@ -22,11 +22,13 @@ _SQL: dict[tuple[str, bool, bool], str] = {}
 
 
 def _sql(connection, *, active_only: bool, with_hospital: bool) -> str:
-    """Parameters: now, now, hospital id (with `with_hospital`: the hospital id, now, now, hospital id).
+    """Parameters: now, now, hospital id, hospital id (with `with_hospital`: the hospital id, now, now,
+    hospital id).
 
-    Rows: ward type, bed type, shown status, count, next lapse. Without `with_hospital`, from the
-    hospital row (a LEFT JOIN to its beds): none when the hospital is not seen (absent, or deactivated
-    with `active_only`), one counting 0 when it has no beds. With `with_hospital`, the hospital's row
+    Rows: ward type, bed type, shown status, count, next lapse. Without `with_hospital`, its beds
+    grouped, gated by one EXISTS on the hospital row (evaluated once, before any bed is read): none
+    when the hospital is not seen (absent, or deactivated with `active_only`), one counting 0 when it
+    has no beds (a LEFT JOIN from one constant row). With `with_hospital`, the hospital's row
     (NULL counts, then its columns) UNION ALL its beds' rows (NULL hospital columns): each value is
     read once, not once per group. A bed's ward is looked up among its hospital's wards (a bed's
     `hospital` is its ward's, Bed's docstring), so PostgreSQL hashes that hospital's few wards (index
@@ -51,8 +53,9 @@ def _sql(connection, *, active_only: bool, with_hospital: bool) -> str:
     seen = f" AND {column(hospital, 'is_active')}" if active_only else ""
     if not with_hospital:
         return (
-            f"{counts} FROM {quote(hospital.db_table)} LEFT OUTER JOIN ({beds}) "  # noqa: S608 - names from _meta
-            f"ON {bed_hospital} = {column(hospital, 'id')} WHERE {column(hospital, 'id')} = %s{seen} GROUP BY 1, 2, 3"
+            f"{counts} FROM (SELECT 1) AS one LEFT OUTER JOIN ({beds}) ON {bed_hospital} = %s "  # noqa: S608 - names from _meta
+            f"WHERE EXISTS (SELECT 1 FROM {quote(hospital.db_table)} WHERE {column(hospital, 'id')} = %s{seen}) "
+            "GROUP BY 1, 2, 3"
         )
     nulls = len(_HOSPITAL_ROWS.field_names)
     return (
@@ -82,7 +85,9 @@ def hospital_bed_counts(hospital_id: int, *, active_only: bool, now: datetime, w
     moment = connection.ops.adapt_datetimefield_value(now)
     # On PostgreSQL a prepared statement: planned once per connection, not on every read.
     with prepared_cursor(alias) if connection.vendor == "postgresql" else connection.cursor() as cursor:
-        params = [hospital_id, moment, moment, hospital_id] if with_hospital else [moment, moment, hospital_id]
+        params = (
+            [hospital_id, moment, moment, hospital_id] if with_hospital else [moment, moment, hospital_id, hospital_id]
+        )
         cursor.execute(sql, params)
         found = cursor.fetchall()
     if not with_hospital:
