@@ -43,7 +43,7 @@ REPLACED: dict[tuple[str, str], dict] = {
     },
 }
 
-# Required-together fields (hms.api.serializers.validate_coordinates: latitude and longitude both or
+# Required-together and either-or fields (hms.api.serializers.validate_coordinates: latitude and longitude both or
 # neither; an emergency also needs a place: coordinates or a non-blank address). Only on bodies that
 # create: an update's missing coordinate is taken from the stored record, which no schema can know.
 _BOTH = {
@@ -54,6 +54,8 @@ _NEITHER = {
     "properties": {"latitude": {"nullable": True, "enum": [None]}, "longitude": {"nullable": True, "enum": [None]}}
 }
 COMPONENTS: dict[str, dict] = {
+    # hospitals.serializers.beds.AdmitIn: a registered patient or a walk-in's name, exactly one of them.
+    "AdmitInRequest": {"oneOf": [{"required": ["patient_id"]}, {"required": ["patient_name"]}]},
     "HospitalCreateInRequest": {"anyOf": [_BOTH, _NEITHER]},
     "EmergencyInRequest": {
         "anyOf": [
