@@ -7,11 +7,12 @@ listed here once, next to the code that enforces it; test: hms/tests/test_schema
 """
 
 import datetime
+import re
 
 from django.conf import settings
 from django.utils import timezone
 
-from feed.topics import MAX_TOPICS
+from feed.topics import MAX_TOPICS, kinds
 
 # (path, method, parameter name) -> JSON Schema keywords the parameter's schema gains.
 PARAMETERS: dict[tuple[str, str, str], dict] = {
@@ -24,12 +25,8 @@ PARAMETERS: dict[tuple[str, str, str], dict] = {
 
 # (component, property) -> keywords, for request bodies a view checks by hand.
 PROPERTIES: dict[tuple[str, str], dict] = {
-    # feed.topics.split: one to MAX_TOPICS names, none blank.
-    ("StreamTicketRequestRequest", "topics"): {
-        "minItems": 1,
-        "maxItems": MAX_TOPICS,
-        "items": {"type": "string", "minLength": 1, "pattern": "\\S"},
-    },
+    # feed.topics.split: one to MAX_TOPICS names (each a topic of the feed: TOPIC_LISTS below).
+    ("StreamTicketRequestRequest", "topics"): {"minItems": 1, "maxItems": MAX_TOPICS},
 }
 
 # (component, property) -> the property's whole schema, where the serializer accepts fewer values than the
@@ -154,6 +151,20 @@ EXAMPLES: dict[tuple[str, str], object] = {
 }
 
 
+# Lists of feed topics (a stream ticket's, a webhook's): each name one of feed.topics' registered kinds
+# (else 400 unknown_topic), surrounding blanks ignored as feed.topics.split does.
+TOPIC_LISTS = (
+    ("StreamTicketRequestRequest", "topics"),
+    ("WebhookInRequest", "topics"),
+    ("PatchedWebhookInRequest", "topics"),
+)
+
+
+def topic_pattern() -> str:
+    names = "|".join(re.escape(kind.template).replace(re.escape("{id}"), "[1-9][0-9]{0,17}") for kind in kinds())
+    return f"^\\s*({names})\\s*$"
+
+
 def _new_password_keywords() -> dict:
     keywords = {}
     for validator in settings.AUTH_PASSWORD_VALIDATORS:
@@ -172,6 +183,11 @@ def add_constraints(result, generator, request, public):
         field = components.get(component, {}).get("properties", {}).get(name)
         if field is not None:
             field.update(keywords)
+    for component, name in TOPIC_LISTS:
+        field = components.get(component, {}).get("properties", {}).get(name)
+        if field is not None and isinstance(field.get("items"), dict):
+            field["items"]["pattern"] = topic_pattern()
+            field.setdefault("example", ["hospital.1.beds"])
     for component, name in NEW_PASSWORDS:
         field = components.get(component, {}).get("properties", {}).get(name)
         if field is not None:

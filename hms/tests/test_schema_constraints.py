@@ -17,6 +17,7 @@ from hms.api.schema_constraints import (
     PROPERTIES,
     RECORD_ID,
     REPLACED,
+    TOPIC_LISTS,
 )
 
 pytestmark = pytest.mark.django_db
@@ -169,3 +170,20 @@ def test_an_ambulance_status_set_by_hand_is_one_of_the_manual_statuses(schema):
     field = schema["components"]["schemas"]["AmbulanceStatusInRequest"]["properties"]["status"]
     assert field == REPLACED[("AmbulanceStatusInRequest", "status")]
     assert set(field["enum"]) == set(Ambulance.MANUAL_STATUSES)
+
+
+@pytest.mark.parametrize(("component", "name"), list(TOPIC_LISTS))
+def test_each_topic_list_names_topics_of_the_feed(schema, component, name):
+    field = schema["components"]["schemas"][component]["properties"][name]
+    pattern = re.compile(field["items"]["pattern"])
+    assert all(pattern.search(topic) for topic in ["hospital.1.beds", "bloodbank.7.stock", " hospital.2.beds "])
+    assert not any(pattern.search(topic) for topic in ["0", "hospital.0.beds", "hospital.x.beds", "hospital.1.bed"])
+    assert field["example"] == ["hospital.1.beds"]
+
+
+@pytest.mark.parametrize(("topic", "status"), [("hospital.{pk}.beds", 201), (" hospital.{pk}.beds ", 201), ("0", 400)])
+def test_a_webhook_answers_as_its_topic_pattern_says(admin_client, hospital, topic, status, monkeypatch):
+    monkeypatch.setattr("webhooks.services._check_url", lambda url: None)
+    body = {"url": "https://93.184.216.34/hook", "topics": [topic.replace("{pk}", str(hospital.pk))]}
+    response = admin_client.post("/api/v1/webhooks/", body, format="json")
+    assert response.status_code == status, response.content
