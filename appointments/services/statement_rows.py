@@ -7,10 +7,11 @@ Each caller declares its statement's answer as a named tuple, in the order of th
 SELECT: `BookRow(*cursor_row)`. The names are the ones read here.
 """
 
+import functools
 from contextlib import nullcontext
 from types import SimpleNamespace
 
-from django.db import IntegrityError, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, transaction
 
 from accounts.activity import entry_fields
 from accounts.models import User
@@ -58,34 +59,49 @@ def seen_slot(row) -> SimpleNamespace:
                            doctor=SimpleNamespace(is_available=row.is_available))  # fmt: skip
 
 
+@functools.cache
+def _load_order(model, names: tuple[str, ...]) -> list[str]:
+    return [field.attname for field in model._meta.concrete_fields if field.attname in names]
+
+
+def _loaded(model, related: dict, **values):
+    """`model` as the ORM loads a row of these columns (attribute names; any other field is deferred:
+    read, it would be queried, never made up), with `related` objects in its relation caches: the
+    keyword constructor computed every other field's default, most of building a response's objects."""
+    names = _load_order(model, tuple(values))
+    instance = model.from_db(DEFAULT_DB_ALIAS, names, [values[name] for name in names])
+    for name, obj in related.items():
+        model._meta.get_field(name).set_cached_value(instance, obj)
+    return instance
+
+
 def booked_from_row(row, *, by: User, patient: User, now, reason: str) -> Appointment:
     """The appointment a booking statement inserted (`appointment_id`, `token`), with its slot (as the
     statement left it: `now_booked`, `now_held`), doctor (and user) and hospital built from the
     statement's row: the response needs no query."""
-    hospital = Hospital(id=row.hospital_id, opd_status=row.opd_status, timezone=row.timezone, is_active=True)
-    doctor = Doctor(
-        id=row.doctor_id,
-        hospital=hospital,
-        user=User(id=row.doctor_user_id, fullname=row.doctor_name),
-        specialization=row.specialization,
-        department=row.department,
-        is_available=row.is_available,
-    )
-    slot = Slot(id=row.slot_id, hospital=hospital, doctor=doctor, start=row.start, end=row.end, status=row.status,
-                booked=row.now_booked, capacity=row.capacity, hold_count=row.now_held,
-                last_token=row.token)  # fmt: skip
+    hospital = _loaded(Hospital, {}, id=row.hospital_id, opd_status=row.opd_status, timezone=row.timezone,
+                       is_active=True)  # fmt: skip
+    doctor_user = _loaded(User, {}, id=row.doctor_user_id, fullname=row.doctor_name)
+    doctor = _loaded(Doctor, {"hospital": hospital, "user": doctor_user}, id=row.doctor_id,
+                     hospital_id=row.hospital_id, user_id=row.doctor_user_id, specialization=row.specialization,
+                     department=row.department, is_available=row.is_available)  # fmt: skip
+    slot = _loaded(Slot, {"hospital": hospital, "doctor": doctor}, id=row.slot_id, hospital_id=row.hospital_id,
+                   doctor_id=row.doctor_id, start=row.start, end=row.end, status=row.status, booked=row.now_booked,
+                   capacity=row.capacity, hold_count=row.now_held, last_token=row.token)  # fmt: skip
     slot.held = slot.hold_count
-    return Appointment(
+    return _loaded(
+        Appointment,
+        {"patient": patient, "slot": slot, "doctor": doctor, "hospital": hospital, "booked_by": by},
         id=row.appointment_id,
-        patient=patient,
-        slot=slot,
-        doctor=doctor,
-        hospital=hospital,
+        patient_id=patient.pk,
+        slot_id=row.slot_id,
+        doctor_id=row.doctor_id,
+        hospital_id=row.hospital_id,
         token_number=row.token,
         status=Appointment.Status.BOOKED,
         reason=reason,
         cancel_reason="",
-        booked_by=by,
+        booked_by_id=by.pk,
         created_at=now,
         updated_at=now,
     )

@@ -5,8 +5,12 @@ instance's bound fields. Same validation, same answers as DRF's own way, object 
 from datetime import date
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
+from appointments import services
 from appointments.holds import HoldCreateIn, HoldOut
+from appointments.models import Appointment
 from appointments.queue_models import OpdQueue, QueueEntry
 from appointments.queue_serializers import CallIn, QueueEntryOut
 from appointments.serializers import AppointmentOut
@@ -68,3 +72,19 @@ def test_input_instances_do_not_share_their_fields():
     assert first.fields["hold_id"].parent is first and second.fields["hold_id"].parent is second
     first.fields["reason"].required = True  # an instance's change stays its own
     assert AppointmentCreateIn(data={"hold_id": 3}).is_valid()
+
+
+def test_a_booking_from_a_hold_answers_without_a_query_and_makes_up_no_field(doctor, patient):
+    """The appointment the one statement booked is built as the ORM loads rows: the answer's fields are
+    there (no query to write it), the ones the statement did not read are deferred, not defaults."""
+    slot = SlotFactory(doctor=doctor)
+    hold = services.hold_create(by=patient, slot_id=slot.pk)
+    appointment = services.hold_book(by=patient, hold_id=hold.pk)
+    with CaptureQueriesContext(connection) as captured:
+        body = AppointmentOut(appointment).data
+    assert captured.captured_queries == []
+    stored = Appointment.objects.select_related("patient", "doctor__user", "slot", "hospital").get(pk=appointment.pk)
+    assert body == AppointmentOut(stored).data
+    if connection.vendor == "postgresql":  # the one-statement path built it from the statement's row
+        assert "opd_schedule_id" in appointment.slot.get_deferred_fields()
+        assert not appointment._state.adding
