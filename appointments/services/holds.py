@@ -42,7 +42,13 @@ from appointments.services.booking_rules import (
 )
 from appointments.services.hold_statements import HOLD_BOOK_SQL, HOLD_SQL
 from appointments.services.seats import release_hold_seat, settle_lapsed_holds
-from appointments.services.statement_rows import booked_from_row, run_statement, seen_slot, statement_params
+from appointments.services.statement_rows import (
+    booked_from_row,
+    loaded,
+    run_statement,
+    seen_slot,
+    statement_params,
+)
 from appointments.topics import appointment_changed, holds_changed, slots_changed, slots_topic
 from feed.topics import cached_topics, user_topic
 from hms.api.exceptions import Conflict
@@ -150,15 +156,17 @@ def _hold_in_one_statement(*, by: User, patient: User, slot_id: int, minutes: in
         check_open(seen, holds=row.booked_here)
         return None
     _written(hospital_id=row.hospital_id, patient_id=patient.pk)
-    return Hold(
+    return loaded(
+        Hold,
+        {"patient": patient, "appointment": None, "held_by": by},
         id=row.hold_id,
         slot_id=row.slot_id,
-        patient=patient,
+        patient_id=patient.pk,
         hospital_id=row.hospital_id,
         status=Hold.Status.ACTIVE,
         expires_at=expires,
-        appointment=None,
-        held_by=by,
+        appointment_id=None,
+        held_by_id=by.pk,
         created_at=now,
         updated_at=now,
     )

@@ -20,7 +20,7 @@ from appointments.models import Appointment, Doctor
 from appointments.queue_models import OpdQueue, QueueEntry
 from appointments.queue_selectors import local_today, queue_board
 from appointments.queue_statements import CALL_NEXT_SQL
-from appointments.services.statement_rows import statement_params
+from appointments.services.statement_rows import loaded, statement_params
 from feed.emit import emit
 from feed.topics import cached_topics
 from hms.api.db import prepared_cursor
@@ -236,8 +236,13 @@ def _call_next_in_one_statement(*, by: User, queue: OpdQueue, room: str) -> Queu
     # The statement wrote the audit entry and the event in SQL: the cached reads they change, as
     # record() and emit() would have marked.
     writes_committed(topics=cached_topics([topic]))
-    return QueueEntry(
-        queue=queue, status=QueueEntry.Status.CALLED, updated_at=now, **dict(zip(CALL_NEXT_FIELDS, row, strict=True))
+    return loaded(
+        QueueEntry,
+        {"queue": queue},
+        queue_id=queue.pk,
+        status=QueueEntry.Status.CALLED,
+        updated_at=now,
+        **dict(zip(CALL_NEXT_FIELDS, row, strict=True)),
     )
 
 

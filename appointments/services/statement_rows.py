@@ -64,7 +64,7 @@ def _load_order(model, names: tuple[str, ...]) -> list[str]:
     return [field.attname for field in model._meta.concrete_fields if field.attname in names]
 
 
-def _loaded(model, related: dict, **values):
+def loaded(model, related: dict, **values):
     """`model` as the ORM loads a row of these columns (attribute names; any other field is deferred:
     read, it would be queried, never made up), with `related` objects in its relation caches: the
     keyword constructor computed every other field's default, most of building a response's objects."""
@@ -79,17 +79,17 @@ def booked_from_row(row, *, by: User, patient: User, now, reason: str) -> Appoin
     """The appointment a booking statement inserted (`appointment_id`, `token`), with its slot (as the
     statement left it: `now_booked`, `now_held`), doctor (and user) and hospital built from the
     statement's row: the response needs no query."""
-    hospital = _loaded(Hospital, {}, id=row.hospital_id, opd_status=row.opd_status, timezone=row.timezone,
+    hospital = loaded(Hospital, {}, id=row.hospital_id, opd_status=row.opd_status, timezone=row.timezone,
                        is_active=True)  # fmt: skip
-    doctor_user = _loaded(User, {}, id=row.doctor_user_id, fullname=row.doctor_name)
-    doctor = _loaded(Doctor, {"hospital": hospital, "user": doctor_user}, id=row.doctor_id,
+    doctor_user = loaded(User, {}, id=row.doctor_user_id, fullname=row.doctor_name)
+    doctor = loaded(Doctor, {"hospital": hospital, "user": doctor_user}, id=row.doctor_id,
                      hospital_id=row.hospital_id, user_id=row.doctor_user_id, specialization=row.specialization,
                      department=row.department, is_available=row.is_available)  # fmt: skip
-    slot = _loaded(Slot, {"hospital": hospital, "doctor": doctor}, id=row.slot_id, hospital_id=row.hospital_id,
+    slot = loaded(Slot, {"hospital": hospital, "doctor": doctor}, id=row.slot_id, hospital_id=row.hospital_id,
                    doctor_id=row.doctor_id, start=row.start, end=row.end, status=row.status, booked=row.now_booked,
                    capacity=row.capacity, hold_count=row.now_held, last_token=row.token)  # fmt: skip
     slot.held = slot.hold_count
-    return _loaded(
+    return loaded(
         Appointment,
         {"patient": patient, "slot": slot, "doctor": doctor, "hospital": hospital, "booked_by": by},
         id=row.appointment_id,

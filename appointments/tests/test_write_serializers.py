@@ -10,11 +10,13 @@ from django.test.utils import CaptureQueriesContext
 
 from appointments import services
 from appointments.holds import HoldCreateIn, HoldOut
-from appointments.models import Appointment
+from appointments.models import Appointment, Hold
 from appointments.queue_models import OpdQueue, QueueEntry
+from appointments.queue_selectors import local_today
 from appointments.queue_serializers import CallIn, QueueEntryOut
 from appointments.serializers import AppointmentOut
 from appointments.serializers.bookings import AppointmentCreateIn
+from appointments.services import queues as queue_services
 from appointments.tests.factories import AppointmentFactory, HoldFactory, SlotFactory
 
 pytestmark = pytest.mark.django_db
@@ -88,3 +90,19 @@ def test_a_booking_from_a_hold_answers_without_a_query_and_makes_up_no_field(doc
     if connection.vendor == "postgresql":  # the one-statement path built it from the statement's row
         assert "opd_schedule_id" in appointment.slot.get_deferred_fields()
         assert not appointment._state.adding
+
+
+def test_a_hold_and_a_called_entry_answer_without_a_query_as_their_stored_rows(doctor, patient, hospital_admin):
+    hold = services.hold_create(by=patient, slot_id=SlotFactory(doctor=doctor).pk)
+    queue = OpdQueue.objects.create(doctor=doctor, hospital=doctor.hospital, date=local_today(doctor.hospital.timezone))
+    added = queue_services.queue_entry_add(by=hospital_admin, queue=queue, name="Walk In")
+    queue = OpdQueue.objects.select_related("hospital").get(pk=queue.pk)
+    entry = queue_services.queue_call_next(by=hospital_admin, queue=queue, room="3")
+    for serializer_class, obj, stored in (
+        (HoldOut, hold, Hold.objects.get(pk=hold.pk)),
+        (QueueEntryOut, entry, QueueEntry.objects.get(pk=added.pk)),
+    ):
+        with CaptureQueriesContext(connection) as captured:
+            body = serializer_class(obj).data
+        assert captured.captured_queries == []
+        assert body == serializer_class(stored).data
