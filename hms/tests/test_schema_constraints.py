@@ -10,6 +10,7 @@ from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from hms.api.schema_constraints import (
+    BODIES,
     COMPONENTS,
     EXAMPLES,
     NEW_PASSWORDS,
@@ -187,3 +188,20 @@ def test_a_webhook_answers_as_its_topic_pattern_says(admin_client, hospital, top
     body = {"url": "https://93.184.216.34/hook", "topics": [topic.replace("{pk}", str(hospital.pk))]}
     response = admin_client.post("/api/v1/webhooks/", body, format="json")
     assert response.status_code == status, response.content
+
+
+def test_the_cancel_body_says_a_falsy_body_counts_as_none(schema):
+    body = schema["paths"]["/api/v1/appointments/{id}/cancel/"]["post"]["requestBody"]["content"]["application/json"]
+    assert body["schema"] == BODIES[("/api/v1/appointments/{id}/cancel/", "post")]
+
+
+@pytest.mark.parametrize("body", ["null", "false", "0", '""', "[]", "{}"])
+def test_a_falsy_cancel_body_is_no_body(admin_client, body):
+    from appointments.tests.factories import AppointmentFactory
+
+    appointment = AppointmentFactory()
+    response = admin_client.post(
+        f"/api/v1/appointments/{appointment.pk}/cancel/?reason=Ill", body, content_type="application/json"
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["cancel_reason"] == "Ill"
