@@ -10,6 +10,7 @@ from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from hms.api.schema_constraints import (
+    BLANKS_SKIPPED,
     BODIES,
     COMPONENTS,
     EXAMPLES,
@@ -180,6 +181,12 @@ def test_each_topic_list_names_topics_of_the_feed(schema, component, name):
     assert all(pattern.search(topic) for topic in ["hospital.1.beds", "bloodbank.7.stock", " hospital.2.beds "])
     assert not any(pattern.search(topic) for topic in ["0", "hospital.0.beds", "hospital.x.beds", "hospital.1.bed"])
     assert field["example"] == ["hospital.1.beds"]
+    assert bool(pattern.search("")) is ((component, name) in BLANKS_SKIPPED)
+
+
+def test_a_stream_ticket_skips_a_blank_topic_beside_a_real_one(admin_client, hospital):
+    body = {"topics": [f"hospital.{hospital.pk}.beds ", ""]}
+    assert admin_client.post("/api/v1/events/tickets/", body, format="json").status_code == 201
 
 
 @pytest.mark.parametrize(("topic", "status"), [("hospital.{pk}.beds", 201), (" hospital.{pk}.beds ", 201), ("0", 400)])
