@@ -20,7 +20,7 @@ PARAMETERS: dict[tuple[str, str, str], dict] = {
     ("/api/v1/events/", "get", "after"): {"minimum": 0, "maximum": 10**18 - 1},
     ("/api/v1/events/", "get", "limit"): {"minimum": 1, "maximum": 10**18 - 1},
     # feed.topics.split: at least one name that is not blank (the names are comma-separated here).
-    ("/api/v1/events/", "get", "topics"): {"pattern": "[^,\\s]"},
+    ("/api/v1/events/", "get", "topics"): {"pattern": "[^,\\s]", "example": "hospital.1.beds"},
 }
 
 # (component, property) -> keywords, for request bodies a view checks by hand.
