@@ -235,3 +235,17 @@ def test_scoped_lookup_for_a_caller_who_sees_nothing_runs_no_query(doctor):
         with CaptureQueriesContext(connection) as captured:
             assert QueueViewSet.call_next_queue.row(view, str(queue.pk)) is None
         assert captured.captured_queries == []
+
+
+def test_callers_who_see_the_same_rows_share_one_kept_shape(hospital, hospital_admin, doctor_user, admin_user, queue):
+    """QueueViewSet compares no lookup with the caller's id: the hospital's admins share a shape (one
+    compilation), another role or hospital has its own."""
+    second_admin = User.objects.create_user(
+        username="second.admin", password="x" * 12, role=User.Role.HOSPITAL_ADMIN, hospital=hospital
+    )
+    lookup = ScopedLookup(OpdQueue, "id")
+    views = [_view(QueueViewSet, user, "call_next") for user in (hospital_admin, second_admin, doctor_user, admin_user)]
+    assert views[0].visibility_key() == views[1].visibility_key() != views[2].visibility_key()
+    for view in views:
+        assert lookup.row(view, str(queue.pk)) == {"id": queue.pk}
+    assert len(lookup._kept) == 3

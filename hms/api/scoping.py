@@ -51,7 +51,11 @@ class ScopedQuerysetMixin:
         user = self.request.user
         if self.public_read:
             return (visibility_scope(user),)
-        return (role_of(user), user.pk, getattr(user, "hospital_id", None))
+        role = role_of(user)
+        # The caller's id matters only to the lookups compared with it: other callers of the same role
+        # and hospital see the same rows.
+        by_id = bool(self.owner_lookups) or role in self.user_lookups
+        return (role, user.pk if by_id else None, getattr(user, "hospital_id", None))
 
     def scope_queryset(self, queryset):
         user = self.request.user
