@@ -204,7 +204,8 @@ def add_constraints(result, generator, request, public):
         if field is not None and isinstance(field.get("items"), dict):
             if (component, name) in BLANKS_SKIPPED:
                 field["items"] = {"type": "string", "pattern": topic_pattern(blank=True)}
-            else:
+            else:  # the length limit applies to the trimmed name, which the pattern already bounds
+                field["items"].pop("maxLength", None)
                 field["items"]["pattern"] = topic_pattern()
             field.setdefault("example", ["hospital.1.beds"])
     for component, name in NEW_PASSWORDS:
