@@ -6,10 +6,11 @@ from django.urls import re_path
 
 from appointments.views import AppointmentViewSet, AvailableSlotViewSet, MyAppointmentViewSet
 from bloodbank.views import BloodBankViewSet, BloodRequestViewSet
+from hms.api.routers import ID_PATTERN
 from hospitals.views import HospitalViewSet
 
 _pk = r"(?P<pk>[0-9]+)"
-_bank = r"(?P<pk>[^/.]+)"
+_bank = rf"(?P<pk>{ID_PATTERN})"
 _floors = {**HospitalViewSet.floors.kwargs, "detail": True}
 
 

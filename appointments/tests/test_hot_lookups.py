@@ -101,9 +101,15 @@ def _hold(client, pk, **body):
     return client.post(f"/api/v1/slots/{pk}/hold", body, format="json")
 
 
-@pytest.mark.parametrize("pk", ["999999", "0", BIGINT_OVERFLOW, "abc", "-1"])
+@pytest.mark.parametrize("pk", ["999999", "0", BIGINT_OVERFLOW])
 def test_hold_on_an_unknown_slot_is_404(patient_client, pk):
     _not_found(_hold(patient_client, pk), "No Slot matches the given query.")
+
+
+@pytest.mark.parametrize("pk", ["abc", "-1", "%091"])
+def test_hold_on_a_path_that_is_no_slot_id_is_404(patient_client, pk):
+    # Not digits: no route (hms.api.routers.ID_PATTERN), the error shape's 404 for an unknown path.
+    _not_found(_hold(patient_client, pk), "No such resource.")
 
 
 def test_deactivated_hospitals_slot_is_404_for_a_patient_and_seen_by_admin(

@@ -14,6 +14,7 @@ from drf_standardized_errors.openapi_serializers import ClientErrorEnum, ServerE
 from rest_framework import serializers
 from rest_framework.permissions import SAFE_METHODS, AllowAny
 
+from hms.api.routers import ID_PATTERN
 from hms.api.strict import LOCAL_DATETIME_PATTERN, TIME_PATTERN
 
 SEED_PREFIXES = ("/hospital/", "/appointment/", "/bloodbank/")
@@ -129,6 +130,16 @@ class AutoSchema(StandardizedErrorsAutoSchema):
     ownership); "" is documented where an email, URL or patterned string may be blank; times of day are wall-clock
     `HH:MM[:SS]` (JSON Schema's `time` format demands an offset); a PUT routed to `partial_update`
     (seed aliases) documents the partial body it accepts."""
+
+    def _resolve_path_parameters(self, variables):
+        # A record id routed by hms.api.routers.ID_PATTERN is typed from its model (an integer, with
+        # the key's description), as drf-spectacular types DRF's catch-all pattern, not as a string.
+        regex = self.path_regex
+        self.path_regex = regex.replace(f">{ID_PATTERN})", ">[^/.]+)")
+        try:
+            return super()._resolve_path_parameters(variables)
+        finally:
+            self.path_regex = regex
 
     def _should_add_error_response(self, responses, status_code):
         if status_code in ("409", "413") and self.method in ("GET", "HEAD", "OPTIONS"):
