@@ -2,7 +2,6 @@
 services/queues.py."""
 
 import django_filters
-from django.db import DEFAULT_DB_ALIAS
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
@@ -23,6 +22,7 @@ from appointments.queue_serializers import (
     QueueEntryOut,
 )
 from appointments.services import queues as services
+from appointments.services.statement_rows import loaded
 from hms.api.filters import FilterSet
 from hms.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, IDEMPOTENCY_RESPONSES, idempotent
 from hms.api.permissions import role_of
@@ -151,12 +151,9 @@ class QueueViewSet(ScopedQuerysetMixin, mixins.ListModelMixin, mixins.RetrieveMo
         row = self.call_next_queue.row(self, self.kwargs["pk"])
         if row is None:
             raise NotFound()
-        # from_db takes the values in the model's field order.
-        names = [field.attname for field in OpdQueue._meta.concrete_fields if field.attname in row]
-        queue = OpdQueue.from_db(DEFAULT_DB_ALIAS, names, [row[name] for name in names])
-        queue.hospital = Hospital.from_db(
-            DEFAULT_DB_ALIAS, ("id", "timezone"), (queue.hospital_id, row["hospital__timezone"])
-        )
+        timezone = row.pop("hospital__timezone")
+        hospital = loaded(Hospital, {}, id=row["hospital_id"], timezone=timezone)
+        queue = loaded(OpdQueue, {"hospital": hospital}, **row)
         self.check_object_permissions(self.request, queue)
         return queue
 
