@@ -11,6 +11,7 @@ HMS three times. Prints the table and prepends it to bench/RESULTS.md.
     BENCH_NOTE="before the index" bench/run.sh   # a note in the section heading
     BENCH_ONLY=availability,stock bench/run.sh    # only these endpoints, nothing written
     BENCH_SCALE=0.01 PG_KEEP_DIR=/tmp/pg-small BENCH_ONLY=hold_book bench/run.sh  # small data, own dir
+    BENCH_AUDIT_CHAIN=off BENCH_ONLY=booking bench/run.sh   # the writes without the audit hash chain
 
 The write mixes: the booking mix, hold then book from the hold, and call-next over many queues (issue
 18); after them the overbooking check (booked + active holds against capacity, in SQL over every slot)
@@ -39,7 +40,12 @@ from measure import (
     wrk,
 )
 from report import failures, machine, notes_text, render, write_results
-from servers import PROCESSES, prepare, seed, setup_floor, start_floor, start_hms, start_redis, stop
+from servers import PROCESSES, prepare, psql, seed, setup_floor, start_floor, start_hms, start_redis, stop
+
+# BENCH_AUDIT_CHAIN=off: the audit log's hash-chain trigger disabled for the run (re-enabled at the end), to
+# measure what the chain costs a write (issue 22: the booking ratio before and after). Entries written
+# meanwhile have no chain position: a bench database only.
+AUDIT_CHAIN_TRIGGER = "pgtrigger_activity_hash_chain_a886e"
 
 
 def main() -> None:
@@ -55,6 +61,20 @@ def main() -> None:
     floor_token = setup_floor()
     data = prepare("hms")
 
+    chain_off = os.environ.get("BENCH_AUDIT_CHAIN") == "off"
+    if chain_off and not only:
+        sys.exit("bench: BENCH_AUDIT_CHAIN=off is for a BENCH_ONLY comparison, not for bench/RESULTS.md")
+    if chain_off:
+        say(f"  audit hash chain OFF for this run (trigger {AUDIT_CHAIN_TRIGGER} disabled)")
+        psql(f"ALTER TABLE accounts_activity DISABLE TRIGGER {AUDIT_CHAIN_TRIGGER}", database="hms")
+    try:
+        run(started, load_at_start, info, only, floor_token, data)
+    finally:
+        if chain_off:
+            psql(f"ALTER TABLE accounts_activity ENABLE TRIGGER {AUDIT_CHAIN_TRIGGER}", database="hms")
+
+
+def run(started: float, load_at_start: float, info: dict, only: list[str], floor_token: str, data: dict) -> None:
     say(f"\nMeasuring HMS (scale {SCALE}) against the floor: {ROUNDS} x {SECONDS}s per side and endpoint")
     floor, floor_port = start_floor()
     hms, hms_port = start_hms("hms")
