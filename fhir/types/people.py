@@ -95,33 +95,29 @@ def _name_exact(queryset, values, ctx):
     return queryset
 
 
+def _doctor_part(render, filters=None) -> Part:
+    """The doctors as rows of a type: Practitioner and PractitionerRole differ in rendering (and search) only."""
+    return Part(
+        None,
+        _doctors,
+        lambda row, ctx: render(row),
+        "updated_at",
+        filters=filters or {},
+        columns=DOCTOR_COLUMNS,
+        public=True,
+    )
+
+
 PRACTITIONER = ResourceType(
     "Practitioner",
     [
-        Part(
-            None,
-            _doctors,
-            lambda row, ctx: mapping.practitioner(row),
-            "updated_at",
+        _doctor_part(
+            mapping.practitioner,
             filters={"name": _name_filter, "name:contains": _name_contains, "name:exact": _name_exact},
-            columns=DOCTOR_COLUMNS,
-            public=True,
         )
     ],
     params=[
         SearchParam("name", "string", "The doctor's full name: a word starting with the value (:contains, :exact).")
     ],
 )
-PRACTITIONER_ROLE = ResourceType(
-    "PractitionerRole",
-    [
-        Part(
-            None,
-            _doctors,
-            lambda row, ctx: mapping.practitioner_role(row),
-            "updated_at",
-            columns=DOCTOR_COLUMNS,
-            public=True,
-        )
-    ],
-)
+PRACTITIONER_ROLE = ResourceType("PractitionerRole", [_doctor_part(mapping.practitioner_role)])
