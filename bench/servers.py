@@ -39,6 +39,16 @@ def ensure_database(name: str) -> None:
         psql(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
+# The benchmark measures HMS, not its rate limits: every throttle's rate is lifted out of reach.
+THROTTLES = (
+    "THROTTLE_BOOKING",
+    "THROTTLE_EMERGENCY",
+    "THROTTLE_REGISTER",
+    "THROTTLE_LOGIN_USERNAME",
+    "THROTTLE_LOGIN_IP",
+)
+
+
 def hms_env(database: str, **extra) -> dict:
     env = dict(os.environ)
     env.update(
@@ -51,11 +61,7 @@ def hms_env(database: str, **extra) -> dict:
         SECURE_HSTS_SECONDS="0",
         SESSION_COOKIE_SECURE="false",
         CSRF_COOKIE_SECURE="false",
-        THROTTLE_BOOKING="100000000/min",
-        THROTTLE_EMERGENCY="100000000/min",
-        THROTTLE_REGISTER="100000000/min",
-        THROTTLE_LOGIN_USERNAME="100000000/min",
-        THROTTLE_LOGIN_IP="100000000/min",
+        **dict.fromkeys(THROTTLES, "100000000/min"),
         LOG_LEVEL="WARNING",
         **extra,
     )
