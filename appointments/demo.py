@@ -2,6 +2,7 @@
 two weeks of slots. Idempotent: running it again creates nothing twice. Called by `seed_demo`."""
 
 from datetime import time, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
@@ -15,12 +16,24 @@ from appointments.queue_demo import seed_queue
 DOCTOR_PASSWORD = "Doctor-Pass-2026"
 SLOT_DAYS = 14
 
-# username, fullname, specialization, department, qualification, hospital index, OPD hours
+
+class DemoDoctor(NamedTuple):
+    username: str
+    fullname: str
+    specialization: str
+    department: str
+    qualification: str
+    hospital_index: int  # of the demo hospitals, modulo their number
+    hours: tuple[time, time]  # the OPD's start and end time
+
+
 DEMO_DOCTORS = [
-    ("doctor", "Dr. Asha Menon", "General Medicine", "Medicine", "MBBS, MD", 0, (time(9), time(13))),
-    ("dr.iyer", "Dr. Rohan Iyer", "Cardiology", "Cardiology", "MBBS, DM (Cardiology)", 0, (time(14), time(17))),
-    ("dr.shah", "Dr. Meera Shah", "Pediatrics", "Pediatrics", "MBBS, DCH", 1, (time(10), time(13))),
-    ("dr.rao", "Dr. Vikram Rao", "Orthopedics", "Orthopedics", "MBBS, MS (Ortho)", 2, (time(9), time(12))),
+    DemoDoctor("doctor", "Dr. Asha Menon", "General Medicine", "Medicine", "MBBS, MD", 0, (time(9), time(13))),
+    DemoDoctor(
+        "dr.iyer", "Dr. Rohan Iyer", "Cardiology", "Cardiology", "MBBS, DM (Cardiology)", 0, (time(14), time(17))
+    ),
+    DemoDoctor("dr.shah", "Dr. Meera Shah", "Pediatrics", "Pediatrics", "MBBS, DCH", 1, (time(10), time(13))),
+    DemoDoctor("dr.rao", "Dr. Vikram Rao", "Orthopedics", "Orthopedics", "MBBS, MS (Ortho)", 2, (time(9), time(12))),
 ]
 
 
@@ -30,12 +43,13 @@ def _say(stdout, message: str) -> None:
 
 
 @transaction.atomic
-def _doctor(*, username, fullname, specialization, department, qualification, hospital, stdout) -> Doctor | None:
+def _doctor(*, spec: DemoDoctor, hospital, stdout) -> Doctor | None:
+    username = spec.username
     user = User.objects.filter(username__iexact=username).first()
     if user is None:
         user = User(
             username=username,
-            fullname=fullname,
+            fullname=spec.fullname,
             email=f"{username.replace('.', '-')}@hms.local",
             role=User.Role.DOCTOR,
             hospital=hospital,
@@ -49,9 +63,9 @@ def _doctor(*, username, fullname, specialization, department, qualification, ho
         user=user,
         defaults={
             "hospital_id": user.hospital_id,
-            "specialization": specialization,
-            "department": department,
-            "qualification": qualification,
+            "specialization": spec.specialization,
+            "department": spec.department,
+            "qualification": spec.qualification,
             "license_number": f"DEMO-{username.upper()}",
             "experience_years": 8,
             "consultation_fee": 500,
@@ -67,28 +81,19 @@ def seed_appointments(*, hospitals, stdout=None) -> list[Doctor]:
         return []
     doctors = []
     created = 0
-    for username, fullname, specialization, department, qualification, index, hours in DEMO_DOCTORS:
-        hospital = hospitals[index % len(hospitals)]
-        doctor = _doctor(
-            username=username,
-            fullname=fullname,
-            specialization=specialization,
-            department=department,
-            qualification=qualification,
-            hospital=hospital,
-            stdout=stdout,
-        )
+    for spec in DEMO_DOCTORS:
+        doctor = _doctor(spec=spec, hospital=hospitals[spec.hospital_index % len(hospitals)], stdout=stdout)
         if doctor is None:
             continue
         doctors.append(doctor)
         today = timezone.now().astimezone(ZoneInfo(doctor.hospital.timezone)).date()
         schedule, _ = OpdSchedule.objects.get_or_create(
             doctor=doctor,
-            start_time=hours[0],
-            end_time=hours[1],
+            start_time=spec.hours[0],
+            end_time=spec.hours[1],
             defaults={
                 "hospital_id": doctor.hospital_id,
-                "department": department,
+                "department": spec.department,
                 "weekdays": [0, 1, 2, 3, 4, 5],
                 "slot_minutes": 15,
                 "capacity_per_slot": 4,
