@@ -34,11 +34,14 @@ def _require_manager_in_place(by: User, row: Floor | Ward, data: dict, *, noun: 
         raise ValidationError({"hospital_id": [f"A {noun} cannot move to another hospital."]}, code="hospital_mismatch")
 
 
-def _set_given(row, data: dict, fields: tuple[str, ...]) -> None:
-    """Copy the fields `data` gives onto `row` (a partial update leaves the others alone)."""
+def _save_given(by: User, row: Floor | Ward, data: dict, fields: tuple[str, ...], *, noun: str) -> None:
+    """Copy the fields `data` gives onto `row` (a partial update leaves the others alone), save it and
+    record the update."""
     for field in fields:
         if field in data:
             setattr(row, field, data[field])
+    row.save()
+    record(action=Action.UPDATE, actor=by, object_type=noun, object_id=row.pk)
 
 
 @transaction.atomic
@@ -59,9 +62,7 @@ def floor_create(*, by: User, hospital: Hospital | None, floor_number: str, name
 def floor_update(*, by: User, floor: Floor, data: dict) -> Floor:
     _require_manager_in_place(by, floor, data, noun="floor")
     floor = Floor.objects.select_for_update().get(pk=floor.pk)
-    _set_given(floor, data, ("floor_number", "name"))
-    floor.save()
-    record(action=Action.UPDATE, actor=by, object_type="floor", object_id=floor.pk)
+    _save_given(by, floor, data, ("floor_number", "name"), noun="floor")
     return floor
 
 
@@ -102,8 +103,6 @@ def ward_update(*, by: User, ward: Ward, data: dict) -> Ward:
     if "floor" in data:
         check_ward_placement(hospital=hospital, floor=data["floor"])
         ward.floor = data["floor"]
-    _set_given(ward, data, ("name", "ward_number", "ward_type"))
-    ward.save()
+    _save_given(by, ward, data, ("name", "ward_number", "ward_type"), noun="ward")
     beds_changed(hospital_id=ward.hospital_id)  # a new ward type moves its beds between counts
-    record(action=Action.UPDATE, actor=by, object_type="ward", object_id=ward.pk)
     return ward
