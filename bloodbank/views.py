@@ -12,6 +12,7 @@ from bloodbank import selectors, serializers, services
 from bloodbank.filters import BloodBankFilter, BloodRequestFilter, DonationFilter, StockLotFilter
 from bloodbank.models import Allocation, BloodBank, BloodRequest, Donation, StockLot
 from bloodbank.permissions import IsBankManager
+from hms.api.actions import ReadBackMixin, step_action
 from hms.api.idempotency import idempotent
 from hms.api.permissions import IsAdminRole, has_role
 from hms.api.rawrows import page_response, plain_page
@@ -146,6 +147,7 @@ class BloodRequestViewSet(
     ClinicalReadAuditMixin,
     ScopedQuerysetMixin,
     StepMixin,
+    ReadBackMixin,
     CreateListRetrieveViewSet,
 ):
     """Blood requests. Any signed-in user creates; visible to the requester, the bank's managers and
@@ -165,10 +167,6 @@ class BloodRequestViewSet(
     audit_patient_field = "requester_id"
     step_object = "blood_request"
 
-    def _out(self, blood_request: BloodRequest, code=status.HTTP_200_OK) -> Response:
-        fresh = self.queryset.get(pk=blood_request.pk)
-        return Response(serializers.BloodRequestOut(fresh).data, status=code)
-
     @idempotent(
         "blood-request-create",
         request=serializers.BloodRequestIn,
@@ -180,34 +178,23 @@ class BloodRequestViewSet(
         blood_request = services.blood_request_create(by=request.user, data=dict(data.validated_data))
         return self._out(blood_request, status.HTTP_201_CREATED)
 
-    @extend_schema(
-        request=None,
+    approve = step_action(
+        "approve",
+        services.blood_request_approve,
         responses={200: serializers.BloodRequestOut},
         description="Allocate all units from usable compatible lots (own group first, then FEFO), or 409 "
         "stating what is available, with nothing reserved.",
     )
-    @action(detail=True, methods=["post"])
-    def approve(self, request, pk=None):
-        return self.step(services.blood_request_approve)
-
-    @extend_schema(request=serializers.RejectIn, responses={200: serializers.BloodRequestOut})
-    @action(detail=True, methods=["post"])
-    def reject(self, request, pk=None):
-        return self.step(services.blood_request_reject, serializers.RejectIn)
-
-    @extend_schema(request=None, responses={200: serializers.BloodRequestOut})
-    @action(detail=True, methods=["post"])
-    def fulfil(self, request, pk=None):
-        return self.step(services.blood_request_fulfil)
-
-    @extend_schema(
-        request=None,
+    reject = step_action(
+        "reject", services.blood_request_reject, serializers.RejectIn, responses={200: serializers.BloodRequestOut}
+    )
+    fulfil = step_action("fulfil", services.blood_request_fulfil, responses={200: serializers.BloodRequestOut})
+    cancel = step_action(
+        "cancel",
+        services.blood_request_cancel,
         responses={200: serializers.BloodRequestOut},
         description="Pending or approved only; an approved request returns its units to their lots.",
     )
-    @action(detail=True, methods=["post"])
-    def cancel(self, request, pk=None):
-        return self.step(services.blood_request_cancel)
 
 
 @extend_schema(tags=["blood bank"])

@@ -3,8 +3,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny, IsAuthenticated
-from rest_framework.response import Response
-from rest_framework.status import HTTP_200_OK, HTTP_201_CREATED
+from rest_framework.status import HTTP_201_CREATED
 
 from accounts.activity import ExportMixin
 from emergency import ambulances, serializers, services
@@ -18,6 +17,7 @@ from emergency.permissions import (
     ReportsLocation,
 )
 from emergency.throttling import EmergencyReportThrottle
+from hms.api.actions import ReadBackMixin, step_action
 from hms.api.idempotency import idempotent
 from hms.api.roles import STAFF_ROLES, Role
 from hms.api.scoping import ScopedQuerysetMixin
@@ -99,14 +99,13 @@ class AmbulanceViewSet(
         ambulance = ambulances.ambulance_update(by=self.request.user, ambulance=ambulance, data=dict(values))
         return _ambulances().get(pk=ambulance.pk)
 
-    @extend_schema(
+    location = step_action(
+        "location",
+        ambulances.ambulance_location_update,
+        serializers.AmbulanceLocationIn,
         summary="Report the ambulance's position (its driver, its hospital's admin); kept as history",
-        request=serializers.AmbulanceLocationIn,
         responses={200: serializers.AmbulanceOut},
     )
-    @action(detail=True, methods=["post"])
-    def location(self, request, pk=None):
-        return self.step(ambulances.ambulance_location_update, serializers.AmbulanceLocationIn)
 
     @extend_schema(
         summary="Position history, newest first",
@@ -119,18 +118,17 @@ class AmbulanceViewSet(
         page = self.paginate_queryset(ambulance.locations.order_by("-recorded_at", "-id"))
         return self.get_paginated_response(serializers.AmbulanceLocationOut(page, many=True).data)
 
-    @extend_schema(
+    status = step_action(
+        "status",
+        ambulances.ambulance_status_set,
+        serializers.AmbulanceStatusIn,
         summary="Set available or out_of_service (admin, its hospital's admin)",
         description=(
             "`available` is refused (409) while the ambulance serves an open emergency, and so is "
             "`out_of_service`. `dispatched` and `busy` follow emergencies only: 400 here."
         ),
-        request=serializers.AmbulanceStatusIn,
         responses={200: serializers.AmbulanceOut},
     )
-    @action(detail=True, methods=["post"])
-    def status(self, request, pk=None):
-        return self.step(ambulances.ambulance_status_set, serializers.AmbulanceStatusIn)
 
 
 @extend_schema_view(
@@ -142,6 +140,7 @@ class EmergencyViewSet(
     ExportMixin,
     ScopedQuerysetMixin,
     StepMixin,
+    ReadBackMixin,
     CreateListRetrieveViewSet,
 ):
     """Emergencies: reported by anyone; seen by the reporter, the assigned hospital's staff, the
@@ -178,8 +177,8 @@ class EmergencyViewSet(
             return [EmergencyReportThrottle()]
         return super().get_throttles()
 
-    def _out(self, emergency, code=HTTP_200_OK):
-        return Response(serializers.EmergencyOut(_emergencies().get(pk=emergency.pk)).data, status=code)
+    def read_back_rows(self):
+        return _emergencies()
 
     @idempotent(
         "emergency-report",
@@ -205,7 +204,11 @@ class EmergencyViewSet(
         emergency = services.emergency_report(reporter=reporter, data=dict(data.validated_data))
         return self._out(emergency, HTTP_201_CREATED)
 
-    @extend_schema(
+    dispatch_ambulance = step_action(
+        "dispatch_ambulance",
+        services.emergency_dispatch,
+        serializers.EmergencyDispatchIn,
+        url_path="dispatch",
         summary="Send an ambulance (admin, the emergency's hospital admin)",
         description=(
             "The given ambulance (unknown: 404; another hospital's: 400; not available: 409), or the "
@@ -213,14 +216,12 @@ class EmergencyViewSet(
             "reported a position counts as at its hospital); none available: 409. Only a `reported` "
             "emergency with a hospital can be dispatched (else 409)."
         ),
-        request=serializers.EmergencyDispatchIn,
         responses={200: serializers.EmergencyOut},
     )
-    @action(detail=True, methods=["post"], url_path="dispatch", url_name="dispatch")
-    def dispatch_ambulance(self, request, pk=None):
-        return self.step(services.emergency_dispatch, serializers.EmergencyDispatchIn)
-
-    @extend_schema(
+    status = step_action(
+        "status",
+        services.emergency_status_change,
+        serializers.EmergencyStatusIn,
         summary="Move the emergency one step forward, or cancel it",
         description=(
             "reported -> dispatched (only through /dispatch) -> en_route -> on_scene -> transporting -> "
@@ -228,19 +229,13 @@ class EmergencyViewSet(
             "ambulance's driver moves en_route..at_hospital; the emergency's hospital admin and admin make "
             "any legal move. Resolved or cancelled frees the ambulance."
         ),
-        request=serializers.EmergencyStatusIn,
         responses={200: serializers.EmergencyOut},
     )
-    @action(detail=True, methods=["post"])
-    def status(self, request, pk=None):
-        return self.step(services.emergency_status_change, serializers.EmergencyStatusIn)
-
-    @extend_schema(
+    forward = step_action(
+        "forward",
+        services.emergency_forward,
+        serializers.EmergencyForwardIn,
         summary="Hand the emergency to another active hospital (admin, the current hospital's admin)",
         description="Unknown or inactive hospital: 404. Kept in `events`; the ambulance stays on the emergency.",
-        request=serializers.EmergencyForwardIn,
         responses={200: serializers.EmergencyOut},
     )
-    @action(detail=True, methods=["post"])
-    def forward(self, request, pk=None):
-        return self.step(services.emergency_forward, serializers.EmergencyForwardIn)

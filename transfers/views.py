@@ -1,11 +1,10 @@
 from django.db.models import Prefetch
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
-from rest_framework.response import Response
-from rest_framework.status import HTTP_200_OK, HTTP_201_CREATED
+from rest_framework.status import HTTP_201_CREATED
 
 from accounts.activity import ClinicalReadAuditMixin, ExportMixin
+from hms.api.actions import ReadBackMixin, step_action
 from hms.api.idempotency import idempotent
 from hms.api.permissions import has_role
 from hms.api.roles import STAFF_ROLES, Role
@@ -42,6 +41,7 @@ class ReferralViewSet(
     ClinicalReadAuditMixin,
     ScopedQuerysetMixin,
     StepMixin,
+    ReadBackMixin,
     CreateListRetrieveViewSet,
 ):
     """Inter-hospital referrals: requested by the origin, accepted (with a bed reserved) or rejected by the
@@ -71,8 +71,8 @@ class ReferralViewSet(
             return [IsAuthenticated()]
         return [ActsOnReferrals()]
 
-    def _out(self, referral, code=HTTP_200_OK):
-        return Response(serializers.ReferralOut(_referrals().get(pk=referral.pk)).data, status=code)
+    def read_back_rows(self):
+        return _referrals()
 
     @idempotent(
         "referral-create",
@@ -93,7 +93,10 @@ class ReferralViewSet(
         referral = services.referral_request(by=request.user, **data.validated_data)
         return self._out(referral, HTTP_201_CREATED)
 
-    @extend_schema(
+    accept = step_action(
+        "accept",
+        services.referral_accept,
+        serializers.AcceptIn,
         summary="Accept, holding a bed at the destination (the destination's hospital admin, admin)",
         description=(
             "requested -> accepted. Reserves, in the same transaction, the given bed (unknown: 404; "
@@ -102,24 +105,21 @@ class ReferralViewSet(
             "referral's `bed_type` at the destination (none: 409 `no_bed`) for the patient, for 24 hours. "
             "Any other status: 409 `illegal_transition`."
         ),
-        request=serializers.AcceptIn,
         responses=STEP_RESPONSES,
     )
-    @action(detail=True, methods=["post"])
-    def accept(self, request, pk=None):
-        return self.step(services.referral_accept, serializers.AcceptIn)
-
-    @extend_schema(
+    reject = step_action(
+        "reject",
+        services.referral_reject,
+        serializers.ReasonIn,
         summary="Decline a requested referral (the destination's hospital admin, admin)",
         description="requested -> rejected; any other status: 409 `illegal_transition`.",
-        request=serializers.ReasonIn,
         responses=STEP_RESPONSES,
     )
-    @action(detail=True, methods=["post"])
-    def reject(self, request, pk=None):
-        return self.step(services.referral_reject, serializers.ReasonIn)
-
-    @extend_schema(
+    dispatch_ambulance = step_action(
+        "dispatch_ambulance",
+        services.referral_dispatch,
+        serializers.DispatchIn,
+        url_path="dispatch",
         summary="Send an ambulance (either hospital's admin or doctors, admin)",
         description=(
             "accepted -> in_transit. The given ambulance of either hospital (unknown: 404; another "
@@ -128,14 +128,11 @@ class ReferralViewSet(
             "(none: 409 `no_ambulance_available`). The ambulance is busy until the referral is completed "
             "or cancelled. Any other status: 409 `illegal_transition`."
         ),
-        request=serializers.DispatchIn,
         responses=STEP_RESPONSES,
     )
-    @action(detail=True, methods=["post"], url_path="dispatch", url_name="dispatch")
-    def dispatch_ambulance(self, request, pk=None):
-        return self.step(services.referral_dispatch, serializers.DispatchIn)
-
-    @extend_schema(
+    complete = step_action(
+        "complete",
+        services.referral_complete,
         summary="Admit the patient at the destination (the destination's hospital admin or doctors, admin)",
         description=(
             "in_transit -> completed, in one transaction: the patient's admission at the origin (if any) is "
@@ -144,22 +141,16 @@ class ReferralViewSet(
             "`bed_unavailable`; the patient admitted elsewhere: 409 `already_admitted`. Any other status: "
             "409 `illegal_transition`."
         ),
-        request=None,
         responses=STEP_RESPONSES,
     )
-    @action(detail=True, methods=["post"])
-    def complete(self, request, pk=None):
-        return self.step(services.referral_complete)
-
-    @extend_schema(
+    cancel = step_action(
+        "cancel",
+        services.referral_cancel,
+        serializers.ReasonIn,
         summary="Cancel an open referral (either hospital's admin or doctors, admin)",
         description=(
             "requested, accepted or in_transit -> cancelled: the reserved bed is released and the "
             "ambulance freed. A rejected, completed or cancelled referral: 409 `illegal_transition`."
         ),
-        request=serializers.ReasonIn,
         responses=STEP_RESPONSES,
     )
-    @action(detail=True, methods=["post"])
-    def cancel(self, request, pk=None):
-        return self.step(services.referral_cancel, serializers.ReasonIn)
