@@ -192,6 +192,47 @@ def _new_password_keywords() -> dict:
     return keywords
 
 
+# U+0000 is refused in every string a request carries (hms.api.null_characters: 400 `null_character` in
+# a query parameter or a JSON body, 404 in the path; PostgreSQL's text cannot hold it), so every string
+# schema of a request says so: `not` a string holding one. A `not` composes with the field's own
+# `pattern` or `anyOf` (JSON Schema has one `pattern` per schema). Schema-valid data then never holds
+# U+0000, and the fuzzer's schema-violating data still sends it (bin/fuzz: --generation-allow-x00).
+NO_NUL = {"pattern": "[\\u0000]"}
+_SUBSCHEMAS = ("items", "additionalProperties")
+_SCHEMA_LISTS = ("allOf", "anyOf", "oneOf")
+
+
+def refuse_nul(schema) -> None:
+    """Adds `not: NO_NUL` to each free-text string schema in `schema` (nested properties and items too)."""
+    if not isinstance(schema, dict):
+        return
+    free_text = schema.get("type") == "string" and not ({"enum", "not"} & schema.keys() or schema.get("readOnly"))
+    if free_text and schema.get("format") != "binary":
+        schema["not"] = dict(NO_NUL)
+    for child in schema.get("properties", {}).values():
+        refuse_nul(child)
+    for keyword in _SUBSCHEMAS:
+        refuse_nul(schema.get(keyword))
+    for keyword in _SCHEMA_LISTS:
+        for child in schema.get(keyword, ()):
+            refuse_nul(child)
+
+
+def _refuse_nul_in_requests(paths: dict, components: dict) -> None:
+    for name, component in components.items():
+        if name.endswith("Request"):  # request bodies only (COMPONENT_SPLIT_REQUEST names them so)
+            refuse_nul(component)
+    for operations in paths.values():
+        for operation in operations.values():
+            if not isinstance(operation, dict):
+                continue
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") in ("query", "path"):
+                    refuse_nul(parameter.get("schema"))
+            for content in operation.get("requestBody", {}).get("content", {}).values():
+                refuse_nul(content.get("schema"))
+
+
 def add_constraints(result, generator, request, public):
     paths = result.get("paths", {})
     components = result.get("components", {}).get("schemas", {})
@@ -235,4 +276,5 @@ def add_constraints(result, generator, request, public):
         for parameter in operation.get("parameters", []):
             if parameter.get("name") == name and parameter.get("in") in ("query", "path"):
                 parameter.setdefault("schema", {}).update(keywords)
+    _refuse_nul_in_requests(paths, components)
     return result
