@@ -1,4 +1,4 @@
-"""GET /hospitals/{id}/availability computed on every read: the bed counts written straight into the body.
+"""GET /hospitals/{id}/availability: the bed counts written straight into the JSON body, computed or kept.
 
 The answer is BedSummaryOut's shape, whose keys never change (every status, ward type and bed type,
 zeros included): only its numbers do. So the body is one format string in the order DRF's JSONRenderer
@@ -7,16 +7,25 @@ writes `selectors.bed_summary`'s dict, and each (ward type, bed type, shown stat
 and encoding them on every read. The bytes are those JSONRenderer writes for the dict
 (hospitals/tests/test_availability_body.py compares them on random data); a row holding a value
 outside the choices takes the dict path, so nothing is lost for data the choices do not name.
+
+The same bytes are what the read cache keeps (hms.api.readcache, READ_CACHE_SECONDS): the body on
+either side of `as_of`, and the earliest reservation lapse it counts. A kept answer is written as
+stored with the time of the read as `as_of` (the figures hold now: no write has committed since they
+were read, and no reservation they count as reserved has lapsed), so with the cache on or off a
+reader gets the same bytes, and a hit renders nothing.
 """
 
 import json
 
+from django.conf import settings
 from django.utils import timezone
 from rest_framework.renderers import JSONRenderer
 
+from hms.api import readcache
 from hospitals import selectors
 from hospitals.bed_counts import hospital_bed_counts
 from hospitals.models import BedStatus, BedType, WardType
+from hospitals.topics import beds_topic, hospital_topic
 
 
 def _key(name: str) -> str:
@@ -63,6 +72,9 @@ def _layout() -> tuple[str, dict[tuple[str, str, str], tuple[int, ...]], int]:
 
 
 _TEMPLATE, _TARGETS, _SIZE = _layout()
+# The body on either side of `as_of`'s value: the hospital id goes in the head, the counters in the tail.
+_HEAD, _TAIL = _TEMPLATE.split("%s")
+_AS_OF = b'"as_of":"'
 
 
 def _timestamp(moment) -> str:
@@ -71,23 +83,53 @@ def _timestamp(moment) -> str:
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
-def availability_json(hospital_id: int, *, active_only: bool) -> bytes | None:
-    """The JSON body of the hospital's availability, computed now (one statement); None when the caller
-    does not see the hospital (absent, or deactivated with `active_only`)."""
+def _body_parts(hospital_id: int, active_only: bool):
+    """`(head, tail, next lapse)`: the body before and after `as_of`'s value, computed now (one
+    statement), and the earliest `reserved_until` still ahead that it counts as reserved (None: none);
+    None when the caller does not see the hospital (absent, or deactivated with `active_only`)."""
     rows = hospital_bed_counts(hospital_id, active_only=active_only, now=timezone.now())
     if not rows:
         return None
+    lapses = [next_lapse for *_, next_lapse in rows if next_lapse is not None]
+    next_lapse = min(lapses) if lapses else None
     counters = [0] * _SIZE
     for ward_type, bed_type, status, count, _next_lapse in rows:
         if not count:
             continue  # the hospital's row when it has no beds
         places = _TARGETS.get((ward_type, bed_type, status))
         if places is None:  # a value the choices do not name: the dict path's general shape, as DRF writes it
-            return JSONRenderer().render(selectors._summary(hospital_id, rows))
+            summary = {**selectors.summary_from_counts(hospital_id, rows), "as_of": ""}
+            head, _as_of, tail = JSONRenderer().render(summary).partition(_AS_OF)
+            return head + _AS_OF, tail, next_lapse  # hospital_id (a number) precedes it: the first one is its
         for place in places:
             counters[place] += count
-    as_of = _timestamp(timezone.now())
-    return (_TEMPLATE % (hospital_id, as_of, *counters)).encode()
+    return (_HEAD % hospital_id).encode(), (_TAIL % tuple(counters)).encode(), next_lapse
+
+
+def _no_lapse_since(parts) -> bool:
+    """Kept figures hold until the first reservation they count as reserved lapses."""
+    return parts is None or parts[2] is None or parts[2] > timezone.now()
+
+
+def availability_json(hospital_id: int, *, active_only: bool, cache_scope: str = "") -> bytes | None:
+    """The JSON body of the hospital's availability; None when the caller does not see the hospital
+    (absent, or deactivated with `active_only`).
+
+    With `cache_scope` (a name for the caller's visibility, hms.api.scoping.visibility_scope), the body
+    is kept on the shared cache until the next committed write to the hospital's beds or row
+    (READ_CACHE_SECONDS), or until a reservation it counts lapses: figures exactly as fresh as the
+    database's; without, or with the cache off, computed now."""
+    parts = readcache.cached(
+        f"hms:availability:{cache_scope}:{hospital_id}",
+        lambda: _body_parts(hospital_id, active_only),
+        seconds=settings.READ_CACHE_SECONDS if cache_scope else 0,
+        still_valid=_no_lapse_since,
+        topics=[beds_topic(hospital_id), hospital_topic(hospital_id)],
+    )
+    if parts is None:
+        return None
+    head, tail, _next_lapse = parts
+    return b"".join((head, _timestamp(timezone.now()).encode(), tail))
 
 
 def answers_plain_json(request) -> bool:

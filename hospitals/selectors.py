@@ -1,13 +1,10 @@
 """Reads with rules: bed counts (one aggregate query) and what each caller may see."""
 
-from django.conf import settings
 from django.db.models import Exists, Min, OuterRef, Prefetch
 from django.utils import timezone
 
-from hms.api import readcache
 from hospitals.bed_counts import hospital_bed_counts
 from hospitals.models import Admission, Bed, BedStatus, BedType, WardType, free_beds
-from hospitals.topics import beds_topic, hospital_topic
 
 _STATUSES = tuple(BedStatus.values)
 _WARD_TYPES = tuple(WardType.values)
@@ -16,50 +13,31 @@ _BED_TYPES = tuple(BedType.values)
 BED_TYPE_COUNTS = {"free": BedStatus.AVAILABLE, **{s: s for s in ("occupied", "reserved", "maintenance")}}
 
 
-def _visible_bed_counts(hospital_id: int, active_only: bool) -> list | None:
-    return hospital_bed_counts(hospital_id, active_only=active_only, now=timezone.now()) or None
-
-
-def _no_lapse_since(rows) -> bool:
-    """Cached counts hold until the first reservation they count as reserved lapses."""
-    now = timezone.now()
-    return rows is None or all(next_lapse is None or next_lapse > now for *_, next_lapse in rows)
-
-
-def bed_summary(*, hospital_id: int, active_only: bool | None = None, cache_scope: str = "") -> dict | None:
+def bed_summary(*, hospital_id: int, active_only: bool | None = None) -> dict | None:
     """`{hospital_id, as_of, total, by_status, by_ward_type, by_bed_type}` from the current bed rows,
     in one query. A reservation whose `until` has passed counts as available.
 
     Every status, ward type and bed type is present (zero when there is none), so clients see one shape.
-    With `active_only` (True: the caller sees active hospitals only, False: every hospital), the same
-    query also checks that the caller may see the hospital (a LEFT JOIN from the hospital to its beds):
-    None when it may not. With `cache_scope` (a name for that visibility), the counts are kept on the
-    shared cache until the next committed write (READ_CACHE_SECONDS, hms.api.readcache), or until a
-    reservation they count lapses: figures exactly as fresh as the database's.
+    With `active_only` (True: the caller sees active hospitals only, False: every hospital), None when
+    the caller may not see the hospital (absent, or deactivated with `active_only`). The availability
+    route writes this dict's JSON bytes directly, and keeps them on the read cache
+    (hospitals.availability).
     """
-    if active_only is None:
-        rows = hospital_bed_counts(hospital_id, active_only=False, now=timezone.now())
-    else:
-        rows = readcache.cached(
-            f"hms:bed-counts:{cache_scope}:{hospital_id}",
-            lambda: _visible_bed_counts(hospital_id, active_only),
-            seconds=settings.READ_CACHE_SECONDS if cache_scope else 0,
-            still_valid=_no_lapse_since,
-            topics=[beds_topic(hospital_id), hospital_topic(hospital_id)],
-        )
-        if rows is None:
-            return None
-    return _summary(hospital_id, rows)
+    rows = hospital_bed_counts(hospital_id, active_only=bool(active_only), now=timezone.now())
+    if active_only is not None and not rows:
+        return None
+    return summary_from_counts(hospital_id, rows)
 
 
 def hospital_with_bed_summary(*, hospital_id: int, active_only: bool):
     """`(hospital, bed_summary)` in one query (the detail): None when the caller does not see it (absent,
     or deactivated with `active_only`)."""
     hospital, rows = hospital_bed_counts(hospital_id, active_only=active_only, now=timezone.now(), with_hospital=True)
-    return None if hospital is None else (hospital, _summary(hospital_id, rows))
+    return None if hospital is None else (hospital, summary_from_counts(hospital_id, rows))
 
 
-def _summary(hospital_id: int, rows) -> dict:
+def summary_from_counts(hospital_id: int, rows) -> dict:
+    """BedSummaryOut's dict from `hospitals.bed_counts.hospital_bed_counts` rows (as of now)."""
     by_status = dict.fromkeys(_STATUSES, 0)
     by_ward_type = {ward_type: {"total": 0, **by_status} for ward_type in _WARD_TYPES}
     by_bed_type = {bed_type: {"total": 0, **dict.fromkeys(BED_TYPE_COUNTS, 0)} for bed_type in _BED_TYPES}
