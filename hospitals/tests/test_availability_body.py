@@ -1,7 +1,7 @@
 """Availability computed with the read cache off is written straight into its JSON body
 (hospitals.availability): the very bytes DRF's JSONRenderer writes for the selector's dict, for every
-caller, on random data; other Accept parameters, values outside the choices and the read cache keep
-the dict path's answers."""
+caller, on random data; other Accept parameters and values outside the choices keep the dict path's
+answers, and the read cache keeps these bytes (test_availability_cached.py)."""
 
 import json
 from datetime import timedelta
