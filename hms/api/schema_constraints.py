@@ -13,6 +13,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from feed.topics import MAX_TOPICS, kinds
+from hms.api.roles import STAFF_ROLES, Role
 
 # (path, method, parameter name) -> JSON Schema keywords the parameter's schema gains.
 PARAMETERS: dict[tuple[str, str, str], dict] = {
@@ -72,6 +73,24 @@ BODIES: dict[tuple[str, str], dict] = {
             {"nullable": True, "enum": [None, False, 0, "", []]},
         ]
     },
+}
+
+# accounts.serializers.UserIn on create (POST /api/v1/users): a password is required, a doctor is created
+# through /api/v1/doctors (a PUT may repeat a doctor's own role, so the component keeps it), and a staff
+# account (hms.api.roles.STAFF_ROLES) belongs to a hospital.
+_NEW_ACCOUNT_ROLES = [role.value for role in Role if role != Role.DOCTOR]
+BODIES[("/api/v1/users/", "post")] = {
+    "allOf": [
+        {"$ref": "#/components/schemas/UserInRequest"},
+        {
+            "required": ["password"],
+            "properties": {"role": {"type": "string", "enum": _NEW_ACCOUNT_ROLES}},
+            "anyOf": [
+                {"properties": {"role": {"enum": [role for role in _NEW_ACCOUNT_ROLES if role not in STAFF_ROLES]}}},
+                {"required": ["hospital_id"], "properties": {"hospital_id": {"type": "integer"}}},
+            ],
+        },
+    ]
 }
 
 # Request bodies' new passwords: Django's password validators (AUTH_PASSWORD_VALIDATORS) refuse a short

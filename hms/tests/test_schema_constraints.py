@@ -216,3 +216,40 @@ def test_a_falsy_cancel_body_is_no_body(admin_client, body):
     )
     assert response.status_code == 200, response.content
     assert response.json()["cancel_reason"] == "Ill"
+
+
+NEW_ACCOUNT = {
+    "username": "newstaff",
+    "fullname": "New Staff",
+    "email": "newstaff@example.org",
+    "password": "Str0ng-Pass!word-91",
+}
+
+
+def test_a_new_accounts_body_carries_the_create_rules(schema):
+    body = schema["paths"]["/api/v1/users/"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert body == BODIES[("/api/v1/users/", "post")]
+    rules = body["allOf"][1]
+    assert "doctor" not in rules["properties"]["role"]["enum"]
+    assert rules["required"] == ["password"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "status"),
+    [
+        ({"role": "doctor"}, 400),  # outside the create's role enum
+        ({"role": "ambulance_driver"}, 400),  # staff without hospital_id: the anyOf's second branch unmet
+        ({"role": "ambulance_driver", "hospital_id": None}, 400),
+        ({"password": None}, 400),
+        ({"role": "ambulance_driver", "hospital_id": "HOSPITAL"}, 201),
+        ({"role": "donor"}, 201),
+    ],
+)
+def test_a_new_account_answers_as_its_create_rules_say(admin_client, hospital, extra, status):
+    body = {**NEW_ACCOUNT, **extra}
+    if body.get("hospital_id") == "HOSPITAL":
+        body["hospital_id"] = hospital.pk
+    if body.get("password") is None:
+        body.pop("password")
+    response = admin_client.post("/api/v1/users/", body, format="json")
+    assert response.status_code == status, response.content
