@@ -7,7 +7,7 @@ from django_filters.widgets import BooleanWidget
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import APIException, NotFound
 from rest_framework.response import Response
 
 from appointments import services
@@ -25,6 +25,7 @@ from hms.api.throttling import ScopedRateThrottle
 from hms.db_router import replica_reads
 
 HOLD_ROUTE = "slot-hold"
+MAX_ID = 2**63 - 1  # a BigAutoField's highest value
 
 
 @extend_schema(tags=["opd"])
@@ -138,11 +139,26 @@ class SlotViewSet(
         """Keep a seat for `HOLD_MINUTES` while the patient confirms; book it with `POST /appointments
         {hold_id}`. A patient (or donor) for themselves; admin, or the slot's hospital admin or doctors,
         for a patient (`patient_id`). Full, closed, already held or booked by the patient -> 409."""
-        slot_id = self._visible_slot_id()
-        data = HoldCreateIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        hold = services.hold_create(by=request.user, slot_id=slot_id, **data.validated_data)
+        slot_id = self._bindable_slot_id()
+        if slot_id is None:
+            slot_id = self._visible_slot_id()  # a pk no slot column holds: the lookup's 404
+        try:
+            data = HoldCreateIn(data=request.data)
+            data.is_valid(raise_exception=True)
+            hold = services.hold_create(by=request.user, slot_id=slot_id, **data.validated_data)
+        except APIException:
+            # Refused: the slot's visibility answers first, as get_object would have before anything
+            # else. A hold that was placed needed the slot's hospital active (HOLD_SQL, or the locking
+            # path's row), so the slot was visible: the lookup runs only for a refusal.
+            self._visible_slot_id()
+            raise
         return Response(HoldOut(hold).data, status=status.HTTP_201_CREATED)
+
+    def _bindable_slot_id(self) -> int | None:
+        """The path's slot id as the hold statement binds it (the route takes digits only), or None past
+        the id column's range."""
+        slot_id = int(self.kwargs["pk"])
+        return slot_id if slot_id <= MAX_ID else None
 
 
 @extend_schema(tags=["opd"])

@@ -125,6 +125,22 @@ def test_deactivated_hospitals_slot_is_404_for_a_patient_and_seen_by_admin(
     assert response.json()["errors"][0]["detail"] != "No Slot matches the given query.", response.json()
 
 
+def test_hold_refusals_answer_the_slots_visibility_first(patient_client, hospital, doctor):
+    # The view looks the slot up only when the hold is refused: an invisible slot is still a 404
+    # before the body's 400 or the booking rules' 409.
+    slot = SlotFactory(doctor=doctor)
+    hospital.is_active = False
+    hospital.save(update_fields=["is_active"])
+    _not_found(_hold(patient_client, slot.pk, patient_id="x"), "No Slot matches the given query.")
+    _not_found(_hold(patient_client, "999999", patient_id="x"), "No Slot matches the given query.")
+    hospital.is_active = True
+    hospital.save(update_fields=["is_active"])
+    response = _hold(patient_client, slot.pk, patient_id="x")
+    assert response.status_code == 400, response.json()
+    assert _hold(patient_client, slot.pk).status_code == 201
+    assert _hold(patient_client, slot.pk).json()["errors"][0]["code"] == "already_held"
+
+
 def test_hold_on_a_visible_slot_is_201(patient_client, doctor):
     slot = SlotFactory(doctor=doctor)
     response = _hold(patient_client, slot.pk)
