@@ -1,6 +1,14 @@
 """call-next as one PostgreSQL statement (services/queues.queue_call_next; other databases run the
 ORM steps there).
 
+The statement finds its queue first (`target`), and only if the caller may call it now: `checked`
+(the caller checked that already: the service's ORM steps), or the caller's hospital's active queue
+(`staff_hospital`: the rows QueueViewSet's scoped queryset shows staff, who are is_staff_of that
+hospital), and in either case only while the queue's day (the hospital-local date, from the hospital's
+time zone) is not over. It answers one row when it found the queue (the called entry's columns NULL
+when nobody waited) and none otherwise: the view then takes the lookup and the service's checks, which
+answer why (404, 403, queue_closed). So the hot path needs no lookup before the call.
+
 The statement claims the first waiting entry (`FOR UPDATE SKIP LOCKED`: two desks calling at once
 each lock a different entry and neither waits), marks it called, moves the queue's room, and inserts
 the audit entry and the `queue.changed` event in the same statement, so it commits or fails as one.
@@ -18,9 +26,16 @@ appointments/tests/test_hold_queue_statements.py checks the event against `queue
 """
 
 CALL_NEXT_SQL = """
-WITH next AS (
+WITH target AS (
+    SELECT q.id, q.room, q.hospital_id, (%(now)s AT TIME ZONE h.timezone)::date AS today
+    FROM appointments_opdqueue q
+    JOIN hospitals_hospital h ON h.id = q.hospital_id
+    WHERE q.id = %(queue)s AND q.date >= (%(now)s AT TIME ZONE h.timezone)::date
+      AND (%(checked)s OR (h.is_active AND q.hospital_id = %(staff_hospital)s::bigint))
+),
+next AS (
     SELECT e.id FROM appointments_queueentry e
-    WHERE e.queue_id = %(queue)s AND e.status = 'waiting'
+    WHERE e.queue_id = %(queue)s AND e.status = 'waiting' AND EXISTS (SELECT 1 FROM target)
     ORDER BY e.rank, e.token, e.id
     LIMIT 1
     FOR UPDATE SKIP LOCKED
@@ -28,16 +43,16 @@ WITH next AS (
 called AS (
     UPDATE appointments_queueentry e
     SET status = 'called', called_at = %(now)s, updated_at = %(now)s,
-        room = COALESCE(NULLIF(%(room)s, ''), NULLIF(e.room, ''), %(queue_room)s)
-    FROM next
+        room = COALESCE(NULLIF(%(room)s, ''), NULLIF(e.room, ''), t.room)
+    FROM next CROSS JOIN target t
     WHERE e.id = next.id
     RETURNING e.id, e.token, e.appointment_id, e.patient_id, e.name, e.priority, e.rank, e.room, e.called_at,
               e.added_by_id, e.created_at
 ),
 moved AS (
     UPDATE appointments_opdqueue q SET room = c.room, updated_at = %(now)s
-    FROM called c
-    WHERE q.id = %(queue)s AND c.room <> '' AND c.room <> %(queue_room)s
+    FROM called c CROSS JOIN target t
+    WHERE q.id = %(queue)s AND c.room <> '' AND c.room <> t.room
 ),
 audit AS (
     INSERT INTO accounts_activity (at, actor_id, actor_role, actor_name, action, object_type, object_id,
@@ -66,19 +81,19 @@ board AS (
                    - CASE WHEN q.id = %(queue)s THEN 1 ELSE 0 END
     ) ORDER BY q.id) AS queues
     FROM called c
-    CROSS JOIN appointments_opdqueue q
+    CROSS JOIN target t
+    JOIN appointments_opdqueue q ON q.hospital_id = t.hospital_id AND q.date = t.today
     JOIN appointments_doctor d ON d.id = q.doctor_id
     JOIN accounts_user u ON u.id = d.user_id
-    WHERE q.hospital_id = %(hospital)s AND q.date = %(today)s
 ),
 event AS (
     INSERT INTO feed_pendingevent (at, topic, type, data)
-    SELECT %(now)s, %(topic)s, 'queue.changed',
-           jsonb_build_object('hospital_id', %(hospital)s::bigint, 'date', %(today_text)s::text,
+    SELECT %(now)s, 'hospital.' || t.hospital_id || '.queue', 'queue.changed',
+           jsonb_build_object('hospital_id', t.hospital_id, 'date', to_char(t.today, 'YYYY-MM-DD'),
                               'queues', COALESCE(board.queues, '[]'::jsonb))
-    FROM called c CROSS JOIN board
+    FROM called c CROSS JOIN target t CROSS JOIN board
 )
-SELECT c.id, c.token, c.appointment_id, c.patient_id, c.name, c.priority, c.rank, c.room, c.called_at,
-       c.added_by_id, c.created_at
-FROM called c
+SELECT t.hospital_id, c.id, c.token, c.appointment_id, c.patient_id, c.name, c.priority, c.rank, c.room,
+       c.called_at, c.added_by_id, c.created_at
+FROM target t LEFT JOIN called c ON true
 """

@@ -34,6 +34,7 @@ from hospitals.models import Hospital
 QUEUE_ROLES = (Role.ADMIN, *STAFF_ROLES)
 # call-next's queue, with its hospital's time zone (the service reads the hospital's local date).
 QUEUE_FIELDS = ("id", "doctor_id", "hospital_id", "date", "room", "last_walk_in_token", "created_at", "updated_at")
+MAX_ID = 2**63 - 1  # a BigAutoField's highest value
 ENTRY_ID = OpenApiParameter("entry_id", int, OpenApiParameter.PATH, description="The entry's id.")
 
 
@@ -138,8 +139,16 @@ class QueueViewSet(ScopedQuerysetMixin, mixins.ListModelMixin, mixins.RetrieveMo
     def call_next(self, request, pk=None):
         """Call the next waiting entry (urgent, then senior, then normal; then token) to `room`.
         Nobody waiting -> 409 queue_empty. Two desks calling at once never get the same entry."""
-        queue = self._call_next_queue()
         data = CallIn(data=request.data)
+        pk = int(self.kwargs["pk"])  # the route takes digits only
+        if data.is_valid() and pk <= MAX_ID:
+            # One statement finds the queue (only one the caller may call now) and calls its next entry.
+            room = data.validated_data.get("room", "")
+            entry = services.queue_call_next_by_id(by=request.user, queue_id=pk, room=room)
+            if entry is not None:
+                return Response(QueueEntryOut(entry).data)
+        # Not called: the lookup, the body and the service's rules answer why, in get_object's order.
+        queue = self._call_next_queue()
         data.is_valid(raise_exception=True)
         entry = services.queue_call_next(by=request.user, queue=queue, room=data.validated_data.get("room", ""))
         return Response(QueueEntryOut(entry).data)

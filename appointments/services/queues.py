@@ -25,8 +25,10 @@ from feed.emit import emit
 from feed.topics import cached_topics
 from hms.api.db import prepared_cursor
 from hms.api.exceptions import Conflict
+from hms.api.permissions import role_of
 from hms.api.readcache import writes_committed
-from hospitals.access import is_staff_of
+from hms.api.roles import STAFF_ROLES
+from hospitals.access import is_admin, is_staff_of
 
 ALREADY_QUEUED = "already_queued"
 QUEUE_EMPTY = "queue_empty"
@@ -209,37 +211,53 @@ def queue_call_next(*, by: User, queue: OpdQueue, room: str = "") -> QueueEntry:
         queue = OpdQueue.objects.select_related("hospital").get(pk=queue.pk)
     _require_open_day(queue)
     if connection.vendor in ONE_STATEMENT_VENDORS:
-        return _call_next_in_one_statement(by=by, queue=queue, room=room)
+        entry = _call_next_in_one_statement(by=by, queue_id=queue.pk, room=room)
+        if entry is None:  # the queue is gone
+            raise Conflict("Nobody is waiting in this queue.", code=QUEUE_EMPTY)
+        QueueEntry.queue.field.set_cached_value(entry, queue)
+        return entry
     return _call_next_locking(by=by, queue=queue, room=room)
 
 
-def _call_next_in_one_statement(*, by: User, queue: OpdQueue, room: str) -> QueueEntry:
-    now = timezone.now()
-    today = local_today(queue.hospital.timezone)
-    topic = queue_topic(queue.hospital_id)
-    params = statement_params(
-        by,
-        now,
-        queue=queue.pk,
-        queue_room=queue.room,
-        room=room,
-        hospital=queue.hospital_id,
-        today=today,
-        today_text=today.isoformat(),
-        topic=topic,
+def queue_call_next_by_id(*, by: User, queue_id: int, room: str = "") -> QueueEntry | None:
+    """call-next from the path's queue id alone (the view's hot path, PostgreSQL): one statement that
+    finds the queue only if `by` may call it now (sees it, is admin or its hospital's staff, its day is
+    not over) and calls its next entry; 409 queue_empty when nobody waits. None when it found no such
+    queue (or on another database): the caller then takes the lookup and `queue_call_next`, which say
+    why (404, 403, queue_closed)."""
+    if connection.vendor not in ONE_STATEMENT_VENDORS:
+        return None
+    if is_admin(by):
+        checked, staff_hospital = True, None
+    elif role_of(by) in STAFF_ROLES:
+        checked, staff_hospital = False, by.hospital_id
+    else:
+        return None
+    return _call_next_in_one_statement(
+        by=by, queue_id=queue_id, room=room, checked=checked, staff_hospital=staff_hospital
     )
+
+
+def _call_next_in_one_statement(
+    *, by: User, queue_id: int, room: str, checked: bool = True, staff_hospital: int | None = None
+) -> QueueEntry | None:
+    now = timezone.now()
+    params = statement_params(by, now, queue=queue_id, room=room, checked=checked, staff_hospital=staff_hospital)
     with prepared_cursor() as cursor:
         cursor.execute(CALL_NEXT_SQL, params)
         row = cursor.fetchone()
     if row is None:
+        return None  # not a queue the caller may call now (CALL_NEXT_SQL's `target`)
+    hospital_id, *row = row
+    if row[0] is None:
         raise Conflict("Nobody is waiting in this queue.", code=QUEUE_EMPTY)
     # The statement wrote the audit entry and the event in SQL: the cached reads they change, as
     # record() and emit() would have marked.
-    writes_committed(topics=cached_topics([topic]))
+    writes_committed(topics=cached_topics([queue_topic(hospital_id)]))
     return loaded(
         QueueEntry,
-        {"queue": queue},
-        queue_id=queue.pk,
+        {},
+        queue_id=queue_id,
         status=QueueEntry.Status.CALLED,
         updated_at=now,
         **dict(zip(CALL_NEXT_FIELDS, row, strict=True)),

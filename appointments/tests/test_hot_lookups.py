@@ -94,6 +94,28 @@ def test_call_next_on_a_past_days_queue_is_still_refused(hospital_admin_client, 
     assert response.status_code == 409 and response.json()["errors"][0]["code"] == "queue_closed"
 
 
+def test_call_next_checks_visibility_before_the_body(hospital_admin_client, other_hospital_admin_client, queue):
+    # The statement is tried only with a valid body; the lookup's 404 still comes before a 400.
+    long_room = {"room": "x" * 51}
+    response = hospital_admin_client.post("/api/v1/queues/999999/call-next", long_room, format="json")
+    _not_found(response, QUEUE_404)
+    _not_found(
+        other_hospital_admin_client.post(f"/api/v1/queues/{queue.pk}/call-next", long_room, format="json"), QUEUE_404
+    )
+    response = hospital_admin_client.post(f"/api/v1/queues/{queue.pk}/call-next", long_room, format="json")
+    assert response.status_code == 400 and response.json()["errors"][0]["attr"] == "room"
+
+
+def test_call_next_moves_the_queues_room_to_the_called_room(hospital_admin_client, queue):
+    queue.room = "7"
+    queue.save(update_fields=["room"])
+    hospital_admin_client.post(f"/api/v1/queues/{queue.pk}/entries", {"name": "Walk In"}, format="json")
+    response = hospital_admin_client.post(f"/api/v1/queues/{queue.pk}/call-next", {"room": "9"}, format="json")
+    assert response.status_code == 200 and response.json()["room"] == "9"
+    queue.refresh_from_db()
+    assert queue.room == "9"
+
+
 # --- hold: the slot's visibility -----------------------------------------------------------------
 
 
