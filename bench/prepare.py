@@ -218,7 +218,11 @@ def main() -> None:
         .values_list("pk", flat=True)[:200_000]
     )
     slots = rng.sample(candidates, min(args.booking_slots, len(candidates)))
-    tokens = {"admin": access(admin), "patient": access(patient)}
+    # The staff reader of the emergencies list: the hospital's (first) hospital admin.
+    staff = User.objects.filter(role=User.Role.HOSPITAL_ADMIN, is_active=True, hospital=hospital).order_by("id").first()
+    if staff is None:
+        sys.exit("prepare: the benchmark hospital has no hospital admin (seed_demo --scale makes one)")
+    tokens = {"admin": access(admin), "patient": access(patient), "staff": access(staff)}
 
     near = f"{hospital.latitude},{hospital.longitude}"
     # FHIR: the OPD schedule of the hospital's first bookable slot, searched from the hospital's today.
@@ -234,10 +238,15 @@ def main() -> None:
         "health": ("/health", None),
         "slots": (f"/api/v1/slots?available=true&hospital_id={hospital.pk}", "patient"),
         "near": (f"/api/v1/hospitals?near={near}", "patient"),
+        "hospital": (f"/api/v1/hospitals/{hospital.pk}", "patient"),
+        "doctors": (f"/api/v1/doctors?hospital_id={hospital.pk}", "patient"),
         "availability": (f"/api/v1/hospitals/{hospital.pk}/availability", "patient"),
         "stock": (f"/api/v1/blood-banks/{bank.pk}/stock", "patient"),
+        "banks": ("/api/v1/blood-banks", "patient"),
         "dashboard_admin": ("/api/v1/dashboard", "admin"),
         "dashboard_patient": ("/api/v1/dashboard", "patient"),
+        "appointments": ("/api/v1/appointments", "patient"),
+        "emergencies": ("/api/v1/emergencies", "staff"),
         "fhir_slots": (
             f"/fhir/R4/Slot?schedule={schedule_id}&start=ge{local_today}&status=free",
             "patient",
