@@ -65,6 +65,20 @@ class QueueEntryFilter(FilterSet):
         fields = ["status", "priority"]
 
 
+def _entry_action(name: str, doc: str, *, body=None):
+    """One of the entry actions (`QueueEntry.ACTIONS`): `POST /queues/{id}/entries/{entry_id}/<name>`,
+    run by `QueueViewSet._act`; `body` is the request body it documents (CallIn: an optional room)."""
+
+    def act(self, request, pk=None, entry_id=None):
+        return self._act(request, pk, entry_id, name)
+
+    act.__name__ = act.__qualname__ = name
+    act.__doc__ = doc
+    routed = action(detail=True, methods=["post"], url_path=rf"entries/(?P<entry_id>[0-9]{{1,18}})/{name}",
+                    filterset_class=None)(act)  # fmt: skip
+    return extend_schema(request=body, parameters=[ENTRY_ID], responses={200: QueueEntryOut})(routed)
+
+
 @extend_schema(tags=["queues"])
 class QueueViewSet(ScopedQuerysetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """OPD queues, one per doctor and hospital-local date. Staff of the doctor's hospital and admin;
@@ -176,30 +190,15 @@ class QueueViewSet(ScopedQuerysetMixin, mixins.ListModelMixin, mixins.RetrieveMo
         )
         return Response(QueueEntryOut(entry).data)
 
-    @extend_schema(request=None, parameters=[ENTRY_ID], responses={200: QueueEntryOut})
-    @action(detail=True, methods=["post"], url_path=r"entries/(?P<entry_id>[0-9]{1,18})/skip", filterset_class=None)
-    def skip(self, request, pk=None, entry_id=None):
-        """waiting or called -> skipped (not here when called). Else 409 illegal_transition."""
-        return self._act(request, pk, entry_id, "skip")
-
-    @extend_schema(request=CallIn, parameters=[ENTRY_ID], responses={200: QueueEntryOut})
-    @action(detail=True, methods=["post"], url_path=r"entries/(?P<entry_id>[0-9]{1,18})/recall", filterset_class=None)
-    def recall(self, request, pk=None, entry_id=None):
+    skip = _entry_action("skip", "waiting or called -> skipped (not here when called). Else 409 illegal_transition.")
+    recall = _entry_action(
+        "recall",
         """called or skipped -> called again (announced anew, optionally to `room`). Else 409
-        illegal_transition."""
-        return self._act(request, pk, entry_id, "recall")
-
-    @extend_schema(request=None, parameters=[ENTRY_ID], responses={200: QueueEntryOut})
-    @action(detail=True, methods=["post"], url_path=r"entries/(?P<entry_id>[0-9]{1,18})/start", filterset_class=None)
-    def start(self, request, pk=None, entry_id=None):
-        """called -> in_consultation. Else 409 illegal_transition."""
-        return self._act(request, pk, entry_id, "start")
-
-    @extend_schema(request=None, parameters=[ENTRY_ID], responses={200: QueueEntryOut})
-    @action(detail=True, methods=["post"], url_path=r"entries/(?P<entry_id>[0-9]{1,18})/done", filterset_class=None)
-    def done(self, request, pk=None, entry_id=None):
-        """in_consultation -> done. Else 409 illegal_transition."""
-        return self._act(request, pk, entry_id, "done")
+        illegal_transition.""",
+        body=CallIn,
+    )
+    start = _entry_action("start", "called -> in_consultation. Else 409 illegal_transition.")
+    done = _entry_action("done", "in_consultation -> done. Else 409 illegal_transition.")
 
 
 @extend_schema(tags=["queues"])
