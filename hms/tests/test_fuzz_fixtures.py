@@ -1,0 +1,89 @@
+"""bin/fuzz's copies of the schema and of schemathesis.toml (bin/fuzz-fixtures `copies`): each transition's
+pool of records in its start state reaches the fuzzer, and nothing else changes."""
+
+import copy
+import json
+import tomllib
+from importlib.machinery import SourceFileLoader
+from importlib.util import module_from_spec, spec_from_loader
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+POOLS = {
+    "api_v1_appointments_check_in_create": ["id", [41, 42, 43]],
+    "api_v1_beds_release_create": ["id", [7]],  # too few to share: left to the usual ids
+}
+
+
+@pytest.fixture(scope="module")
+def fixtures():
+    loader = SourceFileLoader("fuzz_fixtures", str(ROOT / "bin" / "fuzz-fixtures"))
+    module = module_from_spec(spec_from_loader("fuzz_fixtures", loader))
+    loader.exec_module(module)
+    return module
+
+
+def _schema():
+    def operation(operation_id):
+        return {
+            "operationId": operation_id,
+            "parameters": [{"in": "path", "name": "id", "schema": {"type": "integer"}}],
+        }
+
+    return {
+        "paths": {
+            "/api/v1/appointments/{id}/check-in/": {"post": operation("api_v1_appointments_check_in_create")},
+            "/api/v1/appointments/{id}/": {"get": operation("api_v1_appointments_retrieve")},
+        }
+    }
+
+
+def test_the_schema_copy_names_the_pools_first_record_as_the_example(fixtures):
+    schema = fixtures.fuzz_schema(_schema(), POOLS)
+    check_in = schema["paths"]["/api/v1/appointments/{id}/check-in/"]["post"]["parameters"][0]
+    assert check_in["example"] == 41
+    assert schema["paths"]["/api/v1/appointments/{id}/"] == _schema()["paths"]["/api/v1/appointments/{id}/"]
+
+
+def test_the_config_copy_draws_the_path_id_from_the_rest_of_the_pool_first(fixtures):
+    original = (ROOT / "schemathesis.toml").read_text()
+    config = tomllib.loads(fixtures.fuzz_config(original, POOLS, "/repo"))
+    parsed = tomllib.loads(original)
+    first = config["operations"][0]
+    assert first["include-operation-id-regex"] == "^api_v1_appointments_check_in_create$"
+    assert first["parameters"]["path.id"]["dictionary"] == "pool-api_v1_appointments_check_in_create"
+    assert first["phases"]["examples"]["enabled"] is False
+    assert config["dictionaries"]["pool-api_v1_appointments_check_in_create"]["values"] == [42, 43]
+    assert "pool-api_v1_beds_release_create" not in config["dictionaries"]
+    assert config["operations"][1:] == parsed["operations"]
+    assert config["hooks"] == parsed["hooks"]
+    for name, dictionary in parsed["dictionaries"].items():
+        if "from-file" in dictionary:  # the copy lives elsewhere: its files are named from the repository
+            assert config["dictionaries"][name]["from-file"] == f"/repo/{dictionary['from-file']}"
+        else:
+            assert config["dictionaries"][name] == dictionary
+
+
+def test_the_copies_leave_the_pools_as_they_were(fixtures):
+    pools = copy.deepcopy(POOLS)
+    fixtures.fuzz_schema(_schema(), pools)
+    fixtures.fuzz_config((ROOT / "schemathesis.toml").read_text(), pools, "/repo")
+    assert json.dumps(pools) == json.dumps(POOLS)
+
+
+def test_the_schema_copy_knows_the_fuzzed_accounts_current_password(fixtures):
+    schema = _schema()
+    schema["components"] = {
+        "schemas": {"ChangePasswordInRequest": {"properties": {"old_password": {"type": "string"}}}}
+    }
+    fixtures.fuzz_schema(schema, {}, "Fuzz-Pass")
+    assert (
+        schema["components"]["schemas"]["ChangePasswordInRequest"]["properties"]["old_password"]["example"]
+        == "Fuzz-Pass"
+    )
+    untouched = _schema()
+    untouched["components"] = {"schemas": {"ChangePasswordInRequest": {"properties": {"old_password": {}}}}}
+    fixtures.fuzz_schema(untouched, {})  # no password given: no example
+    assert untouched["components"]["schemas"]["ChangePasswordInRequest"]["properties"]["old_password"] == {}
