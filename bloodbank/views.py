@@ -12,7 +12,7 @@ from bloodbank import selectors, serializers, services
 from bloodbank.filters import BloodBankFilter, BloodRequestFilter, DonationFilter, StockLotFilter
 from bloodbank.models import Allocation, BloodBank, BloodRequest, Donation, StockLot
 from bloodbank.permissions import IsBankManager
-from hms.api.actions import ReadBackMixin, step_action
+from hms.api.actions import ReadBackMixin, create_action, step_action
 from hms.api.idempotency import idempotent
 from hms.api.permissions import IsAdminRole, has_role
 from hms.api.rawrows import page_response, plain_page
@@ -167,16 +167,14 @@ class BloodRequestViewSet(
     audit_patient_field = "requester_id"
     step_object = "blood_request"
 
-    @idempotent(
+    create = create_action(
         "blood-request-create",
-        request=serializers.BloodRequestIn,
+        serializers.BloodRequestIn,
         responses={201: serializers.BloodRequestOut},
     )
-    def create(self, request, *args, **kwargs):
-        data = serializers.BloodRequestIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        blood_request = services.blood_request_create(by=request.user, data=dict(data.validated_data))
-        return self._out(blood_request, status.HTTP_201_CREATED)
+
+    def create_row(self, values):
+        return services.blood_request_create(by=self.request.user, data=dict(values))
 
     approve = step_action(
         "approve",

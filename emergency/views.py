@@ -3,7 +3,6 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_
 from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny, IsAuthenticated
-from rest_framework.status import HTTP_201_CREATED
 
 from accounts.activity import ExportMixin
 from emergency import ambulances, serializers, services
@@ -17,8 +16,7 @@ from emergency.permissions import (
     ReportsLocation,
 )
 from emergency.throttling import EmergencyReportThrottle
-from hms.api.actions import ReadBackMixin, step_action
-from hms.api.idempotency import idempotent
+from hms.api.actions import ReadBackMixin, create_action, step_action
 from hms.api.roles import STAFF_ROLES, Role
 from hms.api.scoping import ScopedQuerysetMixin
 from hms.api.steps import StepMixin
@@ -34,10 +32,6 @@ def _ambulances():
         .annotate(current_emergency_id=Subquery(open_emergency.values("pk")[:1]))
         .order_by("id")
     )
-
-
-def _emergencies():
-    return Emergency.objects.select_related("hospital", "ambulance").prefetch_related("events")
 
 
 @extend_schema_view(
@@ -147,7 +141,7 @@ class EmergencyViewSet(
     assigned ambulance's driver and admin (others 404). Changed only through the actions; never deleted.
     """
 
-    queryset = Emergency.objects.all()
+    queryset = Emergency.objects.select_related("hospital", "ambulance").prefetch_related("events")
     serializer_class = serializers.EmergencyOut
     owner_lookups = ("reporter_id",)
     hospital_lookups = STAFF_OF_HOSPITAL
@@ -159,9 +153,6 @@ class EmergencyViewSet(
     export_name = "emergencies"
     export_window = (("from", "created_after"), ("to", "created_before"))
     step_object = "emergency"
-
-    def get_queryset(self):
-        return self.scope_queryset(_emergencies())
 
     def get_permissions(self):
         if self.action == "create":
@@ -177,11 +168,9 @@ class EmergencyViewSet(
             return [EmergencyReportThrottle()]
         return super().get_throttles()
 
-    def read_back_rows(self):
-        return _emergencies()
-
-    @idempotent(
+    create = create_action(
         "emergency-report",
+        serializers.EmergencyIn,
         summary="Report an emergency (open to anyone, throttled per client address)",
         description=(
             "Signed in or not. `contact_number`, `emergency_type` and a location (latitude and longitude, "
@@ -190,19 +179,16 @@ class EmergencyViewSet(
             "(visible to admins) until an admin forwards it. An anonymous reporter gets the record only "
             "in this response. Anonymous reports are limited per client address (429)."
         ),
-        request=serializers.EmergencyIn,
         responses={
             201: serializers.EmergencyOut,
             429: OpenApiResponse(description="Too many reports."),
         },
         auth=[{"jwtAuth": []}, {}],
     )
-    def create(self, request, *args, **kwargs):
-        data = serializers.EmergencyIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        reporter = request.user if request.user.is_authenticated else None
-        emergency = services.emergency_report(reporter=reporter, data=dict(data.validated_data))
-        return self._out(emergency, HTTP_201_CREATED)
+
+    def create_row(self, values):
+        reporter = self.request.user if self.request.user.is_authenticated else None
+        return services.emergency_report(reporter=reporter, data=dict(values))
 
     dispatch_ambulance = step_action(
         "dispatch_ambulance",

@@ -1,11 +1,9 @@
 from django.db.models import Prefetch
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework.permissions import IsAuthenticated
-from rest_framework.status import HTTP_201_CREATED
 
 from accounts.activity import ClinicalReadAuditMixin, ExportMixin
-from hms.api.actions import ReadBackMixin, step_action
-from hms.api.idempotency import idempotent
+from hms.api.actions import ReadBackMixin, create_action, step_action
 from hms.api.permissions import has_role
 from hms.api.roles import STAFF_ROLES, Role
 from hms.api.scoping import ScopedQuerysetMixin
@@ -23,10 +21,6 @@ FORBIDDEN = OpenApiResponse(description="The caller's role or hospital may not t
 CONFLICT = OpenApiResponse(description="The step is not legal now (see the codes in the description).")
 # Every step (accept, reject, dispatch, complete, cancel) answers the referral, or one of these refusals.
 STEP_RESPONSES = {200: serializers.ReferralOut, 403: FORBIDDEN, 404: NOT_FOUND, 409: CONFLICT}
-
-
-def _referrals():
-    return Referral.objects.prefetch_related(Prefetch("events", queryset=ReferralEvent.objects.order_by("at", "id")))
 
 
 @extend_schema_view(
@@ -50,7 +44,9 @@ class ReferralViewSet(
     Visible to the staff of both hospitals, the patient and admins; anyone else gets 404. Never deleted.
     """
 
-    queryset = Referral.objects.all()
+    queryset = Referral.objects.prefetch_related(
+        Prefetch("events", queryset=ReferralEvent.objects.order_by("at", "id"))
+    )
     serializer_class = serializers.ReferralOut
     owner_lookups = ("patient_id",)
     hospital_lookups = dict.fromkeys(STAFF_ROLES, ("from_hospital_id", "to_hospital_id"))
@@ -63,19 +59,14 @@ class ReferralViewSet(
     export_window = (("from",), ("to",))
     step_object = "referral"
 
-    def get_queryset(self):
-        return self.scope_queryset(_referrals())
-
     def get_permissions(self):
         if self.action in ("list", "retrieve"):
             return [IsAuthenticated()]
         return [ActsOnReferrals()]
 
-    def read_back_rows(self):
-        return _referrals()
-
-    @idempotent(
+    create = create_action(
         "referral-create",
+        serializers.ReferralIn,
         summary="Refer a patient to another hospital (the origin's hospital admin or doctors, admin)",
         description=(
             "`from_hospital_id` defaults to the caller's hospital (an admin names it); staff of another "
@@ -84,14 +75,11 @@ class ReferralViewSet(
             "admitted at a third hospital cannot be (409 `admitted_elsewhere`); a patient with an open "
             "referral: 409 `referral_open`."
         ),
-        request=serializers.ReferralIn,
         responses={201: serializers.ReferralOut, 403: FORBIDDEN, 409: CONFLICT},
     )
-    def create(self, request, *args, **kwargs):
-        data = serializers.ReferralIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        referral = services.referral_request(by=request.user, **data.validated_data)
-        return self._out(referral, HTTP_201_CREATED)
+
+    def create_row(self, values):
+        return services.referral_request(by=self.request.user, **values)
 
     accept = step_action(
         "accept",

@@ -1,16 +1,23 @@
-"""A state-change action declared once: `step_action(name, service, data_class, summary=..., responses=...)`
-is the detail POST action that runs `StepMixin.step(service, data_class)` (row, input, service with `by=`,
-`_out`), documented with `extend_schema` where the input is the request body (none: no body).
+"""Actions declared once, for viewsets whose rows change only through services and are answered read back:
+
+- `step_action(name, service, data_class, summary=..., responses=...)`: the detail POST that runs
+  `StepMixin.step(service, data_class)` (row, input, service with `by=`, `_out`), documented with
+  `extend_schema` where the input is the request body (none: no body);
+- `create_action(route, data_class, ...)`: the idempotent create (input, the viewset's `create_row`, `_out`, 201);
+- `ReadBackMixin._out`: the row read again from the class's `queryset` and answered.
 
     accept = step_action("accept", services.referral_accept, serializers.AcceptIn, responses=STEP_RESPONSES)
 
-The name is the attribute's (DRF checks that they match); it is the route's path and name unless
-`url_path` names another (then both are `url_path`, e.g. `dispatch`, which is a view method's name)."""
+A step's name is the attribute's (DRF checks that they match) and the route's path and name, unless
+`url_path` names another: then both are `url_path` (the `dispatch` steps, since `dispatch` is a view's own
+method)."""
 
 from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import action
 from rest_framework.response import Response
-from rest_framework.status import HTTP_200_OK
+from rest_framework.status import HTTP_200_OK, HTTP_201_CREATED
+
+from hms.api.idempotency import idempotent
 
 
 def step_action(name, service, data_class=None, *, url_path=None, **documentation):
@@ -26,13 +33,24 @@ def step_action(name, service, data_class=None, *, url_path=None, **documentatio
     return extend_schema(request=data_class, **documentation)(routed)
 
 
-class ReadBackMixin:
-    """`_out(row, code)` for steps and creates: the row read again from `read_back_rows()` (unscoped, with the
-    answer's joins and prefetches: after a step the caller may no longer see the row) and answered with
-    `serializer_class`."""
+def create_action(route, data_class, **documentation):
+    """The idempotent POST of a `ReadBackMixin` viewset that creates a row: `data_class` validates the body
+    (400), the viewset's `create_row(values)` calls the service, `_out` answers the row read back (201).
+    `route` names the Idempotency-Key's route; `documentation` goes to `extend_schema` with `data_class`
+    as the request body."""
 
-    def read_back_rows(self):
-        return self.queryset.all()
+    def create(self, request, *args, **kwargs):
+        data = data_class(data=request.data)
+        data.is_valid(raise_exception=True)
+        return self._out(self.create_row(data.validated_data), HTTP_201_CREATED)
+
+    return idempotent(route, request=data_class, **documentation)(create)
+
+
+class ReadBackMixin:
+    """`_out(row, code)` for steps and creates: the row read again from the class's `queryset` (unscoped:
+    after a step the caller may no longer see the row; with the answer's joins and prefetches) and answered
+    with `serializer_class`."""
 
     def _out(self, row, code=HTTP_200_OK):
-        return Response(self.serializer_class(self.read_back_rows().get(pk=row.pk)).data, status=code)
+        return Response(self.serializer_class(self.queryset.get(pk=row.pk)).data, status=code)
