@@ -142,7 +142,9 @@ class BedQuerySet(models.QuerySet):
 
 
 class Bed(Timestamped):
-    """A bed. `hospital` is the ward's hospital, stored again so availability filters need no join.
+    """A bed. `hospital` is the ward's hospital, stored again so availability filters need no join (on
+    PostgreSQL a composite foreign key holds it, as it holds a ward's floor and an admission's bed in
+    their hospital: migration 0004_same_hospital_foreign_keys).
 
     A reservation (`reserved_for`, `reserved_until`, `reservation_reason`) holds the bed for one patient
     until a time; the bed's status is then `reserved`. The manual status `reserved` (POST /status) has no
