@@ -39,10 +39,42 @@ def _probes_a_header(case) -> bool:
     return "header" in str(getattr(data, "parameter_location", "") or "").lower()
 
 
+# Unique fields of the records a POST creates (a user's username and e-mail, a hospital's registration
+# number, a blood bank's or a doctor's licence number): the coverage phase sends the same boundary values
+# ("0", "0@0.com") in every case of every creator, so after the first one each positive create was a 409
+# (a uniqueness conflict, by design and tested), none was created, and the boundary cases refused on
+# other grounds made schemathesis report the operation as "mostly rejected" (issue 22). As with the
+# Idempotency-Key, a value the run already sent with another request is replaced by a fresh one in
+# positive cases: the first use of each value and every replay go out unchanged.
+UNIQUE_FIELDS = {
+    "username": "fz{}",
+    "email": "fz{}@example.org",
+    "registration_number": "FZ-{}",
+    "license_number": "FZ-{}",
+}
+_values: dict[tuple[str, str], str] = {}  # (field, value) -> the request it was first sent with
+
+
+def _is_positive(case) -> bool:
+    mode = getattr(getattr(getattr(case, "meta", None), "generation", None), "mode", None)
+    return str(getattr(mode, "value", mode)) == "positive"
+
+
+def _fresh_unique_values(case) -> None:
+    if case.method.upper() != "POST" or not isinstance(case.body, dict) or not _is_positive(case):
+        return
+    request = _request(case)
+    for field, template in UNIQUE_FIELDS.items():
+        value = case.body.get(field)
+        if isinstance(value, str) and value and _values.setdefault((field, value), request) != request:
+            case.body[field] = template.format(uuid.uuid4().hex[:10])
+
+
 @schemathesis.hook
 def before_call(context, case, **kwargs):
     if _probes_a_header(case):
         return
+    _fresh_unique_values(case)
     headers = case.headers or {}
     name = next((name for name in headers if name.lower() == HEADER), None)
     key = headers.get(name) if name else None

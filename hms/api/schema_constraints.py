@@ -77,7 +77,7 @@ BODIES: dict[tuple[str, str], dict] = {
 
 # accounts.serializers.UserIn on create (POST /api/v1/users): a password is required, a doctor is created
 # through /api/v1/doctors (a PUT may repeat a doctor's own role, so the component keeps it), and a staff
-# account (hms.api.roles.STAFF_ROLES) belongs to a hospital.
+# account (hms.api.roles.STAFF_ROLES) belongs to a hospital, any other to none.
 _NEW_ACCOUNT_ROLES = [role.value for role in Role if role != Role.DOCTOR]
 BODIES[("/api/v1/users/", "post")] = {
     "allOf": [
@@ -86,8 +86,19 @@ BODIES[("/api/v1/users/", "post")] = {
             "required": ["password"],
             "properties": {"role": {"type": "string", "enum": _NEW_ACCOUNT_ROLES}},
             "anyOf": [
-                {"properties": {"role": {"enum": [role for role in _NEW_ACCOUNT_ROLES if role not in STAFF_ROLES]}}},
-                {"required": ["hospital_id"], "properties": {"hospital_id": {"type": "integer"}}},
+                {
+                    "properties": {
+                        "role": {"enum": [role for role in _NEW_ACCOUNT_ROLES if role not in STAFF_ROLES]},
+                        "hospital_id": {"nullable": True, "enum": [None]},
+                    }
+                },
+                {
+                    "required": ["role", "hospital_id"],
+                    "properties": {
+                        "role": {"enum": [role for role in _NEW_ACCOUNT_ROLES if role in STAFF_ROLES]},
+                        "hospital_id": {"type": "integer"},
+                    },
+                },
             ],
         },
     ]

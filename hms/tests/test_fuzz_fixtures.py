@@ -12,8 +12,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 POOLS = {
-    "api_v1_appointments_check_in_create": ["id", [41, 42, 43]],
-    "api_v1_beds_release_create": ["id", [7]],  # too few to share: left to the usual ids
+    "api_v1_appointments_check_in_create": {"path.id": [41, 42, 43]},
+    "api_v1_beds_release_create": {"path.id": [7]},  # too few to share: left to the usual ids
+    "api_v1_emergencies_dispatch_create": {"path.id": [8, 9], "body.ambulance_id": [20, 21, 22]},
 }
 
 
@@ -51,13 +52,15 @@ def test_the_config_copy_draws_the_path_id_from_the_rest_of_the_pool_first(fixtu
     original = (ROOT / "schemathesis.toml").read_text()
     config = tomllib.loads(fixtures.fuzz_config(original, POOLS, "/repo"))
     parsed = tomllib.loads(original)
-    first = config["operations"][0]
+    first, dispatch = config["operations"][:2]
     assert first["include-operation-id-regex"] == "^api_v1_appointments_check_in_create$"
-    assert first["parameters"]["path.id"]["dictionary"] == "pool-api_v1_appointments_check_in_create"
+    assert first["parameters"]["path.id"]["dictionary"] == "pool-api_v1_appointments_check_in_create-path-id"
     assert first["phases"]["examples"]["enabled"] is False
-    assert config["dictionaries"]["pool-api_v1_appointments_check_in_create"]["values"] == [42, 43]
-    assert "pool-api_v1_beds_release_create" not in config["dictionaries"]
-    assert config["operations"][1:] == parsed["operations"]
+    assert config["dictionaries"]["pool-api_v1_appointments_check_in_create-path-id"]["values"] == [42, 43]
+    assert not [name for name in config["dictionaries"] if "beds_release" in name]
+    assert set(dispatch["parameters"]) == {"path.id", "body.ambulance_id"}  # one entry per operation
+    assert config["dictionaries"]["pool-api_v1_emergencies_dispatch_create-body-ambulance_id"]["values"] == [21, 22]
+    assert config["operations"][2:] == parsed["operations"]
     assert config["hooks"] == parsed["hooks"]
     for name, dictionary in parsed["dictionaries"].items():
         if "from-file" in dictionary:  # the copy lives elsewhere: its files are named from the repository

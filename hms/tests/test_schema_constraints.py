@@ -241,6 +241,7 @@ def test_a_new_accounts_body_carries_the_create_rules(schema):
         ({"role": "ambulance_driver"}, 400),  # staff without hospital_id: the anyOf's second branch unmet
         ({"role": "ambulance_driver", "hospital_id": None}, 400),
         ({"password": None}, 400),
+        ({"role": "donor", "hospital_id": "HOSPITAL"}, 400),  # the anyOf's first branch: no hospital
         ({"role": "ambulance_driver", "hospital_id": "HOSPITAL"}, 201),
         ({"role": "donor"}, 201),
     ],
