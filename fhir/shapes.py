@@ -10,16 +10,19 @@ searched, the hospitals' time zones in use (compared on every reuse: a new zone 
 instant (`ctx.now`: bookable, held) is the one parameter that changes between two requests of a
 shape: a shape is kept only when compiling it at another instant changed nothing but the
 parameters that are that instant. Anything else that differed (another clock read, SQL that
-embeds a value) leaves the shape compiled afresh on every request, as before.
+embeds a value) leaves the shape compiled afresh on every request, as before. That check, the cap on
+kept shapes and the binding are hms.api.compiled.KeptShapes, shared with the REST API's scoped lookups
+(hms.api.scoped_lookup, whose varying value is the pk).
 """
 
 import dataclasses
-import sys
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import connections, router
 
+from hms.api.compiled import UNSTABLE as _UNSTABLE  # noqa: F401 - what `_kept` holds for an unstable shape
+from hms.api.compiled import KeptShape, KeptShapes
 from hms.api.permissions import role_of
 from hms.api.scoping import visibility_scope
 
@@ -29,15 +32,18 @@ MAX_KEPT = 1024  # shapes kept per process (then forgotten all at once)
 MAX_KEY_TEXT = 1000  # longer parameter values are not kept (an id list of hundreds)
 NOT_PARAMETERS = ("_count", "_offset", "_format", "_pretty", "_include")
 
-_kept: dict = {}
-_UNSTABLE = object()  # a shape whose SQL changes with more than the instant
+
+class Shape(KeptShape):
+    """A kept search: `now_at` the parameters that are the instant; `extra` the hospitals' time zones
+    the parameters were made with (None: no date searched)."""
+
+    @property
+    def now_at(self) -> tuple[int, ...]:
+        return self.at
 
 
-@dataclasses.dataclass(frozen=True)
-class Shape:
-    rows: CompiledRows
-    now_at: tuple[int, ...]  # the parameters that are the instant
-    zones: tuple[str, ...] | None  # the hospitals' time zones the parameters were made with
+_shapes = KeptShapes(MAX_KEPT, shape=Shape)
+_kept = _shapes.kept  # key -> the kept shape (or _UNSTABLE)
 
 
 def shape_key(rtype, index: int, request, used, includes) -> tuple | None:
@@ -57,46 +63,35 @@ def _instant(rows: CompiledRows, now):
     return connections[rows.alias].ops.adapt_datetimefield_value(now)
 
 
-def _reused(shape: Shape, model, ctx) -> CompiledRows | None:
+def _reused(shape: KeptShape, ctx) -> CompiledRows | None:
     rows = shape.rows
-    if connections[router.db_for_read(model)].vendor != rows.vendor:
+    if connections[router.db_for_read(rows.model)].vendor != rows.vendor:
         return None
-    if shape.zones is not None and tuple(ctx.zones) != shape.zones:
+    if shape.extra is not None and tuple(ctx.zones) != shape.extra:
         return None
-    if not shape.now_at:
-        return rows
-    params, instant = list(rows.params), _instant(rows, ctx.now)
-    for index in shape.now_at:
-        params[index] = instant
-    return rows.bound(tuple(params))
+    return shape.bound(_instant(rows, ctx.now)) if shape.at else rows
 
 
 def compiled_rows(key, build, ctx) -> CompiledRows:
     """The part's compiled rows: kept ones bound to this request, else `build(ctx)` compiled (and kept
-    when its shape is stable)."""
+    when its shape is stable: the same search at another instant differs only in the instant's
+    parameters)."""
     if key is None:
         return CompiledRows(build(ctx))
-    kept = _kept.get(key)
-    if isinstance(kept, Shape):
-        rows = _reused(kept, kept.rows.model, ctx)
+    kept = _shapes.get(key)
+    if kept is not None:
+        rows = _reused(kept, ctx)
         if rows is not None:
             return rows
-    rows = CompiledRows(build(ctx))
-    if kept is _UNSTABLE:
-        return rows
-    # The same search at another instant: only the instant's parameters may differ.
-    other_now = ctx.now - timedelta(seconds=1, microseconds=1)
-    other = CompiledRows(build(dataclasses.replace(ctx, now=other_now)))
-    shape = _UNSTABLE
-    if other.sql == rows.sql and len(other.params) == len(rows.params):
-        instant, other_instant = _instant(rows, ctx.now), _instant(other, other_now)
-        now_at = tuple(index for index, (a, b) in enumerate(zip(rows.params, other.params, strict=True)) if a != b)
-        if all(rows.params[i] == instant and other.params[i] == other_instant for i in now_at):
-            # Shapes of one search for other callers or ids share the text of their SQL.
-            if rows.sql is not None:
-                rows.sql, rows.count_sql = sys.intern(rows.sql), sys.intern(rows.count_sql)
-            shape = Shape(rows, now_at, tuple(ctx.zones) if ctx.zones_read else None)
-    if len(_kept) >= MAX_KEPT:
-        _kept.clear()
-    _kept[key] = shape
-    return rows
+
+    def build_at(now):
+        return build(ctx if now is ctx.now else dataclasses.replace(ctx, now=now))
+
+    return _shapes.compile(
+        key,
+        build_at,
+        ctx.now,
+        ctx.now - timedelta(seconds=1, microseconds=1),
+        adapt=_instant,
+        extra=lambda: tuple(ctx.zones) if ctx.zones_read else None,
+    )

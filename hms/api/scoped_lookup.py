@@ -6,9 +6,10 @@ who sees which row is the mixin's declarations and nothing else (hidden or unkno
 view answers with 404 as `get_object` does). The ORM builds and compiles that queryset the first time a
 shape asks: the viewset class, the database, and the caller's `visibility_key()` (role, id and
 hospital; for a public read only whether the caller sees deactivated rows). The compiled SQL is kept
-(hms.api.compiled) and later requests of the shape run it with their own pk bound in the pk's places:
-on PostgreSQL a statement planned once per connection (hms.api.db). Building and compiling the
-queryset cost a hot write path more than the rest of its lookup.
+(hms.api.compiled.KeptShapes, shared with FHIR's kept searches) and later requests of the shape run
+it with their own pk bound in the pk's places: on PostgreSQL a statement planned once per connection
+(hms.api.db). Building and compiling the queryset cost a hot write path more than the rest of its
+lookup.
 
 A shape is kept only when compiling it for another pk changed nothing but the parameters that are the
 pk; anything else (SQL that embeds a value) leaves it compiled afresh on every request. A pk the
@@ -16,27 +17,13 @@ queryset would refuse (not an integer, beyond the column's range) finds no row, 
 Plumbing: imports no app.
 """
 
-import sys
-
 from django.db import connections, router
 
-from hms.api.compiled import CompiledRows
+# CompiledRows and _UNSTABLE (what `_kept` holds for an unstable shape) stay importable from here.
+from hms.api.compiled import UNSTABLE as _UNSTABLE  # noqa: F401
+from hms.api.compiled import CompiledRows, KeptShapes  # noqa: F401
 
 MAX_KEPT = 1024  # shapes kept per lookup and process (then forgotten all at once)
-_UNSTABLE = object()  # a shape whose SQL changes with more than the pk
-
-
-class _Shape:
-    __slots__ = ("rows", "pk_at")
-
-    def __init__(self, rows: CompiledRows, pk_at: tuple[int, ...]):
-        self.rows, self.pk_at = rows, pk_at
-
-    def first(self, pk: int) -> dict | None:
-        params = list(self.rows.params)
-        for index in self.pk_at:
-            params[index] = pk
-        return self.rows.first(params)
 
 
 class ScopedLookup:
@@ -45,7 +32,8 @@ class ScopedLookup:
     def __init__(self, model, *columns: str):
         self.model = model
         self.columns = columns
-        self._kept: dict = {}
+        self._shapes = KeptShapes(MAX_KEPT)
+        self._kept = self._shapes.kept  # key -> the kept shape (or UNSTABLE)
         self._ranges: dict = {}  # database alias -> the pk column's (lowest, highest) value
 
     def queryset(self, view, pk):
@@ -59,16 +47,14 @@ class ScopedLookup:
         if pk is None:
             return None
         key = (type(view), alias, view.visibility_key())
-        shape = self._kept.get(key)
-        if shape is None:
-            shape = self._compile(view, pk, alias)
-            if len(self._kept) >= MAX_KEPT:
-                self._kept.clear()
-            self._kept[key] = shape
-        if shape is _UNSTABLE:
-            rows = CompiledRows(self.queryset(view, pk))
-            return rows.first(rows.params)
-        return shape.first(pk)
+        shape = self._shapes.get(key)
+        if shape is not None:
+            return shape.rows.first(shape.params_for(pk))
+        # Compiled (and kept when its shape is stable) against a partner pk the column can hold.
+        _low, high = self._range(alias)
+        partner = pk - 1 if high is not None and pk >= high else pk + 1
+        rows = self._shapes.compile(key, lambda pk: self.queryset(view, pk), pk, partner, needs_value=True)
+        return rows.first(rows.params)
 
     def _pk(self, value, alias: str) -> int | None:
         """`value` as the pk's lookup takes it (the field's own conversion), or None where the ORM finds
@@ -86,19 +72,3 @@ class ScopedLookup:
             span = connections[alias].ops.integer_field_range(self.model._meta.pk.get_internal_type())
             self._ranges[alias] = span
         return span
-
-    def _compile(self, view, pk: int, alias: str):
-        rows = CompiledRows(self.queryset(view, pk))
-        _low, high = self._range(alias)
-        partner = pk - 1 if high is not None and pk >= high else pk + 1
-        other = CompiledRows(self.queryset(view, partner))
-        if rows.sql != other.sql or len(rows.params) != len(other.params):
-            return _UNSTABLE
-        pk_at = tuple(index for index, (a, b) in enumerate(zip(rows.params, other.params, strict=True)) if a != b)
-        if not all(rows.params[index] == pk and other.params[index] == partner for index in pk_at):
-            return _UNSTABLE
-        if rows.sql is not None and not pk_at:
-            return _UNSTABLE  # the pk is not among the parameters: nothing to bind
-        if rows.sql is not None:
-            rows.sql = sys.intern(rows.sql)  # shapes of other callers share the text of their SQL
-        return _Shape(rows, pk_at)
