@@ -26,7 +26,7 @@ def hospital_topic(hospital_id: int) -> str:
 
 def beds_state(_user, hospital_id: int) -> dict:
     """The shape of GET /hospitals/{id}/availability."""
-    from hospitals.selectors import bed_summary  # the selectors cache under these topics
+    from hospitals.selectors import bed_summary  # computed (hospitals/availability.py caches under these topics)
 
     return bed_summary(hospital_id=hospital_id)
 
