@@ -39,9 +39,10 @@ def _probes_a_header(case) -> bool:
     return "header" in str(getattr(data, "parameter_location", "") or "").lower()
 
 
-# Unique fields of the records a POST creates (a user's username and e-mail, a hospital's registration
-# number, a blood bank's or a doctor's licence number): the coverage phase sends the same boundary values
-# ("0", "0@0.com") in every case of every creator, so after the first one each positive create was a 409
+# Unique fields of the records a POST creates or a PUT/PATCH rewrites (a user's username and e-mail, a
+# hospital's registration number, a blood bank's or a doctor's licence number, a vehicle number): the
+# coverage phase sends the same boundary values ("0", "0@0.com") in every case of every creator, so after
+# the first one each positive create was a 409
 # (a uniqueness conflict, by design and tested), none was created, and the boundary cases refused on
 # other grounds made schemathesis report the operation as "mostly rejected" (issue 22). As with the
 # Idempotency-Key, a value the run already sent with another request is replaced by a fresh one in
@@ -51,7 +52,9 @@ UNIQUE_FIELDS = {
     "email": "fz{}@example.org",
     "registration_number": "FZ-{}",
     "license_number": "FZ-{}",
+    "vehicle_number": "FZ-{}",
 }
+WRITES = ("POST", "PUT", "PATCH")  # a PUT or PATCH names the record's unique values too
 _values: dict[tuple[str, str], str] = {}  # (field, value) -> the request it was first sent with
 
 
@@ -61,7 +64,7 @@ def _is_positive(case) -> bool:
 
 
 def _fresh_unique_values(case) -> None:
-    if case.method.upper() != "POST" or not isinstance(case.body, dict) or not _is_positive(case):
+    if case.method.upper() not in WRITES or not isinstance(case.body, dict) or not _is_positive(case):
         return
     request = _request(case)
     for field, template in UNIQUE_FIELDS.items():

@@ -75,6 +75,12 @@ BODIES: dict[tuple[str, str], dict] = {
     },
 }
 
+# A new ambulance's place: both coordinates or neither (hms.api.serializers.validate_coordinates); on
+# create only, as for a hospital (an update takes a missing one from the stored record).
+BODIES[("/api/v1/ambulances/", "post")] = {
+    "allOf": [{"$ref": "#/components/schemas/AmbulanceInRequest"}, {"anyOf": [_BOTH, _NEITHER]}]
+}
+
 # accounts.serializers.UserIn on create (POST /api/v1/users): a password is required, a doctor is created
 # through /api/v1/doctors (a PUT may repeat a doctor's own role, so the component keeps it), and a staff
 # account (hms.api.roles.STAFF_ROLES) belongs to a hospital, any other to none.

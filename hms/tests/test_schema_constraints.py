@@ -254,3 +254,16 @@ def test_a_new_account_answers_as_its_create_rules_say(admin_client, hospital, e
         body.pop("password")
     response = admin_client.post("/api/v1/users/", body, format="json")
     assert response.status_code == status, response.content
+
+
+@pytest.mark.parametrize(
+    ("place", "status"),
+    [({}, 201), ({"latitude": 18.5, "longitude": 73.8}, 201), ({"latitude": 18.5}, 400), ({"longitude": 73.8}, 400)],
+)
+def test_a_new_ambulance_takes_both_coordinates_or_neither(schema, admin_client, hospital, place, status):
+    body = schema["paths"]["/api/v1/ambulances/"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert body == BODIES[("/api/v1/ambulances/", "post")]
+    response = admin_client.post(
+        "/api/v1/ambulances/", {"hospital_id": hospital.pk, "vehicle_number": "MH-12-FZ-0001", **place}, format="json"
+    )
+    assert response.status_code == status, response.content

@@ -34,9 +34,12 @@ def links(schema):
 
 def request_properties(schema, operation):
     body = operation.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema", {})
-    if "$ref" in body:
-        body = schema["components"]["schemas"][body["$ref"].rsplit("/", 1)[-1]]
-    return body.get("properties", {})
+    properties = {}
+    for part in [body, *body.get("allOf", [])]:  # a body with rules beside its component (schema_constraints)
+        if "$ref" in part:
+            part = schema["components"]["schemas"][part["$ref"].rsplit("/", 1)[-1]]
+        properties.update(part.get("properties", {}))
+    return properties
 
 
 def test_every_link_names_an_operation_and_its_parameters(schema):
