@@ -90,3 +90,10 @@ def test_the_schema_copy_knows_the_fuzzed_accounts_current_password(fixtures):
     untouched["components"] = {"schemas": {"ChangePasswordInRequest": {"properties": {"old_password": {}}}}}
     fixtures.fuzz_schema(untouched, {})  # no password given: no example
     assert untouched["components"]["schemas"]["ChangePasswordInRequest"]["properties"]["old_password"] == {}
+
+
+def test_the_schema_copy_names_the_first_record_for_digit_string_ids(fixtures):
+    digits = {"in": "path", "name": "id", "schema": {"type": "string", "pattern": "^[0-9]+$"}}
+    schema = {"paths": {"/hospital/{id}/": {"get": {"operationId": "hospital_retrieve", "parameters": [digits]}}}}
+    fixtures.fuzz_schema(schema, {})
+    assert digits["example"] == "1"
