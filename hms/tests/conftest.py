@@ -5,9 +5,11 @@ Patient A (`patient`) holds one record of every clinical kind at `hospital`; pat
 """
 
 import datetime
+import json
 from types import SimpleNamespace
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 
 from accounts.models import Activity
@@ -117,3 +119,12 @@ def world(
         ambulance=ambulance,
         emergency=emergency,
     )
+
+
+@pytest.fixture(scope="module")
+def schema(django_db_blocker, tmp_path_factory):
+    """The OpenAPI schema as /api/schema serves it, as JSON (validated; a drf-spectacular warning fails)."""
+    path = tmp_path_factory.mktemp("schema") / "schema.json"
+    with django_db_blocker.unblock():
+        call_command("spectacular", "--validate", "--fail-on-warn", "--format", "openapi-json", "--file", str(path))
+    return json.loads(path.read_text())

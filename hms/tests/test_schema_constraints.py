@@ -2,11 +2,9 @@
 carries its bounds, and the view answers as the schema says on both sides of each bound."""
 
 import datetime
-import json
 import re
 
 import pytest
-from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from hms.api.schema_constraints import (
@@ -23,14 +21,6 @@ from hms.api.schema_constraints import (
 )
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(scope="module")
-def schema(django_db_blocker, tmp_path_factory):
-    path = tmp_path_factory.mktemp("schema") / "schema.json"
-    with django_db_blocker.unblock():
-        call_command("spectacular", "--validate", "--fail-on-warn", "--format", "openapi-json", "--file", str(path))
-    return json.loads(path.read_text())
 
 
 @pytest.mark.parametrize(("path", "method", "name"), list(PARAMETERS))

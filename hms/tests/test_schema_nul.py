@@ -2,11 +2,8 @@
 carries says it holds no NUL character, as the API refuses one (hms/api/null_characters.py), so
 schema-valid data never holds one and the fuzzer (bin/fuzz) sends them only as schema-violating data."""
 
-import json
-
 import jsonschema
 import pytest
-from django.core.management import call_command
 from hypothesis import HealthCheck, given, settings
 from schemathesis.generation.jsonschema.builder import build
 from schemathesis.generation.jsonschema.context import Alphabet
@@ -14,14 +11,6 @@ from schemathesis.generation.jsonschema.context import Alphabet
 from hms.api.schema_constraints import NO_NUL, refuse_nul
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(scope="module")
-def schema(django_db_blocker, tmp_path_factory):
-    path = tmp_path_factory.mktemp("schema") / "schema.json"
-    with django_db_blocker.unblock():
-        call_command("spectacular", "--validate", "--fail-on-warn", "--format", "openapi-json", "--file", str(path))
-    return json.loads(path.read_text())
 
 
 def _free_text(schema, where, found):
