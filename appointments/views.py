@@ -2,6 +2,7 @@
 
 from zoneinfo import ZoneInfo
 
+from django.db import router
 from django.db.models import F
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_view
@@ -40,15 +41,76 @@ from appointments.serializers import (
     VisitCreateIn,
     VisitOut,
 )
+from appointments.serializers.bookings import APPOINTMENT_LIST_COLUMNS, appointment_list_out
 from appointments.serializers.common import local_iso
+from appointments.serializers.doctors import DOCTOR_LIST_COLUMNS, doctor_list_out
 from appointments.slot_views import AvailableSlotViewSet, HoldViewSet, SlotViewSet  # noqa: F401 (re-exported)
-from hms.api.exports import Column
+from hms.api.compiled import CompiledRows
+from hms.api.exports import Column, CSVRenderer
 from hms.api.idempotency import idempotent
 from hms.api.scoping import ScopedQuerysetMixin
 from hms.api.throttling import ScopedRateThrottle
 from hms.api.viewsets import ServiceWriteMixin
 
 BOOKING_ROUTE = "appointment-book"
+PAGE_PARAMETERS = frozenset({"page", "page_size"})
+MAX_KEPT_LISTS = 1024  # compiled list shapes kept per list and process (then forgotten all at once)
+
+
+class ListPage:
+    """A list action's page read as `.values(*columns)` rows and written by `write(rows)`: no model instance
+    and no serializer per row. Everything else is DRF's list: the viewset's scoped queryset, its filters,
+    search and ordering, the paginator's parameters, body and links; a page past the end (or a page
+    number the paginator refuses) is answered by the generic list (`respond` gives None), with its 404.
+
+    The count is the page's own when the page is not full (the rows from the page's offset to the end
+    are all on it); a full page counts with the queryset's count, as the paginator does.
+
+    `kept_parameters`: query parameters (besides `page` and `page_size`) whose raw values, with the
+    viewset class, the database and the caller's `visibility_key()`, decide the queryset's SQL and its
+    parameters entirely. A request that gives no other parameter, each of these at most once, runs the
+    page and count statements compiled the first time that shape was asked (the ORM builds, filters and
+    compiles the queryset once; on PostgreSQL the statements are planned once per connection too)."""
+
+    def __init__(self, columns: tuple[str, ...], write, *, kept_parameters: frozenset = frozenset()):
+        self.columns, self.write = columns, write
+        self.allowed = PAGE_PARAMETERS | kept_parameters
+        self._kept: dict = {}  # shape -> (the page's rows, the count's rows)
+
+    def respond(self, view, request):
+        """The list's answer, or None where the generic list answers (a page past the end: its 404)."""
+        rows, count = self._rows(view, request)
+        paginator = view.paginator
+        size = paginator.get_page_size(request)
+        number = paginator.get_page_number(request, None)
+        if number < 1 or number * size >= 2**62:
+            return None
+        offset = (number - 1) * size
+        found = rows.page(offset, size)
+        if not found and number > 1:
+            return None
+        total = offset + len(found) if len(found) < size else count()
+        return paginator.response_from_entry({"count": total, "number": number, "results": self.write(found)}, request)
+
+    def _rows(self, view, request):
+        params = request.query_params
+        if not self.allowed.issuperset(params) or any(len(params.getlist(name)) > 1 for name in params):
+            queryset = view.filter_queryset(view.get_queryset())
+            return CompiledRows(queryset.values(*self.columns)), queryset.count
+        key = (
+            type(view),
+            router.db_for_read(view.queryset.model),
+            view.visibility_key(),
+            tuple(sorted((name, params[name]) for name in params if name not in PAGE_PARAMETERS)),
+        )
+        kept = self._kept.get(key)
+        if kept is None:
+            queryset = view.filter_queryset(view.get_queryset())  # a refused filter value: its 400, nothing kept
+            kept = (CompiledRows(queryset.values(*self.columns)), CompiledRows(queryset.order_by().values("pk")))
+            if len(self._kept) >= MAX_KEPT_LISTS:
+                self._kept.clear()
+            self._kept[key] = kept
+        return kept[0], kept[1].count
 
 
 class ServiceWriteViewSet(
@@ -83,6 +145,10 @@ class DoctorViewSet(ServiceWriteViewSet):
     ordering_fields = ["id", "experience_years", "consultation_fee", "specialization"]
     public_read, active_lookups = True, ("hospital__is_active", "user__is_active")
     row_object, row_services = "doctor", {"update": services.doctor_update}
+    list_page = ListPage(DOCTOR_LIST_COLUMNS, doctor_list_out, kept_parameters=frozenset({"hospital_id"}))
+
+    def list(self, request, *args, **kwargs):
+        return self.list_page.respond(self, request) or super().list(request, *args, **kwargs)
 
     def create_row(self, values):
         values = dict(values)
@@ -143,9 +209,17 @@ class AppointmentViewSet(
         "end": Column(("slot__end", "hospital__timezone"), convert=local_iso),
     }
     export_window = (("from",), ("to",))
+    list_page = ListPage(APPOINTMENT_LIST_COLUMNS, appointment_list_out)
 
     def get_queryset(self):
         return super().get_queryset().annotate(start=F("slot__start")).order_by("-id")
+
+    def list(self, request, *args, **kwargs):
+        if not isinstance(getattr(request, "accepted_renderer", None), CSVRenderer):
+            answer = self.list_page.respond(self, request)
+            if answer is not None:
+                return answer
+        return super().list(request, *args, **kwargs)  # the CSV export; a page past the end (404)
 
     def get_throttles(self):
         return [ScopedRateThrottle()] if self.action == "create" else []

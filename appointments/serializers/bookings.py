@@ -1,10 +1,12 @@
 """Appointments: booking input, output, edits and cancellation."""
 
+from functools import cache
+
 from rest_framework import serializers
 
 from accounts.models import User
 from appointments.models import Appointment
-from appointments.serializers.common import HospitalTimeField
+from appointments.serializers.common import HospitalTimeField, local_iso
 from appointments.serializers.doctors import DoctorBriefOut
 from hms.api.serializers import IdField, ReadOnlyModelSerializer, Serializer
 
@@ -44,6 +46,76 @@ class AppointmentOut(ReadOnlyModelSerializer):
             "created_at",
             "updated_at",
         ]
+
+
+# AppointmentOut's list rows from these `.values()` columns (appointment_list_out): the list's page without
+# five model instances and a serializer per row.
+APPOINTMENT_LIST_COLUMNS = (
+    "id",
+    "patient_id",
+    "patient__fullname",
+    "patient__phone_num",
+    "doctor_id",
+    "doctor__user__fullname",
+    "doctor__specialization",
+    "doctor__department",
+    "hospital_id",
+    "slot_id",
+    "slot__start",
+    "slot__end",
+    "hospital__timezone",
+    "token_number",
+    "status",
+    "reason",
+    "cancel_reason",
+    "created_at",
+    "updated_at",
+)
+
+
+@cache
+def _moment_writers():
+    """AppointmentOut's own `created_at` and `updated_at` fields' writers (the caller's time zone, DRF's format)."""
+    fields = AppointmentOut().fields
+    return fields["created_at"].to_representation, fields["updated_at"].to_representation
+
+
+def appointment_list_out(rows: list[dict]) -> list[dict]:
+    """What AppointmentOut writes for each appointment, from its APPOINTMENT_LIST_COLUMNS (none of which is
+    null: every text column is NOT NULL, every id and time is required), in the serializer's key order."""
+    created, updated = _moment_writers()
+    answers = []
+    for row in rows:
+        zone = row["hospital__timezone"]
+        answers.append(
+            {
+                "id": row["id"],
+                "patient_id": row["patient_id"],
+                "patient": {
+                    "id": row["patient_id"],
+                    "fullname": row["patient__fullname"],
+                    "phone_num": row["patient__phone_num"],
+                },
+                "doctor_id": row["doctor_id"],
+                "doctor": {
+                    "id": row["doctor_id"],
+                    "fullname": row["doctor__user__fullname"],
+                    "specialization": row["doctor__specialization"],
+                    "department": row["doctor__department"],
+                },
+                "hospital_id": row["hospital_id"],
+                "slot_id": row["slot_id"],
+                "start": local_iso(row["slot__start"], zone),
+                "end": local_iso(row["slot__end"], zone),
+                "token_number": row["token_number"],
+                "status": row["status"],
+                "reason": row["reason"],
+                "cancel_reason": row["cancel_reason"],
+                "created_at": created(row["created_at"]),
+                "updated_at": updated(row["updated_at"]),
+            }
+        )
+    return answers
 
 
 class AppointmentCreateIn(Serializer):

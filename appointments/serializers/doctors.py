@@ -6,6 +6,7 @@ from accounts.models import User
 from accounts.serializers import StaffAccountIn
 from appointments.models import Doctor
 from hms.api.permissions import role_of
+from hms.api.rawrows import Representation
 from hms.api.roles import Role
 from hms.api.serializers import ModelSerializer, ReadOnlyModelSerializer
 from hospitals.models import Hospital
@@ -36,6 +37,17 @@ class DoctorOut(ReadOnlyModelSerializer):
     class Meta:
         model = Doctor
         fields = ["id", "user_id", "hospital_id", "fullname", *DOCTOR_PROFILE_FIELDS]
+
+
+# DoctorOut's list rows from these `.values()` columns (doctor_list_out), in DoctorOut's field order: a page
+# without a model instance and a serializer per row.
+DOCTOR_LIST_COLUMNS = ("id", "user_id", "hospital_id", "user__fullname", *DOCTOR_PROFILE_FIELDS)
+_DOCTOR_OUT = Representation(DoctorOut, ["id", "user_id", "hospital_id", "fullname", *DOCTOR_PROFILE_FIELDS])
+
+
+def doctor_list_out(rows: list[dict]) -> list[dict]:
+    """What DoctorOut writes for each doctor, from its DOCTOR_LIST_COLUMNS (each field's own `to_representation`)."""
+    return [_DOCTOR_OUT(list(row.values())) for row in rows]
 
 
 class DoctorCreateIn(ModelSerializer):
