@@ -5,6 +5,7 @@ from rest_framework.validators import UniqueValidator
 
 from accounts.models import User
 from emergency.models import Ambulance, AmbulanceLocation, Emergency, EmergencyEvent
+from hms.api.rawrows import Representation
 from hms.api.serializers import (
     IdField,
     LatitudeField,
@@ -174,6 +175,37 @@ class EmergencyOut(ReadOnlyModelSerializer):
             "created_at",
             "updated_at",
         ]
+
+
+# EmergencyOut's answer written from plain rows (the list's page): the same fields' representations,
+# without a serializer per emergency and its nested ones. A page row holds the emergency's own columns,
+# then its hospital's and its ambulance's (LEFT JOINs: None without one); events come as value lists.
+EMERGENCY_NESTED = ("hospital", "ambulance", "events")
+EMERGENCY_COLUMNS = [name for name in EmergencyOut.Meta.fields if name not in EMERGENCY_NESTED]
+HOSPITAL_BRIEF_COLUMNS = ["hospital_id", *(f"hospital__{name}" for name in HospitalBrief.Meta.fields[1:])]
+AMBULANCE_BRIEF_COLUMNS = ["ambulance_id", *(f"ambulance__{name}" for name in AmbulanceBrief.Meta.fields[1:])]
+EMERGENCY_ROW_COLUMNS = [*EMERGENCY_COLUMNS, *HOSPITAL_BRIEF_COLUMNS[1:], *AMBULANCE_BRIEF_COLUMNS[1:]]
+EMERGENCY_EVENT_FIELDS = EmergencyEventOut.Meta.fields
+
+_EMERGENCY_OUT = Representation(EmergencyOut, EMERGENCY_COLUMNS, dict.fromkeys(EMERGENCY_NESTED))
+_HOSPITAL_OUT = Representation(HospitalBrief, HospitalBrief.Meta.fields)
+_AMBULANCE_OUT = Representation(AmbulanceBrief, AmbulanceBrief.Meta.fields)
+_EVENT_OUT = Representation(EmergencyEventOut, EMERGENCY_EVENT_FIELDS)
+
+
+def emergencies_out(rows: list[dict], events: dict[int, list]) -> list[dict]:
+    """EmergencyOut's dicts of page rows (EMERGENCY_ROW_COLUMNS) and their events (emergency id -> value
+    lists in EMERGENCY_EVENT_FIELDS' order, oldest first)."""
+    out = []
+    for row in rows:
+        item = _EMERGENCY_OUT([row[name] for name in EMERGENCY_COLUMNS])
+        if row["hospital_id"] is not None:
+            item["hospital"] = _HOSPITAL_OUT([row[name] for name in HOSPITAL_BRIEF_COLUMNS])
+        if row["ambulance_id"] is not None:
+            item["ambulance"] = _AMBULANCE_OUT([row[name] for name in AMBULANCE_BRIEF_COLUMNS])
+        item["events"] = [_EVENT_OUT(values) for values in events.get(row["id"], ())]
+        out.append(item)
+    return out
 
 
 class EmergencyIn(serializers.Serializer):

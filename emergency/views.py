@@ -1,3 +1,4 @@
+from django.db import connections, router
 from django.db.models import OuterRef, Subquery
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, viewsets
@@ -7,7 +8,7 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from accounts.activity import ExportMixin
 from emergency import ambulances, serializers, services
 from emergency.filters import AmbulanceFilter, EmergencyFilter
-from emergency.models import Ambulance, Emergency
+from emergency.models import Ambulance, Emergency, EmergencyEvent
 from emergency.permissions import (
     IsAdminOrHospitalAdmin,
     IsAdminOrHospitalStaff,
@@ -17,12 +18,48 @@ from emergency.permissions import (
 )
 from emergency.throttling import EmergencyReportThrottle
 from hms.api.actions import ReadBackMixin, create_action, step_action
+from hms.api.compiled import CompiledRows, KeptShapes, cursor_for
+from hms.api.rawrows import ModelRows, page_response, plain_page
 from hms.api.roles import STAFF_ROLES, Role
 from hms.api.scoping import ScopedQuerysetMixin
 from hms.api.steps import StepMixin
 from hms.api.viewsets import CreateListRetrieveViewSet, ServiceWriteMixin
 
 STAFF_OF_HOSPITAL = dict.fromkeys(STAFF_ROLES, "hospital_id")
+# The emergency list's page without filters, compiled once per caller's visibility (hms.api.compiled).
+_LIST_SHAPES = KeptShapes(1024)
+_EVENT_ROWS = ModelRows(EmergencyEvent, ["emergency_id", *serializers.EMERGENCY_EVENT_FIELDS])
+_EVENT_SQL: dict[tuple[str, int], str] = {}
+
+
+def _events_of(alias: str, emergency_ids: list[int]) -> dict[int, list]:
+    """The events of these emergencies (emergency id -> value lists in EMERGENCY_EVENT_FIELDS' order), in
+    the order `Emergency.events` gives them (EmergencyEvent's Meta.ordering), in one statement."""
+    if not emergency_ids:
+        return {}
+    connection = connections[alias]
+    key = (alias, len(emergency_ids))
+    sql = _EVENT_SQL.get(key)
+    if sql is None:
+        quote, meta = connection.ops.quote_name, EmergencyEvent._meta
+        table = quote(meta.db_table)
+        order = ", ".join(
+            f"{table}.{quote(meta.get_field(name.lstrip('-')).column)}{' DESC' if name.startswith('-') else ''}"
+            for name in meta.ordering
+        )
+        placeholders = ", ".join(["%s"] * len(emergency_ids))
+        sql = _EVENT_SQL[key] = (
+            f"SELECT {_EVENT_ROWS.select_list(connection)} FROM {table} "  # noqa: S608 - names from _meta
+            f"WHERE {table}.{quote(meta.get_field('emergency').column)} IN ({placeholders}) ORDER BY {order}"
+        )
+    with cursor_for(alias) as cursor:
+        cursor.execute(sql, emergency_ids)
+        found = cursor.fetchall()
+    events: dict[int, list] = {}
+    for row in found:
+        emergency_id, *values = _EVENT_ROWS.convert(connection, row)
+        events.setdefault(emergency_id, []).append(values)
+    return events
 
 
 def _ambulances():
@@ -153,6 +190,37 @@ class EmergencyViewSet(
     export_name = "emergencies"
     export_window = (("from", "created_after"), ("to", "created_before"))
     step_object = "emergency"
+
+    def list(self, request, *args, **kwargs):
+        # A page and nothing else (no filter, search, ordering or CSV): the scoped rows in the default order,
+        # compiled once per caller's visibility, counted and read as plain rows, their events in one more
+        # statement, written without a serializer per row. Anything else (and a page past the end, the
+        # paginator's 404): the generic list.
+        page = plain_page(self, request) if request.accepted_renderer.format == "json" else None
+        if page is not None:
+            number, size = page
+            rows = self._plain_rows()
+            count = rows.count()
+            if number == 1 or (number - 1) * size < count:
+                found = rows.page((number - 1) * size, size) if count else []
+                events = _events_of(rows.alias, [row["id"] for row in found])
+                results = serializers.emergencies_out(found, events)
+                return page_response(self, request, number=number, count=count, results=results)
+        return super().list(request, *args, **kwargs)
+
+    def _plain_rows(self) -> CompiledRows:
+        """The caller's emergencies in the list's default order, as EMERGENCY_ROW_COLUMNS rows."""
+        key = (type(self), router.db_for_read(Emergency), self.visibility_key())
+        shape = _LIST_SHAPES.get(key)
+        if shape is not None:
+            return shape.rows
+
+        def build(_value):
+            queryset = self.scope_queryset(Emergency.objects.all()).order_by(*self.ordering)
+            return queryset.values(*serializers.EMERGENCY_ROW_COLUMNS)
+
+        # Nothing varies within a shape (the key names the caller's visibility): kept as compiled.
+        return _LIST_SHAPES.compile(key, build, None, None)
 
     def get_permissions(self):
         if self.action == "create":
