@@ -1,7 +1,9 @@
 """Hospitals: public reads with the bed summary and live availability, floors of a hospital, writes by managers."""
 
+import copy
 import json
 
+from django import forms
 from django.conf import settings
 from django.http import HttpResponse
 from django.utils import timezone
@@ -13,12 +15,13 @@ from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
+from hms.api.compiled import CompiledRows
 from hms.api.listcache import CachedListMixin
 from hms.api.rawrows import ModelRows, Representation, plain_page
 from hms.api.scoping import ScopedQuerysetMixin, sees_deactivated, visibility_scope
 from hms.api.viewsets import ServiceWriteMixin
 from hms.db_router import replica_reads
-from hospitals import selectors, serializers, services, structure
+from hospitals import geo, selectors, serializers, services, structure
 from hospitals.availability import answers_plain_json, availability_json
 from hospitals.filters import HospitalFilter
 from hospitals.models import Hospital
@@ -28,6 +31,11 @@ from hospitals.views.common import PUBLIC
 # HospitalOut's rows without a serializer per row (no `near`: no distance).
 _HOSPITAL_ROWS = ModelRows(Hospital, serializers.HOSPITAL_FIELDS)
 _HOSPITAL_OUT = Representation(serializers.HospitalOut, serializers.HOSPITAL_FIELDS, {"distance_km": None})
+# `?near=` with nothing else but `radius_km` and a page: its two values read by the filter set's own form
+# fields (private copies), without building the filter set and its form for every request.
+NEAR_PARAMETERS = frozenset({"near", "radius_km", "page", "page_size"})
+_NEAR_FIELD = copy.deepcopy(HospitalFilter.base_filters["near"]).field
+_RADIUS_FIELD = copy.deepcopy(HospitalFilter.base_filters["radius_km"]).field
 
 
 def _hospital_id(pk: str) -> int:
@@ -97,13 +105,13 @@ class HospitalViewSet(
     def list(self, request, *args, **kwargs):
         # With the read cache on, kept pages answer (computed below on a miss); off, the plain page below.
         if settings.READ_CACHE_SECONDS <= 0:
-            entry = self._plain_page_entry(request)
+            entry = self._plain_page_entry(request) or self._near_page_entry(request)
             if entry is not None:
                 return self.paginator.response_from_entry(entry, request)
         return super().list(request, *args, **kwargs)
 
     def _list_cache_entry(self, request) -> dict:
-        return self._plain_page_entry(request) or super()._list_cache_entry(request)
+        return self._plain_page_entry(request) or self._near_page_entry(request) or super()._list_cache_entry(request)
 
     def _plain_page_entry(self, request) -> dict | None:
         """The list every client polls (and /hospital/all) asks for nothing but a page of the active
@@ -118,6 +126,41 @@ class HospitalViewSet(
         if count is None and number > 1:
             return None
         return {"count": count or 0, "number": number, "results": [_HOSPITAL_OUT(row) for row in rows]}
+
+    def _near_page_entry(self, request) -> dict | None:
+        """The hospitals near a point (`near`, `radius_km` and a page, nothing else), as the generic list
+        answers them (HospitalFilter: active hospitals within the radius, nearest first): compiled once
+        for the page and its count, rows written without a serializer per row. None for anything else,
+        a value the filter set refuses (the generic list's 400), or a page past the end (its 404)."""
+        params = request.query_params
+        if "near" not in params or not NEAR_PARAMETERS.issuperset(params):
+            return None
+        if any(len(values) != 1 or not values[0].strip() for _name, values in params.lists()):
+            return None
+        try:
+            point = _NEAR_FIELD.clean(params["near"])
+            radius = _RADIUS_FIELD.clean(params["radius_km"]) if "radius_km" in params else None
+        except forms.ValidationError:
+            return None
+        if point is None:
+            return None
+        # The page as the paginator reads it (a malformed one is its 400); page 0 is its 404.
+        size = self.paginator.get_page_size(request)
+        number = self.paginator.get_page_number(request, None)
+        if number < 1 or number * size >= 2**62:
+            return None
+        radius_km = float(radius) if radius is not None else geo.DEFAULT_RADIUS_KM
+        queryset = geo.nearest(self.get_queryset().filter(is_active=True), *point, radius_km=radius_km)
+        rows = CompiledRows(queryset.values(*serializers.HOSPITAL_FIELDS, "distance_km"))
+        count = rows.count()
+        if number > 1 and (number - 1) * size >= count:
+            return None
+        results = []
+        for row in rows.page((number - 1) * size, size) if count else ():
+            item = _HOSPITAL_OUT([row[name] for name in serializers.HOSPITAL_FIELDS])
+            item["distance_km"] = None if row["distance_km"] is None else round(row["distance_km"], 3)
+            results.append(item)
+        return {"count": count, "number": number, "results": results}
 
     def retrieve(self, request, *args, **kwargs):
         # One query: the hospital row (this viewset's scope: active hospitals, every one for
