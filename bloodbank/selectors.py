@@ -10,6 +10,7 @@ from bloodbank.models import BloodBank, Component, StockLot
 from bloodbank.serializers import BLOOD_BANK_FIELDS, BloodBankOut
 from bloodbank.topics import bank_topic, stock_topic
 from hms.api import readcache
+from hms.api.compiled import cursor_for
 from hms.api.rawrows import ModelRows, Representation
 
 _GROUP_ORDER = {value: index for index, value in enumerate(BloodGroup.values)}
@@ -51,12 +52,14 @@ def _stock_sql(connection, *, active_only: bool) -> str:
 
 
 def _usable_stock_rows(bank_id: int, active_only: bool, today) -> list | None:
-    connection = connections[router.db_for_read(StockLot)]
+    alias = router.db_for_read(StockLot)
+    connection = connections[alias]
     key = (connection.vendor, active_only)
     sql = _SQL.get(key)
     if sql is None:
         sql = _SQL[key] = _stock_sql(connection, active_only=active_only)
-    with connection.cursor() as cursor:
+    # On PostgreSQL a prepared statement: planned once per connection, not on every read.
+    with cursor_for(alias) as cursor:
         cursor.execute(sql, [connection.ops.adapt_datefield_value(today), bank_id])
         found = cursor.fetchall()
     if not found:
