@@ -63,8 +63,8 @@ class ListPage:
     search and ordering, the paginator's parameters, body and links; a page past the end (or a page
     number the paginator refuses) is answered by the generic list (`respond` gives None), with its 404.
 
-    The count is the page's own when the page is not full (the rows from the page's offset to the end
-    are all on it); a full page counts with the queryset's count, as the paginator does.
+    The count is the queryset's, counted as the paginator counts it (hms/tests/test_list_queries.py: a
+    page of one row costs the queries a page of fifty does).
 
     `kept_parameters`: query parameters (besides `page` and `page_size`) whose raw values, with the
     viewset class, the database and the caller's `visibility_key()`, decide the queryset's SQL and its
@@ -89,8 +89,9 @@ class ListPage:
         found = rows.page(offset, size)
         if not found and number > 1:
             return None
-        total = offset + len(found) if len(found) < size else count()
-        return paginator.response_from_entry({"count": total, "number": number, "results": self.write(found)}, request)
+        return paginator.response_from_entry(
+            {"count": count(), "number": number, "results": self.write(found)}, request
+        )
 
     def _rows(self, view, request):
         params = request.query_params
