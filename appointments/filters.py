@@ -11,6 +11,7 @@ from drf_spectacular.drainage import set_override
 
 from appointments.models import Appointment, Doctor, Hold, OpdSchedule, Slot, SlotQuerySet, Visit
 from hms.api.filters import FilterSet  # a foreign key in Meta.fields filters by id (IdFilter)
+from hms.api.kept_lists import read_instant
 
 
 class NameFilter(django_filters.CharFilter):
@@ -105,7 +106,7 @@ class SlotFilter(FilterSet):
         fields = ["hospital_id", "doctor_id", "opd_schedule_id", "specialization", "department", "date", "status"]
 
     def filter_available(self, queryset, name, value):
-        condition = SlotQuerySet.bookable_q()
+        condition = SlotQuerySet.bookable_q(read_instant(self.request))
         return queryset.filter(condition) if value else queryset.exclude(condition)
 
 

@@ -144,11 +144,12 @@ class Slot(Timestamped):
         ]
         indexes = [
             # The available-slots query: open slots of a hospital (or of all) from now on. The included
-            # columns let its page count run as an index-only scan (no heap visit per slot).
+            # columns let its page count run as an index-only scan (no heap visit per slot); `id`: the
+            # held seats' subquery names the slot.
             models.Index(
                 fields=["hospital", "start"],
                 condition=Q(status="open"),
-                include=["booked", "capacity", "doctor", "hold_count"],
+                include=["booked", "capacity", "doctor", "hold_count", "id"],
                 name="slot_open_hospital_start",
             ),
             models.Index(fields=["start"], condition=Q(status="open"), name="slot_open_start"),

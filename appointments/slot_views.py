@@ -1,6 +1,7 @@
 """Slots and holds: the busiest public read (the bookable-slots list, kept on the read cache) and the
 seats kept while a patient confirms. Thin viewsets, as in views.py (which re-exports these)."""
 
+from django.conf import settings
 from django.db.models import Count, Min
 from django.utils import timezone
 from django_filters.widgets import BooleanWidget
@@ -16,8 +17,10 @@ from appointments.holds import HoldCreateIn, HoldOut
 from appointments.models import Hold, Slot
 from appointments.permissions import HoldAccess, HoldPlacement, PublicReadDoctorWrite, SeatRequestScope
 from appointments.serializers import SlotCreateIn, SlotOut, SlotUpdateIn
+from appointments.serializers.slots import SLOT_ROW_COLUMNS, slot_out_row
 from appointments.topics import slot_list_topics
 from hms.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, IDEMPOTENCY_RESPONSES, idempotent
+from hms.api.kept_lists import KeptListMixin, read_instant
 from hms.api.listcache import CachedListMixin
 from hms.api.scoped_lookup import ScopedLookup
 from hms.api.scoping import ScopedQuerysetMixin, visibility_scope
@@ -31,7 +34,12 @@ MAX_ID = 2**63 - 1  # a BigAutoField's highest value
 @extend_schema(tags=["opd"])
 @replica_reads("list")  # public, lag-tolerant: on the read replica when one is configured
 class SlotViewSet(
-    CachedListMixin, ScopedQuerysetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+    KeptListMixin,
+    CachedListMixin,
+    ScopedQuerysetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
 ):
     """Bookable OPD slots; times are returned with the hospital's UTC offset. Public read; staff of the
     hospital (and the doctor itself) add slots and change capacity or status. Never deleted (set
@@ -52,6 +60,8 @@ class SlotViewSet(
         *("hospital__timezone", "hospital__is_active", "hospital__opd_status"),
         *("doctor__specialization", "doctor__department", "doctor__is_available", "doctor__user__fullname"),
     )
+    # Computed pages: `.values()` rows of the same queryset compiled once per shape (hms.api.kept_lists).
+    kept_list_columns = SLOT_ROW_COLUMNS
 
     # The hold action's slot: its id if the scoped queryset shows it (compiled once per shape).
     hold_slot = ScopedLookup(Slot, "id")
@@ -67,8 +77,11 @@ class SlotViewSet(
     def get_queryset(self):
         # `held` for every slot of the page in the page's one query (0 without a look at the holds
         # for slots nobody holds).
-        queryset = super().get_queryset().with_held()
+        queryset = super().get_queryset().with_held(read_instant(self.request))
         return queryset.only(*self.list_columns) if self.action == "list" else queryset
+
+    def kept_list_row(self, row: dict, now) -> dict:
+        return slot_out_row(row, now)
 
     # Bookable listings (`available=true`, what patients browse) are kept on the read cache until the
     # next committed write or until the first slot counted starts: the only two ways the set of
@@ -160,13 +173,23 @@ class SlotViewSet(
         slot_id = int(self.kwargs["pk"])
         return slot_id if slot_id <= MAX_ID else None
 
+    # Last in the class body: a method named `list` would shadow the builtin in the annotations below it.
+    def list(self, request, *args, **kwargs):
+        # Computed (no read cache for this request): a page of kept compiled rows, written without a
+        # serializer per row; the read cache's pages are computed by the generic path on a miss.
+        if settings.READ_CACHE_SECONDS <= 0 or self.list_cache_scope(request) is None:
+            entry = self.kept_list_entry(request)
+            if entry is not None:
+                return self.paginator.response_from_entry(entry, request)
+        return super().list(request, *args, **kwargs)
+
 
 @extend_schema(tags=["opd"])
 class AvailableSlotViewSet(SlotViewSet):
     """Slots that can be booked now (`GET /api/v1/slots?available=true`)."""
 
     def get_queryset(self):
-        return super().get_queryset().bookable()
+        return super().get_queryset().bookable(read_instant(self.request))
 
 
 @extend_schema(tags=["appointments"])

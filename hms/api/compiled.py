@@ -14,6 +14,7 @@ more than running them (Appointment?patient= at scale 0.05: 1.4 ms planning, 0.3
 
 import copy
 import dataclasses
+import re
 import sys
 
 from django.core.exceptions import EmptyResultSet
@@ -110,6 +111,33 @@ class CompiledRows:
             row[position] = value
         return row
 
+    def inlined(self, at: tuple[int, ...], inline) -> tuple["CompiledRows", tuple[int, ...]]:
+        """The same rows with each parameter outside `at` for which `inline(value)` holds written into the
+        SQL as a literal (PostgreSQL: psycopg's quoting); the positions of `at` among the parameters left.
+        A prepared statement's generic plan uses a partial index (`WHERE status = 'open'`) only when the
+        constant its predicate names is in the statement's text, not a parameter."""
+        if self.sql is None or self.vendor != "postgresql":
+            return self, at
+        ops = connections[self.alias].ops
+        written = {index: ops.compose_sql("%s", [value]) for index, value in enumerate(self.params)}
+        kept = [index for index in range(len(self.params)) if index in at or not inline(self.params[index])]
+
+        def rewrite(sql: str) -> str:
+            position = iter(range(len(self.params)))
+
+            def token(match):
+                if match.group(0) == "%%":
+                    return "%%"
+                index = next(position)
+                return "%s" if index in kept else written[index].replace("%", "%%")
+
+            return _PLACEHOLDER.sub(token, sql)
+
+        rows = copy.copy(self)
+        rows.sql, rows.count_sql = rewrite(self.sql), rewrite(self.count_sql)
+        rows.params = tuple(self.params[index] for index in kept)
+        return rows, tuple(kept.index(index) for index in at)
+
     def count(self) -> int:
         if self.sql is None:
             return 0
@@ -118,6 +146,7 @@ class CompiledRows:
             return cursor.fetchone()[0]
 
 
+_PLACEHOLDER = re.compile(r"%%|%s")
 UNSTABLE = object()  # a shape whose SQL changes with more than the varying value: compiled every time
 
 
@@ -160,12 +189,15 @@ class KeptShapes:
         shape = self.kept.get(key)
         return shape if isinstance(shape, KeptShape) else None
 
-    def compile(self, key, build, value, other, *, adapt=None, needs_value=False, extra=None) -> CompiledRows:
+    def compile(
+        self, key, build, value, other, *, adapt=None, needs_value=False, extra=None, inline=None
+    ) -> CompiledRows:
         """`build(value)` compiled, and its shape kept under `key` when stable: `build(other)` compiles to
         the same SQL, its parameters differing only where they are `adapt(rows, value)` against
         `adapt(rows, other)` (the values as the database takes them; default: as given).
         `needs_value`: a shape whose parameters do not hold the value (and that runs SQL) is unstable.
-        `extra()`, called after `build(value)`, is kept with the shape."""
+        `extra()`, called after `build(value)`, is kept with the shape. `inline(parameter)`: which of a
+        kept shape's other parameters to write into its SQL (CompiledRows.inlined)."""
         rows = CompiledRows(build(value))
         if self.kept.get(key) is UNSTABLE:
             return rows
@@ -177,6 +209,8 @@ class KeptShapes:
             at = tuple(index for index, (a, b) in pairs if a != b)
             stable = all(rows.params[i] == mine and other_rows.params[i] == theirs for i in at)
             if stable and not (needs_value and rows.sql is not None and not at):
+                if inline is not None:
+                    rows, at = rows.inlined(at, inline)
                 if rows.sql is not None:  # shapes of other callers share the text of their SQL
                     rows.sql, rows.count_sql = sys.intern(rows.sql), sys.intern(rows.count_sql)
                 shape = self.shape(rows, at, extra() if extra else None)
