@@ -1,5 +1,6 @@
-"""No list endpoint issues a query per row: every paginated GET in the schema costs the same number of
-SQL queries for a page of one row as for a page of fifty.
+"""No list endpoint issues a query per row: no paginated GET in the schema costs more SQL queries for a
+page of fifty rows than for a page of one (a page that is not full may cost one fewer: it holds every
+row from its offset on, so it is its own count).
 
 The routes come from the served OpenAPI document, so a new list endpoint is checked without being
 named here. Each list is read by an administrator (who sees every row) over the demo world plus rows
@@ -18,7 +19,7 @@ from django.utils import timezone
 from accounts.activity import record
 from accounts.tests.factories import UserFactory
 from appointments.demo import seed_appointments
-from appointments.models import Appointment, Slot
+from appointments.models import Slot
 from appointments.queue_models import OpdQueue, QueueEntry
 from appointments.tests.factories import AppointmentFactory
 from appointments.waitlist_models import DoctorLeave
@@ -139,7 +140,7 @@ def _url(path: str, ids: dict) -> str:
     return path.replace("{id}", str(ids[source]))
 
 
-def test_every_list_endpoint_costs_the_same_queries_for_one_row_as_for_fifty(world, admin_user):
+def test_no_list_endpoint_costs_more_queries_for_fifty_rows_than_for_one(world, admin_user):
     admin, patient = client_for(admin_user), client_for(world["patient"])
     document = openapi()
     lists = _paginated_lists(document)
@@ -158,26 +159,28 @@ def test_every_list_endpoint_costs_the_same_queries_for_one_row_as_for_fifty(wor
         costs[path] = measured
     too_few = {path: m[50][1] for path, m in costs.items() if m[50][1] < 2}
     assert not too_few, f"lists without enough rows to compare: {too_few}"
-    growing = {path: (m[1][0], m[50][0]) for path, m in costs.items() if m[50][0] != m[1][0]}
-    assert not growing, f"queries (page of 1, page of 50) differ: {growing}"
+    growing = {path: (m[1][0], m[50][0]) for path, m in costs.items() if m[50][0] > m[1][0]}
+    assert not growing, f"queries (page of 1, page of 50) grow with the rows: {growing}"
 
 
 def test_the_check_notices_a_query_per_row(world, admin_user, monkeypatch):
-    """The comparison above catches an N+1: reading each row's patient lazily shows up at once."""
-    from appointments import views
+    """The comparison above catches an N+1: reading each row's slot lazily shows up at once."""
+    from appointments.holds import HoldOut
+    from appointments.models import Hold
 
-    original = views.AppointmentViewSet.get_queryset
+    original = HoldOut.get_status
 
-    def without_joins(self):
-        return original(self).select_related(None)
+    def reading_the_slot(self, obj):
+        obj.slot.status  # noqa: B018 - a lazy foreign key: one query per row
+        return original(self, obj)
 
-    monkeypatch.setattr(views.AppointmentViewSet, "get_queryset", without_joins)
+    monkeypatch.setattr(HoldOut, "get_status", reading_the_slot)
     client = client_for(admin_user)
     counts = []
     for page_size in (1, 50):
         with CaptureQueriesContext(connection) as captured:
-            response = client.get("/api/v1/appointments", {"page_size": page_size})
+            response = client.get("/api/v1/holds", {"page_size": page_size})
         assert response.status_code == 200
         counts.append(len(captured.captured_queries))
-    assert Appointment.objects.count() >= 2
+    assert Hold.objects.count() >= 2
     assert counts[1] > counts[0]
