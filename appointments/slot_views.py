@@ -101,11 +101,23 @@ class SlotViewSet(
 
     def list_cache_totals(self, queryset) -> dict:
         totals = queryset.aggregate(count=Count("pk"), first_start=Min("start"))
+        return {**totals, "next_hold_lapse": self._next_hold_lapse()}
+
+    @staticmethod
+    def _next_hold_lapse():
         # A hold lapsing frees its seat with no write: the page holds until the first one lapses.
         lapse = Hold.objects.filter(status=Hold.Status.ACTIVE, expires_at__gt=timezone.now()).aggregate(
             at=Min("expires_at")
         )
-        return {**totals, "next_hold_lapse": lapse["at"]}
+        return lapse["at"]
+
+    def _list_cache_entry(self, request) -> dict:
+        # A page the read cache keeps is computed as a computed page is (kept compiled rows).
+        entry = self.kept_list_entry(request)
+        if entry is None:
+            return super()._list_cache_entry(request)
+        first_start = self.kept_list_lowest(request, "start")
+        return {**entry, "first_start": first_start, "next_hold_lapse": self._next_hold_lapse()}
 
     def list_cache_still_valid(self, entry: dict) -> bool:
         now = timezone.now()

@@ -67,14 +67,15 @@ class KeptListMixin:
             return None
         return (type(self), alias, self.visibility_key(), settings.TIME_ZONE, given)
 
-    def _kept_rows(self, request, now, *, columns: tuple[str, ...], part: str) -> CompiledRows:
-        """The page's rows (`columns`), or the rows counted (the primary key alone: no join that only
-        writes a column), compiled or kept."""
+    def _kept_rows(self, request, now, *, columns: tuple[str, ...], part, order: str | None = None) -> CompiledRows:
+        """The page's rows (`columns`), the rows counted (the primary key alone: no join that only writes a
+        column), or the rows by `order`, compiled or kept."""
 
         def build(at):
             request.read_at = at
             try:
-                return self.filter_queryset(self.get_queryset()).values(*columns)
+                queryset = self.filter_queryset(self.get_queryset())
+                return (queryset.order_by(order) if order else queryset).values(*columns)
             finally:
                 request.read_at = now
 
@@ -103,9 +104,16 @@ class KeptListMixin:
         found = rows.page(offset, size)
         if not found and number > 1:
             return None  # past the end: the paginator's 404
-        # A first page that is not full holds every row: its count is its length.
         if len(found) < size:  # the rows from the page's offset to the end are all on it
             count = offset + len(found)
         else:
             count = self._kept_rows(request, now, columns=("pk",), part="count").count()
         return {"count": count, "number": number, "results": [self.kept_list_row(row, now) for row in found]}
+
+    def kept_list_lowest(self, request, column: str):
+        """The lowest `column` among the list's rows (None without rows), at the instant of the last
+        `kept_list_entry`: what a page kept on the read cache needs to know until when it holds."""
+        now = read_instant(request)
+        rows = self._kept_rows(request, now, columns=(column,), part=("lowest", column), order=column)
+        found = rows.first(rows.params)
+        return None if found is None else found[column]
