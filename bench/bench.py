@@ -16,7 +16,9 @@ HMS three times. Prints the table and prepends it to bench/RESULTS.md.
 The write mixes: the booking mix, hold then book from the hold, and call-next over many queues (issue
 18); after them the overbooking check (booked + active holds against capacity, in SQL over every slot)
 and whether each call-next answered 200 moved exactly one waiting entry. `availability_computed` repeats
-the availability read (by_bed_type included, issue 20) on a second HMS with the read cache off.
+the availability read (by_bed_type included, issue 20) on a second HMS with the read cache off. The
+seed routes (`seed_*`, issue 21's peer line) run there too, and are also compared with the original's
+req/s (constants in common.py): BENCH_ONLY=seed_hospitals,seed_slots,seed_slots_page,seed_banks,seed_profile.
 
 This file runs the steps; common.py holds the endpoints and their targets, servers.py the databases and
 servers, measure.py the wrk runs, report.py the results table. prepare.py and profile.py run inside
@@ -28,7 +30,7 @@ import statistics
 import sys
 import time
 
-from common import BENCH, COMPUTED, DATA, ENDPOINTS, GROWTH, ROUNDS, SCALE, SECONDS, say
+from common import BENCH, DATA, ENDPOINTS, GROWTH, ROUNDS, SCALE, SECONDS, UNCACHED, say
 from measure import (
     call_next_report,
     hold_book_report,
@@ -39,7 +41,7 @@ from measure import (
     worker_rss_mb,
     wrk,
 )
-from report import failures, machine, notes_text, render, write_results
+from report import failures, machine, notes_text, peer_lines, render, write_results
 from servers import PROCESSES, prepare, psql, seed, setup_floor, start_floor, start_hms, start_redis, stop
 
 # BENCH_AUDIT_CHAIN=off: the audit log's hash-chain trigger disabled for the run (re-enabled at the end), to
@@ -79,20 +81,20 @@ def run(started: float, load_at_start: float, info: dict, only: list[str], floor
     floor, floor_port = start_floor()
     hms, hms_port = start_hms("hms")
     names = only or [name for name, *_rest in ENDPOINTS]
-    results = measure_pairs(hms_port, floor_port, data, floor_token, [n for n in names if n not in COMPUTED])
+    results = measure_pairs(hms_port, floor_port, data, floor_token, [n for n in names if n not in UNCACHED])
     rss = worker_rss_mb(hms)
     stop(hms)
-    if any(name in COMPUTED for name in names):
-        # The same reads computed from the database every time (issue 20's availability "computed"):
-        # a server with the read cache off.
+    if any(name in UNCACHED for name in names):
+        # The same reads computed from the database every time (issue 20's availability "computed"), and
+        # the seed routes of issue 21's peer line: a server with the read cache off.
         say("  (read cache off: READ_CACHE_SECONDS=0 DASHBOARD_CACHE_SECONDS=0)")
-        for name, read in COMPUTED.items():
+        for name, read in UNCACHED.items():
             data["paths"][name], data["auth"][name] = data["paths"][read], data["auth"][read]
             for key in ("queries", "single"):
                 if read in data[f"computed_{key}"]:
                     data[key][name] = data[f"computed_{key}"][read]
         uncached, uncached_port = start_hms("hms", READ_CACHE_SECONDS="0", DASHBOARD_CACHE_SECONDS="0")
-        results.update(measure_pairs(uncached_port, floor_port, data, floor_token, [n for n in names if n in COMPUTED]))
+        results.update(measure_pairs(uncached_port, floor_port, data, floor_token, [n for n in names if n in UNCACHED]))
         stop(uncached)
     overbooking = overbooking_report()
     checks = {
@@ -103,6 +105,8 @@ def run(started: float, load_at_start: float, info: dict, only: list[str], floor
         stop(floor)
         rows = summarize(results, data)
         say("\n" + "\n".join(line for line in notes_text(rows, overbooking, checks)))
+        if peer := peer_lines(rows, data):
+            say("\n" + "\n".join(peer))
         for name in results:
             alone = data["single"].get(name)
             say(

@@ -68,6 +68,26 @@ ENDPOINTS += [
     (f"{read}_computed", f"{_READS[read][0]} (read cache off)", _READS[read][1], kind)
     for read, kind in COMPUTED_KINDS.items()
 ]
+# Issue 21's peer line: the seed-compatible list routes (hms/seed_urls.py; /auth/profile is the seed's own
+# path) against the original implementation (its code is neither copied nor vendored here). Its req/s are
+# constants: issue 21's measurement of the original on this machine (gunicorn -w 2, the same PostgreSQL,
+# no Redis, wrk -t1 -c8, medians of 3 rounds). HMS serves them computed (on the server with the read cache
+# off, like the `_computed` entries), as a patient, with as many rows as the original returned (page_size;
+# bench/prepare.py builds the paths), and is held to PEER_TARGET times the original's req/s.
+# name: (label, floor path, the original's req/s, what the original's answer held)
+SEED_ROUTES = {
+    "seed_hospitals": ("GET /hospital/all?page_size=10", "/rows", 511, "10 hospitals"),
+    "seed_slots": ("GET /appointment/available-slots?hospital_id=..&page_size=50", "/rows", 435, "50 slots"),
+    # Our default page (20 rows) against the original's 50: issue 21's second figure for the route.
+    "seed_slots_page": ("GET /appointment/available-slots?hospital_id=.., default page", "/rows", 445, "50 slots"),
+    "seed_banks": ("GET /bloodbank/all?page_size=5", "/rows", 1569, "5 banks"),
+    "seed_profile": ("GET /auth/profile", "/auth", 1482, "the caller's account"),
+}
+PEER_RPS = {name: rps for name, (_label, _floor, rps, _rows) in SEED_ROUTES.items()}
+PEER_TARGET = 2.0
+ENDPOINTS += [
+    (name, f"{label} (read cache off)", floor, "computed") for name, (label, floor, _rps, _rows) in SEED_ROUTES.items()
+]
 # The write mixes' material (bench/prepare.py) is sized for this many requests per second in every
 # round, well above what HMS can do here (the floor's /auth: about 1,900): a mix that ran out of seats or
 # waiting entries would measure its refusals instead.
@@ -77,6 +97,8 @@ CALL_ENTRIES = WRITE_BUDGET * SECONDS * ROUNDS
 TARGETS = {"public": 0.7, "read": 0.7, "read_computed": 0.7, "computed": 0.8, "write": 0.5}
 # Endpoints served by a second HMS with the read cache off, and the read each one repeats.
 COMPUTED = {f"{read}_computed": read for read in COMPUTED_KINDS}
+# Everything measured on that second HMS: the computed repeats and the seed routes (each its own read).
+UNCACHED = {**COMPUTED, **{name: name for name in SEED_ROUTES}}
 GROWTH = ["slots", "near", "availability", "stock", "dashboard_admin", "dashboard_patient"]
 
 

@@ -86,6 +86,25 @@ def post(client: Client, path: str, token: str, body: dict) -> tuple[int, dict, 
     return response.status_code, response.json(), len(captured.captured_queries)
 
 
+def full_page_hospital(preferred: Hospital, now, rows: int = 50) -> int:
+    """A hospital with at least `rows` bookable slots, for the seed's available-slots at page_size=50 (the
+    original's 50 rows against as many): `preferred` when it has them, else the lowest id that does."""
+    if Slot.objects.bookable(now).filter(hospital=preferred)[rows - 1 : rows].exists():
+        return preferred.pk
+    found = (
+        Slot.objects.bookable(now)
+        .values("hospital_id")
+        .annotate(n=Count("pk"))
+        .filter(n__gte=rows)
+        .order_by("hospital_id")
+        .values_list("hospital_id", flat=True)
+        .first()
+    )
+    if found is None:
+        sys.exit(f"prepare: no hospital has {rows} bookable slots (the seed's available-slots page)")
+    return found
+
+
 def hold_material(args, rng: random.Random, now, exclude: set[int]) -> tuple[list[int], int]:
     """Bookable slots of the benchmark hospitals from tomorrow on (none of the booking mix's), picked at
     random until their free seats add up to --hold-seats: (slot ids, free seats)."""
@@ -234,6 +253,7 @@ def main() -> None:
         .first()
     )
     local_today = now.astimezone(ZoneInfo(hospital.timezone)).date()
+    seed_hospital = full_page_hospital(hospital, now)
     reads = {
         "health": ("/health", None),
         "slots": (f"/api/v1/slots?available=true&hospital_id={hospital.pk}", "patient"),
@@ -252,6 +272,15 @@ def main() -> None:
             "patient",
         ),
         "fhir_appointments": (f"/fhir/R4/Appointment?patient={patient.pk}", "patient"),
+        # Issue 21's peer line (bench/common.py, SEED_ROUTES): the seed's paths (hms/seed_urls.py), as
+        # many rows as the original answered (10 hospitals, 50 slots, 5 banks) and the default slot page;
+        # wrk measures them with the read cache off only. A patient calls them, as the other reads (the
+        # lists are public: a token costs its user query, no cheaper than an anonymous call).
+        "seed_hospitals": ("/hospital/all?page_size=10", "patient"),
+        "seed_slots": (f"/appointment/available-slots?hospital_id={seed_hospital}&page_size=50", "patient"),
+        "seed_slots_page": (f"/appointment/available-slots?hospital_id={seed_hospital}", "patient"),
+        "seed_banks": ("/bloodbank/all?page_size=5", "patient"),
+        "seed_profile": ("/auth/profile", "patient"),
     }
     client = Client(HTTP_HOST="127.0.0.1")
     queries, rows, single = {}, {}, {}
@@ -271,6 +300,8 @@ def main() -> None:
             bed_types = {kind: counts["total"] for kind, counts in body.get("by_bed_type", {}).items()}
         if isinstance(body, dict) and "count" in body:
             rows[name] = {"count": body["count"], "page": len(body["results"])}
+        if name == "seed_slots" and rows[name]["page"] != 50:
+            sys.exit(f"prepare: {path} answered {rows[name]['page']} rows, not the original's 50")
         single[name] = one_at_a_time(client, path, headers, args.samples)
         # The same request computed from the database every time (what a read costs right after a write,
         # and what the data size can change: the growth check uses it).

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 # ruff: noqa: S603, S607 - runs this machine's own servers, wrk and the project's venv only.
-from common import BENCH, CONNECTIONS, ENDPOINTS, ROOT, ROUNDS, SECONDS, WORKERS, run
+from common import BENCH, CONNECTIONS, ENDPOINTS, PEER_TARGET, ROOT, ROUNDS, SECONDS, SEED_ROUTES, WORKERS, run
 from servers import psql
 
 
@@ -132,6 +132,35 @@ def notes_text(rows, overbooking, checks) -> list[str]:
     return [*write_mix_notes(rows, checks), overbooking_note(overbooking)]
 
 
+def peer_lines(rows, data) -> list[str]:
+    """Issue 21's peer line: each seed route's req/s (read cache off) over the original's (SEED_ROUTES,
+    measured once by issue 21 on this machine), with its target. Empty when no seed route ran."""
+    seeds = [row for row in rows if row["name"] in SEED_ROUTES]
+    if not seeds:
+        return []
+    lines = [
+        "Seed routes against the original (peer line). Issue 21: every seed-compatible list route >= "
+        f"{PEER_TARGET:g}x the original's req/s, computed (no Redis: HMS with the read cache off), as many rows "
+        "as the original answers (the default slot page, 20 rows against its 50, as a second look). The "
+        "original's req/s are issue 21's measurement on this machine (gunicorn -w 2, the same PostgreSQL, no "
+        f"Redis, wrk -t1 -c{CONNECTIONS}, medians of 3 rounds; `bench/common.py`, `SEED_ROUTES`); HMS's are this "
+        "run's medians. Peer: HMS req/s / the original's.",
+        "",
+        "| Seed route | HMS rows | HMS req/s | the original | original req/s | peer | target |",
+        "|---|---:|---:|---|---:|---:|---:|",
+    ]
+    for row in seeds:
+        label, _floor, original, answered = SEED_ROUTES[row["name"]]
+        page = data.get("rows", {}).get(row["name"])
+        peer = row["rps"] / original
+        met = "ok" if peer >= PEER_TARGET else "**below**"
+        lines.append(
+            f"| {label} | {page['page'] if page else '-'} | {row['rps']:.0f} | {answered} | {original:,} | "
+            f"{peer:.2f} | >= {PEER_TARGET:g} {met} |"
+        )
+    return lines
+
+
 def render(rows, growth, rss, overbooking, checks, data, small, info, elapsed, load) -> str:
     lines = [
         title(),
@@ -163,6 +192,8 @@ def render(rows, growth, rss, overbooking, checks, data, small, info, elapsed, l
             f"{alone_text(data.get('computed_single', {}).get(row['name']))} |"
         )
     lines.append("")
+    if peer := peer_lines(rows, data):
+        lines += [*peer, ""]
     notes = notes_text(rows, overbooking, checks)
     if data.get("call", {}).get("queues"):
         call = data["call"]
