@@ -23,6 +23,10 @@ PLAIN = "'users', 'beds', 'emergencies', 'ambulances'"
 INACTIVE_HOSPITALS = "ARRAY(SELECT id FROM hospitals_hospital WHERE NOT is_active)"
 INACTIVE_BANKS = "ARRAY(SELECT id FROM bloodbank_bloodbank WHERE NOT is_active)"
 HOSPITAL_BANKS = "ARRAY(SELECT id FROM bloodbank_bloodbank WHERE is_active AND hospital_id = %s)"
+HOSPITAL_NAME_AND_ZONE = (
+    "SELECT 'name', name, 0, 0 FROM hospitals_hospital WHERE id = %s"
+    " UNION ALL SELECT 'zone', timezone, 0, 0 FROM hospitals_hospital WHERE id = %s"
+)
 # Usable blood: every available unit (bucket 0) less the units whose expiry day has come (0 < bucket <= today).
 ALL_BLOOD, EXPIRED_BLOOD = "metric = 'blood' AND bucket = 0", "metric = 'blood' AND bucket > 0 AND bucket <= %s"
 
@@ -122,7 +126,12 @@ def admin_figures(start: datetime, end: datetime, choices: dict, live_appointmen
     return figures
 
 
-def hospital_admin_figures(hospital_id: int, start: datetime, end: datetime, choices: dict, live_appointments) -> dict:
+def hospital_admin_figures(
+    hospital_id: int, start: datetime, end: datetime, choices: dict, live_appointments
+) -> tuple[dict, str | None, str | None]:
+    """The hospital's figures for the window [start, end), with the hospital's name and time zone as the
+    same statement read them: the caller chose the window from the zone it expected, and reads again
+    with the zone returned when the two differ."""
     day, now = today_day(), timezone.now()
     parts = [
         (_counter_rows(f"metric IN ({PLAIN}) AND scope = %s", 1), [hospital_id] * 2),
@@ -133,11 +142,14 @@ def hospital_admin_figures(hospital_id: int, start: datetime, end: datetime, cho
             " WHERE hospital_id = %s AND status = %s AND reserved_until <= %s",
             [hospital_id, BedStatus.RESERVED, now],
         ),
+        (HOSPITAL_NAME_AND_ZONE, [hospital_id, hospital_id]),
     ]
     appointments = _appointments_part(hospital_id, start, end)
     parts += [appointments] if appointments else []
     found = _read(parts)
+    name = next((key for metric, key in found if metric == "name"), None)
+    zone = next((key for metric, key in found if metric == "zone"), None)
     figures = {"staff_by_role": _by(found, "users", choices["users"]), **_shape(found, choices)}
     if appointments is None:
         figures["appointments_today_by_status"] = live_appointments()
-    return figures
+    return figures, name, zone

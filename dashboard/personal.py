@@ -1,10 +1,11 @@
 # ruff: noqa: S608 - the SQL is built from model constants; values are parameters
-"""A patient's (and donor's) dashboard in one prepared statement (PostgreSQL).
+"""A patient's (and donor's) and a doctor's dashboard in one prepared statement each (PostgreSQL).
 
 The figures are a patient's own rows only (a few index lookups), so what costs is the work around them:
 building three ORM queries and sending three statements cost more than the rows. One statement, planned
 once per connection, returns them all: its part (upcoming appointments, blood requests by status, open
-emergencies, donations), each row's place in its part, and the part's columns (unused ones are NULL).
+emergencies, donations; a doctor's: the hospital's time zone, today's appointments by status, the queue),
+each row's place in its part, and the part's columns (unused ones are NULL).
 The selectors' ORM versions are the reference (and serve other databases).
 """
 
@@ -92,3 +93,60 @@ def patient_figures(user, now, *, donor: bool = False) -> dict:
     if donor:
         figures["donations"] = donations
     return figures
+
+
+ZONE, TODAY, QUEUE = range(3)
+QUEUE_LIMIT = 50
+_DOCTOR_APPOINTMENTS = """
+    FROM appointments_appointment a
+    JOIN appointments_slot s ON s.id = a.slot_id
+    JOIN appointments_doctor d ON d.id = a.doctor_id"""
+_DOCTOR_TODAY = "WHERE d.user_id = %s AND s.start >= %s AND s.start < %s"
+# The queue first: its columns give the union its types (the other parts' NULLs take them).
+DOCTOR_SQL = f"""(
+    SELECT {QUEUE} AS part, row_number() OVER (ORDER BY s.start, a.token_number) AS position, a.id,
+        a.patient_id AS ref, a.doctor_id, a.hospital_id, s.start AS at, a.token_number AS number, a.status,
+        pu.fullname AS patient_name, du.fullname AS doctor_name{_DOCTOR_APPOINTMENTS}
+    JOIN accounts_user pu ON pu.id = a.patient_id
+    JOIN accounts_user du ON du.id = d.user_id
+    {_DOCTOR_TODAY} AND a.status IN ({_quoted(Appointment.ACTIVE)})
+    ORDER BY s.start, a.token_number LIMIT {QUEUE_LIMIT}
+) UNION ALL (
+    SELECT {TODAY}, 0, NULL, COUNT(*), NULL, NULL, NULL, NULL, a.status, NULL, NULL{_DOCTOR_APPOINTMENTS}
+    {_DOCTOR_TODAY}
+    GROUP BY a.status
+) UNION ALL (
+    SELECT {ZONE}, 0, NULL, NULL, NULL, NULL, NULL, NULL, timezone, NULL, NULL FROM hospitals_hospital WHERE id = %s
+) ORDER BY 1, 2"""
+_APPOINTMENT_STATUSES = [value for value, _label in Appointment.Status.choices]
+
+
+def doctor_figures(user, start, end) -> tuple[dict, str | None]:
+    """Today's appointments of the doctor by status and the queue (booked or checked in, by start and
+    token) in [start, end), with the time zone of the doctor's hospital as the statement read it (None
+    without a hospital)."""
+    with prepared_cursor() as cursor:
+        cursor.execute(DOCTOR_SQL, [user.pk, start, end, user.pk, start, end, user.hospital_id])
+        rows = cursor.fetchall()
+    zone, today, queue = None, dict.fromkeys(_APPOINTMENT_STATUSES, 0), []
+    for part, _position, pk, ref, doctor_id, hospital_id, at, number, status, patient_name, doctor_name in rows:
+        if part == ZONE:
+            zone = status
+        elif part == TODAY:
+            if status in today:
+                today[status] = ref
+        else:
+            queue.append(
+                {
+                    "id": pk,
+                    "patient_id": ref,
+                    "patient_name": patient_name,
+                    "doctor_id": doctor_id,
+                    "doctor_name": doctor_name,
+                    "hospital_id": hospital_id,
+                    "start": at,
+                    "token_number": number,
+                    "status": status,
+                }
+            )
+    return {"today_by_status": today, "queue": queue}, zone

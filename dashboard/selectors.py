@@ -137,18 +137,49 @@ def counted_admin_dashboard() -> dict:
 def hospital_admin_dashboard(user: User) -> dict:
     if connection.vendor != "postgresql":
         return live_hospital_admin_dashboard(user.hospital)
-    return counted_hospital_admin_dashboard(user.hospital)
+    if user.hospital_id is None:
+        return counted_hospital_admin_dashboard(user.hospital)
+    return _counted_hospital(user.hospital_id, _expected_zone(user))
 
 
 def counted_hospital_admin_dashboard(hospital: Hospital) -> dict:
-    start, end = _today_window(hospital.timezone)
-    return {
-        "hospital_id": hospital.pk,
-        "hospital_name": hospital.name,
-        **figures.hospital_admin_figures(
-            hospital.pk, start, end, CHOICES, lambda: _appointments_today(start, end, hospital=hospital)
-        ),
-    }
+    return _counted_hospital(hospital.pk, hospital.timezone)
+
+
+def _counted_hospital(hospital_id: int, zone: str) -> dict:
+    def read(start, end):
+        found, name, zone = figures.hospital_admin_figures(
+            hospital_id, start, end, CHOICES, lambda: _appointments_today(start, end, hospital_id=hospital_id)
+        )
+        return {"hospital_id": hospital_id, "hospital_name": name, **found}, zone
+
+    counted = _today_in_zone(hospital_id, zone, read)
+    return counted if counted is not None else live_hospital_admin_dashboard(Hospital.objects.get(pk=hospital_id))
+
+
+# Each hospital's time zone as last read. A hospital admin's or a doctor's "today" is chosen with it
+# (not with a query for the hospital first); the statement reads the zone again beside the figures,
+# and a zone that has changed since is read once more with the new zone.
+_ZONES: dict[int, str] = {}
+
+
+def _expected_zone(user: User) -> str:
+    if User._meta.get_field("hospital").is_cached(user):
+        return user.hospital.timezone
+    return _ZONES.get(user.hospital_id, settings.TIME_ZONE)
+
+
+def _today_in_zone(hospital_id: int, zone: str, read):
+    """`read(start, end)` -> (figures, the hospital's zone as read with them), for the hospital's today
+    chosen with `zone`; read again with the zone read while the two differ (None after three tries)."""
+    for _attempt in range(3):
+        start, end = _today_window(zone)
+        figures, read_zone = read(start, end)
+        if read_zone is None or read_zone == zone:
+            _ZONES[hospital_id] = zone
+            return figures
+        zone = read_zone
+    return None
 
 
 def live_admin_dashboard() -> dict:
@@ -215,6 +246,20 @@ def _appointment_rows(appointments, *, patient: User | None = None) -> list[dict
 
 
 def doctor_dashboard(user: User) -> dict:
+    """Today's appointments by status and the queue: one prepared statement on PostgreSQL (today in the
+    hospital's zone as last read, checked by the statement), the ORM elsewhere."""
+    if connection.vendor != "postgresql":
+        return live_doctor_dashboard(user)
+    if user.hospital_id is None:
+        start, end = _today_window(settings.TIME_ZONE)
+        return personal.doctor_figures(user, start, end)[0]
+    counted = _today_in_zone(
+        user.hospital_id, _expected_zone(user), lambda start, end: personal.doctor_figures(user, start, end)
+    )
+    return counted if counted is not None else live_doctor_dashboard(user)
+
+
+def live_doctor_dashboard(user: User) -> dict:
     zone = user.hospital.timezone if user.hospital_id else settings.TIME_ZONE
     start, end = _today_window(zone)
     today = Appointment.objects.filter(doctor__user=user, slot__start__gte=start, slot__start__lt=end)
@@ -308,7 +353,11 @@ def dashboard_for(user: User) -> dict:
     # The two dashboards that aggregate whole tables are served from the read cache (the key names the
     # day their "today" means, so they never outlive it), and so is a patient's; the others are cheap
     # and computed each time.
-    if user.role == User.Role.ADMIN:
+    if user.role in (User.Role.ADMIN, User.Role.HOSPITAL_ADMIN) and settings.DASHBOARD_CACHE_SECONDS <= 0:
+        # Computed on every request: no cache key to name (the hospital admin's would need its hospital).
+        build = admin_dashboard if user.role == User.Role.ADMIN else lambda: hospital_admin_dashboard(user)
+        figures = {"as_of": timezone.now(), **build()}
+    elif user.role == User.Role.ADMIN:
         day = _today_window(settings.TIME_ZONE)[0].date()
         figures = _cached_until_next_write(f"dashboard:admin:{day}", admin_dashboard)
     elif user.role == User.Role.HOSPITAL_ADMIN:

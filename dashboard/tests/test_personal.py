@@ -1,8 +1,9 @@
-"""A patient's and a donor's dashboard equal a plain computation from the rows, on random data."""
+"""The patient's, donor's, doctor's and hospital admin's dashboards equal a plain computation from the rows."""
 
 import datetime as dt
 import json
 import random
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -15,8 +16,10 @@ from bloodbank.models import BloodRequest, Donation
 from bloodbank.services import donor_eligibility
 from bloodbank.tests.factories import BloodBankFactory, BloodRequestFactory, StockLotFactory
 from conftest import client_for
+from dashboard import selectors
 from emergency.models import AMBULANCE_COMMITTED_STATUSES, Emergency
 from emergency.tests.factories import AmbulanceFactory, EmergencyFactory
+from hospitals.models import Hospital
 
 pytestmark = pytest.mark.django_db
 
@@ -163,3 +166,101 @@ def test_a_patient_without_any_rows_sees_zeros_and_empty_lists():
             response = client_for(user).get("/api/v1/dashboard")
             assert ordered(response.content) == ordered(JSONRenderer().render(expected_dashboard(user)))
         assert response.json()["donations"] == {"count": 0, "units": 0}
+
+
+def expected_doctor_dashboard(user, now) -> dict:
+    zone = ZoneInfo(Hospital.objects.get(pk=user.hospital_id).timezone)
+    start = dt.datetime.combine(now.astimezone(zone).date(), dt.time.min, tzinfo=zone)
+    end = start + dt.timedelta(days=1)
+    today = [
+        appointment
+        for appointment in Appointment.objects.select_related("slot", "patient", "doctor__user")
+        if appointment.doctor.user_id == user.pk and start <= appointment.slot.start < end
+    ]
+    counts = {status: 0 for status in Appointment.Status.values}
+    for appointment in today:
+        counts[appointment.status] += 1
+    queue = sorted(
+        (appointment for appointment in today if appointment.status in Appointment.ACTIVE),
+        key=lambda appointment: (appointment.slot.start, appointment.token_number),
+    )[:50]
+    return {
+        "role": "doctor",
+        "as_of": now,
+        "today_by_status": counts,
+        "queue": [
+            {
+                "id": appointment.pk,
+                "patient_id": appointment.patient_id,
+                "patient_name": appointment.patient.fullname,
+                "doctor_id": appointment.doctor_id,
+                "doctor_name": appointment.doctor.user.fullname,
+                "hospital_id": appointment.hospital_id,
+                "start": appointment.slot.start,
+                "token_number": appointment.token_number,
+                "status": appointment.status,
+            }
+            for appointment in queue
+        ],
+    }
+
+
+# 07:30 on 1 December in Asia/Kolkata, 21:00 on 30 November in America/New_York.
+ZONED_NOW = dt.datetime(2026, 12, 1, 2, 0, tzinfo=dt.UTC)
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+def test_doctor_dashboard_equals_a_plain_computation_and_follows_a_changed_time_zone(
+    seed, django_assert_max_num_queries
+):
+    rng = random.Random(seed)
+    with time_machine.travel(ZONED_NOW, tick=False):
+        hospital = HospitalFactory(timezone="Asia/Kolkata")
+        doctors = [DoctorFactory(hospital=hospital) for _ in range(2)]
+        patients = [UserFactory() for _ in range(30)]
+        for quarter in rng.sample(range(-40 * 4, 40 * 4), 30):
+            start = ZONED_NOW + dt.timedelta(minutes=15 * quarter)
+            slot = SlotFactory(
+                doctor=rng.choice(doctors), start=start, end=start + dt.timedelta(minutes=15), capacity=50
+            )
+            for patient in rng.sample(patients, rng.randint(0, 5)):
+                AppointmentFactory(slot=slot, patient=patient, status=rng.choice(Appointment.Status.values))
+        doctor = doctors[0].user
+        client = client_for(doctor)
+        client.get("/api/v1/dashboard")  # the statement prepared on the connection
+        with django_assert_max_num_queries(2):
+            response = client.get("/api/v1/dashboard")
+        assert ordered(response.content) == ordered(JSONRenderer().render(expected_doctor_dashboard(doctor, ZONED_NOW)))
+        kolkata = response.json()
+
+        Hospital.objects.filter(pk=hospital.pk).update(timezone="America/New_York")
+        response = client.get("/api/v1/dashboard")
+        assert ordered(response.content) == ordered(JSONRenderer().render(expected_doctor_dashboard(doctor, ZONED_NOW)))
+        assert response.json() != kolkata
+
+
+def test_hospital_admin_dashboard_follows_a_changed_time_zone_and_name():
+    with time_machine.travel(ZONED_NOW, tick=False):
+        hospital = HospitalFactory(timezone="Asia/Kolkata")
+        doctor = DoctorFactory(hospital=hospital)
+        for hours, count in ((-10, 2), (4, 3)):  # 30 November in New York, 1 December in Kolkata
+            start = ZONED_NOW + dt.timedelta(hours=hours)
+            slot = SlotFactory(doctor=doctor, start=start, end=start + dt.timedelta(minutes=15), capacity=50)
+            for _ in range(count):
+                AppointmentFactory(slot=slot)
+        admin = UserFactory(role="hospital_admin", hospital=hospital)
+        client = client_for(admin)
+        body = client.get("/api/v1/dashboard").json()
+        assert body["appointments_today_by_status"]["booked"] == 3
+        assert body == {"role": "hospital_admin", "as_of": body["as_of"], **live_dashboard(hospital)}
+
+        Hospital.objects.filter(pk=hospital.pk).update(timezone="America/New_York", name="Renamed Hospital")
+        hospital.refresh_from_db()
+        body = client.get("/api/v1/dashboard").json()
+        assert body["hospital_name"] == "Renamed Hospital"
+        assert body["appointments_today_by_status"]["booked"] == 2
+        assert body == {"role": "hospital_admin", "as_of": body["as_of"], **live_dashboard(hospital)}
+
+
+def live_dashboard(hospital) -> dict:
+    return json.loads(JSONRenderer().render(selectors.live_hospital_admin_dashboard(hospital)))
