@@ -4,6 +4,7 @@ from zoneinfo import ZoneInfo
 
 from django.db import router
 from django.db.models import F
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -54,6 +55,7 @@ from hms.api.viewsets import ServiceWriteMixin
 
 BOOKING_ROUTE = "appointment-book"
 PAGE_PARAMETERS = frozenset({"page", "page_size"})
+COUNT_COLUMN = "list_count"  # beside each row of a ListPage: the count of the list's rows
 MAX_KEPT_LISTS = 1024  # compiled list shapes kept per list and process (then forgotten all at once)
 
 
@@ -63,23 +65,24 @@ class ListPage:
     search and ordering, the paginator's parameters, body and links; a page past the end (or a page
     number the paginator refuses) is answered by the generic list (`respond` gives None), with its 404.
 
-    The count is the queryset's, counted as the paginator counts it (hms/tests/test_list_queries.py: a
-    page of one row costs the queries a page of fifty does).
+    The count is the queryset's, as the paginator counts it, in the page's own statement (an
+    uncorrelated scalar subquery: PostgreSQL counts once, with the page's snapshot); an empty first
+    page counts nothing (its count is 0).
 
     `kept_parameters`: query parameters (besides `page` and `page_size`) whose raw values, with the
     viewset class, the database and the caller's `visibility_key()`, decide the queryset's SQL and its
     parameters entirely. A request that gives no other parameter, each of these at most once, runs the
-    page and count statements compiled the first time that shape was asked (the ORM builds, filters and
-    compiles the queryset once; on PostgreSQL the statements are planned once per connection too)."""
+    statement compiled the first time that shape was asked (the ORM builds, filters and compiles the
+    queryset once; on PostgreSQL the statement is planned once per connection too)."""
 
     def __init__(self, columns: tuple[str, ...], write, *, kept_parameters: frozenset = frozenset()):
         self.columns, self.write = columns, write
         self.allowed = PAGE_PARAMETERS | kept_parameters
-        self._kept: dict = {}  # shape -> (the page's rows, the count's rows)
+        self._kept: dict = {}  # shape -> its compiled rows
 
     def respond(self, view, request):
         """The list's answer, or None where the generic list answers (a page past the end: its 404)."""
-        rows, count = self._rows(view, request)
+        rows = self._rows(view, request)
         paginator = view.paginator
         size = paginator.get_page_size(request)
         number = paginator.get_page_number(request, None)
@@ -89,29 +92,35 @@ class ListPage:
         found = rows.page(offset, size)
         if not found and number > 1:
             return None
-        return paginator.response_from_entry(
-            {"count": count(), "number": number, "results": self.write(found)}, request
-        )
+        total = found[0][COUNT_COLUMN] if found else 0
+        return paginator.response_from_entry({"count": total, "number": number, "results": self.write(found)}, request)
 
-    def _rows(self, view, request):
+    def _rows(self, view, request) -> CompiledRows:
         params = request.query_params
         if not self.allowed.issuperset(params) or any(len(params.getlist(name)) > 1 for name in params):
-            queryset = view.filter_queryset(view.get_queryset())
-            return CompiledRows(queryset.values(*self.columns)), queryset.count
+            return self._compiled(view.filter_queryset(view.get_queryset()))
         key = (
             type(view),
             router.db_for_read(view.queryset.model),
             view.visibility_key(),
             tuple(sorted((name, params[name]) for name in params if name not in PAGE_PARAMETERS)),
         )
-        kept = self._kept.get(key)
-        if kept is None:
-            queryset = view.filter_queryset(view.get_queryset())  # a refused filter value: its 400, nothing kept
-            kept = (CompiledRows(queryset.values(*self.columns)), CompiledRows(queryset.order_by().values("pk")))
+        rows = self._kept.get(key)
+        if rows is None:
+            # A refused filter value is its 400 here, and nothing is kept.
+            rows = self._compiled(view.filter_queryset(view.get_queryset()))
             if len(self._kept) >= MAX_KEPT_LISTS:
                 self._kept.clear()
-            self._kept[key] = kept
-        return kept[0], kept[1].count
+            self._kept[key] = rows
+        return rows
+
+    def _compiled(self, queryset) -> CompiledRows:
+        """The page's columns and, in COUNT_COLUMN, the count of every row the queryset holds."""
+        counted = CompiledRows(queryset.order_by().values("pk"))
+        if counted.sql is None:  # nothing can match (the page is empty: its count is 0)
+            return counted
+        count = RawSQL(counted.count_sql, counted.params)  # noqa: S611 - the ORM's own SQL, parameters bound
+        return CompiledRows(queryset.values(*self.columns, **{COUNT_COLUMN: count}))
 
 
 class ServiceWriteViewSet(

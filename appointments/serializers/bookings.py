@@ -6,7 +6,7 @@ from rest_framework import serializers
 
 from accounts.models import User
 from appointments.models import Appointment
-from appointments.serializers.common import HospitalTimeField, local_iso
+from appointments.serializers.common import HospitalTimeField, local_iso, moment_writer
 from appointments.serializers.doctors import DoctorBriefOut
 from hms.api.serializers import IdField, ReadOnlyModelSerializer, Serializer
 
@@ -74,16 +74,16 @@ APPOINTMENT_LIST_COLUMNS = (
 
 
 @cache
-def _moment_writers():
-    """AppointmentOut's own `created_at` and `updated_at` fields' writers (the caller's time zone, DRF's format)."""
+def _moment_fields():
+    """AppointmentOut's own `created_at` and `updated_at` fields."""
     fields = AppointmentOut().fields
-    return fields["created_at"].to_representation, fields["updated_at"].to_representation
+    return fields["created_at"], fields["updated_at"]
 
 
 def appointment_list_out(rows: list[dict]) -> list[dict]:
     """What AppointmentOut writes for each appointment, from its APPOINTMENT_LIST_COLUMNS (none of which is
     null: every text column is NOT NULL, every id and time is required), in the serializer's key order."""
-    created, updated = _moment_writers()
+    created, updated = (moment_writer(field) for field in _moment_fields())
     answers = []
     for row in rows:
         zone = row["hospital__timezone"]

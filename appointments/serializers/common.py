@@ -1,10 +1,11 @@
-"""What the appointment serializers share: hospital-local times."""
+"""What the appointment serializers share: hospital-local times, moments written as DRF writes them."""
 
 from zoneinfo import ZoneInfo
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.settings import ISO_8601, api_settings
 
 
 def local_iso(value, zone_name: str) -> str:
@@ -27,3 +28,29 @@ class HospitalTimeField(serializers.ReadOnlyField):
 
     def get_attribute(self, instance):
         return local_iso(super().get_attribute(instance), instance.hospital.timezone)
+
+
+def moment_writer(field: serializers.DateTimeField):
+    """`field.to_representation` for the moments of one answer (aware datetimes, none of them null), with
+    the time zone read once instead of per value (DRF reads the current one from a context-local each
+    time). A field with another format or its own time-zone handling keeps its own method."""
+    if (
+        type(field).to_representation is not serializers.DateTimeField.to_representation
+        or type(field).enforce_timezone is not serializers.DateTimeField.enforce_timezone
+        or str(getattr(field, "format", api_settings.DATETIME_FORMAT)).lower() != ISO_8601
+    ):
+        return field.to_representation
+    zone = field.timezone if hasattr(field, "timezone") else field.default_timezone()
+    if zone is None:
+        return field.to_representation
+
+    def write(value, zone=zone):
+        if not value or value.utcoffset() is None:
+            return field.to_representation(value)
+        try:
+            text = value.astimezone(zone).isoformat()
+        except OverflowError:
+            return field.to_representation(value)  # DRF's own refusal
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+    return write

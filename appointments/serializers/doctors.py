@@ -47,7 +47,7 @@ _DOCTOR_OUT = Representation(DoctorOut, ["id", "user_id", "hospital_id", "fullna
 
 def doctor_list_out(rows: list[dict]) -> list[dict]:
     """What DoctorOut writes for each doctor, from its DOCTOR_LIST_COLUMNS (each field's own `to_representation`)."""
-    return [_DOCTOR_OUT(list(row.values())) for row in rows]
+    return [_DOCTOR_OUT([row[name] for name in DOCTOR_LIST_COLUMNS]) for row in rows]
 
 
 class DoctorCreateIn(ModelSerializer):

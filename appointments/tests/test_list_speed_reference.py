@@ -88,6 +88,15 @@ def test_patient_lists_equal_the_serializers_answer_page_by_page(world):
         assert client.get("/appointment/my-appointments").json()["results"] == expected[:20]
 
 
+def test_moments_follow_the_current_time_zone_as_the_serializer_does(world):
+    patient = world["patients"][2]
+    with timezone.override("America/St_Johns"):
+        expected = _reference(AppointmentOut, _appointments(patient=patient).order_by("-id"))
+        body = client_for(patient).get("/api/v1/appointments?page_size=100").json()
+    assert body["results"] == expected
+    assert expected[0]["created_at"].endswith(("-02:30", "-03:30"))
+
+
 def test_filtered_and_ordered_lists_equal_the_serializers_answer_for_every_role(world, admin_user):
     doctor = world["doctors"][0]
     hospital = world["hospitals"][0]
@@ -146,14 +155,21 @@ def test_a_kept_list_shows_each_caller_its_own_rows_and_every_new_booking(world)
     assert body["count"] == Appointment.objects.filter(patient=first).count()
 
 
-def test_a_patients_list_costs_three_queries_whatever_the_page(world, django_assert_max_num_queries):
+def test_a_patients_list_is_one_statement_whatever_the_page(world, django_assert_max_num_queries):
     patient = world["patients"][0]
     client = client_for(patient)
     count = Appointment.objects.filter(patient=patient).count()
     client.get("/api/v1/appointments")
     for size in (1, 100):
-        with django_assert_max_num_queries(3):  # the caller, the page, its count
+        with django_assert_max_num_queries(2):  # the caller, the page with its count
             assert client.get(f"/api/v1/appointments?page_size={size}").json()["count"] == count
+
+
+def test_an_empty_list_counts_zero(patient_client, api):
+    empty = {"count": 0, "next": None, "previous": None, "results": []}
+    assert patient_client.get("/api/v1/appointments").json() == empty
+    assert api.get(f"/api/v1/doctors?hospital_id={HospitalFactory().pk}").json() == empty
+    assert patient_client.get("/api/v1/appointments?page=2").status_code == 404
 
 
 @pytest.fixture
@@ -212,9 +228,9 @@ def test_doctor_list_refusals_are_unchanged(api, hospital):
     assert api.get(f"/api/v1/doctors?hospital_id={hospital.pk}").json()["count"] == 1
 
 
-def test_one_hospitals_doctors_cost_three_queries(patient_client, hospital, django_assert_max_num_queries):
+def test_one_hospitals_doctors_are_one_statement(patient_client, hospital, django_assert_max_num_queries):
     DoctorFactory.create_batch(12, hospital=hospital)
     patient_client.get(f"/api/v1/doctors?hospital_id={hospital.pk}")
-    with django_assert_max_num_queries(3):  # the caller, the page, its count
+    with django_assert_max_num_queries(2):  # the caller, the page with its count
         response = patient_client.get(f"/api/v1/doctors?hospital_id={hospital.pk}")
     assert response.json()["count"] == 12 and len(response.json()["results"]) == 12
