@@ -140,11 +140,12 @@ def peer_lines(rows, data) -> list[str]:
         return []
     lines = [
         "Seed routes against the original (peer line). Issue 21: every seed-compatible list route >= "
-        f"{PEER_TARGET:g}x the original's req/s, computed (no Redis: HMS with the read cache off), as many rows "
-        "as the original answers (the default slot page, 20 rows against its 50, as a second look). The "
+        f"{PEER_TARGET:g}x the original's req/s, computed (HMS with the read cache off: no answer from Redis), "
+        "as many rows as the original answers (the default slot page, 20 rows against its 50, as a second look). The "
         "original's req/s are issue 21's measurement on this machine (gunicorn -w 2, the same PostgreSQL, no "
         f"Redis, wrk -t1 -c{CONNECTIONS}, medians of 3 rounds; `bench/common.py`, `SEED_ROUTES`); HMS's are this "
-        "run's medians. Peer: HMS req/s / the original's.",
+        "run's medians. Peer: HMS req/s / the original's; unlike the floor ratio, a stored figure against "
+        "this run, so only a quiet machine's peer column counts (the load average is with the run).",
         "",
         "| Seed route | HMS rows | HMS req/s | the original | original req/s | peer | target |",
         "|---|---:|---:|---|---:|---:|---:|",
