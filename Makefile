@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test lint format venv migrate bench bench-push bench-export bench-mixed fuzz race clean
+.PHONY: run test lint format venv migrate bench bench-push bench-export bench-mixed bench-chain fuzz race clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -117,6 +117,11 @@ bench-push: venv
 # A 200,000-row CSV export over HTTP from one gunicorn worker: rows/s and the worker's peak RSS (bench/export.py).
 bench-export: venv
 	HMS_TESTING=0 bin/with-postgres $(PY) bench/export.py
+
+# What the audit log's hash chain costs one write, in the database alone: pgbench with the chain's trigger,
+# a plain numbering trigger and none (bench/chain_cost.py; a throwaway PostgreSQL, about 2 minutes).
+bench-chain: venv
+	HMS_TESTING=0 bin/with-postgres $(PY) bench/chain_cost.py
 
 # Reads over random hospitals (scale 0.1) while bookings and cancellations run at 10/s and 50/s
 # (bench/mixed.py); its own throwaway PostgreSQL, kept in bench/.data/pg-mixed (seeded data reused).
