@@ -264,3 +264,22 @@ def test_hospital_admin_dashboard_follows_a_changed_time_zone_and_name():
 
 def live_dashboard(hospital) -> dict:
     return json.loads(JSONRenderer().render(selectors.live_hospital_admin_dashboard(hospital)))
+
+
+def test_other_databases_compute_the_personal_dashboards_through_the_orm(monkeypatch):
+    class SQLite:
+        vendor = "sqlite"
+
+    with time_machine.travel(NOW, tick=False):
+        world = build_world(random.Random(6))
+        doctor = DoctorFactory(hospital=HospitalFactory()).user
+        computed = {
+            "patient": selectors.patient_dashboard(world["patients"][0]),
+            "donor": selectors.donor_dashboard(world["donor"]),
+            "doctor": selectors.doctor_dashboard(doctor),
+        }
+        monkeypatch.setattr(selectors, "connection", SQLite())
+        monkeypatch.setattr(selectors, "personal", None)  # never reached
+        assert selectors.patient_dashboard(world["patients"][0]) == computed["patient"]
+        assert selectors.donor_dashboard(world["donor"]) == computed["donor"]
+        assert selectors.doctor_dashboard(doctor) == computed["doctor"]
