@@ -1,5 +1,6 @@
 """Thin viewsets: permission, scoped queryset, input serializer, one service call, output serializer."""
 
+import sys
 from zoneinfo import ZoneInfo
 
 from django.db import router
@@ -109,6 +110,8 @@ class ListPage:
         if rows is None:
             # A refused filter value is its 400 here, and nothing is kept.
             rows = self._compiled(view.filter_queryset(view.get_queryset()))
+            if rows.sql is not None:  # the shapes of other callers share the text of their SQL
+                rows.sql, rows.count_sql = sys.intern(rows.sql), sys.intern(rows.count_sql)
             if len(self._kept) >= MAX_KEPT_LISTS:
                 self._kept.clear()
             self._kept[key] = rows
