@@ -88,12 +88,26 @@ def build_world(rng: random.Random) -> dict:
     return {"patients": patients, "donor": donor}
 
 
+def appointment_row(appointment) -> dict:
+    return {
+        "id": appointment.pk,
+        "patient_id": appointment.patient_id,
+        "patient_name": appointment.patient.fullname,
+        "doctor_id": appointment.doctor_id,
+        "doctor_name": appointment.doctor.user.fullname,
+        "hospital_id": appointment.hospital_id,
+        "start": appointment.slot.start,
+        "token_number": appointment.token_number,
+        "status": appointment.status,
+    }
+
+
 def expected_dashboard(user) -> dict:
     """The figures computed in Python from every row (no query the dashboard uses)."""
     upcoming = sorted(
         (
             appointment
-            for appointment in Appointment.objects.select_related("slot", "doctor__user")
+            for appointment in Appointment.objects.select_related("slot", "patient", "doctor__user")
             if appointment.patient_id == user.pk
             and appointment.status in Appointment.ACTIVE
             and appointment.slot.start >= NOW
@@ -112,20 +126,7 @@ def expected_dashboard(user) -> dict:
     figures = {
         "role": user.role,
         "as_of": NOW,
-        "upcoming_appointments": [
-            {
-                "id": appointment.pk,
-                "patient_id": user.pk,
-                "patient_name": user.fullname,
-                "doctor_id": appointment.doctor_id,
-                "doctor_name": appointment.doctor.user.fullname,
-                "hospital_id": appointment.hospital_id,
-                "start": appointment.slot.start,
-                "token_number": appointment.token_number,
-                "status": appointment.status,
-            }
-            for appointment in upcoming
-        ],
+        "upcoming_appointments": [appointment_row(appointment) for appointment in upcoming],
         "blood_requests_by_status": requests,
         "open_emergencies": [
             {
@@ -188,20 +189,7 @@ def expected_doctor_dashboard(user, now) -> dict:
         "role": "doctor",
         "as_of": now,
         "today_by_status": counts,
-        "queue": [
-            {
-                "id": appointment.pk,
-                "patient_id": appointment.patient_id,
-                "patient_name": appointment.patient.fullname,
-                "doctor_id": appointment.doctor_id,
-                "doctor_name": appointment.doctor.user.fullname,
-                "hospital_id": appointment.hospital_id,
-                "start": appointment.slot.start,
-                "token_number": appointment.token_number,
-                "status": appointment.status,
-            }
-            for appointment in queue
-        ],
+        "queue": [appointment_row(appointment) for appointment in queue],
     }
 
 
