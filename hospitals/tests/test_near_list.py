@@ -129,3 +129,13 @@ def test_near_with_repeated_values_answers_as_the_generic_list(random_hospitals,
     reference = _reference(18.52, 73.85, geo.DEFAULT_RADIUS_KM, 1, 20)
     assert response.status_code == 200
     assert response.json()["results"] == reference["results"]
+
+
+def test_near_pages_kept_on_the_read_cache_are_the_computed_ones(random_hospitals, api, settings):
+    paths = [f"{URL}?near=18.52,73.85", f"{URL}?near=-17.8,179.95&radius_km=80&page=2&page_size=3"]
+    settings.READ_CACHE_SECONDS = 0
+    computed = [api.get(path).content for path in paths]
+    settings.READ_CACHE_SECONDS = 60
+    for _ in range(2):  # stored, then served from the cache
+        assert [api.get(path).content for path in paths] == computed
+    assert json.loads(computed[1])["previous"] is not None and json.loads(computed[0])["count"] > 0
