@@ -242,10 +242,11 @@ def test_hospital_admin_dashboard_follows_a_changed_time_zone_and_name():
         assert body["appointments_today_by_status"]["booked"] == 3
         assert body == {"role": "hospital_admin", "as_of": body["as_of"], **live_dashboard(hospital)}
 
-        Hospital.objects.filter(pk=hospital.pk).update(timezone="America/New_York", name="Renamed Hospital")
+        renamed = "Renamed Hospital of a name much longer than any counter key, " * 2
+        Hospital.objects.filter(pk=hospital.pk).update(timezone="America/New_York", name=renamed)
         hospital.refresh_from_db()
         body = client.get("/api/v1/dashboard").json()
-        assert body["hospital_name"] == "Renamed Hospital"
+        assert body["hospital_name"] == renamed
         assert body["appointments_today_by_status"]["booked"] == 2
         assert body == {"role": "hospital_admin", "as_of": body["as_of"], **live_dashboard(hospital)}
 
