@@ -1,9 +1,10 @@
 # ruff: noqa: S608 - the SQL is built from this module's constants; values are parameters
 """The admin and hospital-admin dashboards read from the maintained counters (PostgreSQL; see counters.py).
 
-One query: the counter rows the dashboard needs (base rows and not yet folded deltas), the active
-hospitals, and the beds whose reservation has lapsed (shown as available). Its cost depends on the
-number of statuses, roles, groups and of today's 15-minute buckets, not on the number of rows counted.
+One prepared statement: the counter rows the dashboard needs (base rows and not yet folded deltas), the
+active hospitals, the beds whose reservation has lapsed (shown as available) and, for a hospital admin,
+the hospital's name and time zone. Its cost depends on the number of statuses, roles, groups and of
+today's 15-minute buckets, not on the number of rows counted.
 """
 
 from datetime import date, datetime

@@ -148,10 +148,10 @@ def counted_hospital_admin_dashboard(hospital: Hospital) -> dict:
 
 def _counted_hospital(hospital_id: int, zone: str) -> dict:
     def read(start, end):
-        found, name, zone = figures.hospital_admin_figures(
+        found, name, read_zone = figures.hospital_admin_figures(
             hospital_id, start, end, CHOICES, lambda: _appointments_today(start, end, hospital_id=hospital_id)
         )
-        return {"hospital_id": hospital_id, "hospital_name": name, **found}, zone
+        return {"hospital_id": hospital_id, "hospital_name": name, **found}, read_zone
 
     counted = _today_in_zone(hospital_id, zone, read)
     return counted if counted is not None else live_hospital_admin_dashboard(Hospital.objects.get(pk=hospital_id))
