@@ -1,8 +1,11 @@
 """Reads with rules: bed counts (one aggregate query) and what each caller may see."""
 
-from django.db.models import Exists, Min, OuterRef, Prefetch
+from django.db import connections
+from django.db.models import Exists, Min, OuterRef, Prefetch, Q
 from django.utils import timezone
 
+from hms.api.compiled import CompiledRows
+from hospitals import geo
 from hospitals.bed_counts import hospital_bed_counts
 from hospitals.models import Admission, Bed, BedStatus, BedType, WardType, free_beds
 
@@ -91,3 +94,80 @@ def beds_with_current_admission(queryset):
             to_attr="active_admissions",
         )
     )
+
+
+class _AnyColumn:
+    """Stands in for a compiler where only an expression's own parameters are wanted."""
+
+    def compile(self, node):
+        return "column", []
+
+
+def _near_values(lat: float, lng: float, radius_km: float, connection) -> tuple[tuple, list]:
+    """The shape of `geo.nearest`'s bounding box (its lookups and connectors, no values), and every value
+    a `geo.nearest` query takes as a parameter: the box's bounds, the distance expression's own
+    parameters, the radius."""
+    values = []
+
+    def shape(node):
+        if isinstance(node, Q):
+            return (node.connector, node.negated, tuple(shape(child) for child in node.children))
+        name, value = node
+        values.append(value)
+        return name
+
+    box = shape(geo.bounding_box(lat, lng, radius_km))
+    _sql, distance = geo.distance_km_expression(lat, lng).as_sql(_AnyColumn(), connection)
+    return box, [*values, *distance, radius_km]
+
+
+class KeptNearRows:
+    """The rows of a `geo.nearest` search compiled once per shape (the caller's scope, the database, the
+    shape of the bounding box) and run again with the parameters of a later point and radius.
+
+    Which parameter is which value is learnt from a compilation whose values are all different, and
+    kept only when compiling the same shape for a second point gives the same SQL with exactly the
+    parameters the learnt places predict; otherwise every search is compiled afresh (correct, only
+    slower). At most `limit` shapes per process (then all are forgotten at once)."""
+
+    def __init__(self, limit: int = 256):
+        self.limit = limit
+        self.kept: dict = {}
+
+    def rows(self, key, build, lat: float, lng: float, radius_km: float, *, alias: str) -> CompiledRows:
+        """`build(lat, lng, radius_km)` (a `.values()` queryset of `geo.nearest`) as compiled rows."""
+        connection = connections[alias]
+        box, values = _near_values(lat, lng, radius_km, connection)
+        kept = self.kept.get((key, alias, box))
+        if kept is not None:
+            rows, places = kept
+            return rows.bound(tuple(values[place] for place in places))
+        rows = CompiledRows(build(lat, lng, radius_km))
+        places = self._learn(rows, values, key, alias, box, build, lat, lng, radius_km, connection)
+        if places is not None:
+            if len(self.kept) >= self.limit:
+                self.kept.clear()
+            self.kept[(key, alias, box)] = (rows, places)
+        return rows
+
+    @staticmethod
+    def _learn(rows, values, key, alias, box, build, lat, lng, radius_km, connection) -> tuple | None:
+        if (
+            rows.sql is None
+            or len(set(values)) != len(values)
+            or any(type(param) is not float for param in rows.params)
+        ):
+            return None
+        index = {value: place for place, value in enumerate(values)}
+        if any(param not in index for param in rows.params):
+            return None
+        places = tuple(index[param] for param in rows.params)
+        # A second point of the same shape must compile to the same SQL, its parameters where predicted.
+        other = (lat + 0.25 if lat < 0 else lat - 0.25, lng + 0.5 if lng < 0 else lng - 0.5, radius_km * 0.75)
+        other_box, other_values = _near_values(*other, connection)
+        if other_box != box:
+            return None
+        other_rows = CompiledRows(build(*other))
+        if other_rows.sql != rows.sql or tuple(other_rows.params) != tuple(other_values[place] for place in places):
+            return None
+        return places

@@ -139,3 +139,38 @@ def test_near_pages_kept_on_the_read_cache_are_the_computed_ones(random_hospital
     for _ in range(2):  # stored, then served from the cache
         assert [api.get(path).content for path in paths] == computed
     assert json.loads(computed[1])["previous"] is not None and json.loads(computed[0])["count"] > 0
+
+
+@pytest.mark.parametrize("who", ["anonymous", "admin"])
+def test_random_points_through_kept_shapes_match_the_reference(random_hospitals, who):
+    """Searches compiled once per shape of the bounding box (hospitals.selectors.KeptNearRows) and run
+    again with other points and radii: poles, the antimeridian, (0, 0) (where two values coincide) and
+    radii from a street to half the Earth."""
+    from hospitals.views.hospitals import _NEAR_ROWS
+
+    client = _client(who)
+    rng = random.Random(11)
+    centres = [*CENTRES, (90.0, 10.0), (-90.0, -10.0), (89.99, 179.99), (0.0, 180.0), (0.0, -180.0)]
+    for _ in range(60):
+        lat, lng = rng.choice(centres)
+        lat = max(-90.0, min(90.0, round(lat + rng.uniform(-0.3, 0.3), 6)))
+        lng = max(-180.0, min(180.0, round(lng + rng.uniform(-0.3, 0.3), 6)))
+        if rng.random() < 0.2:
+            lat, lng = rng.choice(centres)
+        radius = rng.choice(["0.5", "20", "75", "3000", "20038"])
+        response = client.get(URL, {"near": f"{lat},{lng}", "radius_km": radius, "page_size": 100})
+        assert response.status_code == 200
+        body = response.json()
+        assert {"count": body["count"], "results": body["results"]} == _reference(lat, lng, float(radius), 1, 100)
+    assert _NEAR_ROWS.kept  # shapes were kept and reused
+
+
+def test_a_kept_shape_runs_again_without_building_the_query(random_hospitals, api, monkeypatch):
+    api.get(URL, {"near": "18.52,73.85", "radius_km": "40"})  # compiled (and its shape learnt)
+    built = []
+    nearest = geo.nearest
+    monkeypatch.setattr(geo, "nearest", lambda *args, **kwargs: built.append(args) or nearest(*args, **kwargs))
+    response = api.get(URL, {"near": "18.61,73.72", "radius_km": "35"})
+    assert response.status_code == 200 and built == []
+    body = response.json()
+    assert {"count": body["count"], "results": body["results"]} == _reference(18.61, 73.72, 35.0, 1, 20)

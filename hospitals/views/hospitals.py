@@ -5,6 +5,7 @@ import json
 
 from django import forms
 from django.conf import settings
+from django.db import router
 from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_view
@@ -15,7 +16,6 @@ from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
-from hms.api.compiled import CompiledRows
 from hms.api.listcache import CachedListMixin
 from hms.api.rawrows import ModelRows, Representation, plain_page
 from hms.api.scoping import ScopedQuerysetMixin, sees_deactivated, visibility_scope
@@ -36,6 +36,7 @@ _HOSPITAL_OUT = Representation(serializers.HospitalOut, serializers.HOSPITAL_FIE
 NEAR_PARAMETERS = frozenset({"near", "radius_km", "page", "page_size"})
 _NEAR_FIELD = copy.deepcopy(HospitalFilter.base_filters["near"]).field
 _RADIUS_FIELD = copy.deepcopy(HospitalFilter.base_filters["radius_km"]).field
+_NEAR_ROWS = selectors.KeptNearRows()
 
 
 def _hospital_id(pk: str) -> int:
@@ -150,8 +151,13 @@ class HospitalViewSet(
         if number < 1 or number * size >= 2**62:
             return None
         radius_km = float(radius) if radius is not None else geo.DEFAULT_RADIUS_KM
-        queryset = geo.nearest(self.get_queryset().filter(is_active=True), *point, radius_km=radius_km)
-        rows = CompiledRows(queryset.values(*serializers.HOSPITAL_FIELDS, "distance_km"))
+
+        def build(lat: float, lng: float, radius_km: float):
+            queryset = geo.nearest(self.get_queryset().filter(is_active=True), lat, lng, radius_km=radius_km)
+            return queryset.values(*serializers.HOSPITAL_FIELDS, "distance_km")
+
+        key = (type(self), self.visibility_key())
+        rows = _NEAR_ROWS.rows(key, build, *point, radius_km, alias=router.db_for_read(Hospital))
         count = rows.count()
         if number > 1 and (number - 1) * size >= count:
             return None
