@@ -1,11 +1,9 @@
 """Thin viewsets: permission, scoped queryset, input serializer, one service call, output serializer."""
 
-import sys
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
-from django.db import router
 from django.db.models import F
-from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -43,87 +41,22 @@ from appointments.serializers import (
     VisitCreateIn,
     VisitOut,
 )
-from appointments.serializers.bookings import APPOINTMENT_LIST_COLUMNS, appointment_list_out
+from appointments.serializers.bookings import (
+    APPOINTMENT_LIST_COLUMNS,
+    appointment_list_row,
+    appointment_moment_writers,
+)
 from appointments.serializers.common import local_iso
-from appointments.serializers.doctors import DOCTOR_LIST_COLUMNS, doctor_list_out
+from appointments.serializers.doctors import DOCTOR_LIST_COLUMNS, doctor_list_row
 from appointments.slot_views import AvailableSlotViewSet, HoldViewSet, SlotViewSet  # noqa: F401 (re-exported)
-from hms.api.compiled import CompiledRows
 from hms.api.exports import Column, CSVRenderer
 from hms.api.idempotency import idempotent
+from hms.api.kept_lists import KeptListMixin
 from hms.api.scoping import ScopedQuerysetMixin
 from hms.api.throttling import ScopedRateThrottle
 from hms.api.viewsets import ServiceWriteMixin
 
 BOOKING_ROUTE = "appointment-book"
-PAGE_PARAMETERS = frozenset({"page", "page_size"})
-COUNT_COLUMN = "list_count"  # beside each row of a ListPage: the count of the list's rows
-MAX_KEPT_LISTS = 1024  # compiled list shapes kept per list and process (then forgotten all at once)
-
-
-class ListPage:
-    """A list action's page read as `.values(*columns)` rows and written by `write(rows)`: no model instance
-    and no serializer per row. Everything else is DRF's list: the viewset's scoped queryset, its filters,
-    search and ordering, the paginator's parameters, body and links; a page past the end (or a page
-    number the paginator refuses) is answered by the generic list (`respond` gives None), with its 404.
-
-    The count is the queryset's, as the paginator counts it, in the page's own statement (an
-    uncorrelated scalar subquery: PostgreSQL counts once, with the page's snapshot); an empty first
-    page counts nothing (its count is 0).
-
-    `kept_parameters`: query parameters (besides `page` and `page_size`) whose raw values, with the
-    viewset class, the database and the caller's `visibility_key()`, decide the queryset's SQL and its
-    parameters entirely. A request that gives no other parameter, each of these at most once, runs the
-    statement compiled the first time that shape was asked (the ORM builds, filters and compiles the
-    queryset once; on PostgreSQL the statement is planned once per connection too)."""
-
-    def __init__(self, columns: tuple[str, ...], write, *, kept_parameters: frozenset = frozenset()):
-        self.columns, self.write = columns, write
-        self.allowed = PAGE_PARAMETERS | kept_parameters
-        self._kept: dict = {}  # shape -> its compiled rows
-
-    def respond(self, view, request):
-        """The list's answer, or None where the generic list answers (a page past the end: its 404)."""
-        rows = self._rows(view, request)
-        paginator = view.paginator
-        size = paginator.get_page_size(request)
-        number = paginator.get_page_number(request, None)
-        if number < 1 or number * size >= 2**62:
-            return None
-        offset = (number - 1) * size
-        found = rows.page(offset, size)
-        if not found and number > 1:
-            return None
-        total = found[0][COUNT_COLUMN] if found else 0
-        return paginator.response_from_entry({"count": total, "number": number, "results": self.write(found)}, request)
-
-    def _rows(self, view, request) -> CompiledRows:
-        params = request.query_params
-        if not self.allowed.issuperset(params) or any(len(params.getlist(name)) > 1 for name in params):
-            return self._compiled(view.filter_queryset(view.get_queryset()))
-        key = (
-            type(view),
-            router.db_for_read(view.queryset.model),
-            view.visibility_key(),
-            tuple(sorted((name, params[name]) for name in params if name not in PAGE_PARAMETERS)),
-        )
-        rows = self._kept.get(key)
-        if rows is None:
-            # A refused filter value is its 400 here, and nothing is kept.
-            rows = self._compiled(view.filter_queryset(view.get_queryset()))
-            if rows.sql is not None:  # the shapes of other callers share the text of their SQL
-                rows.sql, rows.count_sql = sys.intern(rows.sql), sys.intern(rows.count_sql)
-            if len(self._kept) >= MAX_KEPT_LISTS:
-                self._kept.clear()
-            self._kept[key] = rows
-        return rows
-
-    def _compiled(self, queryset) -> CompiledRows:
-        """The page's columns and, in COUNT_COLUMN, the count of every row the queryset holds."""
-        counted = CompiledRows(queryset.order_by().values("pk"))
-        if counted.sql is None:  # nothing can match (the page is empty: its count is 0)
-            return counted
-        count = RawSQL(counted.count_sql, counted.params)  # noqa: S611 - the ORM's own SQL, parameters bound
-        return CompiledRows(queryset.values(*self.columns, **{COUNT_COLUMN: count}))
 
 
 class ServiceWriteViewSet(
@@ -145,7 +78,7 @@ class ServiceWriteViewSet(
     )
 )
 @extend_schema(tags=["doctors"])
-class DoctorViewSet(ServiceWriteViewSet):
+class DoctorViewSet(KeptListMixin, ServiceWriteViewSet):
     """Doctors. Public read; admin and the hospital's admin create and edit. Never deleted (set
     `is_available: false`)."""
 
@@ -158,10 +91,16 @@ class DoctorViewSet(ServiceWriteViewSet):
     ordering_fields = ["id", "experience_years", "consultation_fee", "specialization"]
     public_read, active_lookups = True, ("hospital__is_active", "user__is_active")
     row_object, row_services = "doctor", {"update": services.doctor_update}
-    list_page = ListPage(DOCTOR_LIST_COLUMNS, doctor_list_out, kept_parameters=frozenset({"hospital_id"}))
+    kept_list_columns = DOCTOR_LIST_COLUMNS  # the list's pages: hms.api.kept_lists
+
+    def kept_list_row(self, row: dict, now) -> dict:
+        return doctor_list_row(row)
 
     def list(self, request, *args, **kwargs):
-        return self.list_page.respond(self, request) or super().list(request, *args, **kwargs)
+        entry = self.kept_list_entry(request)
+        if entry is None:
+            return super().list(request, *args, **kwargs)  # a page past the end: the paginator's 404
+        return self.paginator.response_from_entry(entry, request)
 
     def create_row(self, values):
         values = dict(values)
@@ -204,7 +143,12 @@ APPOINTMENT_TRANSITION = {"check_in": "checked_in", "complete": "completed", "no
 
 @extend_schema(tags=["appointments"])
 class AppointmentViewSet(
-    ExportMixin, ClinicalReadAuditMixin, ClinicalRecordScope, mixins.ListModelMixin, viewsets.GenericViewSet
+    ExportMixin,
+    ClinicalReadAuditMixin,
+    ClinicalRecordScope,
+    KeptListMixin,
+    mixins.ListModelMixin,
+    viewsets.GenericViewSet,
 ):
     """OPD appointments. Visible to the patient, the slot's doctor, the hospital's admin and admin;
     anyone else gets 404. Never deleted: cancel instead."""
@@ -222,16 +166,23 @@ class AppointmentViewSet(
         "end": Column(("slot__end", "hospital__timezone"), convert=local_iso),
     }
     export_window = (("from",), ("to",))
-    list_page = ListPage(APPOINTMENT_LIST_COLUMNS, appointment_list_out)
+    kept_list_columns = APPOINTMENT_LIST_COLUMNS  # the list's pages: hms.api.kept_lists
 
     def get_queryset(self):
         return super().get_queryset().annotate(start=F("slot__start")).order_by("-id")
 
+    def kept_list_row(self, row: dict, now) -> dict:
+        return appointment_list_row(row, self.moment_writers)
+
+    @cached_property
+    def moment_writers(self) -> tuple:
+        return appointment_moment_writers()  # once per request (a view serves one)
+
     def list(self, request, *args, **kwargs):
         if not isinstance(getattr(request, "accepted_renderer", None), CSVRenderer):
-            answer = self.list_page.respond(self, request)
-            if answer is not None:
-                return answer
+            entry = self.kept_list_entry(request)
+            if entry is not None:
+                return self.paginator.response_from_entry(entry, request)
         return super().list(request, *args, **kwargs)  # the CSV export; a page past the end (404)
 
     def get_throttles(self):

@@ -7,7 +7,7 @@ from rest_framework import serializers
 from accounts.models import User
 from appointments.models import Appointment
 from appointments.serializers.common import HospitalTimeField, local_iso, moment_writer
-from appointments.serializers.doctors import DoctorBriefOut
+from appointments.serializers.doctors import DoctorBriefOut, doctor_brief_row
 from hms.api.serializers import IdField, ReadOnlyModelSerializer, Serializer
 
 
@@ -80,42 +80,38 @@ def _moment_fields():
     return fields["created_at"], fields["updated_at"]
 
 
-def appointment_list_out(rows: list[dict]) -> list[dict]:
-    """What AppointmentOut writes for each appointment, from its APPOINTMENT_LIST_COLUMNS (none of which is
-    null: every text column is NOT NULL, every id and time is required), in the serializer's key order."""
-    created, updated = (moment_writer(field) for field in _moment_fields())
-    answers = []
-    for row in rows:
-        zone = row["hospital__timezone"]
-        answers.append(
-            {
-                "id": row["id"],
-                "patient_id": row["patient_id"],
-                "patient": {
-                    "id": row["patient_id"],
-                    "fullname": row["patient__fullname"],
-                    "phone_num": row["patient__phone_num"],
-                },
-                "doctor_id": row["doctor_id"],
-                "doctor": {
-                    "id": row["doctor_id"],
-                    "fullname": row["doctor__user__fullname"],
-                    "specialization": row["doctor__specialization"],
-                    "department": row["doctor__department"],
-                },
-                "hospital_id": row["hospital_id"],
-                "slot_id": row["slot_id"],
-                "start": local_iso(row["slot__start"], zone),
-                "end": local_iso(row["slot__end"], zone),
-                "token_number": row["token_number"],
-                "status": row["status"],
-                "reason": row["reason"],
-                "cancel_reason": row["cancel_reason"],
-                "created_at": created(row["created_at"]),
-                "updated_at": updated(row["updated_at"]),
-            }
-        )
-    return answers
+def appointment_moment_writers() -> tuple:
+    """The writers of `created_at` and `updated_at` for one answer (the current time zone, read once)."""
+    return tuple(moment_writer(field) for field in _moment_fields())
+
+
+def appointment_list_row(row: dict, moment_writers: tuple) -> dict:
+    """What AppointmentOut writes for an appointment, from its APPOINTMENT_LIST_COLUMNS (none of which is
+    null: every text column is NOT NULL, every id and time is required), in the serializer's key order;
+    `moment_writers`: appointment_moment_writers() of the answer."""
+    created, updated = moment_writers
+    zone = row["hospital__timezone"]
+    return {
+        "id": row["id"],
+        "patient_id": row["patient_id"],
+        "patient": {
+            "id": row["patient_id"],
+            "fullname": row["patient__fullname"],
+            "phone_num": row["patient__phone_num"],
+        },
+        "doctor_id": row["doctor_id"],
+        "doctor": doctor_brief_row(row),
+        "hospital_id": row["hospital_id"],
+        "slot_id": row["slot_id"],
+        "start": local_iso(row["slot__start"], zone),
+        "end": local_iso(row["slot__end"], zone),
+        "token_number": row["token_number"],
+        "status": row["status"],
+        "reason": row["reason"],
+        "cancel_reason": row["cancel_reason"],
+        "created_at": created(row["created_at"]),
+        "updated_at": updated(row["updated_at"]),
+    }
 
 
 class AppointmentCreateIn(Serializer):

@@ -20,6 +20,17 @@ class DoctorBriefOut(ReadOnlyModelSerializer):
         fields = ["id", "fullname", "specialization", "department"]
 
 
+def doctor_brief_row(row: dict) -> dict:
+    """What DoctorBriefOut writes for the doctor of a `.values()` row with `doctor_id`,
+    `doctor__user__fullname`, `doctor__specialization` and `doctor__department` (none of them null)."""
+    return {
+        "id": row["doctor_id"],
+        "fullname": row["doctor__user__fullname"],
+        "specialization": row["doctor__specialization"],
+        "department": row["doctor__department"],
+    }
+
+
 DOCTOR_PROFILE_FIELDS = [
     "specialization",
     "department",
@@ -45,9 +56,9 @@ DOCTOR_LIST_COLUMNS = ("id", "user_id", "hospital_id", "user__fullname", *DOCTOR
 _DOCTOR_OUT = Representation(DoctorOut, ["id", "user_id", "hospital_id", "fullname", *DOCTOR_PROFILE_FIELDS])
 
 
-def doctor_list_out(rows: list[dict]) -> list[dict]:
-    """What DoctorOut writes for each doctor, from its DOCTOR_LIST_COLUMNS (each field's own `to_representation`)."""
-    return [_DOCTOR_OUT([row[name] for name in DOCTOR_LIST_COLUMNS]) for row in rows]
+def doctor_list_row(row: dict) -> dict:
+    """What DoctorOut writes for a doctor, from its DOCTOR_LIST_COLUMNS (each field's own `to_representation`)."""
+    return _DOCTOR_OUT([row[name] for name in DOCTOR_LIST_COLUMNS])
 
 
 class DoctorCreateIn(ModelSerializer):
