@@ -38,7 +38,10 @@ def _events_of(alias: str, emergency_ids: list[int]) -> dict[int, list]:
     if not emergency_ids:
         return {}
     connection = connections[alias]
-    key = (alias, len(emergency_ids))
+    # Two statement texts, not one per page length: a connection keeps a bounded number of prepared
+    # statements, and ids repeated in IN (...) change nothing.
+    size = 20 if len(emergency_ids) <= 20 else max(len(emergency_ids), 100)
+    key = (alias, size)
     sql = _EVENT_SQL.get(key)
     if sql is None:
         quote, meta = connection.ops.quote_name, EmergencyEvent._meta
@@ -47,13 +50,13 @@ def _events_of(alias: str, emergency_ids: list[int]) -> dict[int, list]:
             f"{table}.{quote(meta.get_field(name.lstrip('-')).column)}{' DESC' if name.startswith('-') else ''}"
             for name in meta.ordering
         )
-        placeholders = ", ".join(["%s"] * len(emergency_ids))
+        placeholders = ", ".join(["%s"] * size)
         sql = _EVENT_SQL[key] = (
             f"SELECT {_EVENT_ROWS.select_list(connection)} FROM {table} "  # noqa: S608 - names from _meta
             f"WHERE {table}.{quote(meta.get_field('emergency').column)} IN ({placeholders}) ORDER BY {order}"
         )
     with cursor_for(alias) as cursor:
-        cursor.execute(sql, emergency_ids)
+        cursor.execute(sql, [*emergency_ids, *[emergency_ids[-1]] * (size - len(emergency_ids))])
         found = cursor.fetchall()
     events: dict[int, list] = {}
     for row in found:
