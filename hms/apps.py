@@ -14,6 +14,10 @@ class HmsConfig(AppConfig):
 
         # JSON input is type-checked strictly (hms.api.strict): DRF's field classes are patched once.
         strict.install()
+        # A path resolves to the same view every time: the root resolver's answers are kept (hms.api.urlcache).
+        from hms.api.urlcache import keep_resolutions
+
+        keep_resolutions()
         # Any committed save or delete replaces the read cache's write generation.
         post_save.connect(model_saved_or_deleted, dispatch_uid="hms.readcache.saved")
         post_delete.connect(model_saved_or_deleted, dispatch_uid="hms.readcache.deleted")
