@@ -7,7 +7,7 @@ from rest_framework import serializers
 from appointments.models import MAX_SLOT_CAPACITY, Doctor, Slot, booking_refusal
 from appointments.permissions import doctor_of
 from appointments.serializers.common import HospitalTimeField, TimeZoneAwareInputField, local_iso
-from appointments.serializers.doctors import DoctorBriefOut
+from appointments.serializers.doctors import DoctorBriefOut, doctor_brief_row
 from hms.api.serializers import IdField, ReadOnlyModelSerializer
 
 
@@ -73,12 +73,7 @@ def slot_out_row(row: dict, now) -> dict:
         "id": row["id"],
         "hospital_id": row["hospital_id"],
         "doctor_id": row["doctor_id"],
-        "doctor": {
-            "id": row["doctor_id"],
-            "fullname": row["doctor__user__fullname"],
-            "specialization": row["doctor__specialization"],
-            "department": row["doctor__department"],
-        },
+        "doctor": doctor_brief_row(row),
         "opd_schedule_id": row["opd_schedule_id"],
         "start": local_iso(row["start"], zone),
         "end": local_iso(row["end"], zone),
