@@ -195,21 +195,36 @@ class EmergencyViewSet(
     step_object = "emergency"
 
     def list(self, request, *args, **kwargs):
-        # A page and nothing else (no filter, search, ordering or CSV): the scoped rows in the default order,
-        # compiled once per caller's visibility, counted and read as plain rows, their events in one more
-        # statement, written without a serializer per row. Anything else (and a page past the end, the
-        # paginator's 404): the generic list.
-        page = plain_page(self, request) if request.accepted_renderer.format == "json" else None
+        # JSON pages are read as plain rows (no model instances), their events in one more statement,
+        # written without a serializer per row. A page and nothing else (no filter, search or ordering):
+        # the scoped rows in the default order, compiled once per caller's visibility, counted and paged
+        # from that statement. With filters, search or ordering: the viewset's own filtered queryset (its
+        # 400s), run by the ORM as the generic list runs it (parameters bound by the client: a value the
+        # database refuses is the same answer). A CSV export, or a page past the end (the paginator's
+        # 404): the generic list.
+        if request.accepted_renderer.format != "json":
+            return super().list(request, *args, **kwargs)
+        page = plain_page(self, request)
         if page is not None:
             number, size = page
             rows = self._plain_rows()
             count = rows.count()
-            if number == 1 or (number - 1) * size < count:
-                found = rows.page((number - 1) * size, size) if count else []
-                events = _events_of(rows.alias, [row["id"] for row in found])
-                results = serializers.emergencies_out(found, events)
-                return page_response(self, request, number=number, count=count, results=results)
-        return super().list(request, *args, **kwargs)
+            if number > 1 and (number - 1) * size >= count:
+                return super().list(request, *args, **kwargs)
+            found, alias = rows.page((number - 1) * size, size) if count else [], rows.alias
+        else:
+            queryset = self.filter_queryset(self.get_queryset())
+            size = self.paginator.get_page_size(request)
+            number = self.paginator.get_page_number(request, None)
+            if number < 1 or number * size >= 2**62:
+                return super().list(request, *args, **kwargs)
+            count = queryset.count()
+            if number > 1 and (number - 1) * size >= count:
+                return super().list(request, *args, **kwargs)
+            rows = queryset.prefetch_related(None).values(*serializers.EMERGENCY_ROW_COLUMNS)
+            found, alias = list(rows[(number - 1) * size : number * size]) if count else [], queryset.db
+        results = serializers.emergencies_out(found, _events_of(alias, [row["id"] for row in found]))
+        return page_response(self, request, number=number, count=count, results=results)
 
     def _plain_rows(self) -> CompiledRows:
         """The caller's emergencies in the list's default order, as EMERGENCY_ROW_COLUMNS rows."""
