@@ -131,7 +131,8 @@ class HospitalViewSet(
     def _near_page_entry(self, request) -> dict | None:
         """The hospitals near a point (`near`, `radius_km` and a page, nothing else), as the generic list
         answers them (HospitalFilter: active hospitals within the radius, nearest first): compiled once
-        for the page and its count, rows written without a serializer per row. None for anything else,
+        per shape (selectors.KeptNearRows) for the page and its count, rows written without a serializer
+        per row. None for anything else,
         a value the filter set refuses (the generic list's 400), or a page past the end (its 404)."""
         params = request.query_params
         if "near" not in params or not NEAR_PARAMETERS.issuperset(params):
