@@ -10,7 +10,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from drf_spectacular.drainage import set_override
 
 from appointments.models import Appointment, Doctor, Hold, OpdSchedule, Slot, SlotQuerySet, Visit
-from hms.api.filters import FilterSet  # a foreign key in Meta.fields filters by id (IdFilter)
+from hms.api.filters import OFFSET_REFUSED, FilterSet, offset_refused  # FilterSet: an FK filters by id
 from hms.api.kept_lists import read_instant
 
 
@@ -43,6 +43,8 @@ class MomentField(forms.Field):
             moment = None
         if moment is None:
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        if offset_refused(moment):
+            raise forms.ValidationError(OFFSET_REFUSED, code="invalid")
         return timezone.make_aware(moment, UTC) if timezone.is_naive(moment) else moment
 
 

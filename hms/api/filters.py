@@ -14,6 +14,20 @@ from hms.api.strict import DATE_PATTERN, DATETIME_PATTERN
 BOOLEAN_VALUES = {"true", "false", "1", "0"}
 
 
+# PostgreSQL holds UTC offsets up to 15:59: a filter's date-time beyond is refused before any statement, on
+# every path alike (a statement with the value as text fails, one with it bound as a time would not).
+OFFSET_REFUSED = "Give a UTC offset between -15:59 and +15:59."
+
+
+def offset_refused(value) -> bool:
+    """Whether a date-time (a parsed one, or RFC 3339 text ending in its offset) is beyond PostgreSQL's
+    offsets."""
+    if isinstance(value, str):
+        return value[-3:-2] == ":" and value[-6:-5] in "+-" and int(value[-5:-3]) > 15
+    offset = value.utcoffset()
+    return offset is not None and abs(offset.total_seconds()) >= 16 * 3600
+
+
 class IdFilter(django_filters.NumberFilter):
     """An integer id (1 .. 2**63-1); text, fractions and out-of-range numbers are a 400 naming the parameter.
     The schema says `integer` with those bounds (hms.api.schema.FilterBackendExtension)."""
@@ -67,6 +81,8 @@ class FilterBackend(DjangoFilterBackend):
                 errors[name] = ["Use true or false."]
             elif isinstance(filter_, django_filters.IsoDateTimeFilter) and not re.fullmatch(DATETIME_PATTERN, raw):
                 errors[name] = ["Enter an RFC 3339 date-time with an offset, e.g. 2026-03-10T09:00:00Z."]
+            elif isinstance(filter_, django_filters.IsoDateTimeFilter) and offset_refused(raw):
+                errors[name] = [OFFSET_REFUSED]
             elif isinstance(filter_, django_filters.DateFilter) and not re.fullmatch(DATE_PATTERN, raw):
                 errors[name] = ["Enter a date as YYYY-MM-DD."]
         if errors:
