@@ -97,3 +97,35 @@ def test_the_schema_copy_names_the_first_record_for_digit_string_ids(fixtures):
     schema = {"paths": {"/hospital/{id}/": {"get": {"operationId": "hospital_retrieve", "parameters": [digits]}}}}
     fixtures.fuzz_schema(schema, {})
     assert digits["example"] == "1"
+
+
+def test_a_pool_drawn_every_time_keeps_all_its_records_and_leaves_the_coverage_phase(fixtures):
+    pools = {
+        "api_v1_appointments_check_in_create": {"path.id": [41, 42], "probability": 1.0},
+        "api_v1_doctors_leaves_list": {"path.doctor_id": [1], "probability": 1.0},
+    }
+    config = tomllib.loads(fixtures.fuzz_config((ROOT / "schemathesis.toml").read_text(), pools, "/repo"))
+    check_in, leaves = config["operations"][:2]
+    assert check_in["parameters"]["path.id"]["probability"] == 1.0
+    assert config["dictionaries"]["pool-api_v1_appointments_check_in_create-path-id"]["values"] == [41, 42]
+    assert check_in["phases"]["coverage"]["enabled"] is False
+    assert leaves["parameters"]["path.doctor_id"]["probability"] == 1.0
+    assert config["dictionaries"]["pool-api_v1_doctors_leaves_list-path-doctor_id"]["values"] == [1]
+    half = tomllib.loads(fixtures.fuzz_config((ROOT / "schemathesis.toml").read_text(), POOLS, "/repo"))
+    assert "coverage" not in half["operations"][0]["phases"]
+
+
+def test_the_schema_copy_gives_a_pooled_body_as_the_operations_example(fixtures):
+    content = {"application/json": {"schema": {"$ref": "#/components/schemas/AppointmentCreateInRequest"}}}
+    schema = {
+        "paths": {
+            "/api/v1/appointments/": {
+                "post": {"operationId": "api_v1_appointments_create", "requestBody": {"content": content}}
+            }
+        }
+    }
+    pools = {"api_v1_appointments_create": {"body.slot_id": [5, 6], "body": {"slot_id": 5}}}
+    fixtures.fuzz_schema(schema, pools)
+    assert content["application/json"]["example"] == {"slot_id": 5}
+    config = tomllib.loads(fixtures.fuzz_config((ROOT / "schemathesis.toml").read_text(), pools, "/repo"))
+    assert set(config["operations"][0]["parameters"]) == {"body.slot_id"}  # the example is no dictionary
