@@ -83,6 +83,11 @@ class SlotViewSet(
     def kept_list_row(self, row: dict, now) -> dict:
         return slot_out_row(row, now)
 
+    def kept_list_answers(self, request) -> bool:
+        # Computed (no read cache for this request): the kept rows answer; else the read cache does (and
+        # computes a page it does not hold from the kept rows too: `_list_cache_entry`).
+        return settings.READ_CACHE_SECONDS <= 0 or self.list_cache_scope(request) is None
+
     # Bookable listings (`available=true`, what patients browse) are kept on the read cache until the
     # next committed write or until the first slot counted starts: the only two ways the set of
     # bookable slots changes (a slot never becomes bookable by time passing).
@@ -184,16 +189,6 @@ class SlotViewSet(
         the id column's range."""
         slot_id = int(self.kwargs["pk"])
         return slot_id if slot_id <= MAX_ID else None
-
-    # Last in the class body: a method named `list` would shadow the builtin in the annotations below it.
-    def list(self, request, *args, **kwargs):
-        # Computed (no read cache for this request): a page of kept compiled rows, written without a
-        # serializer per row; the read cache's pages are computed by the generic path on a miss.
-        if settings.READ_CACHE_SECONDS <= 0 or self.list_cache_scope(request) is None:
-            entry = self.kept_list_entry(request)
-            if entry is not None:
-                return self.paginator.response_from_entry(entry, request)
-        return super().list(request, *args, **kwargs)
 
 
 @extend_schema(tags=["opd"])

@@ -49,7 +49,7 @@ from appointments.serializers.bookings import (
 from appointments.serializers.common import local_iso
 from appointments.serializers.doctors import DOCTOR_LIST_COLUMNS, doctor_list_row
 from appointments.slot_views import AvailableSlotViewSet, HoldViewSet, SlotViewSet  # noqa: F401 (re-exported)
-from hms.api.exports import Column, CSVRenderer
+from hms.api.exports import Column
 from hms.api.idempotency import idempotent
 from hms.api.kept_lists import KeptListMixin
 from hms.api.scoping import ScopedQuerysetMixin
@@ -95,12 +95,6 @@ class DoctorViewSet(KeptListMixin, ServiceWriteViewSet):
 
     def kept_list_row(self, row: dict, now) -> dict:
         return doctor_list_row(row)
-
-    def list(self, request, *args, **kwargs):
-        entry = self.kept_list_entry(request)
-        if entry is None:
-            return super().list(request, *args, **kwargs)  # a page past the end: the paginator's 404
-        return self.paginator.response_from_entry(entry, request)
 
     def create_row(self, values):
         values = dict(values)
@@ -177,13 +171,6 @@ class AppointmentViewSet(
     @cached_property
     def moment_writers(self) -> tuple:
         return appointment_moment_writers()  # once per request (a view serves one)
-
-    def list(self, request, *args, **kwargs):
-        if not isinstance(getattr(request, "accepted_renderer", None), CSVRenderer):
-            entry = self.kept_list_entry(request)
-            if entry is not None:
-                return self.paginator.response_from_entry(entry, request)
-        return super().list(request, *args, **kwargs)  # the CSV export; a page past the end (404)
 
     def get_throttles(self):
         return [ScopedRateThrottle()] if self.action == "create" else []

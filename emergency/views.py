@@ -18,16 +18,15 @@ from emergency.permissions import (
 )
 from emergency.throttling import EmergencyReportThrottle
 from hms.api.actions import ReadBackMixin, create_action, step_action
-from hms.api.compiled import CompiledRows, KeptShapes, cursor_for
-from hms.api.rawrows import ModelRows, page_response, plain_page
+from hms.api.compiled import cursor_for
+from hms.api.kept_lists import KeptListMixin
+from hms.api.rawrows import ModelRows
 from hms.api.roles import STAFF_ROLES, Role
 from hms.api.scoping import ScopedQuerysetMixin
 from hms.api.steps import StepMixin
 from hms.api.viewsets import CreateListRetrieveViewSet, ServiceWriteMixin
 
 STAFF_OF_HOSPITAL = dict.fromkeys(STAFF_ROLES, "hospital_id")
-# The emergency list's page without filters, compiled once per caller's visibility (hms.api.compiled).
-_LIST_SHAPES = KeptShapes(1024)
 _EVENT_ROWS = ModelRows(EmergencyEvent, ["emergency_id", *serializers.EMERGENCY_EVENT_FIELDS])
 _EVENT_SQL: dict[tuple[str, int], str] = {}
 
@@ -175,6 +174,7 @@ class EmergencyViewSet(
     ScopedQuerysetMixin,
     StepMixin,
     ReadBackMixin,
+    KeptListMixin,
     CreateListRetrieveViewSet,
 ):
     """Emergencies: reported by anyone; seen by the reporter, the assigned hospital's staff, the
@@ -194,51 +194,13 @@ class EmergencyViewSet(
     export_window = (("from", "created_after"), ("to", "created_before"))
     step_object = "emergency"
 
-    def list(self, request, *args, **kwargs):
-        # JSON pages are read as plain rows (no model instances), their events in one more statement,
-        # written without a serializer per row. A page and nothing else (no filter, search or ordering):
-        # the scoped rows in the default order, compiled once per caller's visibility, counted and paged
-        # from that statement. With filters, search or ordering: the viewset's own filtered queryset (its
-        # 400s), run by the ORM as the generic list runs it (parameters bound by the client: a value the
-        # database refuses is the same answer). A CSV export, or a page past the end (the paginator's
-        # 404): the generic list.
-        if request.accepted_renderer.format != "json":
-            return super().list(request, *args, **kwargs)
-        page = plain_page(self, request)
-        if page is not None:
-            number, size = page
-            rows = self._plain_rows()
-            count = rows.count()
-            if number > 1 and (number - 1) * size >= count:
-                return super().list(request, *args, **kwargs)
-            found, alias = rows.page((number - 1) * size, size) if count else [], rows.alias
-        else:
-            queryset = self.filter_queryset(self.get_queryset())
-            size = self.paginator.get_page_size(request)
-            number = self.paginator.get_page_number(request, None)
-            if number < 1 or number * size >= 2**62:
-                return super().list(request, *args, **kwargs)
-            count = queryset.count()
-            if number > 1 and (number - 1) * size >= count:
-                return super().list(request, *args, **kwargs)
-            rows = queryset.prefetch_related(None).values(*serializers.EMERGENCY_ROW_COLUMNS)
-            found, alias = list(rows[(number - 1) * size : number * size]) if count else [], queryset.db
-        results = serializers.emergencies_out(found, _events_of(alias, [row["id"] for row in found]))
-        return page_response(self, request, number=number, count=count, results=results)
+    # The list's JSON pages: the scoped, filtered rows compiled once per shape (hms.api.kept_lists), their
+    # events in one more statement, written without a serializer per row.
+    kept_list_columns = tuple(serializers.EMERGENCY_ROW_COLUMNS)
 
-    def _plain_rows(self) -> CompiledRows:
-        """The caller's emergencies in the list's default order, as EMERGENCY_ROW_COLUMNS rows."""
-        key = (type(self), router.db_for_read(Emergency), self.visibility_key())
-        shape = _LIST_SHAPES.get(key)
-        if shape is not None:
-            return shape.rows
-
-        def build(_value):
-            queryset = self.scope_queryset(Emergency.objects.all()).order_by(*self.ordering)
-            return queryset.values(*serializers.EMERGENCY_ROW_COLUMNS)
-
-        # Nothing varies within a shape (the key names the caller's visibility): kept as compiled.
-        return _LIST_SHAPES.compile(key, build, None, None)
+    def kept_list_results(self, rows: list[dict], now) -> list[dict]:
+        events = _events_of(router.db_for_read(Emergency), [row["id"] for row in rows])
+        return serializers.emergencies_out(rows, events)
 
     def get_permissions(self):
         if self.action == "create":

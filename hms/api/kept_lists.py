@@ -57,6 +57,16 @@ class KeptListMixin:
     def kept_list_row(self, row: dict, now) -> dict:
         raise NotImplementedError
 
+    def kept_list_results(self, rows: list[dict], now) -> list[dict]:
+        """A page's answers (a viewset that reads more per page, e.g. each row's events, writes them here)."""
+        return [self.kept_list_row(row, now) for row in rows]
+
+    def kept_list_answers(self, request) -> bool:
+        """Whether the kept rows answer this list request: JSON pages (a CSV export streams every row the
+        generic way)."""
+        renderer = getattr(request, "accepted_renderer", None)
+        return renderer is None or renderer.format == "json"
+
     def kept_list_key(self, request, alias: str) -> tuple | None:
         given = tuple(
             sorted(
@@ -108,7 +118,7 @@ class KeptListMixin:
             count = offset + len(found)
         else:
             count = self._kept_rows(request, now, columns=("pk",), part="count").count()
-        return {"count": count, "number": number, "results": [self.kept_list_row(row, now) for row in found]}
+        return {"count": count, "number": number, "results": self.kept_list_results(found, now)}
 
     def kept_list_lowest(self, request, column: str):
         """The lowest `column` among the list's rows (None without rows), at the instant of the last
@@ -117,3 +127,10 @@ class KeptListMixin:
         rows = self._kept_rows(request, now, columns=(column,), part=("lowest", column), order=column)
         found = rows.first(rows.params)
         return None if found is None else found[column]
+
+    # Last in the class body: a method named `list` would shadow the builtin in the annotations below it.
+    def list(self, request, *args, **kwargs):
+        entry = self.kept_list_entry(request) if self.kept_list_answers(request) else None
+        if entry is None:
+            return super().list(request, *args, **kwargs)  # a page past the end (the paginator's 404), CSV
+        return self.paginator.response_from_entry(entry, request)
