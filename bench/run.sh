@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make bench`: HMS against the floor on a throwaway PostgreSQL whose data dir (bench/.data/pg, with
 # the scale-1 data) is kept between runs. Bounded: the whole run is stopped after 50 minutes
-# (it takes about 35).
+# (it takes about 40).
 #   BENCH_SECONDS=3 BENCH_ROUNDS=1 bench/run.sh    # quick smoke run
 #   FLOOR_DIR=/path/to/shared/floor bench/run.sh   # when ../shared/floor is elsewhere
 set -euo pipefail
