@@ -129,3 +129,17 @@ def test_the_schema_copy_gives_a_pooled_body_as_the_operations_example(fixtures)
     assert content["application/json"]["example"] == {"slot_id": 5}
     config = tomllib.loads(fixtures.fuzz_config((ROOT / "schemathesis.toml").read_text(), pools, "/repo"))
     assert set(config["operations"][0]["parameters"]) == {"body.slot_id"}  # the example is no dictionary
+
+
+def test_every_sign_in_has_an_account_that_exists_as_its_example(fixtures, monkeypatch):
+    monkeypatch.setenv("ADMIN_USERNAME", "fuzzadmin")
+    monkeypatch.setenv("ADMIN_PASSWORD", "Fuzz-Admin-Pass-2026")
+    examples = fixtures.sign_in_examples()
+    config = tomllib.loads((ROOT / "schemathesis.toml").read_text())["dictionaries"]
+    assert examples["auth_admin_login_create"]["body"] == {
+        "username": config["admin-username"]["values"][0],
+        "password": config["admin-password"]["values"][0],
+    }
+    assert examples["api_v1_auth_login_create"]["body"]["password"] == config["patient-password"]["values"][0]
+    assert examples["auth_hospital_login_create"]["body"]["username"] == config["hospital-admin-username"]["values"][0]
+    assert len(examples) == 6
