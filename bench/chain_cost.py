@@ -112,7 +112,7 @@ def main() -> None:
     busy = CLIENTS[-1]
     later = medians["chain", busy][1] - medians["plain", busy][1]
     cores = os.cpu_count() or 1
-    cpu = cores / medians["chain", busy][0] - cores / medians["plain", busy][0]
+    cpu = (cores / medians["chain", busy][0] - cores / medians["plain", busy][0]) * 1000  # ms
     print(f"\nThe chain's cost per entry: {alone:.3f} ms with one client (chain - plain latency); with {busy}")
     print(f"clients {later:.3f} ms of latency (queueing included), about {cpu:.3f} ms of the {cores} cores' time.")
     if not results:
