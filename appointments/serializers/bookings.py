@@ -48,7 +48,7 @@ class AppointmentOut(ReadOnlyModelSerializer):
         ]
 
 
-# AppointmentOut's list rows from these `.values()` columns (appointment_list_out): the list's page without
+# AppointmentOut's list rows from these `.values()` columns (appointment_list_row): the list's page without
 # five model instances and a serializer per row.
 APPOINTMENT_LIST_COLUMNS = (
     "id",
