@@ -1,4 +1,5 @@
-"""GET /hospitals/{id}/availability: the bed counts written straight into the JSON body, computed or kept.
+"""GET /hospitals/{id}/availability and the detail's `bed_summary`: the bed counts written straight into the JSON
+body, computed or kept.
 
 The answer is BedSummaryOut's shape, whose keys never change (every status, ward type and bed type,
 zeros included): only its numbers do. So the body is one format string in the order DRF's JSONRenderer
@@ -88,8 +89,11 @@ def _body_parts(hospital_id: int, active_only: bool):
     statement), and the earliest `reserved_until` still ahead that it counts as reserved (None: none);
     None when the caller does not see the hospital (absent, or deactivated with `active_only`)."""
     rows = hospital_bed_counts(hospital_id, active_only=active_only, now=timezone.now())
-    if not rows:
-        return None
+    return _parts_of(hospital_id, rows) if rows else None
+
+
+def _parts_of(hospital_id: int, rows):
+    """`_body_parts` of `hospitals.bed_counts.hospital_bed_counts` rows."""
     lapses = [next_lapse for *_, next_lapse in rows if next_lapse is not None]
     next_lapse = min(lapses) if lapses else None
     counters = [0] * _SIZE
@@ -122,6 +126,35 @@ def availability_json(hospital_id: int, *, active_only: bool, cache_scope: str =
     parts = readcache.cached(
         f"hms:availability:{cache_scope}:{hospital_id}",
         lambda: _body_parts(hospital_id, active_only),
+        seconds=settings.READ_CACHE_SECONDS if cache_scope else 0,
+        still_valid=_no_lapse_since,
+        topics=[beds_topic(hospital_id), hospital_topic(hospital_id)],
+    )
+    if parts is None:
+        return None
+    head, tail, _next_lapse = parts
+    return b"".join((head, _timestamp(timezone.now()).encode(), tail))
+
+
+def detail_json(hospital_id: int, *, active_only: bool, fields_of, cache_scope: str = "") -> bytes | None:
+    """The JSON body of the hospital's detail (HospitalDetailOut): `fields_of(hospital)`'s dict (its fields
+    but `bed_summary`, in order), then `bed_summary`, the availability body; None when the caller does
+    not see the hospital. One statement computes both (`with_hospital`); with `cache_scope`, the bytes
+    are kept as `availability_json`'s are, under the same topics (the hospital row and its beds), and
+    written with the time of the read as `as_of`."""
+
+    def compute():
+        now = timezone.now()
+        hospital, rows = hospital_bed_counts(hospital_id, active_only=active_only, now=now, with_hospital=True)
+        if hospital is None:
+            return None
+        head, tail, next_lapse = _parts_of(hospital_id, rows)
+        fields = JSONRenderer().render(fields_of(hospital))
+        return b"".join((fields[:-1], b',"bed_summary":', head)), tail + b"}", next_lapse
+
+    parts = readcache.cached(
+        f"hms:hospital-detail:{cache_scope}:{hospital_id}",
+        compute,
         seconds=settings.READ_CACHE_SECONDS if cache_scope else 0,
         still_valid=_no_lapse_since,
         topics=[beds_topic(hospital_id), hospital_topic(hospital_id)],

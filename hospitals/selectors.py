@@ -32,13 +32,6 @@ def bed_summary(*, hospital_id: int, active_only: bool | None = None) -> dict | 
     return summary_from_counts(hospital_id, rows)
 
 
-def hospital_with_bed_summary(*, hospital_id: int, active_only: bool):
-    """`(hospital, bed_summary)` in one query (the detail): None when the caller does not see it (absent,
-    or deactivated with `active_only`)."""
-    hospital, rows = hospital_bed_counts(hospital_id, active_only=active_only, now=timezone.now(), with_hospital=True)
-    return None if hospital is None else (hospital, summary_from_counts(hospital_id, rows))
-
-
 def summary_from_counts(hospital_id: int, rows) -> dict:
     """BedSummaryOut's dict from `hospitals.bed_counts.hospital_bed_counts` rows (as of now)."""
     by_status = dict.fromkeys(_STATUSES, 0)

@@ -45,14 +45,16 @@ def _answer(response) -> tuple[int, str, bytes]:
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("who", ["anonymous", "patient", "admin"])
+@pytest.mark.parametrize("suffix", ["/availability", ""], ids=["availability", "detail"])
 def test_the_kept_answer_is_the_computed_bytes_for_random_hospitals_and_callers(
     random_hospitals,  # noqa: F811
     callers,  # noqa: F811
     who,
+    suffix,
     settings,
 ):
-    paths = [f"/api/v1/hospitals/{hospital.pk}/availability" for hospital in random_hospitals]
-    paths.append("/api/v1/hospitals/987654/availability")  # no such hospital: a 404 kept as well
+    paths = [f"/api/v1/hospitals/{hospital.pk}{suffix}" for hospital in random_hospitals]
+    paths.append(f"/api/v1/hospitals/987654{suffix}")  # no such hospital: a 404 kept as well
     # Two moments: the kept bytes carry the time of the read as `as_of`, not the time they were computed.
     for moment in (NOW, NOW + timedelta(seconds=20)):
         with time_machine.travel(moment, tick=False):
@@ -198,3 +200,35 @@ def test_a_kept_answer_turns_over_when_a_reservation_lapses(kept, api, doctor_cl
         body = _after_write(api, hospital)  # no write: the lapse alone refuses the kept bytes
         assert body == _fresh(hospital)
     assert json.loads(body)["by_bed_type"]["icu"]["free"] == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_detail_sees_a_hospital_edit_and_a_bed_change_and_another_hospitals_stays_kept(
+    settings, api, admin_client, hospital, other_hospital
+):
+    settings.READ_CACHE_SECONDS = CACHE_ON
+    bed = BedFactory(ward=WardFactory(hospital=hospital))
+    path, other_path = f"/api/v1/hospitals/{hospital.pk}", f"/api/v1/hospitals/{other_hospital.pk}"
+
+    def read(path, *, computed):
+        response, read_beds = _get(api, path)
+        assert response.status_code == 200 and read_beds == computed, path
+        return json.loads(response.content)
+
+    with time_machine.travel(timezone.now(), tick=False):
+        for each in (path, other_path):
+            api.get(each)
+            read(each, computed=False)
+        response = admin_client.patch(path, {"name": "Renamed General"}, format="json")
+        assert response.status_code == 200, response.content
+        assert read(path, computed=True)["name"] == "Renamed General"
+        assert read(path, computed=False)["name"] == "Renamed General"  # kept again
+        bed.status = BedStatus.CLEANING
+        bed.save()
+        assert read(path, computed=True)["bed_summary"]["by_status"]["cleaning"] == 1
+        read(other_path, computed=False)
+        settings.READ_CACHE_SECONDS = 0
+        assert _get(api, path)[0].content == _get(api, path)[0].content  # computed twice: the same bytes
+        computed = _get(api, path)[0].content
+        settings.READ_CACHE_SECONDS = CACHE_ON
+        assert _get(api, path)[0].content == computed

@@ -22,7 +22,7 @@ from hms.api.scoping import ScopedQuerysetMixin, sees_deactivated, visibility_sc
 from hms.api.viewsets import ServiceWriteMixin
 from hms.db_router import replica_reads
 from hospitals import geo, selectors, serializers, services, structure
-from hospitals.availability import answers_plain_json, availability_json
+from hospitals.availability import answers_plain_json, availability_json, detail_json
 from hospitals.filters import HospitalFilter
 from hospitals.models import Hospital
 from hospitals.permissions import HospitalPermission
@@ -171,16 +171,19 @@ class HospitalViewSet(
 
     def retrieve(self, request, *args, **kwargs):
         # One query: the hospital row (this viewset's scope: active hospitals, every one for
-        # administrators) and its bed counts, for the shape of HospitalDetailOut.
-        found = selectors.hospital_with_bed_summary(
-            hospital_id=_hospital_id(kwargs[self.lookup_url_kwarg or self.lookup_field]),
+        # administrators) and its bed counts, written as HospitalDetailOut's bytes; with the read cache
+        # on, kept until a write to the hospital or its beds (as availability's are).
+        body = detail_json(
+            _hospital_id(kwargs[self.lookup_url_kwarg or self.lookup_field]),
             active_only=not sees_deactivated(request.user),
+            fields_of=lambda hospital: _HOSPITAL_OUT([getattr(hospital, name) for name in serializers.HOSPITAL_FIELDS]),
+            cache_scope=visibility_scope(request.user),
         )
-        if found is None:
+        if body is None:
             raise NotFound
-        hospital, summary = found
-        fields = _HOSPITAL_OUT([getattr(hospital, name) for name in serializers.HOSPITAL_FIELDS])
-        return Response({**fields, "bed_summary": summary})
+        if answers_plain_json(request):
+            return HttpResponse(body, content_type=JSONRenderer.media_type)
+        return Response(json.loads(body))
 
     @extend_schema(request=serializers.HospitalCreateIn, responses={201: serializers.HospitalCreatedOut})
     def create(self, request, *args, **kwargs):
