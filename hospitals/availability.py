@@ -123,17 +123,7 @@ def availability_json(hospital_id: int, *, active_only: bool, cache_scope: str =
     is kept on the shared cache until the next committed write to the hospital's beds or row
     (READ_CACHE_SECONDS), or until a reservation it counts lapses: figures exactly as fresh as the
     database's; without, or with the cache off, computed now."""
-    parts = readcache.cached(
-        f"hms:availability:{cache_scope}:{hospital_id}",
-        lambda: _body_parts(hospital_id, active_only),
-        seconds=settings.READ_CACHE_SECONDS if cache_scope else 0,
-        still_valid=_no_lapse_since,
-        topics=[beds_topic(hospital_id), hospital_topic(hospital_id)],
-    )
-    if parts is None:
-        return None
-    head, tail, _next_lapse = parts
-    return b"".join((head, _timestamp(timezone.now()).encode(), tail))
+    return _kept_body("availability", hospital_id, lambda: _body_parts(hospital_id, active_only), cache_scope)
 
 
 def detail_json(hospital_id: int, *, active_only: bool, fields_of, cache_scope: str = "") -> bytes | None:
@@ -152,8 +142,15 @@ def detail_json(hospital_id: int, *, active_only: bool, fields_of, cache_scope: 
         fields = JSONRenderer().render(fields_of(hospital))
         return b"".join((fields[:-1], b',"bed_summary":', head)), tail + b"}", next_lapse
 
+    return _kept_body("hospital-detail", hospital_id, compute, cache_scope)
+
+
+def _kept_body(kind: str, hospital_id: int, compute, cache_scope: str) -> bytes | None:
+    """The body `compute()`'s `(head, tail, next lapse)` makes with the time of the read as `as_of`;
+    kept with `cache_scope` under the hospital's topics (its row and its beds) until a write to them or
+    the next lapse."""
     parts = readcache.cached(
-        f"hms:hospital-detail:{cache_scope}:{hospital_id}",
+        f"hms:{kind}:{cache_scope}:{hospital_id}",
         compute,
         seconds=settings.READ_CACHE_SECONDS if cache_scope else 0,
         still_valid=_no_lapse_since,

@@ -50,6 +50,16 @@ def _hospital_id(pk: str) -> int:
     return hospital_id
 
 
+def _body_response(request, body: bytes | None):
+    """JSON bytes written as JSONRenderer would (hospitals.availability) as the answer; None is the 404.
+    Another rendering asked for in Accept (an `indent`): DRF renders the same figures."""
+    if body is None:
+        raise NotFound
+    if answers_plain_json(request):
+        return HttpResponse(body, content_type=JSONRenderer.media_type)
+    return Response(json.loads(body))
+
+
 @extend_schema_view(
     list=extend_schema(summary="Active hospitals (public)", auth=PUBLIC),
     retrieve=extend_schema(summary="A hospital with its bed summary (public)", auth=PUBLIC),
@@ -179,11 +189,7 @@ class HospitalViewSet(
             fields_of=lambda hospital: _HOSPITAL_OUT([getattr(hospital, name) for name in serializers.HOSPITAL_FIELDS]),
             cache_scope=visibility_scope(request.user),
         )
-        if body is None:
-            raise NotFound
-        if answers_plain_json(request):
-            return HttpResponse(body, content_type=JSONRenderer.media_type)
-        return Response(json.loads(body))
+        return _body_response(request, body)
 
     @extend_schema(request=serializers.HospitalCreateIn, responses={201: serializers.HospitalCreatedOut})
     def create(self, request, *args, **kwargs):
@@ -218,12 +224,7 @@ class HospitalViewSet(
             active_only=not sees_deactivated(request.user),
             cache_scope=visibility_scope(request.user),
         )
-        if body is None:
-            raise NotFound
-        if answers_plain_json(request):
-            return HttpResponse(body, content_type=JSONRenderer.media_type)
-        # Another rendering asked for in Accept (an `indent`): DRF renders the same figures.
-        return Response(json.loads(body))
+        return _body_response(request, body)
 
     @extend_schema(
         methods=["GET"],
