@@ -2,6 +2,7 @@
 seats kept while a patient confirms. Thin viewsets, as in views.py (which re-exports these)."""
 
 from django.conf import settings
+from django.db import router
 from django.db.models import Count, Min
 from django.utils import timezone
 from django_filters.widgets import BooleanWidget
@@ -11,7 +12,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, NotFound
 from rest_framework.response import Response
 
-from appointments import services
+from appointments import services, slot_counts
 from appointments.filters import HoldFilter, SlotFilter
 from appointments.holds import HoldCreateIn, HoldOut
 from appointments.models import Hold, Slot
@@ -20,7 +21,7 @@ from appointments.serializers import SlotCreateIn, SlotOut, SlotUpdateIn
 from appointments.serializers.slots import SLOT_ROW_COLUMNS, slot_out_row
 from appointments.topics import slot_list_topics
 from hms.api.idempotency import IDEMPOTENCY_KEY_PARAMETER, IDEMPOTENCY_RESPONSES, idempotent
-from hms.api.kept_lists import KeptListMixin, read_instant
+from hms.api.kept_lists import PAGE_PARAMETERS, KeptListMixin, read_instant
 from hms.api.listcache import CachedListMixin
 from hms.api.scoped_lookup import ScopedLookup
 from hms.api.scoping import ScopedQuerysetMixin, visibility_scope
@@ -82,6 +83,26 @@ class SlotViewSet(
 
     def kept_list_row(self, row: dict, now) -> dict:
         return slot_out_row(row, now)
+
+    # Whether the queryset is the bookable slots already (no `available=true` needed for the count).
+    bookable_queryset = False
+
+    def kept_list_count(self, request, now) -> int | None:
+        # One hospital's bookable slots (what patients browse, `available=true&hospital_id=`, and
+        # nothing else but the page): counted by the maintained counters (appointments/slot_counts.py).
+        params = request.query_params
+        names = set(params) - set(PAGE_PARAMETERS)
+        given = {name: params.getlist(name) for name in names}
+        if given.get("available", ["true"]) != ["true"] or (not self.bookable_queryset and "available" not in given):
+            return None
+        hospital_ids = given.pop("hospital_id", None)
+        given.pop("available", None)
+        if given or hospital_ids is None or len(hospital_ids) != 1:
+            return None
+        hospital_id = hospital_ids[0]
+        if not (hospital_id.isascii() and hospital_id.isdigit()) or not 0 < int(hospital_id) <= MAX_ID:
+            return None
+        return slot_counts.bookable_count(int(hospital_id), now, alias=router.db_for_read(Slot))
 
     def kept_list_answers(self, request) -> bool:
         # Computed (no read cache for this request): the kept rows answer; else the read cache does (and
@@ -194,6 +215,8 @@ class SlotViewSet(
 @extend_schema(tags=["opd"])
 class AvailableSlotViewSet(SlotViewSet):
     """Slots that can be booked now (`GET /api/v1/slots?available=true`)."""
+
+    bookable_queryset = True
 
     def get_queryset(self):
         return super().get_queryset().bookable(read_instant(self.request))

@@ -61,6 +61,11 @@ class KeptListMixin:
         """A page's answers (a viewset that reads more per page, e.g. each row's events, writes them here)."""
         return [self.kept_list_row(row, now) for row in rows]
 
+    def kept_list_count(self, request, now) -> int | None:
+        """The list's exact count at `now` from something cheaper than counting its rows (maintained
+        counters), or None: the rows are counted."""
+        return None
+
     def kept_list_answers(self, request) -> bool:
         """Whether the kept rows answer this list request: JSON pages (a CSV export streams every row the
         generic way)."""
@@ -117,7 +122,9 @@ class KeptListMixin:
         if len(found) < size:  # the rows from the page's offset to the end are all on it
             count = offset + len(found)
         else:
-            count = self._kept_rows(request, now, columns=("pk",), part="count").count()
+            count = self.kept_list_count(request, now)
+            if count is None:
+                count = self._kept_rows(request, now, columns=("pk",), part="count").count()
         return {"count": count, "number": number, "results": self.kept_list_results(found, now)}
 
     def kept_list_lowest(self, request, column: str):
