@@ -1,9 +1,12 @@
 """Input and output shapes of slot holds (API.md section 17); the rules are in services/holds.py."""
 
+from functools import cache
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from appointments.models import Hold
+from appointments.serializers.common import moment_writer, plain_body
 from hms.api.serializers import IdField, ReadOnlyModelSerializer, Serializer
 
 
@@ -11,6 +14,12 @@ class HoldCreateIn(Serializer):
     patient_id = IdField(
         required=False, help_text="Staff only (admin, hospital admin, doctors of the slot's hospital)."
     )
+
+    @staticmethod
+    def plain(data) -> dict | None:
+        """The validated values of a plain body (no body, `{}`, or an id `patient_id`), as
+        `validated_data` holds them; None: validate with the serializer."""
+        return plain_body(data, ids=("patient_id",))
 
 
 class HoldOut(ReadOnlyModelSerializer):
@@ -30,3 +39,25 @@ class HoldOut(ReadOnlyModelSerializer):
         """An active hold past `expires_at` is `expired` (its seat is free), whether or not a write has
         settled it yet."""
         return obj.current_status
+
+
+@cache
+def _moment_fields():
+    """HoldOut's `expires_at` and `created_at` fields."""
+    fields = HoldOut().fields
+    return fields["expires_at"], fields["created_at"]
+
+
+def hold_out(hold: Hold) -> dict:
+    """What HoldOut writes for `hold`, without the serializer's machinery: a hold's answer."""
+    expires, created = (moment_writer(field) for field in _moment_fields())
+    return {
+        "id": hold.pk,
+        "slot_id": hold.slot_id,
+        "patient_id": hold.patient_id,
+        "hospital_id": hold.hospital_id,
+        "status": hold.current_status,
+        "expires_at": expires(hold.expires_at),
+        "appointment_id": hold.appointment_id,
+        "created_at": created(hold.created_at),
+    }

@@ -1,8 +1,11 @@
 """Input and output shapes of OPD queues and the public queue board (API.md section 17)."""
 
+from functools import cache
+
 from rest_framework import serializers
 
 from appointments.queue_models import OpdQueue, QueueEntry
+from appointments.serializers.common import moment_writer, plain_body
 from hms.api.serializers import IdField, ReadOnlyModelSerializer, Serializer
 
 
@@ -58,13 +61,47 @@ class QueueEntryOut(ReadOnlyModelSerializer):
         ]
 
 
+@cache
+def _moment_fields():
+    """QueueEntryOut's `called_at` and `created_at` fields."""
+    fields = QueueEntryOut().fields
+    return fields["called_at"], fields["created_at"]
+
+
+def queue_entry_out(entry: QueueEntry) -> dict:
+    """What QueueEntryOut writes for `entry`, without the serializer's machinery: call-next's answer."""
+    called, created = (moment_writer(field) for field in _moment_fields())
+    return {
+        "id": entry.pk,
+        "queue_id": entry.queue_id,
+        "token": entry.token,
+        "appointment_id": entry.appointment_id,
+        "patient_id": entry.patient_id,
+        "name": entry.name,
+        "priority": entry.priority,
+        "status": entry.status,
+        "room": entry.room,
+        "called_at": called(entry.called_at) if entry.called_at is not None else None,
+        "created_at": created(entry.created_at),
+    }
+
+
+ROOM_MAX_LENGTH = 50
+
+
 class CallIn(Serializer):
     room = serializers.CharField(
         required=False,
         allow_blank=True,
-        max_length=50,
+        max_length=ROOM_MAX_LENGTH,
         help_text="Where the patient goes; default the entry's or the queue's last room.",
     )
+
+    @staticmethod
+    def plain(data) -> dict | None:
+        """The validated values of a plain body (no body, `{}`, or a plain `room`: `common.plain_body`),
+        as `validated_data` holds them; None: validate with the serializer."""
+        return plain_body(data, texts={"room": ROOM_MAX_LENGTH})
 
 
 class BoardDoctorOut(serializers.Serializer):

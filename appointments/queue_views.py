@@ -20,6 +20,7 @@ from appointments.queue_serializers import (
     QueueCreateIn,
     QueueEntryIn,
     QueueEntryOut,
+    queue_entry_out,
 )
 from appointments.services import queues as services
 from appointments.services.statement_rows import loaded
@@ -153,19 +154,24 @@ class QueueViewSet(ScopedQuerysetMixin, mixins.ListModelMixin, mixins.RetrieveMo
     def call_next(self, request, pk=None):
         """Call the next waiting entry (urgent, then senior, then normal; then token) to `room`.
         Nobody waiting -> 409 queue_empty. Two desks calling at once never get the same entry."""
-        data = CallIn(data=request.data)
+        values = CallIn.plain(request.data)
+        data = None
+        if values is None:
+            data = CallIn(data=request.data)
+            values = data.validated_data if data.is_valid() else None
         pk = int(self.kwargs["pk"])  # the route takes digits only
-        if data.is_valid() and pk <= MAX_ID:
+        if values is not None and pk <= MAX_ID:
             # One statement finds the queue (only one the caller may call now) and calls its next entry.
-            room = data.validated_data.get("room", "")
+            room = values.get("room", "")
             entry = services.queue_call_next_by_id(by=request.user, queue_id=pk, room=room)
             if entry is not None:
-                return Response(QueueEntryOut(entry).data)
+                return Response(queue_entry_out(entry))
         # Not called: the lookup, the body and the service's rules answer why, in get_object's order.
         queue = self._call_next_queue()
-        data.is_valid(raise_exception=True)
-        entry = services.queue_call_next(by=request.user, queue=queue, room=data.validated_data.get("room", ""))
-        return Response(QueueEntryOut(entry).data)
+        if values is None:
+            data.is_valid(raise_exception=True)
+        entry = services.queue_call_next(by=request.user, queue=queue, room=values.get("room", ""))
+        return Response(queue_entry_out(entry))
 
     def _call_next_queue(self) -> OpdQueue:
         """`get_object()` for call-next (the same rows seen, the same 404) without the queryset machinery

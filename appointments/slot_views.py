@@ -14,7 +14,7 @@ from rest_framework.response import Response
 
 from appointments import services, slot_counts
 from appointments.filters import HoldFilter, SlotFilter
-from appointments.holds import HoldCreateIn, HoldOut
+from appointments.holds import HoldCreateIn, HoldOut, hold_out
 from appointments.models import Hold, Slot
 from appointments.permissions import HoldAccess, HoldPlacement, PublicReadDoctorWrite, SeatRequestScope
 from appointments.serializers import SlotCreateIn, SlotOut, SlotUpdateIn
@@ -194,16 +194,19 @@ class SlotViewSet(
         if slot_id is None:
             slot_id = self._visible_slot_id()  # a pk no slot column holds: the lookup's 404
         try:
-            data = HoldCreateIn(data=request.data)
-            data.is_valid(raise_exception=True)
-            hold = services.hold_create(by=request.user, slot_id=slot_id, **data.validated_data)
+            values = HoldCreateIn.plain(request.data)
+            if values is None:
+                data = HoldCreateIn(data=request.data)
+                data.is_valid(raise_exception=True)
+                values = data.validated_data
+            hold = services.hold_create(by=request.user, slot_id=slot_id, **values)
         except APIException:
             # Refused: the slot's visibility answers first, as get_object would have before anything
             # else. A hold that was placed needed the slot's hospital active (HOLD_SQL, or the locking
             # path's row), so the slot was visible: the lookup runs only for a refusal.
             self._visible_slot_id()
             raise
-        return Response(HoldOut(hold).data, status=status.HTTP_201_CREATED)
+        return Response(hold_out(hold), status=status.HTTP_201_CREATED)
 
     def _bindable_slot_id(self) -> int | None:
         """The path's slot id as the hold statement binds it (the route takes digits only), or None past

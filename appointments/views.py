@@ -45,6 +45,7 @@ from appointments.serializers.bookings import (
     APPOINTMENT_LIST_COLUMNS,
     appointment_list_row,
     appointment_moment_writers,
+    appointment_out,
 )
 from appointments.serializers.common import local_iso
 from appointments.serializers.doctors import DOCTOR_LIST_COLUMNS, doctor_list_row
@@ -188,14 +189,16 @@ class AppointmentViewSet(
         the seat an active hold keeps (`hold_id`). Unknown slot or hold -> 404; wrong hospital_id or a
         started slot -> 400; full, closed, OPD closed, already booked by this patient, or a hold
         expired, used or released -> 409."""
-        data = AppointmentCreateIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        values = dict(data.validated_data)
+        values = AppointmentCreateIn.plain(request.data)
+        if values is None:
+            data = AppointmentCreateIn(data=request.data)
+            data.is_valid(raise_exception=True)
+            values = dict(data.validated_data)
         if "hold_id" in values:
             appointment = services.hold_book(by=request.user, **values)
         else:
             appointment = services.appointment_book(by=request.user, **values)
-        return Response(AppointmentOut(appointment).data, status=status.HTTP_201_CREATED)
+        return Response(appointment_out(appointment), status=status.HTTP_201_CREATED)
 
     @extend_schema(request=AppointmentUpdateIn, responses={200: AppointmentOut})
     def partial_update(self, request, *args, **kwargs):

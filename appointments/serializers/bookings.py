@@ -6,7 +6,7 @@ from rest_framework import serializers
 
 from accounts.models import User
 from appointments.models import Appointment
-from appointments.serializers.common import HospitalTimeField, local_iso, moment_writer
+from appointments.serializers.common import HospitalTimeField, local_iso, moment_writer, plain_body
 from appointments.serializers.doctors import DoctorBriefOut, doctor_brief_row
 from hms.api.serializers import IdField, ReadOnlyModelSerializer, Serializer
 
@@ -127,6 +127,44 @@ class AppointmentCreateIn(Serializer):
         if "slot_id" not in attrs and "hold_id" not in attrs:
             raise serializers.ValidationError({"slot_id": ["This field is required."]}, code="required")
         return attrs
+
+    @staticmethod
+    def plain(data) -> dict | None:
+        """The validated values of a plain booking body (ids only, `slot_id` or `hold_id` among them:
+        `common.plain_body`), as `validated_data` holds them; None: validate with the serializer."""
+        values = plain_body(data, ids=("slot_id", "hold_id", "hospital_id", "patient_id"))
+        if values is None or ("slot_id" not in values and "hold_id" not in values):
+            return None
+        values["reason"] = ""  # the field's default
+        return values
+
+
+def appointment_out(appointment: Appointment) -> dict:
+    """What AppointmentOut writes for `appointment` (reading its patient, doctor and the doctor's user,
+    slot and hospital as the serializer does), without the serializer's machinery: a booking's answer."""
+    patient, doctor, slot = appointment.patient, appointment.doctor, appointment.slot
+    row = {
+        "id": appointment.pk,
+        "patient_id": appointment.patient_id,
+        "patient__fullname": patient.fullname,
+        "patient__phone_num": patient.phone_num,
+        "doctor_id": appointment.doctor_id,
+        "doctor__user__fullname": doctor.user.fullname,
+        "doctor__specialization": doctor.specialization,
+        "doctor__department": doctor.department,
+        "hospital_id": appointment.hospital_id,
+        "slot_id": appointment.slot_id,
+        "slot__start": slot.start,
+        "slot__end": slot.end,
+        "hospital__timezone": appointment.hospital.timezone,
+        "token_number": appointment.token_number,
+        "status": appointment.status,
+        "reason": appointment.reason,
+        "cancel_reason": appointment.cancel_reason,
+        "created_at": appointment.created_at,
+        "updated_at": appointment.updated_at,
+    }
+    return appointment_list_row(row, appointment_moment_writers())
 
 
 class AppointmentUpdateIn(serializers.Serializer):

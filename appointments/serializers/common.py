@@ -2,6 +2,7 @@
 
 from zoneinfo import ZoneInfo
 
+from django.http import QueryDict
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -54,3 +55,38 @@ def moment_writer(field: serializers.DateTimeField):
         return text[:-6] + "Z" if text.endswith("+00:00") else text
 
     return write
+
+
+# The highest id an IdField takes (PostgreSQL's bigint).
+_MAX_ID = 2**63 - 1
+
+
+def plain_body(data, *, ids=(), texts=None) -> dict | None:
+    """What an input serializer of optional fields would validate a JSON body to, for the plain bodies
+    the hot writes receive, or None: then the serializer itself decides (and words any refusal).
+
+    Plain means: an object (or no body) whose every key is one of `ids`, each a JSON integer in 1 ..
+    MAX_ID (IdField), or one of `texts` ({name: max_length}), each an ASCII string without surrounding
+    whitespace or NUL, no longer than its limit (a CharField that allows blank). Anything else, an
+    unknown key too (DRF would drop it), is left to the serializer."""
+    if isinstance(data, QueryDict):
+        return None if data else {}  # a form body: query-string rules; no body at all: no field given
+    if type(data) is not dict:
+        return None  # a list, a string, ...
+    texts = texts or {}
+    for name, value in data.items():
+        if name in ids:
+            if type(value) is not int or not 1 <= value <= _MAX_ID:
+                return None
+        elif name in texts:
+            if (
+                type(value) is not str
+                or len(value) > texts[name]
+                or not value.isascii()
+                or value != value.strip()
+                or "\x00" in value
+            ):
+                return None
+        else:
+            return None
+    return dict(data)
