@@ -179,17 +179,28 @@ class BloodRequestViewSet(
     approve = step_action(
         "approve",
         services.blood_request_approve,
+        check=services.blood_request_require_manager,
         responses={200: serializers.BloodRequestOut},
         description="Allocate all units from usable compatible lots (own group first, then FEFO), or 409 "
         "stating what is available, with nothing reserved.",
     )
     reject = step_action(
-        "reject", services.blood_request_reject, serializers.RejectIn, responses={200: serializers.BloodRequestOut}
+        "reject",
+        services.blood_request_reject,
+        serializers.RejectIn,
+        check=services.blood_request_require_manager,
+        responses={200: serializers.BloodRequestOut},
     )
-    fulfil = step_action("fulfil", services.blood_request_fulfil, responses={200: serializers.BloodRequestOut})
+    fulfil = step_action(
+        "fulfil",
+        services.blood_request_fulfil,
+        check=services.blood_request_require_manager,
+        responses={200: serializers.BloodRequestOut},
+    )
     cancel = step_action(
         "cancel",
         services.blood_request_cancel,
+        check=services.blood_request_require_canceller,
         responses={200: serializers.BloodRequestOut},
         description="Pending or approved only; an approved request returns its units to their lots.",
     )

@@ -133,11 +133,16 @@ def ambulance_update(*, by: User, ambulance: Ambulance, data: dict) -> Ambulance
     return ambulance
 
 
+def ambulance_require_reporter(*, by: User, ambulance: Ambulance) -> None:
+    """403 unless the caller drives the ambulance or manages its hospital: who reports its location."""
+    if not (manages_hospital(by, ambulance.hospital_id) or drives(by, ambulance)):
+        raise PermissionDenied("Only the ambulance's driver or its hospital's admin reports its location.")
+
+
 @transaction.atomic
 def ambulance_location_update(*, by: User, ambulance: Ambulance, latitude: float, longitude: float):
     """Its driver or its hospital's admin (or admin) reports where the ambulance is; the report is kept."""
-    if not (manages_hospital(by, ambulance.hospital_id) or drives(by, ambulance)):
-        raise PermissionDenied("Only the ambulance's driver or its hospital's admin reports its location.")
+    ambulance_require_reporter(by=by, ambulance=ambulance)
     ambulance = Ambulance.objects.select_for_update().get(pk=ambulance.pk)
     _place(ambulance=ambulance, latitude=latitude, longitude=longitude, by=by)
     ambulance.save(update_fields=["latitude", "longitude", "location_updated_at", "updated_at"])

@@ -99,8 +99,7 @@ def _take_ambulance(*, emergency: Emergency, ambulance_id: int | None) -> Ambula
 def emergency_dispatch(*, by: User, emergency: Emergency, ambulance_id: int | None = None) -> Emergency:
     """Send the given ambulance, or the nearest available one of the emergency's hospital."""
     emergency = Emergency.objects.select_for_update(of=("self",)).select_related("hospital").get(pk=emergency.pk)
-    if not manages_hospital(by, emergency.hospital_id):
-        raise PermissionDenied("Only an administrator or the emergency's hospital admin dispatches.")
+    emergency_require_manager(by=by, emergency=emergency)
     if Status.DISPATCHED not in Emergency.DISPATCH_TRANSITIONS.get(emergency.status, ()):
         raise Conflict(
             f"Only a reported emergency can be dispatched; this one is {emergency.status}.", code="illegal_transition"
@@ -124,15 +123,28 @@ def emergency_dispatch(*, by: User, emergency: Emergency, ambulance_id: int | No
     return emergency
 
 
+def emergency_require_manager(*, by: User, emergency: Emergency) -> None:
+    """403 unless the caller manages the emergency's hospital (an administrator for one without): who
+    dispatches and forwards."""
+    if not manages_hospital(by, emergency.hospital_id):
+        raise PermissionDenied("Only an administrator or the emergency's hospital admin dispatches or forwards it.")
+
+
+def _drives_it(by: User, emergency: Emergency) -> bool:
+    return emergency.ambulance_id is not None and drives(by, emergency.ambulance)
+
+
+def emergency_require_mover(*, by: User, emergency: Emergency) -> None:
+    """403 unless the caller manages the emergency's hospital or drives its ambulance: who changes its status
+    at all (which moves a driver may make is `_check_may_move`'s rule)."""
+    if not manages_hospital(by, emergency.hospital_id) and not _drives_it(by, emergency):
+        raise PermissionDenied("Only the emergency's hospital admin, the assigned driver or an administrator moves it.")
+
+
 def _check_may_move(*, by: User, emergency: Emergency, status: str) -> None:
-    if manages_hospital(by, emergency.hospital_id):
-        return
-    is_driver = emergency.ambulance_id is not None and drives(by, emergency.ambulance)
-    if is_driver and status in Emergency.DRIVER_TARGETS:
-        return
-    if is_driver:
+    emergency_require_mover(by=by, emergency=emergency)
+    if not manages_hospital(by, emergency.hospital_id) and status not in Emergency.DRIVER_TARGETS:
         raise PermissionDenied("The ambulance's driver moves an emergency only from en_route to at_hospital.")
-    raise PermissionDenied("Only the emergency's hospital admin, the assigned driver or an administrator moves it.")
 
 
 @transaction.atomic
@@ -168,8 +180,7 @@ def emergency_status_change(*, by: User, emergency: Emergency, status: str, note
 def emergency_forward(*, by: User, emergency: Emergency, hospital_id: int, reason: str) -> Emergency:
     """Hand the emergency to another active hospital; its ambulance (if any) stays on it."""
     emergency = Emergency.objects.select_for_update(of=("self",)).get(pk=emergency.pk)
-    if not manages_hospital(by, emergency.hospital_id):
-        raise PermissionDenied("Only an administrator or the current hospital's admin forwards an emergency.")
+    emergency_require_manager(by=by, emergency=emergency)
     target = Hospital.objects.filter(pk=hospital_id, is_active=True).first()
     if target is None:
         raise NotFound("No such active hospital.")

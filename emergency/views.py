@@ -136,6 +136,7 @@ class AmbulanceViewSet(
         "location",
         ambulances.ambulance_location_update,
         serializers.AmbulanceLocationIn,
+        check=ambulances.ambulance_require_reporter,
         summary="Report the ambulance's position (its driver, its hospital's admin); kept as history",
         responses={200: serializers.AmbulanceOut},
     )
@@ -242,6 +243,7 @@ class EmergencyViewSet(
         "dispatch_ambulance",
         services.emergency_dispatch,
         serializers.EmergencyDispatchIn,
+        check=services.emergency_require_manager,
         url_path="dispatch",
         summary="Send an ambulance (admin, the emergency's hospital admin)",
         description=(
@@ -256,6 +258,7 @@ class EmergencyViewSet(
         "status",
         services.emergency_status_change,
         serializers.EmergencyStatusIn,
+        check=services.emergency_require_mover,
         summary="Move the emergency one step forward, or cancel it",
         description=(
             "reported -> dispatched (only through /dispatch) -> en_route -> on_scene -> transporting -> "
@@ -269,6 +272,7 @@ class EmergencyViewSet(
         "forward",
         services.emergency_forward,
         serializers.EmergencyForwardIn,
+        check=services.emergency_require_manager,
         summary="Hand the emergency to another active hospital (admin, the current hospital's admin)",
         description="Unknown or inactive hospital: 404. Kept in `events`; the ambulance stays on the emergency.",
         responses={200: serializers.EmergencyOut},

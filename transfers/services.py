@@ -66,6 +66,31 @@ def _operates_either_side(by: User, referral: Referral) -> bool:
     return operates_beds_of(by, referral.from_hospital_id) or operates_beds_of(by, referral.to_hospital_id)
 
 
+# Who may take each step (403 otherwise): the services ask, and the views ask first, before the body is read.
+
+
+def referral_require_destination_admin(*, by: User, referral: Referral) -> None:
+    """Accept and reject: an administrator or the destination hospital's admin."""
+    if not manages_hospital(by, referral.to_hospital_id):
+        raise PermissionDenied(
+            "Only an administrator or the destination hospital's admin accepts or rejects a referral."
+        )
+
+
+def referral_require_destination_staff(*, by: User, referral: Referral) -> None:
+    """Complete: an administrator, or the destination's admin or doctors."""
+    if not operates_beds_of(by, referral.to_hospital_id):
+        raise PermissionDenied("Only an administrator, or the destination's admin or doctors, complete a referral.")
+
+
+def referral_require_either_side(*, by: User, referral: Referral) -> None:
+    """Dispatch and cancel: an administrator, or either hospital's admin or doctors."""
+    if not _operates_either_side(by, referral):
+        raise PermissionDenied(
+            "Only an administrator, or either hospital's admin or doctors, dispatch or cancel a transfer."
+        )
+
+
 # --- Request ----------------------------------------------------------------------------------
 
 
@@ -169,8 +194,7 @@ def referral_accept(*, by: User, referral: Referral, bed_id: int | None = None) 
     referral always has its bed, and a bed is never held for two referrals.
     """
     referral = _lock(referral)
-    if not manages_hospital(by, referral.to_hospital_id):
-        raise PermissionDenied("Only an administrator or the destination hospital's admin accepts a referral.")
+    referral_require_destination_admin(by=by, referral=referral)
     _check_step(referral, Status.ACCEPTED)
     bed = _chosen_bed(referral, bed_id) if bed_id is not None else _free_bed_of_type(referral)
     bed = bed_reserve(
@@ -185,8 +209,7 @@ def referral_accept(*, by: User, referral: Referral, bed_id: int | None = None) 
 def referral_reject(*, by: User, referral: Referral, reason: str) -> Referral:
     """The destination's admin (or an admin) declines a requested referral."""
     referral = _lock(referral)
-    if not manages_hospital(by, referral.to_hospital_id):
-        raise PermissionDenied("Only an administrator or the destination hospital's admin rejects a referral.")
+    referral_require_destination_admin(by=by, referral=referral)
     _check_step(referral, Status.REJECTED)
     _move(referral, Status.REJECTED)
     _step_recorded(referral=referral, by=by, note=reason)
@@ -202,8 +225,7 @@ def referral_dispatch(*, by: User, referral: Referral, ambulance_id: int | None 
     ambulance of either hospital nearest to the origin. The emergency app's rules take it (row lock,
     `available` re-checked), so an ambulance never serves an emergency and a transfer at once."""
     referral = _lock(referral)
-    if not _operates_either_side(by, referral):
-        raise PermissionDenied("Only an administrator, or either hospital's admin or doctors, dispatch a transfer.")
+    referral_require_either_side(by=by, referral=referral)
     _check_step(referral, Status.IN_TRANSIT)
     origin = referral.from_hospital
     ambulance = ambulance_take(
@@ -239,8 +261,7 @@ def referral_complete(*, by: User, referral: Referral) -> Referral:
     destination on the reserved bed (the reservation is used), the ambulance freed.
     """
     referral = _lock(referral)
-    if not operates_beds_of(by, referral.to_hospital_id):
-        raise PermissionDenied("Only an administrator, or the destination's admin or doctors, complete a referral.")
+    referral_require_destination_staff(by=by, referral=referral)
     _check_step(referral, Status.COMPLETED)
     origin = _origin_admission(referral)
     # Both beds locked in primary-key order (the hospitals services' order) before either changes.
@@ -277,8 +298,7 @@ def referral_complete(*, by: User, referral: Referral) -> Referral:
 def referral_cancel(*, by: User, referral: Referral, reason: str) -> Referral:
     """Either hospital's admin or doctors (or an admin) cancel an open referral: its bed and ambulance are freed."""
     referral = _lock(referral)
-    if not _operates_either_side(by, referral):
-        raise PermissionDenied("Only an administrator, or either hospital's admin or doctors, cancel a referral.")
+    referral_require_either_side(by=by, referral=referral)
     _check_step(referral, Status.CANCELLED)
     released = False
     if referral.status in (Status.ACCEPTED, Status.IN_TRANSIT):

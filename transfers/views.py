@@ -14,7 +14,7 @@ from transfers.filters import ReferralFilter
 from transfers.models import Referral, ReferralEvent
 
 # Admins, and the hospital admins and doctors of a hospital, act on referrals; which hospital (origin or
-# destination) each step needs is the service's rule (403 there).
+# destination) each step needs is the service's rule (403, asked before the body is read).
 ActsOnReferrals = has_role(Role.ADMIN, Role.HOSPITAL_ADMIN, Role.DOCTOR)
 NOT_FOUND = OpenApiResponse(description="No such referral, or not visible to the caller.")
 FORBIDDEN = OpenApiResponse(description="The caller's role or hospital may not take this step.")
@@ -85,6 +85,7 @@ class ReferralViewSet(
         "accept",
         services.referral_accept,
         serializers.AcceptIn,
+        check=services.referral_require_destination_admin,
         summary="Accept, holding a bed at the destination (the destination's hospital admin, admin)",
         description=(
             "requested -> accepted. Reserves, in the same transaction, the given bed (unknown: 404; "
@@ -99,6 +100,7 @@ class ReferralViewSet(
         "reject",
         services.referral_reject,
         serializers.ReasonIn,
+        check=services.referral_require_destination_admin,
         summary="Decline a requested referral (the destination's hospital admin, admin)",
         description="requested -> rejected; any other status: 409 `illegal_transition`.",
         responses=STEP_RESPONSES,
@@ -107,6 +109,7 @@ class ReferralViewSet(
         "dispatch_ambulance",
         services.referral_dispatch,
         serializers.DispatchIn,
+        check=services.referral_require_either_side,
         url_path="dispatch",
         summary="Send an ambulance (either hospital's admin or doctors, admin)",
         description=(
@@ -121,6 +124,7 @@ class ReferralViewSet(
     complete = step_action(
         "complete",
         services.referral_complete,
+        check=services.referral_require_destination_staff,
         summary="Admit the patient at the destination (the destination's hospital admin or doctors, admin)",
         description=(
             "in_transit -> completed, in one transaction: the patient's admission at the origin (if any) is "
@@ -135,6 +139,7 @@ class ReferralViewSet(
         "cancel",
         services.referral_cancel,
         serializers.ReasonIn,
+        check=services.referral_require_either_side,
         summary="Cancel an open referral (either hospital's admin or doctors, admin)",
         description=(
             "requested, accepted or in_transit -> cancelled: the reserved bed is released and the "

@@ -13,6 +13,8 @@ from bloodbank.services.requests import (
     blood_request_create,
     blood_request_fulfil,
     blood_request_reject,
+    blood_request_require_canceller,
+    blood_request_require_manager,
 )
 from bloodbank.services.stock import MAX_LOT_AGE, lot_create, lot_dates, stock_add, stock_expire
 
@@ -27,6 +29,8 @@ __all__ = [
     "blood_request_create",
     "blood_request_fulfil",
     "blood_request_reject",
+    "blood_request_require_canceller",
+    "blood_request_require_manager",
     "donation_record",
     "donor_eligibility",
     "last_whole_blood_donation",

@@ -40,9 +40,16 @@ def _locked_request(blood_request: BloodRequest, target: str) -> BloodRequest:
     return blood_request
 
 
-def _require_manager(*, by: User, blood_request: BloodRequest) -> None:
+def blood_request_require_manager(*, by: User, blood_request: BloodRequest) -> None:
+    """403 unless the caller manages the request's bank: who approves, rejects and fulfils."""
     if not manages_hospital(by, blood_request.blood_bank.hospital_id):
         raise PermissionDenied("Only the managers of this blood bank may do this.")
+
+
+def blood_request_require_canceller(*, by: User, blood_request: BloodRequest) -> None:
+    """403 unless the caller is the requester or manages the request's bank: who cancels."""
+    if by.pk != blood_request.requester_id:
+        blood_request_require_manager(by=by, blood_request=blood_request)
 
 
 def _decide(
@@ -94,7 +101,7 @@ def _insufficient_message(*, lots: list[StockLot], blood_request: BloodRequest) 
 @transaction.atomic
 def blood_request_approve(*, by: User, blood_request: BloodRequest) -> BloodRequest:
     """Allocate all requested units from usable compatible lots, or nothing at all (409)."""
-    _require_manager(by=by, blood_request=blood_request)
+    blood_request_require_manager(by=by, blood_request=blood_request)
     blood_request = _locked_request(blood_request, BloodRequest.Status.APPROVED)
     groups = compatibility.compatible_donors(recipient=blood_request.blood_group, component=blood_request.component)
     # Lock every candidate lot in pk order: concurrent approvals queue on the same rows in the same
@@ -128,7 +135,7 @@ def blood_request_approve(*, by: User, blood_request: BloodRequest) -> BloodRequ
 
 @transaction.atomic
 def blood_request_reject(*, by: User, blood_request: BloodRequest, reason: str) -> BloodRequest:
-    _require_manager(by=by, blood_request=blood_request)
+    blood_request_require_manager(by=by, blood_request=blood_request)
     blood_request = _locked_request(blood_request, BloodRequest.Status.REJECTED)
     return _decide(
         blood_request,
@@ -142,7 +149,7 @@ def blood_request_reject(*, by: User, blood_request: BloodRequest, reason: str) 
 
 @transaction.atomic
 def blood_request_fulfil(*, by: User, blood_request: BloodRequest) -> BloodRequest:
-    _require_manager(by=by, blood_request=blood_request)
+    blood_request_require_manager(by=by, blood_request=blood_request)
     blood_request = _locked_request(blood_request, BloodRequest.Status.FULFILLED)
     return _decide(blood_request, by=by, action="fulfil", status=BloodRequest.Status.FULFILLED)
 
@@ -150,8 +157,7 @@ def blood_request_fulfil(*, by: User, blood_request: BloodRequest) -> BloodReque
 @transaction.atomic
 def blood_request_cancel(*, by: User, blood_request: BloodRequest) -> BloodRequest:
     """Cancel a pending or approved request; an approved one gives its units back to their lots."""
-    if by.pk != blood_request.requester_id:
-        _require_manager(by=by, blood_request=blood_request)
+    blood_request_require_canceller(by=by, blood_request=blood_request)
     blood_request = _locked_request(blood_request, BloodRequest.Status.CANCELLED)
     allocations = list(blood_request.allocations.filter(returned=False).order_by("lot_id"))
     if allocations:

@@ -4,7 +4,7 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import Activity
-from accounts.tests.factories import UserFactory
+from accounts.tests.factories import HospitalFactory, UserFactory
 from bloodbank.models import Allocation, BloodRequest, StockLot
 from bloodbank.tests.factories import BloodRequestFactory
 from conftest import client_for
@@ -400,3 +400,46 @@ def test_blood_request_rejects_required_by_without_rfc3339_offset_with_400(patie
 def test_blood_request_takes_rfc3339_required_by(patient_client, bank, required_by):
     response = patient_client.post(f"{REQUESTS}/", request_body(bank, required_by=required_by), format="json")
     assert response.status_code == 201, response.content
+
+
+# --- who may act is checked before the body ----------------------------------------------------
+
+
+INVALID_REJECT_BODIES = [{}, {"reason": ""}, {"reason": "x" * 501}, {"reason": None}]
+
+
+@pytest.mark.parametrize("body", INVALID_REJECT_BODIES)
+def test_requester_rejecting_with_an_invalid_body_gets_403_not_400(patient_client, pending, body):
+    response = patient_client.post(f"{REQUESTS}/{pending.pk}/reject", body, format="json")
+    assert response.status_code == 403 and error(response)["code"] == "permission_denied"
+    pending.refresh_from_db()
+    assert pending.status == "pending" and pending.rejection_reason == "" and pending.decided_by_id is None
+
+
+@pytest.mark.parametrize("body", INVALID_REJECT_BODIES)
+def test_staff_of_another_hospital_who_requested_gets_403_on_reject_whatever_the_body(bank, body):
+    """A hospital admin sees its own request at another hospital's bank, but does not manage that bank."""
+    outsider = UserFactory(role="hospital_admin", hospital=HospitalFactory())
+    own = BloodRequestFactory(requester=outsider, blood_bank=bank, blood_group="A+", units=1)
+    response = client_for(outsider).post(f"{REQUESTS}/{own.pk}/reject", body, format="json")
+    assert response.status_code == 403 and error(response)["code"] == "permission_denied"
+    own.refresh_from_db()
+    assert own.status == "pending" and own.rejection_reason == ""
+
+
+@pytest.mark.parametrize("action", ["approve", "reject", "fulfil", "cancel"])
+def test_hidden_request_is_404_whatever_the_body(other_bank, other_patient_client, pending, action):
+    """Neither the requester nor a manager: the request is not visible (404), never a 400 about the body."""
+    outsider = UserFactory(role="hospital_admin", hospital=other_bank.hospital)
+    for client in (other_patient_client, client_for(outsider)):
+        response = client.post(f"{REQUESTS}/{pending.pk}/{action}", {"reason": ""}, format="json")
+        assert response.status_code == 404
+    pending.refresh_from_db()
+    assert pending.status == "pending" and pending.rejection_reason == ""
+
+
+def test_manager_still_gets_400_for_an_invalid_reject_body(hospital_admin_client, pending):
+    response = hospital_admin_client.post(f"{REQUESTS}/{pending.pk}/reject", {"reason": ""}, format="json")
+    assert response.status_code == 400 and error(response)["attr"] == "reason"
+    pending.refresh_from_db()
+    assert pending.status == "pending"

@@ -362,3 +362,12 @@ def test_patch_clearing_both_coordinates_forgets_the_position(hospital_admin_cli
     assert response.status_code == 200, response.content
     ambulance.refresh_from_db()
     assert (ambulance.latitude, ambulance.longitude, ambulance.location_updated_at) == (None, None, None)
+
+
+@pytest.mark.parametrize("body", [{}, {"latitude": 91, "longitude": 0}, {"latitude": "north", "longitude": None}])
+def test_another_driver_of_the_same_hospital_gets_403_on_location_whatever_the_body(hospital, ambulance, body):
+    colleague = UserFactory(role="ambulance_driver", hospital=hospital)
+    response = client_for(colleague).post(f"{URL}/{ambulance.pk}/location", body, format="json")
+    assert_error(response, 403, code="permission_denied")
+    ambulance.refresh_from_db()
+    assert ambulance.latitude == 18.521 and not AmbulanceLocation.objects.exists()

@@ -174,3 +174,45 @@ def test_hospital_admin_of_another_hospital_gets_404_on_status(other_hospital_ad
 
 def test_anonymous_gets_401_on_status(api, emergency):
     assert api.post(f"{URL}/{emergency.pk}/status", {"status": "cancelled"}).status_code == 401
+
+
+# --- who may act is checked before the body ----------------------------------------------------
+
+
+@pytest.mark.parametrize("body", [{}, {"status": "teleported"}, {"status": "resolved", "note": "x" * 501}])
+def test_a_driver_not_on_it_gets_403_whatever_the_status_body(hospital, make_emergency_at, body):
+    emergency = make_emergency_at("en_route")
+    colleague = client_for(UserFactory(role="ambulance_driver", hospital=hospital))
+    response = colleague.post(f"{URL}/{emergency.pk}/status", body, format="json")
+    assert response.status_code == 403 and response.json()["errors"][0]["code"] == "permission_denied"
+    emergency.refresh_from_db()
+    assert emergency.status == "en_route" and emergency.events.count() == 1
+
+
+@pytest.mark.parametrize(
+    "action,body",
+    [
+        ("dispatch", {"ambulance_id": "not-an-ambulance"}),
+        ("forward", {}),
+        ("forward", {"hospital_id": -4, "reason": ""}),
+        ("status", {"status": "teleported"}),
+    ],
+)
+def test_a_reporting_hospital_admin_of_another_hospital_gets_403_whatever_the_body(
+    other_hospital_admin, make_emergency_at, action, body
+):
+    """The reporter sees its report, but only the emergency's hospital admin (or an admin) acts on it."""
+    emergency = make_emergency_at("reported", reporter=other_hospital_admin)
+    response = client_for(other_hospital_admin).post(f"{URL}/{emergency.pk}/{action}", body, format="json")
+    assert response.status_code == 403 and response.json()["errors"][0]["code"] == "permission_denied"
+    emergency.refresh_from_db()
+    assert emergency.status == "reported" and emergency.ambulance_id is None
+
+
+@pytest.mark.parametrize("action,body", [("dispatch", {"ambulance_id": "x"}), ("forward", {}), ("status", {})])
+def test_hidden_emergency_is_404_whatever_the_body(other_hospital_admin_client, make_emergency_at, action, body):
+    emergency = make_emergency_at("reported")
+    response = other_hospital_admin_client.post(f"{URL}/{emergency.pk}/{action}", body, format="json")
+    assert response.status_code == 404
+    emergency.refresh_from_db()
+    assert emergency.status == "reported"

@@ -1,7 +1,7 @@
 """Actions declared once, for viewsets whose rows change only through services and are answered read back:
 
-- `step_action(name, service, data_class, summary=..., responses=...)`: the detail POST that runs
-  `StepMixin.step(service, data_class)` (row, input, service with `by=`, `_out`), documented with
+- `step_action(name, service, data_class, check=..., summary=..., responses=...)`: the detail POST that runs
+  `StepMixin.step(service, data_class, check)` (row, who may act, input, service with `by=`, `_out`), documented with
   `extend_schema` where the input is the request body (none: no body);
 - `create_action(route, data_class, ...)`: the idempotent create (input, the viewset's `create_row`, `_out`, 201);
 - `ReadBackMixin._out`: the row read again from the class's `queryset` and answered.
@@ -20,12 +20,13 @@ from rest_framework.status import HTTP_200_OK, HTTP_201_CREATED
 from hms.api.idempotency import idempotent
 
 
-def step_action(name, service, data_class=None, *, url_path=None, **documentation):
-    """The action `name` of a `StepMixin` viewset; `documentation` goes to `extend_schema` (summary,
-    description, responses)."""
+def step_action(name, service, data_class=None, *, url_path=None, check=None, **documentation):
+    """The action `name` of a `StepMixin` viewset; `check` is the service's rule of who may take the step
+    (run on the row before the body is validated: 403 before 400); `documentation` goes to `extend_schema`
+    (summary, description, responses)."""
 
     def run_step(self, request, pk=None):
-        return self.step(service, data_class)
+        return self.step(service, data_class, check)
 
     run_step.__name__ = run_step.__qualname__ = name
     route = {"url_path": url_path, "url_name": url_path} if url_path else {}

@@ -88,3 +88,34 @@ def test_request_by_each_role(clients, hospital, other_hospital, people, role):
         assert data["reserved_bed_id"] is None and data["ambulance_id"] is None
         assert [event["status"] for event in data["events"]] == ["requested"]
         assert data["events"][0]["by"] == people[role].pk
+
+
+# A body each step refuses (400 to a caller who may take the step).
+INVALID_BODIES = {
+    "accept": {"bed_id": "not-a-bed"},
+    "reject": {"reason": ""},
+    "dispatch": {"ambulance_id": -1},
+    "complete": {},  # no body to validate
+    "cancel": {"reason": "x" * 1001},
+}
+REFUSED_CASES = [(action, role) for action, role in CASES if role not in RULES[action][2]]
+
+
+@pytest.mark.parametrize(("action", "role"), REFUSED_CASES)
+def test_a_refused_caller_gets_403_or_404_before_the_body_is_validated(clients, make_referral, action, role):
+    start = RULES[action][0]
+    referral = make_referral(start)
+    response = clients[role].post(f"/api/v1/referrals/{referral.pk}/{action}", INVALID_BODIES[action], format="json")
+    assert response.status_code == _expected(action, role), response.json()
+    referral.refresh_from_db()
+    assert referral.status == start
+
+
+@pytest.mark.parametrize("action", [action for action in RULES if INVALID_BODIES[action]])
+def test_an_allowed_caller_with_an_invalid_body_gets_400(clients, make_referral, action):
+    start = RULES[action][0]
+    referral = make_referral(start)
+    response = clients["admin"].post(f"/api/v1/referrals/{referral.pk}/{action}", INVALID_BODIES[action], format="json")
+    assert response.status_code == 400, response.json()
+    referral.refresh_from_db()
+    assert referral.status == start
