@@ -7,11 +7,9 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts and activity"
 
     def ready(self):
+        import accounts.jobs  # noqa: F401 - registers the app's job (@jobs.job)
         from accounts import signing_keys
         from accounts.bootstrap import ensure_admin_account
-        from accounts.jobs import register_jobs
-
-        register_jobs()
 
         signing_keys.install()
         post_migrate.connect(ensure_admin_account, sender=self, dispatch_uid="accounts.ensure_admin_account")

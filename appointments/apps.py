@@ -5,7 +5,7 @@ class AppointmentsConfig(AppConfig):
     name = "appointments"
 
     def ready(self):
-        from appointments.jobs import register_jobs
+        import appointments.jobs  # noqa: F401 - registers the app's jobs (@jobs.job)
         from appointments.topics import register_topics
 
         register_topics()
@@ -19,4 +19,3 @@ class AppointmentsConfig(AppConfig):
             description="Waitlist offers whose hold lapsed expire and pass to the next entry; seats freed "
             "by lapsed holds are offered to waiting entries.",
         )
-        register_jobs()

@@ -1,4 +1,4 @@
-"""The OPD's scheduled jobs (API.md section 16), registered in AppointmentsConfig.ready().
+"""The OPD's scheduled jobs (API.md section 16), imported (so registered) by AppointmentsConfig.ready().
 
 Each is idempotent and safe in two workers at once: it goes through the same services (and so the
 same row locks, transition rules, events and audit entries) as the API, one transaction per item, so a
@@ -18,6 +18,11 @@ from hms import jobs
 from hms.api.exceptions import Conflict
 
 
+@jobs.job(
+    "appointments.no_show",
+    every_seconds=300,
+    description="Booked appointments NO_SHOW_GRACE_MINUTES past their end become no-shows.",
+)
 def mark_no_shows() -> dict:
     """Booked appointments whose slot ended more than NO_SHOW_GRACE_MINUTES ago become no-shows,
     exactly as a doctor's `POST .../no_show` would make them (with no actor)."""
@@ -40,6 +45,11 @@ def mark_no_shows() -> dict:
     return {"marked": marked, "skipped": skipped}
 
 
+@jobs.job(
+    "appointments.rolling_slots",
+    every_seconds=3600,
+    description="Slots of active OPD schedules kept generated OPD_ROLLING_DAYS ahead.",
+)
 def generate_rolling_slots(days: int | None = None) -> dict:
     """Slots of every active OPD schedule from today (each hospital's local date) for `days` days
     (OPD_ROLLING_DAYS); existing slots are skipped, so running it again creates nothing."""
@@ -58,27 +68,11 @@ def generate_rolling_slots(days: int | None = None) -> dict:
     return {"schedules": count, "created": created, "skipped": skipped}
 
 
+@jobs.job(
+    "appointments.expire_holds",
+    every_seconds=60,
+    description="Lapsed slot holds marked expired and their seats given back.",
+)
 def expire_holds() -> dict:
     """Mark lapsed holds expired and give their seats back (reads already ignore them; this tidies)."""
     return holds_expire_lapsed()
-
-
-def register_jobs() -> None:
-    jobs.register(
-        "appointments.no_show",
-        mark_no_shows,
-        every_seconds=300,
-        description="Booked appointments NO_SHOW_GRACE_MINUTES past their end become no-shows.",
-    )
-    jobs.register(
-        "appointments.rolling_slots",
-        generate_rolling_slots,
-        every_seconds=3600,
-        description="Slots of active OPD schedules kept generated OPD_ROLLING_DAYS ahead.",
-    )
-    jobs.register(
-        "appointments.expire_holds",
-        expire_holds,
-        every_seconds=60,
-        description="Lapsed slot holds marked expired and their seats given back.",
-    )

@@ -5,8 +5,7 @@ class BloodbankConfig(AppConfig):
     name = "bloodbank"
 
     def ready(self):
-        from bloodbank.jobs import register_jobs
+        import bloodbank.jobs  # noqa: F401 - registers the app's jobs (@jobs.job)
         from bloodbank.topics import register_topics
 
         register_topics()
-        register_jobs()

@@ -6,8 +6,7 @@ class FeedConfig(AppConfig):
     verbose_name = "Change feed"
 
     def ready(self):
+        import feed.jobs  # noqa: F401 - registers the app's job (@jobs.job)
         from feed import topics
-        from feed.jobs import register_jobs
 
         topics.register_own()
-        register_jobs()
