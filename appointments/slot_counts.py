@@ -24,6 +24,7 @@ lapsed holds, unavailable doctors and concurrent bookings. SQLite (`make run`) c
 from datetime import UTC, datetime
 
 from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
+from django.utils import timezone
 
 from appointments.models import Doctor
 from appointments.slot_models import Hold, Slot
@@ -166,6 +167,14 @@ def fold(connection, *, today: int) -> dict:
             [today],
         )
         return {"rows": cursor.rowcount}
+
+
+def fold_now() -> dict:
+    """`fold()` on the default database as of today (the job `appointments.fold_slot_counts`)."""
+    connection = connections[DEFAULT_DB_ALIAS]
+    if connection.vendor != "postgresql":
+        return {"skipped": "the free-slot counters exist on PostgreSQL only"}
+    return fold(connection, today=int(timezone.now().timestamp()) // DAY)
 
 
 def _count_sql() -> str:

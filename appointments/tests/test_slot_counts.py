@@ -5,9 +5,11 @@ lapsing), after writes through the API and behind its back, after a fold and a r
 concurrent bookings taking the last seats of one doctor's slots."""
 
 from datetime import UTC, datetime, timedelta
+from io import StringIO
 
 import pytest
 import time_machine
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.db.models import Sum
 from django.test.utils import CaptureQueriesContext
@@ -140,3 +142,16 @@ def test_concurrent_bookings_of_the_last_seats_leave_the_counters_exact():
     summed = FreeSlotCount.objects.filter(hospital_id=doctor.hospital_id).aggregate(n=Sum("n"))["n"]
     assert summed == 1
     assert not Hold.objects.exists()
+
+
+def test_the_command_finds_a_tampered_counter_and_rebuild_mends_it(world):  # noqa: F811
+    call_command("slot_counts", stdout=StringIO())
+    hospital = next(h for h in world["hospitals"] if _orm_count(h.pk, timezone.now()) > 0)
+    later = int(timezone.now().timestamp()) // 86400 + 1
+    doctor = next(doctor for doctor in world["doctors"] if doctor.is_available)
+    FreeSlotCount.objects.create(hospital_id=hospital.pk, doctor_id=doctor.pk, day=later, n=5)
+    with pytest.raises(CommandError, match="differ from a recount"):
+        call_command("slot_counts", stdout=StringIO())
+    call_command("slot_counts", "--rebuild", stdout=StringIO())
+    call_command("slot_counts", "--fold", stdout=StringIO())
+    call_command("slot_counts", stdout=StringIO())
