@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.utils import timezone
 
-from appointments import services
+from appointments import services, slot_counts
 from appointments.models import MAX_GENERATE_DAYS, Appointment, OpdSchedule
 from appointments.services.seats import holds_expire_lapsed
 from hms import jobs
@@ -76,3 +76,13 @@ def generate_rolling_slots(days: int | None = None) -> dict:
 def expire_holds() -> dict:
     """Mark lapsed holds expired and give their seats back (reads already ignore them; this tidies)."""
     return holds_expire_lapsed()
+
+
+@jobs.job(
+    "appointments.fold_slot_counts",
+    every_seconds=300,
+    description="The free-slot counters' rows summed into one per key, past days dropped (PostgreSQL).",
+)
+def fold_slot_counts() -> dict:
+    """Keep the bookable-slot counts' reads to a bounded number of rows (appointments/slot_counts.py)."""
+    return slot_counts.fold_now()

@@ -155,3 +155,16 @@ def test_the_command_finds_a_tampered_counter_and_rebuild_mends_it(world):  # no
     call_command("slot_counts", "--rebuild", stdout=StringIO())
     call_command("slot_counts", "--fold", stdout=StringIO())
     call_command("slot_counts", stdout=StringIO())
+
+
+def test_the_fold_job_leaves_one_row_per_key_and_the_same_counts(world):  # noqa: F811
+    client = APIClient()
+    now = timezone.now()
+    for slot in Slot.objects.filter(Slot.objects.bookable_q(now), booked__gte=1).order_by("id")[:6]:
+        Slot.objects.filter(pk=slot.pk).update(capacity=slot.booked + slot.hold_count)  # full: -1 each
+    before = FreeSlotCount.objects.count()
+    with time_machine.travel(now, tick=False):
+        call_command("run_job", "appointments.fold_slot_counts", stdout=StringIO())
+        keys = FreeSlotCount.objects.values_list("hospital_id", "doctor_id", "day")
+        assert len(keys) == len(set(keys)) < before
+        _assert_counts(client, world["hospitals"], now)

@@ -29,6 +29,7 @@ pytestmark = pytest.mark.django_db
 DOMAIN_JOBS = [
     "accounts.flush_expired_tokens",
     "appointments.expire_holds",
+    "appointments.fold_slot_counts",
     "appointments.no_show",
     "appointments.rolling_slots",
     "bloodbank.stock_expiry",
