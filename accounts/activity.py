@@ -84,6 +84,13 @@ def entry_fields(*, actor: User | None) -> dict:
     }
 
 
+def audited_create(model, *, by: User, data: dict, object_type: str):
+    """Insert the row of a plain create and record it (inside the service's transaction)."""
+    instance = model.objects.create(**data)
+    record(action=Action.CREATE, actor=by, object_type=object_type, object_id=instance.pk)
+    return instance
+
+
 def audited_update(instance, *, by: User, data: dict, object_type: str):
     """Write the validated fields of a plain edit and record it (inside the service's transaction)."""
     for field, value in data.items():

@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 from rest_framework.exceptions import PermissionDenied, ValidationError
 
-from accounts.activity import Action, audited_deactivate, audited_update, record, record_row
+from accounts.activity import Action, audited_create, audited_deactivate, audited_update, record, record_row
 from accounts.models import User
 from accounts.services import staff_account_create
 from hms.api.exceptions import Conflict
@@ -31,8 +31,7 @@ from hospitals.topics import beds_changed, hospital_topic
 @transaction.atomic
 def hospital_create(*, by: User, data: dict, admin_data: dict | None) -> tuple[Hospital, User | None]:
     """A hospital and, when `admin_data` is given, its hospital admin: both or neither."""
-    hospital = Hospital.objects.create(**data)
-    record(action=Action.CREATE, actor=by, object_type="hospital", object_id=hospital.pk)
+    hospital = audited_create(Hospital, by=by, data=data, object_type="hospital")
     admin = None
     if admin_data is not None:
         admin = staff_account_create(

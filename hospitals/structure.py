@@ -4,7 +4,7 @@ row is locked first (as in hospitals.services), which orders these writes with a
 from django.db import transaction
 from rest_framework.exceptions import ValidationError
 
-from accounts.activity import Action, record
+from accounts.activity import Action, audited_create, record
 from accounts.models import User
 from hms.api.permissions import role_of
 from hms.api.roles import Role
@@ -53,9 +53,9 @@ def floor_create(*, by: User, hospital: Hospital | None, floor_number: str, name
             {"hospital_id": ["A single-level hospital has no floors; create its wards directly."]},
             code="single_level_hospital",
         )
-    floor = Floor.objects.create(hospital=hospital, floor_number=floor_number, name=name)
-    record(action=Action.CREATE, actor=by, object_type="floor", object_id=floor.pk)
-    return floor
+    return audited_create(
+        Floor, by=by, data={"hospital": hospital, "floor_number": floor_number, "name": name}, object_type="floor"
+    )
 
 
 @transaction.atomic
@@ -84,15 +84,14 @@ def ward_create(*, by: User, data: dict) -> Ward:
     floor = data.get("floor")
     hospital = _lock_managed_hospital(by, data.get("hospital") or (floor.hospital if floor is not None else None))
     check_ward_placement(hospital=hospital, floor=floor)
-    ward = Ward.objects.create(
-        hospital=hospital,
-        floor=floor,
-        name=data["name"],
-        ward_number=data.get("ward_number", ""),
-        ward_type=data.get("ward_type", Ward._meta.get_field("ward_type").default),
-    )
-    record(action=Action.CREATE, actor=by, object_type="ward", object_id=ward.pk)
-    return ward
+    values = {
+        "hospital": hospital,
+        "floor": floor,
+        "name": data["name"],
+        "ward_number": data.get("ward_number", ""),
+        "ward_type": data.get("ward_type", Ward._meta.get_field("ward_type").default),
+    }
+    return audited_create(Ward, by=by, data=values, object_type="ward")
 
 
 @transaction.atomic

@@ -6,7 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 from rest_framework.exceptions import PermissionDenied
 
-from accounts.activity import Action, audited_update, record
+from accounts.activity import Action, audited_create, audited_update, record
 from accounts.models import User
 from appointments.models import OpdSchedule, Slot
 from appointments.permissions import manages_doctor
@@ -23,9 +23,7 @@ def opd_schedule_create(*, by: User, data: dict) -> OpdSchedule:
     data = {**data, "hospital": doctor.hospital}
     if not data.get("department"):
         data["department"] = doctor.department
-    schedule = OpdSchedule.objects.create(**data)
-    record(action=Action.CREATE, actor=by, object_type="opd_schedule", object_id=schedule.pk)
-    return schedule
+    return audited_create(OpdSchedule, by=by, data=data, object_type="opd_schedule")
 
 
 @transaction.atomic

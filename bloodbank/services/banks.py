@@ -3,7 +3,7 @@
 from django.db import transaction
 from rest_framework.exceptions import PermissionDenied
 
-from accounts.activity import Action, audited_deactivate, audited_update, record
+from accounts.activity import audited_create, audited_deactivate, audited_update
 from accounts.models import User
 from bloodbank.models import BloodBank
 from bloodbank.topics import bank_topic
@@ -12,9 +12,7 @@ from hospitals.access import is_admin
 
 @transaction.atomic
 def blood_bank_create(*, by: User, data: dict) -> BloodBank:
-    bank = BloodBank.objects.create(**data)
-    record(action=Action.CREATE, actor=by, object_type="blood_bank", object_id=bank.pk)
-    return bank
+    return audited_create(BloodBank, by=by, data=data, object_type="blood_bank")
 
 
 @transaction.atomic
