@@ -3,6 +3,7 @@ from rest_framework import serializers
 from accounts.models import User
 from hms.api.serializers import IdField, IdRelatedField, ReadOnlyModelSerializer
 from hospitals.models import BedType, Hospital
+from hospitals.serializers import HospitalIdField
 from transfers.models import Referral, ReferralEvent, Urgency
 
 
@@ -43,9 +44,8 @@ class ReferralIn(serializers.Serializer):
         queryset=User.objects.filter(role=User.Role.USER, is_active=True),
         help_text="The registered patient (an active account with role `user`).",
     )
-    from_hospital_id = IdRelatedField(
+    from_hospital_id = HospitalIdField(
         source="from_hospital",
-        queryset=Hospital.objects.all(),
         required=False,
         help_text="The origin; defaults to the caller's hospital (an administrator names it).",
     )

@@ -7,6 +7,7 @@ from rest_framework import serializers
 
 from accounts.serializers import StaffAccountIn, UserOut
 from hms.api.serializers import (
+    IdRelatedField,
     PlaceModelSerializer,
     ReadOnlyModelSerializer,
 )
@@ -24,6 +25,12 @@ class TimeZoneField(serializers.CharField):
         kwargs.setdefault("max_length", 64)
         kwargs.setdefault("validators", [validate_timezone])
         super().__init__(**kwargs)
+
+
+def HospitalIdField(source: str = "hospital", **kwargs):  # noqa: N802 - reads like a field class
+    """A hospital named by its id in a body: any hospital, active or not (which ones the caller may use
+    is the service's rule); an id naming none is a 400 on the field."""
+    return IdRelatedField(source=source, queryset=Hospital.objects.all(), **kwargs)
 
 
 HOSPITAL_FIELDS = [

@@ -3,7 +3,8 @@
 from rest_framework import serializers
 
 from hms.api.serializers import IdRelatedField, ReadOnlyModelSerializer
-from hospitals.models import Floor, Hospital, Ward, WardType
+from hospitals.models import Floor, Ward, WardType
+from hospitals.serializers.hospitals import HospitalIdField
 
 
 class FloorOut(ReadOnlyModelSerializer):
@@ -20,9 +21,7 @@ class HospitalFloorIn(serializers.Serializer):
 
 
 class FloorIn(HospitalFloorIn):
-    hospital_id = IdRelatedField(
-        source="hospital",
-        queryset=Hospital.objects.all(),
+    hospital_id = HospitalIdField(
         required=False,
         help_text="Defaults to the caller's hospital for a hospital admin.",
     )
@@ -31,9 +30,7 @@ class FloorIn(HospitalFloorIn):
 class FloorUpdateIn(serializers.Serializer):
     floor_number = serializers.CharField(max_length=20)
     name = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    hospital_id = IdRelatedField(
-        source="hospital", queryset=Hospital.objects.all(), required=False, help_text="Cannot change."
-    )
+    hospital_id = HospitalIdField(required=False, help_text="Cannot change.")
 
 
 class WardOut(ReadOnlyModelSerializer):
@@ -43,9 +40,7 @@ class WardOut(ReadOnlyModelSerializer):
 
 
 class WardIn(serializers.Serializer):
-    hospital_id = IdRelatedField(
-        source="hospital",
-        queryset=Hospital.objects.all(),
+    hospital_id = HospitalIdField(
         required=False,
         help_text="Defaults to the floor's hospital, or to the caller's hospital for a hospital admin.",
     )
