@@ -343,6 +343,15 @@ INVARIANTS = {
     "patient with two active admissions": """
         SELECT count(*) FROM (SELECT patient_id FROM hospitals_admission WHERE discharged_at IS NULL
         AND patient_id IS NOT NULL GROUP BY patient_id HAVING count(*) > 1) x""",
+    "free-slot counters differ from a recount (today on)": """
+        SELECT count(*) FROM (
+          SELECT hospital_id, doctor_id, day, SUM(n) AS n FROM appointments_freeslotcount
+          WHERE day >= floor(extract(epoch FROM now()) / 86400) GROUP BY 1, 2, 3 HAVING SUM(n) <> 0
+        ) counted FULL JOIN (
+          SELECT hospital_id, doctor_id, floor(extract(epoch FROM start) / 86400)::integer AS day, count(*) AS n
+          FROM appointments_slot WHERE status = 'open' AND booked + hold_count < capacity
+          AND start >= to_timestamp(floor(extract(epoch FROM now()) / 86400) * 86400) GROUP BY 1, 2, 3
+        ) recounted USING (hospital_id, doctor_id, day) WHERE counted.n IS DISTINCT FROM recounted.n""",
     "blood lot below zero": "SELECT count(*) FROM bloodbank_stocklot WHERE units < 0",
     "ambulance on two open emergencies": """
         SELECT count(*) FROM (SELECT ambulance_id FROM emergency_emergency WHERE ambulance_id IS NOT NULL
