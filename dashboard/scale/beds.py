@@ -12,27 +12,18 @@ from hospitals.models import Admission, Bed, BedStatus, BedType, Floor, Hospital
 if TYPE_CHECKING:
     from dashboard.scale import BenchData
 
-# Ward layout of a benchmark hospital: (ward_type, share of its beds).
+# Ward layout of a benchmark hospital: (ward_type, share of its beds, what the beds of the ward can do,
+# in turn by their place in the ward). The first of each cycle is there even in the smallest benchmark
+# hospital: every one has ICU and oxygen beds.
 WARD_MIX = [
-    (WardType.GENERAL, 0.4),
-    (WardType.ICU, 0.1),
-    (WardType.EMERGENCY, 0.1),
-    (WardType.MATERNITY, 0.1),
-    (WardType.PEDIATRIC, 0.1),
-    (WardType.SURGICAL, 0.1),
-    (WardType.PRIVATE, 0.1),
+    (WardType.GENERAL, 0.4, (BedType.OXYGEN, BedType.GENERAL, BedType.GENERAL, BedType.GENERAL, BedType.ISOLATION)),
+    (WardType.ICU, 0.1, (BedType.ICU, BedType.ICU, BedType.VENTILATOR)),
+    (WardType.EMERGENCY, 0.1, (BedType.OXYGEN, BedType.HDU)),
+    (WardType.MATERNITY, 0.1, (BedType.MATERNITY,)),
+    (WardType.PEDIATRIC, 0.1, (BedType.PEDIATRIC, BedType.PEDIATRIC, BedType.OXYGEN)),
+    (WardType.SURGICAL, 0.1, (BedType.GENERAL, BedType.HDU)),
+    (WardType.PRIVATE, 0.1, (BedType.GENERAL,)),
 ]
-# What the beds of each ward can do, in turn by their place in the ward (the first of each cycle is
-# there even in the smallest benchmark hospital: every one has ICU and oxygen beds).
-BED_TYPE_CYCLE = {
-    WardType.GENERAL: (BedType.OXYGEN, BedType.GENERAL, BedType.GENERAL, BedType.GENERAL, BedType.ISOLATION),
-    WardType.ICU: (BedType.ICU, BedType.ICU, BedType.VENTILATOR),
-    WardType.EMERGENCY: (BedType.OXYGEN, BedType.HDU),
-    WardType.MATERNITY: (BedType.MATERNITY,),
-    WardType.PEDIATRIC: (BedType.PEDIATRIC, BedType.PEDIATRIC, BedType.OXYGEN),
-    WardType.SURGICAL: (BedType.GENERAL, BedType.HDU),
-    WardType.PRIVATE: (BedType.GENERAL,),
-}
 BED_STATUS_WEIGHTS = [
     (BedStatus.AVAILABLE, 55),
     (BedStatus.OCCUPIED, 30),
@@ -61,13 +52,13 @@ def write_beds(bench: BenchData, hospital: Hospital, rng: random.Random) -> None
                 ward_number=f"W{index + 1:02d}",
                 ward_type=ward_type,
             )
-            for index, (ward_type, _share) in enumerate(WARD_MIX)
+            for index, (ward_type, _share, _cycle) in enumerate(WARD_MIX)
         ],
     )
     beds, placed = [], dict.fromkeys(range(len(wards)), 0)
     for index in range(bench.beds):
         ward_position = ward_index(index, bench.beds)
-        ward, cycle = wards[ward_position], BED_TYPE_CYCLE[WARD_MIX[ward_position][0]]
+        ward, cycle = wards[ward_position], WARD_MIX[ward_position][2]
         beds.append(
             Bed(
                 ward=ward,
@@ -99,7 +90,7 @@ def write_beds(bench: BenchData, hospital: Hospital, rng: random.Random) -> None
 def ward_index(bed_index: int, beds: int) -> int:
     """Which ward of WARD_MIX the n-th bed goes to (by the ward shares)."""
     position, total = (bed_index + 0.5) / beds, 0.0
-    for index, (_ward_type, share) in enumerate(WARD_MIX):
+    for index, (_ward_type, share, _cycle) in enumerate(WARD_MIX):
         total += share
         if position < total:
             return index
