@@ -19,6 +19,11 @@ class PatientBriefOut(ReadOnlyModelSerializer):
         fields = ["id", "fullname", "phone_num"]
 
 
+# The appointment's own columns, which AppointmentOut writes as they are, last in its key order: named here
+# for its fields and for the list's columns (APPOINTMENT_LIST_COLUMNS).
+APPOINTMENT_OWN_COLUMNS = ("token_number", "status", "reason", "cancel_reason", "created_at", "updated_at")
+
+
 class AppointmentOut(ReadOnlyModelSerializer):
     patient = PatientBriefOut(read_only=True)
     doctor = DoctorBriefOut(read_only=True)
@@ -39,12 +44,7 @@ class AppointmentOut(ReadOnlyModelSerializer):
             "slot_id",
             "start",
             "end",
-            "token_number",
-            "status",
-            "reason",
-            "cancel_reason",
-            "created_at",
-            "updated_at",
+            *APPOINTMENT_OWN_COLUMNS,
         ]
 
 
@@ -64,12 +64,7 @@ APPOINTMENT_LIST_COLUMNS = (
     "slot__start",
     "slot__end",
     "hospital__timezone",
-    "token_number",
-    "status",
-    "reason",
-    "cancel_reason",
-    "created_at",
-    "updated_at",
+    *APPOINTMENT_OWN_COLUMNS,
 )
 
 
