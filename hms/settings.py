@@ -98,11 +98,13 @@ MIDDLEWARE = [
     "fhir.middleware.OperationOutcomeMiddleware",
     "hms.api.middleware.BodySizeLimitMiddleware",
     "hms.api.null_characters.NullCharacterMiddleware",  # %00 in path or query: 400 null_character
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Sessions, Django's authentication and messages: for the Django admin's pages only (the API is
+    # token-authenticated and keeps no session), hms.api.middleware.SitePagesOnly.
+    "hms.api.middleware.SiteSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "hms.api.middleware.SiteAuthenticationMiddleware",
+    "hms.api.middleware.SiteMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "hms.api.middleware.DatabaseUnavailableMiddleware",
 ]

@@ -1,9 +1,13 @@
-"""Request id, body size limit and database-outage handling for every request."""
+"""Request id, body size limit and database-outage handling for every request; the admin's session,
+authentication and messages middleware for its pages only."""
 
 import re
 import uuid
 
 from django.conf import settings
+from django.contrib.auth.middleware import AuthenticationMiddleware
+from django.contrib.messages.middleware import MessageMiddleware
+from django.contrib.sessions.middleware import SessionMiddleware
 from django.db import DatabaseError
 from django.http import JsonResponse
 
@@ -76,3 +80,31 @@ class DatabaseUnavailableMiddleware:
             response["Retry-After"] = "5"
             return response
         return None
+
+
+# The paths whose pages use sessions, Django's authentication middleware and messages: the Django admin.
+# The JSON API authenticates every request by its token (DRF) and keeps no session.
+SITE_PREFIXES = ("/admin",)
+
+
+class SitePagesOnly:
+    """Mixed into a Django middleware: it runs for the site's pages (SITE_PREFIXES) and is passed over for
+    every other request, which costs the API nothing for state it never reads. (A subclass, so Django's
+    own checks still find the middleware the admin needs.)"""
+
+    def __call__(self, request):
+        if request.path_info.startswith(SITE_PREFIXES):
+            return super().__call__(request)
+        return self.get_response(request)
+
+
+class SiteSessionMiddleware(SitePagesOnly, SessionMiddleware):
+    pass
+
+
+class SiteAuthenticationMiddleware(SitePagesOnly, AuthenticationMiddleware):
+    pass
+
+
+class SiteMessageMiddleware(SitePagesOnly, MessageMiddleware):
+    pass
