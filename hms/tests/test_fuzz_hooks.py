@@ -65,3 +65,28 @@ def test_a_case_probing_a_header_is_left_alone(hooks):
     probe.meta = SimpleNamespace(phase=SimpleNamespace(data=SimpleNamespace(parameter_location="header")))
     hooks.before_call(None, probe)
     assert probe.headers["Idempotency-Key"] == "h"
+
+
+def positive(path, body):
+    meta = SimpleNamespace(generation=SimpleNamespace(mode="positive"))
+    return SimpleNamespace(method="POST", path=path, formatted_path=path, body=body, headers={}, meta=meta)
+
+
+def test_a_new_records_username_already_sent_is_replaced(hooks):
+    hooks.before_call(None, positive("/api/v1/auth/register/", {"username": "patient", "password": "a"}))
+    again = positive("/auth/register/", {"username": "patient", "password": "a"})
+    hooks.before_call(None, again)
+    assert again.body["username"] != "patient"
+
+
+SIGN_INS = ["/auth/login/", "/auth/admin/login/", "/auth/hospital/login", "/api/v1/auth/login/"]
+
+
+@pytest.mark.parametrize("sign_in", SIGN_INS)
+def test_a_sign_in_keeps_the_account_it_names(hooks, sign_in):
+    """The seed-compatible /auth/ sign-ins come after /api/v1/auth/ in the schema: they name the same accounts."""
+    hooks.before_call(None, positive("/api/v1/auth/admin/login/", {"username": "patient", "password": "b"}))
+    hooks.before_call(None, positive("/api/v1/auth/register/", {"username": "patient", "password": "c"}))
+    again = positive(sign_in, {"username": "patient", "password": "Patient-Pass-2026"})
+    hooks.before_call(None, again)
+    assert again.body["username"] == "patient"
