@@ -1,9 +1,7 @@
 """Look after the dashboard counters (PostgreSQL): compare them with a recount, fold deltas, rebuild."""
 
-from django.core.management.base import BaseCommand, CommandError
-from django.db import connection
-
 from dashboard import counters, figures, selectors
+from hms.management.counters import CountersCommand
 from hospitals.models import Hospital
 
 
@@ -28,32 +26,18 @@ def differences() -> list[str]:
     return found
 
 
-class Command(BaseCommand):
+class Command(CountersCommand):
     help = "Check the dashboard counters against a recount (default), fold their deltas, or rebuild them."
+    counters, without_postgresql = "the dashboard counters", "SQLite dashboards count live"
 
-    def add_arguments(self, parser):
-        parser.add_argument(
-            "--install", action="store_true", help="(re)create the counting triggers, then rebuild the counters"
-        )
-        parser.add_argument("--rebuild", action="store_true", help="recount every counter from the tables")
-        parser.add_argument("--fold", action="store_true", help="fold the deltas into the base rows")
+    def install_sql(self) -> str:
+        return counters.install_sql()
 
-    def handle(self, *args, install=False, rebuild=False, fold=False, **options):
-        if connection.vendor != "postgresql":
-            raise CommandError("The dashboard counters exist on PostgreSQL only (SQLite dashboards count live).")
-        if install:
-            with connection.cursor() as cursor:
-                cursor.execute(counters.install_sql())
-            self.stdout.write("triggers installed")
-        if rebuild or install:
-            counters.rebuild()
-            self.stdout.write("rebuilt")
-        if fold:
-            self.stdout.write(f"folded: {figures.fold()}")
-        if not (install or rebuild or fold):
-            found = differences()
-            for line in found:
-                self.stdout.write(line)
-            if found:
-                raise CommandError(f"{len(found)} figures differ from a recount; run with --rebuild.")
-            self.stdout.write("counters match a recount")
+    def rebuild(self) -> None:
+        counters.rebuild()
+
+    def fold(self) -> dict:
+        return figures.fold()
+
+    def differences(self) -> list[str]:
+        return differences()
