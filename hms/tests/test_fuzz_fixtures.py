@@ -143,3 +143,50 @@ def test_every_sign_in_has_an_account_that_exists_as_its_example(fixtures, monke
     assert examples["api_v1_auth_login_create"]["body"]["password"] == config["patient-password"]["values"][0]
     assert examples["auth_hospital_login_create"]["body"]["username"] == config["hospital-admin-username"]["values"][0]
     assert len(examples) == 6
+
+
+def test_a_pool_may_require_fields_and_keep_the_coverage_phase_off(fixtures):
+    """An administrator names the hospital a hospital admin's account implies: the admin's copy requires it."""
+    content = {"application/json": {"schema": {"$ref": "#/components/schemas/DoctorCreateInRequest"}}}
+    schema = {
+        "paths": {
+            "/api/v1/doctors/": {"post": {"operationId": "api_v1_doctors_create", "requestBody": {"content": content}}}
+        }
+    }
+    pools = {
+        "api_v1_doctors_create": {
+            "body.user_id": [40, 41, 42],
+            "body.hospital_id": [1, 1],
+            "probability": 0.8,
+            "coverage": False,
+            "required": ["hospital_id", "user_id"],
+        }
+    }
+    fixtures.fuzz_schema(schema, pools)
+    assert content["application/json"]["schema"] == {
+        "allOf": [{"$ref": "#/components/schemas/DoctorCreateInRequest"}, {"required": ["hospital_id", "user_id"]}]
+    }
+    config = tomllib.loads(fixtures.fuzz_config((ROOT / "schemathesis.toml").read_text(), pools, "/repo"))
+    doctors = config["operations"][0]
+    assert set(doctors["parameters"]) == {"body.user_id", "body.hospital_id"}  # "required" is no dictionary
+    assert doctors["parameters"]["body.user_id"]["probability"] == 0.8
+    assert doctors["phases"]["coverage"]["enabled"] is False
+
+
+def test_no_request_bodys_key_holds_nul_in_the_copy(fixtures):
+    """The API refuses U+0000 in a key (hms/api/null_characters.py); OpenAPI 3.0 cannot say it, the copy does."""
+    nested = {"type": "object", "properties": {"name": {"type": "string"}}}
+    schema = {
+        "components": {
+            "schemas": {
+                "ThingInRequest": {"type": "object", "properties": {"inner": nested}},
+                "ThingOut": {"type": "object"},
+            }
+        },
+        "paths": {},
+    }
+    fixtures.fuzz_schema(schema, {})
+    components = schema["components"]["schemas"]
+    assert components["ThingInRequest"]["propertyNames"] == {"not": {"pattern": "[\\u0000]"}}
+    assert nested["propertyNames"] == {"not": {"pattern": "[\\u0000]"}}
+    assert "propertyNames" not in components["ThingOut"]  # answers are the server's
