@@ -54,6 +54,9 @@ _NEITHER = {
 COMPONENTS: dict[str, dict] = {
     # hospitals.serializers.beds.AdmitIn: a registered patient or a walk-in's name, exactly one of them.
     "AdmitInRequest": {"oneOf": [{"required": ["patient_id"]}, {"required": ["patient_name"]}]},
+    # appointments.serializers.doctors.DoctorCreateIn: a new account (`user`) or an existing one (`user_id`),
+    # exactly one of them.
+    "DoctorCreateInRequest": {"oneOf": [{"required": ["user"]}, {"required": ["user_id"]}]},
     "HospitalCreateInRequest": {"anyOf": [_BOTH, _NEITHER]},
     "EmergencyInRequest": {
         "anyOf": [

@@ -257,3 +257,20 @@ def test_a_new_ambulance_takes_both_coordinates_or_neither(schema, admin_client,
         "/api/v1/ambulances/", {"hospital_id": hospital.pk, "vehicle_number": "MH-12-FZ-0001", **place}, format="json"
     )
     assert response.status_code == status, response.content
+
+
+@pytest.mark.parametrize(("account", "status"), [("user", 201), ("user_id", 201), ("both", 400), ("neither", 400)])
+def test_a_new_doctor_takes_a_new_account_or_an_existing_one_not_both(admin_client, hospital, account, status):
+    from accounts.tests.factories import UserFactory
+    from appointments.tests.test_doctors import doctor_body
+
+    body = doctor_body(hospital)
+    existing = {"user_id": UserFactory(role="user").pk}
+    body = {
+        "user": body,
+        "user_id": {**{k: v for k, v in body.items() if k != "user"}, **existing},
+        "both": {**body, **existing},
+        "neither": {k: v for k, v in body.items() if k != "user"},
+    }[account]
+    response = admin_client.post("/api/v1/doctors/", body, format="json")
+    assert response.status_code == status, response.content
