@@ -1,9 +1,14 @@
 """hms.api.urlcache: a path is resolved once per process, and each path still reaches its own view and ids."""
 
-from django.urls import get_resolver
+import random
+import re
+
+import pytest
+from django.urls import Resolver404, ResolverMatch, get_resolver
+from drf_spectacular.generators import SchemaGenerator
 
 from conftest import client_for
-from hms.api.urlcache import keep_resolutions
+from hms.api.urlcache import ShapeResolver, keep_resolutions
 
 
 def test_a_path_is_resolved_once_and_ids_stay_apart(db, hospital, other_hospital, admin_user):
@@ -24,3 +29,63 @@ def test_a_path_is_resolved_once_and_ids_stay_apart(db, hospital, other_hospital
     assert other.json()["id"] == other_hospital.pk
     assert client.get("/api/v1/no-such-thing").status_code == 404
     assert client.get("/api/v1/no-such-thing").status_code == 404  # not kept: resolved (and refused) again
+
+
+def _answer(resolve, path):
+    try:
+        match = resolve(path)
+    except Resolver404:
+        return None
+    return (match.func, match.args, match.kwargs, match.url_name, match.route, match.namespaces, match.app_names)
+
+
+def _routes_with_ids() -> list[str]:
+    """Every schema path with a path parameter, ids written as `{}` (the FHIR ones by hand)."""
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    paths = [re.sub(r"\{[^}]+\}", "{}", path) for path in schema["paths"] if "{" in path]
+    return [*paths, "/fhir/R4/Slot/{}", "/fhir/R4/Appointment/{}", "/hospital/{}", "/api/v1/slots/{}/hold/"]
+
+
+def test_a_path_answered_by_its_shape_is_what_django_answers_for_every_route():
+    resolve = get_resolver().resolve
+    django_resolve = resolve.__wrapped__.__self__.django_resolve if hasattr(resolve, "cache_info") else resolve
+    shapes = ShapeResolver(django_resolve)
+    rng = random.Random(5)
+    routes = _routes_with_ids()
+    assert len(routes) > 60
+    for route in routes:
+        holes = route.count("{}")
+        ids = [
+            [str(rng.randint(1, 9)) for _ in range(holes)],
+            [str(rng.randint(10, 99)) for _ in range(holes)],
+            [str(rng.randint(10, 99)) for _ in range(holes)],  # the shape learnt by now: answered by it
+            [str(rng.randint(10, 99)) for _ in range(holes)],
+            ["0" + str(rng.randint(1, 9)) for _ in range(holes)],  # a leading zero (an int converter drops it)
+            ["9" * 19 for _ in range(holes)],
+            ["9" * 20 for _ in range(holes)],  # past the lookup's 19 digits: Django's 404
+            ["7", "x"][: max(holes, 1)] + ["3"] * (holes - 2),
+        ]
+        for values in ids:
+            path = route.format(*values[:holes]) if holes else route
+            assert _answer(shapes.resolve, path) == _answer(django_resolve, path), path
+    learnt = [shape for shape, entry in shapes.shapes.items() if entry is not None]
+    assert len(learnt) > 60  # most id routes are answered by their shape
+
+
+def test_a_route_that_takes_some_digits_only_is_not_answered_by_shape():
+    # A pattern that accepts some digit strings of a length and not others is never learnt from them.
+    calls = []
+
+    def fake(path):
+        calls.append(path)
+        number = path.split("/")[2]
+        if path.startswith("/even/") and int(number) % 2 == 0:
+            captured = {"n": number}
+            return ResolverMatch(lambda request: None, (), captured, captured_kwargs=captured, route="even/<n>")
+        raise Resolver404({"path": path})
+
+    shapes = ShapeResolver(fake)
+    assert shapes.resolve("/even/12").kwargs == {"n": "12"}
+    with pytest.raises(Resolver404):
+        shapes.resolve("/even/13")  # Django's answer, not the shape's
+    assert shapes.shapes["/even/#2"] is None
