@@ -6,14 +6,16 @@ resolver's `resolve` is wrapped in an LRU cache of `MAX_PATHS` paths. A path tha
 raises Resolver404 and is not kept. A ResolverMatch is read, never changed, by Django and DRF (each view
 call gets its own kwargs dict).
 
-Paths that carry ids (`/api/v1/slots/812/hold`) rarely repeat, so they are also answered by their
-shape: the path with each all-digit segment replaced by its length (`/api/v1/slots/#3/hold`). The first
-path of a shape is resolved by Django; the shape is learnt only when Django resolves a second path of
-the same shape, with other digits in every segment, to the same route, view and names, with each
-captured value read from one digit segment (as text, or as an int by an `int` converter): then a later
-path of the shape gets that route's match with its own segments' values, exactly what Django would
-answer (hms/tests/test_urlcache.py compares the two for every route). The lengths are part of the
-shape, so a pattern that bounds an id's length (`[0-9]{1,19}`) is never answered for a longer one.
+Paths that carry ids (`/api/v1/slots/812/hold`) rarely repeat, so they are answered by their shape
+instead and not kept one by one (a worker sees ids without end; kept per path, they filled the LRU).
+The shape is the path with each all-digit segment replaced by its length (`/api/v1/slots/#3/hold`).
+The first path of a shape is resolved by Django (and kept); the shape is learnt when Django resolves
+another path of the same shape, with other digits in every segment, to the same route, view and names,
+with each captured value read from one digit segment (as text, or as an int by an `int` converter):
+then a later path of the shape gets that route's match with its own segments' values, exactly what
+Django would answer (hms/tests/test_urlcache.py compares the two for every route). The lengths are
+part of the shape, so a pattern that bounds an id's length (`[0-9]{1,19}`) is never answered for a
+longer one.
 
 The wrapper sits on the resolver instance that `get_resolver()` keeps for ROOT_URLCONF: when the URL
 configuration changes (`clear_url_caches()`, e.g. a test's `override_settings(ROOT_URLCONF=...)`), a new
@@ -55,33 +57,36 @@ def _values(positions: dict, segments: list[str]) -> dict:
 
 
 class ShapeResolver:
-    """`resolve(path)` for the root resolver: by the path, by its shape, or by Django."""
+    """`resolve(path)` for the root resolver: by its shape once learnt, else by Django (kept per path)."""
 
     def __init__(self, resolve):
         self.django_resolve = resolve
         self.shapes: dict[str, tuple[ResolverMatch, dict] | None] = {}
-        self.resolve = functools.lru_cache(maxsize=MAX_PATHS)(self._resolve)
+        self.by_path = functools.lru_cache(maxsize=MAX_PATHS)(self._by_django)
 
-    def _resolve(self, path: str) -> ResolverMatch:
+    def resolve(self, path: str) -> ResolverMatch:
         shape, segments = _shape(path)
-        if segments:
-            learnt = self.shapes.get(shape)
-            if learnt is not None:
-                match, positions = learnt
-                captured = _values(positions, segments)
-                return ResolverMatch(
-                    match.func,
-                    (),
-                    {**captured, **match.extra_kwargs},
-                    url_name=match.url_name,
-                    app_names=match.app_names,
-                    namespaces=match.namespaces,
-                    route=match.route,
-                    tried=match.tried,
-                    captured_kwargs=captured,
-                    extra_kwargs=match.extra_kwargs,
-                )
+        learnt = self.shapes.get(shape) if segments else None
+        if learnt is None:
+            return self.by_path(path)
+        match, positions = learnt
+        captured = _values(positions, segments)
+        return ResolverMatch(
+            match.func,
+            (),
+            {**captured, **match.extra_kwargs},
+            url_name=match.url_name,
+            app_names=match.app_names,
+            namespaces=match.namespaces,
+            route=match.route,
+            tried=match.tried,
+            captured_kwargs=captured,
+            extra_kwargs=match.extra_kwargs,
+        )
+
+    def _by_django(self, path: str) -> ResolverMatch:
         match = self.django_resolve(path)
+        shape, segments = _shape(path)
         if segments and shape not in self.shapes and len(self.shapes) < MAX_SHAPES:
             self.shapes[shape] = self._learn(path, segments, match)
         return match
@@ -121,5 +126,5 @@ class ShapeResolver:
 
 def keep_resolutions() -> None:
     resolver = get_resolver()
-    if not hasattr(resolver.resolve, "cache_info"):
+    if not isinstance(getattr(resolver.resolve, "__self__", None), ShapeResolver):
         resolver.resolve = ShapeResolver(resolver.resolve).resolve
