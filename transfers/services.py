@@ -91,6 +91,15 @@ def referral_require_either_side(*, by: User, referral: Referral) -> None:
         )
 
 
+def _step_begin(referral: Referral, *, by: User, who, target: str) -> Referral:
+    """Every step starts alike: the row locked (first in the lock order), then who may take the step
+    (`who`, one of the `referral_require_*` rules: 403), then whether the status may become `target` (409)."""
+    referral = _lock(referral)
+    who(by=by, referral=referral)
+    _check_step(referral, target)
+    return referral
+
+
 # --- Request ----------------------------------------------------------------------------------
 
 
@@ -193,9 +202,7 @@ def referral_accept(*, by: User, referral: Referral, bed_id: int | None = None) 
     The reservation is made in this transaction (hospitals.reservations.bed_reserve): an accepted
     referral always has its bed, and a bed is never held for two referrals.
     """
-    referral = _lock(referral)
-    referral_require_destination_admin(by=by, referral=referral)
-    _check_step(referral, Status.ACCEPTED)
+    referral = _step_begin(referral, by=by, who=referral_require_destination_admin, target=Status.ACCEPTED)
     bed = _chosen_bed(referral, bed_id) if bed_id is not None else _free_bed_of_type(referral)
     bed = bed_reserve(
         by=by, bed=bed, patient=referral.patient, until=timezone.now() + BED_HOLD, reason=f"Referral {referral.pk}"
@@ -208,9 +215,7 @@ def referral_accept(*, by: User, referral: Referral, bed_id: int | None = None) 
 @transaction.atomic
 def referral_reject(*, by: User, referral: Referral, reason: str) -> Referral:
     """The destination's admin (or an admin) declines a requested referral."""
-    referral = _lock(referral)
-    referral_require_destination_admin(by=by, referral=referral)
-    _check_step(referral, Status.REJECTED)
+    referral = _step_begin(referral, by=by, who=referral_require_destination_admin, target=Status.REJECTED)
     _move(referral, Status.REJECTED)
     _step_recorded(referral=referral, by=by, note=reason)
     return referral
@@ -224,9 +229,7 @@ def referral_dispatch(*, by: User, referral: Referral, ambulance_id: int | None 
     """Either hospital's admin or doctors (or an admin) send an ambulance: the given one, or the available
     ambulance of either hospital nearest to the origin. The emergency app's rules take it (row lock,
     `available` re-checked), so an ambulance never serves an emergency and a transfer at once."""
-    referral = _lock(referral)
-    referral_require_either_side(by=by, referral=referral)
-    _check_step(referral, Status.IN_TRANSIT)
+    referral = _step_begin(referral, by=by, who=referral_require_either_side, target=Status.IN_TRANSIT)
     origin = referral.from_hospital
     ambulance = ambulance_take(
         hospital_ids=[referral.from_hospital_id, referral.to_hospital_id],
@@ -260,9 +263,7 @@ def referral_complete(*, by: User, referral: Referral) -> Referral:
     One transaction: the origin admission (if any) is discharged, the patient admitted at the
     destination on the reserved bed (the reservation is used), the ambulance freed.
     """
-    referral = _lock(referral)
-    referral_require_destination_staff(by=by, referral=referral)
-    _check_step(referral, Status.COMPLETED)
+    referral = _step_begin(referral, by=by, who=referral_require_destination_staff, target=Status.COMPLETED)
     origin = _origin_admission(referral)
     # Both beds locked in primary-key order (the hospitals services' order) before either changes.
     bed_ids = sorted({referral.reserved_bed_id, *([origin.bed_id] if origin else [])})
@@ -297,9 +298,7 @@ def referral_complete(*, by: User, referral: Referral) -> Referral:
 @transaction.atomic
 def referral_cancel(*, by: User, referral: Referral, reason: str) -> Referral:
     """Either hospital's admin or doctors (or an admin) cancel an open referral: its bed and ambulance are freed."""
-    referral = _lock(referral)
-    referral_require_either_side(by=by, referral=referral)
-    _check_step(referral, Status.CANCELLED)
+    referral = _step_begin(referral, by=by, who=referral_require_either_side, target=Status.CANCELLED)
     released = False
     if referral.status in (Status.ACCEPTED, Status.IN_TRANSIT):
         released = reservation_end_for(
