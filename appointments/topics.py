@@ -7,7 +7,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from appointments.models import Appointment, Doctor, Hold, OpdSchedule, Prescription, Slot, Visit
-from feed.emit import emit_many
+from feed.emit import emit_many, snapshot
 from feed.topics import register, user_topic
 from hms.api.readcache import model_topics
 from hospitals.topics import hospital_shown, hospital_topic
@@ -41,25 +41,11 @@ def slot_state(slot: Slot) -> dict:
 
 
 def appointment_state(appointment) -> dict:
-    return {
-        "appointment_id": appointment.pk,
-        "status": appointment.status,
-        "slot_id": appointment.slot_id,
-        "doctor_id": appointment.doctor_id,
-        "hospital_id": appointment.hospital_id,
-        "token_number": appointment.token_number,
-    }
+    return snapshot(appointment, "appointment_id", ("status", "slot_id", "doctor_id", "hospital_id", "token_number"))
 
 
 def hold_state(hold: Hold) -> dict:
-    return {
-        "hold_id": hold.pk,
-        "status": hold.status,
-        "slot_id": hold.slot_id,
-        "patient_id": hold.patient_id,
-        "hospital_id": hold.hospital_id,
-        "expires_at": hold.expires_at,
-    }
+    return snapshot(hold, "hold_id", ("status", "slot_id", "patient_id", "hospital_id", "expires_at"))
 
 
 def holds_changed(holds) -> None:

@@ -30,7 +30,7 @@ from appointments.services import booking_rules, holds
 from appointments.services.seats import release_hold_seat, settle_lapsed_holds
 from appointments.topics import holds_changed, slots_changed
 from appointments.waitlist_models import ALREADY_WAITING, WAITLIST_CLOSED, WaitlistEntry
-from feed.emit import emit_many
+from feed.emit import emit_many, snapshot
 from feed.topics import user_topic
 from hms.api.exceptions import Conflict
 
@@ -40,14 +40,9 @@ SWEEP_LIMIT = 500
 
 
 def entry_state(entry: WaitlistEntry) -> dict:
-    return {
-        "waitlist_id": entry.pk,
-        "status": entry.status,
-        "doctor_id": entry.doctor_id,
-        "hospital_id": entry.hospital_id,
-        "date": entry.date.isoformat(),
-        "hold_id": entry.hold_id,
-    }
+    state = snapshot(entry, "waitlist_id", ("status", "doctor_id", "hospital_id", "date", "hold_id"))
+    state["date"] = entry.date.isoformat()
+    return state
 
 
 def entries_changed(entries) -> None:
