@@ -5,6 +5,7 @@ from rest_framework.validators import UniqueValidator
 
 from accounts.models import User
 from emergency.models import Ambulance, AmbulanceLocation, Emergency, EmergencyEvent
+from hms.api.optional_id import OptionalIdField
 from hms.api.rawrows import Representation
 from hms.api.serializers import (
     IdField,
@@ -237,10 +238,8 @@ class EmergencyIn(serializers.Serializer):
 
 
 class EmergencyDispatchIn(serializers.Serializer):
-    ambulance_id = IdField(
-        required=False,
-        allow_null=True,
-        help_text="Without it, the nearest available ambulance of the emergency's hospital is sent.",
+    ambulance_id = OptionalIdField(
+        help_text="Without it, the nearest available ambulance of the emergency's hospital is sent."
     )
 
 

@@ -1,7 +1,8 @@
 from rest_framework import serializers
 
 from accounts.models import User
-from hms.api.serializers import IdField, IdRelatedField, ReadOnlyModelSerializer
+from hms.api.optional_id import OptionalIdField
+from hms.api.serializers import IdRelatedField, ReadOnlyModelSerializer
 from hospitals.models import BedType, Hospital
 from hospitals.serializers import HospitalIdField
 from transfers.models import Referral, ReferralEvent, Urgency
@@ -65,10 +66,8 @@ class ReferralIn(serializers.Serializer):
 
 
 class AcceptIn(serializers.Serializer):
-    bed_id = IdField(
-        required=False,
-        allow_null=True,
-        help_text="A free bed of the referral's bed_type at the destination; without it, the first free one.",
+    bed_id = OptionalIdField(
+        help_text="A free bed of the referral's bed_type at the destination; without it, the first free one."
     )
 
 
@@ -77,8 +76,6 @@ class ReasonIn(serializers.Serializer):
 
 
 class DispatchIn(serializers.Serializer):
-    ambulance_id = IdField(
-        required=False,
-        allow_null=True,
-        help_text="An available ambulance of either hospital; without it, the available one nearest the origin.",
+    ambulance_id = OptionalIdField(
+        help_text="An available ambulance of either hospital; without it, the available one nearest the origin."
     )
