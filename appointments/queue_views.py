@@ -30,12 +30,12 @@ from hms.api.permissions import role_of
 from hms.api.roles import STAFF_ROLES, Role
 from hms.api.scoped_lookup import ScopedLookup
 from hms.api.scoping import ScopedQuerysetMixin
+from hms.api.serializers import MAX_ID
 from hospitals.models import Hospital
 
 QUEUE_ROLES = (Role.ADMIN, *STAFF_ROLES)
 # call-next's queue, with its hospital's time zone (the service reads the hospital's local date).
 QUEUE_FIELDS = ("id", "doctor_id", "hospital_id", "date", "room", "last_walk_in_token", "created_at", "updated_at")
-MAX_ID = 2**63 - 1  # a BigAutoField's highest value
 ENTRY_ID = OpenApiParameter("entry_id", int, OpenApiParameter.PATH, description="The entry's id.")
 
 

@@ -25,11 +25,18 @@ from hms.api.kept_lists import PAGE_PARAMETERS, KeptListMixin, read_instant
 from hms.api.listcache import CachedListMixin
 from hms.api.scoped_lookup import ScopedLookup
 from hms.api.scoping import ScopedQuerysetMixin, visibility_scope
+from hms.api.serializers import MAX_ID
 from hms.api.throttling import ScopedRateThrottle
 from hms.db_router import replica_reads
 
 HOLD_ROUTE = "slot-hold"
-MAX_ID = 2**63 - 1  # a BigAutoField's highest value
+
+
+def _one_id(values: list[str]) -> int | None:
+    """The id a query parameter names when given exactly once as ASCII digits within the id range."""
+    if len(values) != 1 or not (values[0].isascii() and values[0].isdigit()):
+        return None
+    return int(values[0]) if 0 < int(values[0]) <= MAX_ID else None
 
 
 @extend_schema(tags=["opd"])
@@ -95,14 +102,11 @@ class SlotViewSet(
         given = {name: params.getlist(name) for name in names}
         if given.get("available", ["true"]) != ["true"] or (not self.bookable_queryset and "available" not in given):
             return None
-        hospital_ids = given.pop("hospital_id", None)
+        hospital_id = _one_id(given.pop("hospital_id", []))
         given.pop("available", None)
-        if given or hospital_ids is None or len(hospital_ids) != 1:
+        if given or hospital_id is None:
             return None
-        hospital_id = hospital_ids[0]
-        if not (hospital_id.isascii() and hospital_id.isdigit()) or not 0 < int(hospital_id) <= MAX_ID:
-            return None
-        return slot_counts.bookable_count(int(hospital_id), now, alias=router.db_for_read(Slot))
+        return slot_counts.bookable_count(hospital_id, now, alias=router.db_for_read(Slot))
 
     def kept_list_answers(self, request) -> bool:
         # Computed (no read cache for this request): the kept rows answer; else the read cache does (and
@@ -120,10 +124,8 @@ class SlotViewSet(
 
     def list_cache_topics(self, request) -> list[str] | None:
         # One hospital's bookable slots change only with its slots, doctors and the hospital itself.
-        hospital_ids = request.query_params.getlist("hospital_id")
-        if len(hospital_ids) == 1 and hospital_ids[0].isascii() and hospital_ids[0].isdigit():
-            return slot_list_topics(int(hospital_ids[0]))
-        return None
+        hospital_id = _one_id(request.query_params.getlist("hospital_id"))
+        return None if hospital_id is None else slot_list_topics(hospital_id)
 
     def list_cache_totals(self, queryset) -> dict:
         totals = queryset.aggregate(count=Count("pk"), first_start=Min("start"))

@@ -8,6 +8,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.settings import ISO_8601, api_settings
 
+from hms.api.serializers import MAX_ID as _MAX_ID
+
 
 def local_iso(value, zone_name: str) -> str:
     """ISO 8601 with the hospital's offset, e.g. `2026-03-30T09:00:00+01:00`."""
@@ -55,10 +57,6 @@ def moment_writer(field: serializers.DateTimeField):
         return text[:-6] + "Z" if text.endswith("+00:00") else text
 
     return write
-
-
-# The highest id an IdField takes (PostgreSQL's bigint).
-_MAX_ID = 2**63 - 1
 
 
 def plain_body(data, *, ids=(), texts=None) -> dict | None:
