@@ -46,13 +46,20 @@ def _probes_a_header(case) -> bool:
 # (a uniqueness conflict, by design and tested), none was created, and the boundary cases refused on
 # other grounds made schemathesis report the operation as "mostly rejected" (issue 22). As with the
 # Idempotency-Key, a value the run already sent with another request is replaced by a fresh one in
-# positive cases: the first use of each value and every replay go out unchanged.
+# positive cases: the first use of each value and every replay go out unchanged -- unless a write was
+# accepted with the value (it exists now: a replay could only be a 409). Nested bodies too (a new doctor's
+# `user`, whose username and e-mail were sent as generated: 409 after the first new doctor).
 UNIQUE_FIELDS = {
     "username": "fz{}",
     "email": "fz{}@example.org",
     "registration_number": "FZ-{}",
     "license_number": "FZ-{}",
     "vehicle_number": "FZ-{}",
+    # Unique within their parent record (a hospital's floors, a ward's beds, a bank's lots): the coverage
+    # phase's "0" again and again, so every rewrite of a floor after the first was a 409.
+    "floor_number": "FZ-{}",
+    "bed_number": "FZ-{}",
+    "lot_number": "FZ-{}",
 }
 WRITES = ("POST", "PUT", "PATCH")  # a PUT or PATCH names the record's unique values too
 # A sign-in's username names an account that must exist (schemathesis.toml's dictionaries and bin/fuzz-fixtures'
@@ -60,7 +67,13 @@ WRITES = ("POST", "PUT", "PATCH")  # a PUT or PATCH names the record's unique va
 # with that account went out with an unknown name -- the schema's order puts /api/v1/auth/ before the
 # seed-compatible /auth/, so the aliases' sign-ins answered only 401 (bin/fuzz's former open note).
 SIGN_IN = re.compile(r"(^|/)auth/((admin|hospital)/)?login/?$")
-_values: dict[tuple[str, str], str] = {}  # (field, value) -> the request it was first sent with
+# (field, value) -> the request it was first sent with. Values are compared case-folded: usernames, e-mails
+# and vehicle numbers are unique whatever their case ("0@0.com" and "0@0.COM" are one account).
+_values: dict[tuple[str, str], str] = {}
+# Values a write was answered 2xx with: they exist now, so even a replay of that request (hypothesis draws
+# the same body again, its keys in another order: the same request) would meet a 409. A new doctor's
+# `user` (a new account) is a nested body with a username and an e-mail of its own.
+_taken: set[tuple[str, str]] = set()
 
 
 def _is_positive(case) -> bool:
@@ -68,16 +81,29 @@ def _is_positive(case) -> bool:
     return str(getattr(mode, "value", mode)) == "positive"
 
 
-def _fresh_unique_values(case) -> None:
+def _bodies(body: dict):
+    """The body and the objects nested in it one level down (a new doctor's `user`)."""
+    yield body
+    yield from (value for value in body.values() if isinstance(value, dict))
+
+
+def _unique_values(case):
     if case.method.upper() not in WRITES or not isinstance(case.body, dict) or not _is_positive(case):
         return
     if SIGN_IN.search(case.path):
         return
+    for body in _bodies(case.body):
+        for field, template in UNIQUE_FIELDS.items():
+            value = body.get(field)
+            if isinstance(value, str) and value:
+                yield body, field, template, (field, value.casefold())
+
+
+def _fresh_unique_values(case) -> None:
     request = _request(case)
-    for field, template in UNIQUE_FIELDS.items():
-        value = case.body.get(field)
-        if isinstance(value, str) and value and _values.setdefault((field, value), request) != request:
-            case.body[field] = template.format(uuid.uuid4().hex[:10])
+    for body, field, template, key in list(_unique_values(case)):
+        if key in _taken or _values.setdefault(key, request) != request:
+            body[field] = template.format(uuid.uuid4().hex[:10])
 
 
 @schemathesis.hook
@@ -117,6 +143,8 @@ if _account["access"]:
 
 @schemathesis.hook
 def after_call(context, case, response):
+    if 200 <= response.status_code < 300:
+        _taken.update(key for *_, key in _unique_values(case))
     if response.status_code != 200 or response.request.method != "POST" or not CHANGE_PASSWORD.search(case.path):
         return
     changed, body = response.json(), case.body if isinstance(case.body, dict) else {}

@@ -90,3 +90,35 @@ def test_a_sign_in_keeps_the_account_it_names(hooks, sign_in):
     again = positive(sign_in, {"username": "patient", "password": "Patient-Pass-2026"})
     hooks.before_call(None, again)
     assert again.body["username"] == "patient"
+
+
+def test_a_value_a_write_was_accepted_with_is_replaced_even_in_a_replay(hooks):
+    """Hypothesis draws the same body again (its keys in another order): after a 201 it could only be a 409."""
+    first = positive("/api/v1/floors/", {"floor_number": "0", "hospital_id": 1})
+    hooks.before_call(None, first)
+    hooks.after_call(None, first, SimpleNamespace(status_code=201, request=SimpleNamespace(method="POST")))
+    replay = positive("/api/v1/floors/", {"hospital_id": 1, "floor_number": "0"})
+    hooks.before_call(None, replay)
+    assert first.body["floor_number"] == "0"
+    assert replay.body["floor_number"] != "0"
+    assert len(replay.body["floor_number"]) <= 20  # a floor number's max_length
+
+
+def test_a_replay_of_a_refused_write_keeps_its_values(hooks):
+    first = positive("/api/v1/floors/", {"floor_number": "0", "hospital_id": 99})
+    hooks.before_call(None, first)
+    hooks.after_call(None, first, SimpleNamespace(status_code=400, request=SimpleNamespace(method="POST")))
+    replay = positive("/api/v1/floors/", {"floor_number": "0", "hospital_id": 99})
+    hooks.before_call(None, replay)
+    assert replay.body["floor_number"] == "0"
+
+
+def test_a_nested_new_accounts_username_and_email_are_kept_fresh(hooks):
+    """A new doctor's `user` is a new account: its username and e-mail are unique (case-insensitively)."""
+    body = {"license_number": "L", "user": {"username": "0", "email": "0@0.com"}}
+    hooks.before_call(None, positive("/api/v1/doctors/", body))
+    again = positive("/api/v1/doctors/", {"license_number": "M", "user": {"username": "0", "email": "0@0.COM"}})
+    hooks.before_call(None, again)
+    assert again.body["user"]["username"] != "0"
+    assert again.body["user"]["email"] != "0@0.COM"
+    assert again.body["license_number"] == "M"
