@@ -57,6 +57,9 @@ COMPONENTS: dict[str, dict] = {
     # appointments.serializers.doctors.DoctorCreateIn: a new account (`user`) or an existing one (`user_id`),
     # exactly one of them.
     "DoctorCreateInRequest": {"oneOf": [{"required": ["user"]}, {"required": ["user_id"]}]},
+    # appointments.serializers.bookings.AppointmentCreateIn.validate: a slot to book or a hold to book from (the
+    # hold names its slot), at least one of them (400 required on slot_id).
+    "AppointmentCreateInRequest": {"anyOf": [{"required": ["slot_id"]}, {"required": ["hold_id"]}]},
     "HospitalCreateInRequest": {"anyOf": [_BOTH, _NEITHER]},
     "EmergencyInRequest": {
         "anyOf": [

@@ -274,3 +274,25 @@ def test_a_new_doctor_takes_a_new_account_or_an_existing_one_not_both(admin_clie
     }[account]
     response = admin_client.post("/api/v1/doctors/", body, format="json")
     assert response.status_code == status, response.content
+
+
+@pytest.mark.parametrize("path", ["/api/v1/appointments/", "/appointment/opd/book/"])
+@pytest.mark.parametrize(("given", "status"), [("slot", 201), ("hold", 201), ("both", 201), ("neither", 400)])
+def test_a_booking_names_a_slot_or_a_hold(schema, patient, path, given, status):
+    """AppointmentCreateInRequest's anyOf: slot_id, hold_id or both (a hold's own slot); neither is a 400."""
+    from appointments.tests.factories import HoldFactory, SlotFactory
+    from conftest import client_for
+
+    body = schema["paths"][path]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert body == {"$ref": "#/components/schemas/AppointmentCreateInRequest"}
+    hold = HoldFactory(patient=patient)
+    ids = {
+        "slot": {"slot_id": SlotFactory().pk},
+        "hold": {"hold_id": hold.pk},
+        "both": {"hold_id": hold.pk, "slot_id": hold.slot_id},
+        "neither": {},
+    }[given]
+    response = client_for(patient).post(path, {**ids, "reason": "Fuzz"}, format="json")
+    assert response.status_code == status, response.content
+    if status == 400:
+        assert response.json()["errors"][0]["attr"] == "slot_id"
