@@ -190,3 +190,23 @@ def test_no_request_bodys_key_holds_nul_in_the_copy(fixtures):
     assert components["ThingInRequest"]["propertyNames"] == {"not": {"pattern": "[\\u0000]"}}
     assert nested["propertyNames"] == {"not": {"pattern": "[\\u0000]"}}
     assert "propertyNames" not in components["ThingOut"]  # answers are the server's
+
+
+def test_a_pool_may_require_one_of_several_fields(fixtures):
+    """Staff booking for a patient name it, or a hold (which names it): the admin's copy requires one of them."""
+    content = {"application/json": {"schema": {"$ref": "#/components/schemas/AppointmentCreateInRequest"}}}
+    schema = {
+        "paths": {
+            "/api/v1/appointments/": {
+                "post": {"operationId": "api_v1_appointments_create", "requestBody": {"content": content}}
+            }
+        }
+    }
+    pools = {"api_v1_appointments_create": {"body.slot_id": [5, 6], "required_any": [["patient_id"], ["hold_id"]]}}
+    fixtures.fuzz_schema(schema, pools)
+    assert content["application/json"]["schema"] == {
+        "allOf": [
+            {"$ref": "#/components/schemas/AppointmentCreateInRequest"},
+            {"anyOf": [{"required": ["patient_id"]}, {"required": ["hold_id"]}]},
+        ]
+    }
