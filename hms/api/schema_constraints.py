@@ -26,8 +26,14 @@ PARAMETERS: dict[tuple[str, str, str], dict] = {
 
 # (component, property) -> keywords, for request bodies a view checks by hand.
 PROPERTIES: dict[tuple[str, str], dict] = {
-    # feed.topics.split: one to MAX_TOPICS names (each a topic of the feed: TOPIC_LISTS below).
-    ("StreamTicketRequestRequest", "topics"): {"minItems": 1, "maxItems": MAX_TOPICS},
+    # feed.topics.split: one to MAX_TOPICS names (each a topic of the feed: TOPIC_LISTS below). Blank names are
+    # skipped, so a blank may stand beside a topic (BLANKS_SKIPPED), but not every name may be blank (400
+    # invalid_topics): `not` every item blank (OpenAPI 3.0 has no `contains`).
+    ("StreamTicketRequestRequest", "topics"): {
+        "minItems": 1,
+        "maxItems": MAX_TOPICS,
+        "not": {"items": {"type": "string", "pattern": "^\\s*$"}},
+    },
 }
 
 # (component, property) -> the property's whole schema, where the serializer accepts fewer values than the

@@ -296,3 +296,22 @@ def test_a_booking_names_a_slot_or_a_hold(schema, patient, path, given, status):
     assert response.status_code == status, response.content
     if status == 400:
         assert response.json()["errors"][0]["attr"] == "slot_id"
+
+
+@pytest.mark.parametrize(
+    "topics",
+    [[" "], ["", ""], ["\t", " "], ["hospital.{pk}.beds"], ["", "hospital.{pk}.beds "], ["\t", " hospital.{pk}.beds"]],
+)
+def test_a_stream_tickets_topics_are_not_all_blank(schema, admin_client, hospital, topics):
+    """Blank names are skipped (one may stand beside a topic), a list of blanks alone is a 400: the schema's
+    `not` every item blank says so (OpenAPI 3.0 has no `contains`)."""
+    import jsonschema
+
+    field = schema["components"]["schemas"]["StreamTicketRequestRequest"]["properties"]["topics"]
+    names = [topic.replace("{pk}", str(hospital.pk)) for topic in topics]
+    valid = jsonschema.Draft4Validator(field).is_valid(names)
+    response = admin_client.post("/api/v1/events/tickets/", {"topics": names}, format="json")
+    assert (response.status_code == 201) is valid, response.content
+    if not valid:
+        assert response.status_code == 400, response.content
+        assert response.json()["errors"][0]["code"] == "invalid_topics"
