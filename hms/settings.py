@@ -161,8 +161,10 @@ else:
     DB_STATEMENT_TIMEOUT_MS = env.int("DB_STATEMENT_TIMEOUT_MS", default=10000)
     if DB_STATEMENT_TIMEOUT_MS and os.environ.get("HMS_SERVING_REQUESTS") == "1":
         _db["OPTIONS"].setdefault("options", f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS}")
-    if METRICS_ENABLED and _db["ENGINE"] == "django.db.backends.postgresql":
-        _db["ENGINE"] = "django_prometheus.db.backends.postgresql"
+    if _db["ENGINE"] == "django.db.backends.postgresql":
+        # Django's backend with the kept connection's health checked by its socket, not by a SELECT 1
+        # per request (hms/pg/base.py); under it, django-prometheus' with METRICS_ENABLED.
+        _db["ENGINE"] = "hms.pg.metrics" if METRICS_ENABLED else "hms.pg"
 # A streaming replica (README, "Read replica"): lag-tolerant public reads go there (hms/db_router.py),
 # everything else to the primary. Unset (the default): one database, no router.
 REPLICA_DATABASE_URL = env.str("REPLICA_DATABASE_URL", default="")

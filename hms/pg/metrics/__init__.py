@@ -1,0 +1,1 @@
+"""hms.pg with django-prometheus' query metrics (METRICS_ENABLED)."""
