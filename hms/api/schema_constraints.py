@@ -87,6 +87,11 @@ BODIES: dict[tuple[str, str], dict] = {
     },
 }
 
+# A doctor's consultation fee is a DecimalField with two decimal places (appointments.models.Doctor; DRF refuses
+# more digits, 400 max_digits / max_decimal_places): a multiple of 0.01 (JSON numbers 0.57 and 1234.5 are).
+for _component in ("DoctorCreateInRequest", "DoctorUpdateInRequest", "PatchedDoctorUpdateInRequest"):
+    PROPERTIES[(_component, "consultation_fee")] = {"multipleOf": 0.01}
+
 # A new ambulance's place: both coordinates or neither (hms.api.serializers.validate_coordinates); on
 # create only, as for a hospital (an update takes a missing one from the stored record).
 BODIES[("/api/v1/ambulances/", "post")] = {

@@ -122,3 +122,15 @@ def test_a_nested_new_accounts_username_and_email_are_kept_fresh(hooks):
     assert again.body["user"]["username"] != "0"
     assert again.body["user"]["email"] != "0@0.COM"
     assert again.body["license_number"] == "M"
+
+
+def test_a_value_refused_as_taken_is_replaced_next_time(hooks):
+    """Schemathesis sends values it read in answers (another doctor's licence number): after the 409, fresh ones."""
+    first = positive("/api/v1/doctors/5/", {"license_number": "DEMO-DOCTOR"})
+    first.method = "PUT"
+    hooks.before_call(None, first)
+    hooks.after_call(None, first, SimpleNamespace(status_code=409, request=SimpleNamespace(method="PUT")))
+    again = positive("/api/v1/doctors/5/", {"license_number": "DEMO-DOCTOR"})
+    again.method = "PUT"
+    hooks.before_call(None, again)
+    assert again.body["license_number"] != "DEMO-DOCTOR"

@@ -315,3 +315,17 @@ def test_a_stream_tickets_topics_are_not_all_blank(schema, admin_client, hospita
     if not valid:
         assert response.status_code == 400, response.content
         assert response.json()["errors"][0]["code"] == "invalid_topics"
+
+
+@pytest.mark.parametrize(
+    ("fee", "status"), [(0.57, 200), (1234.5, 200), (999999.99, 200), (1000000, 200), (0.001, 400), (12.345, 400)]
+)
+def test_a_doctors_fee_is_a_multiple_of_a_hundredth(schema, admin_client, fee, status):
+    """Doctor.consultation_fee has two decimal places: the schema's multipleOf 0.01 is the serializer's rule."""
+    from appointments.tests.factories import DoctorFactory
+
+    for component in ("DoctorCreateInRequest", "DoctorUpdateInRequest", "PatchedDoctorUpdateInRequest"):
+        assert schema["components"]["schemas"][component]["properties"]["consultation_fee"]["multipleOf"] == 0.01
+    doctor = DoctorFactory()
+    response = admin_client.patch(f"/api/v1/doctors/{doctor.pk}/", {"consultation_fee": fee}, format="json")
+    assert response.status_code == status, response.content
