@@ -5,24 +5,7 @@ triggers and their first fill from the existing slots (PostgreSQL only; SQLite c
 
 from django.db import migrations, models
 
-
-def install(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    from appointments import slot_counts
-
-    with schema_editor.connection.cursor() as cursor:
-        cursor.execute(slot_counts.install_sql())
-    slot_counts.rebuild(schema_editor.connection)
-
-
-def uninstall(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    from appointments import slot_counts
-
-    with schema_editor.connection.cursor() as cursor:
-        cursor.execute(slot_counts.uninstall_sql())
+from hms.management.counters import install_counters
 
 
 class Migration(migrations.Migration):
@@ -48,5 +31,5 @@ class Migration(migrations.Migration):
                 ],
             },
         ),
-        migrations.RunPython(install, uninstall),
+        install_counters("appointments.slot_counts"),
     ]

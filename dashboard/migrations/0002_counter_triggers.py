@@ -3,24 +3,7 @@
 
 from django.db import migrations
 
-
-def install(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    from dashboard import counters
-
-    with schema_editor.connection.cursor() as cursor:
-        cursor.execute(counters.install_sql())
-    counters.rebuild(schema_editor.connection)
-
-
-def uninstall(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    from dashboard import counters
-
-    with schema_editor.connection.cursor() as cursor:
-        cursor.execute(counters.uninstall_sql())
+from hms.management.counters import install_counters
 
 
 class Migration(migrations.Migration):
@@ -33,4 +16,4 @@ class Migration(migrations.Migration):
         ("emergency", "0001_initial"),
     ]
 
-    operations = [migrations.RunPython(install, uninstall)]
+    operations = [install_counters("dashboard.counters")]

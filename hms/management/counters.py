@@ -1,9 +1,35 @@
-"""The command shape shared by the maintained counters (PostgreSQL): check them against a recount (the
-default; exit 1 on a difference), `--fold`, `--rebuild`, `--install` (re-create the triggers, then
-rebuild: after restoring a dump made without them). Each app's command names its own hooks."""
+"""What the maintained counters (PostgreSQL) share: the migration step that installs a counters module's
+triggers and fills it, and the command shape: check them against a recount (the default; exit 1 on a
+difference), `--fold`, `--rebuild`, `--install` (re-create the triggers, then rebuild: after restoring
+a dump made without them). Each app's command names its own hooks."""
+
+import importlib
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connection
+from django.db import connection, migrations
+
+
+def install_counters(module_name: str) -> migrations.RunPython:
+    """The migration step for a counters module (`module_name`, e.g. "dashboard.counters", giving
+    `install_sql()`, `uninstall_sql()` and `rebuild(connection)`): its triggers, then a first fill from
+    the existing rows; reversed, the triggers dropped. PostgreSQL only: elsewhere the figures are
+    counted from the tables."""
+
+    def install(apps, schema_editor):
+        if schema_editor.connection.vendor != "postgresql":
+            return
+        counters = importlib.import_module(module_name)
+        with schema_editor.connection.cursor() as cursor:
+            cursor.execute(counters.install_sql())
+        counters.rebuild(schema_editor.connection)
+
+    def uninstall(apps, schema_editor):
+        if schema_editor.connection.vendor != "postgresql":
+            return
+        with schema_editor.connection.cursor() as cursor:
+            cursor.execute(importlib.import_module(module_name).uninstall_sql())
+
+    return migrations.RunPython(install, uninstall)
 
 
 class CountersCommand(BaseCommand):
