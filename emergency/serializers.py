@@ -5,12 +5,12 @@ from rest_framework.validators import UniqueValidator
 
 from accounts.models import User
 from emergency.models import Ambulance, AmbulanceLocation, Emergency, EmergencyEvent
-from hms.api.optional_id import OptionalIdField
 from hms.api.rawrows import Representation
 from hms.api.serializers import (
     IdField,
     LatitudeField,
     LongitudeField,
+    OptionalIdField,
     PlaceModelSerializer,
     ReadOnlyModelSerializer,
     validate_coordinates,

@@ -1,8 +1,7 @@
 from rest_framework import serializers
 
 from accounts.models import User
-from hms.api.optional_id import OptionalIdField
-from hms.api.serializers import IdRelatedField, ReadOnlyModelSerializer
+from hms.api.serializers import IdRelatedField, OptionalIdField, ReadOnlyModelSerializer
 from hospitals.models import BedType, Hospital
 from hospitals.serializers import HospitalIdField
 from transfers.models import Referral, ReferralEvent, Urgency

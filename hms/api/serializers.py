@@ -91,6 +91,12 @@ def IdField(**kwargs):  # noqa: N802 - reads like a field class
     return serializers.IntegerField(min_value=1, max_value=MAX_ID, **kwargs)
 
 
+def OptionalIdField(*, help_text: str):  # noqa: N802 - reads like a field class
+    """A body's `<name>_id` that may be left out or null: the service then picks the row itself (the first
+    free bed, the nearest available ambulance); `help_text` says which."""
+    return IdField(required=False, allow_null=True, help_text=help_text)
+
+
 class IdRelatedField(serializers.PrimaryKeyRelatedField):
     """A `<name>_id` in a body: a positive integer naming an existing row, else 400 naming the field."""
 
