@@ -115,15 +115,15 @@ def test_a_pool_drawn_every_time_keeps_all_its_records_and_leaves_the_coverage_p
     assert "coverage" not in half["operations"][0]["phases"]
 
 
-def test_the_schema_copy_gives_a_pooled_body_as_the_operations_example(fixtures):
+def _booking_schema() -> tuple[dict, dict]:
+    """A schema of one operation, POST /api/v1/appointments/, and its request body's content."""
     content = {"application/json": {"schema": {"$ref": "#/components/schemas/AppointmentCreateInRequest"}}}
-    schema = {
-        "paths": {
-            "/api/v1/appointments/": {
-                "post": {"operationId": "api_v1_appointments_create", "requestBody": {"content": content}}
-            }
-        }
-    }
+    operation = {"operationId": "api_v1_appointments_create", "requestBody": {"content": content}}
+    return {"paths": {"/api/v1/appointments/": {"post": operation}}}, content
+
+
+def test_the_schema_copy_gives_a_pooled_body_as_the_operations_example(fixtures):
+    schema, content = _booking_schema()
     pools = {"api_v1_appointments_create": {"body.slot_id": [5, 6], "body": {"slot_id": 5}}}
     fixtures.fuzz_schema(schema, pools)
     assert content["application/json"]["example"] == {"slot_id": 5}
@@ -194,14 +194,7 @@ def test_no_request_bodys_key_holds_nul_in_the_copy(fixtures):
 
 def test_a_pool_may_require_one_of_several_fields(fixtures):
     """Staff booking for a patient name it, or a hold (which names it): the admin's copy requires one of them."""
-    content = {"application/json": {"schema": {"$ref": "#/components/schemas/AppointmentCreateInRequest"}}}
-    schema = {
-        "paths": {
-            "/api/v1/appointments/": {
-                "post": {"operationId": "api_v1_appointments_create", "requestBody": {"content": content}}
-            }
-        }
-    }
+    schema, content = _booking_schema()
     pools = {"api_v1_appointments_create": {"body.slot_id": [5, 6], "required_any": [["patient_id"], ["hold_id"]]}}
     fixtures.fuzz_schema(schema, pools)
     assert content["application/json"]["schema"] == {
