@@ -1,12 +1,12 @@
-"""bin/fuzz's copies of the schema and of schemathesis.toml (bin/fuzz-fixtures `copies`): each transition's
-pool of records in its start state reaches the fuzzer, and nothing else changes."""
+"""bin/fuzz's copies of the schema and of schemathesis.toml (bin/fuzz-fixtures `copies`, bin/fuzz_fixtures/):
+each transition's pool of records in its start state reaches the fuzzer, and nothing else changes."""
 
 import copy
 import json
+import sys
 import tomllib
-from importlib.machinery import SourceFileLoader
-from importlib.util import module_from_spec, spec_from_loader
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -20,10 +20,15 @@ POOLS = {
 
 @pytest.fixture(scope="module")
 def fixtures():
-    loader = SourceFileLoader("fuzz_fixtures", str(ROOT / "bin" / "fuzz-fixtures"))
-    module = module_from_spec(spec_from_loader("fuzz_fixtures", loader))
-    loader.exec_module(module)
-    return module
+    """The package bin/fuzz-fixtures runs (bin/ on the path, as the script puts it)."""
+    sys.path.insert(0, str(ROOT / "bin"))
+    try:
+        from fuzz_fixtures import copies, patient
+    finally:
+        sys.path.remove(str(ROOT / "bin"))
+    return SimpleNamespace(
+        fuzz_schema=copies.fuzz_schema, fuzz_config=copies.fuzz_config, sign_in_examples=patient.sign_in_examples
+    )
 
 
 def _schema():
