@@ -1,12 +1,10 @@
 """Input and output shapes of slot holds (API.md section 17); the rules are in services/holds.py."""
 
-from functools import cache
-
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from appointments.models import Hold
-from appointments.serializers.common import moment_writer, plain_body
+from appointments.serializers.common import moment_writers, plain_body
 from hms.api.serializers import IdField, ReadOnlyModelSerializer, Serializer
 
 
@@ -41,16 +39,9 @@ class HoldOut(ReadOnlyModelSerializer):
         return obj.current_status
 
 
-@cache
-def _moment_fields():
-    """HoldOut's `expires_at` and `created_at` fields."""
-    fields = HoldOut().fields
-    return fields["expires_at"], fields["created_at"]
-
-
 def hold_out(hold: Hold) -> dict:
     """What HoldOut writes for `hold`, without the serializer's machinery: a hold's answer."""
-    expires, created = (moment_writer(field) for field in _moment_fields())
+    expires, created = moment_writers(HoldOut, "expires_at", "created_at")
     return {
         "id": hold.pk,
         "slot_id": hold.slot_id,

@@ -1,11 +1,9 @@
 """Input and output shapes of OPD queues and the public queue board (API.md section 17)."""
 
-from functools import cache
-
 from rest_framework import serializers
 
 from appointments.queue_models import OpdQueue, QueueEntry
-from appointments.serializers.common import moment_writer, plain_body
+from appointments.serializers.common import moment_writers, plain_body
 from hms.api.serializers import IdField, ReadOnlyModelSerializer, Serializer
 
 
@@ -61,16 +59,9 @@ class QueueEntryOut(ReadOnlyModelSerializer):
         ]
 
 
-@cache
-def _moment_fields():
-    """QueueEntryOut's `called_at` and `created_at` fields."""
-    fields = QueueEntryOut().fields
-    return fields["called_at"], fields["created_at"]
-
-
 def queue_entry_out(entry: QueueEntry) -> dict:
     """What QueueEntryOut writes for `entry`, without the serializer's machinery: call-next's answer."""
-    called, created = (moment_writer(field) for field in _moment_fields())
+    called, created = moment_writers(QueueEntryOut, "called_at", "created_at")
     return {
         "id": entry.pk,
         "queue_id": entry.queue_id,

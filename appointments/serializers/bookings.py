@@ -1,12 +1,10 @@
 """Appointments: booking input, output, edits and cancellation."""
 
-from functools import cache
-
 from rest_framework import serializers
 
 from accounts.models import User
 from appointments.models import Appointment
-from appointments.serializers.common import HospitalTimeField, local_iso, moment_writer, plain_body
+from appointments.serializers.common import HospitalTimeField, local_iso, moment_writers, plain_body
 from appointments.serializers.doctors import DoctorBriefOut, doctor_brief_row
 from hms.api.serializers import IdField, ReadOnlyModelSerializer, Serializer
 
@@ -68,16 +66,9 @@ APPOINTMENT_LIST_COLUMNS = (
 )
 
 
-@cache
-def _moment_fields():
-    """AppointmentOut's own `created_at` and `updated_at` fields."""
-    fields = AppointmentOut().fields
-    return fields["created_at"], fields["updated_at"]
-
-
 def appointment_moment_writers() -> tuple:
     """The writers of `created_at` and `updated_at` for one answer (the current time zone, read once)."""
-    return tuple(moment_writer(field) for field in _moment_fields())
+    return moment_writers(AppointmentOut, "created_at", "updated_at")
 
 
 def appointment_list_row(row: dict, moment_writers: tuple) -> dict:

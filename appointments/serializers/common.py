@@ -1,5 +1,6 @@
 """What the appointment serializers share: hospital-local times, moments written as DRF writes them."""
 
+from functools import cache
 from zoneinfo import ZoneInfo
 
 from django.http import QueryDict
@@ -57,6 +58,18 @@ def moment_writer(field: serializers.DateTimeField):
         return text[:-6] + "Z" if text.endswith("+00:00") else text
 
     return write
+
+
+@cache
+def _fields_of(serializer_class, names: tuple) -> tuple:
+    fields = serializer_class().fields
+    return tuple(fields[name] for name in names)
+
+
+def moment_writers(serializer_class, *names: str) -> tuple:
+    """The `moment_writer`s of the named moments of `serializer_class`, for one answer: the serializer's
+    fields are built once per process, the current time zone is read on each call."""
+    return tuple(moment_writer(field) for field in _fields_of(serializer_class, names))
 
 
 def plain_body(data, *, ids=(), texts=None) -> dict | None:
