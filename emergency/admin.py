@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from emergency.models import Ambulance, AmbulanceLocation, Emergency, EmergencyEvent
-from hms.admin import NoDeleteAdmin, ReadOnlyInline
+from hms.admin import NoAddAdmin, NoDeleteAdmin, ReadOnlyInline
 
 
 class AmbulanceLocationInline(ReadOnlyInline):
@@ -39,7 +39,7 @@ class EmergencyEventInline(ReadOnlyInline):
 
 
 @admin.register(Emergency)
-class EmergencyAdmin(NoDeleteAdmin):
+class EmergencyAdmin(NoAddAdmin):
     """Status, hospital and ambulance change through the API (dispatch, status, forward) so events stay whole."""
 
     list_display = [
@@ -67,6 +67,3 @@ class EmergencyAdmin(NoDeleteAdmin):
         "updated_at",
     ]
     inlines = [EmergencyEventInline]
-
-    def has_add_permission(self, request):
-        return False

@@ -12,10 +12,15 @@ class NoDeleteAdmin(admin.ModelAdmin):
         return False
 
 
-class ReadOnlyAdmin(NoDeleteAdmin):
+class NoAddAdmin(NoDeleteAdmin):
+    """Rows that only the API creates (with the events and side effects of their creation): never added
+    or deleted by hand; the fields a subclass leaves writable can be corrected."""
+
     def has_add_permission(self, request):
         return False
 
+
+class ReadOnlyAdmin(NoAddAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from hms.admin import NoDeleteAdmin, ReadOnlyInline
+from hms.admin import NoAddAdmin, ReadOnlyInline
 from transfers.models import Referral, ReferralEvent
 
 
@@ -15,7 +15,7 @@ class ReferralEventInline(ReadOnlyInline):
 
 
 @admin.register(Referral)
-class ReferralAdmin(NoDeleteAdmin):
+class ReferralAdmin(NoAddAdmin):
     """Steps (accept, dispatch, complete, cancel) go through the API so beds, ambulances and events stay whole."""
 
     list_display = ["id", "created_at", "patient", "from_hospital", "to_hospital", "urgency", "bed_type", "status"]
@@ -39,6 +39,3 @@ class ReferralAdmin(NoDeleteAdmin):
     ]
     readonly_fields = fields
     inlines = [ReferralEventInline]
-
-    def has_add_permission(self, request):
-        return False
