@@ -96,8 +96,15 @@ class OpdScheduleIn(ModelSerializer):
 
 
 class GenerateSlotsIn(serializers.Serializer):
-    from_date = serializers.DateField(required=False, help_text="Defaults to today (hospital-local).")
-    to_date = serializers.DateField(help_text=f"Inclusive; at most {MAX_GENERATE_DAYS} days after from_date.")
+    from_date = serializers.DateField(
+        required=False, help_text=f"Defaults to today (hospital-local); at most {MAX_DAYS_BACK} days ago."
+    )
+    to_date = serializers.DateField(
+        help_text=(
+            f"Inclusive; on or after from_date, at most {MAX_GENERATE_DAYS} days after it and at most "
+            f"{MAX_DAYS_AHEAD} days after today."
+        )
+    )
 
     def validate(self, attrs):
         from_date = attrs.get("from_date") or self.context["today"]

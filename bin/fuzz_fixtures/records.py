@@ -9,6 +9,7 @@ from fuzz_fixtures.base import COPIES, DOCTOR_PASSWORD, POOL, WEBHOOK_URL, Api, 
 from fuzz_fixtures.copies import write_pools
 from fuzz_fixtures.database import notifications_for, start_slots_of
 from fuzz_fixtures.patient import patient_pools, sign_in_examples
+from fuzz_fixtures.repeatable import redelivery_pools, schedule_pools
 from fuzz_fixtures.transitions import transition_pools
 
 
@@ -97,6 +98,9 @@ def main(base: str, token: str, patient_token: str = "") -> int:
     start_slots_of(pools["api_v1_appointments_no_show_create"]["path.id"])
     written = notifications_for(os.environ.get("ADMIN_USERNAME", "fuzzadmin"))
     own = patient_pools(api, patient_token, taken={*slots}, beds=beds[7 + POOL :]) if patient_token else {}
+    # After the patient's: its waitlist pool takes the last doctors, and these make one.
+    pools.update(schedule_pools(api))
+    pools.update(redelivery_pools(api))
     for role_pools in (pools, own):
         role_pools.update(sign_in_examples())
     write_pools({"admin": pools, "patient": own})

@@ -2,6 +2,7 @@
 each transition's pool of records in its start state reaches the fuzzer, and nothing else changes."""
 
 import copy
+import datetime
 import json
 import sys
 import tomllib
@@ -23,12 +24,31 @@ def fixtures():
     """The package bin/fuzz-fixtures runs (bin/ on the path, as the script puts it)."""
     sys.path.insert(0, str(ROOT / "bin"))
     try:
-        from fuzz_fixtures import copies, patient
+        from fuzz_fixtures import copies, patient, repeatable
     finally:
         sys.path.remove(str(ROOT / "bin"))
     return SimpleNamespace(
-        fuzz_schema=copies.fuzz_schema, fuzz_config=copies.fuzz_config, sign_in_examples=patient.sign_in_examples
+        fuzz_schema=copies.fuzz_schema,
+        fuzz_config=copies.fuzz_config,
+        sign_in_examples=patient.sign_in_examples,
+        schedule_pools=repeatable.schedule_pools,
+        redelivery_pools=repeatable.redelivery_pools,
     )
+
+
+class RecordingApi:
+    """The fixtures' API client, answering every write with a new record and every list with no rows."""
+
+    def __init__(self):
+        self.calls, self.next_id = [], 100
+
+    def call(self, method, path, body=None, *, token=None):
+        self.calls.append((method, path, body))
+        self.next_id += 1
+        return {"id": self.next_id}
+
+    def rows(self, path, *, token=None):
+        return []
 
 
 def _schema():
@@ -208,3 +228,34 @@ def test_a_pool_may_require_one_of_several_fields(fixtures):
             {"anyOf": [{"required": ["patient_id"]}, {"required": ["hold_id"]}]},
         ]
     }
+
+
+def test_generate_slots_draws_schedules_of_its_own_and_dates_in_the_window(fixtures):
+    """GenerateSlotsIn: from_date at most MAX_DAYS_BACK ago, to_date on or after it, at most MAX_GENERATE_DAYS
+    after it and MAX_DAYS_AHEAD after today; any drawn from_date goes with any drawn to_date."""
+    from appointments.models import MAX_DAYS_AHEAD, MAX_GENERATE_DAYS
+    from appointments.serializers.schedules import GenerateSlotsIn
+
+    api = RecordingApi()
+    pool = fixtures.schedule_pools(api)["api_v1_opd_schedules_generate_slots_create"]
+    made = [path for method, path, _ in api.calls if method == "POST" and path == "/api/v1/opd-schedules/"]
+    assert len(made) == 7 + len(pool["path.id"])  # schedules up to seed-ids' 7, then the pool's own
+    first, last = min(pool["body.from_date"]), max(pool["body.to_date"])
+    assert max(pool["body.from_date"]) < min(pool["body.to_date"])
+    today = datetime.date.today()
+    assert datetime.date.fromisoformat(first) > today
+    assert (datetime.date.fromisoformat(last) - datetime.date.fromisoformat(first)).days <= MAX_GENERATE_DAYS
+    assert datetime.date.fromisoformat(last) <= today + datetime.timedelta(days=MAX_DAYS_AHEAD)
+    for body in (pool["body"], {"from_date": first, "to_date": last}, {"to_date": last}):
+        assert GenerateSlotsIn(data=body, context={"today": today}).is_valid()
+
+
+def test_redelivery_draws_one_webhook_and_its_own_deliveries(fixtures):
+    api = RecordingApi()
+    pool = fixtures.redelivery_pools(api)["api_v1_webhooks_deliveries_redeliver_create"]
+    webhook = api.calls[0]
+    assert webhook[:2] == ("POST", "/api/v1/webhooks/")
+    assert pool["path.id"] == [101, 101]  # drawn whole or not at all: every draw is that webhook
+    pings = [path for _, path, _ in api.calls[1:]]
+    assert pings == ["/api/v1/webhooks/101/test/"] * len(pool["path.delivery_id"])
+    assert pool["path.delivery_id"] == list(range(102, 102 + len(pings)))

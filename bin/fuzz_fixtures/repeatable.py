@@ -1,0 +1,79 @@
+"""Pools for actions that use nothing up but need a record in a given state and a body no JSON schema can
+describe (issue 22): generating a schedule's slots, redelivering a webhook's delivery.
+
+POST /api/v1/opd-schedules/{id}/generate-slots was "mostly rejected" (admin, seed 683674503): seed_demo makes
+four schedules, so seed-ids 5..7 named none (404); the fuzzer's own rewrites (PUT, PATCH with is_active false)
+deactivated those that exist, the coverage phase's id 1 first (409 schedule_inactive); and its dates, drawn
+one by one, were mostly out of the window (appointments.serializers.schedules.GenerateSlotsIn: from_date at
+most 366 days ago, to_date at most 730 days ahead, on or after from_date, at most 90 days after it): a
+generated date is almost never within three years of today, and two upcoming dates drawn apart are out of
+order about half the time (400).
+
+POST /api/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver had "missing test data" (admin, seed
+1691577710): a delivery is found only through its own webhook, and the webhook and delivery ids were drawn
+apart (seed-ids each: a delivery of webhook 2 was 8 and 9, the feed's events make deliveries too), so the
+pair seldom matched (404); webhook 1, the coverage phase's id, was deactivated by the fuzzer's DELETE or PATCH
+first (409 webhook_inactive).
+"""
+
+import datetime
+
+from fuzz_fixtures.base import COPIES, FAVOURED, POOL, WEBHOOK_URL, Api, new_doctor
+
+# A schedule's hours: a few slots a day, so each generation stays small.
+SCHEDULE = {
+    "weekdays": [0, 1, 2, 3, 4, 5, 6],
+    "start_time": "09:00:00",
+    "end_time": "11:00:00",
+    "slot_minutes": 30,
+    "capacity_per_slot": 2,
+}
+# Every drawn from_date before every drawn to_date, both ahead (the hospital's today may be the machine's
+# tomorrow: Asia/Kolkata), at most two weeks apart.
+FROM_DAYS, TO_DAYS = range(1, 1 + POOL), range(1 + POOL, 1 + 2 * POOL)
+
+
+def schedule_pools(api: Api) -> dict[str, dict]:
+    """OPD schedules up to id COPIES (seed-ids name them all), and generations on schedules of their own (a
+    doctor of its own, active, named nowhere else), with dates in the window."""
+    existing = api.rows(f"/api/v1/opd-schedules/?ordering=id&page_size={COPIES}")
+    for _ in range(COPIES - len(existing)):  # Sundays of seed_demo's first doctor (its schedules are Mon-Sat)
+        api.call("POST", "/api/v1/opd-schedules/", {**SCHEDULE, "doctor_id": 1, "weekdays": [6]})
+    doctor = new_doctor(api, "fuzzgenerate")
+    if not doctor:
+        return {}
+    made = (api.call("POST", "/api/v1/opd-schedules/", {**SCHEDULE, "doctor_id": doctor["id"]}) for _ in range(POOL))
+    schedules = [schedule["id"] for schedule in made if schedule]
+    today = datetime.date.today()
+    from_dates = [(today + datetime.timedelta(days=days)).isoformat() for days in FROM_DAYS]
+    to_dates = [(today + datetime.timedelta(days=days)).isoformat() for days in TO_DAYS]
+    if not schedules:
+        return {}
+    return {
+        "api_v1_opd_schedules_generate_slots_create": {
+            "path.id": schedules,
+            "body.from_date": from_dates,
+            "body.to_date": to_dates,
+            "probability": FAVOURED,
+            "body": {"from_date": from_dates[0], "to_date": to_dates[0]},
+        }
+    }
+
+
+def redelivery_pools(api: Api) -> dict[str, dict]:
+    """A webhook of its own (named by no other operation's draws) and POOL deliveries of it (test pings,
+    queued): the redelivery draws the webhook and one of its deliveries together most of the time."""
+    webhook = api.call("POST", "/api/v1/webhooks/", {"url": WEBHOOK_URL, "topics": ["hospital.1.beds"]})
+    if not webhook:
+        return {}
+    pings = (api.call("POST", f"/api/v1/webhooks/{webhook['id']}/test/") for _ in range(POOL))
+    deliveries = [delivery["id"] for delivery in pings if delivery]
+    if not deliveries:
+        return {}
+    return {
+        "api_v1_webhooks_deliveries_redeliver_create": {
+            "path.id": [webhook["id"], webhook["id"]],
+            "path.delivery_id": deliveries,
+            "probability": FAVOURED,
+        }
+    }
