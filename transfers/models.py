@@ -89,10 +89,6 @@ class Referral(Timestamped):
     def __str__(self):
         return f"Referral {self.pk} ({self.from_hospital_id} -> {self.to_hospital_id}, {self.status})"
 
-    @property
-    def is_open(self) -> bool:
-        return self.status in self.OPEN_STATUSES
-
 
 class ReferralEvent(TrailEntry):
     """Append-only trail of a referral: its request and every step."""
