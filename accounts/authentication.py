@@ -68,19 +68,13 @@ def _verified_token(raw_token: bytes, keys: tuple):
     return authentication.JWTAuthentication().get_validated_token(raw_token)
 
 
-def token_user_cache_seconds() -> int:
-    """TOKEN_USER_CACHE_SECONDS when set, else READ_CACHE_SECONDS."""
-    seconds = getattr(settings, "TOKEN_USER_CACHE_SECONDS", None)
-    return settings.READ_CACHE_SECONDS if seconds is None else seconds
-
-
 class JWTAuthentication(authentication.JWTAuthentication):
     """simplejwt's check plus revocation (logout) and password-change invalidation, in one query.
 
-    With TOKEN_USER_CACHE_SECONDS (unset: READ_CACHE_SECONDS), the row is kept on the shared cache per
-    token until the next committed write to an account (hms.api.readcache's users generation): a logout,
-    password change, deactivation or role change is one, so the next request with an affected token
-    reads the database again and is refused; bookings and other writes leave the kept rows alone.
+    With READ_CACHE_SECONDS, the row is kept on the shared cache per token until the next committed
+    write to an account (hms.api.readcache's users generation): a logout, password change, deactivation
+    or role change is one, so the next request with an affected token reads the database again and is
+    refused; bookings and other writes leave the kept rows alone.
     """
 
     def get_validated_token(self, raw_token):
@@ -101,7 +95,7 @@ class JWTAuthentication(authentication.JWTAuthentication):
         row = readcache.cached(
             f"hms:token-user:{user_id}:{jti}",
             lambda: _token_user_row(jti, user_id),
-            seconds=token_user_cache_seconds(),
+            seconds=settings.READ_CACHE_SECONDS,
             generation_key=readcache.USERS_GENERATION_KEY,
         )
         if row is None:

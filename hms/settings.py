@@ -244,10 +244,6 @@ DASHBOARD_CACHE_SECONDS = env.int("DASHBOARD_CACHE_SECONDS", default=0 if TESTIN
 # A miss costs a cache round trip more than reading the database, and the database cache *is* the
 # database: on by default only with Redis.
 READ_CACHE_SECONDS = env.int("READ_CACHE_SECONDS", default=30 if REDIS_URL and not TESTING else 0)
-# The user behind an access token on its own: unset, as READ_CACHE_SECONDS. Only writes to accounts drop a
-# kept token user (bookings and bed changes leave it), so figures computed on every request
-# (READ_CACHE_SECONDS=0) can still authenticate from the cache.
-TOKEN_USER_CACHE_SECONDS = env.int("TOKEN_USER_CACHE_SECONDS", default=None)
 THROTTLE_LOGIN_USERNAME = env.str("THROTTLE_LOGIN_USERNAME", default="5/15m")
 THROTTLE_LOGIN_IP = env.str("THROTTLE_LOGIN_IP", default="20/15m")
 REST_FRAMEWORK = {

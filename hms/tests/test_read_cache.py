@@ -119,25 +119,6 @@ def test_writes_to_other_things_leave_the_token_user_on_the_cache(api, patient):
     assert not _reads_users(sqls), sqls
 
 
-def test_the_token_user_has_a_cache_setting_of_its_own(api, patient, settings):
-    """TOKEN_USER_CACHE_SECONDS keeps token users while the figures are computed on every request
-    (READ_CACHE_SECONDS=0); a logout still refuses the kept token at once."""
-    settings.READ_CACHE_SECONDS = 0
-    settings.TOKEN_USER_CACHE_SECONDS = 30
-    client = _cached_session(api, patient)
-    assert client.post("/auth/logout", {}, format="json").status_code == 200
-    assert_error(client.get("/auth/profile"), 401)
-
-
-def test_token_users_are_read_every_time_when_their_cache_is_off(api, patient, settings):
-    settings.TOKEN_USER_CACHE_SECONDS = 0  # the figures' cache stays on (READ_CACHE_SECONDS 30)
-    client = bearer(login(api, patient.username, PASSWORD).json()["access"])
-    assert client.get("/auth/profile").status_code == 200
-    response, sqls = _queries(client, "/auth/profile")
-    assert response.status_code == 200
-    assert _reads_users(sqls), sqls
-
-
 # --- bed availability -------------------------------------------------------------------------------
 
 
