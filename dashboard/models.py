@@ -27,6 +27,8 @@ class CounterFields(models.Model):
 
 class CounterBase(CounterFields):
     class Meta:
+        # On PostgreSQL the constraint's index also carries `n` (INCLUDE, migration 0003), so that the
+        # dashboard's read is index-only.
         constraints = [models.UniqueConstraint(fields=["metric", "scope", "bucket", "key"], name="counter_base_key")]
 
 

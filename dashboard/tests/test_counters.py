@@ -187,6 +187,25 @@ def test_fold_keeps_every_figure_and_drops_buckets_no_one_reads_again():
 
 
 @pytest.mark.django_db
+def test_the_counter_rows_are_read_from_their_index_alone():
+    """counter_base_key carries `n` (migration 0003): a counter row's figure is in the index, and the fold's
+    ON CONFLICT still finds the key (folding onto an existing row adds up)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'counter_base_key'")
+        assert cursor.fetchone()[0].endswith("(metric, scope, bucket, key) INCLUDE (n)")
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN SELECT key, n FROM dashboard_counterbase WHERE metric = 'beds' AND scope = 0")
+        assert "Index Only Scan using counter_base_key" in " ".join(row[0] for row in cursor.fetchall())
+    with time_machine.travel(NOW, tick=False):
+        build_world()
+        figures.fold()
+        CounterDelta.objects.create(metric="users", scope=0, bucket=0, key="user", n=2)
+        before = CounterBase.objects.get(metric="users", scope=0, bucket=0, key="user").n
+        figures.fold()
+        assert CounterBase.objects.get(metric="users", scope=0, bucket=0, key="user").n == before + 2
+
+
+@pytest.mark.django_db
 def test_a_read_folds_the_deltas_once_there_are_many(settings):
     with time_machine.travel(NOW, tick=False):
         build_world()
