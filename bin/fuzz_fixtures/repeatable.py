@@ -14,6 +14,11 @@ POST /api/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver had "missing test 
 apart (seed-ids each: a delivery of webhook 2 was 8 and 9, the feed's events make deliveries too), so the
 pair seldom matched (404); webhook 1, the coverage phase's id, was deactivated by the fuzzer's DELETE or PATCH
 first (409 webhook_inactive).
+
+POST /api/v1/opd-schedules and PUT /api/v1/opd-schedules/{id} were "mostly rejected" now and then (admin
+subset, seed 172407305): the coverage phase built its cases on a body no example gave (doctor 2 with another
+hospital's id, valid_until 2000-01-01), refused whole; a rewrite's dates and hours were generated apart (400
+valid_until, end_time), and it rewrote seed-ids' schedules, deactivating those other operations name.
 """
 
 import datetime
@@ -28,14 +33,17 @@ SCHEDULE = {
     "slot_minutes": 30,
     "capacity_per_slot": 2,
 }
+# A new or rewritten schedule's hours: every start before every end, a span longer than any slot (240 minutes).
+STARTS, ENDS = ["08:00:00", "09:00:00"], ["13:00:00", "14:00:00"]
+HOURS = {"weekdays": [0, 1, 2, 3, 4, 5], "start_time": STARTS[0], "end_time": ENDS[0]}
 # Every drawn from_date before every drawn to_date, both ahead (the hospital's today may be the machine's
 # tomorrow: Asia/Kolkata), at most two weeks apart.
 FROM_DAYS, TO_DAYS = range(1, 1 + POOL), range(1 + POOL, 1 + 2 * POOL)
 
 
 def schedule_pools(api: Api) -> dict[str, dict]:
-    """OPD schedules up to id COPIES (seed-ids name them all), and generations on schedules of their own (a
-    doctor of its own, active, named nowhere else), with dates in the window."""
+    """OPD schedules up to id COPIES (seed-ids name them all); generations on schedules of their own (a doctor
+    of its own, active, named nowhere else) with dates in the window; rewrites of schedules of their own."""
     existing = api.rows(f"/api/v1/opd-schedules/?ordering=id&page_size={COPIES}")
     for _ in range(COPIES - len(existing)):  # Sundays of seed_demo's first doctor (its schedules are Mon-Sat)
         api.call("POST", "/api/v1/opd-schedules/", {**SCHEDULE, "doctor_id": 1, "weekdays": [6]})
@@ -49,15 +57,34 @@ def schedule_pools(api: Api) -> dict[str, dict]:
     to_dates = [(today + datetime.timedelta(days=days)).isoformat() for days in TO_DAYS]
     if not schedules:
         return {}
-    return {
+    pools = {
         "api_v1_opd_schedules_generate_slots_create": {
             "path.id": schedules,
             "body.from_date": from_dates,
             "body.to_date": to_dates,
             "probability": FAVOURED,
             "body": {"from_date": from_dates[0], "to_date": to_dates[0]},
-        }
+        },
+        # A new schedule's valid body (seed_demo's first doctor works at hospital 1); schemathesis.toml's entry
+        # draws its fields.
+        "api_v1_opd_schedules_create": {
+            "body": {**HOURS, "doctor_id": 1, "hospital_id": 1, "valid_from": from_dates[0]}
+        },
     }
+    made = (api.call("POST", "/api/v1/opd-schedules/", {**SCHEDULE, "doctor_id": doctor["id"]}) for _ in range(POOL))
+    rewritten = [schedule["id"] for schedule in made if schedule]
+    for operation in ("api_v1_opd_schedules_update", "api_v1_opd_schedules_partial_update"):
+        if rewritten:  # schedules of their own, hours and validity that end after they start
+            pools[operation] = {
+                "path.id": rewritten,
+                "body.start_time": [STARTS[0], *STARTS],
+                "body.end_time": [ENDS[0], *ENDS],
+                "body.valid_from": from_dates,
+                "body.valid_until": to_dates,
+                "probability": FAVOURED,
+                "body": {**HOURS, "valid_from": from_dates[0], "valid_until": to_dates[0]},
+            }
+    return pools
 
 
 def redelivery_pools(api: Api) -> dict[str, dict]:

@@ -237,9 +237,12 @@ def test_generate_slots_draws_schedules_of_its_own_and_dates_in_the_window(fixtu
     from appointments.serializers.schedules import GenerateSlotsIn
 
     api = RecordingApi()
-    pool = fixtures.schedule_pools(api)["api_v1_opd_schedules_generate_slots_create"]
+    pools = fixtures.schedule_pools(api)
+    pool = pools["api_v1_opd_schedules_generate_slots_create"]
     made = [path for method, path, _ in api.calls if method == "POST" and path == "/api/v1/opd-schedules/"]
-    assert len(made) == 7 + len(pool["path.id"])  # schedules up to seed-ids' 7, then the pool's own
+    rewritten = pools["api_v1_opd_schedules_update"]["path.id"]
+    assert len(made) == 7 + len(pool["path.id"]) + len(rewritten)  # up to seed-ids' 7, then the pools' own
+    assert not set(pool["path.id"]) & set(rewritten)
     first, last = min(pool["body.from_date"]), max(pool["body.to_date"])
     assert max(pool["body.from_date"]) < min(pool["body.to_date"])
     today = datetime.date.today()
@@ -259,3 +262,22 @@ def test_redelivery_draws_one_webhook_and_its_own_deliveries(fixtures):
     pings = [path for _, path, _ in api.calls[1:]]
     assert pings == ["/api/v1/webhooks/101/test/"] * len(pool["path.delivery_id"])
     assert pool["path.delivery_id"] == list(range(102, 102 + len(pings)))
+
+
+def test_schedule_bodies_the_coverage_phase_builds_on_are_valid(fixtures):
+    """A rewrite's example, and its hours and validity drawn apart: every start before every end."""
+    from appointments.serializers.schedules import OpdScheduleIn
+
+    pools = fixtures.schedule_pools(RecordingApi())
+    schedule = SimpleNamespace(start_time=None, end_time=None, slot_minutes=15, valid_from=None, valid_until=None)
+    rewrite = pools["api_v1_opd_schedules_update"]
+    bodies = [rewrite["body"]] + [
+        {**rewrite["body"], "start_time": start, "end_time": end, "valid_from": since, "valid_until": until}
+        for start in rewrite["body.start_time"]
+        for end in rewrite["body.end_time"]
+        for since in rewrite["body.valid_from"][:2]
+        for until in rewrite["body.valid_until"][:2]
+    ]
+    for body in bodies:
+        data = OpdScheduleIn(instance=schedule, data=body, context={"request": None})
+        assert data.is_valid(), (body, data.errors)
