@@ -182,7 +182,7 @@ def start_hms(database: str, **extra: str) -> tuple[subprocess.Popen, int]:
         **extra,
         BIND=f"127.0.0.1:{port}",
         WEB_CONCURRENCY=str(WORKERS),
-        # Workers are not recycled during a run (production recycles after 2000 requests).
+        # Workers are not recycled during a run (production recycles after 20,000 requests).
         GUNICORN_MAX_REQUESTS="0",
         DB_WAIT_SECONDS="30",
     )

@@ -74,7 +74,7 @@ exec "$GUNICORN" hms.wsgi:application \
   --bind "$BIND" \
   --workers "$WORKERS" \
   --worker-tmp-dir /dev/shm \
-  --max-requests "${GUNICORN_MAX_REQUESTS:-2000}" --max-requests-jitter 200 \
+  --max-requests "${GUNICORN_MAX_REQUESTS:-20000}" --max-requests-jitter "${GUNICORN_MAX_REQUESTS_JITTER:-2000}" \
   --timeout "${GUNICORN_TIMEOUT:-30}" \
   --forwarded-allow-ips "${FORWARDED_ALLOW_IPS:-127.0.0.1}" \
   --access-logfile - ${GUNICORN_EXTRA_ARGS:-}
