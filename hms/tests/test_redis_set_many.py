@@ -32,3 +32,12 @@ def test_keys_with_a_timeout_still_expire(backend):
     client = backend._cache.get_client(None, write=True)
     assert backend.get_many(["a", "b"]) == {"a": 1, "b": 2}
     assert 0 < client.ttl(backend.make_and_validate_key("a")) <= 30
+
+
+def test_keys_are_not_checked_against_memcached_limits(backend, recwarn):
+    """Redis takes any key: no CacheKeyWarning (memcached's length and character limits) on a long key
+    with a space, and the value round-trips."""
+    key = "hms:throttle:login " + "x" * 300
+    backend.set(key, 7, timeout=30)
+    assert backend.get_many([key]) == {key: 7}
+    assert not [warning for warning in recwarn if warning.category.__name__ == "CacheKeyWarning"]
