@@ -9,7 +9,7 @@ from fuzz_fixtures.base import COPIES, DOCTOR_PASSWORD, POOL, WEBHOOK_URL, Api, 
 from fuzz_fixtures.copies import write_pools
 from fuzz_fixtures.database import notifications_for, start_slots_of
 from fuzz_fixtures.patient import patient_pools, sign_in_examples
-from fuzz_fixtures.repeatable import redelivery_pools, schedule_pools
+from fuzz_fixtures.repeatable import queue_pools, redelivery_pools, schedule_pools
 from fuzz_fixtures.transitions import transition_pools
 
 
@@ -101,6 +101,7 @@ def main(base: str, token: str, patient_token: str = "") -> int:
     # After the patient's: its waitlist pool takes the last doctors, and these make one.
     pools.update(schedule_pools(api))
     pools.update(redelivery_pools(api))
+    pools.update(queue_pools(api))
     for role_pools in (pools, own):
         role_pools.update(sign_in_examples())
     write_pools({"admin": pools, "patient": own})

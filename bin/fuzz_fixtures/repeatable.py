@@ -15,6 +15,10 @@ apart (seed-ids each: a delivery of webhook 2 was 8 and 9, the feed's events mak
 pair seldom matched (404); webhook 1, the coverage phase's id, was deactivated by the fuzzer's DELETE or PATCH
 first (409 webhook_inactive).
 
+POST /api/v1/queues/{id}/entries/{entry_id}/done had "missing test data" (admin, seed 683674503, full run): a
+done takes an entry in consultation (called, then started), and the fixtures' entries (1..7, of queue 1) were
+waiting; the queue and entry ids were drawn apart too (404 but for queue 1).
+
 POST /api/v1/opd-schedules and PUT /api/v1/opd-schedules/{id} were "mostly rejected" now and then (admin
 subset, seed 172407305): the coverage phase built its cases on a body no example gave (doctor 2 with another
 hospital's id, valid_until 2000-01-01), refused whole; a rewrite's dates and hours were generated apart (400
@@ -101,6 +105,33 @@ def redelivery_pools(api: Api) -> dict[str, dict]:
         "api_v1_webhooks_deliveries_redeliver_create": {
             "path.id": [webhook["id"], webhook["id"]],
             "path.delivery_id": deliveries,
+            "probability": FAVOURED,
+        }
+    }
+
+
+def queue_pools(api: Api) -> dict[str, dict]:
+    """A queue of its own (a doctor of its own, today) with POOL entries in consultation (each done uses one
+    up): the done draws the queue and one of its entries together most of the time."""
+    doctor = new_doctor(api, "fuzzqueue")
+    queue = doctor and api.call(
+        "POST", "/api/v1/queues/", {"doctor_id": doctor["id"], "date": datetime.date.today().isoformat()}
+    )
+    if not queue:
+        return {}
+    path = f"/api/v1/queues/{queue['id']}"
+    for number in range(1, POOL + 1):
+        api.call("POST", f"{path}/entries/", {"name": f"Fuzz consultation {number}"})
+    called = (api.call("POST", f"{path}/call-next/", {}) for _ in range(POOL))
+    started = [
+        entry["id"] for entry in called if entry and api.call("POST", f"{path}/entries/{entry['id']}/start/", {})
+    ]
+    if not started:
+        return {}
+    return {
+        "api_v1_queues_entries_done_create": {
+            "path.id": [queue["id"], queue["id"]],
+            "path.entry_id": started,
             "probability": FAVOURED,
         }
     }

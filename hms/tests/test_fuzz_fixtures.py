@@ -33,6 +33,7 @@ def fixtures():
         sign_in_examples=patient.sign_in_examples,
         schedule_pools=repeatable.schedule_pools,
         redelivery_pools=repeatable.redelivery_pools,
+        queue_pools=repeatable.queue_pools,
     )
 
 
@@ -281,3 +282,14 @@ def test_schedule_bodies_the_coverage_phase_builds_on_are_valid(fixtures):
     for body in bodies:
         data = OpdScheduleIn(instance=schedule, data=body, context={"request": None})
         assert data.is_valid(), (body, data.errors)
+
+
+def test_a_done_draws_one_queue_and_its_entries_in_consultation(fixtures):
+    api = RecordingApi()
+    pool = fixtures.queue_pools(api)["api_v1_queues_entries_done_create"]
+    queue = pool["path.id"][0]
+    assert pool["path.id"] == [queue, queue]
+    called = [answer for (method, path, _), answer in zip(api.calls, range(101, 200)) if path.endswith("/call-next/")]
+    started = [path for _, path, _ in api.calls if path.endswith("/start/")]
+    assert pool["path.entry_id"] == called
+    assert started == [f"/api/v1/queues/{queue}/entries/{entry}/start/" for entry in called]
