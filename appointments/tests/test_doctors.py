@@ -259,3 +259,18 @@ def test_doctor_account_of_another_hospital_is_400(admin_client, hospital, other
     del body["user"]
     response = admin_client.post("/api/v1/doctors", body, format="json")
     assert response.status_code == 400 and response.json()["errors"][0]["attr"] == "user_id"
+
+
+@pytest.mark.parametrize("edge", ["\u001d", " ", "\n"])
+def test_a_text_over_its_limit_is_refused_even_when_whitespace_pads_it(admin_client, hospital, edge):
+    """The schema's maxLength counts the value as sent: one character over with whitespace at an edge
+    (which DRF trims before counting) is refused, and nothing changes."""
+    doctor = DoctorFactory(hospital=hospital, department="Heart")
+    response = admin_client.patch(f"/api/v1/doctors/{doctor.pk}", {"department": edge + "x" * 100}, format="json")
+    assert_error(response, 400, code="max_length", attr="department")
+    doctor.refresh_from_db()
+    assert doctor.department == "Heart"
+    response = admin_client.patch(f"/api/v1/doctors/{doctor.pk}", {"department": edge + "x" * 99}, format="json")
+    assert response.status_code == 200, response.content
+    doctor.refresh_from_db()
+    assert doctor.department == "x" * 99

@@ -46,6 +46,10 @@ def _char_run_validation(self, data=fields.empty):
     # checks it after trimming whitespace (and lets whitespace-only through as blank), and Python's
     # `$` also matches before a final newline: so the raw string must match the whole pattern.
     if isinstance(data, str) and data != "" and _from_json(self):
+        # Likewise the schema's `maxLength`: DRF counts after trimming, so a value one character over
+        # the limit with a leading space (or any character Python counts as whitespace) got through.
+        if self.max_length is not None and len(data) > self.max_length:
+            self.fail("max_length", max_length=self.max_length)
         for validator in self.validators:
             pattern = isinstance(validator, RegexValidator) and not isinstance(validator, URLValidator)
             if pattern and not validator.inverse_match and not validator.regex.fullmatch(data):
