@@ -206,6 +206,34 @@ def test_the_counter_rows_are_read_from_their_index_alone():
 
 
 @pytest.mark.django_db
+def test_each_dashboard_statement_is_planned_once_per_connection(admin_user, hospital_admin, hospital):
+    """The figures' prepared statements keep PostgreSQL's one plan (a plan made for each read cost more
+    than the read itself): after a few reads, no read plans again."""
+    # As many beds as a network has (the plan choice depends on it).
+    ward = WardFactory(hospital=hospital)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO hospitals_bed (bed_number, status, created_at, updated_at, hospital_id, ward_id, bed_type,"
+            " reservation_reason) SELECT 'n' || i, %s, now(), now(), %s, %s, 'general', ''"
+            " FROM generate_series(1, 10000) AS i",
+            [BedStatus.AVAILABLE, hospital.pk, ward.pk],
+        )
+        cursor.execute("ANALYZE hospitals_bed")
+    reads = [selectors.counted_admin_dashboard, lambda: selectors.hospital_admin_dashboard(hospital_admin)]
+    for read in reads:
+        for _ in range(12):
+            read()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement LIKE %s",
+            ["%SUM(deltas)%"],
+        )
+        plans = cursor.fetchall()
+    assert len(plans) == 2
+    assert all(generic >= 6 and custom <= 6 for generic, custom in plans), plans
+
+
+@pytest.mark.django_db
 def test_a_read_folds_the_deltas_once_there_are_many(settings):
     with time_machine.travel(NOW, tick=False):
         build_world()
