@@ -153,14 +153,24 @@ else:
     # Statements run through hms.api.db.prepared_cursor() (the booking) are prepared on their
     # second run on a connection; Django's own queries are never prepared. Turn off behind a
     # pooler in transaction mode that cannot keep prepared statements (PgBouncer before 1.21).
-    _db["OPTIONS"].setdefault("prepare_threshold", 1 if env.bool("DB_PREPARED_STATEMENTS", default=True) else None)
+    _prepared = env.bool("DB_PREPARED_STATEMENTS", default=True)
+    _db["OPTIONS"].setdefault("prepare_threshold", 1 if _prepared else None)
+    _startup = []
+    # The prepared statements are planned once and that plan kept (PostgreSQL's plan_cache_mode): left
+    # to choose, PostgreSQL re-plans a statement on every run when a plan made for the values looks even
+    # 1% cheaper, and planning costs more than running these statements (0.45 ms against 0.14 for a
+    # page of bookable slots). Each of them finds its rows by ids or by an index whichever the values.
+    if _prepared:
+        _startup.append("-c plan_cache_mode=force_generic_plan")
     # A slow database or a lock held too long cancels the statement (503 `database_timeout`, nothing
     # changed) instead of holding a worker: on the connections of the web servers only (hms/wsgi.py,
     # hms/asgi.py), not of commands and jobs. Behind a pooler that refuses startup options, set it on
     # the database role instead (ALTER ROLE ... SET statement_timeout).
     DB_STATEMENT_TIMEOUT_MS = env.int("DB_STATEMENT_TIMEOUT_MS", default=10000)
     if DB_STATEMENT_TIMEOUT_MS and os.environ.get("HMS_SERVING_REQUESTS") == "1":
-        _db["OPTIONS"].setdefault("options", f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS}")
+        _startup.append(f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS}")
+    if _startup:
+        _db["OPTIONS"].setdefault("options", " ".join(_startup))
     if _db["ENGINE"] == "django.db.backends.postgresql":
         # Django's backend with the kept connection's health checked by its socket, not by a SELECT 1
         # per request (hms/pg/base.py); under it, django-prometheus' with METRICS_ENABLED.

@@ -61,7 +61,18 @@ def test_web_servers_connections_carry_the_statement_timeout_and_commands_do_not
     database = {"DATABASE_URL": "postgres://hms@127.0.0.1:5432/hms", "DB_STATEMENT_TIMEOUT_MS": "2500"}
     served = run_settings_probe({**PRODUCTION, **database, "HMS_SERVING_REQUESTS": "1"}, code)
     assert served.returncode == 0, served.stderr[-2000:]
-    assert served.stdout.strip() == "-c statement_timeout=2500"
+    assert served.stdout.strip() == "-c plan_cache_mode=force_generic_plan -c statement_timeout=2500"
     command = run_settings_probe({**PRODUCTION, **database}, code)
     assert command.returncode == 0, command.stderr[-2000:]
-    assert command.stdout.strip() == "none"
+    assert command.stdout.strip() == "-c plan_cache_mode=force_generic_plan"
+    pooled = run_settings_probe({**PRODUCTION, **database, "DB_PREPARED_STATEMENTS": "false"}, code)
+    assert pooled.returncode == 0, pooled.stderr[-2000:]
+    assert pooled.stdout.strip() == "none"  # nothing is prepared: no plan to keep
+
+
+@pytest.mark.django_db
+def test_a_prepared_statement_keeps_its_one_plan():
+    """plan_cache_mode on the connection: PostgreSQL does not plan a prepared statement again per run."""
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW plan_cache_mode")
+        assert cursor.fetchone()[0] == "force_generic_plan"
