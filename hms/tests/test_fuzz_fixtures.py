@@ -284,12 +284,14 @@ def test_schedule_bodies_the_coverage_phase_builds_on_are_valid(fixtures):
         assert data.is_valid(), (body, data.errors)
 
 
-def test_a_done_draws_one_queue_and_its_entries_in_consultation(fixtures):
+def test_a_done_and_a_start_draw_one_queue_and_its_entries_in_consultation_or_called(fixtures):
     api = RecordingApi()
-    pool = fixtures.queue_pools(api)["api_v1_queues_entries_done_create"]
-    queue = pool["path.id"][0]
-    assert pool["path.id"] == [queue, queue]
-    called = [answer for (method, path, _), answer in zip(api.calls, range(101, 200)) if path.endswith("/call-next/")]
+    pools = fixtures.queue_pools(api)
+    done, start = pools["api_v1_queues_entries_done_create"], pools["api_v1_queues_entries_start_create"]
+    queue = done["path.id"][0]
+    assert done["path.id"] == start["path.id"] == [queue, queue]
+    called = [answer for (_, path, _), answer in zip(api.calls, range(101, 200)) if path.endswith("/call-next/")]
     started = [path for _, path, _ in api.calls if path.endswith("/start/")]
-    assert pool["path.entry_id"] == called
-    assert started == [f"/api/v1/queues/{queue}/entries/{entry}/start/" for entry in called]
+    half = len(called) // 2
+    assert half and done["path.entry_id"] == called[:half] and start["path.entry_id"] == called[half:]
+    assert started == [f"/api/v1/queues/{queue}/entries/{entry}/start/" for entry in called[:half]]
