@@ -160,6 +160,8 @@ else:
     # to choose, PostgreSQL re-plans a statement on every run when a plan made for the values looks even
     # 1% cheaper, and planning costs more than running these statements (0.45 ms against 0.14 for a
     # page of bookable slots). Each of them finds its rows by ids or by an index whichever the values.
+    # Behind a pooler that drops startup options, set it on the database role instead (ALTER ROLE ...
+    # SET plan_cache_mode = force_generic_plan).
     if _prepared:
         _startup.append("-c plan_cache_mode=force_generic_plan")
     # A slow database or a lock held too long cancels the statement (503 `database_timeout`, nothing

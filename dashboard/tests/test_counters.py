@@ -208,10 +208,8 @@ def test_the_counter_rows_are_read_from_their_index_alone():
 @pytest.mark.django_db
 def test_each_dashboard_statement_is_planned_once_per_connection(admin_user, hospital_admin, hospital):
     """The figures' prepared statements keep PostgreSQL's one plan (a plan made for each read cost more
-    than the read itself): after a few reads, no read plans again, even where the connection leaves the
-    choice to PostgreSQL (plan_cache_mode auto: a pooler that drops startup options)."""
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL plan_cache_mode = auto")
+    than the read itself): after a few reads, no read plans again. Left to choose (plan_cache_mode auto),
+    PostgreSQL planned this statement again on every read at this many beds."""
     # As many beds as a network has (the plan choice depends on it).
     ward = WardFactory(hospital=hospital)
     with connection.cursor() as cursor:
