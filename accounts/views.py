@@ -151,6 +151,7 @@ class UserViewSet(
     permission_classes = [CanManageUsers]
     filterset_class = UserFilter
     search_fields = ["username", "fullname", "email"]
+    input_serializer_class = serializers.UserIn
     output_serializer_class = serializers.UserOut
     ordering_fields = ["id", "username", "fullname", "date_joined"]
     row_object = "user"
@@ -166,6 +167,3 @@ class UserViewSet(
         if user.role == User.Role.ADMIN:
             return queryset
         return queryset.filter(Q(hospital_id=user.hospital_id) & Q(role__in=User.STAFF_ROLES))
-
-    def get_serializer_class(self):
-        return serializers.UserIn if self.action in ("create", "update", "partial_update") else serializers.UserOut

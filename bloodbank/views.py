@@ -37,6 +37,7 @@ class BloodBankViewSet(
     filterset_class = BloodBankFilter
     search_fields = ["name", "city", "license_number"]
     ordering_fields = ["id", "name", "city"]
+    input_serializer_class = serializers.BloodBankIn
     output_serializer_class = serializers.BloodBankOut
     row_object = "bank"
     row_services = {
@@ -51,11 +52,6 @@ class BloodBankViewSet(
         if self.action in ("update", "partial_update") or (self.action == "stock" and self.request.method == "POST"):
             return [IsBankManager()]
         return [AllowAny()]
-
-    def get_serializer_class(self):
-        if self.action in ("create", "update", "partial_update"):
-            return serializers.BloodBankIn
-        return serializers.BloodBankOut
 
     def list(self, request, *args, **kwargs):
         # The list every client polls (and /bloodbank/all) asks for nothing but a page: one query for

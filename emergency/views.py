@@ -94,6 +94,7 @@ class AmbulanceViewSet(
     """
 
     queryset = Ambulance.objects.all()
+    input_serializer_class = serializers.AmbulanceIn
     output_serializer_class = serializers.AmbulanceOut
     hospital_lookups = STAFF_OF_HOSPITAL
     filterset_class = AmbulanceFilter
@@ -115,11 +116,6 @@ class AmbulanceViewSet(
         if self.action == "location":
             return [ReportsLocation(), OfItsHospital()]
         return [IsAdminOrHospitalStaff(), OfItsHospital()]
-
-    def get_serializer_class(self):
-        if self.action in ("create", "update", "partial_update"):
-            return serializers.AmbulanceIn
-        return serializers.AmbulanceOut
 
     def _out(self, ambulance):
         return self.output(_ambulances().get(pk=ambulance.pk))

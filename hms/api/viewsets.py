@@ -3,6 +3,9 @@ from rest_framework.response import Response
 
 from hms.api.schema import AutoSchema
 
+# The actions whose body an input serializer validates (and whose answer is the output serializer's).
+WRITE_ACTIONS = ("create", "update", "partial_update")
+
 
 class CreateListRetrieveViewSet(
     mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
@@ -16,7 +19,7 @@ class OutputSchema(AutoSchema):
     serializer it validates with (an operation's own `extend_schema(responses=...)` still wins)."""
 
     def get_response_serializers(self):
-        if self.view.action in ("create", "update", "partial_update") and self.view.output_serializer_class:
+        if self.view.action in WRITE_ACTIONS and self.view.output_serializer_class:
             return self.view.output_serializer_class
         return super().get_response_serializers()
 
@@ -31,12 +34,21 @@ class ServiceWriteMixin:
     "update": thing_update}` calls `thing_create(by=user, data=values)` and `thing_update(by=user,
     <row_object>=row, data=values)` (DeactivateMixin: `"deactivate": thing_deactivate(by=user,
     <row_object>=row)`); a viewset whose service takes other arguments writes its own `create_row` or
-    `update_row`."""
+    `update_row`.
+
+    `input_serializer_class`, when given, is the serializer of POST, PUT and PATCH and
+    `output_serializer_class` that of every other action; without it the viewset chooses its own."""
 
     schema = OutputSchema()
+    input_serializer_class = None
     output_serializer_class = None
     row_object = ""  # the services' keyword for the row, e.g. "bank" for blood_bank_update(bank=...)
     row_services: dict = {}
+
+    def get_serializer_class(self):
+        if self.input_serializer_class is None:
+            return super().get_serializer_class()
+        return self.input_serializer_class if self.action in WRITE_ACTIONS else self.output_serializer_class
 
     def output(self, instance, status_code=status.HTTP_200_OK):
         return Response(self.output_serializer_class(instance, context=self.get_serializer_context()).data, status_code)
