@@ -16,13 +16,17 @@ from hospitals.access import manages_hospital
 WHOLE_BLOOD_DONATION_INTERVAL_DAYS = 56
 
 
-def last_whole_blood_donation(*, donor: User) -> datetime.date | None:
+def _whole_blood_dates(donor: User):
+    """The dates the donor gave whole blood, latest first."""
     return (
         Donation.objects.filter(donor=donor, component=Component.WHOLE_BLOOD)
         .order_by("-donated_on")
         .values_list("donated_on", flat=True)
-        .first()
     )
+
+
+def last_whole_blood_donation(*, donor: User) -> datetime.date | None:
+    return _whole_blood_dates(donor).first()
 
 
 def donor_eligibility(*, donor: User, today: datetime.date | None = None) -> dict:
@@ -67,14 +71,8 @@ def donation_record(
     if component == Component.WHOLE_BLOOD:
         window = datetime.timedelta(days=WHOLE_BLOOD_DONATION_INTERVAL_DAYS - 1)
         clash = (
-            Donation.objects.filter(
-                donor=donor,
-                component=Component.WHOLE_BLOOD,
-                donated_on__gte=donated_on - window,
-                donated_on__lte=donated_on + window,
-            )
-            .order_by("-donated_on")
-            .values_list("donated_on", flat=True)
+            _whole_blood_dates(donor)
+            .filter(donated_on__gte=donated_on - window, donated_on__lte=donated_on + window)
             .first()
         )
         if clash is not None:
