@@ -11,6 +11,7 @@ from bloodbank import compatibility
 from hms.db_fields import text_choices, transitions, user_reference
 from hms.models import Timestamped
 from hospitals.geo import coordinate_constraints
+from hospitals.models import coordinate_fields
 
 Component = text_choices(
     "Component",
@@ -27,8 +28,7 @@ class BloodBank(Timestamped):
     license_number = models.CharField(max_length=64, unique=True)
     address = models.CharField(max_length=500, blank=True, default="")
     city = models.CharField(max_length=100, blank=True, default="", db_index=True)
-    latitude = models.FloatField(null=True, blank=True, validators=[MinValueValidator(-90), MaxValueValidator(90)])
-    longitude = models.FloatField(null=True, blank=True, validators=[MinValueValidator(-180), MaxValueValidator(180)])
+    latitude, longitude = coordinate_fields()
     phone = models.CharField(max_length=20, blank=True, default="")
     email = models.EmailField(max_length=254, blank=True, default="")
     is_active = models.BooleanField(default=True, db_index=True)

@@ -21,6 +21,15 @@ def default_timezone() -> str:
     return settings.TIME_ZONE
 
 
+def coordinate_fields() -> tuple[models.FloatField, models.FloatField]:
+    """A place's optional latitude (-90..90) and longitude (-180..180), in that order: the form and
+    serializer side of `coordinate_constraints`, which the place's Meta declares under its own prefix."""
+    return (
+        models.FloatField(null=True, blank=True, validators=[MinValueValidator(-90), MaxValueValidator(90)]),
+        models.FloatField(null=True, blank=True, validators=[MinValueValidator(-180), MaxValueValidator(180)]),
+    )
+
+
 class Hospital(Timestamped):
     HospitalType = text_choices("HospitalType", "government private charitable other")
     OpdStatus = text_choices("OpdStatus", "open closed limited")
@@ -35,8 +44,7 @@ class Hospital(Timestamped):
     postal_code = models.CharField(max_length=20, blank=True, default="")
     phone = models.CharField(max_length=20, blank=True, default="")
     email = models.EmailField(max_length=254, blank=True, default="")
-    latitude = models.FloatField(null=True, blank=True, validators=[MinValueValidator(-90), MaxValueValidator(90)])
-    longitude = models.FloatField(null=True, blank=True, validators=[MinValueValidator(-180), MaxValueValidator(180)])
+    latitude, longitude = coordinate_fields()
     timezone = models.CharField(max_length=64, default=default_timezone, validators=[validate_timezone])
     is_multi_level = models.BooleanField(default=True)
     opd_status = models.CharField(max_length=10, choices=OpdStatus.choices, default=OpdStatus.OPEN)
