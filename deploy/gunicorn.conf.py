@@ -21,6 +21,10 @@ limit_request_fields = 50
 # admin's session and CSRF cookies (under 1 KB together). -> 431
 limit_request_field_size = 8190
 
+# --- The access log: the default (Apache combined) line, formatted without gunicorn's table of every
+# header (hms/access_log.py says why). ---
+logger_class = "hms.access_log.Logger"
+
 # Gunicorn writes its refusals through `gunicorn.util.write_error` (called by
 # `gunicorn.workers.base.Worker.handle_error` for every worker class); this config file runs in the
 # master before the workers fork, so replacing that function here covers every worker.
