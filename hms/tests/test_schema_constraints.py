@@ -299,6 +299,44 @@ def test_a_booking_names_a_slot_or_a_hold(schema, patient, path, given, status):
         assert response.json()["errors"][0]["attr"] == "slot_id"
 
 
+# Bodies with a field required in every alternative of their rule (COMPONENTS' anyOf or oneOf), whose
+# serializers have no required field of their own: the operation says the body is required.
+REQUIRED_BODIES = [
+    ("/api/v1/appointments/", "post"),
+    ("/appointment/opd/book/", "post"),
+    ("/api/v1/beds/{id}/admit/", "post"),
+]
+
+
+@pytest.mark.parametrize(("path", "method"), REQUIRED_BODIES)
+def test_a_body_its_rule_requires_a_field_of_is_required(schema, path, method):
+    assert schema["paths"][path][method]["requestBody"]["required"] is True
+
+
+@pytest.mark.parametrize("path", ["/api/v1/appointments/", "/appointment/opd/book/"])
+@pytest.mark.parametrize("body", [None, {}])
+def test_a_booking_without_a_body_is_refused_as_the_schema_says(patient, path, body):
+    """No body is read as {}: a 400 on slot_id (required), as for an empty object, and nothing is booked."""
+    from appointments.models import Appointment
+    from conftest import client_for
+
+    response = client_for(patient).post(path, body, format=None if body is None else "json")
+    assert response.status_code == 400, response.content
+    assert [(e["code"], e["attr"]) for e in response.json()["errors"]] == [("required", "slot_id")]
+    assert not Appointment.objects.exists()
+
+
+@pytest.mark.parametrize("body", [None, {}])
+def test_an_admission_without_a_body_is_refused_as_the_schema_says(admin_client, hospital, body):
+    from hospitals.tests.factories import BedFactory, WardFactory
+
+    bed = BedFactory(ward=WardFactory(hospital=hospital))
+    response = admin_client.post(f"/api/v1/beds/{bed.pk}/admit/", body, format=None if body is None else "json")
+    assert response.status_code == 400, response.content
+    bed.refresh_from_db()
+    assert bed.status == "available"
+
+
 @pytest.mark.parametrize(
     "topics",
     [[" "], ["", ""], ["\t", " "], ["hospital.{pk}.beds"], ["", "hospital.{pk}.beds "], ["\t", " hospital.{pk}.beds"]],
