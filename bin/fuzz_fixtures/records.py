@@ -8,7 +8,7 @@ import sys
 from fuzz_fixtures.base import COPIES, DOCTOR_PASSWORD, POOL, WEBHOOK_URL, Api, django_setup
 from fuzz_fixtures.copies import write_pools
 from fuzz_fixtures.database import notifications_for, start_slots_of
-from fuzz_fixtures.patient import patient_pools, sign_in_examples
+from fuzz_fixtures.patient import patient_pools, registration_pools, sign_in_examples
 from fuzz_fixtures.repeatable import queue_pools, redelivery_pools, schedule_pools
 from fuzz_fixtures.transitions import transition_pools
 
@@ -102,8 +102,9 @@ def main(base: str, token: str, patient_token: str = "") -> int:
     pools.update(schedule_pools(api))
     pools.update(redelivery_pools(api))
     pools.update(queue_pools(api))
-    for role_pools in (pools, own):
+    for role, role_pools in (("admin", pools), ("patient", own)):
         role_pools.update(sign_in_examples())
+        role_pools.update(registration_pools(role))
     write_pools({"admin": pools, "patient": own})
     print(f"fuzz-fixtures: done ({api.failed} refused, {len(written)} notifications)")
     return 0

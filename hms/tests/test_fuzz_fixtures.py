@@ -31,6 +31,7 @@ def fixtures():
         fuzz_schema=copies.fuzz_schema,
         fuzz_config=copies.fuzz_config,
         sign_in_examples=patient.sign_in_examples,
+        registration_pools=patient.registration_pools,
         schedule_pools=repeatable.schedule_pools,
         redelivery_pools=repeatable.redelivery_pools,
         queue_pools=repeatable.queue_pools,
@@ -295,3 +296,29 @@ def test_a_done_and_a_start_draw_one_queue_and_its_entries_in_consultation_or_ca
     half = len(called) // 2
     assert half and done["path.entry_id"] == called[:half] and start["path.entry_id"] == called[half:]
     assert started == [f"/api/v1/queues/{queue}/entries/{entry}/start/" for entry in called[:half]]
+
+
+@pytest.mark.django_db
+def test_each_role_registers_names_of_its_own_with_a_valid_example(fixtures):
+    """The two roles' runs share a seed and generated the same new usernames: each draws its own instead, and
+    the coverage phase builds on a body the API registers (no name like the password, none taken)."""
+    from rest_framework.test import APIClient
+
+    admin, patient = fixtures.registration_pools("admin"), fixtures.registration_pools("patient")
+    assert set(admin) == set(patient) == {"auth_register_create", "api_v1_auth_register_create"}
+    drawn = {
+        role: [value for pool in pools.values() for field in ("body.username", "body.email") for value in pool[field]]
+        for role, pools in (("admin", admin), ("patient", patient))
+    }
+    assert not set(drawn["admin"]) & set(drawn["patient"])
+    assert len(set(drawn["admin"])) == len(drawn["admin"])  # the two aliases' names apart too
+    for pools in (admin, patient):
+        for operation, pool in pools.items():
+            assert pool["body"]["username"] == pool["body.username"][0]
+            assert pool["body"]["email"] == pool["body.email"][0]
+            response = APIClient().post("/api/v1/auth/register/", pool["body"], format="json")
+            assert response.status_code == 201, (operation, response.content)
+    config = tomllib.loads(fixtures.fuzz_config((ROOT / "schemathesis.toml").read_text(), admin, "/repo"))
+    entry = next(op for op in config["operations"] if op["include-operation-id-regex"] == "^auth_register_create$")
+    assert set(entry["parameters"]) == {"body.username", "body.email"}
+    assert "coverage" not in entry.get("phases", {})  # the coverage phase runs, on the example
