@@ -29,6 +29,7 @@ from django.utils import timezone
 from appointments.models import Doctor
 from appointments.slot_models import Hold, Slot
 from hms.api.db import prepared_cursor
+from hms.management.counters import counting_triggers_sql, drop_counting_triggers_sql, recount
 from hospitals.models import Hospital
 
 DAY = 86400
@@ -93,63 +94,40 @@ def install_sql() -> str:
             f"WHERE {_free('r')} GROUP BY 1, 2, 3"
         )
 
-    return f"""
-CREATE OR REPLACE FUNCTION appointments_free_slot_changed() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF {_free("OLD")} THEN
+    changed = f"""    IF {_free("OLD")} THEN
         {insert} VALUES (OLD.hospital_id, OLD.doctor_id, {_day("OLD")}, -1);
     END IF;
     IF {_free("NEW")} THEN
         {insert} VALUES (NEW.hospital_id, NEW.doctor_id, {_day("NEW")}, 1);
-    END IF;
-    RETURN NULL;
-END $$;
-CREATE OR REPLACE FUNCTION appointments_free_slot_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    {added("inserted", "")};
-    RETURN NULL;
-END $$;
-CREATE OR REPLACE FUNCTION appointments_free_slot_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    {added("deleted", "-")};
-    RETURN NULL;
-END $$;
-DROP TRIGGER IF EXISTS free_slot_changed ON {n["slot"]};
-CREATE TRIGGER free_slot_changed AFTER UPDATE ON {n["slot"]} FOR EACH ROW
-    WHEN ({key("OLD")} IS DISTINCT FROM {key("NEW")}) EXECUTE FUNCTION appointments_free_slot_changed();
-DROP TRIGGER IF EXISTS free_slot_inserted ON {n["slot"]};
-CREATE TRIGGER free_slot_inserted AFTER INSERT ON {n["slot"]} REFERENCING NEW TABLE AS inserted
-    FOR EACH STATEMENT EXECUTE FUNCTION appointments_free_slot_inserted();
-DROP TRIGGER IF EXISTS free_slot_deleted ON {n["slot"]};
-CREATE TRIGGER free_slot_deleted AFTER DELETE ON {n["slot"]} REFERENCING OLD TABLE AS deleted
-    FOR EACH STATEMENT EXECUTE FUNCTION appointments_free_slot_deleted();
-"""
+    END IF;"""
+    return counting_triggers_sql(
+        n["slot"],
+        "free_slot",
+        app="appointments",
+        when_changed=f"{key('OLD')} IS DISTINCT FROM {key('NEW')}",
+        bodies={
+            "changed": changed,
+            "inserted": f"    {added('inserted', '')};",
+            "deleted": f"    {added('deleted', '-')};",
+        },
+    )
 
 
 def uninstall_sql() -> str:
-    slot = _names()["slot"]
-    return "\n".join(
-        [
-            *(f"DROP TRIGGER IF EXISTS free_slot_{name} ON {slot};" for name in ("changed", "inserted", "deleted")),
-            *(
-                f"DROP FUNCTION IF EXISTS appointments_free_slot_{name}();"
-                for name in ("changed", "inserted", "deleted")
-            ),
-        ]
-    )
+    return drop_counting_triggers_sql(_names()["slot"], "free_slot", app="appointments")
 
 
 def rebuild(connection) -> None:
     """Recount from the slots (the slot table locked against writes meanwhile)."""
     n = _names()
-    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
-        cursor.execute(f"LOCK TABLE {n['slot']} IN SHARE MODE")
-        cursor.execute(f"DELETE FROM {n['counts']}")
-        cursor.execute(
-            f"INSERT INTO {n['counts']} (hospital_id, doctor_id, day, n) "
-            f"SELECT hospital_id, doctor_id, {_day('s')}, COUNT(*) FROM {n['slot']} s WHERE {_free('s')} "
-            "GROUP BY 1, 2, 3"
-        )
+    recount(
+        connection,
+        counted=n["slot"],
+        counts=n["counts"],
+        fill=f"INSERT INTO {n['counts']} (hospital_id, doctor_id, day, n) "
+        f"SELECT hospital_id, doctor_id, {_day('s')}, COUNT(*) FROM {n['slot']} s WHERE {_free('s')} "
+        "GROUP BY 1, 2, 3",
+    )
 
 
 def fold(connection, *, today: int) -> dict:
@@ -238,3 +216,17 @@ def bookable_count(hospital_id: int, now, *, alias: str) -> int | None:
     if rows > FOLD_AFTER and alias == DEFAULT_DB_ALIAS:  # not on a read replica
         fold(connection, today=today)
     return int(count)
+
+
+def differences(connection) -> list[str]:
+    """Every hospital whose bookable-slot count from the counters a plain count does not give."""
+    now = timezone.now()
+    found = []
+    for hospital_id in Hospital.objects.using(connection.alias).order_by("pk").values_list("pk", flat=True):
+        counted = bookable_count(hospital_id, now, alias=connection.alias)
+        live = (
+            Slot.objects.using(connection.alias).filter(Slot.objects.bookable_q(now), hospital_id=hospital_id).count()
+        )
+        if counted != live:
+            found.append(f"hospital {hospital_id}: counters {counted} != recount {live}")
+    return found

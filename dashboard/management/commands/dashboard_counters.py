@@ -1,6 +1,6 @@
 """Look after the dashboard counters (PostgreSQL): compare them with a recount, fold deltas, rebuild."""
 
-from dashboard import counters, figures, selectors
+from dashboard import figures, selectors
 from hms.management.counters import CountersCommand
 from hospitals.models import Hospital
 
@@ -29,12 +29,7 @@ def differences() -> list[str]:
 class Command(CountersCommand):
     help = "Check the dashboard counters against a recount (default), fold their deltas, or rebuild them."
     counters, without_postgresql = "the dashboard counters", "SQLite dashboards count live"
-
-    def install_sql(self) -> str:
-        return counters.install_sql()
-
-    def rebuild(self) -> None:
-        counters.rebuild()
+    module = "dashboard.counters"  # install_sql(), rebuild(); the fold and the recount are the figures'
 
     def fold(self) -> dict:
         return figures.fold()
