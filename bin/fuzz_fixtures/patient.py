@@ -93,12 +93,13 @@ def patient_pools(api: Api, token: str, *, taken: set[int], beds: list[int]) -> 
     """{operation id: {"path.id" ...: [record ids], "probability"?: 1.0}} for the fuzz patient (user 1)."""
     me = api.call("GET", "/api/v1/auth/profile/", token=token) or {}
     patient = me.get("id", 1)
-    free = [
-        row["id"]
+    rows = [
+        row
         for page in (1, 2)  # 50 bookings, holds and booked slots
         for row in api.rows(f"/api/v1/slots/?available=true&ordering=-id&page_size=100&page={page}")
         if row["id"] not in taken
     ]
+    free, hospital_of = [row["id"] for row in rows], {row["id"]: row["hospital_id"] for row in rows}
     slots = iter(free)
     pools: dict[str, dict] = {}
 
@@ -108,8 +109,11 @@ def patient_pools(api: Api, token: str, *, taken: set[int], beds: list[int]) -> 
     def booked():
         return api.call("POST", "/api/v1/appointments/", {"slot_id": next(slots, 0)}, token=token)
 
+    def held_in(slot: int):
+        return api.call("POST", f"/api/v1/slots/{slot}/hold/", {}, token=token)
+
     def held():
-        return api.call("POST", f"/api/v1/slots/{next(slots, 0)}/hold/", {}, token=token)
+        return held_in(next(slots, 0))
 
     def blood_request():
         body = {"blood_bank_id": 1, "blood_group": "O+", "patient_name": "Fuzz Patient", "units": 1}
@@ -179,11 +183,29 @@ def patient_pools(api: Api, token: str, *, taken: set[int], beds: list[int]) -> 
             pools["api_v1_visits_retrieve"] = {"path.id": [visit["id"]]}
     # Bookings and a waitlist entry of the patient's own: a valid body as the operation's example (the
     # coverage phase builds its boundary cases on it; they were all refused, "mostly rejected"), and the
-    # booked slot drawn from free slots half the time.
+    # booked slot drawn from free slots most of the time, with their hospital. A booking's body names a slot,
+    # a hold, or both (the hold's own slot, else 400 hold_mismatch), and three of four generated bodies named
+    # both: the hold from seed-ids (the fixtures' holds 1..7, on slots 1..7, used up early) beside a slot of
+    # the pool, refused every time (POST /appointment/opd/book "mostly rejected" at seed 544964158: in a subset
+    # of the booking operations, all 6 positive fuzzing cases 400 hold_mismatch, and 16 of 34 coverage cases).
+    # The patient holds a seat in each drawn slot, and the drawn hold is one of those: a hold and a slot drawn
+    # apart match one time in POOL - 1, a hold alone books its seat, a slot alone books beside the hold (4
+    # seats a slot); a patient_id drawn from seed-ids was another's (400 patient_mismatch beside a hold).
     for operation in ("api_v1_appointments_create", "appointment_opd_book_create"):
-        ahead = list(itertools.islice(slots, POOL))
-        if ahead:
-            pools[operation] = {"body.slot_id": ahead, "body": {"slot_id": ahead[0], "reason": "Fuzz booking"}}
+        window = list(itertools.islice(slots, 2 * POOL))
+        hospitals = [hospital_of[pk] for pk in window]
+        ahead = [pk for pk in window if hospitals and hospital_of[pk] == max(hospitals, key=hospitals.count)][:POOL]
+        if not ahead:
+            continue
+        holds = [made["id"] for made in (held_in(slot) for slot in ahead[1:]) if made]
+        pools[operation] = {
+            "body.slot_id": ahead,  # the first is the example's: the others are drawn (copies.fuzz_config)
+            "body.hospital_id": [hospital_of[ahead[0]]] * 2,
+            "body.patient_id": [patient, patient],  # its own (another's: 403, or 400 patient_mismatch with a hold)
+            **({"body.hold_id": [holds[0], *holds]} if holds else {}),
+            "probability": FAVOURED,
+            "body": {"slot_id": ahead[0], "reason": "Fuzz booking"},
+        }
     if doctors:  # its example a doctor and date none of the entries above wait for (examples phase off: the
         # coverage phase's cases build on it, and the example sent first left them an entry already waiting)
         dates = [day.isoformat() for day in days]
