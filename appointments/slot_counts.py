@@ -156,37 +156,52 @@ def fold_now() -> dict:
 
 
 def _count_sql() -> str:
-    """Parameters: hospital, today (UTC day), hospital, now, next midnight, hospital, now, next midnight,
-    hospital, now. Columns: the count, the counter rows read."""
+    """Parameters (named): hospital, today (UTC day), now, midnight (the next UTC midnight). Columns: the
+    count, the counter rows read. No row when the hospital is deactivated or its OPD closed.
+
+    Each part reads the hospital's rows only, and asks whether a doctor is available once per doctor (a
+    scalar lookup by id), not by joining every doctor of the network: the counter rows of later days
+    summed per doctor; today's remaining slots counted per doctor; the lapsed active holds found
+    through the hold's own `hospital_id` (copied from its slot), not among every hospital's."""
     n = _names()
     held = (
         f"(SELECT COUNT(*) FROM {n['hold']} h WHERE h.slot_id = s.id AND h.status = '{n['active']}' "
-        "AND h.expires_at > %s)"
+        "AND h.expires_at > %(now)s)"
     )
-    available = f"JOIN {n['doctor']} d ON d.id = s.doctor_id AND d.is_available"
+
+    def available(doctor: str) -> str:
+        return f"(SELECT d.is_available FROM {n['doctor']} d WHERE d.id = {doctor})"
+
     return f"""
-SELECT COALESCE(SUM(later.n), 0) + MAX(today.n) + MAX(lapsed.n), COALESCE(SUM(later.rows), 0)
-FROM (SELECT 1) AS one
-LEFT JOIN (
-    SELECT c.n, c.rows FROM (
+SELECT later.n + today.n + lapsed.n, later.rows
+FROM (
+    SELECT COALESCE(SUM(c.n) FILTER (WHERE {available("c.doctor_id")}), 0) AS n, COALESCE(SUM(c.rows), 0) AS rows
+    FROM (
         SELECT doctor_id, SUM(n) AS n, COUNT(*) AS rows FROM {n["counts"]}
-        WHERE hospital_id = %s AND day > %s GROUP BY doctor_id
-    ) AS c JOIN {n["doctor"]} cd ON cd.id = c.doctor_id AND cd.is_available
-) AS later ON TRUE
+        WHERE hospital_id = %(hospital)s AND day > %(today)s GROUP BY doctor_id
+    ) AS c
+) AS later
 CROSS JOIN (
-    SELECT COUNT(*) AS n FROM {n["slot"]} s {available}
-    WHERE s.hospital_id = %s AND s.status = '{n["open"]}' AND s.start > %s AND s.start < %s
-        AND s.booked < s.capacity - CASE WHEN s.hold_count = 0 THEN 0 ELSE {held} END
+    SELECT COALESCE(SUM(k.n) FILTER (WHERE {available("k.doctor_id")}), 0) AS n
+    FROM (
+        SELECT s.doctor_id, COUNT(*) AS n FROM {n["slot"]} s
+        WHERE s.hospital_id = %(hospital)s AND s.status = '{n["open"]}' AND s.start > %(now)s
+            AND s.start < %(midnight)s
+            AND s.booked < s.capacity - CASE WHEN s.hold_count = 0 THEN 0 ELSE {held} END
+        GROUP BY s.doctor_id
+    ) AS k
 ) AS today
 CROSS JOIN (
     SELECT COUNT(DISTINCT s.id) AS n FROM {n["hold"]} lapsed_hold
-    JOIN {n["slot"]} s ON s.id = lapsed_hold.slot_id {available}
-    WHERE lapsed_hold.status = '{n["active"]}' AND lapsed_hold.expires_at <= %s
-        AND s.hospital_id = %s AND s.status = '{n["open"]}' AND s.start >= %s
+    JOIN {n["slot"]} s ON s.id = lapsed_hold.slot_id
+    WHERE lapsed_hold.hospital_id = %(hospital)s AND lapsed_hold.status = '{n["active"]}'
+        AND lapsed_hold.expires_at <= %(now)s
+        AND s.hospital_id = %(hospital)s AND s.status = '{n["open"]}' AND s.start >= %(midnight)s
         AND s.booked + s.hold_count >= s.capacity AND s.booked < s.capacity - {held}
+        AND {available("s.doctor_id")}
 ) AS lapsed
 WHERE EXISTS (
-    SELECT 1 FROM {n["hospital"]} WHERE id = %s AND is_active AND opd_status <> '{n["closed"]}'
+    SELECT 1 FROM {n["hospital"]} WHERE id = %(hospital)s AND is_active AND opd_status <> '{n["closed"]}'
 )
 """
 
@@ -203,16 +218,18 @@ def bookable_count(hospital_id: int, now, *, alias: str) -> int | None:
     if not _SQL:
         _SQL.append(_count_sql())
     today = int(now.timestamp()) // DAY
-    midnight = connection.ops.adapt_datetimefield_value(datetime.fromtimestamp((today + 1) * DAY, tz=UTC))
-    moment = connection.ops.adapt_datetimefield_value(now)
-    params = [hospital_id, today, hospital_id, moment, midnight, moment, moment, hospital_id, midnight, moment]
-    params.append(hospital_id)
+    params = {
+        "hospital": hospital_id,
+        "today": today,
+        "now": connection.ops.adapt_datetimefield_value(now),
+        "midnight": connection.ops.adapt_datetimefield_value(datetime.fromtimestamp((today + 1) * DAY, tz=UTC)),
+    }
     with prepared_cursor(alias) as cursor:
         cursor.execute(_SQL[0], params)
         row = cursor.fetchone()
-    count, rows = row
-    if count is None:
+    if row is None:
         return 0  # the hospital is deactivated or its OPD closed
+    count, rows = row
     if rows > FOLD_AFTER and alias == DEFAULT_DB_ALIAS:  # not on a read replica
         fold(connection, today=today)
     return int(count)
