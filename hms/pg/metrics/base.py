@@ -1,9 +1,9 @@
-"""django-prometheus' PostgreSQL backend with hms.pg's socket health check."""
+"""django-prometheus' PostgreSQL backend with hms.pg's socket health check and C timestamp loader."""
 
 from django_prometheus.db.backends.postgresql import base
 
-from hms.pg.base import SocketHealthCheck
+from hms.pg.base import CTimestamps, SocketHealthCheck
 
 
-class DatabaseWrapper(SocketHealthCheck, base.DatabaseWrapper):
+class DatabaseWrapper(CTimestamps, SocketHealthCheck, base.DatabaseWrapper):
     pass
