@@ -274,7 +274,6 @@ class Prescription(models.Model):
 
 # Slots and holds, OPD queues, the waitlist and doctor leave live in their own modules (the waitlist builds
 # on slots and holds: imported after them); imported here so Django and other apps find them.
-from appointments.queue_counts import QueueWaitingCount  # noqa: E402, F401
 from appointments.queue_models import OpdQueue, QueueEntry  # noqa: E402, F401
 from appointments.slot_counts import FreeSlotCount  # noqa: E402, F401
 from appointments.slot_models import Hold, Slot, SlotQuerySet, booking_refusal, held_seats  # noqa: E402, F401

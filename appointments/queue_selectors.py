@@ -2,25 +2,32 @@
 
 from zoneinfo import ZoneInfo
 
-from django.db.models import IntegerField, OuterRef, Subquery
+from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from appointments.queue_counts import waiting_expression
 from appointments.queue_models import OpdQueue, QueueEntry
 from hospitals.models import Hospital
 
 
 def with_counters(queues):
     """Each queue with `now_serving` (the token of the latest called entry still being served: called
-    or in consultation; None when nobody is) and `waiting` (its waiting entries, from the counters of
-    appointments/queue_counts.py on PostgreSQL): one query for all."""
+    or in consultation; None when nobody is) and `waiting` (its waiting entries): one query for all."""
     serving = (
         QueueEntry.objects.filter(queue=OuterRef("pk"), status__in=QueueEntry.SERVING)
         .order_by("-called_at", "-id")
         .values("token")[:1]
     )
+    waiting = (
+        QueueEntry.objects.filter(queue=OuterRef("pk"), status=QueueEntry.Status.WAITING)
+        .order_by()
+        .values("queue")
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
     return queues.annotate(
-        now_serving=Subquery(serving, output_field=IntegerField()), waiting=waiting_expression(queues.db)
+        now_serving=Subquery(serving, output_field=IntegerField()),
+        waiting=Coalesce(Subquery(waiting, output_field=IntegerField()), Value(0)),
     )
 
 

@@ -10,21 +10,18 @@ when nobody waited) and none otherwise: the view then takes the lookup and the s
 answer why (404, 403, queue_closed). So the hot path needs no lookup before the call.
 
 The statement claims the first waiting entry (`FOR UPDATE SKIP LOCKED`: two desks calling at once
-each lock a different entry; they line up only at the end, for the queue's waiting counter, which
-the trigger updates and the first holds until it commits), marks it called, moves the queue's room,
-and inserts the audit entry and the `queue.changed` event in the same statement, so it commits or
-fails as one. Table, column and status names are the models' (appointments_queueentry = QueueEntry,
-appointments_queuewaitingcount = QueueWaitingCount, QueueEntry.Status.WAITING, QueueEntry.SERVING,
-Action.ACTION, ...), written out so that the statement takes only the request's values as parameters.
+each lock a different entry and neither waits), marks it called, moves the queue's room, and inserts
+the audit entry and the `queue.changed` event in the same statement, so it commits or fails as one.
+Table, column and status names are the models' (appointments_queueentry = QueueEntry,
+QueueEntry.Status.WAITING, QueueEntry.SERVING, Action.ACTION, ...), written out so that the
+statement takes only the request's values as parameters.
 
 The event carries the hospital's whole queue board (API.md section 15), built here as
 `queue_selectors.queue_board` builds it. Every part of one statement reads the snapshot taken when
 it began, so the board sees the claimed entry as it was (waiting): the called queue's `waiting` is one
-less than its counter in the snapshot (appointments/queue_counts.py: one row per queue, kept by a
-trigger that runs after this statement's update), and its `now_serving` is the latest call among its
-serving entries and the one just made. Each queue's latest serving entry is one row read backwards
-from the partial index `queue_entry_serving` (queue, called_at, id), not a sort of every entry the
-day has called.
+less than the snapshot counts, and its `now_serving` is the latest call among its serving entries
+and the one just made. Each queue's latest serving entry is one row read backwards from the partial
+index `queue_entry_serving` (queue, called_at, id), not a sort of every entry the day has called.
 appointments/tests/test_hold_queue_statements.py checks the event against `queue_board` on both paths.
 """
 
@@ -80,14 +77,14 @@ board AS (
                 SELECT c.token, c.called_at, c.id WHERE q.id = %(queue)s
             ) s
             ORDER BY s.called_at DESC, s.id DESC LIMIT 1),
-        'waiting', COALESCE(w.n, 0) - CASE WHEN q.id = %(queue)s THEN 1 ELSE 0 END
+        'waiting', (SELECT count(*) FROM appointments_queueentry e WHERE e.queue_id = q.id AND e.status = 'waiting')
+                   - CASE WHEN q.id = %(queue)s THEN 1 ELSE 0 END
     ) ORDER BY q.id) AS queues
     FROM called c
     CROSS JOIN target t
     JOIN appointments_opdqueue q ON q.hospital_id = t.hospital_id AND q.date = t.today
     JOIN appointments_doctor d ON d.id = q.doctor_id
     JOIN accounts_user u ON u.id = d.user_id
-    LEFT JOIN appointments_queuewaitingcount w ON w.queue_id = q.id
 ),
 event AS (
     INSERT INTO feed_pendingevent (at, topic, type, data)

@@ -46,3 +46,28 @@ def test_walk_ins_added_at_once_get_distinct_consecutive_tokens(queue, hospital_
     assert [response.status_code for response in responses] == [201] * 12, [r.json() for r in responses][:2]
     tokens = sorted(response.json()["token"] for response in responses)
     assert tokens == list(range(WALK_IN_TOKEN_START, WALK_IN_TOKEN_START + 12))
+
+
+def test_calls_and_walk_ins_racing_on_one_queue_all_land(queue, hospital_admin):
+    """Desks calling next while walk-ins are added to the same queue: every walk-in is added, every call
+    either calls an entry or finds none, and nothing waits on another in a cycle (no deadlock, no 5xx)."""
+    QueueEntry.objects.bulk_create(
+        [QueueEntry(queue=queue, token=WALK_IN_TOKEN_START + 500 + n, name=f"p{n}") for n in range(10)]
+    )
+    callers = [client_for(hospital_admin) for _ in range(12)]
+    adders = [client_for(hospital_admin) for _ in range(8)]
+
+    def call(client):
+        return lambda: client.post(f"/api/v1/queues/{queue.pk}/call-next", {"room": "2"}, format="json").status_code
+
+    def add(client, index):
+        return lambda: (
+            client.post(f"/api/v1/queues/{queue.pk}/entries", {"name": f"w{index}"}, format="json").status_code
+        )
+
+    statuses = run_together([call(c) for c in callers] + [add(c, i) for i, c in enumerate(adders)])
+    assert statuses[12:] == [201] * 8
+    assert set(statuses[:12]) <= {200, 409}
+    calls = statuses[:12].count(200)
+    assert QueueEntry.objects.filter(queue=queue, status="called").count() == calls
+    assert QueueEntry.objects.filter(queue=queue, status="waiting").count() == 18 - calls
