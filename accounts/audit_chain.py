@@ -10,7 +10,8 @@ and the chain's head row (`AuditChainHead`: last position and hash) moves on. Th
 until the transaction ends, so positions within a chain are gapless and in commit order. A writer
 takes the chain its transaction already holds, else the first chain no other transaction holds
 (`FOR UPDATE SKIP LOCKED`, starting from one picked by the backend's pid): concurrent writers do
-not queue behind one global lock, and never wait at all unless CHAINS transactions write at once.
+not queue behind one global lock, and never wait at all unless CHAINS transactions write at once
+(every head exists from migration 0007; one missing, after a restore say, is made on first use).
 
 `verify()` recomputes every link in one pass: an edited row breaks its own hash, a deleted one
 leaves a gap in its chain, a rewritten tail no longer ends at the head. The heads themselves are

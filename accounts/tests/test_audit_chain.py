@@ -7,7 +7,8 @@ from django.db import connection, transaction
 from rest_framework.test import APIClient
 
 from accounts.activity import record
-from accounts.models import Activity
+from accounts.audit_chain import CHAINS
+from accounts.models import Activity, AuditChainHead
 from accounts.tests.factories import UserFactory
 from accounts.tests.utils import assert_error
 from conftest import client_for, run_together
@@ -116,6 +117,12 @@ def test_only_admins_verify(patient, hospital_admin):
     assert APIClient().get("/api/v1/activity/verify").status_code == 401
     for user in (patient, hospital_admin):
         assert_error(client_for(user).get("/api/v1/activity/verify"), 403)
+
+
+def test_every_chain_has_its_head_from_the_migrations():
+    if connection.vendor != "postgresql":
+        pytest.skip("hash chains are PostgreSQL's")
+    assert set(AuditChainHead.objects.values_list("chain", flat=True)) >= set(range(CHAINS))
 
 
 @pytest.mark.django_db(transaction=True)
