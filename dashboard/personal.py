@@ -36,7 +36,6 @@ _UPCOMING = f"""(
     ) AS u
     JOIN appointments_doctor d ON d.id = u.doctor_id
     JOIN accounts_user du ON du.id = d.user_id
-    ORDER BY u.at LIMIT {LIMIT}
 )"""
 _BLOOD_REQUESTS = f"""(
     SELECT {BLOOD_REQUESTS}, 0, NULL, COUNT(*), NULL, NULL, NULL, status, NULL

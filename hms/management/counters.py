@@ -81,9 +81,9 @@ def recount(connection, *, counted: str, counts: str, fill: str) -> None:
 class CountersCommand(BaseCommand):
     counters = "the counters"  # what the messages call them
     without_postgresql = ""  # what SQLite does instead, for the refusal
-    # The counters module (e.g. "appointments.queue_counts"): `install_sql()`, `rebuild(connection)`,
-    # `differences(connection)` and, where its rows fold, `fold_now()`. A command overrides the methods
-    # below for what its module does not give.
+    # The counters module (e.g. "appointments.slot_counts"): `install_sql()`, `rebuild(connection)`,
+    # `fold_now()` and `differences(connection)`. A command overrides the methods below for what its
+    # module does not give.
     module = ""
 
     def _module(self):
@@ -96,8 +96,7 @@ class CountersCommand(BaseCommand):
         self._module().rebuild(connection)
 
     def fold(self) -> dict:
-        fold_now = getattr(self._module(), "fold_now", None)
-        return fold_now() if fold_now else {"rows": 0}  # one row per counter, updated in place
+        return self._module().fold_now()
 
     def differences(self) -> list[str]:
         """A line for each figure the counters give that a plain recount does not."""

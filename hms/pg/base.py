@@ -79,7 +79,7 @@ class CTimestamps:
         value in the session's TimeZone, which Django set to UTC (should a statement change it, the
         values are still the right instants, in that zone; Django's loader would relabel them UTC)."""
         loader = self.connection.adapters.get_loader(base.TIMESTAMPTZ_OID, base.Format.TEXT)
-        if loader is not CTimestamptzLoader or CTimestamptzLoader is None:
+        if CTimestamptzLoader is None or loader is not CTimestamptzLoader:
             return super().create_cursor(name)
         if name:
             if self.settings_dict["OPTIONS"].get("server_side_binding") is not True:
