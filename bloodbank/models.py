@@ -10,8 +10,7 @@ from accounts.models import BloodGroup
 from bloodbank import compatibility
 from hms.db_fields import text_choices, transitions, user_reference
 from hms.models import Timestamped
-from hospitals.geo import coordinate_constraints
-from hospitals.models import coordinate_fields
+from hospitals.geo import coordinate_constraints, coordinate_fields
 
 Component = text_choices(
     "Component",

@@ -6,6 +6,7 @@ Used by hospitals, blood banks and emergencies (nearest hospital / ambulance). T
 
 import math
 
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import CheckConstraint, F, FloatField, Func, Q
 from rest_framework import serializers
 
@@ -25,6 +26,15 @@ def parse_point(value: str) -> tuple[float, float]:
             "Latitude must be within -90..90 and longitude within -180..180.", code="invalid"
         )
     return lat, lng
+
+
+def coordinate_fields() -> tuple[FloatField, FloatField]:
+    """A place's optional latitude (-90..90) and longitude (-180..180), in that order: the form and
+    serializer side of `coordinate_constraints`, which the place's Meta declares under its own prefix."""
+    return (
+        FloatField(null=True, blank=True, validators=[MinValueValidator(-90), MaxValueValidator(90)]),
+        FloatField(null=True, blank=True, validators=[MinValueValidator(-180), MaxValueValidator(180)]),
+    )
 
 
 def coordinate_constraints(prefix: str, *, paired: bool = False) -> list[CheckConstraint]:

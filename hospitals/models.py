@@ -3,13 +3,12 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
 from hms.db_fields import text_choices, user_reference
 from hms.models import Timestamped
-from hospitals.geo import coordinate_constraints
+from hospitals.geo import coordinate_constraints, coordinate_fields
 
 
 def validate_timezone(value: str) -> None:
@@ -19,15 +18,6 @@ def validate_timezone(value: str) -> None:
 
 def default_timezone() -> str:
     return settings.TIME_ZONE
-
-
-def coordinate_fields() -> tuple[models.FloatField, models.FloatField]:
-    """A place's optional latitude (-90..90) and longitude (-180..180), in that order: the form and
-    serializer side of `coordinate_constraints`, which the place's Meta declares under its own prefix."""
-    return (
-        models.FloatField(null=True, blank=True, validators=[MinValueValidator(-90), MaxValueValidator(90)]),
-        models.FloatField(null=True, blank=True, validators=[MinValueValidator(-180), MaxValueValidator(180)]),
-    )
 
 
 class Hospital(Timestamped):
